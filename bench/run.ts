@@ -1,0 +1,22 @@
+// `npm run bench -- <suite> [--json] [suite options]`: runs one benchmark suite from bench/<suite>.ts.
+import { readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BenchSuite } from './report.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const suites = readdirSync(here)
+  .filter((f) => f.endsWith('.ts') && !['run.ts', 'report.ts'].includes(f))
+  .map((f) => f.slice(0, -3))
+  .sort();
+
+const [suite, ...rest] = process.argv.slice(2);
+if (suite === undefined || !suites.includes(suite)) {
+  console.error(`usage: npm run bench -- <suite> [--json]\nsuites: ${suites.join(', ')}${suite ? `\nunknown suite "${suite}"` : ''}`);
+  process.exit(2);
+}
+const mod = (await import(join(here, `${suite}.ts`))) as { default: BenchSuite };
+const json = rest.includes('--json');
+const figures = await mod.default(rest.filter((a) => a !== '--json'));
+if (json) console.log(JSON.stringify(figures));
+process.exit(0);

@@ -1,0 +1,91 @@
+// What a job module imports: defineJob, the task context and the types inferred from a module.
+import type { z } from 'zod';
+
+/** Per-job execution options; a module gives defaults, a submission may override them. */
+export interface JobOptions {
+  /** Extra attempts for a failing task. @default 2 */
+  readonly retries?: number;
+  /** Hard limit for one task; past it the thread is stopped. @default 60000 */
+  readonly taskTimeoutMs?: number;
+  /** Heap limit for the thread running a task, in MB. @default 512 */
+  readonly taskMemoryMb?: number;
+  /** Tasks per queue entry; 0 means chosen by the scheduler. @default 0 */
+  readonly batchSize?: number;
+  /** How long the job's results are kept after it ends, in seconds. @default 86400 */
+  readonly resultTtlSec?: number;
+}
+
+/** Handed to `run` inside the worker thread. */
+export interface TaskContext {
+  /** Aborted when the task is cancelled or times out: long loops should check it. */
+  readonly signal: AbortSignal;
+  readonly jobId: string;
+  readonly taskIndex: number;
+  /** 0 on the first try. */
+  readonly attempt: number;
+  /** Reports a fraction in [0, 1] of this task done. */
+  progress(fraction: number): void;
+}
+
+/** How a job's result is served: JSON, or the bytes of an image. */
+export type ResultType = 'json' | 'image/png';
+
+export interface JobDefinition<S extends z.ZodType, Task, TaskResult, Result> {
+  /** Lower-case letters, digits and dashes; the name users submit. */
+  readonly name: string;
+  readonly description?: string;
+  /** The input schema: every submission is checked against it before anything is stored. */
+  readonly input: S;
+  /**
+   * Splits an input into JSON-serialisable tasks. Must be deterministic: a new scheduler leader
+   * re-runs it to resume where the last one stopped.
+   */
+  split(input: z.output<S>): Iterable<Task> | AsyncIterable<Task>;
+  /** Runs one task inside a worker thread. */
+  run(task: Task, ctx: TaskContext): TaskResult | Promise<TaskResult>;
+  /** Combines the task results, in task order, into the job's result. */
+  reduce(results: TaskResult[], input: z.output<S>): Result | Promise<Result>;
+  /** The placement key of a task (tasks with one key go to one node). @default `${jobId}:${index}` */
+  keyOf?(task: Task, index: number): string;
+  /** `image/png` means `reduce` returns the PNG's bytes. @default 'json' */
+  readonly resultType?: ResultType;
+  readonly defaults?: JobOptions;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyJob = JobDefinition<z.ZodType, any, any, any>;
+export type InputOf<J> = J extends JobDefinition<infer S, unknown, unknown, unknown> ? z.output<S> : never;
+export type TaskOf<J> = J extends JobDefinition<z.ZodType, infer T, unknown, unknown> ? T : never;
+export type TaskResultOf<J> = J extends JobDefinition<z.ZodType, unknown, infer R, unknown> ? R : never;
+export type ResultOf<J> = J extends JobDefinition<z.ZodType, unknown, unknown, infer O> ? O : never;
+
+const NAME = /^[a-z][a-z0-9-]{0,62}$/;
+
+/** Declares a job module; the types of input, task, task result and job result are inferred. */
+export function defineJob<S extends z.ZodType, Task, TaskResult, Result>(
+  definition: JobDefinition<S, Task, TaskResult, Result>,
+): JobDefinition<S, Task, TaskResult, Result> {
+  if (!NAME.test(definition.name)) {
+    throw new TypeError(
+      `job name must be lower-case letters, digits and dashes starting with a letter (at most 63), got ${JSON.stringify(definition.name)}`,
+    );
+  }
+  for (const fn of ['split', 'run', 'reduce'] as const) {
+    if (typeof definition[fn] !== 'function') {
+      throw new TypeError(`job "${definition.name}": ${fn} must be a function, got ${typeof definition[fn]}`);
+    }
+  }
+  return Object.freeze({ ...definition });
+}
+
+/**
+ * Throw this from `run` for a failure that another attempt cannot fix (bad data, not a flaky
+ * dependency): the task fails at once instead of being retried.
+ */
+export class NonRetryableError extends Error {
+  readonly retryable = false;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'NonRetryableError';
+  }
+}
