@@ -1,0 +1,215 @@
+// createApi(deps): the HTTP API as a Hono app; tests call app.request(), only the CLI opens a socket.
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { streamSSE } from 'hono/streaming';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { RingpoolError } from '../errors.js';
+import { describeJobTypes, type JobRegistry } from '../registry/job-registry.js';
+import { JobOptionsSchema, resolveJobOptions } from '../sdk/job-options.js';
+import { JOB_STATUSES, TERMINAL_STATUSES, type JobRecord } from '../store/job-record.js';
+import { isJobId, newJobId, type JobStore } from '../store/job-store.js';
+import { bearerAuth } from './auth.js';
+import { describeIssues, toHttpError } from './errors.js';
+
+export interface ApiOptions {
+  /** Largest accepted request body, bytes. @default 1048576 */
+  readonly bodyLimitBytes?: number;
+  /** Bearer tokens; when any is given every route but /healthz and /readyz requires one. @default [] */
+  readonly apiTokens?: readonly string[];
+  /** How often the SSE stream looks for progress, ms. @default 250 */
+  readonly eventsPollMs?: number;
+}
+
+export interface ApiDeps {
+  readonly store: JobStore;
+  readonly registry: JobRegistry;
+  readonly logger?: Logger;
+  /** What `GET /v1/cluster` shows: schedulers, workers, Redis. */
+  readonly clusterView?: () => Promise<unknown>;
+}
+
+export const API_DEFAULTS = Object.freeze({ bodyLimitBytes: 1_048_576, apiTokens: [] as readonly string[], eventsPollMs: 250 });
+
+const SubmitSchema = z
+  .object({
+    job: z.string().min(1).max(100).describe('job type name, see GET /v1/job-types'),
+    input: z.unknown(),
+    options: JobOptionsSchema.optional(),
+  })
+  .strict();
+
+const ListQuery = z
+  .object({
+    status: z.enum(JOB_STATUSES as [string, ...string[]]).optional(),
+    job: z.string().max(100).optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(20),
+    cursor: z.coerce.number().int().min(0).optional(),
+  })
+  .strict();
+
+export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
+  const opts = { ...API_DEFAULTS, ...options };
+  if (!Number.isInteger(opts.bodyLimitBytes) || opts.bodyLimitBytes < 1) throw new TypeError(`bodyLimitBytes must be an integer >= 1, got ${opts.bodyLimitBytes}`);
+  const { store, registry } = deps;
+  const app = new Hono();
+
+  app.onError((err, c) => {
+    const { status, body } = toHttpError(err);
+    if (status >= 500) deps.logger?.error({ err, path: c.req.path }, 'request failed');
+    return c.json(body, status as 400);
+  });
+  app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${c.req.path}; the API lives under /v1` } }, 404));
+
+  app.use('*', bearerAuth(opts.apiTokens));
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    await store.redis.ping();
+    return c.json({ status: 'ready' });
+  });
+
+  const jobTypes = describeJobTypes(registry);
+  app.get('/v1/job-types', (c) => c.json({ jobTypes }));
+
+  app.post(
+    '/v1/jobs',
+    bodyLimit({
+      maxSize: opts.bodyLimitBytes,
+      onError: () => {
+        throw new RingpoolError('PAYLOAD_TOO_LARGE', `request body is larger than the limit of ${opts.bodyLimitBytes} bytes`);
+      },
+    }),
+    async (c) => {
+      const body = await readJson(c);
+      const envelope = SubmitSchema.safeParse(body);
+      if (!envelope.success) throw new RingpoolError('BAD_INPUT', describeIssues(envelope.error.issues, ''));
+      const loaded = registry.get(envelope.data.job);
+      if (loaded === undefined) {
+        const known = registry.list().map((j) => j.name).join(', ');
+        throw new RingpoolError('UNKNOWN_JOB_TYPE', `unknown job type ${JSON.stringify(envelope.data.job)}; known types: ${known}`);
+      }
+      const input = loaded.module.input.safeParse(envelope.data.input);
+      if (!input.success) throw new RingpoolError('BAD_INPUT', describeIssues(input.error.issues, 'input'), { details: { issues: input.error.issues } });
+      const id = newJobId();
+      await store.createJob({
+        id,
+        name: loaded.name,
+        input: input.data,
+        options: resolveJobOptions(loaded.module.defaults, envelope.data.options),
+        resultType: loaded.module.resultType ?? 'json',
+      });
+      return c.json({ id, status: 'queued', links: jobLinks(id) }, 202);
+    },
+  );
+
+  app.get('/v1/jobs', async (c) => {
+    const query = ListQuery.safeParse(c.req.query());
+    if (!query.success) throw new RingpoolError('BAD_INPUT', describeIssues(query.error.issues, 'query'));
+    const { status, job, limit, cursor } = query.data;
+    const page = await store.listJobs({
+      limit,
+      ...(status === undefined ? {} : { status: status as JobRecord['status'] }),
+      ...(job === undefined ? {} : { name: job }),
+      ...(cursor === undefined ? {} : { cursor }),
+    });
+    return c.json({ jobs: page.jobs.map(publicJob), next: page.next });
+  });
+
+  app.get('/v1/jobs/:id', async (c) => {
+    const job = await findJob(c.req.param('id'));
+    const errors = job.status === 'failed' ? await store.taskErrors(job.id) : [];
+    return c.json({ ...publicJob(job), taskErrors: errors });
+  });
+
+  app.get('/v1/jobs/:id/result', async (c) => {
+    const job = await findJob(c.req.param('id'));
+    if (job.status !== 'completed') {
+      if (job.status === 'failed') throw new RingpoolError('NOT_FINISHED', `job ${job.id} failed and has no result: ${job.error?.message ?? ''}`, { details: { status: job.status, error: job.error } });
+      throw new RingpoolError('NOT_FINISHED', `job ${job.id} is ${job.status}; its result is ready once it is completed`, { details: { status: job.status, progress: job.progress } });
+    }
+    const result = await store.getResult(job.id, job.resultType);
+    if (result === undefined) throw new RingpoolError('NOT_FOUND', `the result of job ${job.id} has expired`);
+    if (result.type === 'image/png') return c.body(new Uint8Array(result.bytes), 200, { 'content-type': 'image/png' });
+    return c.json({ id: job.id, result: result.value });
+  });
+
+  app.delete('/v1/jobs/:id', async (c) => {
+    const job = await findJob(c.req.param('id'));
+    const status = await store.cancelJob(job.id);
+    if (status !== 'cancelled') throw new RingpoolError('CONFLICT', `job ${job.id} has already ended (${status}); only a queued or running job can be cancelled`);
+    return c.json({ id: job.id, status });
+  });
+
+  app.get('/v1/jobs/:id/events', async (c) => {
+    const first = await findJob(c.req.param('id'));
+    return streamSSE(c, async (stream) => {
+      let closed = false;
+      stream.onAbort(() => {
+        closed = true;
+      });
+      let last = '';
+      let job: JobRecord | undefined = first;
+      while (!closed && job !== undefined) {
+        const data = JSON.stringify({ id: job.id, status: job.status, progress: job.progress, error: job.error });
+        if (data !== last) {
+          await stream.writeSSE({ event: 'progress', data });
+          last = data;
+        }
+        if (TERMINAL_STATUSES.has(job.status)) break;
+        await stream.sleep(opts.eventsPollMs);
+        job = await store.getJob(first.id);
+      }
+      if (!closed) await stream.writeSSE({ event: 'end', data: JSON.stringify({ id: first.id, status: job?.status ?? 'expired' }) });
+    });
+  });
+
+  app.get('/v1/cluster', async (c) => {
+    const view = deps.clusterView ? await deps.clusterView() : {};
+    return c.json(view);
+  });
+
+  async function findJob(id: string): Promise<JobRecord> {
+    if (!isJobId(id)) throw new RingpoolError('NOT_FOUND', `${JSON.stringify(id.slice(0, 80))} is not a job id (ids look like "m3x9k2p1-0a1b2c3d4e")`);
+    const job = await store.getJob(id);
+    if (job === undefined) throw new RingpoolError('NOT_FOUND', `no job with id ${id} (it may have expired)`);
+    return job;
+  }
+
+  return app;
+}
+
+async function readJson(c: Context): Promise<unknown> {
+  const type = c.req.header('content-type') ?? '';
+  if (!/^application\/json\b/i.test(type)) {
+    throw new RingpoolError('UNSUPPORTED_MEDIA_TYPE', `send the body as JSON with "Content-Type: application/json" (got ${JSON.stringify(type.slice(0, 100)) || 'none'})`);
+  }
+  const text = await c.req.text();
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new RingpoolError('MALFORMED_JSON', `the body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+function jobLinks(id: string) {
+  return { self: `/v1/jobs/${id}`, result: `/v1/jobs/${id}/result`, events: `/v1/jobs/${id}/events` };
+}
+
+/** The job as the API shows it. */
+export function publicJob(job: JobRecord) {
+  return {
+    id: job.id,
+    job: job.name,
+    status: job.status,
+    input: job.input,
+    options: job.options,
+    resultType: job.resultType,
+    createdAt: job.createdAt,
+    startedAt: job.startedAt,
+    finishedAt: job.finishedAt,
+    progress: job.progress,
+    error: job.error,
+    links: jobLinks(job.id),
+  };
+}

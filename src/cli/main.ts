@@ -1,0 +1,233 @@
+// The `ringpool` command line: argv → config → compose → run; signals and graceful shutdown.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { loadConfig, redisDataDir, type Config } from '../config/config.js';
+import { RingpoolError } from '../errors.js';
+import { startNode, type Roles } from '../node/node.js';
+import { assertRedisServerAvailable } from '../store/local-redis.js';
+import { startLocalRedisPair, type LocalRedisPair } from './local-cluster.js';
+import { createLogger } from './logger.js';
+import { ProgressBar } from './progress-bar.js';
+
+const USAGE = `ringpool — a Raft-scheduled worker pool for parallel batch jobs
+
+usage:
+  ringpool start [--port 3000] [--redis URL] [--data-dir DIR] [--jobs DIR] [--threads N]
+      every role in one process; without --redis it runs its own Redis master + replica
+  ringpool submit <job> --input JSON|@file [--wait] [--out FILE] [--url URL]
+  ringpool status <id> [--url URL]
+  ringpool jobs [--status S] [--job NAME] [--limit N] [--url URL]
+
+Environment: RINGPOOL_REDIS_URL, RINGPOOL_PORT, RINGPOOL_DATA_DIR, RINGPOOL_JOBS, RINGPOOL_THREADS,
+RINGPOOL_API_TOKENS, RINGPOOL_URL (client commands), RINGPOOL_TOKEN (client commands).`;
+
+const NODE_FLAGS = {
+  redis: { type: 'string' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  'data-dir': { type: 'string' },
+  jobs: { type: 'string', multiple: true },
+  threads: { type: 'string' },
+  'worker-id': { type: 'string' },
+  prefix: { type: 'string' },
+  'min-replicas': { type: 'string' },
+  'api-token': { type: 'string', multiple: true },
+  'body-limit': { type: 'string' },
+  'log-level': { type: 'string' },
+} as const;
+
+const CLIENT_FLAGS = {
+  url: { type: 'string' },
+  token: { type: 'string' },
+  input: { type: 'string' },
+  wait: { type: 'boolean' },
+  out: { type: 'string' },
+  status: { type: 'string' },
+  job: { type: 'string' },
+  limit: { type: 'string' },
+} as const;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'start':
+        return await runNode(rest, { api: true, scheduler: true, worker: true }, true);
+      case 'submit':
+        return await submit(rest);
+      case 'status':
+        return await status(rest);
+      case 'jobs':
+        return await listJobs(rest);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        console.log(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        console.error(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (err) {
+    console.error(`ringpool ${command}: ${err instanceof Error ? err.message : String(err)}`);
+    return err instanceof RingpoolError && err.code === 'CONFIG' ? 2 : 1;
+  }
+}
+
+function nodeConfig(args: string[]): Config {
+  const { values } = parseArgs({ args, options: NODE_FLAGS, strict: true, allowPositionals: false });
+  return loadConfig({
+    redisUrl: values.redis,
+    host: values.host,
+    port: values.port,
+    dataDir: values['data-dir'],
+    jobsDirs: values.jobs,
+    threads: values.threads,
+    workerId: values['worker-id'],
+    prefix: values.prefix,
+    minReplicas: values['min-replicas'],
+    apiTokens: values['api-token'],
+    bodyLimitBytes: values['body-limit'],
+    logLevel: values['log-level'],
+  });
+}
+
+async function runNode(args: string[], roles: Roles, allowLocalRedis: boolean): Promise<number> {
+  const config = nodeConfig(args);
+  const logger = createLogger(config.logLevel);
+  let local: LocalRedisPair | undefined;
+  let redisUrl = config.redisUrl;
+  if (redisUrl === undefined) {
+    if (!allowLocalRedis) throw new RingpoolError('CONFIG', 'give --redis URL (or RINGPOOL_REDIS_URL)');
+    assertRedisServerAvailable();
+    local = await startLocalRedisPair(redisDataDir(config));
+    redisUrl = local.masterUrl;
+    logger.info({ master: local.masterUrl, replica: local.replicaUrl }, 'started local Redis master + replica');
+  }
+  const minReplicas = config.minReplicas ?? (local ? 1 : 0);
+  let node;
+  try {
+    node = await startNode({ ...config, redisUrl, minReplicas }, roles, logger);
+  } catch (err) {
+    await local?.stop();
+    throw err;
+  }
+  if (node.url !== undefined) {
+    const types = node.registry.list().map((j) => j.name).join(', ');
+    console.log(`ringpool is running at ${node.url}  (job types: ${types})`);
+    console.log(`try:\n  curl -s -X POST ${node.url}/v1/jobs -H 'content-type: application/json' -d '{"job":"primes","input":{"from":0,"to":2000000}}'`);
+  }
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'shutting down');
+      void node
+        .close()
+        .then(() => local?.stop())
+        .finally(resolve);
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  return 0;
+}
+
+// ---- client commands ------------------------------------------------------------------------
+
+function client(values: { url?: string | undefined; token?: string | undefined }) {
+  const base = (values.url ?? process.env.RINGPOOL_URL ?? `http://127.0.0.1:${process.env.RINGPOOL_PORT ?? 3000}`).replace(/\/$/, '');
+  const token = values.token ?? process.env.RINGPOOL_TOKEN;
+  return async (path: string, init: RequestInit = {}): Promise<Response> => {
+    const headers = new Headers(init.headers);
+    if (token) headers.set('authorization', `Bearer ${token}`);
+    try {
+      return await fetch(`${base}${path}`, { ...init, headers });
+    } catch (err) {
+      throw new Error(`cannot reach ringpool at ${base} (${(err as Error).cause ?? (err as Error).message}); is it running? set --url or RINGPOOL_URL`);
+    }
+  };
+}
+
+async function expectOk(res: Response): Promise<unknown> {
+  const body = res.headers.get('content-type')?.includes('json') ? ((await res.json()) as unknown) : await res.text();
+  if (!res.ok) {
+    const message = (body as { error?: { message?: string } })?.error?.message ?? String(body);
+    throw new Error(`${res.status}: ${message}`);
+  }
+  return body;
+}
+
+async function submit(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: CLIENT_FLAGS, strict: true, allowPositionals: true });
+  const job = positionals[0];
+  if (job === undefined) throw new RingpoolError('CONFIG', 'name the job type: ringpool submit <job> --input JSON');
+  const rawInput = values.input ?? '{}';
+  const text = rawInput.startsWith('@') ? readFileSync(rawInput.slice(1), 'utf8') : rawInput;
+  let input: unknown;
+  try {
+    input = JSON.parse(text);
+  } catch (err) {
+    throw new RingpoolError('CONFIG', `--input is not valid JSON: ${(err as Error).message}`);
+  }
+  const call = client(values);
+  const created = (await expectOk(
+    await call('/v1/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ job, input }) }),
+  )) as { id: string };
+  if (!values.wait) {
+    console.log(created.id);
+    return 0;
+  }
+  const bar = new ProgressBar();
+  for (;;) {
+    const state = (await expectOk(await call(`/v1/jobs/${created.id}`))) as {
+      status: string;
+      progress: { total: number | null; done: number };
+      error: { code: string; message: string; stack?: string } | null;
+    };
+    bar.update(state.progress.done, state.progress.total, `${job} ${created.id} ${state.status}`);
+    if (state.status === 'completed') break;
+    if (state.status === 'failed' || state.status === 'cancelled') {
+      bar.finish();
+      console.error(`job ${created.id} ${state.status}${state.error ? `: [${state.error.code}] ${state.error.message}` : ''}`);
+      if (state.error?.stack) console.error(state.error.stack);
+      return 1;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  bar.finish();
+  const res = await call(`/v1/jobs/${created.id}/result`);
+  if (res.headers.get('content-type')?.startsWith('image/')) {
+    const file = values.out ?? `${created.id}.png`;
+    writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+    console.log(`wrote ${file}`);
+    return 0;
+  }
+  const body = (await expectOk(res)) as { result: unknown };
+  console.log(JSON.stringify(body.result, null, 2));
+  return 0;
+}
+
+async function status(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: CLIENT_FLAGS, strict: true, allowPositionals: true });
+  if (positionals[0] === undefined) throw new RingpoolError('CONFIG', 'give a job id: ringpool status <id>');
+  console.log(JSON.stringify(await expectOk(await client(values)(`/v1/jobs/${encodeURIComponent(positionals[0])}`)), null, 2));
+  return 0;
+}
+
+async function listJobs(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: CLIENT_FLAGS, strict: true, allowPositionals: false });
+  const query = new URLSearchParams();
+  if (values.status) query.set('status', values.status);
+  if (values.job) query.set('job', values.job);
+  if (values.limit) query.set('limit', values.limit);
+  const page = (await expectOk(await client(values)(`/v1/jobs?${query}`))) as {
+    jobs: Array<{ id: string; job: string; status: string; progress: { done: number; total: number | null }; createdAt: number }>;
+  };
+  for (const j of page.jobs) {
+    console.log(`${j.id}  ${j.job.padEnd(12)} ${j.status.padEnd(10)} ${j.progress.done}/${j.progress.total ?? '?'}  ${new Date(j.createdAt).toISOString()}`);
+  }
+  return 0;
+}

@@ -1,0 +1,83 @@
+// Typed configuration: defaults, environment and flags, validated with messages that say what to fix.
+import { availableParallelism, hostname } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { RingpoolError } from '../errors.js';
+
+/** The folder of example job modules shipped with ringpool. */
+export const BUILTIN_JOBS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../jobs');
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const ConfigSchema = z.object({
+  /** Redis master URL; when absent, `start` runs a local master + replica. */
+  redisUrl: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.coerce.number().int().min(0).max(65_535).default(3000),
+  dataDir: z.string().min(1).default('./.ringpool'),
+  /** Extra folders of job modules, after the built-in `jobs/`. */
+  jobsDirs: z.array(z.string().min(1)).default([]),
+  threads: z.coerce.number().int().min(1).max(1024).default(availableParallelism()),
+  workerId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, 'letters, digits, _ and - only').default(hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40) || 'worker'),
+  prefix: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/, '1-64 of [A-Za-z0-9:_-]').default('ringpool'),
+  /** Replicas that must confirm a result (WAIT); default 1 with the local replica, else 0. */
+  minReplicas: z.coerce.number().int().min(0).max(16).optional(),
+  apiTokens: z.array(z.string().min(16, 'an API token must be at least 16 characters')).default([]),
+  bodyLimitBytes: z.coerce.number().int().min(1024).default(1_048_576),
+  logLevel: z.enum(LOG_LEVELS).default('info'),
+});
+
+export type Config = z.output<typeof ConfigSchema>;
+
+/** Environment variable → config field. Only this module reads process.env. */
+const ENV: Record<string, keyof Config> = {
+  RINGPOOL_REDIS_URL: 'redisUrl',
+  RINGPOOL_HOST: 'host',
+  RINGPOOL_PORT: 'port',
+  RINGPOOL_DATA_DIR: 'dataDir',
+  RINGPOOL_JOBS: 'jobsDirs',
+  RINGPOOL_THREADS: 'threads',
+  RINGPOOL_WORKER_ID: 'workerId',
+  RINGPOOL_PREFIX: 'prefix',
+  RINGPOOL_MIN_REPLICAS: 'minReplicas',
+  RINGPOOL_API_TOKENS: 'apiTokens',
+  RINGPOOL_BODY_LIMIT: 'bodyLimitBytes',
+  RINGPOOL_LOG_LEVEL: 'logLevel',
+};
+
+const LISTS = new Set<keyof Config>(['jobsDirs', 'apiTokens']);
+
+/** Flags win over the environment, which wins over the defaults. */
+export function loadConfig(flags: Partial<Record<keyof Config, unknown>>, env: NodeJS.ProcessEnv = process.env): Config {
+  const raw: Record<string, unknown> = {};
+  for (const [name, field] of Object.entries(ENV)) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    raw[field] = LISTS.has(field) ? value.split(field === 'jobsDirs' ? ':' : ',').filter(Boolean) : value;
+  }
+  for (const [field, value] of Object.entries(flags)) if (value !== undefined) raw[field] = value;
+  const parsed = ConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${String(i.path[0])} (${flagName(String(i.path[0]))} or ${envName(String(i.path[0]))}): ${i.message}`);
+    throw new RingpoolError('CONFIG', `invalid configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+export function jobDirs(config: Config): string[] {
+  return [BUILTIN_JOBS_DIR, ...config.jobsDirs.map((d) => resolve(d))];
+}
+
+export function redisDataDir(config: Config): string {
+  return join(resolve(config.dataDir), 'redis');
+}
+
+export function flagName(field: string): string {
+  const special: Record<string, string> = { redisUrl: '--redis', jobsDirs: '--jobs', apiTokens: '--api-token', bodyLimitBytes: '--body-limit' };
+  return special[field] ?? `--${field.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`)}`;
+}
+
+export function envName(field: string): string {
+  return Object.entries(ENV).find(([, f]) => f === field)?.[0] ?? '(none)';
+}

@@ -1,0 +1,119 @@
+// Composition root: wires the parts one process runs (api, scheduler, worker) and shuts them down in order.
+import { serve, type ServerType } from '@hono/node-server';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { createApi } from '../api/app.js';
+import type { Config } from '../config/config.js';
+import { jobDirs } from '../config/config.js';
+import { loadJobRegistry, type JobRegistry } from '../registry/job-registry.js';
+import { SoleLeadership } from '../scheduler/leadership.js';
+import { RegistryMembership } from '../scheduler/membership.js';
+import { Scheduler } from '../scheduler/scheduler.js';
+import { JobStore } from '../store/job-store.js';
+import { createKeys } from '../store/keys.js';
+import { WorkerNode } from '../worker/worker-node.js';
+import { openRedis } from './redis-connections.js';
+
+export interface Roles {
+  readonly api: boolean;
+  readonly scheduler: boolean;
+  readonly worker: boolean;
+}
+
+export interface RunningNode {
+  /** The API's base URL, when this node serves it. */
+  readonly url: string | undefined;
+  readonly registry: JobRegistry;
+  readonly store: JobStore;
+  close(): Promise<void>;
+}
+
+export async function startNode(config: Config & { redisUrl: string }, roles: Roles, logger: Logger): Promise<RunningNode> {
+  const registry = await loadJobRegistry(jobDirs(config));
+  const keys = createKeys(config.prefix);
+  const connections: Redis[] = [];
+  const open = (use: Parameters<typeof openRedis>[1], name: string) => {
+    const c = openRedis(config.redisUrl, use, name);
+    connections.push(c);
+    return c;
+  };
+  const storeOptions = { minReplicas: config.minReplicas ?? 0 };
+  const store = new JobStore(open('durable', 'store'), keys, storeOptions);
+  const closers: Array<() => Promise<void>> = [];
+
+  if (roles.worker) {
+    const worker = new WorkerNode(
+      { store, registry, bullConnection: open('blocking', 'worker-bullmq'), subscriber: open('blocking', 'worker-events'), logger: logger.child({ role: 'worker' }) },
+      { id: config.workerId, threads: config.threads },
+    );
+    await worker.start();
+    closers.push(() => worker.close());
+    logger.info({ id: worker.id, threads: worker.threads }, 'worker node started');
+  }
+
+  if (roles.scheduler) {
+    const membership = new RegistryMembership(store.redis, keys.workers);
+    await membership.start();
+    const scheduler = new Scheduler({
+      store,
+      registry,
+      leadership: new SoleLeadership(),
+      membership,
+      connection: open('blocking', 'scheduler-bullmq'),
+      blocking: open('blocking', 'scheduler-wake'),
+      logger: logger.child({ role: 'scheduler' }),
+    });
+    scheduler.start();
+    closers.unshift(async () => {
+      await scheduler.close();
+      membership.stop();
+    });
+  }
+
+  let url: string | undefined;
+  if (roles.api) {
+    const apiStore = new JobStore(open('api', 'api'), keys, storeOptions);
+    const app = createApi(
+      {
+        store: apiStore,
+        registry,
+        logger: logger.child({ role: 'api' }),
+        clusterView: async () => ({ workers: Object.values(await apiStore.redis.hgetall(keys.workers)).map((r) => JSON.parse(r) as unknown) }),
+      },
+      { bodyLimitBytes: config.bodyLimitBytes, apiTokens: config.apiTokens },
+    );
+    const server = await listen(app.fetch, config.host, config.port);
+    url = `http://${config.host}:${(server.address() as { port: number }).port}`;
+    closers.unshift(
+      () =>
+        new Promise<void>((r) => {
+          server.close(() => r());
+          // SSE streams keep connections open: end them so shutdown does not wait for clients.
+          (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+        }),
+    );
+  }
+
+  return {
+    url,
+    registry,
+    store,
+    async close() {
+      for (const close of closers) {
+        try {
+          await close();
+        } catch (err) {
+          logger.warn({ err }, 'error while shutting down');
+        }
+      }
+      for (const c of connections) c.disconnect();
+    },
+  };
+}
+
+function listen(fetch: Parameters<typeof serve>[0]['fetch'], hostname: string, port: number): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch, hostname, port }, () => resolve(server));
+    server.once('error', reject);
+  });
+}

@@ -1,0 +1,84 @@
+// Finds and loads job modules from folders: a job name is looked up here, never turned into a path.
+import { readdirSync, realpathSync, statSync } from 'node:fs';
+import { join, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { z } from 'zod';
+import { RingpoolError } from '../errors.js';
+import type { AnyJob } from '../sdk/index.js';
+
+export interface LoadedJob {
+  readonly name: string;
+  readonly module: AnyJob;
+  /** Absolute file path: what a worker thread imports. */
+  readonly path: string;
+}
+
+export interface JobTypeInfo {
+  readonly name: string;
+  readonly description: string;
+  readonly resultType: string;
+  readonly inputSchema: unknown;
+}
+
+export interface JobRegistry {
+  get(name: string): LoadedJob | undefined;
+  list(): readonly LoadedJob[];
+}
+
+const MODULE_FILE = /^[A-Za-z0-9][A-Za-z0-9_-]*\.(ts|mts|js|mjs)$/;
+const SKIP = /\.(test|spec|d)\.[mc]?[jt]s$/;
+
+/** Loads every module file directly inside each folder; later folders may not reuse a name. */
+export async function loadJobRegistry(dirs: readonly string[]): Promise<JobRegistry> {
+  const byName = new Map<string, LoadedJob>();
+  for (const dir of dirs) {
+    const root = realpathOrThrow(dir);
+    for (const file of readdirSync(root).sort()) {
+      if (!MODULE_FILE.test(file) || SKIP.test(file)) continue;
+      const path = realpathSync(join(root, file));
+      // A symlink that leads out of the folder is not loaded: only the named folder's code runs.
+      if (!path.startsWith(root + sep) || !statSync(path).isFile()) continue;
+      const loaded = await loadModule(path);
+      const taken = byName.get(loaded.name);
+      if (taken !== undefined) {
+        throw new RingpoolError('CONFIG', `job name "${loaded.name}" is defined twice: ${taken.path} and ${path}`);
+      }
+      byName.set(loaded.name, loaded);
+    }
+  }
+  const list = Object.freeze([...byName.values()].sort((a, b) => a.name.localeCompare(b.name)));
+  return Object.freeze({ get: (name: string) => byName.get(name), list: () => list });
+}
+
+async function loadModule(path: string): Promise<LoadedJob> {
+  const imported = (await import(pathToFileURL(path).href)) as { default?: unknown };
+  const module = imported.default as Partial<AnyJob> | undefined;
+  if (
+    module === undefined || module === null || typeof module.name !== 'string' || typeof module.split !== 'function' ||
+    typeof module.run !== 'function' || typeof module.reduce !== 'function' ||
+    typeof (module.input as { safeParse?: unknown } | undefined)?.safeParse !== 'function'
+  ) {
+    throw new RingpoolError('CONFIG', `${path} must export default defineJob({ name, input, split, run, reduce })`);
+  }
+  return Object.freeze({ name: module.name, module: module as AnyJob, path });
+}
+
+function realpathOrThrow(dir: string): string {
+  try {
+    const real = realpathSync(resolve(dir));
+    if (!statSync(real).isDirectory()) throw new Error('not a directory');
+    return real;
+  } catch {
+    throw new RingpoolError('CONFIG', `jobs folder ${JSON.stringify(dir)} does not exist or is not a directory`);
+  }
+}
+
+/** Name, description, result type and JSON Schema of each job type, for `GET /v1/job-types` and the UI. */
+export function describeJobTypes(registry: JobRegistry): JobTypeInfo[] {
+  return registry.list().map(({ name, module }) => ({
+    name,
+    description: module.description ?? '',
+    resultType: module.resultType ?? 'json',
+    inputSchema: z.toJSONSchema(module.input, { unrepresentable: 'any' }),
+  }));
+}

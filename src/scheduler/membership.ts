@@ -1,0 +1,73 @@
+// The live worker nodes as the scheduler sees them: registrations whose lease has not lapsed.
+import type { Redis } from 'ioredis';
+
+export interface MemberNode {
+  readonly id: string;
+  /** Thread count: the node's weight on the ring. */
+  readonly weight: number;
+}
+
+export interface Membership {
+  /** Live, non-draining nodes, sorted by id. */
+  current(): readonly MemberNode[];
+  /** Resolves once at least one node is live, or rejects when `signal` aborts. */
+  waitForNodes(signal?: AbortSignal): Promise<readonly MemberNode[]>;
+}
+
+export interface RegistryMembershipOptions {
+  /** A registration older than this is not live, ms. @default 3000 */
+  readonly leaseMs?: number;
+  /** How often the registrations are read, ms. @default 500 */
+  readonly pollMs?: number;
+}
+
+/** Reads worker registrations from the Redis hash the worker nodes heartbeat into. */
+export class RegistryMembership implements Membership {
+  readonly #redis: Redis;
+  readonly #key: string;
+  readonly #leaseMs: number;
+  readonly #pollMs: number;
+  #nodes: readonly MemberNode[] = [];
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(redis: Redis, workersKey: string, options: RegistryMembershipOptions = {}) {
+    this.#redis = redis;
+    this.#key = workersKey;
+    this.#leaseMs = options.leaseMs ?? 3000;
+    this.#pollMs = options.pollMs ?? 500;
+  }
+
+  async start(): Promise<void> {
+    await this.refresh();
+    this.#timer = setInterval(() => void this.refresh().catch(() => {}), this.#pollMs);
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  async refresh(now: number = Date.now()): Promise<readonly MemberNode[]> {
+    const all = await this.#redis.hgetall(this.#key);
+    const nodes: MemberNode[] = [];
+    for (const raw of Object.values(all)) {
+      const r = JSON.parse(raw) as { id: string; threads: number; heartbeatAt: number; draining?: boolean };
+      if (now - r.heartbeatAt <= this.#leaseMs && !r.draining) nodes.push({ id: r.id, weight: r.threads });
+    }
+    nodes.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    this.#nodes = nodes;
+    return nodes;
+  }
+
+  current(): readonly MemberNode[] {
+    return this.#nodes;
+  }
+
+  async waitForNodes(signal?: AbortSignal): Promise<readonly MemberNode[]> {
+    for (;;) {
+      if (this.#nodes.length > 0) return this.#nodes;
+      if (signal?.aborted) throw signal.reason;
+      await new Promise((r) => setTimeout(r, this.#pollMs));
+      await this.refresh();
+    }
+  }
+}

@@ -1,0 +1,259 @@
+// The leader-only loop: splits submitted jobs, places each task on the ring, enqueues batches, reduces.
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { RingpoolError, serializeError } from '../errors.js';
+import type { JobRegistry, LoadedJob } from '../registry/job-registry.js';
+import type { JobRecord } from '../store/job-record.js';
+import type { JobStore } from '../store/job-store.js';
+import { batchId, type TaskBatch } from '../transport/task-batch.js';
+import type { Leadership } from './leadership.js';
+import type { Membership } from './membership.js';
+import { Placement, placeTask } from './placement.js';
+
+export interface SchedulerOptions {
+  /** Tasks enqueued but without a result before the split waits (back-pressure, DESIGN §7). @default 50000 */
+  readonly maxPendingTasks?: number;
+  /** Tasks split between two progress checkpoints. @default 2000 */
+  readonly checkpointEvery?: number;
+  /** Tasks per queue entry when the job leaves it to the scheduler. @default 1 */
+  readonly defaultBatchSize?: number;
+  /** A job whose split yields more tasks than this fails. @default 10000000 */
+  readonly maxTasksPerJob?: number;
+}
+
+export interface SchedulerDeps {
+  readonly store: JobStore;
+  readonly registry: JobRegistry;
+  readonly leadership: Leadership;
+  readonly membership: Membership;
+  /** Shared by the per-node BullMQ queues. */
+  readonly connection: Redis;
+  /** A connection of its own: it blocks on the wake list. */
+  readonly blocking: Redis;
+  readonly logger: Logger;
+}
+
+export const SCHEDULER_DEFAULTS: Required<SchedulerOptions> = Object.freeze({
+  maxPendingTasks: 50_000,
+  checkpointEvery: 2_000,
+  defaultBatchSize: 1,
+  maxTasksPerJob: 10_000_000,
+});
+
+type Entry = { name: string; data: TaskBatch; opts: Record<string, unknown> };
+
+export class Scheduler {
+  readonly #deps: SchedulerDeps;
+  readonly #options: Required<SchedulerOptions>;
+  readonly #queues = new Map<string, Queue<TaskBatch>>();
+  readonly #placement = new Placement();
+  /** Jobs this process is splitting or reducing now: one piece of work per job at a time. */
+  readonly #working = new Map<string, Promise<void>>();
+  #running = false;
+  #loop: Promise<void> | undefined;
+  #unsubscribe: (() => void) | undefined;
+
+  constructor(deps: SchedulerDeps, options: SchedulerOptions = {}) {
+    this.#deps = deps;
+    this.#options = { ...SCHEDULER_DEFAULTS, ...options };
+    for (const [name, value] of Object.entries(this.#options)) {
+      if (!Number.isInteger(value) || value < 1) throw new TypeError(`scheduler option ${name} must be an integer >= 1, got ${value}`);
+    }
+  }
+
+  start(): void {
+    this.#running = true;
+    this.#unsubscribe = this.#deps.leadership.onChange((term) => {
+      if (term !== undefined) void this.#resumeAll(term);
+    });
+    const term = this.#deps.leadership.term;
+    if (term !== undefined) void this.#resumeAll(term);
+    this.#loop = this.#wakeLoop();
+  }
+
+  async #wakeLoop(): Promise<void> {
+    const { store, blocking, leadership, logger } = this.#deps;
+    while (this.#running) {
+      if (leadership.term === undefined) {
+        await sleep(100);
+        continue;
+      }
+      try {
+        const wake = await store.nextWake(blocking, 1);
+        const term = leadership.term;
+        if (wake === null || term === undefined) continue;
+        this.#work(wake.jobId, () => (wake.kind === 'split' ? this.#split(wake.jobId, term) : this.#reduce(wake.jobId, term)));
+      } catch (err) {
+        if (!this.#running) return;
+        logger.warn({ err: serializeError(err) }, 'scheduler wake loop error; retrying');
+        await sleep(500);
+      }
+    }
+  }
+
+  /** A new leader picks up every job that has not ended (DESIGN: resumption). */
+  async #resumeAll(term: number): Promise<void> {
+    try {
+      for (const id of await this.#deps.store.activeJobIds()) this.#work(id, () => this.#resume(id, term));
+    } catch (err) {
+      this.#deps.logger.error({ err: serializeError(err) }, 'could not list the active jobs to resume');
+    }
+  }
+
+  async #resume(id: string, term: number): Promise<void> {
+    const job = await this.#deps.store.getJob(id);
+    if (job === undefined || this.#deps.store.isTerminal(job.status)) return;
+    const { total, done } = job.progress;
+    if (total === null) await this.#split(id, term);
+    else if (done >= total) await this.#reduce(id, term);
+  }
+
+  #work(id: string, fn: () => Promise<void>): void {
+    const previous = this.#working.get(id) ?? Promise.resolve();
+    const next: Promise<void> = previous
+      .then(fn)
+      .catch((err: unknown) => this.#deps.logger.error({ jobId: id, err: serializeError(err) }, 'scheduling a job failed'))
+      .finally(() => {
+        if (this.#working.get(id) === next) this.#working.delete(id);
+      });
+    this.#working.set(id, next);
+  }
+
+  #queue(nodeId: string): Queue<TaskBatch> {
+    let queue = this.#queues.get(nodeId);
+    if (queue === undefined) {
+      queue = new Queue<TaskBatch>(this.#deps.store.keys.nodeQueue(nodeId), { connection: this.#deps.connection, prefix: this.#deps.store.keys.prefix });
+      this.#queues.set(nodeId, queue);
+    }
+    return queue;
+  }
+
+  #entry(job: JobRecord, term: number, tasks: Array<readonly [number, unknown]>): Entry {
+    const first = (tasks[0] as readonly [number, unknown])[0];
+    return {
+      name: job.name,
+      data: { jobId: job.id, job: job.name, term, tasks, taskTimeoutMs: job.options.taskTimeoutMs, taskMemoryMb: job.options.taskMemoryMb },
+      opts: {
+        jobId: batchId(job.id, first),
+        attempts: job.options.retries + 1,
+        backoff: { type: 'exponential', delay: 200, jitter: 0.5 },
+        removeOnComplete: true,
+        removeOnFail: true,
+      },
+    };
+  }
+
+  async #split(id: string, term: number): Promise<void> {
+    const { store, registry, membership, logger } = this.#deps;
+    const job = await store.getJob(id);
+    if (job === undefined || store.isTerminal(job.status) || job.progress.total !== null) return;
+    const loaded = registry.get(job.name);
+    if (loaded === undefined) {
+      await store.failJob(id, term, { code: 'UNKNOWN_JOB_TYPE', message: `no scheduler job module named "${job.name}"` });
+      return;
+    }
+    if ((await store.startJob(id, term)) !== 'running') return;
+    const batchSize = job.options.batchSize || this.#options.defaultBatchSize;
+    const skip = job.progress.placed; // resume after the last checkpoint: earlier tasks are enqueued
+    const pending = new Map<string, Array<readonly [number, unknown]>>();
+    const ready = new Map<string, Entry[]>();
+    const seal = (node: string, tasks: Array<readonly [number, unknown]>) => {
+      let list = ready.get(node);
+      if (list === undefined) ready.set(node, (list = []));
+      list.push(this.#entry(job, term, tasks));
+      pending.set(node, []);
+    };
+    const enqueueAll = async () => {
+      for (const [node, tasks] of pending) if (tasks.length > 0) seal(node, tasks);
+      await Promise.all([...ready].map(([node, list]) => this.#queue(node).addBulk(list as never)));
+      ready.clear();
+    };
+
+    let index = 0;
+    let ring = this.#placement.ringFor(await membership.waitForNodes());
+    try {
+      for await (const task of loaded.module.split(job.input) as AsyncIterable<unknown>) {
+        if (index >= skip) {
+          const key = loaded.module.keyOf ? loaded.module.keyOf(task, index) : `${id}:${index}`;
+          const node = placeTask(ring, key) as string;
+          let list = pending.get(node);
+          if (list === undefined) pending.set(node, (list = []));
+          list.push([index, task]);
+          if (list.length >= batchSize) seal(node, list);
+        }
+        index++;
+        if (index > this.#options.maxTasksPerJob) {
+          throw new RingpoolError('TOO_MANY_TASKS', `split yielded more than ${this.#options.maxTasksPerJob} tasks (maxTasksPerJob)`);
+        }
+        if (index > skip && index % this.#options.checkpointEvery === 0) {
+          await enqueueAll();
+          if (store.isTerminal(await store.recordSplit(id, term, index))) return; // cancelled or failed meanwhile
+          await this.#awaitCapacity(id, index);
+          ring = this.#placement.ringFor(await membership.waitForNodes());
+        }
+      }
+      await enqueueAll();
+      await store.recordSplit(id, term, index, index);
+      if (index === 0) await this.#reduce(id, term); // nothing to run: reduce the empty list now
+    } catch (err) {
+      if (err instanceof RingpoolError && err.code === 'STALE_TERM') throw err;
+      logger.warn({ jobId: id, err: serializeError(err) }, 'split failed');
+      await store.failJob(id, term, prefixMessage(err, 'split failed'));
+    }
+  }
+
+  /** Back-pressure: waits while too many enqueued tasks of the job have no result yet. */
+  async #awaitCapacity(id: string, placed: number): Promise<void> {
+    for (;;) {
+      const job = await this.#deps.store.getJob(id);
+      if (job === undefined || this.#deps.store.isTerminal(job.status)) return;
+      if (placed - job.progress.done < this.#options.maxPendingTasks) return;
+      await sleep(20);
+    }
+  }
+
+  async #reduce(id: string, term: number): Promise<void> {
+    const { store, registry } = this.#deps;
+    const job = await store.getJob(id);
+    if (job === undefined || job.status !== 'running' || job.progress.total === null) return;
+    const loaded = registry.get(job.name);
+    if (loaded === undefined) return;
+    let value: unknown;
+    try {
+      value = await this.#reduceValue(loaded, job);
+    } catch (err) {
+      await store.failJob(id, term, prefixMessage(err, 'reduce failed'));
+      return;
+    }
+    const body = job.resultType === 'image/png' ? { type: 'image/png' as const, bytes: Buffer.from(value as Uint8Array) } : { type: 'json' as const, value };
+    await store.completeJob(id, term, body, job.options.resultTtlSec);
+  }
+
+  async #reduceValue(loaded: LoadedJob, job: JobRecord): Promise<unknown> {
+    const total = job.progress.total ?? 0;
+    const results = await this.#deps.store.readResults(job.id, total);
+    for (let i = 0; i < total; i++) {
+      if (!(i in results)) throw new RingpoolError('INTERNAL', `task ${i} has no stored result`);
+    }
+    return await loaded.module.reduce(results, job.input);
+  }
+
+  async close(): Promise<void> {
+    this.#running = false;
+    this.#unsubscribe?.();
+    await this.#loop;
+    await Promise.allSettled([...this.#working.values()]);
+    await Promise.all([...this.#queues.values()].map((q) => q.close()));
+  }
+}
+
+/** A split or reduce that threw fails the job with the module's own message and stack. */
+function prefixMessage(err: unknown, what: string) {
+  const e = serializeError(err, 'TASK_FAILED');
+  return e.code === 'TASK_FAILED' ? { ...e, message: `${what}: ${e.message}` } : e;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,36 @@
+// The per-job options: their schema, defaults, and how module defaults and a submission combine.
+import { z } from 'zod';
+import type { JobOptions } from './index.js';
+
+/** Every option resolved: what is stored with a job so that every node runs it alike. */
+export type ResolvedJobOptions = { readonly [K in keyof JobOptions]-?: NonNullable<JobOptions[K]> };
+
+export const JOB_OPTION_DEFAULTS: ResolvedJobOptions = Object.freeze({
+  retries: 2,
+  taskTimeoutMs: 60_000,
+  taskMemoryMb: 512,
+  batchSize: 0,
+  resultTtlSec: 86_400,
+});
+
+export const JobOptionsSchema = z
+  .object({
+    retries: z.number().int().min(0).max(100).describe('extra attempts for a failing task'),
+    taskTimeoutMs: z.number().int().min(10).max(86_400_000).describe('hard time limit of one task, ms'),
+    taskMemoryMb: z.number().int().min(16).max(65_536).describe('heap limit of a task thread, MB'),
+    batchSize: z.number().int().min(0).max(10_000).describe('tasks per queue entry; 0 = automatic'),
+    resultTtlSec: z.number().int().min(1).max(31_536_000).describe('seconds the result is kept'),
+  })
+  .partial()
+  .strict();
+
+/** Submission options over module defaults over ringpool's defaults. */
+export function resolveJobOptions(moduleDefaults: JobOptions | undefined, submitted: JobOptions | undefined): ResolvedJobOptions {
+  const merged = { ...JOB_OPTION_DEFAULTS, ...stripUndefined(moduleDefaults), ...stripUndefined(submitted) };
+  return Object.freeze(merged);
+}
+
+function stripUndefined(o: JobOptions | undefined): Partial<ResolvedJobOptions> {
+  if (o === undefined) return {};
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<ResolvedJobOptions>;
+}

@@ -1,0 +1,62 @@
+// The job record as stored in Redis, and how a hash of strings becomes a typed record.
+import type { SerializedError } from '../errors.js';
+import type { ResultType } from '../sdk/index.js';
+import type { ResolvedJobOptions } from '../sdk/job-options.js';
+
+export type JobStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+export const TERMINAL_STATUSES: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'cancelled']);
+export const JOB_STATUSES: readonly JobStatus[] = ['queued', 'running', 'completed', 'failed', 'cancelled'];
+
+export interface JobProgress {
+  /** Number of tasks, known once the split has ended. */
+  readonly total: number | null;
+  /** Tasks enqueued so far. */
+  readonly placed: number;
+  readonly done: number;
+  readonly failed: number;
+  /** Results dropped because one was already stored (first write wins). */
+  readonly duplicates: number;
+}
+
+export interface JobError extends SerializedError {
+  readonly taskIndex?: number;
+}
+
+export interface JobRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly status: JobStatus;
+  readonly input: unknown;
+  readonly options: ResolvedJobOptions;
+  readonly resultType: ResultType;
+  readonly createdAt: number;
+  readonly startedAt: number | null;
+  readonly finishedAt: number | null;
+  readonly progress: JobProgress;
+  readonly error: JobError | null;
+}
+
+/** Builds the typed record from HGETALL's reply; `undefined` for a missing hash. */
+export function parseJobHash(hash: Record<string, string>): JobRecord | undefined {
+  if (hash.id === undefined || hash.status === undefined) return undefined;
+  const num = (v: string | undefined): number | null => (v === undefined || v === '' ? null : Number(v));
+  return {
+    id: hash.id,
+    name: hash.name ?? '',
+    status: hash.status as JobStatus,
+    input: JSON.parse(hash.input ?? 'null'),
+    options: JSON.parse(hash.options ?? '{}') as ResolvedJobOptions,
+    resultType: (hash.resultType ?? 'json') as ResultType,
+    createdAt: Number(hash.createdAt ?? 0),
+    startedAt: num(hash.startedAt),
+    finishedAt: num(hash.finishedAt),
+    progress: {
+      total: hash.splitDone === '1' ? Number(hash.total) : null,
+      placed: Number(hash.placed ?? 0),
+      done: Number(hash.done ?? 0),
+      failed: Number(hash.failed ?? 0),
+      duplicates: Number(hash.duplicates ?? 0),
+    },
+    error: hash.error ? (JSON.parse(hash.error) as JobError) : null,
+  };
+}

@@ -1,0 +1,256 @@
+// Every read and write of jobs, tasks and results in Redis: the one store module (DESIGN §1-3, §6).
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { RingpoolError, type SerializedError } from '../errors.js';
+import type { ResultType } from '../sdk/index.js';
+import type { ResolvedJobOptions } from '../sdk/job-options.js';
+import { TERMINAL_STATUSES, parseJobHash, type JobError, type JobRecord, type JobStatus } from './job-record.js';
+import type { Keys } from './keys.js';
+import { defineScripts, runScript } from './scripts.js';
+
+export interface JobStoreOptions {
+  /**
+   * Replicas that must confirm a write before it counts as stored (`WAIT`, DESIGN §6).
+   * @default 0
+   */
+  readonly minReplicas?: number;
+  /** How long `WAIT` may block, in ms. @default 2000 */
+  readonly waitTimeoutMs?: number;
+}
+
+export interface NewJob {
+  readonly id: string;
+  readonly name: string;
+  readonly input: unknown;
+  readonly options: ResolvedJobOptions;
+  readonly resultType: ResultType;
+}
+
+export interface ListJobsQuery {
+  readonly status?: JobStatus;
+  readonly name?: string;
+  readonly limit: number;
+  /** Offset into the newest-first list, from a previous page's `next`. */
+  readonly cursor?: number;
+}
+
+export interface StoredResults {
+  readonly stored: number;
+  readonly duplicates: number;
+  readonly status: JobStatus | 'missing';
+}
+
+export type JobResultBody = { readonly type: 'json'; readonly value: unknown } | { readonly type: 'image/png'; readonly bytes: Buffer };
+
+const JOB_ID = /^[0-9a-z]{8,12}-[0-9a-f]{10}$/;
+
+/** A new job id: time-ordered, unguessable, safe in a URL and a Redis key. */
+export function newJobId(now: number = Date.now()): string {
+  return `${now.toString(36)}-${randomBytes(5).toString('hex')}`;
+}
+
+export function isJobId(id: string): boolean {
+  return JOB_ID.test(id);
+}
+
+export class JobStore {
+  readonly keys: Keys;
+  readonly #redis: Redis;
+  readonly #minReplicas: number;
+  readonly #waitTimeoutMs: number;
+
+  constructor(redis: Redis, keys: Keys, options: JobStoreOptions = {}) {
+    const minReplicas = options.minReplicas ?? 0;
+    const waitTimeoutMs = options.waitTimeoutMs ?? 2000;
+    if (!Number.isInteger(minReplicas) || minReplicas < 0) throw new TypeError(`minReplicas must be an integer >= 0, got ${minReplicas}`);
+    if (!Number.isInteger(waitTimeoutMs) || waitTimeoutMs < 1) throw new TypeError(`waitTimeoutMs must be an integer >= 1, got ${waitTimeoutMs}`);
+    this.#redis = redis;
+    this.keys = keys;
+    this.#minReplicas = minReplicas;
+    this.#waitTimeoutMs = waitTimeoutMs;
+    defineScripts(redis);
+  }
+
+  get redis(): Redis {
+    return this.#redis;
+  }
+
+  // ---- API side -------------------------------------------------------------------------
+
+  async createJob(job: NewJob, now: number = Date.now()): Promise<void> {
+    const k = this.keys;
+    const created = await runScript<number>(this.#redis, 'create-job', [k.job(job.id), k.jobs, k.active, k.wake], [
+      job.id, now,
+      'id', job.id,
+      'name', job.name,
+      'status', 'queued',
+      'input', JSON.stringify(job.input),
+      'options', JSON.stringify(job.options),
+      'resultType', job.resultType,
+      'createdAt', now,
+      'placed', 0, 'done', 0, 'failed', 0, 'duplicates', 0,
+    ]);
+    if (created !== 1) throw new RingpoolError('CONFLICT', `job id ${job.id} is already taken`);
+    await this.#acknowledge();
+  }
+
+  async getJob(id: string): Promise<JobRecord | undefined> {
+    return parseJobHash(await this.#redis.hgetall(this.keys.job(id)));
+  }
+
+  async listJobs(query: ListJobsQuery): Promise<{ jobs: JobRecord[]; next: number | null }> {
+    const jobs: JobRecord[] = [];
+    let offset = query.cursor ?? 0;
+    const page = Math.max(50, query.limit * 2);
+    for (;;) {
+      const ids = await this.#redis.zrevrange(this.keys.jobs, offset, offset + page - 1);
+      if (ids.length === 0) return { jobs, next: null };
+      const pipe = this.#redis.pipeline();
+      for (const id of ids) pipe.hgetall(this.keys.job(id));
+      const replies = (await pipe.exec()) ?? [];
+      for (let i = 0; i < ids.length; i++) {
+        const record = parseJobHash((replies[i]?.[1] ?? {}) as Record<string, string>);
+        if (record === undefined) continue; // expired: its listing entry is stale
+        if (query.status !== undefined && record.status !== query.status) continue;
+        if (query.name !== undefined && record.name !== query.name) continue;
+        jobs.push(record);
+        if (jobs.length === query.limit) return { jobs, next: offset + i + 1 };
+      }
+      offset += ids.length;
+    }
+  }
+
+  async countJobs(): Promise<number> {
+    return await this.#redis.zcard(this.keys.jobs);
+  }
+
+  /** Cancels a job that has not ended; returns its status after the call. */
+  async cancelJob(id: string, now: number = Date.now()): Promise<JobStatus | 'missing'> {
+    const k = this.keys;
+    return await runScript(this.#redis, 'cancel-job', [k.fence, k.job(id), k.active], [id, now, k.events]);
+  }
+
+  async getResult(id: string, type: ResultType): Promise<JobResultBody | undefined> {
+    const key = this.keys.jobResult(id);
+    if (type === 'image/png') {
+      const bytes = await this.#redis.getBuffer(key);
+      return bytes === null ? undefined : { type, bytes };
+    }
+    const raw = await this.#redis.get(key);
+    return raw === null ? undefined : { type: 'json', value: JSON.parse(raw) };
+  }
+
+  async taskErrors(id: string): Promise<Array<JobError & { taskIndex: number }>> {
+    const hash = await this.#redis.hgetall(this.keys.taskErrors(id));
+    return Object.entries(hash)
+      .map(([index, raw]) => ({ ...(JSON.parse(raw) as SerializedError), taskIndex: Number(index) }))
+      .sort((a, b) => a.taskIndex - b.taskIndex);
+  }
+
+  // ---- scheduler side (fenced by the leader's term) ---------------------------------------
+
+  async activeJobIds(): Promise<string[]> {
+    return await this.#redis.smembers(this.keys.active);
+  }
+
+  async startJob(id: string, term: number, now: number = Date.now()): Promise<JobStatus | 'missing'> {
+    return await runScript(this.#redis, 'start-job', [this.keys.fence, this.keys.job(id)], [term, now]);
+  }
+
+  /** Records how many tasks are enqueued; `total` once the split has ended. */
+  async recordSplit(id: string, term: number, placed: number, total?: number): Promise<JobStatus | 'missing'> {
+    const k = this.keys;
+    const status = await runScript<JobStatus | 'missing'>(this.#redis, 'record-split', [k.fence, k.job(id), k.wake], [term, id, placed, total ?? '']);
+    if (total !== undefined) await this.#acknowledge();
+    return status;
+  }
+
+  async completeJob(id: string, term: number, result: JobResultBody, ttlSec: number, now: number = Date.now()): Promise<JobStatus | 'missing'> {
+    const k = this.keys;
+    const payload = result.type === 'image/png' ? result.bytes : JSON.stringify(result.value ?? null);
+    const status = await runScript<JobStatus | 'missing'>(this.#redis, 'complete-job', [k.fence, k.job(id), k.jobResult(id), k.active, k.results(id)], [
+      term, id, now, payload as unknown as string, ttlSec,
+    ]);
+    await this.#acknowledge();
+    return status;
+  }
+
+  async failJob(id: string, term: number, error: SerializedError, now: number = Date.now()): Promise<JobStatus | 'missing'> {
+    const k = this.keys;
+    const status = await runScript<JobStatus | 'missing'>(this.#redis, 'fail-job', [k.fence, k.job(id), k.active], [term, id, JSON.stringify(error), now]);
+    await this.#acknowledge();
+    return status;
+  }
+
+  /** Every stored task result of a job, in task order. */
+  async readResults(id: string, total: number): Promise<unknown[]> {
+    const results = new Array<unknown>(total);
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.#redis.hscan(this.keys.results(id), cursor, 'COUNT', 1000);
+      for (let i = 0; i < flat.length; i += 2) results[Number(flat[i])] = JSON.parse(flat[i + 1] as string);
+      cursor = next;
+    } while (cursor !== '0');
+    return results;
+  }
+
+  /** Blocks on the scheduler's wake list; `client` must be a connection of its own. */
+  async nextWake(client: Redis, timeoutSec: number): Promise<{ kind: 'split' | 'reduce'; jobId: string } | null> {
+    const reply = await client.blpop(this.keys.wake, timeoutSec);
+    if (reply === null) return null;
+    const [kind, jobId] = reply[1].split(':') as [string, string];
+    return kind === 'split' || kind === 'reduce' ? { kind, jobId } : null;
+  }
+
+  // ---- worker side ------------------------------------------------------------------------
+
+  /**
+   * Stores task results (first write wins) and, when `WAIT` is configured, returns only once
+   * the replicas confirm them; a short count throws NOT_REPLICATED so the tasks are retried.
+   */
+  async storeResults(jobId: string, entries: ReadonlyArray<readonly [number, unknown]>): Promise<StoredResults> {
+    const k = this.keys;
+    const args: Array<string | number> = [jobId];
+    for (const [index, value] of entries) args.push(index, JSON.stringify(value ?? null));
+    const [stored, duplicates, status] = await runScript<[number, number, JobStatus | 'missing']>(
+      this.#redis, 'store-results', [k.fence, k.job(jobId), k.results(jobId), k.wake], args,
+    );
+    if (stored > 0) await this.#acknowledge();
+    return { stored, duplicates, status };
+  }
+
+  /** Indices (of those given) that already have a stored result. */
+  async storedIndices(jobId: string, indices: readonly number[]): Promise<Set<number>> {
+    if (indices.length === 0) return new Set();
+    const values = await this.#redis.hmget(this.keys.results(jobId), ...indices.map(String));
+    return new Set(indices.filter((_, i) => values[i] !== null));
+  }
+
+  async failTask(jobId: string, taskIndex: number, error: SerializedError, now: number = Date.now()): Promise<JobStatus | 'missing'> {
+    const k = this.keys;
+    const status = await runScript<JobStatus | 'missing'>(this.#redis, 'fail-task', [k.fence, k.job(jobId), k.taskErrors(jobId), k.active], [
+      jobId, taskIndex, JSON.stringify({ ...error, taskIndex }), now,
+    ]);
+    await this.#acknowledge();
+    return status;
+  }
+
+  async jobStatus(id: string): Promise<JobStatus | undefined> {
+    return ((await this.#redis.hget(this.keys.job(id), 'status')) ?? undefined) as JobStatus | undefined;
+  }
+
+  isTerminal(status: JobStatus | 'missing' | undefined): boolean {
+    return status === undefined || status === 'missing' || TERMINAL_STATUSES.has(status);
+  }
+
+  /** `WAIT` for the configured replicas (Redis docs: WAIT makes the writes before it durable on N replicas). */
+  async #acknowledge(): Promise<void> {
+    if (this.#minReplicas === 0) return;
+    const acked = (await this.#redis.call('WAIT', this.#minReplicas, this.#waitTimeoutMs)) as number;
+    if (acked < this.#minReplicas) {
+      throw new RingpoolError('NOT_REPLICATED', `write confirmed by ${acked} replica(s), ${this.#minReplicas} required within ${this.#waitTimeoutMs} ms`, {
+        details: { acked, required: this.#minReplicas },
+      });
+    }
+  }
+}

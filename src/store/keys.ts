@@ -1,0 +1,48 @@
+// Every Redis key and channel name ringpool uses, built in one place from one prefix.
+
+export interface Keys {
+  readonly prefix: string;
+  /** Hash: the job record. */
+  job(id: string): string;
+  /** Hash: task index → JSON result, first write wins. */
+  results(id: string): string;
+  /** Hash: task index → JSON error of a task that failed for good. */
+  taskErrors(id: string): string;
+  /** String: the job's reduced result. */
+  jobResult(id: string): string;
+  /** Sorted set: every job id scored by creation time (listing, newest first). */
+  readonly jobs: string;
+  /** Set: ids of jobs not yet finished (what a new scheduler leader resumes). */
+  readonly active: string;
+  /** List: `split:<id>` and `reduce:<id>` notices for the scheduler leader. */
+  readonly wake: string;
+  /** String: the highest scheduler term seen (the fencing token, DESIGN §2). */
+  readonly fence: string;
+  /** Hash: worker node id → JSON registration (threads, heartbeat). */
+  readonly workers: string;
+  /** Pub/sub channel: `cancel:<id>` when a job is cancelled. */
+  readonly events: string;
+  /** BullMQ queue name of a worker node (BullMQ adds its own prefix: ours). */
+  nodeQueue(nodeId: string): string;
+}
+
+export function createKeys(prefix: string): Keys {
+  if (!/^[A-Za-z0-9:_-]{1,64}$/.test(prefix)) {
+    throw new TypeError(`Redis key prefix must be 1-64 of [A-Za-z0-9:_-], got ${JSON.stringify(prefix)}`);
+  }
+  const p = `${prefix}:`;
+  return Object.freeze({
+    prefix,
+    job: (id: string) => `${p}job:${id}`,
+    results: (id: string) => `${p}job:${id}:results`,
+    taskErrors: (id: string) => `${p}job:${id}:errors`,
+    jobResult: (id: string) => `${p}job:${id}:result`,
+    jobs: `${p}jobs`,
+    active: `${p}active`,
+    wake: `${p}wake`,
+    fence: `${p}fence`,
+    workers: `${p}workers`,
+    events: `${p}events`,
+    nodeQueue: (nodeId: string) => `node-${nodeId}`,
+  });
+}

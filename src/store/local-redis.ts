@@ -1,0 +1,131 @@
+// Starts and stops redis-server processes on this host: the local cluster of `ringpool start` and the tests.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { RingpoolError } from '../errors.js';
+
+export interface LocalRedisOptions {
+  /** Directory for the AOF and the log. */
+  readonly dir: string;
+  /** @default a free port */
+  readonly port?: number;
+  /** Replicate from this master (`host:port`). */
+  readonly replicaOf?: { host: string; port: number };
+  /** Append-only file on (durable across a restart of the process). @default false */
+  readonly appendOnly?: boolean;
+  /** `min-replicas-to-write` on a master: refuse writes with fewer replicas connected. @default 0 */
+  readonly minReplicasToWrite?: number;
+  /** `min-replicas-max-lag` in seconds. @default 10 */
+  readonly minReplicasMaxLag?: number;
+  /** @default 'redis-server' */
+  readonly binary?: string;
+}
+
+export interface LocalRedis {
+  readonly port: number;
+  readonly url: string;
+  readonly pid: number;
+  readonly process: ChildProcess;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+const INSTALL_HINT =
+  'redis-server was not found on PATH. Install Redis 7+: `apt-get install -y redis-server` (Debian/Ubuntu) or `brew install redis` (macOS), or pass --redis URL to use a running server.';
+
+/** Throws CONFIG with an install hint when `redis-server` cannot be run. */
+export function assertRedisServerAvailable(binary = 'redis-server'): string {
+  const probe = spawnSync(binary, ['--version'], { encoding: 'utf8' });
+  if (probe.error !== undefined || probe.status !== 0) throw new RingpoolError('CONFIG', INSTALL_HINT);
+  return probe.stdout.trim();
+}
+
+export async function freePort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startLocalRedis(options: LocalRedisOptions): Promise<LocalRedis> {
+  const binary = options.binary ?? 'redis-server';
+  assertRedisServerAvailable(binary);
+  mkdirSync(options.dir, { recursive: true });
+  const port = options.port ?? (await freePort());
+  const args = [
+    '--port', String(port),
+    '--bind', '127.0.0.1',
+    '--dir', options.dir,
+    '--logfile', join(options.dir, `redis-${port}.log`),
+    '--save', '',
+    '--appendonly', options.appendOnly ? 'yes' : 'no',
+    '--appendfilename', `appendonly-${port}.aof`,
+    '--appenddirname', `aof-${port}`,
+    '--protected-mode', 'no',
+  ];
+  if (options.replicaOf) args.push('--replicaof', options.replicaOf.host, String(options.replicaOf.port));
+  if (options.minReplicasToWrite) {
+    args.push('--min-replicas-to-write', String(options.minReplicasToWrite));
+    args.push('--min-replicas-max-lag', String(options.minReplicasMaxLag ?? 10));
+  }
+  const child = spawn(binary, args, { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `redis://127.0.0.1:${port}`;
+  await waitForPing(url, child, 10_000);
+  return {
+    port,
+    url,
+    pid: child.pid ?? -1,
+    process: child,
+    async stop(graceMs = 5_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+async function waitForPing(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new RingpoolError('CONFIG', `redis-server exited with code ${child.exitCode} before it was ready (${url})`);
+    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      if ((await client.ping()) === 'PONG') return;
+    } catch {
+      // not up yet
+    } finally {
+      client.disconnect();
+    }
+    if (Date.now() > deadline) throw new RingpoolError('CONFIG', `redis-server on ${url} did not answer PING within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Resolves when the replica at `replicaUrl` reports its link to the master up. */
+export async function waitForReplicaLink(replicaUrl: string, timeoutMs = 10_000): Promise<void> {
+  const client = new Redis(replicaUrl, { maxRetriesPerRequest: 1 });
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const info = await client.info('replication');
+      if (/master_link_status:up/.test(info)) return;
+      if (Date.now() > deadline) throw new RingpoolError('CONFIG', `replica ${replicaUrl} did not link to its master within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    client.disconnect();
+  }
+}

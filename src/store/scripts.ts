@@ -1,0 +1,53 @@
+// Loads the Lua scripts (each one atomic Redis change) and maps their error replies to typed errors.
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Redis } from 'ioredis';
+import { RingpoolError, isErrorCode } from '../errors.js';
+
+const dir = join(dirname(fileURLToPath(import.meta.url)), 'scripts');
+const prelude = readFileSync(join(dir, '_fence.lua'), 'utf8');
+
+/** Script name → number of KEYS. Every script is loaded with the fencing prelude. */
+const SCRIPTS = {
+  'create-job': 4,
+  'start-job': 2,
+  'record-split': 3,
+  'store-results': 4,
+  'fail-task': 4,
+  'cancel-job': 3,
+  'complete-job': 5,
+  'fail-job': 3,
+} as const;
+
+export type ScriptName = keyof typeof SCRIPTS;
+
+/** A client with our scripts defined as commands, called through `runScript`. */
+export function defineScripts(redis: Redis): void {
+  for (const [name, numberOfKeys] of Object.entries(SCRIPTS)) {
+    const lua = `${prelude}\n${readFileSync(join(dir, `${name}.lua`), 'utf8')}`;
+    redis.defineCommand(commandName(name as ScriptName), { numberOfKeys, lua });
+  }
+}
+
+export function commandName(name: ScriptName): string {
+  return `rp_${name.replace(/-/g, '_')}`;
+}
+
+/** Runs a script; an error reply whose first word is one of our codes becomes that typed error. */
+export async function runScript<T>(redis: Redis, name: ScriptName, keys: string[], args: Array<string | number>): Promise<T> {
+  const fn = (redis as unknown as Record<string, (...a: Array<string | number>) => Promise<T>>)[commandName(name)];
+  if (fn === undefined) throw new RingpoolError('INTERNAL', `script ${name} is not defined on this connection: call defineScripts first`);
+  try {
+    return await fn.call(redis, ...keys, ...args);
+  } catch (err) {
+    throw toTypedError(err);
+  }
+}
+
+export function toTypedError(err: unknown): unknown {
+  const message = err instanceof Error ? err.message : String(err);
+  const first = message.split(' ')[0];
+  if (isErrorCode(first)) return new RingpoolError(first, message.slice(first.length + 1), { cause: err });
+  return err;
+}

@@ -1,0 +1,24 @@
+-- Fencing prelude (DESIGN §2), prepended to every script a scheduler runs.
+-- A write carrying a term lower than the highest one seen is refused, so a deposed leader
+-- that wakes up late changes nothing. The fence key is always KEYS[1] in fenced scripts.
+local function fenceOrFail(term)
+  local highest = tonumber(redis.call('GET', KEYS[1]) or '0')
+  if term < highest then
+    return redis.error_reply('STALE_TERM term ' .. term .. ' is below the highest seen ' .. highest)
+  end
+  if term > highest then redis.call('SET', KEYS[1], term) end
+  return nil
+end
+
+local function isTerminal(status)
+  return status == 'completed' or status == 'failed' or status == 'cancelled'
+end
+
+-- Queues the reduce once every task has a result and the split has ended.
+local function queueReduceIfDone(jobKey, wakeKey, id)
+  local f = redis.call('HMGET', jobKey, 'splitDone', 'total', 'done', 'reduceQueued', 'status')
+  if f[1] == '1' and tonumber(f[3]) >= tonumber(f[2]) and f[4] ~= '1' and f[5] == 'running' then
+    redis.call('HSET', jobKey, 'reduceQueued', '1')
+    redis.call('RPUSH', wakeKey, 'reduce:' .. id)
+  end
+end

@@ -1,0 +1,123 @@
+// A thin class over piscina pools: runs a batch of tasks in a thread with a hard timeout, cancel and memory limit.
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import { RingpoolError, serializeError } from '../errors.js';
+import type { TaskOutcome, ThreadBatch } from './task-runner.js';
+
+export interface TaskPoolOptions {
+  /** Worker threads. @default os.availableParallelism() */
+  readonly threads?: number;
+  /** After asking a task to stop, how long it has before its thread is terminated, ms. @default 1000 */
+  readonly stopGraceMs?: number;
+}
+
+export interface BatchRun {
+  readonly modulePath: string;
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly tasks: ReadonlyArray<readonly [number, unknown]>;
+  /** Per task; the batch may take `timeoutMs × tasks` in all. */
+  readonly timeoutMs: number;
+  readonly memoryMb: number;
+  /** Aborted when the job is cancelled. */
+  readonly cancel?: AbortSignal;
+}
+
+const ENTRY = new URL('./thread-entry.mjs', import.meta.url).href;
+
+export class TaskPool {
+  readonly threads: number;
+  readonly #stopGraceMs: number;
+  /** One piscina pool per heap limit: resourceLimits are fixed when a thread starts. */
+  readonly #pools = new Map<number, Piscina>();
+  #busy = 0;
+
+  constructor(options: TaskPoolOptions = {}) {
+    const threads = options.threads ?? availableParallelism();
+    if (!Number.isInteger(threads) || threads < 1) throw new TypeError(`threads must be an integer >= 1, got ${threads}`);
+    this.threads = threads;
+    this.#stopGraceMs = options.stopGraceMs ?? 1000;
+  }
+
+  /** Threads running a batch now. */
+  get busy(): number {
+    return Math.min(this.#busy, this.threads);
+  }
+
+  #pool(memoryMb: number): Piscina {
+    let pool = this.#pools.get(memoryMb);
+    if (pool === undefined) {
+      pool = new Piscina({
+        filename: ENTRY,
+        minThreads: 1,
+        maxThreads: this.threads,
+        // Queue in the pool rather than fail: the BullMQ worker already bounds what is fetched.
+        maxQueue: 'auto',
+        idleTimeout: 60_000,
+        resourceLimits: { maxOldGenerationSizeMb: memoryMb },
+      });
+      this.#pools.set(memoryMb, pool);
+    }
+    return pool;
+  }
+
+  /** Outcomes for every task of the batch: timed-out, cancelled or crashed tasks get typed errors. */
+  async run(batch: BatchRun): Promise<TaskOutcome[]> {
+    const flag = new SharedArrayBuffer(4);
+    const cell = new Int32Array(flag);
+    const hard = new AbortController();
+    let stopped: 'TIMEOUT' | 'CANCELLED' | undefined;
+    let grace: NodeJS.Timeout | undefined;
+    const stop = (why: 'TIMEOUT' | 'CANCELLED') => {
+      if (stopped !== undefined) return;
+      stopped = why;
+      Atomics.store(cell, 0, 1); // ask politely first (cooperative stop)
+      grace = setTimeout(() => hard.abort(), this.#stopGraceMs); // then terminate the thread
+    };
+    const timer = setTimeout(() => stop('TIMEOUT'), batch.timeoutMs * batch.tasks.length);
+    const onCancel = () => stop('CANCELLED');
+    if (batch.cancel?.aborted) onCancel();
+    batch.cancel?.addEventListener('abort', onCancel);
+    const payload: ThreadBatch = { modulePath: batch.modulePath, jobId: batch.jobId, attempt: batch.attempt, tasks: batch.tasks, abortFlag: flag };
+    let outcomes: TaskOutcome[] = [];
+    let crash: unknown;
+    this.#busy++;
+    try {
+      outcomes = (await this.#pool(batch.memoryMb).run(payload, { signal: hard.signal })) as TaskOutcome[];
+    } catch (err) {
+      crash = err;
+    } finally {
+      this.#busy--;
+      clearTimeout(timer);
+      clearTimeout(grace);
+      batch.cancel?.removeEventListener('abort', onCancel);
+    }
+    return this.#complete(batch, outcomes, stopped, crash);
+  }
+
+  #complete(batch: BatchRun, outcomes: TaskOutcome[], stopped: 'TIMEOUT' | 'CANCELLED' | undefined, crash: unknown): TaskOutcome[] {
+    const byIndex = new Map(outcomes.map((o) => [o.index, o]));
+    return batch.tasks.map(([index]) => {
+      const outcome = byIndex.get(index);
+      if (outcome !== undefined && (outcome.ok || stopped === undefined)) return outcome;
+      if (stopped !== undefined) {
+        const message = stopped === 'TIMEOUT' ? `task ${index} exceeded its time limit of ${batch.timeoutMs} ms and was stopped` : `task ${index} was cancelled`;
+        return { index, ok: false, error: { code: stopped, message }, retryable: stopped === 'TIMEOUT' };
+      }
+      return { index, ok: false, error: crashError(index, batch.memoryMb, crash), retryable: true };
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#pools.values()].map((p) => p.close({ force: true })));
+    this.#pools.clear();
+  }
+}
+
+function crashError(index: number, memoryMb: number, crash: unknown) {
+  const code = (crash as { code?: unknown } | undefined)?.code;
+  if (code === 'ERR_WORKER_OUT_OF_MEMORY') {
+    return serializeError(new RingpoolError('OUT_OF_MEMORY', `task ${index} exceeded its memory limit of ${memoryMb} MB; its thread was replaced`));
+  }
+  return serializeError(crash ?? new Error(`task ${index} returned no outcome`), 'TASK_FAILED');
+}

@@ -1,0 +1,179 @@
+// A worker node: registers itself, takes task batches from its BullMQ queue and runs them on its thread pool.
+import { hostname } from 'node:os';
+import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { serializeError } from '../errors.js';
+import type { JobRegistry } from '../registry/job-registry.js';
+import type { JobStore } from '../store/job-store.js';
+import type { TaskBatch } from '../transport/task-batch.js';
+import { TaskPool } from './task-pool.js';
+import type { TaskOutcome } from './task-runner.js';
+
+export interface WorkerNodeOptions {
+  /** Node id: letters, digits, dashes. */
+  readonly id: string;
+  /** @default os.availableParallelism() */
+  readonly threads?: number;
+  /** Queue entries held per thread, so threads never wait on a Redis round-trip. @default 2 */
+  readonly prefetchPerThread?: number;
+  /** How often the registration is renewed, ms. @default 1000 */
+  readonly heartbeatMs?: number;
+}
+
+export interface WorkerNodeDeps {
+  readonly store: JobStore;
+  readonly registry: JobRegistry;
+  /** For BullMQ (its connections need `maxRetriesPerRequest: null`). */
+  readonly bullConnection: Redis;
+  /** A connection of its own for the cancel channel. */
+  readonly subscriber: Redis;
+  readonly logger: Logger;
+}
+
+export interface WorkerRegistration {
+  readonly id: string;
+  readonly threads: number;
+  readonly host: string;
+  readonly pid: number;
+  readonly startedAt: number;
+  readonly heartbeatAt: number;
+  readonly busy: number;
+  readonly draining: boolean;
+}
+
+const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+
+export class WorkerNode {
+  readonly id: string;
+  readonly #deps: WorkerNodeDeps;
+  readonly #pool: TaskPool;
+  readonly #concurrency: number;
+  readonly #heartbeatMs: number;
+  readonly #startedAt = Date.now();
+  /** Job id → controller aborted when the job is cancelled. */
+  readonly #cancels = new Map<string, AbortController>();
+  #worker: Worker<TaskBatch> | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #draining = false;
+
+  constructor(deps: WorkerNodeDeps, options: WorkerNodeOptions) {
+    if (!NODE_ID.test(options.id)) throw new TypeError(`worker id must be letters, digits, '_' or '-' (at most 63), got ${JSON.stringify(options.id)}`);
+    const prefetch = options.prefetchPerThread ?? 2;
+    if (!Number.isInteger(prefetch) || prefetch < 1) throw new TypeError(`prefetchPerThread must be an integer >= 1, got ${prefetch}`);
+    this.id = options.id;
+    this.#deps = deps;
+    this.#pool = new TaskPool(options.threads === undefined ? {} : { threads: options.threads });
+    this.#concurrency = this.#pool.threads * prefetch;
+    this.#heartbeatMs = options.heartbeatMs ?? 1000;
+  }
+
+  get threads(): number {
+    return this.#pool.threads;
+  }
+
+  async start(): Promise<void> {
+    const { store, subscriber, bullConnection } = this.#deps;
+    await subscriber.subscribe(store.keys.events);
+    subscriber.on('message', (_channel: string, message: string) => {
+      if (message.startsWith('cancel:')) this.#cancelFor(message.slice(7)).abort();
+    });
+    this.#worker = new Worker<TaskBatch>(store.keys.nodeQueue(this.id), (job) => this.#process(job), {
+      connection: bullConnection,
+      prefix: store.keys.prefix,
+      concurrency: this.#concurrency,
+      // CPU work runs in threads, so this event loop stays free to renew locks (BullMQ #652).
+      lockDuration: 30_000,
+      autorun: true,
+    });
+    this.#worker.on('error', (err) => this.#deps.logger.warn({ err }, 'worker queue error'));
+    await this.#worker.waitUntilReady();
+    await this.#register();
+    this.#heartbeat = setInterval(() => {
+      this.#register().catch((err: unknown) => this.#deps.logger.warn({ err }, 'heartbeat failed'));
+    }, this.#heartbeatMs);
+  }
+
+  async #register(): Promise<void> {
+    const registration: WorkerRegistration = {
+      id: this.id,
+      threads: this.#pool.threads,
+      host: hostname(),
+      pid: process.pid,
+      startedAt: this.#startedAt,
+      heartbeatAt: Date.now(),
+      busy: this.#pool.busy,
+      draining: this.#draining,
+    };
+    await this.#deps.store.redis.hset(this.#deps.store.keys.workers, this.id, JSON.stringify(registration));
+  }
+
+  #cancelFor(jobId: string): AbortController {
+    let controller = this.#cancels.get(jobId);
+    if (controller === undefined) {
+      controller = new AbortController();
+      this.#cancels.set(jobId, controller);
+      // Bounded: the oldest jobs' entries go first (Map keeps insertion order).
+      if (this.#cancels.size > 10_000) this.#cancels.delete(this.#cancels.keys().next().value as string);
+    }
+    return controller;
+  }
+
+  async #process(entry: Job<TaskBatch>): Promise<void> {
+    const batch = entry.data;
+    const { store, registry, logger } = this.#deps;
+    const cancel = this.#cancelFor(batch.jobId);
+    if (cancel.signal.aborted || store.isTerminal(await store.jobStatus(batch.jobId))) return; // nothing more is stored for an ended job
+    const loaded = registry.get(batch.job);
+    if (loaded === undefined) {
+      await store.failTask(batch.jobId, batch.tasks[0]?.[0] ?? 0, { code: 'UNKNOWN_JOB_TYPE', message: `worker ${this.id} has no job module named "${batch.job}"` });
+      return;
+    }
+    let tasks = batch.tasks;
+    if (entry.attemptsMade > 0) {
+      // A retry: skip the tasks whose results an earlier attempt already stored.
+      const done = await store.storedIndices(batch.jobId, tasks.map(([i]) => i));
+      tasks = tasks.filter(([i]) => !done.has(i));
+    }
+    if (tasks.length === 0) return;
+    const outcomes = await this.#pool.run({
+      modulePath: loaded.path,
+      jobId: batch.jobId,
+      attempt: entry.attemptsMade,
+      tasks,
+      timeoutMs: batch.taskTimeoutMs,
+      memoryMb: batch.taskMemoryMb,
+      cancel: cancel.signal,
+    });
+    if (cancel.signal.aborted) return;
+    const successes: Array<readonly [number, unknown]> = [];
+    let failure: Extract<TaskOutcome, { ok: false }> | undefined;
+    for (const outcome of outcomes) {
+      if (outcome.ok) successes.push([outcome.index, outcome.value]);
+      else failure ??= outcome;
+    }
+    if (successes.length > 0) await store.storeResults(batch.jobId, successes);
+    if (failure === undefined) return;
+    const attempts = entry.opts.attempts ?? 1;
+    if (failure.retryable && entry.attemptsMade + 1 < attempts) {
+      // BullMQ retries the entry with exponential backoff and jitter; stored results are skipped then.
+      throw Object.assign(new Error(failure.error.message), { code: failure.error.code });
+    }
+    logger.debug({ jobId: batch.jobId, task: failure.index, code: failure.error.code }, 'task failed for good');
+    await store.failTask(batch.jobId, failure.index, failure.error);
+  }
+
+  /** Stops taking entries, lets those in flight finish, leaves the registry. */
+  async close(): Promise<void> {
+    this.#draining = true;
+    clearInterval(this.#heartbeat);
+    try {
+      await this.#worker?.close();
+    } catch (err) {
+      this.#deps.logger.warn({ err: serializeError(err) }, 'closing the queue worker failed');
+    }
+    await this.#pool.close();
+    await this.#deps.store.redis.hdel(this.#deps.store.keys.workers, this.id).catch(() => {});
+    await this.#deps.subscriber.unsubscribe().catch(() => {});
+  }
+}

@@ -1,0 +1,59 @@
+// `ringpool start` on a fresh data dir: its own Redis pair, the API, a job, the CLI client, a clean stop.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/store/local-redis.js';
+import { isAlive, killAllSpawned, spawnRingpool } from '../helpers/processes.js';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'ringpool-e2e-start-'));
+afterAll(() => {
+  killAllSpawned();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('ringpool start', () => {
+  it('serves the API, runs primes, drives the CLI client, and leaves no redis-server behind', async () => {
+    const port = await freePort();
+    const server = spawnRingpool(['start', '--port', String(port), '--data-dir', dataDir, '--threads', '2', '--log-level', 'warn']);
+    const [, url] = await server.waitFor(/running at (http:\S+)/, 60_000);
+    expect(url).toBe(`http://127.0.0.1:${port}`);
+    expect(server.stdout()).toMatch(/curl -s -X POST/);
+    const redisPids = readFileSync(join(dataDir, 'redis', 'redis.pids'), 'utf8').trim().split('\n').map(Number);
+    expect(redisPids).toHaveLength(2);
+    for (const pid of redisPids) expect(isAlive(pid)).toBe(true);
+
+    expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok' });
+    const created = (await (
+      await fetch(`${url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"job":"primes","input":{"from":0,"to":2000000}}' })
+    ).json()) as { id: string };
+    let result: { result?: number } = {};
+    for (let i = 0; i < 600 && result.result === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const res = await fetch(`${url}/v1/jobs/${created.id}/result`);
+      if (res.status === 200) result = (await res.json()) as { result: number };
+    }
+    expect(result.result).toBe(148933);
+
+    const client = spawnRingpool(['submit', 'primes', '--input', '{"from":0,"to":10000000}', '--wait', '--url', url as string]);
+    const { code } = await client.exited;
+    expect(code, client.stderr()).toBe(0);
+    expect(JSON.parse(client.stdout())).toBe(664579);
+    expect(client.stderr()).toMatch(/\[#+\] 100% \d+\/\d+/);
+
+    const bad = spawnRingpool(['submit', 'primes', '--input', '{"from":5,"to":"x"}', '--url', url as string]);
+    expect((await bad.exited).code).toBe(1);
+    expect(bad.stderr()).toMatch(/400: input\.to/);
+
+    server.child.kill('SIGTERM');
+    expect((await server.exited).code).toBe(0);
+    for (const pid of redisPids) expect(isAlive(pid)).toBe(false);
+  }, 180_000);
+
+  it('says how to install redis-server when it is missing', async () => {
+    const server = spawnRingpool(['start', '--port', '0', '--data-dir', dataDir], { PATH: '/nonexistent' });
+    const { code } = await server.exited;
+    expect(code).not.toBe(0);
+    expect(server.stderr()).toMatch(/apt-get install -y redis-server/);
+  });
+});

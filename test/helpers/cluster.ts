@@ -1,0 +1,46 @@
+// Starts a whole ringpool node in the test process against the shared test Redis, with its own key prefix.
+import { pino } from 'pino';
+import { inject } from 'vitest';
+import { loadConfig, type Config } from '../../src/config/config.js';
+import { startNode, type RunningNode } from '../../src/node/node.js';
+import { uniquePrefix } from './prefix.js';
+
+export const FIXTURE_JOBS = new URL('../fixtures/jobs', import.meta.url).pathname;
+
+export interface TestNode extends RunningNode {
+  readonly url: string;
+  readonly prefix: string;
+  /** fetch against the node's API, JSON in and out. */
+  api(path: string, init?: { method?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
+  /** Polls until the job has ended; returns its record as the API shows it. */
+  waitForJob(id: string, timeoutMs?: number): Promise<any>;
+}
+
+
+export async function startTestNode(overrides: Partial<Config> = {}, name = 'node'): Promise<TestNode> {
+  const prefix = overrides.prefix ?? uniquePrefix(name);
+  const config = { ...loadConfig({ port: 0, threads: 2, workerId: `w-${name}`, jobsDirs: [FIXTURE_JOBS], logLevel: 'silent' }, {}), ...overrides, prefix };
+  const node = await startNode({ ...config, redisUrl: overrides.redisUrl ?? inject('redisUrl') }, { api: true, scheduler: true, worker: true }, pino({ level: 'silent' }));
+  const url = node.url as string;
+  const api: TestNode['api'] = async (path, init = {}) => {
+    const headers: Record<string, string> = { ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}), ...init.headers };
+    const res = await fetch(`${url}${path}`, {
+      method: init.method ?? (init.body !== undefined ? 'POST' : 'GET'),
+      headers,
+      ...(init.body !== undefined ? { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) } : {}),
+    });
+    const type = res.headers.get('content-type') ?? '';
+    const body = type.includes('json') ? await res.json() : type.startsWith('image/') ? Buffer.from(await res.arrayBuffer()) : await res.text();
+    return { status: res.status, body, headers: res.headers };
+  };
+  const waitForJob: TestNode['waitForJob'] = async (id, timeoutMs = 60_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const { body } = await api(`/v1/jobs/${id}`);
+      if (['completed', 'failed', 'cancelled'].includes(body.status)) return body;
+      if (Date.now() > deadline) throw new Error(`job ${id} still ${body.status} after ${timeoutMs} ms: ${JSON.stringify(body.progress)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  return { ...node, url, prefix, api, waitForJob };
+}

@@ -1,0 +1,99 @@
+// Bad input gets a 4xx with a message that says what to fix, and nothing is stored (DESIGN §8).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestNode, type TestNode } from '../helpers/cluster.js';
+
+let node: TestNode;
+beforeAll(async () => {
+  node = await startTestNode({ bodyLimitBytes: 4096 }, 'badinput');
+});
+afterAll(async () => {
+  await node?.close();
+});
+
+async function expectRejected(init: Parameters<TestNode['api']>[1], status: number, code: string, mentions: RegExp) {
+  const before = await node.store.countJobs();
+  const res = await node.api('/v1/jobs', init);
+  expect(res.status).toBe(status);
+  expect(res.body.error.code).toBe(code);
+  expect(res.body.error.message).toMatch(mentions);
+  expect(await node.store.countJobs()).toBe(before);
+}
+
+describe('POST /v1/jobs rejects bad input and stores nothing', () => {
+  it('an unknown job name names the known types', async () => {
+    await expectRejected({ body: { job: 'nope', input: {} } }, 400, 'UNKNOWN_JOB_TYPE', /unknown job type "nope".*primes/);
+  });
+
+  it('input failing the schema names the field', async () => {
+    await expectRejected({ body: { job: 'primes', input: { from: 0, to: 'ten' } } }, 400, 'BAD_INPUT', /input\.to/);
+    await expectRejected({ body: { job: 'primes', input: { from: -5, to: 10 } } }, 400, 'BAD_INPUT', /input\.from/);
+  });
+
+  it('malformed JSON says where it broke', async () => {
+    await expectRejected({ body: '{"job": "primes", ', headers: { 'content-type': 'application/json' } }, 400, 'MALFORMED_JSON', /not valid JSON/);
+  });
+
+  it('a wrong content type asks for application/json', async () => {
+    await expectRejected({ method: 'POST', body: 'job=primes', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 415, 'UNSUPPORTED_MEDIA_TYPE', /application\/json/);
+  });
+
+  it('a body over the limit is refused with 413', async () => {
+    await expectRejected({ body: { job: 'wordcount', input: { text: 'x'.repeat(10_000) } } }, 413, 'PAYLOAD_TOO_LARGE', /4096 bytes/);
+  });
+
+  it('unknown envelope fields and bad options are refused', async () => {
+    await expectRejected({ body: { job: 'primes', input: { from: 0, to: 10 }, extra: 1 } }, 400, 'BAD_INPUT', /extra/);
+    await expectRejected({ body: { job: 'primes', input: { from: 0, to: 10 }, options: { retries: -1 } } }, 400, 'BAD_INPUT', /options\.retries/);
+  });
+});
+
+describe('job ids', () => {
+  it('a malformed id is 404 with what an id looks like', async () => {
+    const res = await node.api('/v1/jobs/..%2F..%2Fetc');
+    expect(res.status).toBe(404);
+    expect(res.body.error.message).toMatch(/not a job id/);
+  });
+
+  it('an unknown well-formed id is 404', async () => {
+    const res = await node.api('/v1/jobs/zzzzzzzz-0000000000');
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe('NOT_FOUND');
+  });
+
+  it('the result of an unfinished job is 409', async () => {
+    const created = await node.api('/v1/jobs', { body: { job: 'spin', input: { tasks: 4, ms: 300 } } });
+    expect(created.status).toBe(202);
+    const res = await node.api(`/v1/jobs/${created.body.id}/result`);
+    expect(res.status).toBe(409);
+    expect(res.body.error.code).toBe('NOT_FINISHED');
+    await node.waitForJob(created.body.id);
+  });
+});
+
+describe('a task that throws', () => {
+  it('fails the job with the task error and stack, and the node keeps serving', async () => {
+    const created = await node.api('/v1/jobs', { body: { job: 'flaky', input: { tasks: 20, failAt: 7 }, options: { retries: 0 } } });
+    const job = await node.waitForJob(created.body.id);
+    expect(job.status).toBe('failed');
+    expect(job.error.message).toBe('task 7 exploded');
+    expect(job.error.stack).toMatch(/flaky\.ts/);
+    expect(job.error.taskIndex).toBe(7);
+    expect(job.taskErrors[0].taskIndex).toBe(7);
+    const next = await node.api('/v1/jobs', { body: { job: 'flaky', input: { tasks: 5 } } });
+    expect((await node.waitForJob(next.body.id)).status).toBe('completed');
+  });
+
+  it('is retried and the job completes when a later attempt succeeds', async () => {
+    const created = await node.api('/v1/jobs', { body: { job: 'flaky', input: { tasks: 10, failOnceAt: 3 }, options: { retries: 2 } } });
+    const job = await node.waitForJob(created.body.id);
+    expect(job.status).toBe('completed');
+    expect((await node.api(`/v1/jobs/${created.body.id}/result`)).body.result).toEqual({ sum: 90, count: 10 });
+  });
+
+  it('marked not retryable fails at once despite retries', async () => {
+    const created = await node.api('/v1/jobs', { body: { job: 'flaky', input: { tasks: 3, failAt: 1, permanent: true }, options: { retries: 5 } } });
+    const job = await node.waitForJob(created.body.id);
+    expect(job.status).toBe('failed');
+    expect(job.error.message).toMatch(/cannot succeed/);
+  });
+});

@@ -1,0 +1,75 @@
+// The store's Lua scripts against a real Redis master + replica: fencing, first write wins, WAIT.
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { JOB_OPTION_DEFAULTS } from '../../src/sdk/job-options.js';
+import { JobStore, newJobId } from '../../src/store/job-store.js';
+import { createKeys } from '../../src/store/keys.js';
+import { uniquePrefix } from '../helpers/prefix.js';
+
+const redis = new Redis(inject('redisUrl'));
+afterAll(() => redis.disconnect());
+
+async function newStore(options = {}) {
+  const store = new JobStore(redis, createKeys(uniquePrefix('store')), options);
+  const id = newJobId();
+  await store.createJob({ id, name: 'primes', input: { from: 0, to: 10 }, options: JOB_OPTION_DEFAULTS, resultType: 'json' });
+  return { store, id };
+}
+
+describe('JobStore', () => {
+  it('a deposed leader cannot start, advance or complete a job (fencing)', async () => {
+    const { store, id } = await newStore();
+    expect(await store.startJob(id, 5)).toBe('running');
+    await expect(store.recordSplit(id, 4, 10)).rejects.toMatchObject({ code: 'STALE_TERM' });
+    await expect(store.completeJob(id, 3, { type: 'json', value: 1 }, 60)).rejects.toMatchObject({ code: 'STALE_TERM' });
+    await expect(store.failJob(id, 4, { code: 'INTERNAL', message: 'x' })).rejects.toMatchObject({ code: 'STALE_TERM' });
+    expect((await store.getJob(id))?.status).toBe('running');
+    expect(await store.recordSplit(id, 6, 10)).toBe('running');
+    expect((await store.getJob(id))?.progress.placed).toBe(10);
+  });
+
+  it('the first result stored for a task wins; later ones are dropped and counted', async () => {
+    const { store, id } = await newStore();
+    await store.startJob(id, 1);
+    expect(await store.storeResults(id, [[0, 'a'], [1, 'b']])).toEqual({ stored: 2, duplicates: 0, status: 'running' });
+    expect(await store.storeResults(id, [[1, 'late'], [2, 'c']])).toEqual({ stored: 1, duplicates: 1, status: 'running' });
+    await store.recordSplit(id, 1, 3, 3);
+    expect(await store.readResults(id, 3)).toEqual(['a', 'b', 'c']);
+    const job = await store.getJob(id);
+    expect(job?.progress).toMatchObject({ total: 3, done: 3, duplicates: 1 });
+  });
+
+  it('queues the reduce exactly once when the last result and the end of the split meet', async () => {
+    const { store, id } = await newStore();
+    await store.startJob(id, 1);
+    await store.recordSplit(id, 1, 2, 2);
+    await store.storeResults(id, [[0, 1]]);
+    await store.storeResults(id, [[1, 1]]);
+    await store.storeResults(id, [[1, 1]]);
+    const wakes = await redis.lrange(store.keys.wake, 0, -1);
+    expect(wakes).toEqual([`split:${id}`, `reduce:${id}`]);
+  });
+
+  it('stores nothing for a cancelled job', async () => {
+    const { store, id } = await newStore();
+    await store.startJob(id, 1);
+    expect(await store.cancelJob(id)).toBe('cancelled');
+    expect(await store.storeResults(id, [[0, 1]])).toMatchObject({ stored: 0, status: 'cancelled' });
+    expect(await store.cancelJob(id)).toBe('cancelled');
+    expect(await store.activeJobIds()).not.toContain(id);
+  });
+
+  it('acknowledges a write once the replica confirms it, and refuses when too few replicas exist', async () => {
+    const { store, id } = await newStore({ minReplicas: 1 });
+    await store.startJob(id, 1);
+    expect((await store.storeResults(id, [[0, 42]])).stored).toBe(1);
+    const replica = new Redis(inject('redisReplicaUrl'));
+    try {
+      expect(await replica.hget(store.keys.results(id), '0')).toBe('42');
+    } finally {
+      replica.disconnect();
+    }
+    const strict = new JobStore(redis, store.keys, { minReplicas: 2, waitTimeoutMs: 200 });
+    await expect(strict.storeResults(id, [[1, 43]])).rejects.toMatchObject({ code: 'NOT_REPLICATED' });
+  });
+});
