@@ -1,0 +1,48 @@
+// The shape of `GET /v1/cluster`: what the dashboard and `ringpool cluster` show.
+
+export interface SchedulerView {
+  readonly id: string;
+  readonly role: 'leader' | 'follower' | 'candidate' | 'pre-candidate' | 'unknown';
+  readonly term: number;
+  readonly commitIndex: number;
+  /** Since the leader last heard from it (leader's view), ms; null when unknown. */
+  readonly lastContactMs: number | null;
+  readonly url: string | null;
+}
+
+export interface WorkerView {
+  readonly id: string;
+  readonly threads: number;
+  readonly busy: number;
+  /** Queue entries waiting or active on the node's queue. */
+  readonly queueDepth: number;
+  readonly leaseAgeMs: number;
+  readonly state: 'alive' | 'draining' | 'dead';
+  readonly host: string;
+  readonly pid: number;
+}
+
+export interface RedisNodeView {
+  readonly address: string;
+  readonly offset: number;
+  /** Bytes behind the master (replicas only). */
+  readonly lagBytes?: number;
+  readonly state?: string;
+}
+
+export interface ClusterView {
+  readonly leaderId: string | null;
+  readonly term: number;
+  readonly schedulers: readonly SchedulerView[];
+  readonly workers: readonly WorkerView[];
+  readonly ring: { readonly version: string; readonly shares: ReadonlyArray<{ readonly id: string; readonly share: number }> };
+  readonly redis: {
+    readonly master: RedisNodeView | null;
+    readonly replicas: readonly RedisNodeView[];
+    readonly minReplicas: number;
+    /** Whether the last `WAIT` of this process was confirmed by enough replicas (null: none yet). */
+    readonly lastWriteAcked: boolean | null;
+  };
+  /** Tasks completed per second over the last few seconds, cluster-wide. */
+  readonly tasksPerSec: number;
+}
