@@ -9,6 +9,7 @@ import { describeJobTypes, type JobRegistry } from '../registry/job-registry.js'
 import { JobOptionsSchema, resolveJobOptions } from '../sdk/job-options.js';
 import { JOB_STATUSES, TERMINAL_STATUSES, type JobRecord } from '../store/job-record.js';
 import { isJobId, newJobId, type JobStore } from '../store/job-store.js';
+import type { Metrics } from '../observability/metrics.js';
 import { bearerAuth } from './auth.js';
 import { describeIssues, toHttpError } from './errors.js';
 
@@ -27,6 +28,9 @@ export interface ApiDeps {
   readonly logger?: Logger;
   /** What `GET /v1/cluster` shows: schedulers, workers, Redis. */
   readonly clusterView?: () => Promise<unknown>;
+  /** This process's metrics, served at `/metrics`; `refreshMetrics` runs before each scrape. */
+  readonly metrics?: Metrics;
+  readonly refreshMetrics?: () => Promise<void>;
 }
 
 export const API_DEFAULTS = Object.freeze({ bodyLimitBytes: 1_048_576, apiTokens: [] as readonly string[], eventsPollMs: 250 });
@@ -45,6 +49,7 @@ const ListQuery = z
     job: z.string().max(100).optional(),
     limit: z.coerce.number().int().min(1).max(500).default(20),
     cursor: z.coerce.number().int().min(0).optional(),
+    q: z.string().trim().min(1).max(200).optional().describe('a job id prefix, or words of the input'),
   })
   .strict();
 
@@ -61,7 +66,20 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
   });
   app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${c.req.path}; the API lives under /v1` } }, 404));
 
+  if (deps.metrics !== undefined) {
+    const counter = deps.metrics.httpRequests;
+    app.use('*', async (c, next) => {
+      await next();
+      counter.inc({ method: c.req.method, route: c.req.routePath, status: String(c.res.status) });
+    });
+  }
   app.use('*', bearerAuth(opts.apiTokens));
+
+  app.get('/metrics', async (c) => {
+    if (deps.metrics === undefined) throw new RingpoolError('NOT_FOUND', 'metrics are not enabled on this node');
+    await deps.refreshMetrics?.().catch(() => {});
+    return c.text(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType });
+  });
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
@@ -106,13 +124,14 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
   app.get('/v1/jobs', async (c) => {
     const query = ListQuery.safeParse(c.req.query());
     if (!query.success) throw new RingpoolError('BAD_INPUT', describeIssues(query.error.issues, 'query'));
-    const { status, job, limit, cursor } = query.data;
-    const page = await store.listJobs({
+    const { status, job, limit, cursor, q } = query.data;
+    const filter = {
       limit,
       ...(status === undefined ? {} : { status: status as JobRecord['status'] }),
       ...(job === undefined ? {} : { name: job }),
       ...(cursor === undefined ? {} : { cursor }),
-    });
+    };
+    const page = q === undefined ? await store.listJobs(filter) : await store.searchJobs(q, filter);
     return c.json({ jobs: page.jobs.map(publicJob), next: page.next });
   });
 
@@ -136,9 +155,18 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
 
   app.delete('/v1/jobs/:id', async (c) => {
     const job = await findJob(c.req.param('id'));
-    const status = await store.cancelJob(job.id);
-    if (status !== 'cancelled') throw new RingpoolError('CONFLICT', `job ${job.id} has already ended (${status}); only a queued or running job can be cancelled`);
+    const status = TERMINAL_STATUSES.has(job.status) ? job.status : await store.cancelJob(job.id);
+    if (status !== 'cancelled' || job.status === 'cancelled') {
+      throw new RingpoolError('CONFLICT', `job ${job.id} has already ended (${status}); only a queued or running job can be cancelled`);
+    }
     return c.json({ id: job.id, status });
+  });
+
+  app.post('/v1/jobs/:id/retry', async (c) => {
+    const job = await findJob(c.req.param('id'));
+    const before = await store.retryJob(job.id);
+    if (before !== 'failed') throw new RingpoolError('CONFLICT', `job ${job.id} is ${before}; only a failed job can be retried`);
+    return c.json({ id: job.id, status: 'queued' }, 202);
   });
 
   app.get('/v1/jobs/:id/events', async (c) => {

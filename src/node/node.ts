@@ -12,7 +12,12 @@ import { Scheduler } from '../scheduler/scheduler.js';
 import { JobStore } from '../store/job-store.js';
 import { createKeys } from '../store/keys.js';
 import { WorkerNode } from '../worker/worker-node.js';
+import { Metrics } from '../observability/metrics.js';
+import { createClusterView } from './cluster-view.js';
 import { openRedis } from './redis-connections.js';
+
+/** A worker whose registration is older than this is presumed dead (DESIGN: failure model). */
+const LEASE_MS = 3000;
 
 export interface Roles {
   readonly api: boolean;
@@ -25,6 +30,9 @@ export interface RunningNode {
   readonly url: string | undefined;
   readonly registry: JobRegistry;
   readonly store: JobStore;
+  readonly metrics: Metrics;
+  /** The scheduler, when this node runs one (tests read its evacuations). */
+  readonly scheduler: Scheduler | undefined;
   close(): Promise<void>;
 }
 
@@ -37,13 +45,17 @@ export async function startNode(config: Config & { redisUrl: string }, roles: Ro
     connections.push(c);
     return c;
   };
-  const storeOptions = { minReplicas: config.minReplicas ?? 0 };
+  const metrics = new Metrics();
+  const storeOptions = {
+    minReplicas: config.minReplicas ?? 0,
+    onAcknowledge: (acked: boolean) => metrics.replicationAcks.inc({ outcome: acked ? 'acked' : 'short' }),
+  };
   const store = new JobStore(open('durable', 'store'), keys, storeOptions);
   const closers: Array<() => Promise<void>> = [];
 
   if (roles.worker) {
     const worker = new WorkerNode(
-      { store, registry, bullConnection: open('blocking', 'worker-bullmq'), subscriber: open('blocking', 'worker-events'), logger: logger.child({ role: 'worker' }) },
+      { store, registry, bullConnection: open('blocking', 'worker-bullmq'), subscriber: open('blocking', 'worker-events'), logger: logger.child({ role: 'worker' }), metrics },
       { id: config.workerId, threads: config.threads },
     );
     await worker.start();
@@ -51,10 +63,11 @@ export async function startNode(config: Config & { redisUrl: string }, roles: Ro
     logger.info({ id: worker.id, threads: worker.threads }, 'worker node started');
   }
 
+  let scheduler: Scheduler | undefined;
   if (roles.scheduler) {
-    const membership = new RegistryMembership(store.redis, keys.workers);
+    const membership = new RegistryMembership(store.redis, keys.workers, { leaseMs: LEASE_MS });
     await membership.start();
-    const scheduler = new Scheduler({
+    scheduler = new Scheduler({
       store,
       registry,
       leadership: new SoleLeadership(),
@@ -64,8 +77,9 @@ export async function startNode(config: Config & { redisUrl: string }, roles: Ro
       logger: logger.child({ role: 'scheduler' }),
     });
     scheduler.start();
+    const started = scheduler;
     closers.unshift(async () => {
-      await scheduler.close();
+      await started.close();
       membership.stop();
     });
   }
@@ -73,12 +87,16 @@ export async function startNode(config: Config & { redisUrl: string }, roles: Ro
   let url: string | undefined;
   if (roles.api) {
     const apiStore = new JobStore(open('api', 'api'), keys, storeOptions);
+    const cluster = createClusterView({ store: apiStore, leaseMs: LEASE_MS, metrics });
+    closers.push(cluster.close);
     const app = createApi(
       {
         store: apiStore,
         registry,
         logger: logger.child({ role: 'api' }),
-        clusterView: async () => ({ workers: Object.values(await apiStore.redis.hgetall(keys.workers)).map((r) => JSON.parse(r) as unknown) }),
+        clusterView: cluster.view,
+        metrics,
+        refreshMetrics: cluster.refreshMetrics,
       },
       { bodyLimitBytes: config.bodyLimitBytes, apiTokens: config.apiTokens },
     );
@@ -98,6 +116,8 @@ export async function startNode(config: Config & { redisUrl: string }, roles: Ro
     url,
     registry,
     store,
+    metrics,
+    scheduler,
     async close() {
       for (const close of closers) {
         try {

@@ -7,11 +7,24 @@ export interface MemberNode {
   readonly weight: number;
 }
 
+export interface DepartedNode {
+  readonly id: string;
+  /** Its lease lapsed: it is presumed dead, so its running tasks move too. */
+  readonly lapsed: boolean;
+}
+
 export interface Membership {
   /** Live, non-draining nodes, sorted by id. */
   current(): readonly MemberNode[];
   /** Resolves once at least one node is live, or rejects when `signal` aborts. */
   waitForNodes(signal?: AbortSignal): Promise<readonly MemberNode[]>;
+  /**
+   * Registered nodes that take no new tasks: draining ones (their waiting tasks move, running
+   * ones finish) and lapsed ones (all their tasks move).
+   */
+  departed(): readonly DepartedNode[];
+  /** Drops a departed node's registration once its tasks have moved. */
+  forget(id: string): Promise<void>;
 }
 
 export interface RegistryMembershipOptions {
@@ -28,6 +41,7 @@ export class RegistryMembership implements Membership {
   readonly #leaseMs: number;
   readonly #pollMs: number;
   #nodes: readonly MemberNode[] = [];
+  #departed: readonly DepartedNode[] = [];
   #timer: NodeJS.Timeout | undefined;
 
   constructor(redis: Redis, workersKey: string, options: RegistryMembershipOptions = {}) {
@@ -49,13 +63,26 @@ export class RegistryMembership implements Membership {
   async refresh(now: number = Date.now()): Promise<readonly MemberNode[]> {
     const all = await this.#redis.hgetall(this.#key);
     const nodes: MemberNode[] = [];
+    const departed: DepartedNode[] = [];
     for (const raw of Object.values(all)) {
       const r = JSON.parse(raw) as { id: string; threads: number; heartbeatAt: number; draining?: boolean };
-      if (now - r.heartbeatAt <= this.#leaseMs && !r.draining) nodes.push({ id: r.id, weight: r.threads });
+      const lapsed = now - r.heartbeatAt > this.#leaseMs;
+      if (lapsed || r.draining) departed.push({ id: r.id, lapsed });
+      else nodes.push({ id: r.id, weight: r.threads });
     }
     nodes.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     this.#nodes = nodes;
+    this.#departed = departed.sort((a, b) => (a.id < b.id ? -1 : 1));
     return nodes;
+  }
+
+  departed(): readonly DepartedNode[] {
+    return this.#departed;
+  }
+
+  async forget(id: string): Promise<void> {
+    await this.#redis.hdel(this.#key, id);
+    this.#departed = this.#departed.filter((d) => d.id !== id);
   }
 
   current(): readonly MemberNode[] {

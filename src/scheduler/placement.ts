@@ -21,3 +21,8 @@ export class Placement {
 export function placeTask(ring: HashRing, key: string, loads?: ReadonlyMap<string, number>): string | undefined {
   return loads === undefined ? ring.ownerOf(key) : ring.ownerOfBounded(key, loads);
 }
+
+/** A task's placement key: the module's `keyOf`, or `jobId:index` by default. */
+export function taskKey(keyOf: ((task: unknown, index: number) => string) | undefined, jobId: string, index: number, task: unknown): string {
+  return keyOf ? keyOf(task, index) : `${jobId}:${index}`;
+}

@@ -9,7 +9,8 @@ import type { JobStore } from '../store/job-store.js';
 import { batchId, type TaskBatch } from '../transport/task-batch.js';
 import type { Leadership } from './leadership.js';
 import type { Membership } from './membership.js';
-import { Placement, placeTask } from './placement.js';
+import { evacuateNode, type EvacuationReport } from './evacuation.js';
+import { Placement, placeTask, taskKey } from './placement.js';
 
 export interface SchedulerOptions {
   /** Tasks enqueued but without a result before the split waits (back-pressure, DESIGN §7). @default 50000 */
@@ -52,6 +53,9 @@ export class Scheduler {
   readonly #working = new Map<string, Promise<void>>();
   #running = false;
   #loop: Promise<void> | undefined;
+  #watch: Promise<void> | undefined;
+  /** Every evacuation this process made, newest last (for tests, metrics and the bench). */
+  readonly evacuations: EvacuationReport[] = [];
   #unsubscribe: (() => void) | undefined;
 
   constructor(deps: SchedulerDeps, options: SchedulerOptions = {}) {
@@ -70,6 +74,44 @@ export class Scheduler {
     const term = this.#deps.leadership.term;
     if (term !== undefined) void this.#resumeAll(term);
     this.#loop = this.#wakeLoop();
+    this.#watch = this.#membershipLoop();
+  }
+
+  /** The leader moves the tasks of nodes that drained or whose lease lapsed. */
+  async #membershipLoop(): Promise<void> {
+    const { membership, leadership, logger } = this.#deps;
+    while (this.#running) {
+      await sleep(250);
+      const term = leadership.term;
+      if (term === undefined) continue;
+      for (const departed of membership.departed()) {
+        try {
+          const nodes = membership.current();
+          if (nodes.length === 0) break; // nowhere to move them yet
+          const report = await evacuateNode({
+            node: departed.id,
+            lapsed: departed.lapsed,
+            ring: this.#placement.ringFor(nodes),
+            term,
+            store: this.#deps.store,
+            connection: this.#deps.connection,
+            queueFor: (node) => this.#queue(node),
+            keyOf: (batch, task) => this.#keyOf(batch.job, batch.jobId, task),
+          });
+          if (report.entries > 0) {
+            this.evacuations.push(report);
+            logger.info(report, 'moved the tasks of a departed worker node');
+          }
+          if (departed.lapsed) await membership.forget(departed.id);
+        } catch (err) {
+          logger.warn({ node: departed.id, err: serializeError(err) }, 'could not move the tasks of a departed node; will retry');
+        }
+      }
+    }
+  }
+
+  #keyOf(jobName: string, jobId: string, [index, task]: readonly [number, unknown]): string {
+    return taskKey(this.#deps.registry.get(jobName)?.module.keyOf, jobId, index, task);
   }
 
   async #wakeLoop(): Promise<void> {
@@ -170,13 +212,13 @@ export class Scheduler {
       ready.clear();
     };
 
+    const keyOf = loaded.module.keyOf;
     let index = 0;
     let ring = this.#placement.ringFor(await membership.waitForNodes());
     try {
       for await (const task of loaded.module.split(job.input) as AsyncIterable<unknown>) {
         if (index >= skip) {
-          const key = loaded.module.keyOf ? loaded.module.keyOf(task, index) : `${id}:${index}`;
-          const node = placeTask(ring, key) as string;
+          const node = placeTask(ring, taskKey(keyOf, id, index, task)) as string;
           let list = pending.get(node);
           if (list === undefined) pending.set(node, (list = []));
           list.push([index, task]);
@@ -243,6 +285,7 @@ export class Scheduler {
     this.#running = false;
     this.#unsubscribe?.();
     await this.#loop;
+    await this.#watch;
     await Promise.allSettled([...this.#working.values()]);
     await Promise.all([...this.#queues.values()].map((q) => q.close()));
   }

@@ -6,6 +6,7 @@ import type { ResultType } from '../sdk/index.js';
 import type { ResolvedJobOptions } from '../sdk/job-options.js';
 import { TERMINAL_STATUSES, parseJobHash, type JobError, type JobRecord, type JobStatus } from './job-record.js';
 import type { Keys } from './keys.js';
+import { queryWords, searchWords } from './search-words.js';
 import { defineScripts, runScript } from './scripts.js';
 
 export interface JobStoreOptions {
@@ -16,6 +17,8 @@ export interface JobStoreOptions {
   readonly minReplicas?: number;
   /** How long `WAIT` may block, in ms. @default 2000 */
   readonly waitTimeoutMs?: number;
+  /** Told the outcome of every `WAIT` (for metrics and the cluster view). */
+  readonly onAcknowledge?: (acked: boolean) => void;
 }
 
 export interface NewJob {
@@ -42,6 +45,11 @@ export interface StoredResults {
 
 export type JobResultBody = { readonly type: 'json'; readonly value: unknown } | { readonly type: 'image/png'; readonly bytes: Buffer };
 
+/** Search index words live this long after their last use. */
+const SEARCH_TTL_SEC = 30 * 86_400;
+/** Most candidates one search considers. */
+const SEARCH_MAX = 2_000;
+
 const JOB_ID = /^[0-9a-z]{8,12}-[0-9a-f]{10}$/;
 
 /** A new job id: time-ordered, unguessable, safe in a URL and a Redis key. */
@@ -58,6 +66,8 @@ export class JobStore {
   readonly #redis: Redis;
   readonly #minReplicas: number;
   readonly #waitTimeoutMs: number;
+  readonly #onAcknowledge: ((acked: boolean) => void) | undefined;
+  #lastAcked: boolean | null = null;
 
   constructor(redis: Redis, keys: Keys, options: JobStoreOptions = {}) {
     const minReplicas = options.minReplicas ?? 0;
@@ -68,11 +78,21 @@ export class JobStore {
     this.keys = keys;
     this.#minReplicas = minReplicas;
     this.#waitTimeoutMs = waitTimeoutMs;
+    this.#onAcknowledge = options.onAcknowledge;
     defineScripts(redis);
   }
 
   get redis(): Redis {
     return this.#redis;
+  }
+
+  get minReplicas(): number {
+    return this.#minReplicas;
+  }
+
+  /** Whether the last `WAIT` was confirmed by enough replicas; null before the first. */
+  get lastWriteAcked(): boolean | null {
+    return this.#lastAcked;
   }
 
   // ---- API side -------------------------------------------------------------------------
@@ -92,6 +112,51 @@ export class JobStore {
     ]);
     if (created !== 1) throw new RingpoolError('CONFLICT', `job id ${job.id} is already taken`);
     await this.#acknowledge();
+    await this.#index(job);
+  }
+
+  /** Search index entries (best effort: a job missing from it is still listed and fetched by id). */
+  async #index(job: NewJob): Promise<void> {
+    const k = this.keys;
+    const pipe = this.#redis.pipeline().zadd(k.jobsById, 0, job.id);
+    for (const word of searchWords(job.name, job.input)) {
+      pipe.sadd(k.searchWord(word), job.id).expire(k.searchWord(word), SEARCH_TTL_SEC);
+    }
+    await pipe.exec();
+  }
+
+  /** Jobs whose id starts with `q`, or whose type or input has every word of `q`; newest first. */
+  async searchJobs(q: string, query: ListJobsQuery): Promise<{ jobs: JobRecord[]; next: number | null }> {
+    const k = this.keys;
+    const ids = new Set<string>();
+    const prefix = q.trim().toLowerCase();
+    if (/^[0-9a-z-]{2,}$/.test(prefix)) {
+      for (const id of await this.#redis.zrangebylex(k.jobsById, `[${prefix}`, `[${prefix}~`, 'LIMIT', 0, SEARCH_MAX)) ids.add(id);
+    }
+    const words = queryWords(q);
+    if (words.length > 0) for (const id of (await this.#redis.sinter(...words.map(k.searchWord))).slice(0, SEARCH_MAX)) ids.add(id);
+    const jobs = (await this.#records([...ids]))
+      .filter((j) => (query.status === undefined || j.status === query.status) && (query.name === undefined || j.name === query.name))
+      .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1));
+    const start = query.cursor ?? 0;
+    const page = jobs.slice(start, start + query.limit);
+    return { jobs: page, next: start + page.length < jobs.length ? start + page.length : null };
+  }
+
+  async #records(ids: readonly string[]): Promise<JobRecord[]> {
+    if (ids.length === 0) return [];
+    const pipe = this.#redis.pipeline();
+    for (const id of ids) pipe.hgetall(this.keys.job(id));
+    const replies = (await pipe.exec()) ?? [];
+    return replies.flatMap(([, hash]) => parseJobHash((hash ?? {}) as Record<string, string>) ?? []);
+  }
+
+  /** A failed job runs again: its tasks without a stored result are re-enqueued. Returns the status before. */
+  async retryJob(id: string): Promise<JobStatus | 'missing'> {
+    const k = this.keys;
+    const before = await runScript<JobStatus | 'missing'>(this.#redis, 'retry-job', [k.fence, k.job(id), k.taskErrors(id), k.active, k.wake], [id]);
+    if (before === 'failed') await this.#acknowledge();
+    return before;
   }
 
   async getJob(id: string): Promise<JobRecord | undefined> {
@@ -213,7 +278,7 @@ export class JobStore {
     const args: Array<string | number> = [jobId];
     for (const [index, value] of entries) args.push(index, JSON.stringify(value ?? null));
     const [stored, duplicates, status] = await runScript<[number, number, JobStatus | 'missing']>(
-      this.#redis, 'store-results', [k.fence, k.job(jobId), k.results(jobId), k.wake], args,
+      this.#redis, 'store-results', [k.fence, k.job(jobId), k.results(jobId), k.wake, k.resultsStored], args,
     );
     if (stored > 0) await this.#acknowledge();
     return { stored, duplicates, status };
@@ -247,6 +312,8 @@ export class JobStore {
   async #acknowledge(): Promise<void> {
     if (this.#minReplicas === 0) return;
     const acked = (await this.#redis.call('WAIT', this.#minReplicas, this.#waitTimeoutMs)) as number;
+    this.#lastAcked = acked >= this.#minReplicas;
+    this.#onAcknowledge?.(this.#lastAcked);
     if (acked < this.#minReplicas) {
       throw new RingpoolError('NOT_REPLICATED', `write confirmed by ${acked} replica(s), ${this.#minReplicas} required within ${this.#waitTimeoutMs} ms`, {
         details: { acked, required: this.#minReplicas },

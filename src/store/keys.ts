@@ -12,12 +12,18 @@ export interface Keys {
   jobResult(id: string): string;
   /** Sorted set: every job id scored by creation time (listing, newest first). */
   readonly jobs: string;
+  /** Sorted set, all scores 0: job ids in lexical order, for search by id prefix. */
+  readonly jobsById: string;
+  /** Set: ids of jobs whose input or type contains a word (the search index). */
+  searchWord(word: string): string;
   /** Set: ids of jobs not yet finished (what a new scheduler leader resumes). */
   readonly active: string;
   /** List: `split:<id>` and `reduce:<id>` notices for the scheduler leader. */
   readonly wake: string;
   /** String: the highest scheduler term seen (the fencing token, DESIGN §2). */
   readonly fence: string;
+  /** String: results stored cluster-wide since the start (throughput = its rate). */
+  readonly resultsStored: string;
   /** Hash: worker node id → JSON registration (threads, heartbeat). */
   readonly workers: string;
   /** Pub/sub channel: `cancel:<id>` when a job is cancelled. */
@@ -38,9 +44,12 @@ export function createKeys(prefix: string): Keys {
     taskErrors: (id: string) => `${p}job:${id}:errors`,
     jobResult: (id: string) => `${p}job:${id}:result`,
     jobs: `${p}jobs`,
+    jobsById: `${p}jobs:by-id`,
+    searchWord: (word: string) => `${p}search:${word}`,
     active: `${p}active`,
     wake: `${p}wake`,
     fence: `${p}fence`,
+    resultsStored: `${p}stats:results-stored`,
     workers: `${p}workers`,
     events: `${p}events`,
     nodeQueue: (nodeId: string) => `node-${nodeId}`,

@@ -13,11 +13,12 @@ const SCRIPTS = {
   'create-job': 4,
   'start-job': 2,
   'record-split': 3,
-  'store-results': 4,
+  'store-results': 5,
   'fail-task': 4,
   'cancel-job': 3,
   'complete-job': 5,
   'fail-job': 3,
+  'retry-job': 5,
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

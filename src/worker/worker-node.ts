@@ -7,6 +7,7 @@ import { serializeError } from '../errors.js';
 import type { JobRegistry } from '../registry/job-registry.js';
 import type { JobStore } from '../store/job-store.js';
 import type { TaskBatch } from '../transport/task-batch.js';
+import type { Metrics } from '../observability/metrics.js';
 import { TaskPool } from './task-pool.js';
 import type { TaskOutcome } from './task-runner.js';
 
@@ -29,6 +30,7 @@ export interface WorkerNodeDeps {
   /** A connection of its own for the cancel channel. */
   readonly subscriber: Redis;
   readonly logger: Logger;
+  readonly metrics?: Metrics;
 }
 
 export interface WorkerRegistration {
@@ -94,14 +96,14 @@ export class WorkerNode {
     }, this.#heartbeatMs);
   }
 
-  async #register(): Promise<void> {
+  async #register(heartbeatAt = Date.now()): Promise<void> {
     const registration: WorkerRegistration = {
       id: this.id,
       threads: this.#pool.threads,
       host: hostname(),
       pid: process.pid,
       startedAt: this.#startedAt,
-      heartbeatAt: Date.now(),
+      heartbeatAt,
       busy: this.#pool.busy,
       draining: this.#draining,
     };
@@ -136,6 +138,9 @@ export class WorkerNode {
       tasks = tasks.filter(([i]) => !done.has(i));
     }
     if (tasks.length === 0) return;
+    const metrics = this.#deps.metrics;
+    const timer = metrics?.taskDuration.startTimer({ job_type: batch.job });
+    metrics?.inFlight.inc({ node: this.id }, tasks.length);
     const outcomes = await this.#pool.run({
       modulePath: loaded.path,
       jobId: batch.jobId,
@@ -144,6 +149,9 @@ export class WorkerNode {
       timeoutMs: batch.taskTimeoutMs,
       memoryMb: batch.taskMemoryMb,
       cancel: cancel.signal,
+    }).finally(() => {
+      timer?.();
+      metrics?.inFlight.dec({ node: this.id }, tasks.length);
     });
     if (cancel.signal.aborted) return;
     const successes: Array<readonly [number, unknown]> = [];
@@ -152,8 +160,13 @@ export class WorkerNode {
       if (outcome.ok) successes.push([outcome.index, outcome.value]);
       else failure ??= outcome;
     }
-    if (successes.length > 0) await store.storeResults(batch.jobId, successes);
+    if (successes.length > 0) {
+      const { stored, duplicates } = await store.storeResults(batch.jobId, successes);
+      metrics?.tasksCompleted.inc({ job_type: batch.job }, stored);
+      if (duplicates > 0) metrics?.duplicateResults.inc(duplicates);
+    }
     if (failure === undefined) return;
+    metrics?.tasksFailed.inc({ job_type: batch.job, code: failure.error.code });
     const attempts = entry.opts.attempts ?? 1;
     if (failure.retryable && entry.attemptsMade + 1 < attempts) {
       // BullMQ retries the entry with exponential backoff and jitter; stored results are skipped then.
@@ -163,17 +176,21 @@ export class WorkerNode {
     await store.failTask(batch.jobId, failure.index, failure.error);
   }
 
-  /** Stops taking entries, lets those in flight finish, leaves the registry. */
+  /**
+   * Drains: stops taking entries (the leader moves the waiting ones elsewhere), lets those in
+   * flight finish, then leaves a lapsed registration so the leader moves anything left over.
+   */
   async close(): Promise<void> {
     this.#draining = true;
     clearInterval(this.#heartbeat);
+    await this.#register().catch(() => {});
     try {
       await this.#worker?.close();
     } catch (err) {
       this.#deps.logger.warn({ err: serializeError(err) }, 'closing the queue worker failed');
     }
     await this.#pool.close();
-    await this.#deps.store.redis.hdel(this.#deps.store.keys.workers, this.id).catch(() => {});
+    await this.#register(0).catch(() => {});
     await this.#deps.subscriber.unsubscribe().catch(() => {});
   }
 }

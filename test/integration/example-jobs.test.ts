@@ -32,7 +32,7 @@ describe('example jobs end to end', () => {
   });
 
   it('pi is reproducible and equals the serial run of the same seed', async () => {
-    const input = { samples: 2_000_000, seed: 42 };
+    const input = { samples: 2_000_000, seed: 42, samplesPerTask: 200_000 };
     const { result } = await runOverHttp('pi', input);
     expect(result.body.result).toEqual(await runJobInline(pi, input));
   });

@@ -1,5 +1,6 @@
 -- Worker: stores task results, first write per task wins (DESIGN §3).
 -- KEYS[1] fence (unused; keeps the prelude's layout)  KEYS[2] job hash  KEYS[3] results hash  KEYS[4] wake list
+-- KEYS[5] cluster-wide count of stored results (the dashboard's throughput)
 -- ARGV[1] job id  ARGV[2..] task index, JSON result pairs
 -- Returns { stored, duplicates, status }. Nothing is stored for a job that has ended: a late
 -- result is counted as a duplicate.
@@ -14,7 +15,10 @@ local stored = 0
 for i = 2, #ARGV, 2 do
   stored = stored + redis.call('HSETNX', KEYS[3], ARGV[i], ARGV[i + 1])
 end
-if stored > 0 then redis.call('HINCRBY', KEYS[2], 'done', stored) end
+if stored > 0 then
+  redis.call('HINCRBY', KEYS[2], 'done', stored)
+  redis.call('INCRBY', KEYS[5], stored)
+end
 if stored < count then redis.call('HINCRBY', KEYS[2], 'duplicates', count - stored) end
 queueReduceIfDone(KEYS[2], KEYS[4], ARGV[1])
 return { stored, count - stored, status }

@@ -1,0 +1,103 @@
+// Builds `GET /v1/cluster` from what this process can see: registrations, queues, Redis INFO, Raft status.
+import { Queue } from 'bullmq';
+import type { ClusterView, RedisNodeView, SchedulerView, WorkerView } from '../api/cluster-view.js';
+import type { Metrics } from '../observability/metrics.js';
+import { Placement } from '../scheduler/placement.js';
+import type { JobStore } from '../store/job-store.js';
+import type { WorkerRegistration } from '../worker/worker-node.js';
+
+export interface ClusterViewSource {
+  readonly store: JobStore;
+  /** Raft status of the schedulers, when this process knows it. */
+  readonly schedulers?: () => Promise<{ leaderId: string | null; term: number; schedulers: SchedulerView[] }>;
+  readonly leaseMs: number;
+  readonly metrics?: Metrics;
+}
+
+export function createClusterView(source: ClusterViewSource): { view: () => Promise<ClusterView>; refreshMetrics: () => Promise<void>; close: () => Promise<void> } {
+  const { store } = source;
+  const placement = new Placement();
+  const queues = new Map<string, Queue>();
+  let lastSample: { at: number; count: number } | undefined;
+  let tasksPerSec = 0;
+
+  const queue = (node: string) => {
+    let q = queues.get(node);
+    if (q === undefined) queues.set(node, (q = new Queue(store.keys.nodeQueue(node), { connection: store.redis, prefix: store.keys.prefix })));
+    return q;
+  };
+
+  async function workers(now: number): Promise<WorkerView[]> {
+    const all = Object.values(await store.redis.hgetall(store.keys.workers)).map((r) => JSON.parse(r) as WorkerRegistration);
+    const counts = await Promise.all(all.map((w) => queue(w.id).getJobCounts('waiting', 'active', 'delayed', 'prioritized')));
+    return all
+      .map((w, i) => {
+        const c = counts[i] ?? {};
+        const leaseAgeMs = Math.max(0, now - w.heartbeatAt);
+        const state: WorkerView['state'] = leaseAgeMs > source.leaseMs ? 'dead' : w.draining ? 'draining' : 'alive';
+        return {
+          id: w.id,
+          threads: w.threads,
+          busy: w.busy,
+          queueDepth: Object.values(c).reduce((a, b) => a + b, 0),
+          leaseAgeMs,
+          state,
+          host: w.host,
+          pid: w.pid,
+        };
+      })
+      .sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+
+  async function redisTopology(): Promise<ClusterView['redis']> {
+    const info = await store.redis.info('replication');
+    const field = (name: string) => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
+    const masterOffset = Number(field('master_repl_offset') ?? 0);
+    const replicas: RedisNodeView[] = [];
+    for (const m of info.matchAll(/^slave\d+:(.*)$/gm)) {
+      const kv = Object.fromEntries((m[1] as string).split(',').map((p) => p.split('=') as [string, string]));
+      const offset = Number(kv.offset ?? 0);
+      replicas.push({ address: `${kv.ip}:${kv.port}`, offset, lagBytes: Math.max(0, masterOffset - offset), state: kv.state ?? 'unknown' });
+    }
+    const opts = store.redis.options;
+    return {
+      master: { address: `${opts.host ?? '127.0.0.1'}:${opts.port ?? 6379}`, offset: masterOffset, state: field('role') ?? 'unknown' },
+      replicas,
+      minReplicas: store.minReplicas,
+      lastWriteAcked: store.lastWriteAcked,
+    };
+  }
+
+  async function view(): Promise<ClusterView> {
+    const now = Date.now();
+    const [ws, redis, raft, count] = await Promise.all([
+      workers(now),
+      redisTopology(),
+      source.schedulers?.() ?? Promise.resolve({ leaderId: null, term: 0, schedulers: [] as SchedulerView[] }),
+      store.redis.get(store.keys.resultsStored).then(Number),
+    ]);
+    if (lastSample !== undefined && now - lastSample.at >= 500) {
+      tasksPerSec = Math.max(0, ((count - lastSample.count) * 1000) / (now - lastSample.at));
+      lastSample = { at: now, count };
+    } else if (lastSample === undefined) lastSample = { at: now, count };
+    const ring = placement.ringFor(ws.filter((w) => w.state === 'alive').map((w) => ({ id: w.id, weight: w.threads })));
+    const shares = ring.shares().map(({ id, share }) => ({ id, share }));
+    return { leaderId: raft.leaderId, term: raft.term, schedulers: raft.schedulers, workers: ws, ring: { version: ring.version, shares }, redis, tasksPerSec };
+  }
+
+  async function refreshMetrics(): Promise<void> {
+    const m = source.metrics;
+    if (m === undefined) return;
+    const v = await view();
+    for (const w of v.workers) m.queueDepth.set({ node: w.id }, w.queueDepth);
+    for (const r of v.redis.replicas) m.replicaLagBytes.set({ replica: r.address }, r.lagBytes ?? 0);
+  }
+
+  return {
+    view,
+    refreshMetrics,
+    close: async () => {
+      await Promise.all([...queues.values()].map((q) => q.close()));
+    },
+  };
+}

@@ -1,0 +1,29 @@
+// Prometheus metrics (prom-client) of one process: each component records into the one registry it is given.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly tasksCompleted = new Counter({ name: 'ringpool_tasks_completed_total', help: 'Tasks whose result was stored', labelNames: ['job_type'], registers: [this.registry] });
+  readonly tasksFailed = new Counter({ name: 'ringpool_tasks_failed_total', help: 'Task attempts that failed, by error code', labelNames: ['job_type', 'code'], registers: [this.registry] });
+  readonly duplicateResults = new Counter({ name: 'ringpool_duplicate_results_total', help: 'Results dropped because one was already stored (first write wins)', registers: [this.registry] });
+  readonly taskDuration = new Histogram({
+    name: 'ringpool_task_batch_duration_seconds',
+    help: 'Wall time of one queue entry (a batch of tasks) in a worker thread',
+    labelNames: ['job_type'],
+    buckets: [0.001, 0.005, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+  readonly inFlight = new Gauge({ name: 'ringpool_tasks_in_flight', help: 'Tasks running on this worker node', labelNames: ['node'], registers: [this.registry] });
+  readonly queueDepth = new Gauge({ name: 'ringpool_queue_depth', help: 'Queue entries waiting or active per worker node', labelNames: ['node'], registers: [this.registry] });
+  readonly movedTasks = new Counter({ name: 'ringpool_tasks_moved_total', help: 'Tasks re-placed off a departed worker node', registers: [this.registry] });
+  readonly raftTerm = new Gauge({ name: 'ringpool_raft_term', help: 'Current Raft term of this scheduler', registers: [this.registry] });
+  readonly raftIsLeader = new Gauge({ name: 'ringpool_raft_is_leader', help: '1 when this scheduler leads', registers: [this.registry] });
+  readonly leaderChanges = new Counter({ name: 'ringpool_raft_leader_changes_total', help: 'Leader changes seen by this scheduler', registers: [this.registry] });
+  readonly replicationAcks = new Counter({ name: 'ringpool_replication_acks_total', help: 'WAIT calls by outcome', labelNames: ['outcome'], registers: [this.registry] });
+  readonly replicaLagBytes = new Gauge({ name: 'ringpool_replica_lag_bytes', help: 'Replication offset lag of each replica', labelNames: ['replica'], registers: [this.registry] });
+  readonly httpRequests = new Counter({ name: 'ringpool_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [this.registry] });
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'ringpool_process_' });
+  }
+}

@@ -1,0 +1,82 @@
+// Moves the tasks of a node that left (drained or presumed dead) to their new owners on the ring.
+import { Queue, type JobType } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { JobStore } from '../store/job-store.js';
+import { batchId, type TaskBatch } from '../transport/task-batch.js';
+import type { HashRing } from '../ring/index.js';
+import { placeTask } from './placement.js';
+
+/** Entry states that can be moved: a drained node keeps its running entries until they finish. */
+const QUEUED: JobType[] = ['waiting', 'delayed', 'prioritized', 'paused'];
+
+export interface EvacuationReport {
+  readonly node: string;
+  /** Tasks re-placed on other nodes (tasks with a stored result are not moved). */
+  readonly movedTasks: number;
+  /** Queue entries taken off the departed node. */
+  readonly entries: number;
+}
+
+/**
+ * Re-places every queued (and, for a lapsed node, running) task of `node` by the current ring,
+ * stamped with the leader's term. Ids stay deterministic, so a repeated evacuation is a no-op;
+ * a late result from the old node is dropped by first-write-wins.
+ */
+export async function evacuateNode(
+  args: {
+    node: string;
+    lapsed: boolean;
+    ring: HashRing;
+    term: number;
+    store: JobStore;
+    connection: Redis;
+    queueFor: (node: string) => Queue<TaskBatch>;
+    /** The placement key of a task, as the split computed it. */
+    keyOf: (batch: TaskBatch, task: readonly [number, unknown]) => string;
+  },
+): Promise<EvacuationReport> {
+  const { node, lapsed, ring, term, store } = args;
+  const source = new Queue<TaskBatch>(store.keys.nodeQueue(node), { connection: args.connection, prefix: store.keys.prefix });
+  try {
+    const entries = await source.getJobs(lapsed ? [...QUEUED, 'active'] : QUEUED, 0, -1);
+    let movedTasks = 0;
+    const targets = new Map<string, Array<{ name: string; data: TaskBatch; opts: Record<string, unknown> }>>();
+    for (const entry of entries) {
+      const batch = entry.data;
+      if (batch === undefined || store.isTerminal(await store.jobStatus(batch.jobId))) continue;
+      const stored = await store.storedIndices(batch.jobId, batch.tasks.map(([i]) => i));
+      const byNode = new Map<string, Array<readonly [number, unknown]>>();
+      for (const task of batch.tasks) {
+        if (stored.has(task[0])) continue;
+        const owner = placeTask(ring, args.keyOf(batch, task));
+        if (owner === undefined) throw new Error('no live worker node to move tasks to');
+        let list = byNode.get(owner);
+        if (list === undefined) byNode.set(owner, (list = []));
+        list.push(task);
+      }
+      for (const [owner, tasks] of byNode) {
+        movedTasks += tasks.length;
+        let list = targets.get(owner);
+        if (list === undefined) targets.set(owner, (list = []));
+        list.push({
+          name: entry.name,
+          data: { ...batch, term, tasks },
+          opts: { ...pickRetryOptions(entry.opts), jobId: batchId(batch.jobId, (tasks[0] as readonly [number, unknown])[0]) },
+        });
+      }
+    }
+    await Promise.all([...targets].map(([owner, list]) => args.queueFor(owner).addBulk(list as never)));
+    // Only after the copies are safely enqueued: remove the originals.
+    if (entries.length > 0) {
+      if (lapsed) await source.obliterate({ force: true });
+      else await Promise.all(entries.map((e) => e.remove().catch(() => {})));
+    }
+    return { node, movedTasks, entries: entries.length };
+  } finally {
+    await source.close();
+  }
+}
+
+function pickRetryOptions(opts: { attempts?: number; backoff?: unknown }): Record<string, unknown> {
+  return { attempts: opts.attempts ?? 1, backoff: opts.backoff, removeOnComplete: true, removeOnFail: true };
+}
