@@ -1,7 +1,7 @@
 // The `ringpool` command line: argv → config → compose → run; signals and graceful shutdown.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadConfig, redisDataDir, type Config } from '../config/config.js';
+import { ConfigSchema, LIST_FIELDS, flagName, loadConfig, redisDataDir, type Config } from '../config/config.js';
 import { RingpoolError } from '../errors.js';
 import { startNode, type Roles } from '../node/node.js';
 import { assertRedisServerAvailable } from '../store/local-redis.js';
@@ -14,6 +14,9 @@ const USAGE = `ringpool — a Raft-scheduled worker pool for parallel batch jobs
 usage:
   ringpool start [--port 3000] [--redis URL] [--data-dir DIR] [--jobs DIR] [--threads N]
       every role in one process; without --redis it runs its own Redis master + replica
+  ringpool worker --redis URL [--worker-id ID] [--threads N]      a worker node
+  ringpool api --redis URL [--port N]                             the HTTP API and dashboard
+  ringpool scheduler --redis URL [--id s1 --peers s1=URL,s2=URL,s3=URL --data-dir DIR]
   ringpool submit <job> --input JSON|@file [--wait] [--out FILE] [--url URL]
   ringpool status <id> [--url URL]
   ringpool jobs [--status S] [--job NAME] [--limit N] [--url URL]
@@ -21,20 +24,10 @@ usage:
 Environment: RINGPOOL_REDIS_URL, RINGPOOL_PORT, RINGPOOL_DATA_DIR, RINGPOOL_JOBS, RINGPOOL_THREADS,
 RINGPOOL_API_TOKENS, RINGPOOL_URL (client commands), RINGPOOL_TOKEN (client commands).`;
 
-const NODE_FLAGS = {
-  redis: { type: 'string' },
-  host: { type: 'string' },
-  port: { type: 'string' },
-  'data-dir': { type: 'string' },
-  jobs: { type: 'string', multiple: true },
-  threads: { type: 'string' },
-  'worker-id': { type: 'string' },
-  prefix: { type: 'string' },
-  'min-replicas': { type: 'string' },
-  'api-token': { type: 'string', multiple: true },
-  'body-limit': { type: 'string' },
-  'log-level': { type: 'string' },
-} as const;
+/** One flag per config field (`--redis`, `--data-dir`, …); list fields may repeat or take commas. */
+const NODE_FLAGS = Object.fromEntries(
+  Object.keys(ConfigSchema.shape).map((field) => [flagName(field).slice(2), { type: 'string', multiple: LIST_FIELDS.has(field) }]),
+) as Record<string, { type: 'string'; multiple: boolean }>;
 
 const CLIENT_FLAGS = {
   url: { type: 'string' },
@@ -53,6 +46,12 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'start':
         return await runNode(rest, { api: true, scheduler: true, worker: true }, true);
+      case 'worker':
+        return await runNode(rest, { api: false, scheduler: false, worker: true }, false);
+      case 'api':
+        return await runNode(rest, { api: true, scheduler: false, worker: false }, false);
+      case 'scheduler':
+        return await runNode(rest, { api: false, scheduler: true, worker: false }, false);
       case 'submit':
         return await submit(rest);
       case 'status':
@@ -77,20 +76,13 @@ export async function main(argv: string[]): Promise<number> {
 
 function nodeConfig(args: string[]): Config {
   const { values } = parseArgs({ args, options: NODE_FLAGS, strict: true, allowPositionals: false });
-  return loadConfig({
-    redisUrl: values.redis,
-    host: values.host,
-    port: values.port,
-    dataDir: values['data-dir'],
-    jobsDirs: values.jobs,
-    threads: values.threads,
-    workerId: values['worker-id'],
-    prefix: values.prefix,
-    minReplicas: values['min-replicas'],
-    apiTokens: values['api-token'],
-    bodyLimitBytes: values['body-limit'],
-    logLevel: values['log-level'],
-  });
+  const flags: Record<string, unknown> = {};
+  for (const field of Object.keys(ConfigSchema.shape)) {
+    const value = values[flagName(field).slice(2)];
+    if (value === undefined) continue;
+    flags[field] = Array.isArray(value) ? value.flatMap((v) => String(v).split(',')).filter(Boolean) : value;
+  }
+  return loadConfig(flags);
 }
 
 async function runNode(args: string[], roles: Roles, allowLocalRedis: boolean): Promise<number> {
@@ -98,8 +90,8 @@ async function runNode(args: string[], roles: Roles, allowLocalRedis: boolean): 
   const logger = createLogger(config.logLevel);
   let local: LocalRedisPair | undefined;
   let redisUrl = config.redisUrl;
-  if (redisUrl === undefined) {
-    if (!allowLocalRedis) throw new RingpoolError('CONFIG', 'give --redis URL (or RINGPOOL_REDIS_URL)');
+  if (redisUrl === undefined && config.sentinels.length === 0) {
+    if (!allowLocalRedis) throw new RingpoolError('CONFIG', 'give --redis URL or --sentinels host:port,… (or RINGPOOL_REDIS_URL / RINGPOOL_SENTINELS)');
     assertRedisServerAvailable();
     local = await startLocalRedisPair(redisDataDir(config));
     redisUrl = local.masterUrl;
@@ -108,7 +100,7 @@ async function runNode(args: string[], roles: Roles, allowLocalRedis: boolean): 
   const minReplicas = config.minReplicas ?? (local ? 1 : 0);
   let node;
   try {
-    node = await startNode({ ...config, redisUrl, minReplicas }, roles, logger);
+    node = await startNode({ ...config, ...(redisUrl === undefined ? {} : { redisUrl }), minReplicas }, roles, logger);
   } catch (err) {
     await local?.stop();
     throw err;

@@ -11,8 +11,12 @@ export const BUILTIN_JOBS_DIR = resolve(dirname(fileURLToPath(import.meta.url)),
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const ConfigSchema = z.object({
-  /** Redis master URL; when absent, `start` runs a local master + replica. */
+  /** Redis master URL; when absent (and no sentinels), `start` runs a local master + replica. */
   redisUrl: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  /** Sentinel addresses `host:port`; when given, the master is found (and followed) through them. */
+  sentinels: z.array(z.string().regex(/^[^:\s]+:\d{1,5}$/, 'each sentinel must be host:port')).default([]),
+  /** The master name the sentinels monitor. */
+  sentinelName: z.string().min(1).default('ringpool'),
   host: z.string().min(1).default('127.0.0.1'),
   port: z.coerce.number().int().min(0).max(65_535).default(3000),
   dataDir: z.string().min(1).default('./.ringpool'),
@@ -23,7 +27,22 @@ export const ConfigSchema = z.object({
   prefix: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/, '1-64 of [A-Za-z0-9:_-]').default('ringpool'),
   /** Replicas that must confirm a result (WAIT); default 1 with the local replica, else 0. */
   minReplicas: z.coerce.number().int().min(0).max(16).optional(),
+  /** `TOKEN` (every scope) or `TOKEN:scope+scope` with scopes submit, read, admin. */
   apiTokens: z.array(z.string().min(16, 'an API token must be at least 16 characters')).default([]),
+  /** Shared secret that authenticates Raft messages and worker registrations (HMAC). */
+  clusterSecret: z.string().min(16, 'the cluster secret must be at least 16 characters').optional(),
+  /** This scheduler's id in the Raft group. */
+  schedulerId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, 'letters, digits, _ and - only').default('s1'),
+  /** Every scheduler of the Raft group as `id=URL` (this one included); empty: a group of one. */
+  peers: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}=https?:\/\/\S+$/, 'each peer must be id=http://host:port')).default([]),
+  /** A worker whose heartbeat is older than this is presumed dead, ms. */
+  leaseMs: z.coerce.number().int().min(200).max(600_000).default(3000),
+  heartbeatMs: z.coerce.number().int().min(50).max(60_000).default(1000),
+  maxTasksPerJob: z.coerce.number().int().min(1).default(10_000_000),
+  /** Largest JSON result of one task, bytes. */
+  maxTaskResultBytes: z.coerce.number().int().min(1024).default(8 * 1024 * 1024),
+  /** Jobs queued or running per API token (or per client without tokens) before 429. */
+  maxJobsInFlight: z.coerce.number().int().min(1).default(1000),
   bodyLimitBytes: z.coerce.number().int().min(1024).default(1_048_576),
   logLevel: z.enum(LOG_LEVELS).default('info'),
 });
@@ -42,11 +61,24 @@ const ENV: Record<string, keyof Config> = {
   RINGPOOL_PREFIX: 'prefix',
   RINGPOOL_MIN_REPLICAS: 'minReplicas',
   RINGPOOL_API_TOKENS: 'apiTokens',
+  RINGPOOL_SENTINELS: 'sentinels',
+  RINGPOOL_SENTINEL_NAME: 'sentinelName',
+  RINGPOOL_CLUSTER_SECRET: 'clusterSecret',
+  RINGPOOL_SCHEDULER_ID: 'schedulerId',
+  RINGPOOL_PEERS: 'peers',
+  RINGPOOL_LEASE_MS: 'leaseMs',
+  RINGPOOL_HEARTBEAT_MS: 'heartbeatMs',
+  RINGPOOL_MAX_TASKS_PER_JOB: 'maxTasksPerJob',
+  RINGPOOL_MAX_TASK_RESULT_BYTES: 'maxTaskResultBytes',
+  RINGPOOL_MAX_JOBS_IN_FLIGHT: 'maxJobsInFlight',
   RINGPOOL_BODY_LIMIT: 'bodyLimitBytes',
   RINGPOOL_LOG_LEVEL: 'logLevel',
 };
 
-const LISTS = new Set<keyof Config>(['jobsDirs', 'apiTokens']);
+export const LIST_FIELDS: ReadonlySet<string> = new Set<keyof Config>(['jobsDirs', 'apiTokens', 'sentinels', 'peers']);
+
+/** Secrets are shown masked by `ringpool config` and never logged. */
+export const SECRET_FIELDS: ReadonlySet<keyof Config> = new Set(['apiTokens', 'clusterSecret']);
 
 /** Flags win over the environment, which wins over the defaults. */
 export function loadConfig(flags: Partial<Record<keyof Config, unknown>>, env: NodeJS.ProcessEnv = process.env): Config {
@@ -54,7 +86,7 @@ export function loadConfig(flags: Partial<Record<keyof Config, unknown>>, env: N
   for (const [name, field] of Object.entries(ENV)) {
     const value = env[name];
     if (value === undefined || value === '') continue;
-    raw[field] = LISTS.has(field) ? value.split(field === 'jobsDirs' ? ':' : ',').filter(Boolean) : value;
+    raw[field] = LIST_FIELDS.has(field) ? value.split(field === 'jobsDirs' ? ':' : ',').filter(Boolean) : value;
   }
   for (const [field, value] of Object.entries(flags)) if (value !== undefined) raw[field] = value;
   const parsed = ConfigSchema.safeParse(raw);
@@ -74,7 +106,14 @@ export function redisDataDir(config: Config): string {
 }
 
 export function flagName(field: string): string {
-  const special: Record<string, string> = { redisUrl: '--redis', jobsDirs: '--jobs', apiTokens: '--api-token', bodyLimitBytes: '--body-limit' };
+  const special: Record<string, string> = {
+    redisUrl: '--redis',
+    jobsDirs: '--jobs',
+    apiTokens: '--api-token',
+    bodyLimitBytes: '--body-limit',
+    schedulerId: '--id',
+    sentinels: '--sentinels',
+  };
   return special[field] ?? `--${field.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`)}`;
 }
 

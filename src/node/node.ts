@@ -14,10 +14,9 @@ import { createKeys } from '../store/keys.js';
 import { WorkerNode } from '../worker/worker-node.js';
 import { Metrics } from '../observability/metrics.js';
 import { createClusterView } from './cluster-view.js';
-import { openRedis } from './redis-connections.js';
+import { openRedis, redisTarget } from './redis-connections.js';
+import { RingpoolError } from '../errors.js';
 
-/** A worker whose registration is older than this is presumed dead (DESIGN: failure model). */
-const LEASE_MS = 3000;
 
 export interface Roles {
   readonly api: boolean;
@@ -36,12 +35,14 @@ export interface RunningNode {
   close(): Promise<void>;
 }
 
-export async function startNode(config: Config & { redisUrl: string }, roles: Roles, logger: Logger): Promise<RunningNode> {
+export async function startNode(config: Config, roles: Roles, logger: Logger): Promise<RunningNode> {
+  const target = redisTarget(config);
+  if (target === undefined) throw new RingpoolError('CONFIG', 'give --redis URL or --sentinels host:port,… (or RINGPOOL_REDIS_URL / RINGPOOL_SENTINELS)');
   const registry = await loadJobRegistry(jobDirs(config));
   const keys = createKeys(config.prefix);
   const connections: Redis[] = [];
   const open = (use: Parameters<typeof openRedis>[1], name: string) => {
-    const c = openRedis(config.redisUrl, use, name);
+    const c = openRedis(target, use, name);
     connections.push(c);
     return c;
   };
@@ -56,7 +57,7 @@ export async function startNode(config: Config & { redisUrl: string }, roles: Ro
   if (roles.worker) {
     const worker = new WorkerNode(
       { store, registry, bullConnection: open('blocking', 'worker-bullmq'), subscriber: open('blocking', 'worker-events'), logger: logger.child({ role: 'worker' }), metrics },
-      { id: config.workerId, threads: config.threads },
+      { id: config.workerId, threads: config.threads, heartbeatMs: config.heartbeatMs },
     );
     await worker.start();
     closers.push(() => worker.close());
@@ -65,7 +66,7 @@ export async function startNode(config: Config & { redisUrl: string }, roles: Ro
 
   let scheduler: Scheduler | undefined;
   if (roles.scheduler) {
-    const membership = new RegistryMembership(store.redis, keys.workers, { leaseMs: LEASE_MS });
+    const membership = new RegistryMembership(store.redis, keys.workers, { leaseMs: config.leaseMs });
     await membership.start();
     scheduler = new Scheduler({
       store,
@@ -75,7 +76,7 @@ export async function startNode(config: Config & { redisUrl: string }, roles: Ro
       connection: open('blocking', 'scheduler-bullmq'),
       blocking: open('blocking', 'scheduler-wake'),
       logger: logger.child({ role: 'scheduler' }),
-    });
+    }, { maxTasksPerJob: config.maxTasksPerJob });
     scheduler.start();
     const started = scheduler;
     closers.unshift(async () => {
@@ -87,7 +88,7 @@ export async function startNode(config: Config & { redisUrl: string }, roles: Ro
   let url: string | undefined;
   if (roles.api) {
     const apiStore = new JobStore(open('api', 'api'), keys, storeOptions);
-    const cluster = createClusterView({ store: apiStore, leaseMs: LEASE_MS, metrics });
+    const cluster = createClusterView({ store: apiStore, leaseMs: config.leaseMs, metrics });
     closers.push(cluster.close);
     const app = createApi(
       {
