@@ -16,7 +16,7 @@ export interface BatchRun {
   readonly jobId: string;
   readonly attempt: number;
   readonly tasks: ReadonlyArray<readonly [number, unknown]>;
-  /** Per task; the batch may take `timeoutMs × tasks` in all. */
+  /** Each task's own limit: the clock restarts as each task of the batch starts. */
   readonly timeoutMs: number;
   readonly memoryMb: number;
   /** Aborted when the job is cancelled. */
@@ -24,6 +24,9 @@ export interface BatchRun {
 }
 
 const ENTRY = new URL('./thread-entry.mjs', import.meta.url).href;
+
+/** Extra time before the first task starts: a new thread loads the job module first. */
+const MODULE_LOAD_ALLOWANCE_MS = 5_000;
 
 export class TaskPool {
   readonly threads: number;
@@ -63,22 +66,34 @@ export class TaskPool {
 
   /** Outcomes for every task of the batch: timed-out, cancelled or crashed tasks get typed errors. */
   async run(batch: BatchRun): Promise<TaskOutcome[]> {
-    const flag = new SharedArrayBuffer(4);
-    const cell = new Int32Array(flag);
+    const control = new SharedArrayBuffer(8);
+    const cells = new Int32Array(control);
+    Atomics.store(cells, 1, -1); // waiting for a thread: no clock runs yet
     const hard = new AbortController();
-    let stopped: 'TIMEOUT' | 'CANCELLED' | undefined;
+    let stopped: { why: 'TIMEOUT' | 'CANCELLED'; task: number } | undefined;
     let grace: NodeJS.Timeout | undefined;
     const stop = (why: 'TIMEOUT' | 'CANCELLED') => {
       if (stopped !== undefined) return;
-      stopped = why;
-      Atomics.store(cell, 0, 1); // ask politely first (cooperative stop)
+      stopped = { why, task: Math.max(0, Atomics.load(cells, 1) - 1) };
+      Atomics.store(cells, 0, 1); // ask politely first (cooperative stop)
       grace = setTimeout(() => hard.abort(), this.#stopGraceMs); // then terminate the thread
     };
-    const timer = setTimeout(() => stop('TIMEOUT'), batch.timeoutMs * batch.tasks.length);
+    // The watchdog restarts a task's clock when the thread reports that the next one started.
+    let started = -1;
+    let deadline = Infinity;
+    const watchdog = setInterval(() => {
+      const now = Date.now();
+      const count = Atomics.load(cells, 1);
+      if (count !== started) {
+        // 0: a thread took the batch and loads the module first; n > 0: task n started.
+        deadline = now + batch.timeoutMs + (count === 0 ? MODULE_LOAD_ALLOWANCE_MS : 0);
+        started = count;
+      } else if (now > deadline) stop('TIMEOUT');
+    }, Math.max(5, Math.min(50, batch.timeoutMs / 4)));
     const onCancel = () => stop('CANCELLED');
     if (batch.cancel?.aborted) onCancel();
     batch.cancel?.addEventListener('abort', onCancel);
-    const payload: ThreadBatch = { modulePath: batch.modulePath, jobId: batch.jobId, attempt: batch.attempt, tasks: batch.tasks, abortFlag: flag };
+    const payload: ThreadBatch = { modulePath: batch.modulePath, jobId: batch.jobId, attempt: batch.attempt, tasks: batch.tasks, control };
     let outcomes: TaskOutcome[] = [];
     let crash: unknown;
     this.#busy++;
@@ -88,21 +103,24 @@ export class TaskPool {
       crash = err;
     } finally {
       this.#busy--;
-      clearTimeout(timer);
+      clearInterval(watchdog);
       clearTimeout(grace);
       batch.cancel?.removeEventListener('abort', onCancel);
     }
     return this.#complete(batch, outcomes, stopped, crash);
   }
 
-  #complete(batch: BatchRun, outcomes: TaskOutcome[], stopped: 'TIMEOUT' | 'CANCELLED' | undefined, crash: unknown): TaskOutcome[] {
+  #complete(batch: BatchRun, outcomes: TaskOutcome[], stopped: { why: 'TIMEOUT' | 'CANCELLED'; task: number } | undefined, crash: unknown): TaskOutcome[] {
     const byIndex = new Map(outcomes.map((o) => [o.index, o]));
-    return batch.tasks.map(([index]) => {
+    return batch.tasks.map(([index], position) => {
       const outcome = byIndex.get(index);
       if (outcome !== undefined && (outcome.ok || stopped === undefined)) return outcome;
+      if (stopped?.why === 'TIMEOUT' && position === stopped.task) {
+        return { index, ok: false, error: { code: 'TIMEOUT', message: `task ${index} exceeded its time limit of ${batch.timeoutMs} ms and was stopped` }, retryable: true };
+      }
       if (stopped !== undefined) {
-        const message = stopped === 'TIMEOUT' ? `task ${index} exceeded its time limit of ${batch.timeoutMs} ms and was stopped` : `task ${index} was cancelled`;
-        return { index, ok: false, error: { code: stopped, message }, retryable: stopped === 'TIMEOUT' };
+        const message = stopped.why === 'CANCELLED' ? `task ${index} was cancelled` : `task ${index} did not run: its batch was stopped when another task timed out`;
+        return { index, ok: false, error: { code: 'CANCELLED', message }, retryable: true };
       }
       return { index, ok: false, error: crashError(index, batch.memoryMb, crash), retryable: true };
     });

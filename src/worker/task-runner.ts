@@ -10,10 +10,12 @@ export interface ThreadBatch {
   readonly attempt: number;
   readonly tasks: ReadonlyArray<readonly [index: number, payload: unknown]>;
   /**
-   * One Int32 cell: set to 1 by the pool's side to ask the tasks to stop. Shared memory, so a
-   * CPU-bound loop that checks `ctx.signal.aborted` sees it without yielding to the event loop.
+   * Two Int32 cells shared with the pool's side. [0]: set to 1 to ask the tasks to stop; shared
+   * memory, so a CPU-bound loop that checks `ctx.signal.aborted` sees it without yielding.
+   * [1]: -1 while the batch waits for a thread, then how many of its tasks have started, so
+   * the pool times each task on its own.
    */
-  readonly abortFlag?: SharedArrayBuffer;
+  readonly control?: SharedArrayBuffer;
 }
 
 export type TaskOutcome =
@@ -32,11 +34,14 @@ function loadJob(path: string): Promise<AnyJob> {
 }
 
 export async function runTasks(batch: ThreadBatch): Promise<TaskOutcome[]> {
+  const cells = batch.control === undefined ? undefined : new Int32Array(batch.control);
+  if (cells !== undefined) Atomics.store(cells, 1, 0); // picked up by a thread
   const job = await loadJob(batch.modulePath);
-  const signal = sharedAbortSignal(batch.abortFlag);
+  const signal = sharedAbortSignal(cells);
   const outcomes: TaskOutcome[] = [];
   for (const [index, payload] of batch.tasks) {
     if (signal.aborted) break;
+    if (cells !== undefined) Atomics.add(cells, 1, 1);
     const ctx: TaskContext = { signal, jobId: batch.jobId, taskIndex: index, attempt: batch.attempt, progress: () => {} };
     try {
       const value = await job.run(payload, ctx);
@@ -50,15 +55,19 @@ export async function runTasks(batch: ThreadBatch): Promise<TaskOutcome[]> {
 }
 
 /** An AbortSignal whose `aborted` also reads the shared flag, so synchronous loops can stop. */
-function sharedAbortSignal(flag: SharedArrayBuffer | undefined): AbortSignal {
+function sharedAbortSignal(cells: Int32Array | undefined): AbortSignal {
   const controller = new AbortController();
-  if (flag === undefined) return controller.signal;
-  const cell = new Int32Array(flag);
+  if (cells === undefined) return controller.signal;
   const signal = controller.signal;
+  let fired = false;
   Object.defineProperty(signal, 'aborted', {
     get() {
-      if (!controller.signal.reason && Atomics.load(cell, 0) !== 0) controller.abort(new Error('task aborted: cancelled or timed out'));
-      return Atomics.load(cell, 0) !== 0;
+      const stop = Atomics.load(cells, 0) !== 0;
+      if (stop && !fired) {
+        fired = true; // also fire 'abort' listeners, for async tasks
+        controller.abort(new Error('task stopped: cancelled or past its time limit'));
+      }
+      return stop;
     },
   });
   return signal;

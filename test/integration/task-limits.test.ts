@@ -1,0 +1,50 @@
+// Hard per-task timeouts and per-thread memory limits really stop the work, and the node keeps serving.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestNode, type TestNode } from '../helpers/cluster.js';
+
+let node: TestNode;
+beforeAll(async () => {
+  node = await startTestNode({}, 'limits');
+});
+afterAll(async () => {
+  await node?.close();
+});
+
+async function run(job: string, input: unknown, options: unknown) {
+  const created = await node.api('/v1/jobs', { body: { job, input, options } });
+  expect(created.status, JSON.stringify(created.body)).toBe(202);
+  return await node.waitForJob(created.body.id, 60_000);
+}
+
+describe('task limits', () => {
+  it('a task that loops forever and ignores its signal is stopped at its timeout: TIMEOUT', async () => {
+    const started = Date.now();
+    const job = await run('hog', { mode: 'hang' }, { taskTimeoutMs: 300, retries: 0 });
+    expect(job.status).toBe('failed');
+    expect(job.error.code).toBe('TIMEOUT');
+    expect(job.error.message).toMatch(/time limit of 300 ms/);
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it('a cooperative task is stopped at its timeout too', async () => {
+    const job = await run('spin', { tasks: 1, ms: 60_000 }, { taskTimeoutMs: 300, retries: 0 });
+    expect(job.status).toBe('failed');
+    expect(job.error.code).toBe('TIMEOUT');
+  });
+
+  it('a task that hangs only on its first attempt succeeds on retry', async () => {
+    const job = await run('hog', { mode: 'hang-once', tasks: 2 }, { taskTimeoutMs: 300, retries: 1 });
+    expect(job.status).toBe('completed');
+    expect((await node.api(`/v1/jobs/${job.id}/result`)).body.result).toEqual(['finished on a later attempt', 'finished on a later attempt']);
+  });
+
+  it('a task that allocates without bound fails OUT_OF_MEMORY and the node goes on serving', async () => {
+    const job = await run('hog', { mode: 'allocate' }, { taskMemoryMb: 64, retries: 0 });
+    expect(job.status).toBe('failed');
+    expect(job.error.code).toBe('OUT_OF_MEMORY');
+    expect(job.error.message).toMatch(/memory limit of 64 MB/);
+    const after = await run('primes', { from: 0, to: 100_000 }, {});
+    expect(after.status).toBe('completed');
+    expect((await node.api(`/v1/jobs/${after.id}/result`)).body.result).toBe(9592);
+  });
+});
