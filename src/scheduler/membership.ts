@@ -11,6 +11,8 @@ export interface DepartedNode {
   readonly id: string;
   /** Its lease lapsed: it is presumed dead, so its running tasks move too. */
   readonly lapsed: boolean;
+  /** When it last renewed its lease (ms since the epoch). */
+  readonly heartbeatAt: number;
 }
 
 export interface Membership {
@@ -67,7 +69,7 @@ export class RegistryMembership implements Membership {
     for (const raw of Object.values(all)) {
       const r = JSON.parse(raw) as { id: string; threads: number; heartbeatAt: number; draining?: boolean };
       const lapsed = now - r.heartbeatAt > this.#leaseMs;
-      if (lapsed || r.draining) departed.push({ id: r.id, lapsed });
+      if (lapsed || r.draining) departed.push({ id: r.id, lapsed, heartbeatAt: r.heartbeatAt });
       else nodes.push({ id: r.id, weight: r.threads });
     }
     nodes.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

@@ -9,7 +9,7 @@ import type { JobStore } from '../store/job-store.js';
 import { batchId, type TaskBatch } from '../transport/task-batch.js';
 import type { Leadership } from './leadership.js';
 import type { Membership } from './membership.js';
-import { evacuateNode, type EvacuationReport } from './evacuation.js';
+import { evacuateNode } from './evacuation.js';
 import { Placement, placeTask, taskKey } from './placement.js';
 
 export interface SchedulerOptions {
@@ -54,8 +54,6 @@ export class Scheduler {
   #running = false;
   #loop: Promise<void> | undefined;
   #watch: Promise<void> | undefined;
-  /** Every evacuation this process made, newest last (for tests, metrics and the bench). */
-  readonly evacuations: EvacuationReport[] = [];
   #unsubscribe: (() => void) | undefined;
 
   constructor(deps: SchedulerDeps, options: SchedulerOptions = {}) {
@@ -99,8 +97,8 @@ export class Scheduler {
             keyOf: (batch, task) => this.#keyOf(batch.job, batch.jobId, task),
           });
           if (report.entries > 0) {
-            this.evacuations.push(report);
             logger.info(report, 'moved the tasks of a departed worker node');
+            await this.#deps.store.recordEvacuation({ ...report, term, lapsed: departed.lapsed, lastHeartbeatAt: departed.heartbeatAt, at: Date.now() });
           }
           if (departed.lapsed) await membership.forget(departed.id);
         } catch (err) {

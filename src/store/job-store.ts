@@ -267,6 +267,15 @@ export class JobStore {
     return kind === 'split' || kind === 'reduce' ? { kind, jobId } : null;
   }
 
+  /** Keeps the last 100 reports of moved worker tasks, newest first. */
+  async recordEvacuation(report: object): Promise<void> {
+    await this.#redis.pipeline().lpush(this.keys.evacuations, JSON.stringify(report)).ltrim(this.keys.evacuations, 0, 99).exec();
+  }
+
+  async evacuations(): Promise<unknown[]> {
+    return (await this.#redis.lrange(this.keys.evacuations, 0, -1)).map((r) => JSON.parse(r) as unknown);
+  }
+
   // ---- worker side ------------------------------------------------------------------------
 
   /**

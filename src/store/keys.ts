@@ -24,6 +24,8 @@ export interface Keys {
   readonly fence: string;
   /** String: results stored cluster-wide since the start (throughput = its rate). */
   readonly resultsStored: string;
+  /** List, newest first: JSON reports of worker nodes whose tasks were moved (the dashboard's timeline). */
+  readonly evacuations: string;
   /** Hash: worker node id → JSON registration (threads, heartbeat). */
   readonly workers: string;
   /** Pub/sub channel: `cancel:<id>` when a job is cancelled. */
@@ -50,6 +52,7 @@ export function createKeys(prefix: string): Keys {
     wake: `${p}wake`,
     fence: `${p}fence`,
     resultsStored: `${p}stats:results-stored`,
+    evacuations: `${p}evacuations`,
     workers: `${p}workers`,
     events: `${p}events`,
     nodeQueue: (nodeId: string) => `node-${nodeId}`,

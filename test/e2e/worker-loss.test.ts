@@ -1,0 +1,69 @@
+// Worker nodes die and drain under a running job: only their unfinished tasks move, and nothing is lost.
+import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
+import { HashRing } from '../../src/ring/index.js';
+import { startProcessCluster, type ProcessCluster } from '../helpers/process-cluster.js';
+import { killAllSpawned } from '../helpers/processes.js';
+
+let cluster: ProcessCluster | undefined;
+afterEach(async () => {
+  await cluster?.stop();
+  cluster = undefined;
+});
+afterAll(() => killAllSpawned());
+
+const WORKERS = [
+  { id: 'w1', threads: 1 },
+  { id: 'w2', threads: 1 },
+  { id: 'w3', threads: 1 },
+];
+const FLAGS = ['--lease-ms', '1500', '--heartbeat-ms', '250'];
+
+describe('worker nodes leaving', () => {
+  it('SIGKILL of one of three nodes mid-job: the job completes and exactly its unfinished tasks move', async () => {
+    cluster = await startProcessCluster({ redisUrl: inject('redisUrl'), workers: WORKERS, flags: FLAGS, name: 'kill' });
+    const c = cluster;
+    const { id } = await c.call('/v1/jobs', { body: { job: 'spin', input: { tasks: 3000, ms: 5 }, options: { batchSize: 1 } } });
+    await c.waitFor('300 tasks done', async () => (await c.call(`/v1/jobs/${id}`)).progress.done >= 300);
+    c.workers.get('w2')?.child.kill('SIGKILL');
+    await c.workers.get('w2')?.exited;
+    await new Promise((r) => setTimeout(r, 200)); // let any result w2 sent before dying land
+    const storedAtKill = new Set((await c.redis.hkeys(`${c.prefix}:job:${id}:results`)).map(Number));
+    const ring = HashRing.build(WORKERS.map((w) => ({ id: w.id, weight: w.threads })));
+    const owned = [...Array(3000).keys()].filter((i) => ring.ownerOf(`${id}:${i}`) === 'w2');
+    const unfinished = owned.filter((i) => !storedAtKill.has(i));
+    expect(unfinished.length, 'w2 still had work when it was killed').toBeGreaterThan(0);
+
+    const job = await c.waitFor('the job to end', async () => {
+      const j = await c.call(`/v1/jobs/${id}`);
+      return ['completed', 'failed', 'cancelled'].includes(j.status) ? j : undefined;
+    }, 120_000);
+    expect(job.status).toBe('completed');
+    expect((await c.call(`/v1/jobs/${id}/result`)).result).toBe(3000);
+    expect(job.progress.done).toBe(3000);
+
+    const reports = (await c.redis.lrange(`${c.prefix}:evacuations`, 0, -1)).map((r) => JSON.parse(r));
+    const w2 = reports.filter((r) => r.node === 'w2');
+    expect(w2, c.scheduler.stderr().slice(-3000) + JSON.stringify(reports)).toHaveLength(1);
+    console.log(`worker-loss: w2 owned ${owned.length} tasks, ${unfinished.length} unfinished at the kill, ${w2[0].movedTasks} moved; duplicates ${job.progress.duplicates}`);
+    expect(w2[0].movedTasks).toBe(unfinished.length);
+    expect(reports.filter((r) => r.node !== 'w2')).toEqual([]);
+  }, 180_000);
+
+  it('SIGTERM drains a node: it finishes what it runs, its waiting tasks move, it exits 0, nothing is lost', async () => {
+    cluster = await startProcessCluster({ redisUrl: inject('redisUrl'), workers: WORKERS, flags: FLAGS, name: 'drain' });
+    const c = cluster;
+    const { id } = await c.call('/v1/jobs', { body: { job: 'spin', input: { tasks: 600, ms: 10 }, options: { batchSize: 1 } } });
+    await c.waitFor('100 tasks done', async () => (await c.call(`/v1/jobs/${id}`)).progress.done >= 100);
+    const w3 = c.workers.get('w3');
+    w3?.child.kill('SIGTERM');
+    expect((await w3?.exited)?.code).toBe(0);
+    const job = await c.waitFor('the job to end', async () => {
+      const j = await c.call(`/v1/jobs/${id}`);
+      return ['completed', 'failed', 'cancelled'].includes(j.status) ? j : undefined;
+    }, 120_000);
+    expect(job.status).toBe('completed');
+    expect((await c.call(`/v1/jobs/${id}/result`)).result).toBe(600);
+    const view = await c.call('/v1/cluster');
+    expect(view.workers.find((w: { id: string }) => w.id === 'w3')?.state ?? 'gone').not.toBe('alive');
+  }, 180_000);
+});
