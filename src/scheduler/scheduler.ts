@@ -17,8 +17,10 @@ export interface SchedulerOptions {
   readonly maxPendingTasks?: number;
   /** Tasks split between two progress checkpoints. @default 2000 */
   readonly checkpointEvery?: number;
-  /** Tasks per queue entry when the job leaves it to the scheduler. @default 1 */
-  readonly defaultBatchSize?: number;
+  /** Work per queue entry the automatic batch size aims at, µs of measured task time. @default 20000 */
+  readonly targetBatchMicros?: number;
+  /** Most tasks per queue entry when batching automatically. @default 1000 */
+  readonly maxBatchSize?: number;
   /** A job whose split yields more tasks than this fails. @default 10000000 */
   readonly maxTasksPerJob?: number;
 }
@@ -38,9 +40,13 @@ export interface SchedulerDeps {
 export const SCHEDULER_DEFAULTS: Required<SchedulerOptions> = Object.freeze({
   maxPendingTasks: 50_000,
   checkpointEvery: 2_000,
-  defaultBatchSize: 1,
+  targetBatchMicros: 20_000,
+  maxBatchSize: 1_000,
   maxTasksPerJob: 10_000_000,
 });
+
+/** Tasks split before the first checkpoint of a job whose task time is not yet measured. */
+const FIRST_CHECKPOINT = 128;
 
 type Entry = { name: string; data: TaskBatch; opts: Record<string, unknown> };
 
@@ -194,7 +200,7 @@ export class Scheduler {
       return;
     }
     if ((await store.startJob(id, term)) !== 'running') return;
-    const batchSize = job.options.batchSize || this.#options.defaultBatchSize;
+    let batchSize = job.options.batchSize || (await this.#autoBatchSize(job.name));
     const skip = job.progress.placed; // resume after the last checkpoint: earlier tasks are enqueued
     const pending = new Map<string, Array<readonly [number, unknown]>>();
     const ready = new Map<string, Entry[]>();
@@ -211,6 +217,8 @@ export class Scheduler {
     };
 
     const keyOf = loaded.module.keyOf;
+    // An unmeasured job type checkpoints early, so the batch size adapts once its first tasks ran.
+    let nextCheckpoint = skip + (batchSize === 1 ? FIRST_CHECKPOINT : this.#checkpointAfter(batchSize));
     let index = 0;
     let ring = this.#placement.ringFor(await membership.waitForNodes());
     try {
@@ -226,11 +234,13 @@ export class Scheduler {
         if (index > this.#options.maxTasksPerJob) {
           throw new RingpoolError('TOO_MANY_TASKS', `split yielded more than ${this.#options.maxTasksPerJob} tasks (maxTasksPerJob)`);
         }
-        if (index > skip && index % this.#options.checkpointEvery === 0) {
+        if (index >= nextCheckpoint) {
           await enqueueAll();
           if (store.isTerminal(await store.recordSplit(id, term, index))) return; // cancelled or failed meanwhile
           await this.#awaitCapacity(id, index);
           ring = this.#placement.ringFor(await membership.waitForNodes());
+          if (!job.options.batchSize) batchSize = await this.#autoBatchSize(job.name);
+          nextCheckpoint = index + this.#checkpointAfter(batchSize);
         }
       }
       await enqueueAll();
@@ -241,6 +251,21 @@ export class Scheduler {
       logger.warn({ jobId: id, err: serializeError(err) }, 'split failed');
       await store.failJob(id, term, prefixMessage(err, 'split failed'));
     }
+  }
+
+  /**
+   * Tasks per queue entry so that one entry is about `targetBatchMicros` of work: long tasks go
+   * one per entry (spread over every thread), tiny ones in hundreds (one thread call, one Redis
+   * write and one WAIT for all of them). Unmeasured types start at 1.
+   */
+  async #autoBatchSize(jobType: string): Promise<number> {
+    const micros = await this.#deps.store.taskMicros(jobType);
+    if (micros === undefined) return 1;
+    return Math.max(1, Math.min(this.#options.maxBatchSize, Math.floor(this.#options.targetBatchMicros / Math.max(1, micros))));
+  }
+
+  #checkpointAfter(batchSize: number): number {
+    return Math.max(this.#options.checkpointEvery, batchSize * 8);
   }
 
   /** Back-pressure: waits while too many enqueued tasks of the job have no result yet. */

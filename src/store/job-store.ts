@@ -282,15 +282,25 @@ export class JobStore {
    * Stores task results (first write wins) and, when `WAIT` is configured, returns only once
    * the replicas confirm them; a short count throws NOT_REPLICATED so the tasks are retried.
    */
-  async storeResults(jobId: string, entries: ReadonlyArray<readonly [number, unknown]>): Promise<StoredResults> {
+  async storeResults(
+    jobId: string,
+    entries: ReadonlyArray<readonly [number, unknown]>,
+    timing?: { readonly jobType: string; readonly microsPerTask: number },
+  ): Promise<StoredResults> {
     const k = this.keys;
-    const args: Array<string | number> = [jobId];
+    const args: Array<string | number> = [jobId, timing?.jobType ?? '', timing === undefined ? '' : Math.max(1, Math.round(timing.microsPerTask))];
     for (const [index, value] of entries) args.push(index, JSON.stringify(value ?? null));
     const [stored, duplicates, status] = await runScript<[number, number, JobStatus | 'missing']>(
-      this.#redis, 'store-results', [k.fence, k.job(jobId), k.results(jobId), k.wake, k.resultsStored], args,
+      this.#redis, 'store-results', [k.fence, k.job(jobId), k.results(jobId), k.wake, k.resultsStored, k.taskTimes], args,
     );
     if (stored > 0) await this.#acknowledge();
     return { stored, duplicates, status };
+  }
+
+  /** The measured average run time of one task of this type, µs; undefined before any. */
+  async taskMicros(jobType: string): Promise<number | undefined> {
+    const v = await this.#redis.hget(this.keys.taskTimes, jobType);
+    return v === null ? undefined : Number(v);
   }
 
   /** Indices (of those given) that already have a stored result. */

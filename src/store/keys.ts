@@ -24,6 +24,8 @@ export interface Keys {
   readonly fence: string;
   /** String: results stored cluster-wide since the start (throughput = its rate). */
   readonly resultsStored: string;
+  /** Hash: job type → average task run time in µs, measured by the workers. */
+  readonly taskTimes: string;
   /** List, newest first: JSON reports of worker nodes whose tasks were moved (the dashboard's timeline). */
   readonly evacuations: string;
   /** Hash: worker node id → JSON registration (threads, heartbeat). */
@@ -53,6 +55,7 @@ export function createKeys(prefix: string): Keys {
     fence: `${p}fence`,
     resultsStored: `${p}stats:results-stored`,
     evacuations: `${p}evacuations`,
+    taskTimes: `${p}stats:task-us`,
     workers: `${p}workers`,
     events: `${p}events`,
     nodeQueue: (nodeId: string) => `node-${nodeId}`,

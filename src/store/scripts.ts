@@ -13,7 +13,7 @@ const SCRIPTS = {
   'create-job': 4,
   'start-job': 2,
   'record-split': 3,
-  'store-results': 5,
+  'store-results': 6,
   'fail-task': 4,
   'cancel-job': 3,
   'complete-job': 5,

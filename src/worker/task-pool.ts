@@ -2,7 +2,7 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { RingpoolError, serializeError } from '../errors.js';
-import type { TaskOutcome, ThreadBatch } from './task-runner.js';
+import type { BatchOutcome, TaskOutcome, ThreadBatch } from './task-runner.js';
 
 export interface TaskPoolOptions {
   /** Worker threads. @default os.availableParallelism() */
@@ -65,7 +65,7 @@ export class TaskPool {
   }
 
   /** Outcomes for every task of the batch: timed-out, cancelled or crashed tasks get typed errors. */
-  async run(batch: BatchRun): Promise<TaskOutcome[]> {
+  async run(batch: BatchRun): Promise<BatchOutcome> {
     const control = new SharedArrayBuffer(8);
     const cells = new Int32Array(control);
     Atomics.store(cells, 1, -1); // waiting for a thread: no clock runs yet
@@ -95,10 +95,11 @@ export class TaskPool {
     batch.cancel?.addEventListener('abort', onCancel);
     const payload: ThreadBatch = { modulePath: batch.modulePath, jobId: batch.jobId, attempt: batch.attempt, tasks: batch.tasks, control };
     let outcomes: TaskOutcome[] = [];
+    let micros = 0;
     let crash: unknown;
     this.#busy++;
     try {
-      outcomes = (await this.#pool(batch.memoryMb).run(payload, { signal: hard.signal })) as TaskOutcome[];
+      ({ outcomes, micros } = (await this.#pool(batch.memoryMb).run(payload, { signal: hard.signal })) as BatchOutcome);
     } catch (err) {
       crash = err;
     } finally {
@@ -107,7 +108,7 @@ export class TaskPool {
       clearTimeout(grace);
       batch.cancel?.removeEventListener('abort', onCancel);
     }
-    return this.#complete(batch, outcomes, stopped, crash);
+    return { outcomes: this.#complete(batch, outcomes, stopped, crash), micros };
   }
 
   #complete(batch: BatchRun, outcomes: TaskOutcome[], stopped: { why: 'TIMEOUT' | 'CANCELLED'; task: number } | undefined, crash: unknown): TaskOutcome[] {

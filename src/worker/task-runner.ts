@@ -33,12 +33,20 @@ function loadJob(path: string): Promise<AnyJob> {
   return job;
 }
 
-export async function runTasks(batch: ThreadBatch): Promise<TaskOutcome[]> {
+/** What a thread returns for a batch: each task's outcome and the time spent running them. */
+export interface BatchOutcome {
+  readonly outcomes: TaskOutcome[];
+  /** Microseconds spent in `run`, all tasks together (not the wait for a thread). */
+  readonly micros: number;
+}
+
+export async function runTasks(batch: ThreadBatch): Promise<BatchOutcome> {
   const cells = batch.control === undefined ? undefined : new Int32Array(batch.control);
   if (cells !== undefined) Atomics.store(cells, 1, 0); // picked up by a thread
   const job = await loadJob(batch.modulePath);
   const signal = sharedAbortSignal(cells);
   const outcomes: TaskOutcome[] = [];
+  const started = performance.now();
   for (const [index, payload] of batch.tasks) {
     if (signal.aborted) break;
     if (cells !== undefined) Atomics.add(cells, 1, 1);
@@ -51,7 +59,7 @@ export async function runTasks(batch: ThreadBatch): Promise<TaskOutcome[]> {
       outcomes.push({ index, ok: false, error: serializeError(err, 'TASK_FAILED'), retryable });
     }
   }
-  return outcomes;
+  return { outcomes, micros: Math.round((performance.now() - started) * 1000) };
 }
 
 /** An AbortSignal whose `aborted` also reads the shared flag, so synchronous loops can stop. */

@@ -141,7 +141,7 @@ export class WorkerNode {
     const metrics = this.#deps.metrics;
     const timer = metrics?.taskDuration.startTimer({ job_type: batch.job });
     metrics?.inFlight.inc({ node: this.id }, tasks.length);
-    const outcomes = await this.#pool.run({
+    const { outcomes, micros } = await this.#pool.run({
       modulePath: loaded.path,
       jobId: batch.jobId,
       attempt: entry.attemptsMade,
@@ -161,7 +161,8 @@ export class WorkerNode {
       else failure ??= outcome;
     }
     if (successes.length > 0) {
-      const { stored, duplicates } = await store.storeResults(batch.jobId, successes);
+      const timing = micros > 0 ? { jobType: batch.job, microsPerTask: micros / successes.length } : undefined;
+      const { stored, duplicates } = await store.storeResults(batch.jobId, successes, timing);
       metrics?.tasksCompleted.inc({ job_type: batch.job }, stored);
       if (duplicates > 0) metrics?.duplicateResults.inc(duplicates);
     }

@@ -1,18 +1,25 @@
 -- Worker: stores task results, first write per task wins (DESIGN §3).
 -- KEYS[1] fence (unused; keeps the prelude's layout)  KEYS[2] job hash  KEYS[3] results hash  KEYS[4] wake list
 -- KEYS[5] cluster-wide count of stored results (the dashboard's throughput)
--- ARGV[1] job id  ARGV[2..] task index, JSON result pairs
+-- KEYS[6] hash: job type → average task run time in µs (how the scheduler sizes batches)
+-- ARGV[1] job id  ARGV[2] job type  ARGV[3] measured µs per task of this batch, or ''
+-- ARGV[4..] task index, JSON result pairs
 -- Returns { stored, duplicates, status }. Nothing is stored for a job that has ended: a late
 -- result is counted as a duplicate.
+if ARGV[3] ~= '' then
+  -- Exponentially weighted average: recent batches count most, one outlier does not swing it.
+  local previous = tonumber(redis.call('HGET', KEYS[6], ARGV[2]) or ARGV[3])
+  redis.call('HSET', KEYS[6], ARGV[2], math.floor(previous * 0.7 + tonumber(ARGV[3]) * 0.3))
+end
 local status = redis.call('HGET', KEYS[2], 'status')
 if not status then return { 0, 0, 'missing' } end
-local count = (#ARGV - 1) / 2
+local count = (#ARGV - 3) / 2
 if isTerminal(status) then
   redis.call('HINCRBY', KEYS[2], 'duplicates', count)
   return { 0, count, status }
 end
 local stored = 0
-for i = 2, #ARGV, 2 do
+for i = 4, #ARGV, 2 do
   stored = stored + redis.call('HSETNX', KEYS[3], ARGV[i], ARGV[i + 1])
 end
 if stored > 0 then
