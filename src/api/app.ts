@@ -10,14 +10,22 @@ import { JobOptionsSchema, resolveJobOptions } from '../sdk/job-options.js';
 import { JOB_STATUSES, TERMINAL_STATUSES, type JobRecord } from '../store/job-record.js';
 import { isJobId, newJobId, type JobStore } from '../store/job-store.js';
 import type { Metrics } from '../observability/metrics.js';
-import { bearerAuth } from './auth.js';
+import { apiAuth, principalOf } from './auth.js';
 import { describeIssues, toHttpError } from './errors.js';
+import { JobQuota, QUOTA_DEFAULTS } from './quota.js';
 
 export interface ApiOptions {
   /** Largest accepted request body, bytes. @default 1048576 */
   readonly bodyLimitBytes?: number;
-  /** Bearer tokens; when any is given every route but /healthz and /readyz requires one. @default [] */
+  /**
+   * Bearer tokens, each `TOKEN` (every scope) or `TOKEN:scope+scope` (submit, read, admin); when any
+   * is given every route but /healthz and /readyz requires one (see auth.ts for which scope). @default []
+   */
   readonly apiTokens?: readonly string[];
+  /** Jobs queued or running per token (or per client address without tokens) before 429. @default 1000 */
+  readonly maxJobsInFlight?: number;
+  /** Deepest nesting of arrays and objects accepted in a JSON body. @default 64 */
+  readonly maxJsonDepth?: number;
   /** How often the SSE stream looks for progress, ms. @default 250 */
   readonly eventsPollMs?: number;
 }
@@ -33,7 +41,13 @@ export interface ApiDeps {
   readonly refreshMetrics?: () => Promise<void>;
 }
 
-export const API_DEFAULTS = Object.freeze({ bodyLimitBytes: 1_048_576, apiTokens: [] as readonly string[], eventsPollMs: 250 });
+export const API_DEFAULTS = Object.freeze({
+  bodyLimitBytes: 1_048_576,
+  apiTokens: [] as readonly string[],
+  eventsPollMs: 250,
+  maxJobsInFlight: QUOTA_DEFAULTS.maxJobsInFlight,
+  maxJsonDepth: 64,
+});
 
 const SubmitSchema = z
   .object({
@@ -56,13 +70,16 @@ const ListQuery = z
 export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
   const opts = { ...API_DEFAULTS, ...options };
   if (!Number.isInteger(opts.bodyLimitBytes) || opts.bodyLimitBytes < 1) throw new TypeError(`bodyLimitBytes must be an integer >= 1, got ${opts.bodyLimitBytes}`);
+  if (!Number.isInteger(opts.maxJsonDepth) || opts.maxJsonDepth < 1) throw new TypeError(`maxJsonDepth must be an integer >= 1, got ${opts.maxJsonDepth}`);
   const { store, registry } = deps;
+  const quota = new JobQuota(store.redis, store.keys, { maxJobsInFlight: opts.maxJobsInFlight });
   const app = new Hono();
 
   app.onError((err, c) => {
-    const { status, body } = toHttpError(err);
-    if (status >= 500) deps.logger?.error({ err, path: c.req.path }, 'request failed');
-    return c.json(body, status as 400);
+    const { status, body, headers } = toHttpError(err);
+    // The path only: a query string may carry ?token=, and tokens are never logged.
+    if (status >= 500) deps.logger?.error({ err, method: c.req.method, path: c.req.path }, 'request failed');
+    return c.json(body, status as 400, headers);
   });
   app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${c.req.path}; the API lives under /v1` } }, 404));
 
@@ -73,7 +90,7 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
       counter.inc({ method: c.req.method, route: c.req.routePath, status: String(c.res.status) });
     });
   }
-  app.use('*', bearerAuth(opts.apiTokens));
+  app.use('*', apiAuth(opts.apiTokens));
 
   app.get('/metrics', async (c) => {
     if (deps.metrics === undefined) throw new RingpoolError('NOT_FOUND', 'metrics are not enabled on this node');
@@ -99,7 +116,7 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
       },
     }),
     async (c) => {
-      const body = await readJson(c);
+      const body = await readJson(c, opts.maxJsonDepth);
       const envelope = SubmitSchema.safeParse(body);
       if (!envelope.success) throw new RingpoolError('BAD_INPUT', describeIssues(envelope.error.issues, ''));
       const loaded = registry.get(envelope.data.job);
@@ -110,19 +127,29 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
       const input = loaded.module.input.safeParse(envelope.data.input);
       if (!input.success) throw new RingpoolError('BAD_INPUT', describeIssues(input.error.issues, 'input'), { details: { issues: input.error.issues } });
       const id = newJobId();
-      await store.createJob({
-        id,
-        name: loaded.name,
-        input: input.data,
-        options: resolveJobOptions(loaded.module.defaults, envelope.data.options),
-        resultType: loaded.module.resultType ?? 'json',
-      });
+      const principal = principalOf(c).id;
+      await quota.admit(principal, id);
+      try {
+        await store.createJob({
+          id,
+          name: loaded.name,
+          input: input.data,
+          options: resolveJobOptions(loaded.module.defaults, envelope.data.options),
+          resultType: loaded.module.resultType ?? 'json',
+        });
+      } catch (err) {
+        // Give the slot back unless the job exists after all (e.g. stored but short of replicas).
+        await quota.release(principal, id, { onlyIfMissing: true }).catch(() => {});
+        throw err;
+      }
       return c.json({ id, status: 'queued', links: jobLinks(id) }, 202);
     },
   );
 
   app.get('/v1/jobs', async (c) => {
-    const query = ListQuery.safeParse(c.req.query());
+    // `token` is the auth middleware's (EventSource and the dashboard pass it in the URL), not a filter.
+    const { token: _token, ...params } = c.req.query();
+    const query = ListQuery.safeParse(params);
     if (!query.success) throw new RingpoolError('BAD_INPUT', describeIssues(query.error.issues, 'query'));
     const { status, job, limit, cursor, q } = query.data;
     const filter = {
@@ -164,32 +191,48 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
 
   app.post('/v1/jobs/:id/retry', async (c) => {
     const job = await findJob(c.req.param('id'));
+    const conflict = (status: string) => new RingpoolError('CONFLICT', `job ${job.id} is ${status}; only a failed job can be retried`);
+    if (job.status !== 'failed') throw conflict(job.status);
+    // A retried job is in flight again: it counts against the quota of whoever retried it.
+    const principal = principalOf(c).id;
+    await quota.admit(principal, job.id);
     const before = await store.retryJob(job.id);
-    if (before !== 'failed') throw new RingpoolError('CONFLICT', `job ${job.id} is ${before}; only a failed job can be retried`);
+    if (before !== 'failed') {
+      await quota.release(principal, job.id).catch(() => {});
+      throw conflict(before);
+    }
     return c.json({ id: job.id, status: 'queued' }, 202);
   });
 
   app.get('/v1/jobs/:id/events', async (c) => {
     const first = await findJob(c.req.param('id'));
-    return streamSSE(c, async (stream) => {
-      let closed = false;
-      stream.onAbort(() => {
-        closed = true;
-      });
-      let last = '';
-      let job: JobRecord | undefined = first;
-      while (!closed && job !== undefined) {
-        const data = JSON.stringify({ id: job.id, status: job.status, progress: job.progress, error: job.error });
-        if (data !== last) {
-          await stream.writeSSE({ event: 'progress', data });
-          last = data;
+    return streamSSE(
+      c,
+      async (stream) => {
+        let closed = false;
+        stream.onAbort(() => {
+          closed = true;
+        });
+        let last = '';
+        let job: JobRecord | undefined = first;
+        while (!closed && job !== undefined) {
+          const data = JSON.stringify({ id: job.id, status: job.status, progress: job.progress, error: job.error });
+          if (data !== last) {
+            await stream.writeSSE({ event: 'progress', data });
+            last = data;
+          }
+          if (TERMINAL_STATUSES.has(job.status)) break;
+          await stream.sleep(opts.eventsPollMs);
+          job = await store.getJob(first.id);
         }
-        if (TERMINAL_STATUSES.has(job.status)) break;
-        await stream.sleep(opts.eventsPollMs);
-        job = await store.getJob(first.id);
-      }
-      if (!closed) await stream.writeSSE({ event: 'end', data: JSON.stringify({ id: first.id, status: job?.status ?? 'expired' }) });
-    });
+        if (!closed) await stream.writeSSE({ event: 'end', data: JSON.stringify({ id: first.id, status: job?.status ?? 'expired' }) });
+      },
+      // Redis lost mid-stream: tell the client (EventSource reconnects by itself) instead of logging to stdout.
+      async (err, stream) => {
+        const { body } = toHttpError(err);
+        await stream.writeSSE({ event: 'error', data: JSON.stringify(body) }).catch(() => {});
+      },
+    );
   });
 
   app.get('/v1/cluster', async (c) => {
@@ -207,17 +250,58 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
   return app;
 }
 
-async function readJson(c: Context): Promise<unknown> {
+/**
+ * The body as JSON: content type checked, nesting bounded (deep values would overflow the stack of
+ * whatever walks them later: validation, search indexing, JSON.stringify), and `__proto__` keys
+ * refused, so no code that copies the input key by key can set an object's prototype from it.
+ */
+async function readJson(c: Context, maxDepth: number): Promise<unknown> {
   const type = c.req.header('content-type') ?? '';
   if (!/^application\/json\b/i.test(type)) {
-    throw new RingpoolError('UNSUPPORTED_MEDIA_TYPE', `send the body as JSON with "Content-Type: application/json" (got ${JSON.stringify(type.slice(0, 100)) || 'none'})`);
+    throw new RingpoolError('UNSUPPORTED_MEDIA_TYPE', `send the body as JSON with "Content-Type: application/json" (got ${type === '' ? 'none' : JSON.stringify(type.slice(0, 100))})`);
   }
   const text = await c.req.text();
+  const depth = jsonNestingDepth(text, maxDepth);
+  if (depth > maxDepth) throw new RingpoolError('BAD_INPUT', `the body nests arrays and objects more than ${maxDepth} levels deep`);
+  let parsed: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    parsed = JSON.parse(text, (key, value: unknown) => {
+      if (key === '__proto__') throw new ForbiddenKey(key);
+      return value;
+    }) as unknown;
   } catch (err) {
-    throw new RingpoolError('MALFORMED_JSON', `the body is not valid JSON: ${(err as Error).message}`);
+    if (err instanceof ForbiddenKey) throw new RingpoolError('BAD_INPUT', `the body contains the key "${err.key}", which is refused (it could change an object's prototype); rename it`);
+    throw new RingpoolError('MALFORMED_JSON', `the body is not valid JSON: ${(err as Error).message.slice(0, 300)}`);
   }
+  return parsed;
+}
+
+class ForbiddenKey extends Error {
+  constructor(readonly key: string) {
+    super(key);
+  }
+}
+
+/** The deepest `[`/`{` nesting of a JSON text (strings skipped), counting no further than `stopAbove + 1`. */
+export function jsonNestingDepth(text: string, stopAbove: number = Infinity): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (inString) {
+      if (ch === 0x5c /* \ */) i++;
+      else if (ch === 0x22 /* " */) inString = false;
+    } else if (ch === 0x22) inString = true;
+    else if (ch === 0x5b /* [ */ || ch === 0x7b /* { */) {
+      depth++;
+      if (depth > max) {
+        max = depth;
+        if (max > stopAbove) return max;
+      }
+    } else if (ch === 0x5d /* ] */ || ch === 0x7d /* } */) depth--;
+  }
+  return max;
 }
 
 function jobLinks(id: string) {

@@ -1,31 +1,184 @@
-// Bearer-token middleware: when tokens are configured every route but the health checks needs one.
-import { timingSafeEqual, createHash } from 'node:crypto';
-import type { MiddlewareHandler } from 'hono';
+// API tokens with scopes: parsing `TOKEN[:scope+scope]`, which scope each route needs, and the middleware.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Context, MiddlewareHandler } from 'hono';
 import { RingpoolError } from '../errors.js';
 
-const OPEN_PATHS = new Set(['/healthz', '/readyz']);
+/**
+ * What a token may do. `read`: every GET/HEAD route (jobs, results, events, cluster, metrics,
+ * dashboard). `submit`: create and control work (submit, cancel, retry). `admin`: everything,
+ * including operator routes such as draining a worker node. Scopes do not imply each other,
+ * except that `admin` implies all.
+ */
+export type Scope = 'submit' | 'read' | 'admin';
+export const SCOPES: readonly Scope[] = Object.freeze(['submit', 'read', 'admin']);
+
+/** What a request needs: nothing (`open`), or one scope. */
+export type Access = 'open' | Scope;
+
+/** A configured token: its digest (the token itself is not kept) and its scopes. */
+export interface ApiToken {
+  /** A stable, non-secret name for the token (`tok-` + 12 hex of its SHA-256): quotas and logs use it. */
+  readonly id: string;
+  readonly scopes: ReadonlySet<Scope>;
+  readonly digest: Buffer;
+}
+
+/** Who made a request, as the routes after the middleware see it. */
+export interface Principal {
+  /** `tok-…` for a token, `client-<address>` (or `client-local`) when the server has no tokens. */
+  readonly id: string;
+  readonly scopes: ReadonlySet<Scope>;
+}
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    apiPrincipal: Principal;
+  }
+}
+
+export const MIN_TOKEN_LENGTH = 16;
+const OPEN_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
+const ALL_SCOPES: ReadonlySet<Scope> = new Set(SCOPES);
+/** A request to an open route of a server with tokens. */
+const ANONYMOUS: Principal = Object.freeze({ id: 'anonymous', scopes: new Set<Scope>() });
+/** Read-only methods: a `read` token is enough, and `?token=` is accepted (EventSource cannot send headers). */
+const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD']);
+
+/**
+ * Routes that change state and need `submit`; every other non-GET request needs `admin`, so a
+ * route added later is closed to `submit` tokens until it is listed here (fail closed).
+ */
+const SUBMIT_ROUTES: ReadonlyArray<readonly [method: string, path: RegExp]> = [
+  ['POST', /^\/v1\/jobs\/?$/],
+  ['DELETE', /^\/v1\/jobs\/[^/]+\/?$/],
+  ['POST', /^\/v1\/jobs\/[^/]+\/retry\/?$/],
+];
 
 function digest(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
+  return createHash('sha256').update(s, 'utf8').digest();
 }
 
-/** Compares in constant time (hashing first makes the lengths equal). */
-export function tokenMatches(given: string, expected: readonly Buffer[]): boolean {
+/**
+ * Parses the configured tokens, `TOKEN` (every scope) or `TOKEN:scope+scope`. The scopes are what
+ * follows the last `:`. Error messages name the entry by position, never by its text.
+ */
+export function parseApiTokens(specs: readonly string[]): ApiToken[] {
+  const seen = new Set<string>();
+  return specs.map((spec, i) => {
+    const where = `API token #${i + 1} (--api-token / RINGPOOL_API_TOKENS)`;
+    const colon = spec.lastIndexOf(':');
+    const token = colon === -1 ? spec : spec.slice(0, colon);
+    let scopes: ReadonlySet<Scope> = ALL_SCOPES;
+    if (colon !== -1) {
+      const names = spec.slice(colon + 1).split('+');
+      const unknown = names.filter((n) => !(SCOPES as readonly string[]).includes(n));
+      if (unknown.length > 0) {
+        const shown = unknown.map((n) => (n.length > 12 ? `${n.length} characters` : JSON.stringify(n))).join(', ');
+        throw new RingpoolError('CONFIG', `${where}: after the last ":" come scopes joined by "+" (${SCOPES.join(', ')}); got ${shown}`);
+      }
+      scopes = new Set(names as Scope[]);
+    }
+    if (token.length < MIN_TOKEN_LENGTH) throw new RingpoolError('CONFIG', `${where}: a token must be at least ${MIN_TOKEN_LENGTH} characters before its ":scopes"`);
+    if (/\s/.test(token)) throw new RingpoolError('CONFIG', `${where}: a token may not contain white space`);
+    const d = digest(token);
+    const id = `tok-${d.toString('hex').slice(0, 12)}`;
+    if (seen.has(id)) throw new RingpoolError('CONFIG', `${where}: the same token is given twice`);
+    seen.add(id);
+    return Object.freeze({ id, scopes, digest: d });
+  });
+}
+
+/**
+ * The scope a request needs. GET/HEAD read; the routes in SUBMIT_ROUTES submit; anything else
+ * (drain, future operator routes, unknown methods) admin. The health checks are open.
+ */
+export function requiredScope(method: string, path: string): Access {
+  if (OPEN_PATHS.has(path)) return 'open';
+  const m = method.toUpperCase();
+  if (SAFE_METHODS.has(m)) return 'read';
+  if (SUBMIT_ROUTES.some(([rm, re]) => rm === m && re.test(path))) return 'submit';
+  return 'admin';
+}
+
+export function hasScope(scopes: ReadonlySet<Scope>, needed: Scope): boolean {
+  return scopes.has('admin') || scopes.has(needed);
+}
+
+/**
+ * The token `given` matches, compared in constant time: both sides are SHA-256 digests (equal
+ * length), and every configured token is compared, so the time depends on neither which token
+ * matched nor how many leading bytes agree.
+ */
+export function findToken(given: string, tokens: readonly ApiToken[]): ApiToken | undefined {
   const d = digest(given);
-  let ok = false;
-  for (const e of expected) ok = timingSafeEqual(d, e) || ok;
-  return ok;
+  let found: ApiToken | undefined;
+  for (const t of tokens) {
+    const equal = timingSafeEqual(d, t.digest);
+    found = equal ? t : found;
+  }
+  return found;
 }
 
-export function bearerAuth(tokens: readonly string[]): MiddlewareHandler {
-  const expected = tokens.map(digest);
+/** The client's address when served by @hono/node-server (no import of the adapter: it may be absent). */
+function clientAddress(c: Context): string {
+  const env = c.env as { incoming?: { socket?: { remoteAddress?: unknown } } } | undefined;
+  const address = env?.incoming?.socket?.remoteAddress;
+  return typeof address === 'string' && address !== '' ? address.slice(0, 64) : 'local';
+}
+
+const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i;
+
+/**
+ * Authenticates and authorises every request, and sets `apiPrincipal`. No token: 401. A token
+ * that matches none: 401. A valid token without the route's scope: 403. The token is read from
+ * `Authorization: Bearer`, or from `?token=` on GET/HEAD only; it never appears in an error message,
+ * and the API logs paths without their query string.
+ */
+export function apiAuth(specs: readonly string[]): MiddlewareHandler {
+  const tokens = parseApiTokens(specs);
   return async (c, next) => {
-    if (expected.length === 0 || OPEN_PATHS.has(c.req.path)) return await next();
-    const header = c.req.header('authorization') ?? '';
-    const match = /^Bearer (.+)$/.exec(header);
-    const given = match?.[1] ?? c.req.query('token');
-    if (given === undefined) throw new RingpoolError('UNAUTHORIZED', 'this server requires an API token: send "Authorization: Bearer <token>"');
-    if (!tokenMatches(given, expected)) throw new RingpoolError('UNAUTHORIZED', 'the API token is not valid');
+    const access = requiredScope(c.req.method, c.req.path);
+    if (tokens.length === 0) {
+      c.set('apiPrincipal', { id: `client-${clientAddress(c)}`, scopes: ALL_SCOPES });
+      return await next();
+    }
+    if (access === 'open') {
+      c.set('apiPrincipal', ANONYMOUS);
+      return await next();
+    }
+    const header = c.req.header('authorization');
+    let given: string | undefined;
+    if (header !== undefined) {
+      const match = BEARER.exec(header);
+      if (match === null) {
+        throw new RingpoolError('UNAUTHORIZED', 'the Authorization header must be "Bearer <token>"', { details: { reason: 'invalid_request' } });
+      }
+      given = match[1];
+    } else if (SAFE_METHODS.has(c.req.method.toUpperCase())) {
+      given = c.req.query('token');
+    }
+    if (given === undefined || given === '') {
+      throw new RingpoolError(
+        'UNAUTHORIZED',
+        'this server requires an API token: send "Authorization: Bearer <token>" (or ?token=<token> on a GET such as the event stream)',
+        { details: { reason: 'missing_token' } },
+      );
+    }
+    const token = findToken(given, tokens);
+    if (token === undefined) throw new RingpoolError('UNAUTHORIZED', 'the API token is not valid', { details: { reason: 'invalid_token' } });
+    if (!hasScope(token.scopes, access)) {
+      throw new RingpoolError(
+        'FORBIDDEN',
+        `this token may not ${c.req.method.toUpperCase().slice(0, 10)} ${c.req.path.slice(0, 100)}: that needs the "${access}" scope (or "admin"); the token has ${[...token.scopes].join(', ')}`,
+        { details: { required: access, scopes: [...token.scopes] } },
+      );
+    }
+    c.set('apiPrincipal', { id: token.id, scopes: token.scopes });
     await next();
   };
+}
+
+/** Who made the request; anonymous (no scopes) if the auth middleware did not run. */
+export function principalOf(c: Context): Principal {
+  return c.get('apiPrincipal') ?? ANONYMOUS;
 }

@@ -1,4 +1,4 @@
-// Turns anything thrown inside a route into the JSON error body and HTTP status (one place).
+// Turns anything thrown inside a route into the JSON error body, HTTP status and headers (one place).
 import { HTTPException } from 'hono/http-exception';
 import { HTTP_STATUS, RingpoolError, serializeError, type ErrorCode } from '../errors.js';
 
@@ -6,20 +6,58 @@ export interface ErrorBody {
   readonly error: { readonly code: ErrorCode; readonly message: string; readonly details?: unknown };
 }
 
-const REDIS_DOWN = /ECONNREFUSED|Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|enableOfflineQueue|ETIMEDOUT|Reached the max retries/;
+export interface HttpError {
+  readonly status: number;
+  readonly body: ErrorBody;
+  /** `WWW-Authenticate` on 401/403 (RFC 6750 §3), `Retry-After` on 429/503 (RFC 9110 §10.2.3). */
+  readonly headers: Readonly<Record<string, string>>;
+}
 
-export function toHttpError(err: unknown): { status: number; body: ErrorBody } {
+/** Seconds a client is told to wait when Redis is unreachable. */
+export const REDIS_RETRY_AFTER_SEC = 2;
+
+const REDIS_DOWN =
+  /ECONNREFUSED|ECONNRESET|EPIPE|EHOSTUNREACH|ENOTFOUND|Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|max retries per request|enableOfflineQueue|ETIMEDOUT|Command timed out|Reached the max retries|LOADING|MASTERDOWN|READONLY|CLUSTERDOWN|NOREPLICAS|MISCONF|OOM command not allowed|BUSY Redis is busy/;
+
+/** Whether an error says that Redis could not be reached or could not take the command. */
+export function isRedisUnavailable(err: unknown): boolean {
+  return err instanceof Error && REDIS_DOWN.test(`${err.name} ${err.message}`);
+}
+
+export function toHttpError(err: unknown): HttpError {
   let typed: RingpoolError;
   if (err instanceof RingpoolError) typed = err;
   else if (err instanceof HTTPException) typed = new RingpoolError(err.status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_INPUT', err.message);
-  else if (err instanceof Error && REDIS_DOWN.test(`${err.name} ${err.message}`)) {
+  else if (isRedisUnavailable(err)) {
     typed = new RingpoolError('REDIS_UNAVAILABLE', 'Redis is unreachable; the request changed nothing, try again shortly');
   } else {
     const s = serializeError(err);
     typed = new RingpoolError('INTERNAL', `internal error: ${s.message}`);
   }
   const body: ErrorBody = { error: { code: typed.code, message: typed.message, ...(typed.details === undefined ? {} : { details: typed.details }) } };
-  return { status: HTTP_STATUS[typed.code], body };
+  return { status: HTTP_STATUS[typed.code], body, headers: headersFor(typed) };
+}
+
+function headersFor(err: RingpoolError): Record<string, string> {
+  const details = (err.details ?? {}) as { reason?: unknown; required?: unknown; retryAfterSec?: unknown };
+  switch (err.code) {
+    case 'UNAUTHORIZED': {
+      // RFC 6750 §3.1: no error attribute when the request had no credentials at all.
+      const reason = details.reason === 'invalid_token' || details.reason === 'invalid_request' ? `, error="${details.reason}"` : '';
+      return { 'www-authenticate': `Bearer realm="ringpool"${reason}` };
+    }
+    case 'FORBIDDEN':
+      return typeof details.required === 'string'
+        ? { 'www-authenticate': `Bearer realm="ringpool", error="insufficient_scope", scope="${details.required}"` }
+        : {};
+    case 'RATE_LIMITED':
+      return { 'retry-after': String(typeof details.retryAfterSec === 'number' ? Math.max(1, Math.ceil(details.retryAfterSec)) : 1) };
+    case 'REDIS_UNAVAILABLE':
+    case 'NOT_REPLICATED':
+      return { 'retry-after': String(REDIS_RETRY_AFTER_SEC) };
+    default:
+      return {};
+  }
 }
 
 /** zod issues as one message naming each field, e.g. `input.to: Too big: expected number to be <=1e12`. */
