@@ -49,23 +49,36 @@ export function createClusterView(source: ClusterViewSource): { view: () => Prom
       .sort((a, b) => (a.id < b.id ? -1 : 1));
   }
 
+  /**
+   * The master and its replicas as the master itself reports them (INFO replication). The
+   * master's address is the peer of the connection actually in use: through Sentinel the
+   * client options name no host, and after a failover the promoted replica is the master.
+   */
   async function redisTopology(): Promise<ClusterView['redis']> {
-    const info = await store.redis.info('replication');
+    const redis = store.redis;
+    const info = await redis.info('replication');
     const field = (name: string) => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
+    const role = field('role') ?? 'unknown';
+    const connected = peerAddress(redis);
+    const common = { minReplicas: store.minReplicas, lastWriteAcked: store.lastWriteAcked };
+    if (role === 'slave') {
+      // Reached a replica (a demoted master not yet left, or a plain replica URL): report what it knows.
+      const offset = Number(field('slave_repl_offset') ?? 0);
+      return {
+        master: { address: `${field('master_host') ?? '?'}:${field('master_port') ?? '?'}`, offset: 0, state: `link ${field('master_link_status') ?? 'unknown'}` },
+        replicas: [{ address: connected, offset, state: 'replica (connected here)' }],
+        ...common,
+      };
+    }
     const masterOffset = Number(field('master_repl_offset') ?? 0);
     const replicas: RedisNodeView[] = [];
     for (const m of info.matchAll(/^slave\d+:(.*)$/gm)) {
       const kv = Object.fromEntries((m[1] as string).split(',').map((p) => p.split('=') as [string, string]));
+      // `offset` is what the replica has acknowledged (REPLCONF ACK, about every second or on WAIT).
       const offset = Number(kv.offset ?? 0);
-      replicas.push({ address: `${kv.ip}:${kv.port}`, offset, lagBytes: Math.max(0, masterOffset - offset), state: kv.state ?? 'unknown' });
+      replicas.push({ address: `${kv.ip}:${kv.port}`, offset, lagBytes: Math.max(0, masterOffset - offset), state: `${kv.state ?? 'unknown'}, lag ${kv.lag ?? '?'}s` });
     }
-    const opts = store.redis.options;
-    return {
-      master: { address: `${opts.host ?? '127.0.0.1'}:${opts.port ?? 6379}`, offset: masterOffset, state: field('role') ?? 'unknown' },
-      replicas,
-      minReplicas: store.minReplicas,
-      lastWriteAcked: store.lastWriteAcked,
-    };
+    return { master: { address: connected, offset: masterOffset, state: role }, replicas, ...common };
   }
 
   async function view(): Promise<ClusterView> {
@@ -100,4 +113,11 @@ export function createClusterView(source: ClusterViewSource): { view: () => Prom
       await Promise.all([...queues.values()].map((q) => q.close()));
     },
   };
+}
+
+/** host:port of the node a connection is talking to now, else what its options name. */
+function peerAddress(redis: JobStore['redis']): string {
+  const stream = redis.stream as { remoteAddress?: string; remotePort?: number } | undefined;
+  if (stream?.remoteAddress !== undefined && stream.remotePort !== undefined) return `${stream.remoteAddress}:${stream.remotePort}`;
+  return `${redis.options.host ?? '127.0.0.1'}:${redis.options.port ?? 6379}`;
 }

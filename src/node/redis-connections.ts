@@ -38,8 +38,7 @@ export function openRedis(target: RedisTarget, use: ConnectionUse, name: string)
   const options: RedisOptions = {
     connectionName: `ringpool:${name}`,
     retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000),
-    // After a failover the old master may answer READONLY: reconnect so Sentinel names the new one.
-    reconnectOnError: (err) => (/READONLY|LOADING|MASTERDOWN/.test(err.message) ? 2 : false),
+    reconnectOnError,
     ...(use === 'api' ? { maxRetriesPerRequest: 1, enableOfflineQueue: true, connectTimeout: 2000 } : {}),
     ...(use === 'durable' ? { maxRetriesPerRequest: 20 } : {}),
     ...(use === 'blocking' ? { maxRetriesPerRequest: null, enableReadyCheck: false } : {}),
@@ -54,8 +53,28 @@ export function openRedis(target: RedisTarget, use: ConnectionUse, name: string)
           ...(target.password ? { password: target.password } : {}),
           ...(target.tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
           sentinelRetryStrategy: (attempt: number) => Math.min(100 * attempt, 2000),
+          // A frozen or partitioned master keeps its sockets open: without this a client would
+          // wait on it forever. On `+switch-master` ioredis drops the connection and asks again.
+          failoverDetector: true,
+          // A sentinel that hangs must not hang the lookup; the next one is asked.
+          sentinelCommandTimeout: 1000,
+          // The ready check is where ioredis checks that the node it reached is a master (ROLE):
+          // a sentinel that has not yet heard of a failover may still name the demoted one.
+          enableReadyCheck: true,
         });
   // Errors surface on the commands that fail; the connection keeps reconnecting meanwhile.
   redis.on('error', () => {});
   return redis;
+}
+
+/**
+ * Errors after which the connection is re-established (2: and the failed command resent).
+ * After a failover the old master, now a replica, answers writes with READONLY and unblocks
+ * blocked clients (BullMQ's BZPOPMIN) with UNBLOCKED; a node still loading its data answers
+ * LOADING; MASTERDOWN comes from a replica that lost its master. Reconnecting asks Sentinel
+ * for the current master. (NOREPLICAS is not here: the master is the right one, it just has
+ * too few replicas to accept the write, and reconnecting would change nothing.)
+ */
+export function reconnectOnError(err: Error): 2 | false {
+  return /\b(READONLY|LOADING|MASTERDOWN|UNBLOCKED)\b/.test(err.message) ? 2 : false;
 }

@@ -1,6 +1,6 @@
 // Starts and stops redis-server processes on this host: the local cluster of `ringpool start` and the tests.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -128,4 +128,64 @@ export async function waitForReplicaLink(replicaUrl: string, timeoutMs = 10_000)
   } finally {
     client.disconnect();
   }
+}
+
+export interface LocalSentinelOptions {
+  /** Directory for the sentinel's config file (Sentinel rewrites it) and its log. */
+  readonly dir: string;
+  /** @default a free port */
+  readonly port?: number;
+  /** The name the master is monitored under (`--sentinel-name`). */
+  readonly masterName: string;
+  readonly master: { host: string; port: number };
+  /** Sentinels that must agree the master is down before a failover. */
+  readonly quorum: number;
+  /** A master silent this long is subjectively down, ms. @default 1000 */
+  readonly downAfterMs?: number;
+  /** @default 5000 */
+  readonly failoverTimeoutMs?: number;
+  /** Run as `<binary> <conf> --sentinel` (redis-server is Sentinel with that flag). @default 'redis-server' */
+  readonly binary?: string;
+}
+
+/** Starts one Redis Sentinel monitoring `master`; resolves once it answers PING. */
+export async function startLocalSentinel(options: LocalSentinelOptions): Promise<LocalRedis> {
+  const binary = options.binary ?? 'redis-server';
+  assertRedisServerAvailable(binary);
+  mkdirSync(options.dir, { recursive: true });
+  const port = options.port ?? (await freePort());
+  const name = options.masterName;
+  const conf = join(options.dir, `sentinel-${port}.conf`);
+  writeFileSync(
+    conf,
+    [
+      `port ${port}`,
+      'bind 127.0.0.1',
+      'protected-mode no',
+      `dir ${options.dir}`,
+      `logfile ${join(options.dir, `sentinel-${port}.log`)}`,
+      `sentinel monitor ${name} ${options.master.host} ${options.master.port} ${options.quorum}`,
+      `sentinel down-after-milliseconds ${name} ${options.downAfterMs ?? 1000}`,
+      `sentinel failover-timeout ${name} ${options.failoverTimeoutMs ?? 5000}`,
+      `sentinel parallel-syncs ${name} 1`,
+      '',
+    ].join('\n'),
+  );
+  const child = spawn(binary, [conf, '--sentinel'], { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `redis://127.0.0.1:${port}`;
+  await waitForPing(url, child, 10_000);
+  return {
+    port,
+    url,
+    pid: child.pid ?? -1,
+    process: child,
+    async stop(graceMs = 5_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
 }

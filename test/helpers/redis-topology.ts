@@ -1,0 +1,252 @@
+// Real Redis topologies for the replication tests: a master, N replicas and M sentinels on free ports, with kill/pause/restart and cleanup.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { startLocalRedis, startLocalSentinel, type LocalRedis } from '../../src/store/local-redis.js';
+
+export interface RedisTopologyOptions {
+  /** @default 1 */
+  readonly replicas?: number;
+  /** Sentinels monitoring the master; 0 runs none. @default 0 */
+  readonly sentinels?: number;
+  /** @default 'ringpool-test' */
+  readonly masterName?: string;
+  /** `min-replicas-to-write` on every node (a promoted replica keeps it). @default 0 */
+  readonly minReplicasToWrite?: number;
+  /** Sentinel `down-after-milliseconds`. @default 1000 */
+  readonly downAfterMs?: number;
+  /** Sentinel `failover-timeout`. @default 5000 */
+  readonly failoverTimeoutMs?: number;
+}
+
+export interface Address {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface RedisTopology {
+  readonly dir: string;
+  readonly masterName: string;
+  /** The master the topology started with. */
+  readonly initialMaster: Address;
+  /** Every redis-server port started (master first), including killed ones. */
+  readonly ports: readonly number[];
+  /** `host:port` of each sentinel, as `--sentinels` takes them. */
+  readonly sentinels: readonly string[];
+  /** The master as the sentinels name it (or, without sentinels, the node whose ROLE is master). */
+  master(): Promise<Address>;
+  /** A client of one node (closed by `stop`). */
+  client(port: number): Redis;
+  /** SIGKILL: the process dies without a word to anyone, as a crashed host would. */
+  kill(port: number): Promise<void>;
+  /** SIGSTOP / SIGCONT: the process freezes with its sockets open (a hung host, a cut link). */
+  pause(port: number): void;
+  resume(port: number): void;
+  /** Starts a node again on its old port as a replica of `master` (empty, it resyncs in full). */
+  restartAsReplica(port: number, master: Address): Promise<void>;
+  /** Resolves with the new master once every sentinel names a master other than `oldPort` and it answers ROLE master. */
+  waitForFailover(oldPort: number, timeoutMs?: number): Promise<Address>;
+  /** Resolves once the master at `port` has `count` replicas online with their link up. */
+  waitForReplicas(port: number, count: number, timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const HOST = '127.0.0.1';
+
+/** Settings every node gets: a returning replica resyncs at once (the default waits 5 s to batch diskless syncs). */
+async function tune(port: number, minReplicasToWrite: number): Promise<void> {
+  const c = new Redis({ host: HOST, port, maxRetriesPerRequest: 1 });
+  try {
+    await c.config('SET', 'repl-diskless-sync-delay', '0');
+    if (minReplicasToWrite > 0) {
+      await c.config('SET', 'min-replicas-to-write', String(minReplicasToWrite));
+      await c.config('SET', 'min-replicas-max-lag', '10');
+    }
+  } finally {
+    c.disconnect();
+  }
+}
+
+export async function startRedisTopology(options: RedisTopologyOptions = {}): Promise<RedisTopology> {
+  const dir = mkdtempSync(join(tmpdir(), 'ringpool-topology-'));
+  const masterName = options.masterName ?? 'ringpool-test';
+  const minReplicasToWrite = options.minReplicasToWrite ?? 0;
+  const nodes = new Map<number, LocalRedis>();
+  const sentinels: LocalRedis[] = [];
+  const clients: Redis[] = [];
+  const paused = new Set<number>();
+  // A test that dies half-way must not leave redis-server processes behind.
+  const killAll = () => {
+    for (const p of [...nodes.values(), ...sentinels]) if (p.process.exitCode === null && p.process.signalCode === null) p.process.kill('SIGKILL');
+  };
+  process.once('exit', killAll);
+
+  try {
+    const master = await startLocalRedis({ dir });
+    nodes.set(master.port, master);
+    await tune(master.port, minReplicasToWrite);
+    for (let i = 0; i < (options.replicas ?? 1); i++) {
+      const replica = await startLocalRedis({ dir, replicaOf: { host: HOST, port: master.port } });
+      nodes.set(replica.port, replica);
+      await tune(replica.port, minReplicasToWrite);
+    }
+    const count = options.sentinels ?? 0;
+    for (let i = 0; i < count; i++) {
+      sentinels.push(
+        await startLocalSentinel({
+          dir,
+          masterName,
+          master: { host: HOST, port: master.port },
+          quorum: Math.floor(count / 2) + 1,
+          downAfterMs: options.downAfterMs ?? 1000,
+          failoverTimeoutMs: options.failoverTimeoutMs ?? 5000,
+        }),
+      );
+    }
+  } catch (err) {
+    killAll();
+    throw err;
+  }
+
+  const initialMaster = { host: HOST, port: [...nodes.keys()][0] as number };
+  await waitForReplicas(initialMaster.port, nodes.size - 1);
+  if (sentinels.length > 0) await waitForSentinelsToSeeReplicas();
+
+  function client(port: number): Redis {
+    const c = new Redis({ host: HOST, port, maxRetriesPerRequest: 1, retryStrategy: () => 100 });
+    c.on('error', () => {});
+    clients.push(c);
+    return c;
+  }
+
+  function node(port: number): LocalRedis {
+    const n = nodes.get(port);
+    if (n === undefined) throw new Error(`no redis-server of this topology on port ${port}; ports: ${[...nodes.keys()].join(', ')}`);
+    return n;
+  }
+
+  async function probe<T>(port: number, fn: (c: Redis) => Promise<T>): Promise<T | undefined> {
+    const c = new Redis({ host: HOST, port, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null, connectTimeout: 500 });
+    c.on('error', () => {});
+    try {
+      await c.connect();
+      return await fn(c);
+    } catch {
+      return undefined;
+    } finally {
+      c.disconnect();
+    }
+  }
+
+  async function sentinelMasters(): Promise<Array<Address | undefined>> {
+    return await Promise.all(
+      sentinels.map((s) =>
+        probe(s.port, async (c) => {
+          const reply = (await c.call('SENTINEL', 'get-master-addr-by-name', masterName)) as [string, string] | null;
+          return reply === null ? undefined : { host: reply[0], port: Number(reply[1]) };
+        }),
+      ),
+    );
+  }
+
+  async function role(port: number): Promise<string | undefined> {
+    return await probe(port, async (c) => ((await c.call('ROLE')) as [string])[0]);
+  }
+
+  async function waitForReplicas(port: number, count: number, timeoutMs = 15_000): Promise<void> {
+    await poll(`master ${port} to have ${count} replica(s) online`, timeoutMs, async () => {
+      const info = await probe(port, (c) => c.info('replication'));
+      return info !== undefined && [...info.matchAll(/^slave\d+:.*state=online/gm)].length >= count;
+    });
+  }
+
+  /** Sentinel learns replicas from the master's INFO (every 10 s at first): a failover needs them known. */
+  async function waitForSentinelsToSeeReplicas(timeoutMs = 15_000): Promise<void> {
+    const want = nodes.size - 1;
+    await poll(`every sentinel to know ${want} replica(s) and the other sentinels`, timeoutMs, async () => {
+      const seen = await Promise.all(
+        sentinels.map((s) =>
+          probe(s.port, async (c) => {
+            const replicas = (await c.call('SENTINEL', 'replicas', masterName)) as unknown[];
+            const peers = (await c.call('SENTINEL', 'sentinels', masterName)) as unknown[];
+            return replicas.length >= want && peers.length >= sentinels.length - 1;
+          }),
+        ),
+      );
+      return seen.every((ok) => ok === true);
+    });
+  }
+
+  return {
+    dir,
+    masterName,
+    initialMaster,
+    get ports() {
+      return [...nodes.keys()];
+    },
+    sentinels: sentinels.map((s) => `${HOST}:${s.port}`),
+    async master() {
+      if (sentinels.length > 0) {
+        const named = (await sentinelMasters()).find((a) => a !== undefined);
+        if (named !== undefined) return named;
+      }
+      for (const port of nodes.keys()) if ((await role(port)) === 'master') return { host: HOST, port };
+      throw new Error('no node of the topology answers ROLE master');
+    },
+    client,
+    async kill(port) {
+      const n = node(port);
+      if (n.process.exitCode !== null || n.process.signalCode !== null) return;
+      const gone = new Promise<void>((r) => n.process.once('exit', () => r()));
+      n.process.kill('SIGKILL');
+      paused.delete(port);
+      await gone;
+    },
+    pause(port) {
+      node(port).process.kill('SIGSTOP');
+      paused.add(port);
+    },
+    resume(port) {
+      node(port).process.kill('SIGCONT');
+      paused.delete(port);
+    },
+    async restartAsReplica(port, master) {
+      const old = node(port);
+      if (old.process.exitCode === null && old.process.signalCode === null) throw new Error(`redis-server on ${port} is still running: kill it first`);
+      const again = await startLocalRedis({ dir, port, replicaOf: master });
+      nodes.set(port, again);
+      await tune(port, minReplicasToWrite);
+    },
+    async waitForFailover(oldPort, timeoutMs = 30_000) {
+      let found: Address | undefined;
+      await poll(`the sentinels to promote a replica in place of ${oldPort}`, timeoutMs, async () => {
+        const named = await sentinelMasters();
+        const first = named[0];
+        if (first === undefined || first.port === oldPort) return false;
+        if (!named.every((a) => a !== undefined && a.port === first.port)) return false;
+        if ((await role(first.port)) !== 'master') return false;
+        found = first;
+        return true;
+      });
+      return found as Address;
+    },
+    waitForReplicas,
+    async stop() {
+      process.removeListener('exit', killAll);
+      for (const c of clients) c.disconnect();
+      for (const port of paused) nodes.get(port)?.process.kill('SIGCONT');
+      await Promise.all([...sentinels, ...nodes.values()].map((p) => p.stop(2_000)));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function poll(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
