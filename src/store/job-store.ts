@@ -233,7 +233,7 @@ export class JobStore {
   async completeJob(id: string, term: number, result: JobResultBody, ttlSec: number, now: number = Date.now()): Promise<JobStatus | 'missing'> {
     const k = this.keys;
     const payload = result.type === 'image/png' ? result.bytes : JSON.stringify(result.value ?? null);
-    const status = await runScript<JobStatus | 'missing'>(this.#redis, 'complete-job', [k.fence, k.job(id), k.jobResult(id), k.active, k.results(id)], [
+    const status = await runScript<JobStatus | 'missing'>(this.#redis, 'complete-job', [k.fence, k.job(id), k.jobResult(id), k.active, k.results(id), k.storedBits(id)], [
       term, id, now, payload as unknown as string, ttlSec,
     ]);
     await this.#acknowledge();
@@ -252,8 +252,10 @@ export class JobStore {
     const results = new Array<unknown>(total);
     let cursor = '0';
     do {
-      const [next, flat] = await this.#redis.hscan(this.keys.results(id), cursor, 'COUNT', 1000);
-      for (let i = 0; i < flat.length; i += 2) results[Number(flat[i])] = JSON.parse(flat[i + 1] as string);
+      const [next, flat] = await this.#redis.hscan(this.keys.results(id), cursor, 'COUNT', 100);
+      for (let i = 1; i < flat.length; i += 2) {
+        for (const [index, value] of JSON.parse(flat[i] as string) as Array<[number, unknown]>) results[index] = value;
+      }
       cursor = next;
     } while (cursor !== '0');
     return results;
@@ -291,7 +293,7 @@ export class JobStore {
     const args: Array<string | number> = [jobId, timing?.jobType ?? '', timing === undefined ? '' : Math.max(1, Math.round(timing.microsPerTask))];
     for (const [index, value] of entries) args.push(index, JSON.stringify(value ?? null));
     const [stored, duplicates, status] = await runScript<[number, number, JobStatus | 'missing']>(
-      this.#redis, 'store-results', [k.fence, k.job(jobId), k.results(jobId), k.wake, k.resultsStored, k.taskTimes], args,
+      this.#redis, 'store-results', [k.fence, k.job(jobId), k.results(jobId), k.wake, k.resultsStored, k.taskTimes, k.storedBits(jobId)], args,
     );
     if (stored > 0) await this.#acknowledge();
     return { stored, duplicates, status };
@@ -306,8 +308,9 @@ export class JobStore {
   /** Indices (of those given) that already have a stored result. */
   async storedIndices(jobId: string, indices: readonly number[]): Promise<Set<number>> {
     if (indices.length === 0) return new Set();
-    const values = await this.#redis.hmget(this.keys.results(jobId), ...indices.map(String));
-    return new Set(indices.filter((_, i) => values[i] !== null));
+    const ops = indices.flatMap((i) => ['GET', 'u1', i]);
+    const bits = (await this.#redis.call('BITFIELD_RO', this.keys.storedBits(jobId), ...ops)) as number[];
+    return new Set(indices.filter((_, k) => bits[k] === 1));
   }
 
   async failTask(jobId: string, taskIndex: number, error: SerializedError, now: number = Date.now()): Promise<JobStatus | 'missing'> {

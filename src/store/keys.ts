@@ -4,8 +4,10 @@ export interface Keys {
   readonly prefix: string;
   /** Hash: the job record. */
   job(id: string): string;
-  /** Hash: task index → JSON result, first write wins. */
+  /** Hash: first task index of a stored batch → JSON `[[index, result], …]`. */
   results(id: string): string;
+  /** Bitmap: bit i is set once task i has a stored result (what makes the first write win). */
+  storedBits(id: string): string;
   /** Hash: task index → JSON error of a task that failed for good. */
   taskErrors(id: string): string;
   /** String: the job's reduced result. */
@@ -45,6 +47,7 @@ export function createKeys(prefix: string): Keys {
     prefix,
     job: (id: string) => `${p}job:${id}`,
     results: (id: string) => `${p}job:${id}:results`,
+    storedBits: (id: string) => `${p}job:${id}:stored`,
     taskErrors: (id: string) => `${p}job:${id}:errors`,
     jobResult: (id: string) => `${p}job:${id}:result`,
     jobs: `${p}jobs`,

@@ -13,10 +13,10 @@ const SCRIPTS = {
   'create-job': 4,
   'start-job': 2,
   'record-split': 3,
-  'store-results': 6,
+  'store-results': 7,
   'fail-task': 4,
   'cancel-job': 3,
-  'complete-job': 5,
+  'complete-job': 6,
   'fail-job': 3,
   'retry-job': 5,
 } as const;

@@ -3,6 +3,8 @@ import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { HashRing } from '../../src/ring/index.js';
 import type { TaskBatch } from '../../src/transport/task-batch.js';
+import { JobStore } from '../../src/store/job-store.js';
+import { createKeys } from '../../src/store/keys.js';
 import { startProcessCluster, type ProcessCluster } from '../helpers/process-cluster.js';
 import { killAllSpawned } from '../helpers/processes.js';
 
@@ -31,10 +33,10 @@ describe('worker nodes leaving', () => {
     await c.workers.get('w2')?.exited;
     await new Promise((r) => setTimeout(r, 200)); // let any result w2 sent before dying land
     // What w2 held when it died, read from its own queue: independent of how the ring placed it.
-    const storedAtKill = new Set((await c.redis.hkeys(`${c.prefix}:job:${id}:results`)).map(Number));
     const queue = new Queue<TaskBatch>('node-w2', { connection: c.redis, prefix: c.prefix });
     const held = (await queue.getJobs(['waiting', 'active', 'delayed', 'prioritized', 'paused'])).flatMap((e) => e.data.tasks.map(([i]) => i));
     await queue.close();
+    const storedAtKill = await new JobStore(c.redis, createKeys(c.prefix)).storedIndices(id, held);
     const unfinished = held.filter((i) => !storedAtKill.has(i));
     expect(unfinished.length, 'w2 still had work when it was killed').toBeGreaterThan(0);
     const ring = HashRing.build(WORKERS.map((w) => ({ id: w.id, weight: w.threads })));

@@ -65,7 +65,7 @@ describe('JobStore', () => {
     expect((await store.storeResults(id, [[0, 42]])).stored).toBe(1);
     const replica = new Redis(inject('redisReplicaUrl'));
     try {
-      expect(await replica.hget(store.keys.results(id), '0')).toBe('42');
+      expect(await replica.hget(store.keys.results(id), '0')).toBe('[[0,42]]');
     } finally {
       replica.disconnect();
     }

@@ -1,5 +1,6 @@
 -- Scheduler (fenced): stores the reduced result, ends the job and frees its task results.
 -- KEYS[1] fence  KEYS[2] job hash  KEYS[3] job result  KEYS[4] active set  KEYS[5] results hash
+-- KEYS[6] stored-results bitmap
 -- ARGV[1] term  ARGV[2] job id  ARGV[3] now (ms)  ARGV[4] result (JSON)  ARGV[5] TTL seconds
 -- Returns the job's status after the call.
 local err = fenceOrFail(tonumber(ARGV[1]))
@@ -11,5 +12,5 @@ redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[5])
 redis.call('HSET', KEYS[2], 'status', 'completed', 'finishedAt', ARGV[3], 'term', ARGV[1])
 redis.call('EXPIRE', KEYS[2], ARGV[5])
 redis.call('SREM', KEYS[4], ARGV[2])
-redis.call('UNLINK', KEYS[5])
+redis.call('UNLINK', KEYS[5], KEYS[6])
 return 'completed'

@@ -1,0 +1,69 @@
+// Shared by the benchmark suites: a local Redis pair and a ringpool node (in this process or as processes).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { startLocalRedisPair, type LocalRedisPair } from '../src/cli/local-cluster.js';
+import { loadConfig, type Config } from '../src/config/config.js';
+import { startNode, type RunningNode } from '../src/node/node.js';
+
+export const BENCH_JOBS = fileURLToPath(new URL('./jobs', import.meta.url));
+
+export interface BenchCluster {
+  readonly redis: LocalRedisPair;
+  readonly node: RunningNode;
+  readonly url: string;
+  submit(job: string, input: unknown, options?: unknown): Promise<string>;
+  /** Polls until the job ends; returns its record. */
+  wait(id: string, pollMs?: number): Promise<{ status: string; progress: { done: number; total: number | null }; error: unknown }>;
+  result(id: string): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+export async function startBenchCluster(overrides: Partial<Config> = {}): Promise<BenchCluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'ringpool-bench-'));
+  const redis = await startLocalRedisPair(dir);
+  const config = { ...loadConfig({ port: 0, jobsDirs: [BENCH_JOBS], logLevel: 'warn', prefix: `bench-${Date.now()}` }, {}), ...overrides };
+  const node = await startNode({ ...config, redisUrl: redis.masterUrl, minReplicas: overrides.minReplicas ?? 1 }, { api: true, scheduler: true, worker: true }, pino({ level: 'warn' }));
+  const url = node.url as string;
+  const json = async (path: string, init?: RequestInit) => {
+    const res = await fetch(`${url}${path}`, init);
+    const body = (await res.json()) as any;
+    if (!res.ok) throw new Error(`${res.status} ${JSON.stringify(body)}`);
+    return body;
+  };
+  return {
+    redis,
+    node,
+    url,
+    async submit(job, input, options) {
+      const body = await json('/v1/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ job, input, ...(options ? { options } : {}) }) });
+      return body.id as string;
+    },
+    async wait(id, pollMs = 20) {
+      for (;;) {
+        const job = await json(`/v1/jobs/${id}`);
+        if (['completed', 'failed', 'cancelled'].includes(job.status)) return job;
+        await new Promise((r) => setTimeout(r, pollMs));
+      }
+    },
+    async result(id) {
+      return (await json(`/v1/jobs/${id}/result`)).result;
+    },
+    async close() {
+      await node.close();
+      await redis.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function hasFlag(args: readonly string[], name: string): boolean {
+  return args.includes(`--${name}`);
+}
+
+export function numberFlag(args: readonly string[], name: string, fallback: number): number {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] !== undefined ? Number(args[i + 1]) : fallback;
+}
