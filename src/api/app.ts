@@ -1,5 +1,6 @@
 // createApi(deps): the HTTP API as a Hono app; tests call app.request(), only the CLI opens a socket.
-import { Hono, type Context } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import type { Redis } from 'ioredis';
 import { bodyLimit } from 'hono/body-limit';
 import { streamSSE } from 'hono/streaming';
 import type { Logger } from 'pino';
@@ -8,6 +9,7 @@ import { RingpoolError } from '../errors.js';
 import { describeJobTypes, type JobRegistry } from '../registry/job-registry.js';
 import { JobOptionsSchema, resolveJobOptions } from '../sdk/job-options.js';
 import { JOB_STATUSES, TERMINAL_STATUSES, type JobRecord } from '../store/job-record.js';
+import type { JobEvents } from '../store/job-events.js';
 import { isJobId, newJobId, type JobStore } from '../store/job-store.js';
 import type { Metrics } from '../observability/metrics.js';
 import { apiAuth, principalOf } from './auth.js';
@@ -39,6 +41,8 @@ export interface ApiDeps {
   /** This process's metrics, served at `/metrics`; `refreshMetrics` runs before each scrape. */
   readonly metrics?: Metrics;
   readonly refreshMetrics?: () => Promise<void>;
+  /** Job-end notifications, for `GET /v1/jobs/:id/result?wait=MS`. */
+  readonly jobEvents?: JobEvents;
 }
 
 export const API_DEFAULTS = Object.freeze({
@@ -56,6 +60,9 @@ const SubmitSchema = z
     options: JobOptionsSchema.optional(),
   })
   .strict();
+
+/** `?wait=MS` on the result route: wait up to MS (at most 30 s) for the job to end. */
+const WaitQuery = z.coerce.number().int().min(0).max(30_000).default(0);
 
 const ListQuery = z
   .object({
@@ -91,6 +98,10 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
     });
   }
   app.use('*', apiAuth(opts.apiTokens));
+  // Routes that need Redis answer 503 at once while the connection is down (after auth: a client
+  // without a token learns nothing about the backend).
+  const redisUp = failFastWhileRedisDown(store.redis);
+  for (const path of ['/readyz', '/v1/jobs', '/v1/jobs/*', '/v1/cluster']) app.use(path, redisUp);
 
   app.get('/metrics', async (c) => {
     if (deps.metrics === undefined) throw new RingpoolError('NOT_FOUND', 'metrics are not enabled on this node');
@@ -169,7 +180,17 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
   });
 
   app.get('/v1/jobs/:id/result', async (c) => {
-    const job = await findJob(c.req.param('id'));
+    let job = await findJob(c.req.param('id'));
+    const wait = WaitQuery.safeParse(c.req.query('wait'));
+    if (!wait.success) throw new RingpoolError('BAD_INPUT', describeIssues(wait.error.issues, 'query.wait'));
+    if (wait.data > 0 && deps.jobEvents !== undefined && !TERMINAL_STATUSES.has(job.status)) {
+      // Long poll: register first, then re-read, so an end published in between is not missed.
+      const waiter = deps.jobEvents.waitForEnd(job.id, wait.data);
+      job = await findJob(job.id);
+      if (!TERMINAL_STATUSES.has(job.status)) await waiter.ended;
+      waiter.cancel();
+      job = await findJob(job.id);
+    }
     if (job.status !== 'completed') {
       if (job.status === 'failed') throw new RingpoolError('NOT_FINISHED', `job ${job.id} failed and has no result: ${job.error?.message ?? ''}`, { details: { status: job.status, error: job.error } });
       throw new RingpoolError('NOT_FINISHED', `job ${job.id} is ${job.status}; its result is ready once it is completed`, { details: { status: job.status, progress: job.progress } });
@@ -248,6 +269,28 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
   }
 
   return app;
+}
+
+/**
+ * While a connection that was up is lost, ioredis queues commands until a reconnect attempt fails
+ * (seconds, with backoff); a request then fails fast instead, and sends nothing, so "changed
+ * nothing" holds. The client reconnects by itself, and requests pass again once it is ready.
+ * Before the first connection, requests are let through (and queued), as at startup.
+ */
+function failFastWhileRedisDown(redis: Redis): MiddlewareHandler {
+  let lost = false;
+  redis.on('close', () => {
+    lost = true;
+  });
+  redis.on('ready', () => {
+    lost = false;
+  });
+  return async (_c, next) => {
+    if (lost && redis.status !== 'ready') {
+      throw new RingpoolError('REDIS_UNAVAILABLE', `Redis is unreachable (connection ${redis.status}); the request changed nothing, try again shortly`);
+    }
+    await next();
+  };
 }
 
 /**

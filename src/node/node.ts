@@ -9,6 +9,7 @@ import { loadJobRegistry, type JobRegistry } from '../registry/job-registry.js';
 import { SoleLeadership } from '../scheduler/leadership.js';
 import { RegistryMembership } from '../scheduler/membership.js';
 import { Scheduler } from '../scheduler/scheduler.js';
+import { JobEvents } from '../store/job-events.js';
 import { JobStore } from '../store/job-store.js';
 import { createKeys } from '../store/keys.js';
 import { WorkerNode } from '../worker/worker-node.js';
@@ -90,6 +91,9 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
     const apiStore = new JobStore(open('api', 'api'), keys, storeOptions);
     const cluster = createClusterView({ store: apiStore, leaseMs: config.leaseMs, metrics });
     closers.push(cluster.close);
+    const jobEvents = new JobEvents(open('blocking', 'api-events'), keys);
+    await jobEvents.start();
+    closers.push(() => jobEvents.close());
     const app = createApi(
       {
         store: apiStore,
@@ -98,6 +102,7 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
         clusterView: cluster.view,
         metrics,
         refreshMetrics: cluster.refreshMetrics,
+        jobEvents,
       },
       { bodyLimitBytes: config.bodyLimitBytes, apiTokens: config.apiTokens },
     );

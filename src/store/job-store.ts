@@ -234,7 +234,7 @@ export class JobStore {
     const k = this.keys;
     const payload = result.type === 'image/png' ? result.bytes : JSON.stringify(result.value ?? null);
     const status = await runScript<JobStatus | 'missing'>(this.#redis, 'complete-job', [k.fence, k.job(id), k.jobResult(id), k.active, k.results(id), k.storedBits(id)], [
-      term, id, now, payload as unknown as string, ttlSec,
+      term, id, now, payload as unknown as string, ttlSec, k.events,
     ]);
     await this.#acknowledge();
     return status;
@@ -242,7 +242,7 @@ export class JobStore {
 
   async failJob(id: string, term: number, error: SerializedError, now: number = Date.now()): Promise<JobStatus | 'missing'> {
     const k = this.keys;
-    const status = await runScript<JobStatus | 'missing'>(this.#redis, 'fail-job', [k.fence, k.job(id), k.active], [term, id, JSON.stringify(error), now]);
+    const status = await runScript<JobStatus | 'missing'>(this.#redis, 'fail-job', [k.fence, k.job(id), k.active], [term, id, JSON.stringify(error), now, k.events]);
     await this.#acknowledge();
     return status;
   }
@@ -316,7 +316,7 @@ export class JobStore {
   async failTask(jobId: string, taskIndex: number, error: SerializedError, now: number = Date.now()): Promise<JobStatus | 'missing'> {
     const k = this.keys;
     const status = await runScript<JobStatus | 'missing'>(this.#redis, 'fail-task', [k.fence, k.job(jobId), k.taskErrors(jobId), k.active], [
-      jobId, taskIndex, JSON.stringify({ ...error, taskIndex }), now,
+      jobId, taskIndex, JSON.stringify({ ...error, taskIndex }), now, k.events,
     ]);
     await this.#acknowledge();
     return status;
