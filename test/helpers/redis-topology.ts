@@ -1,9 +1,11 @@
-// Real Redis topologies for the replication tests: a master, N replicas and M sentinels on free ports, with kill/pause/restart and cleanup.
+// Real Redis topologies for the replication tests: master, replicas and sentinels on free ports, kill/pause/restart, cleanup; and a record of acknowledged results.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import type { JobStore } from '../../src/store/job-store.js';
 import { startLocalRedis, startLocalSentinel, type LocalRedis } from '../../src/store/local-redis.js';
+import type { AckProbeResult } from '../fixtures/jobs/ack-probe.js';
 
 export interface RedisTopologyOptions {
   /** @default 1 */
@@ -249,4 +251,64 @@ async function poll(what: string, timeoutMs: number, check: () => Promise<boolea
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+// ---- which results were acknowledged: recorded client-side --------------------------------
+
+export interface AckRecorder {
+  /** task index → nonce of every result whose `storeResults` call resolved. */
+  readonly acked: ReadonlyMap<number, string>;
+  /** Calls that threw, by error code (NOT_REPLICATED, connection errors, ...). */
+  readonly rejected: ReadonlyMap<string, number>;
+  /** Results of resolved calls that also met earlier results (not counted as acknowledged: see below). */
+  readonly ambiguous: number;
+  /** Time of each acknowledgement, ms since the epoch (for "nothing was acknowledged while ..."). */
+  readonly ackTimes: readonly number[];
+  /** A copy of `acked` taken now. */
+  snapshot(): Map<number, string>;
+}
+
+/**
+ * Wraps `store.storeResults` (the worker node calls it through this very object). A call that
+ * resolves with every result stored has passed `WAIT`, so those results count as acknowledged
+ * with the nonces given. A call that met results already stored (first write wins) cannot say
+ * which nonce was kept without another read, so its results are left out: the check stays sound,
+ * it only checks fewer results.
+ */
+export function recordAcks(store: JobStore): AckRecorder {
+  const acked = new Map<number, string>();
+  const rejected = new Map<string, number>();
+  const ackTimes: number[] = [];
+  let ambiguous = 0;
+  const storeResults = store.storeResults.bind(store);
+  store.storeResults = async (jobId, entries, timing) => {
+    try {
+      const outcome = await storeResults(jobId, entries, timing);
+      if (outcome.stored === entries.length && entries.length > 0) {
+        for (const [index, value] of entries) acked.set(index, (value as AckProbeResult).nonce);
+        ackTimes.push(Date.now());
+      } else ambiguous += entries.length;
+      return outcome;
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? (err as Error).message.split(' ')[0] ?? 'unknown';
+      rejected.set(code, (rejected.get(code) ?? 0) + 1);
+      throw err;
+    }
+  };
+  return {
+    acked,
+    rejected,
+    ackTimes,
+    get ambiguous() {
+      return ambiguous;
+    },
+    snapshot: () => new Map(acked),
+  };
+}
+
+/** Acknowledged results whose stored nonce is not the acknowledged one: each was lost and computed again. */
+export function lostResults(acked: ReadonlyMap<number, string>, storedNonces: ReadonlyArray<string | undefined>): number[] {
+  const lost: number[] = [];
+  for (const [index, nonce] of acked) if (storedNonces[index] !== nonce) lost.push(index);
+  return lost.sort((a, b) => a - b);
 }
