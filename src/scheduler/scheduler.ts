@@ -41,7 +41,7 @@ export const SCHEDULER_DEFAULTS: Required<SchedulerOptions> = Object.freeze({
   maxPendingTasks: 50_000,
   checkpointEvery: 2_000,
   targetBatchMicros: 20_000,
-  maxBatchSize: 4_000,
+  maxBatchSize: 2_000,
   maxTasksPerJob: 10_000_000,
 });
 

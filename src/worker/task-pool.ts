@@ -9,6 +9,8 @@ export interface TaskPoolOptions {
   readonly threads?: number;
   /** After asking a task to stop, how long it has before its thread is terminated, ms. @default 1000 */
   readonly stopGraceMs?: number;
+  /** Heap limit of the threads started up front (the jobs' default), MB. @default 512 */
+  readonly defaultMemoryMb?: number;
 }
 
 export interface BatchRun {
@@ -40,6 +42,8 @@ export class TaskPool {
     if (!Number.isInteger(threads) || threads < 1) throw new TypeError(`threads must be an integer >= 1, got ${threads}`);
     this.threads = threads;
     this.#stopGraceMs = options.stopGraceMs ?? 1000;
+    // Start every thread now: a thread's start (loader, runtime) must not land on a job's clock.
+    this.#pool(options.defaultMemoryMb ?? 512);
   }
 
   /** Threads running a batch now. */
@@ -52,12 +56,13 @@ export class TaskPool {
     if (pool === undefined) {
       pool = new Piscina({
         filename: ENTRY,
-        minThreads: 1,
+        minThreads: this.threads,
         maxThreads: this.threads,
         // Queue in the pool rather than fail: the BullMQ worker already bounds what is fetched.
         maxQueue: 'auto',
         idleTimeout: 60_000,
-        resourceLimits: { maxOldGenerationSizeMb: memoryMb },
+        // A small young generation keeps idle threads small; task heaps grow in the old generation.
+        resourceLimits: { maxOldGenerationSizeMb: memoryMb, maxYoungGenerationSizeMb: 8 },
       });
       this.#pools.set(memoryMb, pool);
     }
