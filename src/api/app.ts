@@ -271,6 +271,9 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
   return app;
 }
 
+/** One listener pair per connection, however many apps share it. */
+const LINKS = new WeakMap<Redis, { lost: boolean }>();
+
 /**
  * While a connection that was up is lost, ioredis queues commands until a reconnect attempt fails
  * (seconds, with backoff); a request then fails fast instead, and sends nothing, so "changed
@@ -278,15 +281,20 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
  * Before the first connection, requests are let through (and queued), as at startup.
  */
 function failFastWhileRedisDown(redis: Redis): MiddlewareHandler {
-  let lost = false;
-  redis.on('close', () => {
-    lost = true;
-  });
-  redis.on('ready', () => {
-    lost = false;
-  });
+  let link = LINKS.get(redis);
+  if (link === undefined) {
+    const state = { lost: false };
+    redis.on('close', () => {
+      state.lost = true;
+    });
+    redis.on('ready', () => {
+      state.lost = false;
+    });
+    LINKS.set(redis, (link = state));
+  }
+  const state = link;
   return async (_c, next) => {
-    if (lost && redis.status !== 'ready') {
+    if (state.lost && redis.status !== 'ready') {
       throw new RingpoolError('REDIS_UNAVAILABLE', `Redis is unreachable (connection ${redis.status}); the request changed nothing, try again shortly`);
     }
     await next();
