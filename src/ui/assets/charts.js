@@ -1,0 +1,136 @@
+// Live time-series charts (uPlot) over a rolling window, with vertical markers for leader changes.
+import uPlot from './vendor/uPlot.esm.js';
+import { colourFor, h } from './dom.js';
+
+/**
+ * A uPlot plugin drawing a dashed vertical line, labelled, at each marker `{ t (s), label }`.
+ * Markers outside the visible range are skipped.
+ */
+function markersPlugin(getMarkers) {
+  return {
+    hooks: {
+      draw: [
+        (u) => {
+          const { ctx } = u;
+          const { left, top, width, height } = u.bbox;
+          const [min, max] = [u.scales.x.min, u.scales.x.max];
+          ctx.save();
+          ctx.strokeStyle = '#d97706';
+          ctx.fillStyle = '#b45309';
+          ctx.lineWidth = 1.5 * devicePixelRatio;
+          ctx.setLineDash([5 * devicePixelRatio, 4 * devicePixelRatio]);
+          ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
+          ctx.textBaseline = 'top';
+          for (const m of getMarkers()) {
+            if (m.t < min || m.t > max) continue;
+            const x = Math.round(u.valToPos(m.t, 'x', true));
+            ctx.beginPath();
+            ctx.moveTo(x, top);
+            ctx.lineTo(x, top + height);
+            ctx.stroke();
+            const text = m.label;
+            const w = ctx.measureText(text).width;
+            const tx = x + 4 * devicePixelRatio + w > left + width ? x - 4 * devicePixelRatio - w : x + 4 * devicePixelRatio;
+            ctx.fillText(text, tx, top + 2 * devicePixelRatio);
+          }
+          ctx.restore();
+        },
+      ],
+    },
+  };
+}
+
+/**
+ * A line chart that keeps `windowSec` seconds of samples. `push(tSec, { id: value })` adds a
+ * sample; series appear as new ids do. `markers()` returns the leader changes to draw.
+ */
+export function liveChart(container, { title, unit, markers = () => [], windowSec = 300, fill = false, colour = colourFor, testid }) {
+  const wrap = h('figure', { class: 'chart', 'data-testid': testid }, h('figcaption', {}, title));
+  const plot = h('div', { class: 'chart-plot' });
+  wrap.append(plot);
+  container.append(wrap);
+
+  let times = [];
+  /** id → values aligned with `times` (null where the series had no sample). */
+  const values = new Map();
+  let chart = null;
+  let ids = [];
+
+  const width = () => Math.max(240, plot.clientWidth || container.clientWidth || 480);
+
+  function build() {
+    chart?.destroy();
+    const series = [
+      {},
+      ...ids.map((id) => ({
+        label: id,
+        stroke: colour(id),
+        width: 2,
+        fill: fill ? `${colour(id)}1f` : undefined,
+        spanGaps: false,
+        points: { show: false },
+        value: (_u, v) => (v === null || v === undefined ? '—' : `${Number(v).toLocaleString('en-US', { maximumFractionDigits: 1 })} ${unit}`),
+      })),
+    ];
+    chart = new uPlot(
+      {
+        width: width(),
+        height: 190,
+        series,
+        scales: { x: { time: true }, y: { range: (_u, min, max) => [0, Math.max(1, max * 1.15)] } },
+        axes: [
+          { stroke: '#64748b', grid: { stroke: '#eef2f7' }, ticks: { stroke: '#e2e8f0' } },
+          { stroke: '#64748b', grid: { stroke: '#eef2f7' }, ticks: { stroke: '#e2e8f0' }, size: 52 },
+        ],
+        legend: { live: true },
+        cursor: { drag: { x: false, y: false } },
+        plugins: [markersPlugin(markers)],
+      },
+      data(),
+      plot,
+    );
+  }
+
+  function data() {
+    return [times, ...ids.map((id) => values.get(id))];
+  }
+
+  const resize = new ResizeObserver(() => chart?.setSize({ width: width(), height: 190 }));
+  resize.observe(plot);
+
+  return {
+    /** Adds one sample per series at time `t` (seconds). */
+    push(t, sample) {
+      const newIds = Object.keys(sample).filter((id) => !values.has(id));
+      for (const id of newIds) values.set(id, times.map(() => null));
+      times.push(t);
+      for (const [id, arr] of values) arr.push(id in sample ? sample[id] : null);
+      // Drop what has left the window.
+      const cut = times.findIndex((x) => x >= t - windowSec);
+      if (cut > 0) {
+        times = times.slice(cut);
+        for (const [id, arr] of values) values.set(id, arr.slice(cut));
+      }
+      // Series whose every value has left the window go too (a node that left long ago).
+      for (const [id, arr] of values) if (arr.every((v) => v === null)) values.delete(id);
+      const current = [...values.keys()].sort();
+      if (chart === null || current.join('\n') !== ids.join('\n')) {
+        ids = current;
+        build();
+      } else chart.setData(data());
+    },
+    /** Redraws (after the markers changed). */
+    redraw() {
+      chart?.redraw(false);
+    },
+    destroy() {
+      resize.disconnect();
+      chart?.destroy();
+      chart = null;
+    },
+    /** Replays kept history into a fresh chart. */
+    load(history) {
+      for (const { t, sample } of history) this.push(t, sample);
+    },
+  };
+}
