@@ -6,6 +6,12 @@ import { colourFor, h } from './dom.js';
  * A uPlot plugin drawing a dashed vertical line, labelled, at each marker `{ t (s), label }`.
  * Markers outside the visible range are skipped.
  */
+/** Seconds since the epoch as local "HH:MM:SS". */
+function clock(sec) {
+  const d = new Date(sec * 1000);
+  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+}
+
 function markersPlugin(getMarkers) {
   return {
     hooks: {
@@ -61,7 +67,7 @@ export function liveChart(container, { title, unit, markers = () => [], windowSe
   function build() {
     chart?.destroy();
     const series = [
-      {},
+      { value: (_u, v) => (v === null || v === undefined ? '—' : clock(v)) },
       ...ids.map((id) => ({
         label: id,
         stroke: colour(id),
@@ -79,7 +85,15 @@ export function liveChart(container, { title, unit, markers = () => [], windowSe
         series,
         scales: { x: { time: true }, y: { range: (_u, min, max) => [0, Math.max(1, max * 1.15)] } },
         axes: [
-          { stroke: '#64748b', grid: { stroke: '#eef2f7' }, ticks: { stroke: '#e2e8f0' } },
+          {
+            stroke: '#64748b',
+            grid: { stroke: '#eef2f7' },
+            ticks: { stroke: '#e2e8f0' },
+            space: 70,
+            // Whole seconds at least: a short window must not get ticks like ":19.500".
+            incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600],
+            values: (_u, splits) => splits.map((v) => clock(v)),
+          },
           { stroke: '#64748b', grid: { stroke: '#eef2f7' }, ticks: { stroke: '#e2e8f0' }, size: 52 },
         ],
         legend: { live: true },

@@ -50,7 +50,7 @@ export function renderJobs(main, params) {
       h(
         'table',
         { class: 'table jobs-table', 'data-testid': 'jobs-table' },
-        h('thead', {}, h('tr', {}, ['Job', 'Type', 'Status', 'Progress', 'Duration', 'Created', 'Input'].map((t) => h('th', { scope: 'col' }, t)))),
+        h('thead', {}, h('tr', {}, ['Job', 'Type', 'Status', 'Progress', 'Duration', 'Created', 'Input'].map((t) => h('th', { scope: 'col', class: t === 'Duration' ? 'num' : undefined }, t)))),
         tbody,
       ),
       h('div', { class: 'pager' }, info, h('div', { class: 'pager-buttons' }, newer, older)),

@@ -77,7 +77,7 @@ function field(prop, path, required, idPrefix) {
     const group = objectFields(prop, path, idPrefix);
     return {
       name,
-      element: h('fieldset', { class: 'nested' }, h('legend', {}, name, required ? ' *' : ' (optional)'), hintEl, group.elements),
+      element: h('fieldset', { class: 'nested', 'data-testid': `field-${key}` }, h('legend', {}, name, required ? ' *' : ' (optional)'), hintEl, h('div', { class: 'field-grid' }, group.elements)),
       read() {
         const r = readObject(group);
         // An optional group left entirely empty is left out, and so are its fields' "required" errors.

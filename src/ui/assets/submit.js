@@ -77,7 +77,44 @@ function build(main, types, typeName) {
     h('details', { class: 'options' }, h('summary', {}, 'Job options'), h('div', { class: 'field' }, h('label', { for: 'submit-options' }, 'Options (JSON, optional)'), options, h('p', { class: 'hint', id: 'submit-options-hint' }, 'retries, taskTimeoutMs, taskMemoryMb, batchSize, resultTtlSec; unset ones come from the job type.'))),
     error,
     h('div', { class: 'actions' }, submit),
-    schemaView,
+  );
+
+  // What will be sent, kept up to date as the form changes.
+  const preview = h('pre', { class: 'code', 'data-testid': 'submit-preview' });
+  const updatePreview = () => {
+    let input;
+    try {
+      input = rawMode ? JSON.parse(raw.value || 'null') : generated.read().value;
+    } catch {
+      input = '(not valid JSON yet)';
+    }
+    let opts;
+    try {
+      opts = options.value.trim() === '' ? undefined : JSON.parse(options.value);
+    } catch {
+      opts = '(not valid JSON yet)';
+    }
+    preview.textContent = `POST /v1/jobs\n${JSON.stringify({ job: type.name, input, ...(opts === undefined ? {} : { options: opts }) }, null, 2)}`;
+  };
+  form.addEventListener('input', updatePreview);
+  form.addEventListener('change', updatePreview);
+  toggle.addEventListener('click', updatePreview);
+  updatePreview();
+
+  const aside = h(
+    'aside',
+    { class: 'submit-aside', 'aria-label': 'About the request' },
+    h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'h-types' },
+      h('h2', { id: 'h-types' }, 'Job types'),
+      h(
+        'ul',
+        { class: 'type-list' },
+        types.map((t) => h('li', {}, h('a', { href: `#/submit/${encodeURIComponent(t.name)}`, 'aria-current': t === type ? 'page' : undefined }, h('span', {}, t.name), h('span', { class: 'muted small' }, t.resultType === 'json' ? '' : t.resultType)))),
+      ),
+    ),
+    h('section', { class: 'card', 'aria-labelledby': 'h-preview' }, h('h2', { id: 'h-preview' }, 'Request'), preview, schemaView),
   );
 
   form.addEventListener('submit', async (e) => {
@@ -119,5 +156,5 @@ function build(main, types, typeName) {
     }
   });
 
-  replace(main, h('div', { class: 'page-head' }, h('h1', {}, 'Submit a job')), form);
+  replace(main, h('div', { class: 'page-head' }, h('h1', {}, 'Submit a job')), h('div', { class: 'submit-layout' }, form, aside));
 }
