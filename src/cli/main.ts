@@ -1,7 +1,7 @@
 // The `ringpool` command line: argv → config → compose → run; signals and graceful shutdown.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigSchema, LIST_FIELDS, flagName, loadConfig, redisDataDir, type Config } from '../config/config.js';
+import { ConfigSchema, LIST_FIELDS, flagName, loadConfig, maskedConfig, redisDataDir, type Config } from '../config/config.js';
 import { RingpoolError } from '../errors.js';
 import { startNode, type Roles } from '../node/node.js';
 import { assertRedisServerAvailable } from '../store/local-redis.js';
@@ -17,6 +17,7 @@ usage:
   ringpool worker --redis URL [--worker-id ID] [--threads N]      a worker node
   ringpool api --redis URL [--port N]                             the HTTP API and dashboard
   ringpool scheduler --redis URL [--id s1 --peers s1=URL,s2=URL,s3=URL --data-dir DIR]
+  ringpool config [flags]        the effective configuration (flags > env > --config FILE > defaults), secrets masked
   ringpool submit <job> --input JSON|@file [--wait] [--out FILE] [--url URL]
   ringpool status <id> [--url URL]
   ringpool jobs [--status S] [--job NAME] [--limit N] [--url URL]
@@ -25,9 +26,10 @@ Environment: RINGPOOL_REDIS_URL, RINGPOOL_PORT, RINGPOOL_DATA_DIR, RINGPOOL_JOBS
 RINGPOOL_API_TOKENS, RINGPOOL_URL (client commands), RINGPOOL_TOKEN (client commands).`;
 
 /** One flag per config field (`--redis`, `--data-dir`, …); list fields may repeat or take commas. */
-const NODE_FLAGS = Object.fromEntries(
-  Object.keys(ConfigSchema.shape).map((field) => [flagName(field).slice(2), { type: 'string', multiple: LIST_FIELDS.has(field) }]),
-) as Record<string, { type: 'string'; multiple: boolean }>;
+const NODE_FLAGS = {
+  ...Object.fromEntries(Object.keys(ConfigSchema.shape).map((field) => [flagName(field).slice(2), { type: 'string', multiple: LIST_FIELDS.has(field) }])),
+  config: { type: 'string', multiple: false },
+} as Record<string, { type: 'string'; multiple: boolean }>;
 
 const CLIENT_FLAGS = {
   url: { type: 'string' },
@@ -52,6 +54,9 @@ export async function main(argv: string[]): Promise<number> {
         return await runNode(rest, { api: true, scheduler: false, worker: false }, false);
       case 'scheduler':
         return await runNode(rest, { api: false, scheduler: true, worker: false }, false);
+      case 'config':
+        console.log(JSON.stringify(maskedConfig(nodeConfig(rest)), null, 2));
+        return 0;
       case 'submit':
         return await submit(rest);
       case 'status':
@@ -82,7 +87,7 @@ function nodeConfig(args: string[]): Config {
     if (value === undefined) continue;
     flags[field] = Array.isArray(value) ? value.flatMap((v) => String(v).split(',')).filter(Boolean) : value;
   }
-  return loadConfig(flags);
+  return loadConfig(flags, process.env, values.config as string | undefined);
 }
 
 async function runNode(args: string[], roles: Roles, allowLocalRedis: boolean): Promise<number> {

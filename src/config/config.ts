@@ -2,6 +2,7 @@
 import { availableParallelism, hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { RingpoolError } from '../errors.js';
 
@@ -50,7 +51,7 @@ export const ConfigSchema = z.object({
 export type Config = z.output<typeof ConfigSchema>;
 
 /** Environment variable → config field. Only this module reads process.env. */
-const ENV: Record<string, keyof Config> = {
+export const ENV: Readonly<Record<string, keyof Config>> = {
   RINGPOOL_REDIS_URL: 'redisUrl',
   RINGPOOL_HOST: 'host',
   RINGPOOL_PORT: 'port',
@@ -81,8 +82,8 @@ export const LIST_FIELDS: ReadonlySet<string> = new Set<keyof Config>(['jobsDirs
 export const SECRET_FIELDS: ReadonlySet<keyof Config> = new Set(['apiTokens', 'clusterSecret']);
 
 /** Flags win over the environment, which wins over the defaults. */
-export function loadConfig(flags: Partial<Record<keyof Config, unknown>>, env: NodeJS.ProcessEnv = process.env): Config {
-  const raw: Record<string, unknown> = {};
+export function loadConfig(flags: Partial<Record<keyof Config, unknown>>, env: NodeJS.ProcessEnv = process.env, configFile?: string): Config {
+  const raw: Record<string, unknown> = { ...readConfigFile(configFile ?? env.RINGPOOL_CONFIG) };
   for (const [name, field] of Object.entries(ENV)) {
     const value = env[name];
     if (value === undefined || value === '') continue;
@@ -95,6 +96,40 @@ export function loadConfig(flags: Partial<Record<keyof Config, unknown>>, env: N
     throw new RingpoolError('CONFIG', `invalid configuration:\n${lines.join('\n')}`);
   }
   return parsed.data;
+}
+
+/** A JSON file of config fields (`{"redisUrl": "…", "threads": 4}`): below flags and environment. */
+function readConfigFile(path: string | undefined): Record<string, unknown> {
+  if (path === undefined || path === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new RingpoolError('CONFIG', `cannot read the config file ${path}: ${(err as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new RingpoolError('CONFIG', `the config file ${path} must hold a JSON object of settings, e.g. {"port": 3000}`);
+  }
+  const known = new Set(Object.keys(ConfigSchema.shape));
+  const unknown = Object.keys(parsed).filter((k) => !known.has(k));
+  if (unknown.length > 0) throw new RingpoolError('CONFIG', `the config file ${path} has unknown settings: ${unknown.join(', ')}; known: ${[...known].join(', ')}`);
+  return parsed as Record<string, unknown>;
+}
+
+/** The config as `ringpool config` prints it: secrets masked. */
+export function maskedConfig(config: Config): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(config)) {
+    if (!SECRET_FIELDS.has(field as keyof Config) || value === undefined) out[field] = value;
+    else out[field] = Array.isArray(value) ? value.map((v) => mask(String(v))) : mask(String(value));
+  }
+  if (typeof out.redisUrl === 'string') out.redisUrl = out.redisUrl.replace(/\/\/([^@/]*)@/, '//***@');
+  return out;
+}
+
+function mask(secret: string): string {
+  const scopes = secret.lastIndexOf(':');
+  return `*** (${secret.length} chars)${scopes > 0 ? secret.slice(scopes) : ''}`;
 }
 
 export function jobDirs(config: Config): string[] {
