@@ -22,6 +22,7 @@ export interface SeedRunResult {
   readonly faultTotal: number;
   readonly committed: number;
   readonly leadersElected: number;
+  readonly snapshotsSent: number;
   /** Time from healing to the liveness proposal committing. */
   readonly recoveryMs: number | undefined;
   readonly violation: string | undefined;
@@ -63,6 +64,7 @@ export function runSeed(options: SeedRunOptions): SeedRunResult {
     faultTotal: totalFaults(sim.faults),
     committed: sim.checker.maxCommitted,
     leadersElected: sim.checker.leadersElected,
+    snapshotsSent: sim.snapshotsSent,
     recoveryMs,
     violation,
   };
@@ -126,20 +128,20 @@ function injectFault(sim: SimCluster, rng: Rng): void {
       const voters = leader.core.conf.voters.map((v) => v.id);
       const outsiders = ids.filter((id) => !voters.includes(id));
       const remove = voters.length > sim.voterCount || (voters.length === sim.voterCount && rng.chance(0.5)) || outsiders.length === 0;
-      if (remove && voters.length > 1) sim.proposeConfChange(leader.id, { type: 'remove', id: rng.pick(voters) });
+      let r;
+      if (remove && voters.length > 1) r = sim.proposeConfChange(leader.id, { type: 'remove', id: rng.pick(voters) });
       else if (outsiders.length > 0) {
         const id = rng.pick(outsiders);
-        sim.proposeConfChange(leader.id, { type: 'add', id, address: `sim://${id}` });
+        r = sim.proposeConfChange(leader.id, { type: 'add', id, address: `sim://${id}` });
       }
-      sim.faults.confChanges++;
+      if (r?.ok === true) sim.faults.confChanges++;
     }
   } else if (roll < 88) {
     const leader = sim.leader();
     if (leader?.core !== undefined) {
       const others = leader.core.conf.voters.map((v) => v.id).filter((id) => id !== leader.id);
       if (others.length > 0) {
-        sim.transferLeadership(leader.id, rng.pick(others));
-        sim.faults.transfers++;
+        if (sim.transferLeadership(leader.id, rng.pick(others))?.ok === true) sim.faults.transfers++;
       }
     }
   } else {

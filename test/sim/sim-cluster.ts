@@ -20,6 +20,8 @@ export interface SimClusterOptions {
   readonly heartbeatTicks?: number;
   /** Compact once this many applied entries follow the snapshot. @default drawn from [4, 40) per seed */
   readonly compactEvery?: number;
+  /** Entries per AppendEntries; small values split replication into many partial acknowledgements. @default drawn from {1, 3, 64} per seed */
+  readonly maxEntriesPerMessage?: number;
   /** Message delay is drawn from [1, maxDelayMs]. @default 20 */
   readonly maxDelayMs?: number;
 }
@@ -87,6 +89,7 @@ export class SimCluster {
     messagesDuplicated: 0,
   };
   steps = 0;
+  snapshotsSent = 0;
   dropRate = 0;
   duplicateRate = 0;
   maxDelayMs: number;
@@ -96,6 +99,7 @@ export class SimCluster {
   readonly #electionTicks: number;
   readonly #heartbeatTicks: number;
   readonly #compactEvery: number;
+  readonly #maxEntriesPerMessage: number;
   #seq = 0;
   /** Optional observer of every message delivered (scenario tests). */
   onDeliver: ((m: RaftMessage) => boolean) | undefined;
@@ -107,6 +111,7 @@ export class SimCluster {
     this.#electionTicks = options.electionTicks ?? 10;
     this.#heartbeatTicks = options.heartbeatTicks ?? 2;
     this.#compactEvery = options.compactEvery ?? 4 + this.rng.nextInt(36);
+    this.#maxEntriesPerMessage = options.maxEntriesPerMessage ?? this.rng.pick([1, 3, 64]);
     this.maxDelayMs = options.maxDelayMs ?? 20;
     const spares = options.spares ?? 1;
     const voterIds = Array.from({ length: options.voters }, (_, i) => `n${i + 1}`);
@@ -197,7 +202,7 @@ export class SimCluster {
   #boot(node: SimNode): void {
     const state = node.storage.load();
     node.core = new RaftCore(
-      { id: node.id, random: this.rng.fork(), electionTicks: this.#electionTicks, heartbeatTicks: this.#heartbeatTicks },
+      { id: node.id, random: this.rng.fork(), electionTicks: this.#electionTicks, heartbeatTicks: this.#heartbeatTicks, maxEntriesPerMessage: this.#maxEntriesPerMessage },
       state,
     );
     node.sm = state.snapshot === undefined ? { lastApplied: 0, digest: 0 } : { lastApplied: state.snapshot.index, digest: (state.snapshot.data as SnapshotData).digest };
@@ -264,6 +269,7 @@ export class SimCluster {
   }
 
   #send(m: RaftMessage): void {
+    if (m.type === 'snapshot') this.snapshotsSent++;
     if (this.isCut(m.from, m.to) || (this.dropRate > 0 && this.rng.chance(this.dropRate))) {
       this.faults.messagesDropped++;
       return;
