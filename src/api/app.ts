@@ -210,6 +210,16 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
     return c.json({ id: job.id, status });
   });
 
+  app.post('/v1/workers/:id/drain', async (c) => {
+    const id = c.req.param('id');
+    const workers = await store.redis.hgetall(store.keys.workers);
+    if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/.test(id) || workers[id] === undefined) {
+      throw new RingpoolError('NOT_FOUND', `no worker node ${JSON.stringify(id.slice(0, 80))}; see GET /v1/cluster for the nodes`);
+    }
+    await store.requestDrain(id);
+    return c.json({ id, draining: true }, 202);
+  });
+
   app.post('/v1/jobs/:id/retry', async (c) => {
     const job = await findJob(c.req.param('id'));
     const conflict = (status: string) => new RingpoolError('CONFLICT', `job ${job.id} is ${status}; only a failed job can be retried`);

@@ -58,7 +58,13 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
   if (roles.worker) {
     const worker = new WorkerNode(
       { store, registry, bullConnection: open('blocking', 'worker-bullmq'), subscriber: open('blocking', 'worker-events'), logger: logger.child({ role: 'worker' }), metrics },
-      { id: config.workerId, threads: config.threads, heartbeatMs: config.heartbeatMs },
+      {
+        id: config.workerId,
+        threads: config.threads,
+        heartbeatMs: config.heartbeatMs,
+        // A process that is only a worker leaves entirely when drained, as on SIGTERM.
+        ...(roles.api || roles.scheduler ? {} : { onDrainRequested: () => process.kill(process.pid, 'SIGTERM') }),
+      },
     );
     await worker.start();
     closers.push(() => worker.close());

@@ -1,16 +1,13 @@
-// The control plane's replicated state (DESIGN §1): worker membership and drain flags, applied from Raft entries.
+// The control plane's replicated state (DESIGN §1): the worker membership the ring is built from.
 import type { MemberNode } from './membership.js';
 
 export type ControlCommand =
   /** The leader's view of the live worker nodes; the ring is built from exactly this list. */
   | { readonly type: 'set-members'; readonly members: readonly MemberNode[] }
-  /** A node asked to drain: it gets no new tasks and its waiting ones move. */
-  | { readonly type: 'drain'; readonly node: string }
   | { readonly type: 'noop' };
 
 export interface ControlSnapshot {
   readonly members: readonly MemberNode[];
-  readonly draining: readonly string[];
   /** Bumped by every change of membership: the ring version the dashboard shows. */
   readonly ringVersion: number;
 }
@@ -18,7 +15,6 @@ export interface ControlSnapshot {
 /** Pure and deterministic: every scheduler that applies the same entries holds the same state. */
 export class ControlState {
   #members: readonly MemberNode[] = [];
-  #draining = new Set<string>();
   #ringVersion = 0;
   #listeners = new Set<(state: ControlSnapshot) => void>();
 
@@ -28,15 +24,9 @@ export class ControlState {
         const next = [...command.members].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
         if (sameMembers(next, this.#members)) return;
         this.#members = Object.freeze(next);
-        // A node that left for good no longer needs its drain flag.
-        for (const id of this.#draining) if (!next.some((m) => m.id === id)) this.#draining.delete(id);
         this.#ringVersion++;
         break;
       }
-      case 'drain':
-        if (this.#draining.has(command.node)) return;
-        this.#draining.add(command.node);
-        break;
       case 'noop':
         return;
     }
@@ -44,18 +34,17 @@ export class ControlState {
     for (const listener of this.#listeners) listener(snapshot);
   }
 
-  /** Members that take new tasks: on the ring and not draining. */
+  /** The nodes on the ring (a draining node is left out by the leader's proposal). */
   placeable(): readonly MemberNode[] {
-    return this.#members.filter((m) => !this.#draining.has(m.id));
+    return this.#members;
   }
 
   snapshot(): ControlSnapshot {
-    return { members: this.#members, draining: [...this.#draining].sort(), ringVersion: this.#ringVersion };
+    return { members: this.#members, ringVersion: this.#ringVersion };
   }
 
   restore(snapshot: ControlSnapshot): void {
     this.#members = Object.freeze([...snapshot.members]);
-    this.#draining = new Set(snapshot.draining);
     this.#ringVersion = snapshot.ringVersion;
   }
 

@@ -278,6 +278,15 @@ export class JobStore {
     return (await this.#redis.lrange(this.keys.evacuations, 0, -1)).map((r) => JSON.parse(r) as unknown);
   }
 
+  async requestDrain(nodeId: string): Promise<void> {
+    await this.#redis.sadd(this.keys.drainRequests, nodeId);
+  }
+
+  /** True once for a drain request of this node (the request is taken out). */
+  async takeDrainRequest(nodeId: string): Promise<boolean> {
+    return (await this.#redis.srem(this.keys.drainRequests, nodeId)) === 1;
+  }
+
   // ---- worker side ------------------------------------------------------------------------
 
   /**

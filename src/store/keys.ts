@@ -30,6 +30,8 @@ export interface Keys {
   readonly taskTimes: string;
   /** List, newest first: JSON reports of worker nodes whose tasks were moved (the dashboard's timeline). */
   readonly evacuations: string;
+  /** Set: worker node ids asked to drain (`POST /v1/workers/:id/drain`); a node takes its own id out. */
+  readonly drainRequests: string;
   /** Hash: worker node id → JSON registration (threads, heartbeat). */
   readonly workers: string;
   /** Pub/sub channel: `cancel:<id>` when a job is cancelled. */
@@ -59,6 +61,7 @@ export function createKeys(prefix: string): Keys {
     resultsStored: `${p}stats:results-stored`,
     evacuations: `${p}evacuations`,
     taskTimes: `${p}stats:task-us`,
+    drainRequests: `${p}drain-requests`,
     workers: `${p}workers`,
     events: `${p}events`,
     nodeQueue: (nodeId: string) => `node-${nodeId}`,

@@ -20,6 +20,8 @@ export interface WorkerNodeOptions {
   readonly prefetchPerThread?: number;
   /** How often the registration is renewed, ms. @default 1000 */
   readonly heartbeatMs?: number;
+  /** Called once when an operator asks this node to drain (`POST /v1/workers/:id/drain`). */
+  readonly onDrainRequested?: () => void;
 }
 
 export interface WorkerNodeDeps {
@@ -58,6 +60,7 @@ export class WorkerNode {
   #worker: Worker<TaskBatch> | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   #draining = false;
+  readonly #onDrainRequested: (() => void) | undefined;
 
   constructor(deps: WorkerNodeDeps, options: WorkerNodeOptions) {
     if (!NODE_ID.test(options.id)) throw new TypeError(`worker id must be letters, digits, '_' or '-' (at most 63), got ${JSON.stringify(options.id)}`);
@@ -68,6 +71,7 @@ export class WorkerNode {
     this.#pool = new TaskPool(options.threads === undefined ? {} : { threads: options.threads });
     this.#concurrency = this.#pool.threads * prefetch;
     this.#heartbeatMs = options.heartbeatMs ?? 1000;
+    this.#onDrainRequested = options.onDrainRequested;
   }
 
   get threads(): number {
@@ -93,6 +97,12 @@ export class WorkerNode {
     await this.#register();
     this.#heartbeat = setInterval(() => {
       this.#register().catch((err: unknown) => this.#deps.logger.warn({ err }, 'heartbeat failed'));
+      void this.#deps.store.takeDrainRequest(this.id).then((asked) => {
+        if (asked && !this.#draining) {
+          this.#deps.logger.info({ id: this.id }, 'drain requested: finishing the tasks in flight, then leaving');
+          (this.#onDrainRequested ?? (() => void this.close()))();
+        }
+      }, () => {});
     }, this.#heartbeatMs);
   }
 

@@ -58,7 +58,7 @@ describe('worker nodes leaving', () => {
     expect(reports.filter((r) => r.node !== 'w2')).toEqual([]);
   }, 180_000);
 
-  it('SIGTERM drains a node: it finishes what it runs, its waiting tasks move, it exits 0, nothing is lost', async () => {
+  it('SIGTERM or POST /v1/workers/:id/drain drains a node: it finishes what it runs, its waiting tasks move, it exits 0, nothing is lost', async () => {
     cluster = await startProcessCluster({ redisUrl: inject('redisUrl'), workers: WORKERS, flags: FLAGS, name: 'drain' });
     const c = cluster;
     const { id } = await c.call('/v1/jobs', { body: { job: 'spin', input: { tasks: 600, ms: 10 }, options: { batchSize: 1 } } });
@@ -66,6 +66,9 @@ describe('worker nodes leaving', () => {
     const w3 = c.workers.get('w3');
     w3?.child.kill('SIGTERM');
     expect((await w3?.exited)?.code).toBe(0);
+    // The same, asked remotely of another node through the API.
+    expect(await c.call('/v1/workers/w1/drain', { method: 'POST' })).toEqual({ id: 'w1', draining: true });
+    expect((await c.workers.get('w1')?.exited)?.code).toBe(0);
     const job = await c.waitFor('the job to end', async () => {
       const j = await c.call(`/v1/jobs/${id}`);
       return ['completed', 'failed', 'cancelled'].includes(j.status) ? j : undefined;
@@ -73,6 +76,6 @@ describe('worker nodes leaving', () => {
     expect(job.status).toBe('completed');
     expect((await c.call(`/v1/jobs/${id}/result`)).result).toBe(600);
     const view = await c.call('/v1/cluster');
-    expect(view.workers.find((w: { id: string }) => w.id === 'w3')?.state ?? 'gone').not.toBe('alive');
+    for (const id of ['w1', 'w3']) expect(view.workers.find((w: { id: string }) => w.id === id)?.state ?? 'gone').not.toBe('alive');
   }, 180_000);
 });

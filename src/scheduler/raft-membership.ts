@@ -1,0 +1,78 @@
+// Worker membership through Raft: the leader proposes what the heartbeats show; every scheduler places by what is committed.
+import type { Logger } from 'pino';
+import type { ConsensusNode } from './consensus.js';
+import type { ControlState } from './control-state.js';
+import type { Leadership } from './leadership.js';
+import type { DepartedNode, MemberNode, Membership, RegistryMembership } from './membership.js';
+
+export class RaftMembership implements Membership {
+  readonly #registry: RegistryMembership;
+  readonly #control: ControlState;
+  readonly #node: ConsensusNode;
+  readonly #leadership: Leadership;
+  readonly #logger: Logger;
+  #timer: NodeJS.Timeout | undefined;
+  #proposing = false;
+
+  constructor(deps: { registry: RegistryMembership; control: ControlState; node: ConsensusNode; leadership: Leadership; logger: Logger }) {
+    this.#registry = deps.registry;
+    this.#control = deps.control;
+    this.#node = deps.node;
+    this.#leadership = deps.leadership;
+    this.#logger = deps.logger;
+  }
+
+  async start(pollMs = 250): Promise<void> {
+    await this.#registry.start();
+    this.#timer = setInterval(() => void this.#reconcile(), pollMs);
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#registry.stop();
+  }
+
+  /** Leader only: admits nodes whose heartbeats arrive and removes those whose lease lapsed. */
+  async #reconcile(): Promise<void> {
+    if (this.#proposing || this.#leadership.term === undefined) return;
+    const observed = this.#registry.current();
+    const committed = this.#control.snapshot().members;
+    if (sameNodes(observed, committed)) return;
+    this.#proposing = true;
+    try {
+      await this.#node.propose({ type: 'set-members', members: observed });
+      this.#logger.info({ members: observed.map((m) => m.id) }, 'worker membership committed');
+    } catch (err) {
+      this.#logger.warn({ err }, 'could not commit the worker membership; will retry');
+    } finally {
+      this.#proposing = false;
+    }
+  }
+
+  current(): readonly MemberNode[] {
+    return this.#control.placeable();
+  }
+
+  async waitForNodes(signal?: AbortSignal): Promise<readonly MemberNode[]> {
+    for (;;) {
+      const nodes = this.current();
+      if (nodes.length > 0) return nodes;
+      if (signal?.aborted) throw signal.reason;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** Departed nodes whose removal from the ring is committed: only then do their tasks move. */
+  departed(): readonly DepartedNode[] {
+    const placeable = new Set(this.current().map((m) => m.id));
+    return this.#registry.departed().filter((d) => !placeable.has(d.id));
+  }
+
+  async forget(id: string): Promise<void> {
+    await this.#registry.forget(id);
+  }
+}
+
+function sameNodes(a: readonly MemberNode[], b: readonly MemberNode[]): boolean {
+  return a.length === b.length && a.every((m, i) => m.id === b[i]?.id && m.weight === b[i]?.weight);
+}
