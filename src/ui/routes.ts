@@ -118,7 +118,15 @@ function mountQueuesBoard(app: Hono, deps: DashboardDeps, opts: Required<Dashboa
     // @bull-board/hono 9.10.1 carries its own @bull-board/api 9.10.1, whose (private) types differ
     // from our 9.10.2's; the adapter uses only the shared interface, so the cast is sound.
     serverAdapter: serverAdapter as unknown as Parameters<typeof createBullBoard>[0]['serverAdapter'],
-    options: { uiConfig: { boardTitle: 'ringpool queues' } },
+    options: {
+      uiConfig: {
+        boardTitle: 'ringpool queues',
+        boardLogo: { path: '/ui/assets/logo.svg', width: 28, height: 28 },
+        favIcon: { default: '/ui/assets/logo.svg', alternative: '/ui/assets/logo.svg' },
+        miscLinks: [{ text: 'ringpool dashboard', url: '/ui' }],
+        hideDocsLink: true,
+      },
+    },
   });
   const adapters = new Map<Queue, BullMQAdapter>();
   let refreshedAt = -Infinity;
@@ -171,7 +179,7 @@ function loadAssets(): Map<string, Asset> {
 }
 
 export interface NodeQueues {
-  /** One BullMQ queue per registered worker node, created on first sight and kept. */
+  /** One BullMQ queue per registered worker node, created on first sight, closed when the node leaves. */
   list(): Promise<Queue[]>;
   close(): Promise<void>;
 }
@@ -185,6 +193,13 @@ export function createNodeQueues(redis: Redis, keys: Keys): NodeQueues {
   return {
     async list() {
       const ids = (await redis.hkeys(keys.workers)).sort();
+      // A node that has left (its registration removed) leaves the board too.
+      for (const [id, q] of queues) {
+        if (!ids.includes(id)) {
+          queues.delete(id);
+          void q.close().catch(() => {});
+        }
+      }
       return ids.map((id) => {
         let q = queues.get(id);
         if (q === undefined) queues.set(id, (q = new Queue(keys.nodeQueue(id), { connection: redis, prefix: keys.prefix })));

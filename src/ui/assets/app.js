@@ -57,7 +57,7 @@ whenUnauthorized((error) => {
   if (!modal.hidden) return;
   document.getElementById('auth-message').textContent = getToken()
     ? `The server did not accept the token: ${error.message}`
-    : error.message || 'This ringpool server needs an API token.';
+    : 'This ringpool server needs an API token. Ask its operator for one (--api-token / RINGPOOL_API_TOKENS).';
   modal.hidden = false;
   input.value = '';
   input.focus();

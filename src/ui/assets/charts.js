@@ -27,6 +27,11 @@ function markersPlugin(getMarkers) {
           ctx.setLineDash([5 * devicePixelRatio, 4 * devicePixelRatio]);
           ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
           ctx.textBaseline = 'top';
+          ctx.textAlign = 'left'; // uPlot's axes leave it set otherwise
+          const pad = 4 * devicePixelRatio;
+          const lineHeight = 14 * devicePixelRatio;
+          /** Right edge of the last label in each row: a label that would overlap goes a row down. */
+          const rowEnds = [];
           for (const m of getMarkers()) {
             if (m.t < min || m.t > max) continue;
             const x = Math.round(u.valToPos(m.t, 'x', true));
@@ -36,8 +41,11 @@ function markersPlugin(getMarkers) {
             ctx.stroke();
             const text = m.label;
             const w = ctx.measureText(text).width;
-            const tx = x + 4 * devicePixelRatio + w > left + width ? x - 4 * devicePixelRatio - w : x + 4 * devicePixelRatio;
-            ctx.fillText(text, tx, top + 2 * devicePixelRatio);
+            const tx = Math.max(left, x + pad + w > left + width ? x - pad - w : x + pad);
+            let row = rowEnds.findIndex((end) => tx > end + pad);
+            if (row === -1) row = rowEnds.length;
+            rowEnds[row] = tx + w;
+            ctx.fillText(text, tx, top + 2 * devicePixelRatio + row * lineHeight);
           }
           ctx.restore();
         },

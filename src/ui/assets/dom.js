@@ -78,10 +78,14 @@ export function timestamp(ms) {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
-/** "5 s ago", "3 min ago". */
+/** "5 s ago", "3 min ago", "2 h ago", then the date. */
 export function ago(ms, now = Date.now()) {
   if (ms === null || ms === undefined) return DASH;
-  return `${duration(Math.max(0, now - ms))} ago`;
+  const s = Math.max(0, Math.round((now - ms) / 1000));
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86_400) return `${Math.floor(s / 3600)} h ago`;
+  return timestamp(ms).slice(0, 10);
 }
 
 /** Bytes as "512 B", "1.5 KiB", "3.2 MiB". */
@@ -92,12 +96,18 @@ export function bytes(n) {
   return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-/** A stable colour for a node id, from a palette that reads on white. */
-const PALETTE = ['#2563eb', '#16a34a', '#d97706', '#9333ea', '#dc2626', '#0891b2', '#db2777', '#65a30d', '#7c3aed', '#ea580c'];
+/** Colours that read on white and apart from each other. */
+const PALETTE = ['#2563eb', '#16a34a', '#d97706', '#9333ea', '#dc2626', '#0891b2', '#db2777', '#65a30d', '#4f46e5', '#ea580c', '#0d9488', '#a16207'];
+const assigned = new Map();
+
+/**
+ * A node's colour, the same everywhere on the page (ring, table, charts) for as long as the page
+ * lives: the next palette colour, in the order nodes are first seen, so neighbours never collide.
+ */
 export function colourFor(id) {
-  let hash = 0;
-  for (const ch of String(id)) hash = (hash * 31 + ch.codePointAt(0)) >>> 0;
-  return PALETTE[hash % PALETTE.length];
+  let c = assigned.get(id);
+  if (c === undefined) assigned.set(id, (c = PALETTE[assigned.size % PALETTE.length]));
+  return c;
 }
 
 /** A status badge. */

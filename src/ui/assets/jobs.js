@@ -79,6 +79,7 @@ export function renderJobs(main, params) {
     clearTimeout(timer);
     controller?.abort();
     const mine = (controller = new AbortController());
+    const started = performance.now();
     if (!quiet) info.textContent = 'Loading…';
     try {
       const page = await api(`/v1/jobs${query({ limit: PAGE_SIZE, status: state.status, job: state.job, q: state.q, cursor: state.cursor })}`, { signal: mine.signal });
@@ -103,7 +104,12 @@ export function renderJobs(main, params) {
       setConnection('error', err.message);
       if (err.status === 401) return;
     }
-    if (!stopped) timer = setTimeout(() => load({ quiet: true }), REFRESH_MS);
+    // A slow page (a filter the server answers by scanning) is refreshed less often, and a hidden tab not at all.
+    const delay = Math.max(REFRESH_MS, (performance.now() - started) * 10);
+    if (!stopped) timer = setTimeout(function refresh() {
+      if (document.hidden) timer = setTimeout(refresh, REFRESH_MS);
+      else load({ quiet: true });
+    }, delay);
   }
 
   const restart = () => {

@@ -33,8 +33,8 @@ export function renderOverview(main) {
   const schedulers = h('section', { class: 'card', 'aria-labelledby': 'h-schedulers' });
   const ring = h('section', { class: 'card ring-card', 'aria-labelledby': 'h-ring' });
   const workers = h('section', { class: 'card span-2', 'aria-labelledby': 'h-workers' });
-  const charts = h('section', { class: 'card span-2', 'aria-labelledby': 'h-charts' });
-  const redis = h('section', { class: 'card span-2', 'aria-labelledby': 'h-redis' });
+  const charts = h('section', { class: 'card', 'aria-labelledby': 'h-charts' });
+  const redis = h('section', { class: 'card', 'aria-labelledby': 'h-redis' });
   const error = h('p', { class: 'error', role: 'alert', hidden: true, 'data-testid': 'overview-error' });
 
   replace(
@@ -42,7 +42,7 @@ export function renderOverview(main) {
     h('div', { class: 'page-head' }, h('h1', {}, 'Cluster overview'), h('span', { class: 'muted', id: 'overview-updated', 'data-testid': 'overview-updated' })),
     error,
     stats,
-    h('div', { class: 'grid' }, schedulers, ring, workers, charts, redis),
+    h('div', { class: 'stack' }, h('div', { class: 'grid grid-3' }, ring, workers), charts, h('div', { class: 'grid' }, schedulers, redis)),
   );
 
   replace(charts, h('h2', { id: 'h-charts' }, 'Throughput and queues'));
