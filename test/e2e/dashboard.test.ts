@@ -142,6 +142,14 @@ describe.skipIf(!HAS_CHROMIUM)('the dashboard in a browser', () => {
     expect(stack).toMatch(/\n\s+at /);
     expect(await page.getByTestId('job-retry').isVisible()).toBe(true);
     await page.screenshot({ path: `${ARTIFACTS}dashboard-job-failed.png`, fullPage: true });
+
+    // Retrying runs task 7 again, which fails again: the page says so and shows the new failure.
+    const before = (await node.api(`/v1/jobs/${id}`)).body.finishedAt as number;
+    await page.getByTestId('job-retry').click();
+    await page.getByTestId('job-action-info').waitFor(WAIT);
+    expect(await page.getByTestId('job-action-error').isVisible()).toBe(false);
+    await expect.poll(async () => (await node.api(`/v1/jobs/${id}`)).body.finishedAt > before, WAIT).toBe(true);
+    await expect.poll(() => page.getByTestId('job-status').textContent(), WAIT).toBe('failed');
   });
 
   it('cancels a running job from its page', async () => {
@@ -152,6 +160,7 @@ describe.skipIf(!HAS_CHROMIUM)('the dashboard in a browser', () => {
     await page.getByTestId('job-cancel-confirm').click(WAIT);
     await expect.poll(() => page.getByTestId('job-status').textContent(), WAIT).toBe('cancelled');
     expect(await page.getByTestId('job-action-error').isVisible()).toBe(false);
+    expect(await page.getByTestId('job-action-info').textContent()).toMatch(/^Cancelled at /);
     expect((await node.api(`/v1/jobs/${id}`)).body.status).toBe('cancelled');
   });
 

@@ -9,6 +9,7 @@ const POLL_MS = 1000;
 export function renderJobDetail(main, id) {
   const head = h('div', { class: 'page-head' });
   const actionError = h('p', { class: 'error', role: 'alert', hidden: true, 'data-testid': 'job-action-error' });
+  const actionInfo = h('p', { class: 'info', role: 'status', hidden: true, 'data-testid': 'job-action-info' });
   const progressCard = h('section', { class: 'card span-2', 'aria-labelledby': 'h-progress' });
   const timingCard = h('section', { class: 'card', 'aria-labelledby': 'h-timing' });
   const inputCard = h('section', { class: 'card', 'aria-labelledby': 'h-input' });
@@ -22,6 +23,7 @@ export function renderJobDetail(main, id) {
     head,
     loadError,
     actionError,
+    actionInfo,
     h('div', { class: 'grid' }, progressCard, errorCard, resultCard, timingCard, inputCard),
   );
 
@@ -259,11 +261,14 @@ export function renderJobDetail(main, id) {
     clearInterval(tick);
   }
 
-  async function act(fn) {
+  async function act(fn, done) {
     actionError.hidden = true;
+    actionInfo.hidden = true;
     for (const b of head.querySelectorAll('button')) b.disabled = true;
     try {
       await fn();
+      actionInfo.textContent = `${done} at ${timestamp(Date.now()).slice(11)}.`;
+      actionInfo.hidden = false;
     } catch (err) {
       actionError.hidden = false;
       actionError.textContent = err instanceof ApiError ? `${err.message}${err.status ? ` (HTTP ${err.status})` : ''}` : String(err);
@@ -275,14 +280,14 @@ export function renderJobDetail(main, id) {
   }
 
   function cancel() {
-    return act(() => api(`/v1/jobs/${encodeURIComponent(id)}`, { method: 'DELETE' }));
+    return act(() => api(`/v1/jobs/${encodeURIComponent(id)}`, { method: 'DELETE' }), 'Cancelled');
   }
 
   function retry() {
     return act(async () => {
       await api(`/v1/jobs/${encodeURIComponent(id)}/retry`, { method: 'POST' });
       resultShownFor = null;
-    });
+    }, 'The failed tasks were queued again');
   }
 
   load().then(followIfRunning);
