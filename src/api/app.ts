@@ -101,7 +101,7 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
   // Routes that need Redis answer 503 at once while the connection is down (after auth: a client
   // without a token learns nothing about the backend).
   const redisUp = failFastWhileRedisDown(store.redis);
-  for (const path of ['/readyz', '/v1/jobs', '/v1/jobs/*', '/v1/cluster']) app.use(path, redisUp);
+  for (const path of ['/readyz', '/v1/jobs', '/v1/jobs/*', '/v1/cluster', '/v1/workers/*']) app.use(path, redisUp);
 
   app.get('/metrics', async (c) => {
     if (deps.metrics === undefined) throw new RingpoolError('NOT_FOUND', 'metrics are not enabled on this node');

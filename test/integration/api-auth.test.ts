@@ -77,7 +77,8 @@ const ROUTES: Route[] = [
   { method: 'POST', label: '/v1/jobs', path: () => '/v1/jobs', body: { job: 'spin', input: { tasks: 1, ms: 0 } }, needs: 'submit' },
   { method: 'DELETE', label: '/v1/jobs/:runningId', path: () => `/v1/jobs/${runningId}`, needs: 'submit' },
   { method: 'POST', label: '/v1/jobs/:doneId/retry', path: () => `/v1/jobs/${doneId}/retry`, needs: 'submit' },
-  { method: 'POST', label: '/v1/workers/w-apiauth/drain', path: () => '/v1/workers/w-apiauth/drain', needs: 'admin' },
+  // A worker that does not exist: allowed is then 404, and this node's own worker keeps working.
+  { method: 'POST', label: '/v1/workers/no-such-worker/drain', path: () => '/v1/workers/no-such-worker/drain', needs: 'admin' },
   { method: 'PUT', label: '/v1/jobs', path: () => '/v1/jobs', body: {}, needs: 'admin' },
 ];
 

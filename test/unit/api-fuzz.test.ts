@@ -15,6 +15,7 @@ import { Metrics } from '../../src/observability/metrics.js';
 import { loadJobRegistry, type JobRegistry } from '../../src/registry/job-registry.js';
 import { JobStore } from '../../src/store/job-store.js';
 import { createKeys } from '../../src/store/keys.js';
+import { JobEvents } from '../../src/store/job-events.js';
 import { startLocalRedis, type LocalRedis } from '../../src/store/local-redis.js';
 import { FIXTURE_JOBS } from '../helpers/cluster.js';
 
@@ -33,6 +34,7 @@ let dir: string;
 let server: LocalRedis;
 let redis: Redis;
 let observer: Redis;
+let subscriber: Redis;
 let store: JobStore;
 let registry: JobRegistry;
 let cluster: ReturnType<typeof createClusterView>;
@@ -69,7 +71,10 @@ beforeAll(async () => {
   registry = await loadJobRegistry([BUILTIN_JOBS_DIR, FIXTURE_JOBS]);
   const metrics = new Metrics();
   cluster = createClusterView({ store, leaseMs: 3000, metrics });
-  const deps = { store, registry, metrics, clusterView: cluster.view, refreshMetrics: cluster.refreshMetrics };
+  subscriber = openRedis({ url: server.url }, 'blocking', 'fuzz-events');
+  const jobEvents = new JobEvents(subscriber, store.keys);
+  await jobEvents.start();
+  const deps = { store, registry, metrics, clusterView: cluster.view, refreshMetrics: cluster.refreshMetrics, jobEvents };
   openApp = createApi(deps, { bodyLimitBytes: 64 * 1024, eventsPollMs: 5, maxJobsInFlight: 100_000 });
   tokenApp = createApi(deps, {
     apiTokens: [TOKENS.all, `${TOKENS.read}:read`, `${TOKENS.submit}:submit`, `${TOKENS.admin}:admin`],
@@ -105,6 +110,7 @@ afterAll(async () => {
   await cluster?.close();
   redis?.disconnect();
   observer?.disconnect();
+  subscriber?.disconnect();
   await server?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -149,7 +155,7 @@ const QUERY_VALUE = fc.oneof(
   fc.integer().map(String),
 );
 const QUERY = fc
-  .array(fc.tuple(fc.constantFrom('status', 'job', 'limit', 'cursor', 'q', 'token', 'x', '__proto__', 'constructor', 'limit[]', ''), QUERY_VALUE), { maxLength: 4 })
+  .array(fc.tuple(fc.constantFrom('status', 'job', 'limit', 'cursor', 'q', 'token', 'wait', 'x', '__proto__', 'constructor', 'limit[]', ''), QUERY_VALUE), { maxLength: 4 })
   .map((pairs) => (pairs.length === 0 ? '' : `?${pairs.map(([k, v]) => `${k}=${v}`).join('&')}`));
 
 const PATH = fc.oneof(
