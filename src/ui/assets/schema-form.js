@@ -49,12 +49,13 @@ function readObject(group) {
 function hint(prop) {
   const parts = [];
   if (prop.description) parts.push(prop.description);
-  const lo = prop.minimum ?? prop.exclusiveMinimum;
-  const hi = prop.maximum ?? prop.exclusiveMaximum;
-  const bounded = (v) => v !== undefined && Math.abs(v) < SAFE;
-  if (bounded(lo) && bounded(hi)) parts.push(`${fmt(lo)} to ${fmt(hi)}`);
-  else if (bounded(lo)) parts.push(`at least ${fmt(lo)}`);
-  else if (bounded(hi)) parts.push(`at most ${fmt(hi)}`);
+  // zod's safe-integer bounds (±2^53) say nothing to a person: only real limits are shown.
+  const bounded = (v) => typeof v === 'number' && Math.abs(v) < SAFE;
+  const lo = bounded(prop.minimum) ? `at least ${fmt(prop.minimum)}` : bounded(prop.exclusiveMinimum) ? `more than ${fmt(prop.exclusiveMinimum)}` : null;
+  const hi = bounded(prop.maximum) ? `at most ${fmt(prop.maximum)}` : bounded(prop.exclusiveMaximum) ? `less than ${fmt(prop.exclusiveMaximum)}` : null;
+  if (bounded(prop.minimum) && bounded(prop.maximum)) parts.push(`${fmt(prop.minimum)} to ${fmt(prop.maximum)}`);
+  else parts.push(...[lo, hi].filter(Boolean));
+  if (prop.minLength > 0) parts.push(`at least ${fmt(prop.minLength)} characters`);
   if (prop.default !== undefined) parts.push(`default ${JSON.stringify(prop.default)}`);
   return parts.join(' · ');
 }
