@@ -4,7 +4,7 @@
 export type BenchSuite = (args: string[]) => Promise<Record<string, number | string | boolean>>;
 
 /** Prints rows of `label | ours | baseline | note` as an aligned table on stderr-free stdout. */
-export function printTable(title: string, rows: Array<[string, ...Array<string | number>]>): void {
+export function printTable(title: string, rows: ReadonlyArray<ReadonlyArray<string | number>>): void {
   const cells = rows.map((r) => r.map((c) => (typeof c === 'number' ? formatNumber(c) : c)));
   const widths: number[] = [];
   for (const r of cells) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));

@@ -15,7 +15,7 @@ const suite: BenchSuite = async (args) => {
   const targetMs = numberFlag(args, 'task-ms', 50);
   const cores = availableParallelism();
   const input = calibrate(taskCount, targetMs);
-  const tasks = [...primes.split(input)] as Array<{ from: number; to: number }>;
+  const tasks = [...(primes.split(input) as Iterable<{ from: number; to: number }>)];
 
   // 1. Serial loop on the main thread.
   let t = performance.now();

@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'OUT_OF_MEMORY'
   | 'CANCELLED'
   | 'TOO_MANY_TASKS'
+  | 'RESULT_TOO_LARGE'
   | 'STALE_TERM'
   | 'NOT_LEADER'
   | 'NOT_REPLICATED'
@@ -42,6 +43,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   OUT_OF_MEMORY: 500,
   CANCELLED: 409,
   TOO_MANY_TASKS: 400,
+  RESULT_TOO_LARGE: 400,
   STALE_TERM: 409,
   NOT_LEADER: 503,
   NOT_REPLICATED: 503,

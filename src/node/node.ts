@@ -62,6 +62,7 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
         id: config.workerId,
         threads: config.threads,
         heartbeatMs: config.heartbeatMs,
+        maxTaskResultBytes: config.maxTaskResultBytes,
         // A process that is only a worker leaves entirely when drained, as on SIGTERM.
         ...(roles.api || roles.scheduler ? {} : { onDrainRequested: () => process.kill(process.pid, 'SIGTERM') }),
       },
@@ -110,7 +111,7 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
         refreshMetrics: cluster.refreshMetrics,
         jobEvents,
       },
-      { bodyLimitBytes: config.bodyLimitBytes, apiTokens: config.apiTokens },
+      { bodyLimitBytes: config.bodyLimitBytes, apiTokens: config.apiTokens, maxJobsInFlight: config.maxJobsInFlight },
     );
     const server = await listen(app.fetch, config.host, config.port);
     url = `http://${config.host}:${(server.address() as { port: number }).port}`;

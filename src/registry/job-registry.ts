@@ -35,7 +35,12 @@ export async function loadJobRegistry(dirs: readonly string[]): Promise<JobRegis
     const root = realpathOrThrow(dir);
     for (const file of readdirSync(root).sort()) {
       if (!MODULE_FILE.test(file) || SKIP.test(file)) continue;
-      const path = realpathSync(join(root, file));
+      let path: string;
+      try {
+        path = realpathSync(join(root, file));
+      } catch {
+        continue; // a dangling symlink: nothing to load
+      }
       // A symlink that leads out of the folder is not loaded: only the named folder's code runs.
       if (!path.startsWith(root + sep) || !statSync(path).isFile()) continue;
       const loaded = await loadModule(path);

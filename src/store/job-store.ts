@@ -68,6 +68,13 @@ export class JobStore {
   readonly #waitTimeoutMs: number;
   readonly #onAcknowledge: ((acked: boolean) => void) | undefined;
   #lastAcked: boolean | null = null;
+  /**
+   * Bumped whenever the connection closes. WAIT confirms only the writes made on its own
+   * connection; ioredis resends a WAIT cut off by a failover on the new connection, where it
+   * would confirm nothing this client wrote yet answer "replicated". A write whose WAIT spans a
+   * reconnect therefore counts as not stored (test/integration/replication-wait-resend.test.ts).
+   */
+  #connectionEpoch = 0;
 
   constructor(redis: Redis, keys: Keys, options: JobStoreOptions = {}) {
     const minReplicas = options.minReplicas ?? 0;
@@ -79,6 +86,7 @@ export class JobStore {
     this.#minReplicas = minReplicas;
     this.#waitTimeoutMs = waitTimeoutMs;
     this.#onAcknowledge = options.onAcknowledge;
+    redis.on('close', () => this.#connectionEpoch++);
     defineScripts(redis);
   }
 
@@ -99,6 +107,7 @@ export class JobStore {
 
   async createJob(job: NewJob, now: number = Date.now()): Promise<void> {
     const k = this.keys;
+    const epoch = this.#connectionEpoch;
     const created = await runScript<number>(this.#redis, 'create-job', [k.job(job.id), k.jobs, k.active, k.wake], [
       job.id, now,
       'id', job.id,
@@ -111,7 +120,7 @@ export class JobStore {
       'placed', 0, 'done', 0, 'failed', 0, 'duplicates', 0,
     ]);
     if (created !== 1) throw new RingpoolError('CONFLICT', `job id ${job.id} is already taken`);
-    await this.#acknowledge();
+    await this.#acknowledge(epoch);
     await this.#index(job);
   }
 
@@ -154,8 +163,9 @@ export class JobStore {
   /** A failed job runs again: its tasks without a stored result are re-enqueued. Returns the status before. */
   async retryJob(id: string): Promise<JobStatus | 'missing'> {
     const k = this.keys;
+    const epoch = this.#connectionEpoch;
     const before = await runScript<JobStatus | 'missing'>(this.#redis, 'retry-job', [k.fence, k.job(id), k.taskErrors(id), k.active, k.wake], [id]);
-    if (before === 'failed') await this.#acknowledge();
+    if (before === 'failed') await this.#acknowledge(epoch);
     return before;
   }
 
@@ -225,25 +235,28 @@ export class JobStore {
   /** Records how many tasks are enqueued; `total` once the split has ended. */
   async recordSplit(id: string, term: number, placed: number, total?: number): Promise<JobStatus | 'missing'> {
     const k = this.keys;
+    const epoch = this.#connectionEpoch;
     const status = await runScript<JobStatus | 'missing'>(this.#redis, 'record-split', [k.fence, k.job(id), k.wake], [term, id, placed, total ?? '']);
-    if (total !== undefined) await this.#acknowledge();
+    if (total !== undefined) await this.#acknowledge(epoch);
     return status;
   }
 
   async completeJob(id: string, term: number, result: JobResultBody, ttlSec: number, now: number = Date.now()): Promise<JobStatus | 'missing'> {
     const k = this.keys;
     const payload = result.type === 'image/png' ? result.bytes : JSON.stringify(result.value ?? null);
+    const epoch = this.#connectionEpoch;
     const status = await runScript<JobStatus | 'missing'>(this.#redis, 'complete-job', [k.fence, k.job(id), k.jobResult(id), k.active, k.results(id), k.storedBits(id)], [
       term, id, now, payload as unknown as string, ttlSec, k.events,
     ]);
-    await this.#acknowledge();
+    await this.#acknowledge(epoch);
     return status;
   }
 
   async failJob(id: string, term: number, error: SerializedError, now: number = Date.now()): Promise<JobStatus | 'missing'> {
     const k = this.keys;
+    const epoch = this.#connectionEpoch;
     const status = await runScript<JobStatus | 'missing'>(this.#redis, 'fail-job', [k.fence, k.job(id), k.active], [term, id, JSON.stringify(error), now, k.events]);
-    await this.#acknowledge();
+    await this.#acknowledge(epoch);
     return status;
   }
 
@@ -298,13 +311,23 @@ export class JobStore {
     entries: ReadonlyArray<readonly [number, unknown]>,
     timing?: { readonly jobType: string; readonly microsPerTask: number },
   ): Promise<StoredResults> {
+    return await this.storeResultJson(jobId, entries.map(([index, value]) => [index, JSON.stringify(value ?? null)] as const), timing);
+  }
+
+  /** `storeResults` for values already serialised (a worker thread sends its results as JSON). */
+  async storeResultJson(
+    jobId: string,
+    entries: ReadonlyArray<readonly [number, string]>,
+    timing?: { readonly jobType: string; readonly microsPerTask: number },
+  ): Promise<StoredResults> {
     const k = this.keys;
     const args: Array<string | number> = [jobId, timing?.jobType ?? '', timing === undefined ? '' : Math.max(1, Math.round(timing.microsPerTask))];
-    for (const [index, value] of entries) args.push(index, JSON.stringify(value ?? null));
+    for (const [index, json] of entries) args.push(index, json);
+    const epoch = this.#connectionEpoch;
     const [stored, duplicates, status] = await runScript<[number, number, JobStatus | 'missing']>(
       this.#redis, 'store-results', [k.fence, k.job(jobId), k.results(jobId), k.wake, k.resultsStored, k.taskTimes, k.storedBits(jobId)], args,
     );
-    if (stored > 0) await this.#acknowledge();
+    if (stored > 0) await this.#acknowledge(epoch);
     return { stored, duplicates, status };
   }
 
@@ -324,10 +347,11 @@ export class JobStore {
 
   async failTask(jobId: string, taskIndex: number, error: SerializedError, now: number = Date.now()): Promise<JobStatus | 'missing'> {
     const k = this.keys;
+    const epoch = this.#connectionEpoch;
     const status = await runScript<JobStatus | 'missing'>(this.#redis, 'fail-task', [k.fence, k.job(jobId), k.taskErrors(jobId), k.active], [
       jobId, taskIndex, JSON.stringify({ ...error, taskIndex }), now, k.events,
     ]);
-    await this.#acknowledge();
+    await this.#acknowledge(epoch);
     return status;
   }
 
@@ -339,10 +363,14 @@ export class JobStore {
     return status === undefined || status === 'missing' || TERMINAL_STATUSES.has(status);
   }
 
-  /** `WAIT` for the configured replicas (Redis docs: WAIT makes the writes before it durable on N replicas). */
-  async #acknowledge(): Promise<void> {
+  /**
+   * `WAIT` for the configured replicas (Redis docs: WAIT confirms the writes made before it on
+   * this connection). `epoch` is the connection epoch before those writes were sent.
+   */
+  async #acknowledge(epoch: number): Promise<void> {
     if (this.#minReplicas === 0) return;
-    const acked = (await this.#redis.call('WAIT', this.#minReplicas, this.#waitTimeoutMs)) as number;
+    let acked = (await this.#redis.call('WAIT', this.#minReplicas, this.#waitTimeoutMs)) as number;
+    if (this.#connectionEpoch !== epoch) acked = 0; // the write and its WAIT may have run on different masters
     this.#lastAcked = acked >= this.#minReplicas;
     this.#onAcknowledge?.(this.#lastAcked);
     if (acked < this.#minReplicas) {

@@ -21,6 +21,8 @@ export interface BatchRun {
   /** Each task's own limit: the clock restarts as each task of the batch starts. */
   readonly timeoutMs: number;
   readonly memoryMb: number;
+  /** Largest JSON result of one task, bytes. */
+  readonly maxResultBytes?: number;
   /** Aborted when the job is cancelled. */
   readonly cancel?: AbortSignal;
 }
@@ -98,7 +100,14 @@ export class TaskPool {
     const onCancel = () => stop('CANCELLED');
     if (batch.cancel?.aborted) onCancel();
     batch.cancel?.addEventListener('abort', onCancel);
-    const payload: ThreadBatch = { modulePath: batch.modulePath, jobId: batch.jobId, attempt: batch.attempt, tasks: batch.tasks, control };
+    const payload: ThreadBatch = {
+      modulePath: batch.modulePath,
+      jobId: batch.jobId,
+      attempt: batch.attempt,
+      tasks: batch.tasks,
+      control,
+      ...(batch.maxResultBytes === undefined ? {} : { maxResultBytes: batch.maxResultBytes }),
+    };
     let outcomes: TaskOutcome[] = [];
     let micros = 0;
     let crash: unknown;

@@ -16,10 +16,13 @@ export interface ThreadBatch {
    * the pool times each task on its own.
    */
   readonly control?: SharedArrayBuffer;
+  /** Largest JSON result of one task, bytes: checked here, so an oversized value never leaves the thread. */
+  readonly maxResultBytes?: number;
 }
 
 export type TaskOutcome =
-  | { readonly index: number; readonly ok: true; readonly value: unknown }
+  /** `json`: the result serialised here, once, as it is stored. */
+  | { readonly index: number; readonly ok: true; readonly json: string }
   | { readonly index: number; readonly ok: false; readonly error: SerializedError; readonly retryable: boolean };
 
 const modules = new Map<string, Promise<AnyJob>>();
@@ -53,7 +56,10 @@ export async function runTasks(batch: ThreadBatch): Promise<BatchOutcome> {
     const ctx: TaskContext = { signal, jobId: batch.jobId, taskIndex: index, attempt: batch.attempt, progress: () => {} };
     try {
       const value = await job.run(payload, ctx);
-      outcomes.push({ index, ok: true, value: value === undefined ? null : value });
+      const json = serialiseResult(index, value, batch.maxResultBytes);
+      // Not JSON, or too large: the same input gives the same again, so it is not retried.
+      if (typeof json !== 'string') outcomes.push({ index, ok: false, error: json, retryable: false });
+      else outcomes.push({ index, ok: true, json });
     } catch (err) {
       const retryable = !(err !== null && typeof err === 'object' && (err as { retryable?: unknown }).retryable === false);
       outcomes.push({ index, ok: false, error: serializeError(err, 'TASK_FAILED'), retryable });
@@ -79,4 +85,22 @@ function sharedAbortSignal(cells: Int32Array | undefined): AbortSignal {
     },
   });
   return signal;
+}
+
+/** The result as stored (JSON), or why it cannot be stored. */
+function serialiseResult(index: number, value: unknown, limit: number | undefined): string | SerializedError {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value ?? null) ?? 'null';
+  } catch (err) {
+    return { code: 'TASK_FAILED', message: `task ${index} returned a value that is not JSON: ${(err as Error).message}` };
+  }
+  if (limit === undefined || json.length <= limit / 3) return json; // no UTF-8 char is over 3 bytes per UTF-16 unit
+  const bytes = Buffer.byteLength(json, 'utf8');
+  if (bytes <= limit) return json;
+  return {
+    code: 'RESULT_TOO_LARGE',
+    message: `task ${index} returned ${bytes} bytes of JSON, more than the limit of ${limit} (maxTaskResultBytes): return less per task`,
+    details: { bytes, limit },
+  };
 }

@@ -20,6 +20,8 @@ export interface WorkerNodeOptions {
   readonly prefetchPerThread?: number;
   /** How often the registration is renewed, ms. @default 1000 */
   readonly heartbeatMs?: number;
+  /** Largest JSON result of one task, bytes; a larger one fails the task, not retried. @default 8388608 */
+  readonly maxTaskResultBytes?: number;
   /** Called once when an operator asks this node to drain (`POST /v1/workers/:id/drain`). */
   readonly onDrainRequested?: () => void;
 }
@@ -61,6 +63,7 @@ export class WorkerNode {
   #heartbeat: NodeJS.Timeout | undefined;
   #draining = false;
   readonly #onDrainRequested: (() => void) | undefined;
+  readonly #maxTaskResultBytes: number;
 
   constructor(deps: WorkerNodeDeps, options: WorkerNodeOptions) {
     if (!NODE_ID.test(options.id)) throw new TypeError(`worker id must be letters, digits, '_' or '-' (at most 63), got ${JSON.stringify(options.id)}`);
@@ -72,6 +75,7 @@ export class WorkerNode {
     this.#concurrency = this.#pool.threads * prefetch;
     this.#heartbeatMs = options.heartbeatMs ?? 1000;
     this.#onDrainRequested = options.onDrainRequested;
+    this.#maxTaskResultBytes = options.maxTaskResultBytes ?? 8 * 1024 * 1024;
   }
 
   get threads(): number {
@@ -158,21 +162,22 @@ export class WorkerNode {
       tasks,
       timeoutMs: batch.taskTimeoutMs,
       memoryMb: batch.taskMemoryMb,
+      maxResultBytes: this.#maxTaskResultBytes,
       cancel: cancel.signal,
     }).finally(() => {
       timer?.();
       metrics?.inFlight.dec({ node: this.id }, tasks.length);
     });
     if (cancel.signal.aborted) return;
-    const successes: Array<readonly [number, unknown]> = [];
+    const successes: Array<readonly [number, string]> = [];
     let failure: Extract<TaskOutcome, { ok: false }> | undefined;
     for (const outcome of outcomes) {
-      if (outcome.ok) successes.push([outcome.index, outcome.value]);
+      if (outcome.ok) successes.push([outcome.index, outcome.json]);
       else failure ??= outcome;
     }
     if (successes.length > 0) {
       const timing = micros > 0 ? { jobType: batch.job, microsPerTask: micros / successes.length } : undefined;
-      const { stored, duplicates } = await store.storeResults(batch.jobId, successes, timing);
+      const { stored, duplicates } = await store.storeResultJson(batch.jobId, successes, timing);
       metrics?.tasksCompleted.inc({ job_type: batch.job }, stored);
       if (duplicates > 0) metrics?.duplicateResults.inc(duplicates);
     }

@@ -48,3 +48,21 @@ describe('task limits', () => {
     expect((await node.api(`/v1/jobs/${after.id}/result`)).body.result).toBe(9592);
   });
 });
+
+describe('result size limit', () => {
+  it('a task whose result is over maxTaskResultBytes fails RESULT_TOO_LARGE, not retried; smaller ones pass', async () => {
+    const small = await startTestNode({ maxTaskResultBytes: 1024 }, 'result-limit');
+    try {
+      const over = await small.api('/v1/jobs', { body: { job: 'big-result', input: { bytes: 5000 }, options: { retries: 3 } } });
+      const failed = await small.waitForJob(over.body.id);
+      expect(failed.status).toBe('failed');
+      expect(failed.error.code).toBe('RESULT_TOO_LARGE');
+      expect(failed.error.message).toMatch(/5002 bytes of JSON, more than the limit of 1024/);
+      const under = await small.api('/v1/jobs', { body: { job: 'big-result', input: { bytes: 1000, tasks: 3 } } });
+      expect((await small.waitForJob(under.body.id)).status).toBe('completed');
+      expect((await small.api(`/v1/jobs/${under.body.id}/result`)).body.result).toEqual([1000, 1000, 1000]);
+    } finally {
+      await small.close();
+    }
+  });
+});
