@@ -95,6 +95,8 @@ export function parseApiTokens(specs: readonly string[]): ApiToken[] {
 export function requiredScope(method: string, path: string): Access {
   if (OPEN_PATHS.has(path)) return 'open';
   const m = method.toUpperCase();
+  // The dashboard's page and static files carry no data: the page must load to ask for a token.
+  if (SAFE_METHODS.has(m) && DASHBOARD_SHELL.some((re) => re.test(path))) return 'open';
   if (SAFE_METHODS.has(m)) return 'read';
   if (SUBMIT_ROUTES.some(([rm, re]) => rm === m && re.test(path))) return 'submit';
   return 'admin';
@@ -128,6 +130,12 @@ function clientAddress(c: Context): string {
 
 const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i;
 
+/** Same paths as `DASHBOARD_SHELL_PATHS` in src/ui/routes.ts (api/ does not import ui/). */
+const DASHBOARD_SHELL: readonly RegExp[] = [/^\/$/, /^\/ui\/?$/, /^\/ui\/assets\/[A-Za-z0-9._/-]+$/];
+/** bull-board's page and its own requests cannot send a header: the dashboard sets this cookie for them. */
+const QUEUES_BOARD = /^\/ui\/queues(\/|$)/;
+const TOKEN_COOKIE = /(?:^|;\s*)ringpool_token=([^;]+)/;
+
 /**
  * Authenticates and authorises every request, and sets `apiPrincipal`. No token: 401. A token
  * that matches none: 401. A valid token without the route's scope: 403. The token is read from
@@ -156,6 +164,10 @@ export function apiAuth(specs: readonly string[]): MiddlewareHandler {
       given = match[1];
     } else if (SAFE_METHODS.has(c.req.method.toUpperCase())) {
       given = c.req.query('token');
+      if (given === undefined && QUEUES_BOARD.test(c.req.path)) {
+        const cookie = TOKEN_COOKIE.exec(c.req.header('cookie') ?? '')?.[1];
+        given = cookie === undefined ? undefined : decodeURIComponent(cookie);
+      }
     }
     if (given === undefined || given === '') {
       throw new RingpoolError(

@@ -15,6 +15,7 @@ import { createKeys } from '../store/keys.js';
 import { WorkerNode } from '../worker/worker-node.js';
 import { Metrics } from '../observability/metrics.js';
 import { createClusterView } from './cluster-view.js';
+import { createNodeQueues, mountDashboard } from '../ui/routes.js';
 import { openRedis, redisTarget } from './redis-connections.js';
 import { RingpoolError } from '../errors.js';
 
@@ -113,6 +114,9 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
       },
       { bodyLimitBytes: config.bodyLimitBytes, apiTokens: config.apiTokens, maxJobsInFlight: config.maxJobsInFlight },
     );
+    const nodeQueues = createNodeQueues(apiStore.redis, keys);
+    closers.push(() => nodeQueues.close());
+    mountDashboard(app, { queues: () => nodeQueues.list() });
     const server = await listen(app.fetch, config.host, config.port);
     url = `http://${config.host}:${(server.address() as { port: number }).port}`;
     closers.unshift(

@@ -210,8 +210,11 @@ export class Scheduler {
       list.push(this.#entry(job, term, tasks));
       pending.set(node, []);
     };
+    // A re-split (a retry, or a new leader resuming) enqueues only tasks without a stored result.
+    const resplit = job.progress.done > 0;
     const enqueueAll = async () => {
       for (const [node, tasks] of pending) if (tasks.length > 0) seal(node, tasks);
+      if (resplit) await this.#dropStored(id, ready);
       await Promise.all([...ready].map(([node, list]) => this.#queue(node).addBulk(list as never)));
       ready.clear();
     };
@@ -266,6 +269,25 @@ export class Scheduler {
 
   #checkpointAfter(batchSize: number): number {
     return Math.max(this.#options.checkpointEvery, batchSize * 8);
+  }
+
+  /** Takes out of the sealed entries every task that already has a stored result. */
+  async #dropStored(jobId: string, ready: Map<string, Entry[]>): Promise<void> {
+    for (const [node, entries] of ready) {
+      const kept: Entry[] = [];
+      for (const entry of entries) {
+        const stored = await this.#deps.store.storedIndices(jobId, entry.data.tasks.map(([i]) => i));
+        const tasks = entry.data.tasks.filter(([i]) => !stored.has(i));
+        if (tasks.length === entry.data.tasks.length) kept.push(entry);
+        else if (tasks.length > 0) kept.push(this.#reentry(entry, tasks));
+      }
+      ready.set(node, kept);
+    }
+  }
+
+  /** The same entry with fewer tasks: its id follows its new first task. */
+  #reentry(entry: Entry, tasks: ReadonlyArray<readonly [number, unknown]>): Entry {
+    return { ...entry, data: { ...entry.data, tasks }, opts: { ...entry.opts, jobId: batchId(entry.data.jobId, (tasks[0] as readonly [number, unknown])[0]) } };
   }
 
   /** Back-pressure: waits while too many enqueued tasks of the job have no result yet. */

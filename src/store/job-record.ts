@@ -16,6 +16,8 @@ export interface JobProgress {
   readonly failed: number;
   /** Results dropped because one was already stored (first write wins). */
   readonly duplicates: number;
+  /** Results that arrived after the job had ended (cancelled, failed): not stored. */
+  readonly dropped: number;
 }
 
 export interface JobError extends SerializedError {
@@ -56,6 +58,7 @@ export function parseJobHash(hash: Record<string, string>): JobRecord | undefine
       done: Number(hash.done ?? 0),
       failed: Number(hash.failed ?? 0),
       duplicates: Number(hash.duplicates ?? 0),
+      dropped: Number(hash.dropped ?? 0),
     },
     error: hash.error ? (JSON.parse(hash.error) as JobError) : null,
   };

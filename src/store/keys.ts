@@ -32,6 +32,8 @@ export interface Keys {
   readonly evacuations: string;
   /** Set: worker node ids asked to drain (`POST /v1/workers/:id/drain`); a node takes its own id out. */
   readonly drainRequests: string;
+  /** Hash: scheduler id → JSON of its Raft status, refreshed twice a second. */
+  readonly schedulers: string;
   /** Hash: worker node id → JSON registration (threads, heartbeat). */
   readonly workers: string;
   /** Pub/sub channel: `cancel:<id>` when a job is cancelled. */
@@ -62,6 +64,7 @@ export function createKeys(prefix: string): Keys {
     evacuations: `${p}evacuations`,
     taskTimes: `${p}stats:task-us`,
     drainRequests: `${p}drain-requests`,
+    schedulers: `${p}schedulers`,
     workers: `${p}workers`,
     events: `${p}events`,
     nodeQueue: (nodeId: string) => `node-${nodeId}`,

@@ -90,6 +90,20 @@ describe('a task that throws', () => {
     expect((await node.api(`/v1/jobs/${created.body.id}/result`)).body.result).toEqual({ sum: 90, count: 10 });
   });
 
+  it('POST /v1/jobs/:id/retry re-runs only the tasks without a result, and the job completes', async () => {
+    const created = await node.api('/v1/jobs', { body: { job: 'flaky', input: { tasks: 20, failAt: 7, failUntil: Date.now() + 1500 }, options: { retries: 0 } } });
+    const failed = await node.waitForJob(created.body.id);
+    expect(failed.status).toBe('failed');
+    await new Promise((r) => setTimeout(r, Math.max(0, 1600 - (Date.now() - failed.createdAt))));
+    const retried = await node.api(`/v1/jobs/${created.body.id}/retry`, { method: 'POST' });
+    expect(retried.status).toBe(202);
+    const job = await node.waitForJob(created.body.id);
+    expect(job.status).toBe('completed');
+    expect(job.progress.duplicates).toBe(0); // no task that had a result ran again to a second stored result
+    expect((await node.api(`/v1/jobs/${created.body.id}/result`)).body.result).toEqual({ sum: 380, count: 20 });
+    expect((await node.api(`/v1/jobs/${created.body.id}/retry`, { method: 'POST' })).status).toBe(409);
+  });
+
   it('marked not retryable fails at once despite retries', async () => {
     const created = await node.api('/v1/jobs', { body: { job: 'flaky', input: { tasks: 3, failAt: 1, permanent: true }, options: { retries: 5 } } });
     const job = await node.waitForJob(created.body.id);

@@ -5,8 +5,8 @@
 -- KEYS[7] bitmap: bit i set once task i has a stored result
 -- ARGV[1] job id  ARGV[2] job type  ARGV[3] measured µs per task of this batch, or ''
 -- ARGV[4..] task index, JSON result pairs
--- Returns { stored, duplicates, status }. Nothing is stored for a job that has ended: a late
--- result is counted as a duplicate.
+-- Returns { stored, duplicates, status }. Nothing is stored for a job that has ended: such a
+-- late result is counted as dropped (not as a duplicate: no result was stored for it).
 --
 -- Why a bitmap and one hash field per batch: one BITFIELD command claims up to 1,000 tasks at
 -- once (and replicates as one command), and the reduce reads a few hundred blobs instead of a
@@ -20,8 +20,8 @@ local status = redis.call('HGET', KEYS[2], 'status')
 if not status then return { 0, 0, 'missing' } end
 local count = (#ARGV - 3) / 2
 if isTerminal(status) then
-  redis.call('HINCRBY', KEYS[2], 'duplicates', count)
-  return { 0, count, status }
+  redis.call('HINCRBY', KEYS[2], 'dropped', count)
+  return { 0, 0, status }
 end
 local fresh = {}
 local first = nil

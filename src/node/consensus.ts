@@ -1,0 +1,129 @@
+// Wires the Raft driver (file storage, HTTP transport) to the scheduler's control state, and reports its status.
+import { join, resolve } from 'node:path';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { SchedulerView } from '../api/cluster-view.js';
+import type { Config } from '../config/config.js';
+import { RingpoolError } from '../errors.js';
+import type { Metrics } from '../observability/metrics.js';
+import { RaftDriver } from '../raft/driver.js';
+import { FileStorage } from '../raft/file-storage.js';
+import type { Member } from '../raft/types.js';
+import type { ConsensusNode, ConsensusStatus } from '../scheduler/consensus.js';
+import { ControlState, type ControlCommand, type ControlSnapshot } from '../scheduler/control-state.js';
+import type { Keys } from '../store/keys.js';
+import { HttpRaftTransport, createRaftRoutes, type RaftRoutes } from '../transport/raft-http.js';
+
+export interface Consensus {
+  readonly node: ConsensusNode;
+  readonly driver: RaftDriver<ControlCommand>;
+  readonly control: ControlState;
+  /** `/raft/*`: served apart from the API's bearer auth (Raft messages carry an HMAC instead). */
+  readonly routes: RaftRoutes;
+  /** On SIGTERM: hand leadership to the most up-to-date follower first (graceful hand-over). */
+  handOver(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** `id=url` pairs of --peers; a lone scheduler is a group of one at its own URL. */
+export function raftMembers(config: Config, selfUrl: string): Member[] {
+  if (config.peers.length === 0) return [{ id: config.schedulerId, address: selfUrl }];
+  const members = config.peers.map((p) => {
+    const at = p.indexOf('=');
+    return { id: p.slice(0, at), address: p.slice(at + 1) };
+  });
+  if (!members.some((m) => m.id === config.schedulerId)) {
+    throw new RingpoolError('CONFIG', `--peers must include this scheduler's own id "${config.schedulerId}" (--id); got ${members.map((m) => m.id).join(', ')}`);
+  }
+  return members;
+}
+
+export function startConsensus(args: { config: Config; selfUrl: string; logger: Logger; metrics?: Metrics }): Consensus {
+  const { config, logger, metrics } = args;
+  const control = new ControlState();
+  const dir = join(resolve(config.dataDir), 'raft', config.schedulerId);
+  const storage = new FileStorage({ dir });
+  if (storage.recovery.truncatedBytes > 0) logger.warn({ recovery: storage.recovery }, 'the Raft write-ahead file had a torn or corrupted tail: truncated');
+  const members = raftMembers(config, args.selfUrl);
+  const secret = config.clusterSecret ? { secret: config.clusterSecret } : {};
+  const transport = new HttpRaftTransport({ id: config.schedulerId, peers: Object.fromEntries(members.map((m) => [m.id, m.address as string])), ...secret });
+  const driver: RaftDriver<ControlCommand> = new RaftDriver<ControlCommand>({
+    id: config.schedulerId,
+    storage,
+    transport,
+    bootstrap: members,
+    apply: (command) => control.apply(command),
+    snapshot: () => control.snapshot(),
+    restore: (data) => control.restore(data as ControlSnapshot),
+    onError: (err) => logger.error({ err }, 'Raft driver stopped'),
+  });
+  const routes = createRaftRoutes({ id: config.schedulerId, receive: (messages) => driver.receive(messages), ...secret });
+  driver.onLeaderChange((leaderId, term, isMe) => {
+    logger.info({ leaderId, term, isMe }, 'Raft leader changed');
+    metrics?.leaderChanges.inc();
+    metrics?.raftTerm.set(term);
+    metrics?.raftIsLeader.set(isMe ? 1 : 0);
+  });
+  driver.start();
+  const node: ConsensusNode = {
+    status: () => toConsensusStatus(driver),
+    propose: (command) => driver.propose(command as ControlCommand),
+    onLeaderChange: (listener) => driver.onLeaderChange((leaderId, term, isMe) => listener(leaderId ?? '', term, isMe)),
+  };
+  return {
+    node,
+    driver,
+    control,
+    routes,
+    async handOver() {
+      if (!driver.isLeader || driver.members().length < 2) return;
+      try {
+        const to = await driver.transferLeadership();
+        logger.info({ to }, 'leadership handed over');
+      } catch (err) {
+        logger.warn({ err }, 'leadership hand-over failed; the followers will elect a leader after the election timeout');
+      }
+    },
+    async close() {
+      await driver.stop();
+      await transport.close?.();
+    },
+  };
+}
+
+function toConsensusStatus(driver: RaftDriver<ControlCommand>): ConsensusStatus {
+  const s = driver.status();
+  return {
+    id: s.id,
+    role: s.role,
+    term: s.term,
+    leaderId: s.leaderId ?? '',
+    commitIndex: s.commitIndex,
+    appliedIndex: s.appliedIndex,
+    peers: s.peers.map((p) => ({ id: p.id, ...(p.url ? { url: p.url } : {}), ...(p.lastContactMs === undefined ? {} : { lastContactMs: p.lastContactMs }), ...(p.matchIndex === undefined ? {} : { matchIndex: p.matchIndex }) })),
+  };
+}
+
+/**
+ * Every scheduler writes its Raft status to Redis twice a second, so any API node can show the
+ * whole group (GET /v1/cluster) without reaching the schedulers itself.
+ */
+export function publishSchedulerStatus(redis: Redis, keys: Keys, node: ConsensusNode, url: string, everyMs = 500): () => void {
+  const publish = () => {
+    const s = node.status();
+    const view: SchedulerView & { leaderId: string; at: number } = {
+      id: s.id,
+      role: s.role,
+      term: s.term,
+      commitIndex: s.commitIndex,
+      lastContactMs: null,
+      url,
+      leaderId: s.leaderId,
+      at: Date.now(),
+    };
+    redis.hset(keys.schedulers, s.id, JSON.stringify({ ...view, peers: s.peers })).catch(() => {});
+  };
+  publish();
+  const timer = setInterval(publish, everyMs);
+  return () => clearInterval(timer);
+}
