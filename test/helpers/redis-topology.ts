@@ -1,5 +1,6 @@
 // Real Redis topologies for the replication tests: master, replicas and sentinels on free ports, kill/pause/restart, cleanup; and a record of acknowledged results.
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -18,8 +19,15 @@ export interface RedisTopologyOptions {
   readonly minReplicasToWrite?: number;
   /** Sentinel `down-after-milliseconds`. @default 1000 */
   readonly downAfterMs?: number;
-  /** Sentinel `failover-timeout`. @default 5000 */
+  /** Sentinel `failover-timeout`. @default 5000, or 120000 with `linkProxies` */
   readonly failoverTimeoutMs?: number;
+  /**
+   * Replicas reach the master through a TCP proxy of this process, so a test can cut the
+   * replication link for real (SIGSTOP on a replica is no cut: the kernel keeps receiving the
+   * stream for it, and it applies the lot when thawed). Sentinel still talks to every node directly.
+   * @default false
+   */
+  readonly linkProxies?: boolean;
 }
 
 export interface Address {
@@ -42,9 +50,15 @@ export interface RedisTopology {
   client(port: number): Redis;
   /** SIGKILL: the process dies without a word to anyone, as a crashed host would. */
   kill(port: number): Promise<void>;
-  /** SIGSTOP / SIGCONT: the process freezes with its sockets open (a hung host, a cut link). */
+  /** SIGSTOP / SIGCONT: the process freezes with its sockets open (a hung host). */
   pause(port: number): void;
   resume(port: number): void;
+  /** Stops forwarding the replication stream to this replica (both ways); the sockets stay open. Needs `linkProxies`. */
+  cutLink(replicaPort: number): void;
+  /** Closes the replica's proxied connections, throwing away what was held back; the link stays cut. */
+  dropLink(replicaPort: number): void;
+  /** Forwards again (what was held back flows on). */
+  healLink(replicaPort: number): void;
   /** Starts a node again on its old port as a replica of `master` (empty, it resyncs in full). */
   restartAsReplica(port: number, master: Address): Promise<void>;
   /** Resolves with the new master once every sentinel names a master other than `oldPort` and it answers ROLE master. */
@@ -78,6 +92,7 @@ export async function startRedisTopology(options: RedisTopologyOptions = {}): Pr
   const sentinels: LocalRedis[] = [];
   const clients: Redis[] = [];
   const paused = new Set<number>();
+  const proxies = new Map<number, LinkProxy>();
   // A test that dies half-way must not leave redis-server processes behind.
   const killAll = () => {
     for (const p of [...nodes.values(), ...sentinels]) if (p.process.exitCode === null && p.process.signalCode === null) p.process.kill('SIGKILL');
@@ -89,8 +104,10 @@ export async function startRedisTopology(options: RedisTopologyOptions = {}): Pr
     nodes.set(master.port, master);
     await tune(master.port, minReplicasToWrite);
     for (let i = 0; i < (options.replicas ?? 1); i++) {
-      const replica = await startLocalRedis({ dir, replicaOf: { host: HOST, port: master.port } });
+      const proxy = options.linkProxies ? await startLinkProxy({ host: HOST, port: master.port }) : undefined;
+      const replica = await startLocalRedis({ dir, replicaOf: { host: HOST, port: proxy?.port ?? master.port } });
       nodes.set(replica.port, replica);
+      if (proxy !== undefined) proxies.set(replica.port, proxy);
       await tune(replica.port, minReplicasToWrite);
     }
     const count = options.sentinels ?? 0;
@@ -102,12 +119,15 @@ export async function startRedisTopology(options: RedisTopologyOptions = {}): Pr
           master: { host: HOST, port: master.port },
           quorum: Math.floor(count / 2) + 1,
           downAfterMs: options.downAfterMs ?? 1000,
-          failoverTimeoutMs: options.failoverTimeoutMs ?? 5000,
+          // Sentinel "fixes" a replica whose master address is not the master's (ours name a proxy)
+          // once failover-timeout has passed: keep it longer than a test when proxies are in use.
+          failoverTimeoutMs: options.failoverTimeoutMs ?? (options.linkProxies ? 120_000 : 5000),
         }),
       );
     }
   } catch (err) {
     killAll();
+    for (const p of proxies.values()) p.close();
     throw err;
   }
 
@@ -126,6 +146,12 @@ export async function startRedisTopology(options: RedisTopologyOptions = {}): Pr
     const n = nodes.get(port);
     if (n === undefined) throw new Error(`no redis-server of this topology on port ${port}; ports: ${[...nodes.keys()].join(', ')}`);
     return n;
+  }
+
+  function proxyOf(replicaPort: number): LinkProxy {
+    const p = proxies.get(replicaPort);
+    if (p === undefined) throw new Error(`replica ${replicaPort} has no link proxy: start the topology with linkProxies: true`);
+    return p;
   }
 
   async function probe<T>(port: number, fn: (c: Redis) => Promise<T>): Promise<T | undefined> {
@@ -213,6 +239,9 @@ export async function startRedisTopology(options: RedisTopologyOptions = {}): Pr
       node(port).process.kill('SIGCONT');
       paused.delete(port);
     },
+    cutLink: (port) => proxyOf(port).cut(),
+    dropLink: (port) => proxyOf(port).drop(),
+    healLink: (port) => proxyOf(port).heal(),
     async restartAsReplica(port, master) {
       const old = node(port);
       if (old.process.exitCode === null && old.process.signalCode === null) throw new Error(`redis-server on ${port} is still running: kill it first`);
@@ -238,8 +267,72 @@ export async function startRedisTopology(options: RedisTopologyOptions = {}): Pr
       process.removeListener('exit', killAll);
       for (const c of clients) c.disconnect();
       for (const port of paused) nodes.get(port)?.process.kill('SIGCONT');
+      for (const p of proxies.values()) p.close();
       await Promise.all([...sentinels, ...nodes.values()].map((p) => p.stop(2_000)));
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+interface LinkProxy {
+  readonly port: number;
+  cut(): void;
+  drop(): void;
+  heal(): void;
+  close(): void;
+}
+
+/** A TCP proxy to `target` whose forwarding can be stopped, and its connections dropped. */
+async function startLinkProxy(target: Address): Promise<LinkProxy> {
+  const pairs = new Set<[Socket, Socket]>();
+  let cut = false;
+  const server: Server = createServer((downstream) => {
+    if (cut) {
+      downstream.destroy(); // a cut link lets no new connection through either
+      return;
+    }
+    const upstream = createConnection(target);
+    const pair: [Socket, Socket] = [downstream, upstream];
+    // As Redis does: without TCP_NODELAY, Nagle and delayed ACKs add ~40 ms to every WAIT.
+    for (const s of pair) s.setNoDelay(true);
+    pairs.add(pair);
+    const close = () => {
+      pairs.delete(pair);
+      downstream.destroy();
+      upstream.destroy();
+    };
+    for (const s of pair) {
+      s.on('error', close);
+      s.on('close', close);
+    }
+    downstream.pipe(upstream);
+    upstream.pipe(downstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    port,
+    cut() {
+      cut = true;
+      for (const [down, up] of pairs) {
+        down.unpipe(up);
+        up.unpipe(down);
+      }
+    },
+    drop() {
+      cut = true;
+      for (const pair of [...pairs]) for (const s of pair) s.destroy();
+    },
+    heal() {
+      cut = false;
+      for (const [down, up] of pairs) {
+        down.pipe(up);
+        up.pipe(down);
+      }
+    },
+    close() {
+      for (const pair of [...pairs]) for (const s of pair) s.destroy();
+      server.close();
     },
   };
 }
@@ -269,23 +362,23 @@ export interface AckRecorder {
 }
 
 /**
- * Wraps `store.storeResults` (the worker node calls it through this very object). A call that
- * resolves with every result stored has passed `WAIT`, so those results count as acknowledged
- * with the nonces given. A call that met results already stored (first write wins) cannot say
- * which nonce was kept without another read, so its results are left out: the check stays sound,
- * it only checks fewer results.
+ * Wraps `store.storeResultJson`, the one way results reach Redis (the worker node calls it on this
+ * very object; `storeResults` goes through it too). A call that resolves with every result stored
+ * has passed `WAIT`, so those results count as acknowledged, each with the nonce it carried. A
+ * call that met results already stored (first write wins) cannot say which nonce was kept without
+ * another read, so its results are left out: the check stays sound, it only checks fewer results.
  */
 export function recordAcks(store: JobStore): AckRecorder {
   const acked = new Map<number, string>();
   const rejected = new Map<string, number>();
   const ackTimes: number[] = [];
   let ambiguous = 0;
-  const storeResults = store.storeResults.bind(store);
-  store.storeResults = async (jobId, entries, timing) => {
+  const storeResultJson = store.storeResultJson.bind(store);
+  store.storeResultJson = async (jobId, entries, timing) => {
     try {
-      const outcome = await storeResults(jobId, entries, timing);
+      const outcome = await storeResultJson(jobId, entries, timing);
       if (outcome.stored === entries.length && entries.length > 0) {
-        for (const [index, value] of entries) acked.set(index, (value as AckProbeResult).nonce);
+        for (const [index, json] of entries) acked.set(index, (JSON.parse(json) as AckProbeResult).nonce);
         ackTimes.push(Date.now());
       } else ambiguous += entries.length;
       return outcome;

@@ -1,4 +1,4 @@
-// The replication link cut (replica frozen): no write is acknowledged meanwhile, and promoting that lagging replica loses nothing acknowledged.
+// The replication link cut: no write is acknowledged meanwhile, and promoting that lagging replica loses nothing acknowledged.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestNode, type TestNode } from '../helpers/cluster.js';
 import { lostResults, recordAcks, startRedisTopology, type AckRecorder, type RedisTopology } from '../helpers/redis-topology.js';
@@ -7,11 +7,12 @@ import { createKeys } from '../../src/store/keys.js';
 import type { AckProbeResult } from '../fixtures/jobs/ack-probe.js';
 
 /*
- * The replica is frozen with SIGSTOP: its sockets stay open, so the master still counts it as
- * connected (and, under `min-replicas-max-lag 10`, as good enough to accept writes) while it
- * acknowledges nothing. Every `WAIT 1 2000` then falls short and the store throws NOT_REPLICATED.
- * The master is then killed while the replica is still frozen, the replica thawed, and Sentinel
- * promotes it: the worst case, a new master that missed every write made during the cut.
+ * The replica reaches the master through a TCP proxy of the test (topology `linkProxies`), which
+ * stops forwarding: the sockets stay open, so the master still counts the replica as connected
+ * (and, under `min-replicas-max-lag 10`, as good enough to accept writes) while it acknowledges
+ * nothing. Every `WAIT 1 2000` then falls short and the store throws NOT_REPLICATED. The master
+ * is then killed, the held-back stream thrown away with it, and Sentinel promotes the replica:
+ * the worst case, a new master that missed every write made during the cut.
  *
  * Acknowledged results are recorded client-side (recordAcks: a `storeResults` call that resolved
  * passed `WAIT`). The promoted node refuses writes until a replica joins it
@@ -24,7 +25,7 @@ describe('a cut replication link', () => {
   let acks: AckRecorder;
 
   beforeAll(async () => {
-    topology = await startRedisTopology({ replicas: 1, sentinels: 3, minReplicasToWrite: 1 });
+    topology = await startRedisTopology({ replicas: 1, sentinels: 3, minReplicasToWrite: 1, linkProxies: true });
     node = await startTestNode({ sentinels: [...topology.sentinels], sentinelName: topology.masterName, minReplicas: 1, redisUrl: undefined }, 'link-cut');
     acks = recordAcks(node.store);
   });
@@ -46,17 +47,17 @@ describe('a cut replication link', () => {
     }
 
     const [oldMaster, replica] = topology.ports as [number, number];
-    topology.pause(replica);
+    topology.cutLink(replica);
     const cutAt = Date.now();
     const ackedBeforeCut = acks.acked.size;
     await new Promise((r) => setTimeout(r, 4_000)); // two WAIT timeouts and more
-    // A WAIT answered just before the freeze may resolve a moment after it: allow 500 ms for that.
+    // A WAIT answered just before the cut may resolve a moment after it: allow 500 ms for that.
     const ackedDuringCut = acks.ackTimes.filter((t) => t > cutAt + 500).length;
     const notReplicated = acks.rejected.get('NOT_REPLICATED') ?? 0;
 
     const ackedBeforeKill = acks.snapshot();
     await topology.kill(oldMaster);
-    topology.resume(replica);
+    topology.dropLink(replica);
     const promoted = await topology.waitForFailover(oldMaster);
     expect(promoted.port).toBe(replica);
 

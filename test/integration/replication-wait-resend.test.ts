@@ -16,12 +16,12 @@ import { startRedisTopology, type RedisTopology } from '../helpers/redis-topolog
  *
  * Here, deterministically: both replication links cut (a proxy stops forwarding), so the WAIT
  * after the write blocks; the master killed; Sentinel promotes one replica and attaches the other
- * to it; the resent WAIT then counts that replica. The result must either be rejected (NOT_REPLICATED) or be on the new
- * master; "acknowledged and absent" is the bug.
+ * to it; the resent WAIT then counts that replica. The result must either be rejected
+ * (NOT_REPLICATED) or be on the new master; "acknowledged and absent" is the bug.
  *
- * Fixed by opening the store's connections with `autoResendUnfulfilledCommands: false`
- * (src/node/redis-connections.ts): a WAIT in flight when the connection drops fails, so the
- * result counts as not stored and its task is retried.
+ * Fixed in JobStore (#acknowledge): the store counts its connection's 'close' events, and a WAIT
+ * whose reply arrives on another connection than the write it should confirm counts as 0
+ * replicas, so the result is not stored (NOT_REPLICATED) and its task is retried.
  */
 describe('a WAIT interrupted by a failover', () => {
   let topology: RedisTopology;
