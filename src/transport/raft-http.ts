@@ -1,0 +1,275 @@
+// Raft messages between schedulers over HTTP: a Hono route that receives batches, and a batching fetch client.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { Hono } from 'hono';
+import { decodeRaftBatch, encodeRaftBatch, RaftCodecError } from '../raft/message-codec.js';
+import type { RaftTransport } from '../raft/transport.js';
+import type { Member, NodeId, RaftMessage } from '../raft/types.js';
+
+export const RAFT_MESSAGE_PATH = '/raft/message';
+const HEADER_TIMESTAMP = 'x-raft-timestamp';
+const HEADER_NONCE = 'x-raft-nonce';
+const HEADER_SIGNATURE = 'x-raft-signature';
+
+/** HMAC-SHA256 over timestamp, nonce and body: the body cannot be altered, nor the request replayed later. */
+export function signRaftRequest(secret: string, timestamp: number, nonce: string, body: string): string {
+  return createHmac('sha256', secret).update(`${timestamp}\n${nonce}\n${body}`).digest('hex');
+}
+
+// ── Server side ──────────────────────────────────────────────────────────────────────────────
+
+export interface RaftRoutesOptions {
+  /** Receives each authenticated, validated batch (usually `(m) => driver.receive(m)`). */
+  readonly receive: (messages: readonly RaftMessage[], from: NodeId) => void;
+  /** When set, batches addressed to another node are rejected (400). */
+  readonly id?: NodeId;
+  /** Cluster secret: when set, every request must carry a valid HMAC, or it is rejected with 401. */
+  readonly secret?: string;
+  /**
+   * A signed request is accepted only if its timestamp is within this many ms of our clock, and only once.
+   * @default 30000
+   */
+  readonly replayWindowMs?: number;
+  /**
+   * Largest body accepted.
+   * @default 16777216 (16 MiB)
+   */
+  readonly maxBodyBytes?: number;
+  /** Clock for the replay window. @default Date.now */
+  readonly now?: () => number;
+}
+
+export const RAFT_ROUTES_DEFAULTS = Object.freeze({ replayWindowMs: 30_000, maxBodyBytes: 16 * 1024 * 1024 });
+
+export interface RaftRouteStats {
+  readonly accepted: number;
+  /** Missing, malformed or wrong signature, or a timestamp outside the window. */
+  readonly rejectedUnauthenticated: number;
+  /** A correctly signed request seen before. */
+  readonly rejectedReplayed: number;
+  /** Not a valid Raft batch (or too large, or for another node). */
+  readonly rejectedMalformed: number;
+  /** rejectedUnauthenticated + rejectedReplayed. */
+  readonly rejected: number;
+}
+
+export type RaftRoutes = Hono & { readonly stats: RaftRouteStats };
+
+/** A Hono sub-app with `POST /raft/message`; mount it with `app.route('/', routes)`. */
+export function createRaftRoutes(options: RaftRoutesOptions): RaftRoutes {
+  if (typeof options.receive !== 'function') throw new TypeError('receive must be a function');
+  if (options.secret !== undefined && (typeof options.secret !== 'string' || options.secret.length < 16)) {
+    throw new RangeError('secret must be a string of at least 16 characters');
+  }
+  const replayWindowMs = options.replayWindowMs ?? RAFT_ROUTES_DEFAULTS.replayWindowMs;
+  const maxBodyBytes = options.maxBodyBytes ?? RAFT_ROUTES_DEFAULTS.maxBodyBytes;
+  const now = options.now ?? Date.now;
+  const counts = { accepted: 0, rejectedUnauthenticated: 0, rejectedReplayed: 0, rejectedMalformed: 0 };
+  /** Nonces of accepted requests until they fall out of the window. */
+  const seenNonces = new Map<string, number>();
+
+  const forgetOldNonces = (t: number): void => {
+    for (const [nonce, expires] of seenNonces) {
+      if (expires > t) break; // insertion order ≈ expiry order
+      seenNonces.delete(nonce);
+    }
+  };
+
+  const app = new Hono();
+  app.post(RAFT_MESSAGE_PATH, async (c) => {
+    const declared = Number(c.req.header('content-length') ?? '0');
+    if (declared > maxBodyBytes) {
+      counts.rejectedMalformed++;
+      return c.json({ error: { code: 'PAYLOAD_TOO_LARGE', message: `body of ${declared} bytes exceeds ${maxBodyBytes}` } }, 413);
+    }
+    const body = await c.req.text();
+    if (Buffer.byteLength(body) > maxBodyBytes) {
+      counts.rejectedMalformed++;
+      return c.json({ error: { code: 'PAYLOAD_TOO_LARGE', message: `body exceeds ${maxBodyBytes} bytes` } }, 413);
+    }
+    if (options.secret !== undefined) {
+      const t = now();
+      const timestamp = Number(c.req.header(HEADER_TIMESTAMP));
+      const nonce = c.req.header(HEADER_NONCE) ?? '';
+      const signature = c.req.header(HEADER_SIGNATURE) ?? '';
+      const expected = Buffer.from(signRaftRequest(options.secret, timestamp, nonce, body), 'hex');
+      const given = Buffer.from(signature, 'hex');
+      const authentic = Number.isFinite(timestamp) && /^[0-9a-f]{16,128}$/.test(nonce) && given.length === expected.length && timingSafeEqual(given, expected);
+      if (!authentic || Math.abs(t - timestamp) > replayWindowMs) {
+        counts.rejectedUnauthenticated++;
+        return c.json({ error: { code: 'UNAUTHORIZED', message: authentic ? 'request timestamp is outside the replay window' : 'missing or invalid HMAC signature' } }, 401);
+      }
+      forgetOldNonces(t);
+      if (seenNonces.has(nonce)) {
+        counts.rejectedReplayed++;
+        return c.json({ error: { code: 'UNAUTHORIZED', message: 'replayed request' } }, 401);
+      }
+      seenNonces.set(nonce, t + 2 * replayWindowMs);
+    }
+    let batch;
+    try {
+      batch = decodeRaftBatch(body);
+    } catch (err) {
+      counts.rejectedMalformed++;
+      const message = err instanceof RaftCodecError ? err.message : String(err);
+      return c.json({ error: { code: 'BAD_INPUT', message } }, 400);
+    }
+    if (options.id !== undefined && batch.to !== options.id) {
+      counts.rejectedMalformed++;
+      return c.json({ error: { code: 'BAD_INPUT', message: `this is ${options.id}, not ${batch.to}` } }, 400);
+    }
+    counts.accepted++;
+    options.receive(batch.messages, batch.from);
+    return c.body(null, 204);
+  });
+
+  const stats: RaftRouteStats = {
+    get accepted() {
+      return counts.accepted;
+    },
+    get rejectedUnauthenticated() {
+      return counts.rejectedUnauthenticated;
+    },
+    get rejectedReplayed() {
+      return counts.rejectedReplayed;
+    },
+    get rejectedMalformed() {
+      return counts.rejectedMalformed;
+    },
+    get rejected() {
+      return counts.rejectedUnauthenticated + counts.rejectedReplayed;
+    },
+  };
+  return Object.assign(app, { stats });
+}
+
+// ── Client side ──────────────────────────────────────────────────────────────────────────────
+
+export interface HttpRaftTransportOptions {
+  /** Our node id, the `from` of every batch. */
+  readonly id: NodeId;
+  /** Base URLs of the peers (`http://host:port`), by id; updated later by setPeers(). */
+  readonly peers?: Readonly<Record<NodeId, string>>;
+  /** Cluster secret; when set, every request is signed. */
+  readonly secret?: string;
+  /**
+   * Per-request timeout.
+   * @default 1000
+   */
+  readonly timeoutMs?: number;
+  /**
+   * Most messages in one POST; more wait for the next one.
+   * @default 512
+   */
+  readonly maxBatchMessages?: number;
+  /**
+   * Most messages queued per peer while a request is in flight; beyond that new ones are dropped.
+   * @default 8192
+   */
+  readonly maxQueuedMessages?: number;
+  /** @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+}
+
+export const HTTP_RAFT_TRANSPORT_DEFAULTS = Object.freeze({ timeoutMs: 1000, maxBatchMessages: 512, maxQueuedMessages: 8192 });
+
+interface PeerQueue {
+  url: string;
+  queue: RaftMessage[];
+  inFlight: boolean;
+}
+
+/**
+ * Non-blocking: send() queues and returns. One request in flight per peer; messages queued meanwhile go
+ * in the next batch. A failed request is dropped, not retried: Raft's own retries cover it.
+ */
+export class HttpRaftTransport implements RaftTransport {
+  readonly #id: NodeId;
+  readonly #secret: string | undefined;
+  readonly #timeoutMs: number;
+  readonly #maxBatch: number;
+  readonly #maxQueued: number;
+  readonly #fetch: typeof fetch;
+  readonly #peers = new Map<NodeId, PeerQueue>();
+  #closed = false;
+  readonly #counts = { batchesSent: 0, messagesSent: 0, requestsFailed: 0, messagesDropped: 0 };
+
+  constructor(options: HttpRaftTransportOptions) {
+    if (typeof options.id !== 'string' || options.id.length === 0) throw new TypeError(`id must be a non-empty string, got ${JSON.stringify(options.id)}`);
+    this.#id = options.id;
+    this.#secret = options.secret;
+    this.#timeoutMs = options.timeoutMs ?? HTTP_RAFT_TRANSPORT_DEFAULTS.timeoutMs;
+    this.#maxBatch = options.maxBatchMessages ?? HTTP_RAFT_TRANSPORT_DEFAULTS.maxBatchMessages;
+    this.#maxQueued = options.maxQueuedMessages ?? HTTP_RAFT_TRANSPORT_DEFAULTS.maxQueuedMessages;
+    for (const [name, v] of [['timeoutMs', this.#timeoutMs], ['maxBatchMessages', this.#maxBatch], ['maxQueuedMessages', this.#maxQueued]] as const) {
+      if (!Number.isInteger(v) || v <= 0) throw new RangeError(`${name} must be a positive integer, got ${String(v)}`);
+    }
+    this.#fetch = options.fetch ?? globalThis.fetch;
+    for (const [id, url] of Object.entries(options.peers ?? {})) this.#setPeer(id, url);
+  }
+
+  get stats(): Readonly<{ batchesSent: number; messagesSent: number; requestsFailed: number; messagesDropped: number }> {
+    return { ...this.#counts };
+  }
+
+  setPeers(members: readonly Member[]): void {
+    for (const m of members) if (m.id !== this.#id && m.address !== undefined) this.#setPeer(m.id, m.address);
+  }
+
+  send(to: NodeId, messages: readonly RaftMessage[]): void {
+    const peer = this.#peers.get(to);
+    if (this.#closed || peer === undefined) {
+      this.#counts.messagesDropped += messages.length;
+      return;
+    }
+    const room = this.#maxQueued - peer.queue.length;
+    if (room < messages.length) this.#counts.messagesDropped += messages.length - Math.max(0, room);
+    peer.queue.push(...messages.slice(0, Math.max(0, room)));
+    if (!peer.inFlight) this.#flush(to, peer);
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const p of this.#peers.values()) p.queue = [];
+  }
+
+  #setPeer(id: NodeId, url: string): void {
+    const base = url.replace(/\/+$/, '');
+    const existing = this.#peers.get(id);
+    if (existing !== undefined) existing.url = base;
+    else this.#peers.set(id, { url: base, queue: [], inFlight: false });
+  }
+
+  #flush(to: NodeId, peer: PeerQueue): void {
+    if (this.#closed || peer.queue.length === 0) return;
+    const messages = peer.queue.splice(0, this.#maxBatch);
+    peer.inFlight = true;
+    const body = encodeRaftBatch({ from: this.#id, to, messages });
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (this.#secret !== undefined) {
+      const timestamp = Date.now();
+      const nonce = randomBytes(16).toString('hex');
+      headers[HEADER_TIMESTAMP] = String(timestamp);
+      headers[HEADER_NONCE] = nonce;
+      headers[HEADER_SIGNATURE] = signRaftRequest(this.#secret, timestamp, nonce, body);
+    }
+    this.#fetch(`${peer.url}${RAFT_MESSAGE_PATH}`, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.#timeoutMs) })
+      .then(async (res) => {
+        await res.arrayBuffer().catch(() => undefined); // drain so the connection is reused
+        if (res.ok) {
+          this.#counts.batchesSent++;
+          this.#counts.messagesSent += messages.length;
+        } else {
+          this.#counts.requestsFailed++;
+          this.#counts.messagesDropped += messages.length;
+        }
+      })
+      .catch(() => {
+        this.#counts.requestsFailed++;
+        this.#counts.messagesDropped += messages.length;
+      })
+      .finally(() => {
+        peer.inFlight = false;
+        this.#flush(to, peer);
+      });
+  }
+}
