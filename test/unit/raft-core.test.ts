@@ -1,0 +1,69 @@
+// The pure core's contract: Ready/advance, a single voter, options validation, determinism.
+import { describe, expect, it } from 'vitest';
+import { bootstrapState, RaftCore } from '../../src/raft/core.js';
+import { SeededRandom } from '../../src/raft/random.js';
+import { MemoryStorage } from '../../src/raft/storage.js';
+import { runSeed } from '../sim/run-seed.js';
+
+function single(): RaftCore {
+  return new RaftCore({ id: 'a', random: new SeededRandom(1) }, bootstrapState([{ id: 'a' }]));
+}
+
+describe('RaftCore', () => {
+  it('a single voter elects itself on timeout and commits proposals on its own', () => {
+    const core = single();
+    for (let i = 0; i < 20 && core.role !== 'leader'; i++) core.tick();
+    expect(core.role).toBe('leader');
+    const r = core.propose('x');
+    expect(r.ok).toBe(true);
+    const rd = core.ready();
+    expect(rd.softState?.role).toBe('leader');
+    expect(rd.hardState?.term).toBe(2);
+    expect(rd.entries.map((e) => e.kind)).toEqual(['noop', 'command']);
+    expect(rd.committedEntries.map((e) => e.index)).toEqual([1, 2, 3]);
+    core.advance();
+    expect(core.hasReady()).toBe(false);
+    expect(core.appliedIndex).toBe(3);
+  });
+
+  it('refuses input between ready() and advance()', () => {
+    const core = single();
+    core.campaign();
+    core.ready();
+    expect(() => core.tick()).toThrow(/between ready\(\) and advance\(\)/);
+    expect(() => core.propose('x')).toThrow(/advance/);
+    core.advance();
+    expect(() => core.advance()).toThrow(/without a ready/);
+  });
+
+  it('a follower refuses proposals and says who leads (when known)', () => {
+    const core = new RaftCore({ id: 'b', random: new SeededRandom(1) }, bootstrapState([{ id: 'a' }, { id: 'b' }]));
+    core.step({ type: 'heartbeat', from: 'a', to: 'b', term: 2, commit: 0, context: '' });
+    expect(core.propose('x')).toMatchObject({ ok: false, reason: 'not-leader', leaderId: 'a' });
+  });
+
+  it('validates its options with exact messages', () => {
+    const random = new SeededRandom(1);
+    const state = bootstrapState([{ id: 'a' }]);
+    expect(() => new RaftCore({ id: '', random }, state)).toThrow('id must be a non-empty string, got ""');
+    expect(() => new RaftCore({ id: 'a', random, electionTicks: 2, heartbeatTicks: 2 }, state)).toThrow('heartbeatTicks (2) must be smaller than electionTicks (2)');
+    expect(() => new RaftCore({ id: 'a', random, electionTicks: 0 }, state)).toThrow('electionTicks must be a positive integer, got 0');
+    expect(() => bootstrapState([{ id: 'a' }, { id: 'a' }])).toThrow(/unique/);
+  });
+
+  it('persists what a restart needs: a restarted single voter keeps term, vote and log', () => {
+    const storage = new MemoryStorage(bootstrapState([{ id: 'a' }]));
+    const core = new RaftCore({ id: 'a', random: new SeededRandom(1) }, storage.load());
+    core.campaign();
+    core.propose('x');
+    const rd = core.ready();
+    storage.save({ ...(rd.hardState ? { hardState: rd.hardState } : {}), entries: rd.entries });
+    core.advance();
+    const again = new RaftCore({ id: 'a', random: new SeededRandom(2) }, storage.load());
+    expect([again.term, again.vote, again.lastIndex, again.commitIndex]).toEqual([core.term, 'a', 3, 3]);
+  });
+
+  it('is deterministic: a seed replays the same run', () => {
+    expect(runSeed({ seed: 42, nodes: 3, chaosMs: 5000 })).toEqual(runSeed({ seed: 42, nodes: 3, chaosMs: 5000 }));
+  });
+});
