@@ -24,7 +24,7 @@ export interface BenchCluster {
 export async function startBenchCluster(overrides: Partial<Config> = {}): Promise<BenchCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'ringpool-bench-'));
   const redis = await startLocalRedisPair(dir);
-  const config = { ...loadConfig({ port: 0, jobsDirs: [BENCH_JOBS], logLevel: 'warn', prefix: `bench-${Date.now()}` }, {}), ...overrides };
+  const config = { ...loadConfig({ port: 0, jobsDirs: [BENCH_JOBS], logLevel: 'warn', prefix: `bench-${Date.now()}`, dataDir: dir }, {}), ...overrides };
   const node = await startNode({ ...config, redisUrl: redis.masterUrl, minReplicas: overrides.minReplicas ?? 1 }, { api: true, scheduler: true, worker: true }, pino({ level: 'warn' }));
   const url = node.url as string;
   const json = async (path: string, init?: RequestInit) => {

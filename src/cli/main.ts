@@ -110,10 +110,13 @@ async function runNode(args: string[], roles: Roles, allowLocalRedis: boolean): 
     await local?.stop();
     throw err;
   }
-  if (node.url !== undefined) {
+  if (roles.api) {
     const types = node.registry.list().map((j) => j.name).join(', ');
     console.log(`ringpool is running at ${node.url}  (job types: ${types})`);
     console.log(`try:\n  curl -s -X POST ${node.url}/v1/jobs -H 'content-type: application/json' -d '{"job":"primes","input":{"from":0,"to":2000000}}'`);
+  } else {
+    const what = [roles.scheduler ? `scheduler ${config.schedulerId}` : '', roles.worker ? `worker ${config.workerId}` : ''].filter(Boolean).join(' + ');
+    console.log(`ringpool ${what} serving /healthz${roles.scheduler ? ', /raft' : ''} at ${node.url}`);
   }
   await new Promise<void>((resolve) => {
     let stopping = false;

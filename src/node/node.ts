@@ -1,24 +1,27 @@
 // Composition root: wires the parts one process runs (api, scheduler, worker) and shuts them down in order.
 import { serve, type ServerType } from '@hono/node-server';
+import { Hono } from 'hono';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createApi } from '../api/app.js';
+import type { SchedulerView } from '../api/cluster-view.js';
 import type { Config } from '../config/config.js';
 import { jobDirs } from '../config/config.js';
+import { RingpoolError } from '../errors.js';
+import { Metrics } from '../observability/metrics.js';
 import { loadJobRegistry, type JobRegistry } from '../registry/job-registry.js';
-import { SoleLeadership } from '../scheduler/leadership.js';
 import { RegistryMembership } from '../scheduler/membership.js';
+import { RaftLeadership } from '../scheduler/raft-leadership.js';
+import { RaftMembership } from '../scheduler/raft-membership.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { JobEvents } from '../store/job-events.js';
 import { JobStore } from '../store/job-store.js';
-import { createKeys } from '../store/keys.js';
-import { WorkerNode } from '../worker/worker-node.js';
-import { Metrics } from '../observability/metrics.js';
-import { createClusterView } from './cluster-view.js';
+import { createKeys, type Keys } from '../store/keys.js';
 import { createNodeQueues, mountDashboard } from '../ui/routes.js';
+import { WorkerNode } from '../worker/worker-node.js';
+import { createClusterView } from './cluster-view.js';
+import { publishSchedulerStatus, startConsensus, type Consensus } from './consensus.js';
 import { openRedis, redisTarget } from './redis-connections.js';
-import { RingpoolError } from '../errors.js';
-
 
 export interface Roles {
   readonly api: boolean;
@@ -27,15 +30,18 @@ export interface Roles {
 }
 
 export interface RunningNode {
-  /** The API's base URL, when this node serves it. */
-  readonly url: string | undefined;
+  /** This process's HTTP base URL: the API, or the health, metrics and Raft routes. */
+  readonly url: string;
   readonly registry: JobRegistry;
   readonly store: JobStore;
   readonly metrics: Metrics;
-  /** The scheduler, when this node runs one (tests read its evacuations). */
+  /** The scheduler and its Raft node, when this process runs one. */
   readonly scheduler: Scheduler | undefined;
+  readonly consensus: Consensus | undefined;
   close(): Promise<void>;
 }
+
+type Fetch = (request: Request, env?: unknown) => Response | Promise<Response>;
 
 export async function startNode(config: Config, roles: Roles, logger: Logger): Promise<RunningNode> {
   const target = redisTarget(config);
@@ -54,10 +60,31 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
     onAcknowledge: (acked: boolean) => metrics.replicationAcks.inc({ outcome: acked ? 'acked' : 'short' }),
   };
   const store = new JobStore(open('durable', 'store'), keys, storeOptions);
+  // Shutdown runs these in order: stop serving, hand over leadership, stop scheduling, drain the worker.
   const closers: Array<() => Promise<void>> = [];
 
+  // The server starts first: a scheduler's own URL (its Raft address) needs the bound port.
+  let appFetch: Fetch = () => new Response('starting', { status: 503 });
+  let raftFetch: Fetch | undefined;
+  const server = await listen(
+    // Raft traffic carries its own HMAC and never passes the API's bearer-token middleware.
+    (request, env) => (raftFetch !== undefined && new URL(request.url).pathname.startsWith('/raft/') ? raftFetch(request, env) : appFetch(request, env)),
+    config.host,
+    config.port,
+  );
+  const url = `http://${config.host}:${(server.address() as { port: number }).port}`;
+  closers.push(
+    () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        // SSE streams keep connections open: end them so shutdown does not wait for clients.
+        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      }),
+  );
+
+  let worker: WorkerNode | undefined;
   if (roles.worker) {
-    const worker = new WorkerNode(
+    worker = new WorkerNode(
       { store, registry, bullConnection: open('blocking', 'worker-bullmq'), subscriber: open('blocking', 'worker-events'), logger: logger.child({ role: 'worker' }), metrics },
       {
         id: config.workerId,
@@ -69,35 +96,53 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
       },
     );
     await worker.start();
-    closers.push(() => worker.close());
     logger.info({ id: worker.id, threads: worker.threads }, 'worker node started');
   }
 
   let scheduler: Scheduler | undefined;
+  let consensus: Consensus | undefined;
   if (roles.scheduler) {
-    const membership = new RegistryMembership(store.redis, keys.workers, { leaseMs: config.leaseMs });
+    const log = logger.child({ role: 'scheduler', id: config.schedulerId });
+    consensus = startConsensus({ config, selfUrl: url, logger: log, metrics });
+    raftFetch = consensus.routes.fetch;
+    const leadership = new RaftLeadership(consensus.node, log);
+    const registryMembership = new RegistryMembership(store.redis, keys.workers, { leaseMs: config.leaseMs });
+    const membership = new RaftMembership({ registry: registryMembership, control: consensus.control, node: consensus.node, leadership, logger: log });
     await membership.start();
-    scheduler = new Scheduler({
-      store,
-      registry,
-      leadership: new SoleLeadership(),
-      membership,
-      connection: open('blocking', 'scheduler-bullmq'),
-      blocking: open('blocking', 'scheduler-wake'),
-      logger: logger.child({ role: 'scheduler' }),
-    }, { maxTasksPerJob: config.maxTasksPerJob });
-    scheduler.start();
-    const started = scheduler;
-    closers.unshift(async () => {
-      await started.close();
+    const stopStatus = publishSchedulerStatus(store.redis, keys, consensus.node, url);
+    const running = new Scheduler(
+      {
+        store,
+        registry,
+        leadership,
+        membership,
+        connection: open('blocking', 'scheduler-bullmq'),
+        blocking: open('blocking', 'scheduler-wake'),
+        logger: log,
+      },
+      { maxTasksPerJob: config.maxTasksPerJob },
+    );
+    running.start();
+    const started = consensus;
+    closers.push(async () => {
+      await started.handOver();
+      await running.close();
       membership.stop();
+      stopStatus();
+      leadership.close();
+      await started.close();
     });
+    scheduler = running;
   }
 
-  let url: string | undefined;
+  if (worker !== undefined) {
+    const drained = worker;
+    closers.push(() => drained.close());
+  }
+
   if (roles.api) {
     const apiStore = new JobStore(open('api', 'api'), keys, storeOptions);
-    const cluster = createClusterView({ store: apiStore, leaseMs: config.leaseMs, metrics });
+    const cluster = createClusterView({ store: apiStore, leaseMs: config.leaseMs, metrics, schedulers: () => schedulerViews(apiStore.redis, keys) });
     closers.push(cluster.close);
     const jobEvents = new JobEvents(open('blocking', 'api-events'), keys);
     await jobEvents.start();
@@ -117,16 +162,9 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
     const nodeQueues = createNodeQueues(apiStore.redis, keys);
     closers.push(() => nodeQueues.close());
     mountDashboard(app, { queues: () => nodeQueues.list() });
-    const server = await listen(app.fetch, config.host, config.port);
-    url = `http://${config.host}:${(server.address() as { port: number }).port}`;
-    closers.unshift(
-      () =>
-        new Promise<void>((r) => {
-          server.close(() => r());
-          // SSE streams keep connections open: end them so shutdown does not wait for clients.
-          (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-        }),
-    );
+    appFetch = app.fetch;
+  } else {
+    appFetch = healthApp(store, metrics).fetch;
   }
 
   return {
@@ -135,6 +173,7 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
     store,
     metrics,
     scheduler,
+    consensus,
     async close() {
       for (const close of closers) {
         try {
@@ -148,7 +187,36 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
   };
 }
 
-function listen(fetch: Parameters<typeof serve>[0]['fetch'], hostname: string, port: number): Promise<ServerType> {
+/** What a scheduler or worker process serves: liveness, readiness (Redis answers) and its metrics. */
+function healthApp(store: JobStore, metrics: Metrics): Hono {
+  const app = new Hono();
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    try {
+      await store.redis.ping();
+      return c.json({ status: 'ready' });
+    } catch {
+      return c.json({ error: { code: 'REDIS_UNAVAILABLE', message: 'Redis is unreachable' } }, 503);
+    }
+  });
+  app.get('/metrics', async (c) => c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
+  app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${c.req.path} on this node; the API is served by \`ringpool api\`` } }, 404));
+  return app;
+}
+
+/** The schedulers' statuses as they published them; stale ones (no update for 5 s) show as unknown. */
+async function schedulerViews(redis: Redis, keys: Keys): Promise<{ leaderId: string | null; term: number; schedulers: SchedulerView[] }> {
+  const now = Date.now();
+  const all = Object.values(await redis.hgetall(keys.schedulers)).map((raw) => JSON.parse(raw) as SchedulerView & { at: number; leaderId: string });
+  const schedulers = all
+    .map((s) => (now - s.at > 5000 ? { ...s, role: 'unknown' as const } : s))
+    .map(({ id, role, term, commitIndex, url, at }) => ({ id, role, term, commitIndex, url, lastContactMs: now - at }))
+    .sort((a, b) => (a.id < b.id ? -1 : 1));
+  const leader = schedulers.filter((s) => s.role === 'leader').sort((a, b) => b.term - a.term)[0];
+  return { leaderId: leader?.id ?? null, term: Math.max(0, ...schedulers.map((s) => s.term)), schedulers };
+}
+
+function listen(fetch: Fetch, hostname: string, port: number): Promise<ServerType> {
   return new Promise((resolve, reject) => {
     const server = serve({ fetch, hostname, port }, () => resolve(server));
     server.once('error', reject);

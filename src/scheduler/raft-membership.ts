@@ -62,13 +62,17 @@ export class RaftMembership implements Membership {
     }
   }
 
-  /** Departed nodes whose removal from the ring is committed: only then do their tasks move. */
+  /**
+   * Nodes whose removal from the ring is committed (only then do their tasks move): a draining
+   * node keeps its running tasks; one that lapsed, or whose registration is gone, loses all.
+   */
   departed(): readonly DepartedNode[] {
-    const placeable = new Set(this.current().map((m) => m.id));
-    return this.#registry.departed().filter((d) => !placeable.has(d.id));
+    const registered = new Map(this.#registry.departed().map((d) => [d.id, d]));
+    return this.#control.snapshot().retired.map((id) => registered.get(id) ?? { id, lapsed: true, heartbeatAt: 0 });
   }
 
   async forget(id: string): Promise<void> {
+    await this.#node.propose({ type: 'evacuated', node: id });
     await this.#registry.forget(id);
   }
 }

@@ -1,5 +1,8 @@
 // Starts a whole ringpool node in the test process against the shared test Redis, with its own key prefix.
 import { pino } from 'pino';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { startNode, type RunningNode } from '../../src/node/node.js';
@@ -19,7 +22,8 @@ export interface TestNode extends RunningNode {
 
 export async function startTestNode(overrides: Partial<Config> = {}, name = 'node'): Promise<TestNode> {
   const prefix = overrides.prefix ?? uniquePrefix(name);
-  const config = { ...loadConfig({ port: 0, threads: 2, workerId: `w-${name}`, jobsDirs: [FIXTURE_JOBS], logLevel: 'silent' }, {}), ...overrides, prefix };
+  const dataDir = mkdtempSync(join(tmpdir(), `ringpool-test-${name}-`));
+  const config = { ...loadConfig({ port: 0, threads: 2, workerId: `w-${name}`, jobsDirs: [FIXTURE_JOBS], logLevel: 'silent', dataDir }, {}), ...overrides, prefix };
   const node = await startNode({ ...config, redisUrl: overrides.redisUrl ?? inject('redisUrl') }, { api: true, scheduler: true, worker: true }, pino({ level: 'silent' }));
   const url = node.url as string;
   const api: TestNode['api'] = async (path, init = {}) => {
@@ -42,5 +46,9 @@ export async function startTestNode(overrides: Partial<Config> = {}, name = 'nod
       await new Promise((r) => setTimeout(r, 50));
     }
   };
-  return { ...node, url, prefix, api, waitForJob };
+  const close = async () => {
+    await node.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  return { ...node, url, prefix, api, waitForJob, close };
 }

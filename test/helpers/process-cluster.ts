@@ -1,4 +1,7 @@
 // A cluster of real ringpool processes (scheduler, workers, api) on one Redis, for the multi-process tests.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { spawnRingpool, type Spawned } from './processes.js';
 import { uniquePrefix } from './prefix.js';
@@ -29,14 +32,15 @@ export interface ProcessCluster {
 
 export async function startProcessCluster(options: ProcessClusterOptions): Promise<ProcessCluster> {
   const prefix = uniquePrefix(options.name ?? 'procs');
+  const dataDir = mkdtempSync(join(tmpdir(), `ringpool-${prefix}-`));
   const common = ['--redis', options.redisUrl, '--prefix', prefix, '--jobs', FIXTURE_JOBS, '--log-level', 'warn', ...(options.flags ?? [])];
   const workers = new Map<string, Spawned>();
   const startWorker = async (id: string, threads: number) => {
-    const w = spawnRingpool(['worker', ...common, '--worker-id', id, '--threads', String(threads)]);
+    const w = spawnRingpool(['worker', ...common, '--worker-id', id, '--threads', String(threads), '--port', '0']);
     workers.set(id, w);
     return w;
   };
-  const scheduler = spawnRingpool(['scheduler', ...common]);
+  const scheduler = spawnRingpool(['scheduler', ...common, '--port', '0', '--data-dir', dataDir]);
   for (const w of options.workers) await startWorker(w.id, w.threads);
   const api = spawnRingpool(['api', ...common, '--port', '0']);
   const [, url] = await api.waitFor(/running at (http:\S+)/, 60_000);
@@ -76,6 +80,7 @@ export async function startProcessCluster(options: ProcessClusterOptions): Promi
       await Promise.all(all.map((p) => p.exited));
       clearTimeout(timer);
       redis.disconnect();
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
   await waitFor('every worker to register', async () => {

@@ -213,7 +213,10 @@ describe('the route → scope table and token lookup', () => {
     ['GET', '/healthz', 'open'],
     ['POST', '/readyz', 'open'],
     ['HEAD', '/v1/jobs', 'read'],
-    ['GET', '/', 'read'],
+    ['GET', '/', 'open'], // the dashboard's page shell: it must load to ask for a token
+    ['GET', '/ui/assets/app.js', 'open'],
+    ['POST', '/ui', 'admin'],
+    ['GET', '/ui/queues/api/queues', 'read'],
     ['GET', '/v1/jobs/x/events', 'read'],
     ['POST', '/v1/jobs', 'submit'],
     ['post', '/v1/jobs/', 'submit'],
