@@ -222,7 +222,14 @@ export class RaftDriver<Command = unknown> {
   receive(messages: readonly RaftMessage[]): void {
     this.#whenIdle(() => {
       if (this.#stopped) return;
-      for (const m of messages) this.#core.step(m);
+      for (const m of messages) {
+        try {
+          this.#core.step(m);
+        } catch (err) {
+          // Only a message no correct peer sends gets here (checked before any state changes): drop it.
+          this.#options.onError?.(new RingpoolError('BAD_INPUT', `dropped a ${m.type} from ${m.from}: ${(err as Error).message}`, { cause: err }));
+        }
+      }
       this.#process();
     });
   }
