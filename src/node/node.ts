@@ -164,7 +164,7 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
     mountDashboard(app, { queues: () => nodeQueues.list() });
     appFetch = app.fetch;
   } else {
-    appFetch = healthApp(store, metrics).fetch;
+    appFetch = healthApp(store, metrics, consensus).fetch;
   }
 
   return {
@@ -188,9 +188,11 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
 }
 
 /** What a scheduler or worker process serves: liveness, readiness (Redis answers) and its metrics. */
-function healthApp(store: JobStore, metrics: Metrics): Hono {
+function healthApp(store: JobStore, metrics: Metrics, consensus: Consensus | undefined): Hono {
   const app = new Hono();
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  // A scheduler's own Raft view (role, term, leader, commit index, peers' last contact).
+  if (consensus !== undefined) app.get('/status', (c) => c.json(consensus.node.status()));
   app.get('/readyz', async (c) => {
     try {
       await store.redis.ping();

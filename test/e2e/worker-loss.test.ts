@@ -52,7 +52,7 @@ describe('worker nodes leaving', () => {
 
     const reports = (await c.redis.lrange(`${c.prefix}:evacuations`, 0, -1)).map((r) => JSON.parse(r)).filter((r) => r.at >= killedAt);
     const w2 = reports.filter((r) => r.node === 'w2');
-    expect(w2, c.scheduler.stderr().slice(-3000) + JSON.stringify(reports)).toHaveLength(1);
+    expect(w2, c.schedulers.get('s1')?.stderr().slice(-3000) + JSON.stringify(reports)).toHaveLength(1);
     console.log(`worker-loss: w2 owned ${owned.length} of 3000 tasks by the ring, held ${held.length} at the kill, ${unfinished.length} of them unfinished; ${w2[0].movedTasks} moved; duplicates ${job.progress.duplicates}`);
     expect(w2[0].movedTasks).toBe(unfinished.length);
     expect(reports.filter((r) => r.node !== 'w2')).toEqual([]);
