@@ -99,9 +99,10 @@ describe('a frozen master under Sentinel', () => {
    * A frozen master (SIGSTOP: a hung host) keeps every socket open, so no client notices by
    * itself: commands just wait. The connections subscribe to Sentinel's `+switch-master`
    * (ioredis failoverDetector, src/node/redis-connections.ts) and reconnect to the promoted node.
+   * The old master stays frozen until the end: nothing but that notice moves the clients.
    */
-  it('is replaced by its replica; the job finishes and the worker takes the next job', async () => {
-    topology = await startRedisTopology({ replicas: 1, sentinels: 3 });
+  it('is replaced by a replica; the job finishes and the worker takes the next job', async () => {
+    topology = await startRedisTopology({ replicas: 2, sentinels: 3 });
     node = await startTestNode({ sentinels: [...topology.sentinels], sentinelName: topology.masterName, minReplicas: 1, redisUrl: undefined }, 'frozen');
     const first = await node.api('/v1/jobs', { body: { job: 'ack-probe', input: { tasks: 4_000, micros: 800 }, options: { retries: 6 } } });
     expect(first.status).toBe(202);
@@ -110,11 +111,8 @@ describe('a frozen master under Sentinel', () => {
     const oldMaster = topology.initialMaster.port;
     topology.pause(oldMaster);
     const promoted = await topology.waitForFailover(oldMaster);
-    // The hung host is finally rebooted: it comes back as a replica of the new master.
-    await topology.kill(oldMaster);
-    await topology.restartAsReplica(oldMaster, promoted);
 
-    expect((await node.waitForJob(first.body.id, 40_000)).status).toBe('completed');
+    expect((await node.waitForJob(first.body.id, 25_000)).status).toBe('completed');
     const second = await submitWhenUp(node, { job: 'ack-probe', input: { tasks: 300 } });
     expect((await node.waitForJob(second, 15_000)).status).toBe('completed');
     const { body: cluster } = await node.api('/v1/cluster');
