@@ -1,4 +1,5 @@
 // Composition root: wires the parts one process runs (api, scheduler, worker) and shuts them down in order.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { Redis } from 'ioredis';
@@ -164,7 +165,7 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
     mountDashboard(app, { queues: () => nodeQueues.list() });
     appFetch = app.fetch;
   } else {
-    appFetch = healthApp(store, metrics, consensus).fetch;
+    appFetch = healthApp(store, metrics, consensus, scheduler).fetch;
   }
 
   return {
@@ -188,11 +189,23 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
 }
 
 /** What a scheduler or worker process serves: liveness, readiness (Redis answers) and its metrics. */
-function healthApp(store: JobStore, metrics: Metrics, consensus: Consensus | undefined): Hono {
+function healthApp(store: JobStore, metrics: Metrics, consensus: Consensus | undefined, scheduler: Scheduler | undefined): Hono {
   const app = new Hono();
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  // A scheduler's own Raft view (role, term, leader, commit index, peers' last contact).
-  if (consensus !== undefined) app.get('/status', (c) => c.json(consensus.node.status()));
+  // A scheduler's own Raft view (role, term, leader, commit index, peers' last contact), its last
+  // placement and how late its event loop runs (heartbeats must not starve behind a split or reduce).
+  if (consensus !== undefined) {
+    const lag = monitorEventLoopDelay({ resolution: 10 });
+    lag.enable();
+    app.get('/status', (c) =>
+      c.json({
+        ...consensus.node.status(),
+        lastPlacement: scheduler?.lastPlacement ?? null,
+        eventLoopLagP99Ms: Number((lag.percentile(99) / 1e6).toFixed(2)),
+        eventLoopLagMaxMs: Number((lag.max / 1e6).toFixed(2)),
+      }),
+    );
+  }
   app.get('/readyz', async (c) => {
     try {
       await store.redis.ping();

@@ -45,6 +45,9 @@ export const SCHEDULER_DEFAULTS: Required<SchedulerOptions> = Object.freeze({
   maxTasksPerJob: 10_000_000,
 });
 
+/** How often the leader looks for active jobs that nothing is working on. */
+const SWEEP_EVERY_MS = 3_000;
+
 /** Tasks split before the first checkpoint of a job whose task time is not yet measured. */
 const FIRST_CHECKPOINT = 128;
 
@@ -58,6 +61,8 @@ export class Scheduler {
   /** Jobs this process is splitting or reducing now: one piece of work per job at a time. */
   readonly #working = new Map<string, Promise<void>>();
   #running = false;
+  /** When this process last enqueued tasks, and in which term (the failover bench reads it). */
+  lastPlacement: { readonly term: number; readonly at: number } | undefined;
   #loop: Promise<void> | undefined;
   #watch: Promise<void> | undefined;
   #unsubscribe: (() => void) | undefined;
@@ -81,13 +86,18 @@ export class Scheduler {
     this.#watch = this.#membershipLoop();
   }
 
-  /** The leader moves the tasks of nodes that drained or whose lease lapsed. */
+  /** The leader moves the tasks of nodes that drained or whose lease lapsed, and sweeps idle jobs. */
   async #membershipLoop(): Promise<void> {
     const { membership, leadership, logger } = this.#deps;
+    let sweptAt = Date.now();
     while (this.#running) {
       await sleep(250);
       const term = leadership.term;
       if (term === undefined) continue;
+      if (Date.now() - sweptAt > SWEEP_EVERY_MS) {
+        sweptAt = Date.now();
+        await this.#resumeAll(term, true);
+      }
       for (const departed of membership.departed()) {
         try {
           const nodes = membership.current();
@@ -127,8 +137,13 @@ export class Scheduler {
       }
       try {
         const wake = await store.nextWake(blocking, 1);
+        if (wake === null) continue;
         const term = leadership.term;
-        if (wake === null || term === undefined) continue;
+        if (term === undefined) {
+          // Leadership was lost while blocked: hand the notice back for the next leader.
+          await store.returnWake(wake);
+          continue;
+        }
         this.#work(wake.jobId, () => (wake.kind === 'split' ? this.#split(wake.jobId, term) : this.#reduce(wake.jobId, term)));
       } catch (err) {
         if (!this.#running) return;
@@ -138,10 +153,17 @@ export class Scheduler {
     }
   }
 
-  /** A new leader picks up every job that has not ended (DESIGN: resumption). */
-  async #resumeAll(term: number): Promise<void> {
+  /**
+   * A new leader picks up every job that has not ended (DESIGN: resumption). The leader also does
+   * this every few seconds for jobs nobody here works on: a notice popped by a leader that died,
+   * or a reduce that failed on a transient Redis error, still gets its job finished.
+   */
+  async #resumeAll(term: number, onlyIdle = false): Promise<void> {
     try {
-      for (const id of await this.#deps.store.activeJobIds()) this.#work(id, () => this.#resume(id, term));
+      for (const id of await this.#deps.store.activeJobIds()) {
+        if (onlyIdle && this.#working.has(id)) continue;
+        this.#work(id, () => this.#resume(id, term));
+      }
     } catch (err) {
       this.#deps.logger.error({ err: serializeError(err) }, 'could not list the active jobs to resume');
     }
@@ -215,7 +237,9 @@ export class Scheduler {
     const enqueueAll = async () => {
       for (const [node, tasks] of pending) if (tasks.length > 0) seal(node, tasks);
       if (resplit) await this.#dropStored(id, ready);
+      if (ready.size === 0) return;
       await Promise.all([...ready].map(([node, list]) => this.#queue(node).addBulk(list as never)));
+      this.lastPlacement = { term, at: Date.now() };
       ready.clear();
     };
 

@@ -300,6 +300,11 @@ export class JobStore {
     return (await this.#redis.srem(this.keys.drainRequests, nodeId)) === 1;
   }
 
+  /** Puts a notice back at the head of the wake list (taken by a scheduler that lost leadership). */
+  async returnWake(wake: { kind: 'split' | 'reduce'; jobId: string }): Promise<void> {
+    await this.#redis.lpush(this.keys.wake, `${wake.kind}:${wake.jobId}`);
+  }
+
   // ---- worker side ------------------------------------------------------------------------
 
   /**
