@@ -1,9 +1,10 @@
 // The leader-only loop: splits submitted jobs, places each task on the ring, enqueues batches, reduces.
 import { Queue } from 'bullmq';
+import { Piscina } from 'piscina';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { RingpoolError, serializeError } from '../errors.js';
-import type { JobRegistry, LoadedJob } from '../registry/job-registry.js';
+import type { JobRegistry } from '../registry/job-registry.js';
 import type { JobRecord } from '../store/job-record.js';
 import type { JobStore } from '../store/job-store.js';
 import { batchId, type TaskBatch } from '../transport/task-batch.js';
@@ -11,6 +12,9 @@ import type { Leadership } from './leadership.js';
 import type { Membership } from './membership.js';
 import { evacuateNode } from './evacuation.js';
 import { Placement, placeTask, taskKey } from './placement.js';
+import type { ReduceOutcome, ReduceRequest } from './reduce-runner.js';
+
+const REDUCE_ENTRY = new URL('./reduce-entry.mjs', import.meta.url).href;
 
 export interface SchedulerOptions {
   /** Tasks enqueued but without a result before the split waits (back-pressure, DESIGN §7). @default 50000 */
@@ -45,6 +49,9 @@ export const SCHEDULER_DEFAULTS: Required<SchedulerOptions> = Object.freeze({
   maxTasksPerJob: 10_000_000,
 });
 
+/** Longest stretch a split runs before yielding to the event loop, ms. */
+const SPLIT_SLICE_MS = 10;
+
 /** How often the leader looks for active jobs that nothing is working on. */
 const SWEEP_EVERY_MS = 3_000;
 
@@ -58,6 +65,8 @@ export class Scheduler {
   readonly #options: Required<SchedulerOptions>;
   readonly #queues = new Map<string, Queue<TaskBatch>>();
   readonly #placement = new Placement();
+  /** Reduce runs here, off the event loop that drives Raft: one thread, started when first needed. */
+  readonly #reducePool = new Piscina({ filename: REDUCE_ENTRY, minThreads: 0, maxThreads: 1, idleTimeout: 60_000 });
   /** Jobs this process is splitting or reducing now: one piece of work per job at a time. */
   readonly #working = new Map<string, Promise<void>>();
   #running = false;
@@ -249,7 +258,13 @@ export class Scheduler {
     let index = 0;
     let ring = this.#placement.ringFor(await membership.waitForNodes());
     try {
+      let sliceStart = performance.now();
       for await (const task of loaded.module.split(job.input) as AsyncIterable<unknown>) {
+        if (performance.now() - sliceStart > SPLIT_SLICE_MS) {
+          // Bounded slices: let timers and I/O (Raft heartbeats) run between pieces of a long split.
+          await new Promise((r) => setImmediate(r));
+          sliceStart = performance.now();
+        }
         if (index >= skip) {
           const node = placeTask(ring, taskKey(keyOf, id, index, task)) as string;
           let list = pending.get(node);
@@ -330,24 +345,21 @@ export class Scheduler {
     if (job === undefined || job.status !== 'running' || job.progress.total === null) return;
     const loaded = registry.get(job.name);
     if (loaded === undefined) return;
-    let value: unknown;
+    const request: ReduceRequest = {
+      modulePath: loaded.path,
+      input: job.input,
+      total: job.progress.total,
+      blobs: await store.readResultBlobs(id),
+      resultType: job.resultType,
+    };
+    let outcome: ReduceOutcome;
     try {
-      value = await this.#reduceValue(loaded, job);
+      outcome = (await this.#reducePool.run(request)) as ReduceOutcome;
     } catch (err) {
       await store.failJob(id, term, prefixMessage(err, 'reduce failed'));
       return;
     }
-    const body = job.resultType === 'image/png' ? { type: 'image/png' as const, bytes: Buffer.from(value as Uint8Array) } : { type: 'json' as const, value };
-    await store.completeJob(id, term, body, job.options.resultTtlSec);
-  }
-
-  async #reduceValue(loaded: LoadedJob, job: JobRecord): Promise<unknown> {
-    const total = job.progress.total ?? 0;
-    const results = await this.#deps.store.readResults(job.id, total);
-    for (let i = 0; i < total; i++) {
-      if (!(i in results)) throw new RingpoolError('INTERNAL', `task ${i} has no stored result`);
-    }
-    return await loaded.module.reduce(results, job.input);
+    await store.completeJobWith(id, term, 'json' in outcome ? outcome.json : Buffer.from(outcome.bytes), job.options.resultTtlSec);
   }
 
   async close(): Promise<void> {
@@ -357,6 +369,7 @@ export class Scheduler {
     await this.#watch;
     await Promise.allSettled([...this.#working.values()]);
     await Promise.all([...this.#queues.values()].map((q) => q.close()));
+    await this.#reducePool.close({ force: true });
   }
 }
 

@@ -242,8 +242,12 @@ export class JobStore {
   }
 
   async completeJob(id: string, term: number, result: JobResultBody, ttlSec: number, now: number = Date.now()): Promise<JobStatus | 'missing'> {
+    return await this.completeJobWith(id, term, result.type === 'image/png' ? result.bytes : JSON.stringify(result.value ?? null), ttlSec, now);
+  }
+
+  /** `completeJob` with the result already serialised: JSON text, or the bytes of an image. */
+  async completeJobWith(id: string, term: number, payload: string | Buffer, ttlSec: number, now: number = Date.now()): Promise<JobStatus | 'missing'> {
     const k = this.keys;
-    const payload = result.type === 'image/png' ? result.bytes : JSON.stringify(result.value ?? null);
     const epoch = this.#connectionEpoch;
     const status = await runScript<JobStatus | 'missing'>(this.#redis, 'complete-job', [k.fence, k.job(id), k.jobResult(id), k.active, k.results(id), k.storedBits(id)], [
       term, id, now, payload as unknown as string, ttlSec, k.events,
@@ -262,16 +266,19 @@ export class JobStore {
 
   /** Every stored task result of a job, in task order. */
   async readResults(id: string, total: number): Promise<unknown[]> {
-    const results = new Array<unknown>(total);
+    return assembleResults(await this.readResultBlobs(id), total);
+  }
+
+  /** The stored result batches as they are in Redis: JSON `[[index, result], …]` each. */
+  async readResultBlobs(id: string): Promise<string[]> {
+    const blobs: string[] = [];
     let cursor = '0';
     do {
       const [next, flat] = await this.#redis.hscan(this.keys.results(id), cursor, 'COUNT', 100);
-      for (let i = 1; i < flat.length; i += 2) {
-        for (const [index, value] of JSON.parse(flat[i] as string) as Array<[number, unknown]>) results[index] = value;
-      }
+      for (let i = 1; i < flat.length; i += 2) blobs.push(flat[i] as string);
       cursor = next;
     } while (cursor !== '0');
-    return results;
+    return blobs;
   }
 
   /** Blocks on the scheduler's wake list; `client` must be a connection of its own. */
@@ -384,4 +391,11 @@ export class JobStore {
       });
     }
   }
+}
+
+/** Task results in task order from the stored batches (see `readResultBlobs`). */
+export function assembleResults(blobs: readonly string[], total: number): unknown[] {
+  const results = new Array<unknown>(total);
+  for (const blob of blobs) for (const [index, value] of JSON.parse(blob) as Array<[number, unknown]>) results[index] = value;
+  return results;
 }
