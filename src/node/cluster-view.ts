@@ -119,5 +119,7 @@ export function createClusterView(source: ClusterViewSource): { view: () => Prom
 function peerAddress(redis: JobStore['redis']): string {
   const stream = redis.stream as { remoteAddress?: string; remotePort?: number } | undefined;
   if (stream?.remoteAddress !== undefined && stream.remotePort !== undefined) return `${stream.remoteAddress}:${stream.remotePort}`;
-  return `${redis.options.host ?? '127.0.0.1'}:${redis.options.port ?? 6379}`;
+  const { sentinels, name, host, port } = redis.options;
+  if (sentinels !== undefined && sentinels !== null && sentinels.length > 0) return `(not connected; sentinel master "${name ?? '?'}")`;
+  return `${host ?? '127.0.0.1'}:${port ?? 6379}`;
 }
