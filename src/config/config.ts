@@ -37,8 +37,8 @@ export const ConfigSchema = z.object({
   /** Every scheduler of the Raft group as `id=URL` (this one included); empty: a group of one. */
   peers: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}=https?:\/\/\S+$/, 'each peer must be id=http://host:port')).default([]),
   /** A worker whose heartbeat is older than this is presumed dead, ms. */
-  leaseMs: z.coerce.number().int().min(200).max(600_000).default(3000),
-  heartbeatMs: z.coerce.number().int().min(50).max(60_000).default(1000),
+  leaseMs: z.coerce.number().int().min(200).max(600_000).default(2000),
+  heartbeatMs: z.coerce.number().int().min(50).max(60_000).default(500),
   maxTasksPerJob: z.coerce.number().int().min(1).default(10_000_000),
   /** Largest JSON result of one task, bytes. */
   maxTaskResultBytes: z.coerce.number().int().min(1024).default(8 * 1024 * 1024),

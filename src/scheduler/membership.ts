@@ -30,9 +30,9 @@ export interface Membership {
 }
 
 export interface RegistryMembershipOptions {
-  /** A registration older than this is not live, ms. @default 3000 */
+  /** A registration older than this is not live, ms. @default 2000 */
   readonly leaseMs?: number;
-  /** How often the registrations are read, ms. @default 500 */
+  /** How often the registrations are read, ms. @default 250 */
   readonly pollMs?: number;
 }
 
@@ -49,8 +49,8 @@ export class RegistryMembership implements Membership {
   constructor(redis: Redis, workersKey: string, options: RegistryMembershipOptions = {}) {
     this.#redis = redis;
     this.#key = workersKey;
-    this.#leaseMs = options.leaseMs ?? 3000;
-    this.#pollMs = options.pollMs ?? 500;
+    this.#leaseMs = options.leaseMs ?? 2000;
+    this.#pollMs = options.pollMs ?? 250;
   }
 
   async start(): Promise<void> {

@@ -18,7 +18,7 @@ export interface WorkerNodeOptions {
   readonly threads?: number;
   /** Queue entries held per thread, so threads never wait on a Redis round-trip. @default 2 */
   readonly prefetchPerThread?: number;
-  /** How often the registration is renewed, ms. @default 1000 */
+  /** How often the registration is renewed, ms. @default 500 */
   readonly heartbeatMs?: number;
   /** Largest JSON result of one task, bytes; a larger one fails the task, not retried. @default 8388608 */
   readonly maxTaskResultBytes?: number;
@@ -73,7 +73,7 @@ export class WorkerNode {
     this.#deps = deps;
     this.#pool = new TaskPool(options.threads === undefined ? {} : { threads: options.threads });
     this.#concurrency = this.#pool.threads * prefetch;
-    this.#heartbeatMs = options.heartbeatMs ?? 1000;
+    this.#heartbeatMs = options.heartbeatMs ?? 500;
     this.#onDrainRequested = options.onDrainRequested;
     this.#maxTaskResultBytes = options.maxTaskResultBytes ?? 8 * 1024 * 1024;
   }

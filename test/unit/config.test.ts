@@ -18,7 +18,7 @@ describe('loadConfig', () => {
     expect(config.port).toBe(5000);
     expect(config.threads).toBe(5);
     expect(config.prefix).toBe('from-file');
-    expect(config.leaseMs).toBe(3000);
+    expect(config.leaseMs).toBe(2000);
   });
 
   it('names the flag and the variable of a bad value', () => {
