@@ -102,7 +102,8 @@ async function runNode(args: string[], roles: Roles, allowLocalRedis: boolean): 
     redisUrl = local.masterUrl;
     logger.info({ master: local.masterUrl, replica: local.replicaUrl }, 'started local Redis master + replica');
   }
-  const minReplicas = config.minReplicas ?? (local ? 1 : 0);
+  // Durable by default wherever a replica is known to exist: the local pair, or a Sentinel setup.
+  const minReplicas = config.minReplicas ?? (local || config.sentinels.length > 0 ? 1 : 0);
   let node;
   try {
     node = await startNode({ ...config, ...(redisUrl === undefined ? {} : { redisUrl }), minReplicas }, roles, logger);

@@ -86,7 +86,15 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
   let worker: WorkerNode | undefined;
   if (roles.worker) {
     worker = new WorkerNode(
-      { store, registry, bullConnection: open('blocking', 'worker-bullmq'), subscriber: open('blocking', 'worker-events'), logger: logger.child({ role: 'worker' }), metrics },
+      {
+        store,
+        registry,
+        bullConnection: open('blocking', 'worker-bullmq'),
+        subscriber: open('blocking', 'worker-events'),
+        heartbeat: open('durable', 'worker-heartbeat'),
+        logger: logger.child({ role: 'worker' }),
+        metrics,
+      },
       {
         id: config.workerId,
         threads: config.threads,
@@ -107,10 +115,10 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
     consensus = startConsensus({ config, selfUrl: url, logger: log, metrics });
     raftFetch = consensus.routes.fetch;
     const leadership = new RaftLeadership(consensus.node, log);
-    const registryMembership = new RegistryMembership(store.redis, keys.workers, { leaseMs: config.leaseMs });
+    const registryMembership = new RegistryMembership(open('durable', 'scheduler-membership'), keys.workers, { leaseMs: config.leaseMs });
     const membership = new RaftMembership({ registry: registryMembership, control: consensus.control, node: consensus.node, leadership, logger: log });
     await membership.start();
-    const stopStatus = publishSchedulerStatus(store.redis, keys, consensus.node, url);
+    const stopStatus = publishSchedulerStatus(open('durable', 'scheduler-status'), keys, consensus.node, url);
     const running = new Scheduler(
       {
         store,

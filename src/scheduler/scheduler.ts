@@ -289,7 +289,8 @@ export class Scheduler {
       await store.recordSplit(id, term, index, index);
       if (index === 0) await this.#reduce(id, term); // nothing to run: reduce the empty list now
     } catch (err) {
-      if (err instanceof RingpoolError && err.code === 'STALE_TERM') throw err;
+      // Redis trouble is not the job's fault: stop here, the leader's sweep resumes from the last checkpoint.
+      if (isInfrastructureError(err)) throw err;
       logger.warn({ jobId: id, err: serializeError(err) }, 'split failed');
       await store.failJob(id, term, prefixMessage(err, 'split failed'));
     }
@@ -381,4 +382,12 @@ function prefixMessage(err: unknown, what: string) {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Failures of Redis or of leadership, as opposed to a job module's own errors. */
+function isInfrastructureError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (code === 'STALE_TERM' || code === 'NOT_REPLICATED' || code === 'REDIS_UNAVAILABLE') return true;
+  const message = err instanceof Error ? err.message : '';
+  return /NOREPLICAS|READONLY|LOADING|MASTERDOWN|Connection is closed|ECONNREFUSED|ECONNRESET|Stream isn't writeable|MaxRetriesPerRequest/.test(message);
 }

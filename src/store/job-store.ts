@@ -237,7 +237,9 @@ export class JobStore {
     const k = this.keys;
     const epoch = this.#connectionEpoch;
     const status = await runScript<JobStatus | 'missing'>(this.#redis, 'record-split', [k.fence, k.job(id), k.wake], [term, id, placed, total ?? '']);
-    if (total !== undefined) await this.#acknowledge(epoch);
+    // Every checkpoint is confirmed: a split that goes on from a checkpoint lost in a Redis failover
+    // would leave the tasks in between unplaced. Unconfirmed, the split stops and resumes from Redis.
+    await this.#acknowledge(epoch);
     return status;
   }
 
@@ -339,7 +341,9 @@ export class JobStore {
     const [stored, duplicates, status] = await runScript<[number, number, JobStatus | 'missing']>(
       this.#redis, 'store-results', [k.fence, k.job(jobId), k.results(jobId), k.wake, k.resultsStored, k.taskTimes, k.storedBits(jobId)], args,
     );
-    if (stored > 0) await this.#acknowledge(epoch);
+    // A duplicate may be an earlier attempt's own write that was never confirmed: the script wrote
+    // (the duplicates counter), so this WAIT covers it too.
+    if (stored > 0 || (duplicates > 0 && !this.isTerminal(status))) await this.#acknowledge(epoch);
     return { stored, duplicates, status };
   }
 
@@ -347,6 +351,17 @@ export class JobStore {
   async taskMicros(jobType: string): Promise<number | undefined> {
     const v = await this.#redis.hget(this.keys.taskTimes, jobType);
     return v === null ? undefined : Number(v);
+  }
+
+  /**
+   * Confirms results an earlier attempt stored but may not have seen replicated. WAIT covers the
+   * last write of this connection, so it writes one first (INCRBY 0 is still propagated).
+   */
+  async confirmStored(): Promise<void> {
+    if (this.#minReplicas === 0) return;
+    const epoch = this.#connectionEpoch;
+    await this.#redis.incrby(this.keys.resultsStored, 0);
+    await this.#acknowledge(epoch);
   }
 
   /** Indices (of those given) that already have a stored result. */

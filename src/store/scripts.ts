@@ -48,6 +48,8 @@ export async function runScript<T>(redis: Redis, name: ScriptName, keys: string[
 
 export function toTypedError(err: unknown): unknown {
   const message = err instanceof Error ? err.message : String(err);
+  // What a master with `min-replicas-to-write` answers when too few replicas are connected.
+  if (/^NOREPLICAS\b/.test(message)) return new RingpoolError('NOT_REPLICATED', message, { cause: err });
   const first = message.split(' ')[0];
   if (isErrorCode(first)) return new RingpoolError(first, message.slice(first.length + 1), { cause: err });
   return err;

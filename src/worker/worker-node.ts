@@ -33,6 +33,8 @@ export interface WorkerNodeDeps {
   readonly bullConnection: Redis;
   /** A connection of its own for the cancel channel. */
   readonly subscriber: Redis;
+  /** A connection of its own for the heartbeat: never queued behind a result's WAIT. */
+  readonly heartbeat: Redis;
   readonly logger: Logger;
   readonly metrics?: Metrics;
 }
@@ -62,6 +64,7 @@ export class WorkerNode {
   #worker: Worker<TaskBatch> | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   #draining = false;
+  #closed = false;
   readonly #onDrainRequested: (() => void) | undefined;
   readonly #maxTaskResultBytes: number;
 
@@ -93,7 +96,11 @@ export class WorkerNode {
       prefix: store.keys.prefix,
       concurrency: this.#concurrency,
       // CPU work runs in threads, so this event loop stays free to renew locks (BullMQ #652).
-      lockDuration: 30_000,
+      lockDuration: 10_000,
+      // An entry whose lock nobody renews (a reply lost in a failover) is taken back within
+      // seconds; it may stall a few times in a long failover before it counts as failed.
+      stalledInterval: 5_000,
+      maxStalledCount: 3,
       autorun: true,
     });
     this.#worker.on('error', (err) => this.#deps.logger.warn({ err }, 'worker queue error'));
@@ -121,7 +128,7 @@ export class WorkerNode {
       busy: this.#pool.busy,
       draining: this.#draining,
     };
-    await this.#deps.store.redis.hset(this.#deps.store.keys.workers, this.id, JSON.stringify(registration));
+    await this.#deps.heartbeat.hset(this.#deps.store.keys.workers, this.id, JSON.stringify(registration));
   }
 
   #cancelFor(jobId: string): AbortController {
@@ -150,6 +157,8 @@ export class WorkerNode {
       // A retry: skip the tasks whose results an earlier attempt already stored.
       const done = await store.storedIndices(batch.jobId, tasks.map(([i]) => i));
       tasks = tasks.filter(([i]) => !done.has(i));
+      // An earlier attempt may have stored them without seeing them replicated.
+      if (done.size > 0) await this.#untilReplicated(cancel.signal, () => store.confirmStored());
     }
     if (tasks.length === 0) return;
     const metrics = this.#deps.metrics;
@@ -177,7 +186,7 @@ export class WorkerNode {
     }
     if (successes.length > 0) {
       const timing = micros > 0 ? { jobType: batch.job, microsPerTask: micros / successes.length } : undefined;
-      const { stored, duplicates } = await store.storeResultJson(batch.jobId, successes, timing);
+      const { stored, duplicates } = await this.#untilReplicated(cancel.signal, () => store.storeResultJson(batch.jobId, successes, timing));
       metrics?.tasksCompleted.inc({ job_type: batch.job }, stored);
       if (duplicates > 0) metrics?.duplicateResults.inc(duplicates);
     }
@@ -193,6 +202,22 @@ export class WorkerNode {
   }
 
   /**
+   * Runs a result write until the replicas confirm it. While Redis fails over or a replica lags,
+   * the entry stays leased (BullMQ renews the lock) instead of spending the job's task attempts.
+   */
+  async #untilReplicated<T>(cancel: AbortSignal, write: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await write();
+      } catch (err) {
+        if (!isTransientRedisError(err) || cancel.aborted || this.#closed) throw err;
+        if (attempt % 10 === 0) this.#deps.logger.warn({ err: serializeError(err) }, 'results not confirmed by the replicas yet; retrying');
+        await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 2000)));
+      }
+    }
+  }
+
+  /**
    * Drains: stops taking entries (the leader moves the waiting ones elsewhere), lets those in
    * flight finish, then leaves a lapsed registration so the leader moves anything left over.
    */
@@ -205,8 +230,17 @@ export class WorkerNode {
     } catch (err) {
       this.#deps.logger.warn({ err: serializeError(err) }, 'closing the queue worker failed');
     }
+    this.#closed = true;
     await this.#pool.close();
     await this.#register(0).catch(() => {});
     await this.#deps.subscriber.unsubscribe().catch(() => {});
   }
+}
+
+/** Errors a retry can outlive: replicas behind, a failover in progress, a dropped connection. */
+function isTransientRedisError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (code === 'NOT_REPLICATED') return true;
+  const message = err instanceof Error ? err.message : String(err);
+  return /NOREPLICAS|READONLY|LOADING|MASTERDOWN|Connection is closed|ECONNREFUSED|ECONNRESET|Stream isn't writeable|MaxRetriesPerRequest/.test(message);
 }

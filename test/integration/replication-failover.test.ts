@@ -85,8 +85,14 @@ describe('a Redis master killed mid-job under Sentinel', () => {
     expect(lost).toEqual([]);
     expect(lostOverall).toEqual([]);
 
-    // The cluster view follows the promotion: the master is the node Sentinel promoted.
-    const { body: cluster } = await node.api('/v1/cluster');
+    // The cluster view follows the promotion: the master is the node Sentinel promoted (the API's
+    // connection may take a moment to learn of it on a loaded machine).
+    let cluster: any;
+    for (let i = 0; i < 100; i++) {
+      cluster = (await node.api('/v1/cluster')).body;
+      if (cluster.redis?.master?.address === `127.0.0.1:${promoted.port}` && cluster.redis.replicas.length === 1) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     expect(cluster.redis.master.address).toBe(`127.0.0.1:${promoted.port}`);
     expect(cluster.redis.replicas.map((r: { address: string }) => r.address)).toEqual([`127.0.0.1:${oldMaster}`]);
   });
