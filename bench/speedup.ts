@@ -36,8 +36,9 @@ const suite: BenchSuite = async (args) => {
     // 3. BullMQ with a sandboxed processor in worker threads, concurrency = cores.
     const bullmqMs = await bullmqSandboxed(cluster.redis.masterUrl, tasks, cores, expected);
 
-    // 4. ringpool end to end: HTTP submit → reduced result (after one warm-up job).
-    await cluster.wait(await cluster.submit('primes', { ...input, to: input.from + (input.to - input.from) / taskCount }));
+    // 4. ringpool end to end: HTTP submit → reduced result, after a warm-up job with a task for
+    // every thread (as piscina's threads were warmed above: each thread loads the module once).
+    await cluster.wait(await cluster.submit('primes', { ...input, to: input.from + input.chunk * cores * 2 }));
     t = performance.now();
     const id = await cluster.submit('primes', input);
     const res = await fetch(`${cluster.url}/v1/jobs/${id}/result?wait=30000`);

@@ -65,6 +65,7 @@ export class WorkerNode {
   #heartbeat: NodeJS.Timeout | undefined;
   #draining = false;
   #closed = false;
+  readonly #statuses = new Map<string, { ended: boolean; at: number }>();
   readonly #onDrainRequested: (() => void) | undefined;
   readonly #maxTaskResultBytes: number;
 
@@ -146,7 +147,7 @@ export class WorkerNode {
     const batch = entry.data;
     const { store, registry, logger } = this.#deps;
     const cancel = this.#cancelFor(batch.jobId);
-    if (cancel.signal.aborted || store.isTerminal(await store.jobStatus(batch.jobId))) return; // nothing more is stored for an ended job
+    if (cancel.signal.aborted || (await this.#hasEnded(batch.jobId))) return; // nothing more is stored for an ended job
     const loaded = registry.get(batch.job);
     if (loaded === undefined) {
       await store.failTask(batch.jobId, batch.tasks[0]?.[0] ?? 0, { code: 'UNKNOWN_JOB_TYPE', message: `worker ${this.id} has no job module named "${batch.job}"` });
@@ -199,6 +200,20 @@ export class WorkerNode {
     }
     logger.debug({ jobId: batch.jobId, task: failure.index, code: failure.error.code }, 'task failed for good');
     await store.failTask(batch.jobId, failure.index, failure.error);
+  }
+
+  /**
+   * Whether the job has ended, read at most every 500 ms per job (a cancel also arrives on the
+   * events channel at once; a late answer here only costs work whose results are then dropped).
+   */
+  async #hasEnded(jobId: string): Promise<boolean> {
+    const now = Date.now();
+    const known = this.#statuses.get(jobId);
+    if (known !== undefined && (known.ended || now - known.at < 500)) return known.ended;
+    const ended = this.#deps.store.isTerminal(await this.#deps.store.jobStatus(jobId));
+    this.#statuses.set(jobId, { ended, at: now });
+    if (this.#statuses.size > 10_000) this.#statuses.delete(this.#statuses.keys().next().value as string);
+    return ended;
   }
 
   /**
