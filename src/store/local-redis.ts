@@ -76,6 +76,11 @@ export async function startLocalRedis(options: LocalRedisOptions): Promise<Local
     args.push('--min-replicas-to-write', String(options.minReplicasToWrite));
     args.push('--min-replicas-max-lag', String(options.minReplicasMaxLag ?? 10));
   }
+  return await spawnRedisProcess(binary, args, port);
+}
+
+/** Starts redis-server (or a sentinel) with `args`, resolves once it answers PING on `port`. */
+async function spawnRedisProcess(binary: string, args: readonly string[], port: number): Promise<LocalRedis> {
   const child = spawn(binary, args, { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = `redis://127.0.0.1:${port}`;
@@ -171,21 +176,5 @@ export async function startLocalSentinel(options: LocalSentinelOptions): Promise
       '',
     ].join('\n'),
   );
-  const child = spawn(binary, [conf, '--sentinel'], { stdio: 'ignore' });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = `redis://127.0.0.1:${port}`;
-  await waitForPing(url, child, 10_000);
-  return {
-    port,
-    url,
-    pid: child.pid ?? -1,
-    process: child,
-    async stop(graceMs = 5_000) {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+  return await spawnRedisProcess(binary, [conf, '--sentinel'], port);
 }
