@@ -14,7 +14,7 @@ const USAGE = `ringpool — a Raft-scheduled worker pool for parallel batch jobs
 usage:
   ringpool start [--port 3000] [--redis URL] [--data-dir DIR] [--jobs DIR] [--threads N]
       every role in one process; without --redis it runs its own Redis master + replica
-  ringpool worker --redis URL [--worker-id ID] [--threads N]      a worker node
+  ringpool worker --redis URL [--id w1] [--threads N]             a worker node
   ringpool api --redis URL [--port N]                             the HTTP API and dashboard
   ringpool scheduler --redis URL [--id s1 --peers s1=URL,s2=URL,s3=URL --data-dir DIR]
   ringpool config [flags]        the effective configuration (flags > env > --config FILE > defaults), secrets masked
@@ -49,7 +49,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'start':
         return await runNode(rest, { api: true, scheduler: true, worker: true }, true);
       case 'worker':
-        return await runNode(rest, { api: false, scheduler: false, worker: true }, false);
+        // For a worker, --id names the worker node (as --id names the scheduler of `ringpool scheduler`).
+        return await runNode(rest.map((a) => (a === '--id' ? '--worker-id' : a.startsWith('--id=') ? `--worker-id=${a.slice(5)}` : a)), { api: false, scheduler: false, worker: true }, false);
       case 'api':
         return await runNode(rest, { api: true, scheduler: false, worker: false }, false);
       case 'scheduler':
