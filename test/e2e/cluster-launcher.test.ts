@@ -1,0 +1,182 @@
+// `ringpool cluster up/down`: the whole topology as detached processes on free ports, a job across three workers, nothing left behind.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { clusterDown, clusterStatus, clusterUp, manifestPath, runClusterCommand, type ClusterManifest } from '../../src/cli/cluster.js';
+import { freePort } from '../../src/store/local-redis.js';
+
+const dirs: string[] = [];
+function tempDir(name: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `ringpool-cluster-${name}-`));
+  dirs.push(dir);
+  return dir;
+}
+
+afterAll(async () => {
+  // A test that failed half-way must not leave its cluster running.
+  for (const dir of dirs) {
+    if (existsSync(manifestPath(dir))) await clusterDown(dir, { graceMs: 2_000 });
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** Alive and not a zombie (the launcher's children are reaped by this process's event loop). */
+function running(pid: number): boolean {
+  try {
+    return !/\)\s+Z\s/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+async function json(url: string, init?: RequestInit): Promise<any> {
+  const res = await fetch(url, init);
+  const body = await res.json();
+  if (!res.ok) throw new Error(`${url}: ${res.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+/** `ringpool_tasks_completed_total` of one worker node, summed over job types. */
+async function tasksCompleted(workerUrl: string): Promise<number> {
+  const text = await (await fetch(`${workerUrl}/metrics`)).text();
+  return [...text.matchAll(/^ringpool_tasks_completed_total\{[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+}
+
+describe('ringpool cluster', () => {
+  it('up starts Redis + Sentinel, 3 Raft schedulers, 3 workers and the API; a job runs across the workers; down leaves no process behind', async () => {
+    const dir = tempDir('full');
+    const started = Date.now();
+    const progress: string[] = [];
+    const manifest: ClusterManifest = await clusterUp({ dir, basePort: 0, workers: 3, threads: 1, logLevel: 'warn', onProgress: (l) => progress.push(l) });
+    const upMs = Date.now() - started;
+
+    // The manifest: every role, its own port, a live pid, a pid file and a log file.
+    const byRole = (role: string) => manifest.processes.filter((p) => p.role === role);
+    expect(manifest.state).toBe('up');
+    expect(byRole('redis-master')).toHaveLength(1);
+    expect(byRole('redis-replica')).toHaveLength(2);
+    expect(byRole('sentinel')).toHaveLength(3);
+    expect(byRole('scheduler').map((p) => p.id)).toEqual(['s1', 's2', 's3']);
+    expect(byRole('worker').map((p) => p.id)).toEqual(['w1', 'w2', 'w3']);
+    expect(byRole('api')).toHaveLength(1);
+    expect(new Set(manifest.processes.map((p) => p.port)).size).toBe(manifest.processes.length);
+    for (const p of manifest.processes) {
+      expect(running(p.pid), `${p.id} pid ${p.pid}`).toBe(true);
+      expect(readFileSync(p.pidFile, 'utf8').trim()).toBe(String(p.pid));
+      expect(existsSync(p.log)).toBe(true);
+    }
+    expect(JSON.parse(readFileSync(manifestPath(dir), 'utf8'))).toEqual(manifest);
+    expect(manifest.apiUrl).toBe(byRole('api')[0]?.url);
+    // Secrets go to the processes through the environment, never their command lines.
+    expect(readFileSync(join(dir, 'secrets.env'), 'utf8')).toMatch(/^RINGPOOL_CLUSTER_SECRET=\S{16,}$/m);
+    for (const p of manifest.processes) expect(p.command.join(' ')).not.toMatch(/secret|token/i);
+
+    // Every process serves /healthz and /readyz (schedulers and workers on their own ports).
+    for (const p of [...byRole('scheduler'), ...byRole('worker'), ...byRole('api')]) {
+      expect((await fetch(`${p.url}/healthz`)).status, `${p.id} /healthz`).toBe(200);
+      expect((await fetch(`${p.url}/readyz`)).status, `${p.id} /readyz`).toBe(200);
+    }
+
+    // The cluster view: three workers alive, Redis master + 2 replicas found through Sentinel.
+    const view = await json(`${manifest.apiUrl}/v1/cluster`);
+    expect(view.workers.filter((w: { state: string }) => w.state === 'alive').map((w: { id: string }) => w.id).sort()).toEqual(['w1', 'w2', 'w3']);
+    expect(view.redis.master.address).toBe(`127.0.0.1:${byRole('redis-master')[0]?.port}`);
+    expect(view.redis.replicas).toHaveLength(2);
+
+    // Raft-specific: the three schedulers form one group with one leader (elected, not configured).
+    expect(['s1', 's2', 's3']).toContain(view.leaderId);
+    const roles = await Promise.all(byRole('scheduler').map(async (s) => (await json(`${s.url}/status`)) as { id: string; role: string; leaderId: string }));
+    expect(roles.filter((s) => s.role === 'leader')).toHaveLength(1);
+    expect(roles.filter((s) => s.role === 'follower')).toHaveLength(2);
+    expect(new Set(roles.map((s) => s.leaderId))).toEqual(new Set([view.leaderId]));
+
+    // A job across the three worker nodes.
+    const jobStarted = Date.now();
+    const { id } = await json(`${manifest.apiUrl}/v1/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ job: 'primes', input: { from: 0, to: 2_000_000 } }),
+    });
+    const { result } = await json(`${manifest.apiUrl}/v1/jobs/${id}/result?wait=30000`);
+    expect(result).toBe(148933);
+    const job = await json(`${manifest.apiUrl}/v1/jobs/${id}`);
+    const perNode = await Promise.all(byRole('worker').map((w) => tasksCompleted(w.url)));
+    expect(perNode.reduce((a, b) => a + b, 0)).toBe(job.progress.total);
+    expect(perNode.filter((n) => n > 0).length).toBeGreaterThanOrEqual(2);
+    const jobMs = Date.now() - jobStarted;
+
+    // `ringpool cluster status`: every process alive, the view of the API.
+    const status = await clusterStatus(dir);
+    expect(status?.processes.every((p) => p.alive)).toBe(true);
+    expect(status?.view).toMatchObject({ leaderId: view.leaderId });
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      expect(await runClusterCommand(['status', '--dir', dir])).toBe(0);
+      const printed = log.mock.calls.map((c) => String(c[0])).join('\n');
+      expect(printed).toMatch(/^scheduler\s+s1\s+\d+\s+\d+\s+yes/m);
+      expect(printed).toMatch(/^redis-master\s+redis-1\s+\d+\s+\d+\s+yes/m);
+      expect(printed).toMatch(/schedulers: leader s[123]/);
+    } finally {
+      log.mockRestore();
+    }
+
+    const downStarted = Date.now();
+    const outcomes = await clusterDown(dir);
+    const downMs = Date.now() - downStarted;
+    expect(outcomes?.map((o) => o.id)).toEqual(['api', 'w1', 'w2', 'w3', 's1', 's2', 's3', 'sentinel-1', 'sentinel-2', 'sentinel-3', 'redis-2', 'redis-3', 'redis-1']);
+    // SIGTERM is a graceful stop for every part: none should need SIGKILL.
+    expect(outcomes?.filter((o) => o.outcome !== 'stopped')).toEqual([]);
+    for (const p of manifest.processes) expect(running(p.pid), `${p.id} pid ${p.pid} still running`).toBe(false);
+    expect(existsSync(manifestPath(dir))).toBe(false);
+    // Data survives a down (the next up on the same ports carries on with it).
+    expect(existsSync(join(dir, 'data', 'raft', 's1'))).toBe(true);
+    console.log(`cluster-launcher: up ${upMs} ms, primes job ${jobMs} ms (tasks per node ${perNode.join('/')}), down ${downMs} ms`);
+  }, 90_000);
+
+  it('down signals nothing whose command line is not the one it started (a recycled pid)', async () => {
+    const dir = tempDir('recycled');
+    const stranger = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      const pid = stranger.pid as number;
+      writeFileSync(
+        manifestPath(dir),
+        JSON.stringify({
+          version: 1,
+          state: 'up',
+          dir,
+          createdAt: new Date().toISOString(),
+          apiUrl: 'http://127.0.0.1:1',
+          prefix: 'ringpool',
+          sentinelName: 'ringpool',
+          sentinels: [],
+          peers: [],
+          threads: 1,
+          processes: [{ role: 'redis-master', id: 'redis-1', port: 7104, pid, url: 'redis://127.0.0.1:7104', log: join(dir, 'x.log'), pidFile: join(dir, 'x.pid'), command: ['redis-server'], match: 'redis-server.*:7104\\b' }],
+        }),
+      );
+      const outcomes = await clusterDown(dir, { graceMs: 500 });
+      expect(outcomes).toEqual([{ role: 'redis-master', id: 'redis-1', pid, outcome: 'not-ours' }]);
+      expect(running(pid)).toBe(true);
+      expect(existsSync(manifestPath(dir))).toBe(false);
+    } finally {
+      stranger.kill('SIGKILL');
+    }
+  });
+
+  it('up refuses ports already in use and says which', async () => {
+    const dir = tempDir('busy');
+    const base = await freePort();
+    const blocker = createServer();
+    // base + 4 is the Redis master of the layout.
+    await new Promise<void>((r) => blocker.listen(base + 4, '127.0.0.1', () => r()));
+    try {
+      await expect(clusterUp({ dir, basePort: base })).rejects.toThrow(new RegExp(`${base + 4} \\(redis-1\\).* in use .*--base-port 0 for free ports`));
+      expect(existsSync(manifestPath(dir))).toBe(false);
+    } finally {
+      blocker.close();
+    }
+  });
+});
