@@ -1,14 +1,16 @@
 // Builds `GET /v1/cluster` from what this process can see: registrations, queues, Redis INFO, Raft status.
 import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { ClusterView, RedisNodeView, SchedulerView, WorkerView } from '../api/cluster-view.js';
 import type { Metrics } from '../observability/metrics.js';
 import { Placement } from '../scheduler/placement.js';
 import type { JobStore } from '../store/job-store.js';
+import type { Keys } from '../store/keys.js';
 import type { WorkerRegistration } from '../worker/worker-node.js';
 
 export interface ClusterViewSource {
   readonly store: JobStore;
-  /** Raft status of the schedulers, when this process knows it. */
+  /** Raft status of the schedulers. @default what they publish to Redis (see publishSchedulerStatus) */
   readonly schedulers?: () => Promise<{ leaderId: string | null; term: number; schedulers: SchedulerView[] }>;
   readonly leaseMs: number;
   readonly metrics?: Metrics;
@@ -86,7 +88,7 @@ export function createClusterView(source: ClusterViewSource): { view: () => Prom
     const [ws, redis, raft, count] = await Promise.all([
       workers(now),
       redisTopology(),
-      source.schedulers?.() ?? Promise.resolve({ leaderId: null, term: 0, schedulers: [] as SchedulerView[] }),
+      source.schedulers?.() ?? schedulerViews(store.redis, store.keys),
       store.redis.get(store.keys.resultsStored).then(Number),
     ]);
     if (lastSample !== undefined && now - lastSample.at >= 500) {
@@ -123,3 +125,16 @@ function peerAddress(redis: JobStore['redis']): string {
   if (sentinels !== undefined && sentinels !== null && sentinels.length > 0) return `(not connected; sentinel master "${name ?? '?'}")`;
   return `${host ?? '127.0.0.1'}:${port ?? 6379}`;
 }
+
+/** The schedulers' statuses as they published them; stale ones (no update for 5 s) show as unknown. */
+export async function schedulerViews(redis: Redis, keys: Keys): Promise<{ leaderId: string | null; term: number; schedulers: SchedulerView[] }> {
+  const now = Date.now();
+  const all = Object.values(await redis.hgetall(keys.schedulers)).map((raw) => JSON.parse(raw) as SchedulerView & { at: number; leaderId: string });
+  const schedulers = all
+    .map((s) => (now - s.at > 5000 ? { ...s, role: 'unknown' as const } : s))
+    .map(({ id, role, term, commitIndex, url, at }) => ({ id, role, term, commitIndex, url, lastContactMs: now - at }))
+    .sort((a, b) => (a.id < b.id ? -1 : 1));
+  const leader = schedulers.filter((s) => s.role === 'leader').sort((a, b) => b.term - a.term)[0];
+  return { leaderId: leader?.id ?? null, term: Math.max(0, ...schedulers.map((s) => s.term)), schedulers };
+}
+

@@ -5,7 +5,6 @@ import { Hono } from 'hono';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createApi } from '../api/app.js';
-import type { SchedulerView } from '../api/cluster-view.js';
 import type { Config } from '../config/config.js';
 import { jobDirs } from '../config/config.js';
 import { RingpoolError } from '../errors.js';
@@ -17,7 +16,7 @@ import { RaftMembership } from '../scheduler/raft-membership.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { JobEvents } from '../store/job-events.js';
 import { JobStore } from '../store/job-store.js';
-import { createKeys, type Keys } from '../store/keys.js';
+import { createKeys } from '../store/keys.js';
 import { createNodeQueues, mountDashboard } from '../ui/routes.js';
 import { WorkerNode } from '../worker/worker-node.js';
 import { createClusterView } from './cluster-view.js';
@@ -151,7 +150,7 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
 
   if (roles.api) {
     const apiStore = new JobStore(open('api', 'api'), keys, storeOptions);
-    const cluster = createClusterView({ store: apiStore, leaseMs: config.leaseMs, metrics, schedulers: () => schedulerViews(apiStore.redis, keys) });
+    const cluster = createClusterView({ store: apiStore, leaseMs: config.leaseMs, metrics });
     closers.push(cluster.close);
     const jobEvents = new JobEvents(open('blocking', 'api-events'), keys);
     await jobEvents.start();
@@ -225,18 +224,6 @@ function healthApp(store: JobStore, metrics: Metrics, consensus: Consensus | und
   app.get('/metrics', async (c) => c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
   app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${c.req.path} on this node; the API is served by \`ringpool api\`` } }, 404));
   return app;
-}
-
-/** The schedulers' statuses as they published them; stale ones (no update for 5 s) show as unknown. */
-async function schedulerViews(redis: Redis, keys: Keys): Promise<{ leaderId: string | null; term: number; schedulers: SchedulerView[] }> {
-  const now = Date.now();
-  const all = Object.values(await redis.hgetall(keys.schedulers)).map((raw) => JSON.parse(raw) as SchedulerView & { at: number; leaderId: string });
-  const schedulers = all
-    .map((s) => (now - s.at > 5000 ? { ...s, role: 'unknown' as const } : s))
-    .map(({ id, role, term, commitIndex, url, at }) => ({ id, role, term, commitIndex, url, lastContactMs: now - at }))
-    .sort((a, b) => (a.id < b.id ? -1 : 1));
-  const leader = schedulers.filter((s) => s.role === 'leader').sort((a, b) => b.term - a.term)[0];
-  return { leaderId: leader?.id ?? null, term: Math.max(0, ...schedulers.map((s) => s.term)), schedulers };
 }
 
 function listen(fetch: Fetch, hostname: string, port: number): Promise<ServerType> {
