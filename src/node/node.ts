@@ -185,7 +185,9 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
     async close() {
       for (const close of closers) {
         try {
-          await close();
+          // No part may hold the process up for ever (Redis gone, a peer gone).
+          const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20_000).unref());
+          if ((await Promise.race([close(), timer])) === 'timeout') logger.warn('a part did not stop within 20 s; going on');
         } catch (err) {
           logger.warn({ err }, 'error while shutting down');
         }

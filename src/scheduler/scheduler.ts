@@ -366,9 +366,8 @@ export class Scheduler {
   async close(): Promise<void> {
     this.#running = false;
     this.#unsubscribe?.();
-    await this.#loop;
-    await this.#watch;
-    await Promise.allSettled([...this.#working.values()]);
+    // Bounded: with Redis gone, a blocking pop or a write may never answer.
+    await Promise.race([Promise.allSettled([this.#loop, this.#watch, ...this.#working.values()]), sleep(5_000)]);
     await Promise.all([...this.#queues.values()].map((q) => q.close()));
     await this.#reducePool.close({ force: true });
   }

@@ -65,6 +65,7 @@ export class WorkerNode {
   #heartbeat: NodeJS.Timeout | undefined;
   #draining = false;
   #closed = false;
+  #closingSince: number | undefined;
   readonly #statuses = new Map<string, { ended: boolean; at: number }>();
   readonly #onDrainRequested: (() => void) | undefined;
   readonly #maxTaskResultBytes: number;
@@ -225,7 +226,9 @@ export class WorkerNode {
       try {
         return await write();
       } catch (err) {
-        if (!isTransientRedisError(err) || cancel.aborted || this.#closed) throw err;
+        // While draining, give up after a while: a shutdown must not wait on Redis for ever.
+        const givingUp = this.#closingSince !== undefined && Date.now() - this.#closingSince > CLOSE_WRITE_PATIENCE_MS;
+        if (!isTransientRedisError(err) || cancel.aborted || this.#closed || givingUp) throw err;
         if (attempt % 10 === 0) this.#deps.logger.warn({ err: serializeError(err) }, 'results not confirmed by the replicas yet; retrying');
         await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 2000)));
       }
@@ -238,6 +241,7 @@ export class WorkerNode {
    */
   async close(): Promise<void> {
     this.#draining = true;
+    this.#closingSince = Date.now();
     clearInterval(this.#heartbeat);
     await this.#register().catch(() => {});
     try {
@@ -251,6 +255,9 @@ export class WorkerNode {
     await this.#deps.subscriber.unsubscribe().catch(() => {});
   }
 }
+
+/** How long a draining node keeps retrying a result write that Redis does not confirm. */
+const CLOSE_WRITE_PATIENCE_MS = 5_000;
 
 /** Errors a retry can outlive: replicas behind, a failover in progress, a dropped connection. */
 function isTransientRedisError(err: unknown): boolean {
