@@ -41,6 +41,8 @@ export interface ApiDeps {
   /** This process's metrics, served at `/metrics`; `refreshMetrics` runs before each scrape. */
   readonly metrics?: Metrics;
   readonly refreshMetrics?: () => Promise<void>;
+  /** Where job lists and searches are read, when not the master. @default store */
+  readonly listStore?: JobStore;
   /** Job-end notifications, for `GET /v1/jobs/:id/result?wait=MS`. */
   readonly jobEvents?: JobEvents;
 }
@@ -169,7 +171,9 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
       ...(job === undefined ? {} : { name: job }),
       ...(cursor === undefined ? {} : { cursor }),
     };
-    const page = q === undefined ? await store.listJobs(filter) : await store.searchJobs(q, filter);
+    // Lists may come from a replica (`--read-from replica`): a second or two stale is harmless there.
+    const lists = deps.listStore ?? store;
+    const page = q === undefined ? await lists.listJobs(filter) : await lists.searchJobs(q, filter);
     return c.json({ jobs: page.jobs.map(publicJob), next: page.next });
   });
 

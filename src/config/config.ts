@@ -18,6 +18,10 @@ export const ConfigSchema = z.object({
   sentinels: z.array(z.string().regex(/^[^:\s]+:\d{1,5}$/, 'each sentinel must be host:port')).default([]),
   /** The master name the sentinels monitor. */
   sentinelName: z.string().min(1).default('ringpool'),
+  /** Where the API reads job lists and searches: the master, or a replica (stale by at most the replication lag). */
+  readFrom: z.enum(['master', 'replica']).default('master'),
+  /** The replica to read lists from with `--read-from replica` and `--redis` (with Sentinel one is found). */
+  replicaUrl: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
   host: z.string().min(1).default('127.0.0.1'),
   port: z.coerce.number().int().min(0).max(65_535).default(3000),
   dataDir: z.string().min(1).default('./.ringpool'),
@@ -64,6 +68,8 @@ export const ENV: Readonly<Record<string, keyof Config>> = {
   RINGPOOL_API_TOKENS: 'apiTokens',
   RINGPOOL_SENTINELS: 'sentinels',
   RINGPOOL_SENTINEL_NAME: 'sentinelName',
+  RINGPOOL_READ_FROM: 'readFrom',
+  RINGPOOL_REPLICA_URL: 'replicaUrl',
   RINGPOOL_CLUSTER_SECRET: 'clusterSecret',
   RINGPOOL_SCHEDULER_ID: 'schedulerId',
   RINGPOOL_PEERS: 'peers',
@@ -143,6 +149,7 @@ export function redisDataDir(config: Config): string {
 export function flagName(field: string): string {
   const special: Record<string, string> = {
     redisUrl: '--redis',
+    replicaUrl: '--replica',
     jobsDirs: '--jobs',
     apiTokens: '--api-token',
     bodyLimitBytes: '--body-limit',

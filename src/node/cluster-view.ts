@@ -13,6 +13,8 @@ export interface ClusterViewSource {
   /** Raft status of the schedulers. @default what they publish to Redis (see publishSchedulerStatus) */
   readonly schedulers?: () => Promise<{ leaderId: string | null; term: number; schedulers: SchedulerView[] }>;
   readonly leaseMs: number;
+  /** The outcome of the last WAIT of any part of this process (a worker's too). @default the store's own */
+  readonly lastWriteAcked?: () => boolean | null;
   readonly metrics?: Metrics;
 }
 
@@ -62,7 +64,7 @@ export function createClusterView(source: ClusterViewSource): { view: () => Prom
     const field = (name: string) => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
     const role = field('role') ?? 'unknown';
     const connected = peerAddress(redis);
-    const common = { minReplicas: store.minReplicas, lastWriteAcked: store.lastWriteAcked };
+    const common = { minReplicas: store.minReplicas, lastWriteAcked: source.lastWriteAcked?.() ?? store.lastWriteAcked };
     if (role === 'slave') {
       // Reached a replica (a demoted master not yet left, or a plain replica URL): report what it knows.
       const offset = Number(field('slave_repl_offset') ?? 0);

@@ -21,7 +21,7 @@ import { createNodeQueues, mountDashboard } from '../ui/routes.js';
 import { WorkerNode } from '../worker/worker-node.js';
 import { createClusterView } from './cluster-view.js';
 import { publishSchedulerStatus, startConsensus, type Consensus } from './consensus.js';
-import { openRedis, redisTarget } from './redis-connections.js';
+import { openRedis, redisTarget, replicaTarget } from './redis-connections.js';
 
 export interface Roles {
   readonly api: boolean;
@@ -55,9 +55,13 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
     return c;
   };
   const metrics = new Metrics();
+  let lastWriteAcked: boolean | null = null;
   const storeOptions = {
     minReplicas: config.minReplicas ?? 0,
-    onAcknowledge: (acked: boolean) => metrics.replicationAcks.inc({ outcome: acked ? 'acked' : 'short' }),
+    onAcknowledge: (acked: boolean) => {
+      lastWriteAcked = acked;
+      metrics.replicationAcks.inc({ outcome: acked ? 'acked' : 'short' });
+    },
   };
   const store = new JobStore(open('durable', 'store'), keys, storeOptions);
   // Shutdown runs these in order: stop serving, hand over leadership, stop scheduling, drain the worker.
@@ -150,7 +154,10 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
 
   if (roles.api) {
     const apiStore = new JobStore(open('api', 'api'), keys, storeOptions);
-    const cluster = createClusterView({ store: apiStore, leaseMs: config.leaseMs, metrics });
+    const replica = replicaTarget(config, target);
+    const listStore = replica === undefined ? undefined : new JobStore(openRedis(replica, 'api', 'api-lists'), keys, storeOptions);
+    if (listStore !== undefined) connections.push(listStore.redis);
+    const cluster = createClusterView({ store: apiStore, leaseMs: config.leaseMs, metrics, lastWriteAcked: () => lastWriteAcked });
     closers.push(cluster.close);
     const jobEvents = new JobEvents(open('blocking', 'api-events'), keys);
     await jobEvents.start();
@@ -164,6 +171,7 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
         metrics,
         refreshMetrics: cluster.refreshMetrics,
         jobEvents,
+        ...(listStore === undefined ? {} : { listStore }),
       },
       { bodyLimitBytes: config.bodyLimitBytes, apiTokens: config.apiTokens, maxJobsInFlight: config.maxJobsInFlight },
     );

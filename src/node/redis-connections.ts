@@ -1,5 +1,6 @@
 // Opens the Redis connections one process needs, each configured for its use, by URL or through Sentinel.
 import { Redis, type RedisOptions } from 'ioredis';
+import { RingpoolError } from '../errors.js';
 
 export type ConnectionUse =
   /** Requests from the API: fail fast so a client gets a 503, never a hang. */
@@ -12,7 +13,14 @@ export type ConnectionUse =
 /** Where the Redis master is: a URL, or the sentinels that know it (and follow a failover). */
 export type RedisTarget =
   | { readonly url: string }
-  | { readonly sentinels: ReadonlyArray<{ host: string; port: number }>; readonly name: string; readonly password?: string; readonly tls?: boolean };
+  | {
+      readonly sentinels: ReadonlyArray<{ host: string; port: number }>;
+      readonly name: string;
+      readonly password?: string;
+      readonly tls?: boolean;
+      /** `slave`: connect to a replica Sentinel names (reads that may be stale). @default 'master' */
+      readonly role?: 'master' | 'slave';
+    };
 
 export function redisTarget(config: { redisUrl?: string | undefined; sentinels: readonly string[]; sentinelName: string }): RedisTarget | undefined {
   if (config.sentinels.length > 0) {
@@ -34,6 +42,14 @@ export function describeTarget(target: RedisTarget): string {
   return 'url' in target ? target.url.replace(/\/\/[^@]*@/, '//***@') : `sentinel ${target.name} via ${target.sentinels.map((s) => `${s.host}:${s.port}`).join(',')}`;
 }
 
+/** Where lists may be read from: a replica given by URL, or one that Sentinel names; undefined for the master. */
+export function replicaTarget(config: { readFrom: 'master' | 'replica'; replicaUrl?: string | undefined }, master: RedisTarget): RedisTarget | undefined {
+  if (config.readFrom === 'master') return undefined;
+  if ('sentinels' in master) return { ...master, role: 'slave' };
+  if (config.replicaUrl === undefined) throw new RingpoolError('CONFIG', '--read-from replica needs --replica URL (or --sentinels, which find one)');
+  return { url: config.replicaUrl };
+}
+
 export function openRedis(target: RedisTarget, use: ConnectionUse, name: string): Redis {
   const options: RedisOptions = {
     connectionName: `ringpool:${name}`,
@@ -50,6 +66,7 @@ export function openRedis(target: RedisTarget, use: ConnectionUse, name: string)
           ...options,
           sentinels: target.sentinels.map((s) => ({ host: s.host, port: s.port })),
           name: target.name,
+          ...(target.role === 'slave' ? { role: 'slave' as const } : {}),
           ...(target.password ? { password: target.password } : {}),
           ...(target.tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
           sentinelRetryStrategy: (attempt: number) => Math.min(100 * attempt, 2000),
