@@ -11,7 +11,7 @@ import type { WorkerRegistration } from '../worker/worker-node.js';
 export interface ClusterViewSource {
   readonly store: JobStore;
   /** Raft status of the schedulers. @default what they publish to Redis (see publishSchedulerStatus) */
-  readonly schedulers?: () => Promise<{ leaderId: string | null; term: number; schedulers: SchedulerView[] }>;
+  readonly schedulers?: () => Promise<SchedulerSummary>;
   readonly leaseMs: number;
   /** The outcome of the last WAIT of any part of this process (a worker's too). @default the store's own */
   readonly lastWriteAcked?: () => boolean | null;
@@ -97,7 +97,9 @@ export function createClusterView(source: ClusterViewSource): { view: () => Prom
       tasksPerSec = Math.max(0, ((count - lastSample.count) * 1000) / (now - lastSample.at));
       lastSample = { at: now, count };
     } else if (lastSample === undefined) lastSample = { at: now, count };
-    const ring = placement.ringFor(ws.filter((w) => w.state === 'alive').map((w) => ({ id: w.id, weight: w.threads })));
+    // The ring the leader places by (committed through Raft); before any leader, the live workers.
+    const members = raft.members ?? ws.filter((w) => w.state === 'alive').map((w) => ({ id: w.id, weight: w.threads }));
+    const ring = placement.ringFor(members);
     const shares = ring.shares().map(({ id, share }) => ({ id, share }));
     return { leaderId: raft.leaderId, term: raft.term, schedulers: raft.schedulers, workers: ws, ring: { version: ring.version, shares }, redis, tasksPerSec };
   }
@@ -129,14 +131,28 @@ function peerAddress(redis: JobStore['redis']): string {
 }
 
 /** The schedulers' statuses as they published them; stale ones (no update for 5 s) show as unknown. */
-export async function schedulerViews(redis: Redis, keys: Keys): Promise<{ leaderId: string | null; term: number; schedulers: SchedulerView[] }> {
+export async function schedulerViews(redis: Redis, keys: Keys): Promise<SchedulerSummary> {
   const now = Date.now();
-  const all = Object.values(await redis.hgetall(keys.schedulers)).map((raw) => JSON.parse(raw) as SchedulerView & { at: number; leaderId: string });
-  const schedulers = all
-    .map((s) => (now - s.at > 5000 ? { ...s, role: 'unknown' as const } : s))
+  const all = Object.values(await redis.hgetall(keys.schedulers)).map(
+    (raw) => JSON.parse(raw) as SchedulerView & { at: number; leaderId: string; members?: Array<{ id: string; weight: number }> },
+  );
+  const fresh = all.map((s) => (now - s.at > 5000 ? { ...s, role: 'unknown' as const } : s));
+  const schedulers = fresh
     .map(({ id, role, term, commitIndex, url, at }) => ({ id, role, term, commitIndex, url, lastContactMs: now - at }))
     .sort((a, b) => (a.id < b.id ? -1 : 1));
-  const leader = schedulers.filter((s) => s.role === 'leader').sort((a, b) => b.term - a.term)[0];
-  return { leaderId: leader?.id ?? null, term: Math.max(0, ...schedulers.map((s) => s.term)), schedulers };
+  const leader = fresh.filter((s) => s.role === 'leader').sort((a, b) => b.term - a.term)[0];
+  return {
+    leaderId: leader?.id ?? null,
+    term: Math.max(0, ...schedulers.map((s) => s.term)),
+    schedulers,
+    ...(leader?.members === undefined ? {} : { members: leader.members }),
+  };
 }
 
+/** The schedulers as the cluster view shows them, and the ring membership their leader committed. */
+export interface SchedulerSummary {
+  readonly leaderId: string | null;
+  readonly term: number;
+  readonly schedulers: SchedulerView[];
+  readonly members?: ReadonlyArray<{ readonly id: string; readonly weight: number }>;
+}

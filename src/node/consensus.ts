@@ -108,9 +108,10 @@ function toConsensusStatus(driver: RaftDriver<ControlCommand>): ConsensusStatus 
  * Every scheduler writes its Raft status to Redis twice a second, so any API node can show the
  * whole group (GET /v1/cluster) without reaching the schedulers itself.
  */
-export function publishSchedulerStatus(redis: Redis, keys: Keys, node: ConsensusNode, url: string, everyMs = 500): () => void {
+export function publishSchedulerStatus(redis: Redis, keys: Keys, node: ConsensusNode, url: string, control: ControlState, everyMs = 500): () => void {
   const publish = () => {
     const s = node.status();
+    const { members, ringVersion } = control.snapshot();
     const view: SchedulerView & { leaderId: string; at: number } = {
       id: s.id,
       role: s.role,
@@ -121,7 +122,8 @@ export function publishSchedulerStatus(redis: Redis, keys: Keys, node: Consensus
       leaderId: s.leaderId,
       at: Date.now(),
     };
-    redis.hset(keys.schedulers, s.id, JSON.stringify({ ...view, peers: s.peers })).catch(() => {});
+    // The committed ring membership travels too: the API draws the ring the leader places by.
+    redis.hset(keys.schedulers, s.id, JSON.stringify({ ...view, peers: s.peers, members, ringVersion })).catch(() => {});
   };
   publish();
   const timer = setInterval(publish, everyMs);

@@ -103,6 +103,7 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
         threads: config.threads,
         heartbeatMs: config.heartbeatMs,
         maxTaskResultBytes: config.maxTaskResultBytes,
+        ...(config.clusterSecret ? { clusterSecret: config.clusterSecret } : {}),
         // A process that is only a worker leaves entirely when drained, as on SIGTERM.
         ...(roles.api || roles.scheduler ? {} : { onDrainRequested: () => process.kill(process.pid, 'SIGTERM') }),
       },
@@ -113,15 +114,20 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
 
   let scheduler: Scheduler | undefined;
   let consensus: Consensus | undefined;
+  /** What a scheduler adds to its /status: refused registrations and Raft messages. */
+  let schedulerExtras: () => object = () => ({});
   if (roles.scheduler) {
     const log = logger.child({ role: 'scheduler', id: config.schedulerId });
     consensus = startConsensus({ config, selfUrl: url, logger: log, metrics });
     raftFetch = consensus.routes.fetch;
     const leadership = new RaftLeadership(consensus.node, log);
-    const registryMembership = new RegistryMembership(open('durable', 'scheduler-membership'), keys.workers, { leaseMs: config.leaseMs });
+    const registryMembership = new RegistryMembership(open('durable', 'scheduler-membership'), keys.workers, {
+      leaseMs: config.leaseMs,
+      ...(config.clusterSecret ? { clusterSecret: config.clusterSecret } : {}),
+    });
     const membership = new RaftMembership({ registry: registryMembership, control: consensus.control, node: consensus.node, leadership, logger: log });
     await membership.start();
-    const stopStatus = publishSchedulerStatus(open('durable', 'scheduler-status'), keys, consensus.node, url);
+    const stopStatus = publishSchedulerStatus(open('durable', 'scheduler-status'), keys, consensus.node, url, consensus.control);
     const running = new Scheduler(
       {
         store,
@@ -145,6 +151,8 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
       await started.close();
     });
     scheduler = running;
+    const routes = consensus.routes;
+    schedulerExtras = () => ({ rejectedRegistrations: registryMembership.rejectedRegistrations, raftMessages: routes.stats });
   }
 
   if (worker !== undefined) {
@@ -180,7 +188,7 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
     mountDashboard(app, { queues: () => nodeQueues.list() });
     appFetch = app.fetch;
   } else {
-    appFetch = healthApp(store, metrics, consensus, scheduler).fetch;
+    appFetch = healthApp(store, metrics, consensus, scheduler, schedulerExtras).fetch;
   }
 
   return {
@@ -206,7 +214,7 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
 }
 
 /** What a scheduler or worker process serves: liveness, readiness (Redis answers) and its metrics. */
-function healthApp(store: JobStore, metrics: Metrics, consensus: Consensus | undefined, scheduler: Scheduler | undefined): Hono {
+function healthApp(store: JobStore, metrics: Metrics, consensus: Consensus | undefined, scheduler: Scheduler | undefined, extras: () => object): Hono {
   const app = new Hono();
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   // A scheduler's own Raft view (role, term, leader, commit index, peers' last contact), its last
@@ -220,6 +228,7 @@ function healthApp(store: JobStore, metrics: Metrics, consensus: Consensus | und
         lastPlacement: scheduler?.lastPlacement ?? null,
         eventLoopLagP99Ms: Number((lag.percentile(99) / 1e6).toFixed(2)),
         eventLoopLagMaxMs: Number((lag.max / 1e6).toFixed(2)),
+        ...extras(),
       }),
     );
   }

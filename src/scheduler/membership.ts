@@ -1,5 +1,6 @@
 // The live worker nodes as the scheduler sees them: registrations whose lease has not lapsed.
 import type { Redis } from 'ioredis';
+import { verifyRegistration } from '../transport/registration-signature.js';
 
 export interface MemberNode {
   readonly id: string;
@@ -34,6 +35,8 @@ export interface RegistryMembershipOptions {
   readonly leaseMs?: number;
   /** How often the registrations are read, ms. @default 250 */
   readonly pollMs?: number;
+  /** When set, only registrations signed with it (and fresh) are admitted; others are counted. */
+  readonly clusterSecret?: string;
 }
 
 /** Reads worker registrations from the Redis hash the worker nodes heartbeat into. */
@@ -42,6 +45,9 @@ export class RegistryMembership implements Membership {
   readonly #key: string;
   readonly #leaseMs: number;
   readonly #pollMs: number;
+  readonly #secret: string | undefined;
+  /** Registrations refused: unsigned, wrongly signed, or stale (replayed). */
+  rejectedRegistrations = 0;
   #nodes: readonly MemberNode[] = [];
   #departed: readonly DepartedNode[] = [];
   #timer: NodeJS.Timeout | undefined;
@@ -51,6 +57,7 @@ export class RegistryMembership implements Membership {
     this.#key = workersKey;
     this.#leaseMs = options.leaseMs ?? 2000;
     this.#pollMs = options.pollMs ?? 250;
+    this.#secret = options.clusterSecret;
   }
 
   async start(): Promise<void> {
@@ -67,7 +74,11 @@ export class RegistryMembership implements Membership {
     const nodes: MemberNode[] = [];
     const departed: DepartedNode[] = [];
     for (const raw of Object.values(all)) {
-      const r = JSON.parse(raw) as { id: string; threads: number; heartbeatAt: number; draining?: boolean };
+      const r = verifyRegistration<{ id: string; threads: number; heartbeatAt: number; draining?: boolean }>(raw, this.#secret, now);
+      if (r === undefined) {
+        this.rejectedRegistrations++;
+        continue;
+      }
       const lapsed = now - r.heartbeatAt > this.#leaseMs;
       if (lapsed || r.draining) departed.push({ id: r.id, lapsed, heartbeatAt: r.heartbeatAt });
       else nodes.push({ id: r.id, weight: r.threads });

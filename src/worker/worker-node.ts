@@ -8,6 +8,7 @@ import type { JobRegistry } from '../registry/job-registry.js';
 import type { JobStore } from '../store/job-store.js';
 import type { TaskBatch } from '../transport/task-batch.js';
 import type { Metrics } from '../observability/metrics.js';
+import { signRegistration } from '../transport/registration-signature.js';
 import { TaskPool } from './task-pool.js';
 import type { TaskOutcome } from './task-runner.js';
 
@@ -22,6 +23,8 @@ export interface WorkerNodeOptions {
   readonly heartbeatMs?: number;
   /** Largest JSON result of one task, bytes; a larger one fails the task, not retried. @default 8388608 */
   readonly maxTaskResultBytes?: number;
+  /** Signs the registration (HMAC) so the schedulers admit only cluster members. */
+  readonly clusterSecret?: string;
   /** Called once when an operator asks this node to drain (`POST /v1/workers/:id/drain`). */
   readonly onDrainRequested?: () => void;
 }
@@ -69,6 +72,7 @@ export class WorkerNode {
   readonly #statuses = new Map<string, { ended: boolean; at: number }>();
   readonly #onDrainRequested: (() => void) | undefined;
   readonly #maxTaskResultBytes: number;
+  readonly #clusterSecret: string | undefined;
 
   constructor(deps: WorkerNodeDeps, options: WorkerNodeOptions) {
     if (!NODE_ID.test(options.id)) throw new TypeError(`worker id must be letters, digits, '_' or '-' (at most 63), got ${JSON.stringify(options.id)}`);
@@ -81,6 +85,7 @@ export class WorkerNode {
     this.#heartbeatMs = options.heartbeatMs ?? 500;
     this.#onDrainRequested = options.onDrainRequested;
     this.#maxTaskResultBytes = options.maxTaskResultBytes ?? 8 * 1024 * 1024;
+    this.#clusterSecret = options.clusterSecret;
   }
 
   get threads(): number {
@@ -130,7 +135,7 @@ export class WorkerNode {
       busy: this.#pool.busy,
       draining: this.#draining,
     };
-    await this.#deps.heartbeat.hset(this.#deps.store.keys.workers, this.id, JSON.stringify(registration));
+    await this.#deps.heartbeat.hset(this.#deps.store.keys.workers, this.id, signRegistration(registration, this.#clusterSecret));
   }
 
   #cancelFor(jobId: string): AbortController {
