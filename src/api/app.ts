@@ -387,6 +387,9 @@ export function publicJob(job: JobRecord) {
     finishedAt: job.finishedAt,
     progress: job.progress,
     error: job.error,
+    timing: job.timing,
+    tasksPerNode: job.tasksPerNode,
+    retriedTasks: job.retriedTasks,
     links: jobLinks(job.id),
   };
 }

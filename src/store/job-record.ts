@@ -24,6 +24,16 @@ export interface JobError extends SerializedError {
   readonly taskIndex?: number;
 }
 
+/** Where a job's time went (ms since the epoch by the Redis clock, µs of task run time). */
+export interface JobTiming {
+  /** When the split had placed the last task. */
+  readonly splitDoneAt: number | null;
+  /** When the last task result was stored (the reduce starts then). */
+  readonly lastResultAt: number | null;
+  /** Run time of all tasks added up, µs (measured inside the worker threads). */
+  readonly runMicros: number;
+}
+
 export interface JobRecord {
   readonly id: string;
   readonly name: string;
@@ -36,6 +46,11 @@ export interface JobRecord {
   readonly finishedAt: number | null;
   readonly progress: JobProgress;
   readonly error: JobError | null;
+  readonly timing: JobTiming;
+  /** Stored results per worker node id. */
+  readonly tasksPerNode: Readonly<Record<string, number>>;
+  /** Tasks whose result came from a retried queue entry. */
+  readonly retriedTasks: number;
 }
 
 /** Builds the typed record from HGETALL's reply; `undefined` for a missing hash. */
@@ -61,5 +76,8 @@ export function parseJobHash(hash: Record<string, string>): JobRecord | undefine
       dropped: Number(hash.dropped ?? 0),
     },
     error: hash.error ? (JSON.parse(hash.error) as JobError) : null,
+    timing: { splitDoneAt: num(hash.splitDoneAt), lastResultAt: num(hash.lastResultAt), runMicros: Number(hash.runMicros ?? 0) },
+    tasksPerNode: Object.fromEntries(Object.entries(hash).filter(([k]) => k.startsWith('node:')).map(([k, v]) => [k.slice(5), Number(v)])),
+    retriedTasks: Number(hash.retriedTasks ?? 0),
   };
 }

@@ -43,6 +43,16 @@ export interface StoredResults {
   readonly status: JobStatus | 'missing';
 }
 
+/** Who stored results, for the job's timings and per-node counts. */
+export interface StoredFrom {
+  readonly jobType: string;
+  /** Measured run time per task; omitted when unknown. */
+  readonly microsPerTask?: number;
+  readonly node?: string;
+  /** The queue entry's attempt (0 first). */
+  readonly attempt?: number;
+}
+
 export type JobResultBody = { readonly type: 'json'; readonly value: unknown } | { readonly type: 'image/png'; readonly bytes: Buffer };
 
 /** Search index words live this long after their last use. */
@@ -323,19 +333,20 @@ export class JobStore {
   async storeResults(
     jobId: string,
     entries: ReadonlyArray<readonly [number, unknown]>,
-    timing?: { readonly jobType: string; readonly microsPerTask: number },
+    from?: StoredFrom,
   ): Promise<StoredResults> {
-    return await this.storeResultJson(jobId, entries.map(([index, value]) => [index, JSON.stringify(value ?? null)] as const), timing);
+    return await this.storeResultJson(jobId, entries.map(([index, value]) => [index, JSON.stringify(value ?? null)] as const), from);
   }
 
   /** `storeResults` for values already serialised (a worker thread sends its results as JSON). */
   async storeResultJson(
     jobId: string,
     entries: ReadonlyArray<readonly [number, string]>,
-    timing?: { readonly jobType: string; readonly microsPerTask: number },
+    from?: StoredFrom,
   ): Promise<StoredResults> {
     const k = this.keys;
-    const args: Array<string | number> = [jobId, timing?.jobType ?? '', timing === undefined ? '' : Math.max(1, Math.round(timing.microsPerTask))];
+    const micros = from?.microsPerTask === undefined ? '' : Math.max(1, Math.round(from.microsPerTask));
+    const args: Array<string | number> = [jobId, from?.jobType ?? '', micros, from?.node ?? '', from?.attempt ?? 0];
     for (const [index, json] of entries) args.push(index, json);
     const epoch = this.#connectionEpoch;
     const [stored, duplicates, status] = await runScript<[number, number, JobStatus | 'missing']>(

@@ -192,8 +192,8 @@ export class WorkerNode {
       else failure ??= outcome;
     }
     if (successes.length > 0) {
-      const timing = micros > 0 ? { jobType: batch.job, microsPerTask: micros / successes.length } : undefined;
-      const { stored, duplicates } = await this.#untilReplicated(cancel.signal, () => store.storeResultJson(batch.jobId, successes, timing));
+      const from = { jobType: batch.job, node: this.id, attempt: entry.attemptsMade, ...(micros > 0 ? { microsPerTask: micros / successes.length } : {}) };
+      const { stored, duplicates } = await this.#untilReplicated(cancel.signal, () => store.storeResultJson(batch.jobId, successes, from));
       metrics?.tasksCompleted.inc({ job_type: batch.job }, stored);
       if (duplicates > 0) metrics?.duplicateResults.inc(duplicates);
     }

@@ -109,6 +109,10 @@ describe.skipIf(!HAS_CHROMIUM)('the dashboard in a browser', () => {
     await page.getByTestId('job-result').waitFor(WAIT);
     expect((await page.getByTestId('job-result').textContent())?.replace(/,/g, '')).toBe('148933');
     expect(await page.getByTestId('job-status').textContent()).toBe('completed');
+    // Where the time went, and on which node the tasks ran.
+    expect(await page.locator('[data-testid="job-tasks-per-node"] li[data-node-id="w-dash"]').textContent()).toMatch(/w-dash \d+/);
+    expect(await page.getByTestId('job-run-time').textContent()).not.toBe('—');
+    expect(await page.getByTestId('job-reduce-time').textContent()).not.toBe('—');
     // A completed job can be neither cancelled nor retried.
     expect(await page.getByTestId('job-cancel').count()).toBe(0);
     expect(await page.getByTestId('job-retry').count()).toBe(0);

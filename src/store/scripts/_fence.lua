@@ -14,11 +14,17 @@ local function isTerminal(status)
   return status == 'completed' or status == 'failed' or status == 'cancelled'
 end
 
+-- Milliseconds since the epoch by the Redis clock (one clock for every process's timings).
+local function nowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
 -- Queues the reduce once every task has a result and the split has ended.
 local function queueReduceIfDone(jobKey, wakeKey, id)
   local f = redis.call('HMGET', jobKey, 'splitDone', 'total', 'done', 'reduceQueued', 'status')
   if f[1] == '1' and tonumber(f[3]) >= tonumber(f[2]) and f[4] ~= '1' and f[5] == 'running' then
-    redis.call('HSET', jobKey, 'reduceQueued', '1')
+    redis.call('HSET', jobKey, 'reduceQueued', '1', 'lastResultAt', nowMs())
     redis.call('RPUSH', wakeKey, 'reduce:' .. id)
   end
 end

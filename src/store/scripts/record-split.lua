@@ -9,7 +9,7 @@ if not status then return 'missing' end
 if isTerminal(status) then return status end
 redis.call('HSET', KEYS[2], 'placed', ARGV[3], 'term', ARGV[1])
 if ARGV[4] ~= '' then
-  redis.call('HSET', KEYS[2], 'total', ARGV[4], 'splitDone', '1')
+  redis.call('HSET', KEYS[2], 'total', ARGV[4], 'splitDone', '1', 'splitDoneAt', nowMs())
   queueReduceIfDone(KEYS[2], KEYS[3], ARGV[2])
 end
 return status

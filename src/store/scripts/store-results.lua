@@ -4,7 +4,8 @@
 -- KEYS[6] hash: job type → average task run time in µs (how the scheduler sizes batches)
 -- KEYS[7] bitmap: bit i set once task i has a stored result
 -- ARGV[1] job id  ARGV[2] job type  ARGV[3] measured µs per task of this batch, or ''
--- ARGV[4..] task index, JSON result pairs
+-- ARGV[4] worker node id  ARGV[5] attempt of the queue entry (0 first)
+-- ARGV[6..] task index, JSON result pairs
 -- Returns { stored, duplicates, status }. Nothing is stored for a job that has ended: such a
 -- late result is counted as dropped (not as a duplicate: no result was stored for it).
 --
@@ -18,7 +19,7 @@ if ARGV[3] ~= '' then
 end
 local status = redis.call('HGET', KEYS[2], 'status')
 if not status then return { 0, 0, 'missing' } end
-local count = (#ARGV - 3) / 2
+local count = (#ARGV - 5) / 2
 if isTerminal(status) then
   redis.call('HINCRBY', KEYS[2], 'dropped', count)
   return { 0, 0, status }
@@ -26,7 +27,7 @@ end
 local fresh = {}
 local first = nil
 local chunk = 1000
-for from = 4, #ARGV, 2 * chunk do
+for from = 6, #ARGV, 2 * chunk do
   local to = math.min(#ARGV, from + 2 * chunk - 1)
   local ops = {}
   for i = from, to, 2 do
@@ -46,6 +47,10 @@ if stored > 0 then
   redis.call('HSET', KEYS[3], first, '[' .. table.concat(fresh, ',') .. ']')
   redis.call('HINCRBY', KEYS[2], 'done', stored)
   redis.call('INCRBY', KEYS[5], stored)
+  -- Where and how long the job's tasks ran, for its detail page.
+  redis.call('HINCRBY', KEYS[2], 'node:' .. ARGV[4], stored)
+  if ARGV[3] ~= '' then redis.call('HINCRBY', KEYS[2], 'runMicros', math.floor(tonumber(ARGV[3]) * stored)) end
+  if ARGV[5] ~= '0' then redis.call('HINCRBY', KEYS[2], 'retriedTasks', stored) end
 end
 if stored < count then redis.call('HINCRBY', KEYS[2], 'duplicates', count - stored) end
 queueReduceIfDone(KEYS[2], KEYS[4], ARGV[1])

@@ -52,6 +52,13 @@ export function renderJobDetail(main, id) {
         count('Done', job.progress?.done),
         count('Failed', job.progress?.failed),
         count('Duplicates', job.progress?.duplicates, 'results dropped: first write wins'),
+        count('Retried', job.retriedTasks ?? 0, 'tasks whose result came from a retry'),
+      ),
+      h('h3', {}, 'Tasks per node'),
+      h(
+        'ul',
+        { class: 'per-node', 'data-testid': 'job-tasks-per-node' },
+        ...Object.entries(job.tasksPerNode ?? {}).map(([node, n]) => h('li', { 'data-node-id': node }, h('span', { class: 'mono' }, node), ` ${n}`)),
       ),
     );
     renderTiming();
@@ -94,6 +101,7 @@ export function renderJobDetail(main, id) {
 
   function renderTiming() {
     const now = Date.now();
+    const t = job.timing ?? {};
     const waited = job.startedAt ? job.startedAt - job.createdAt : TERMINAL.has(job.status) ? null : now - job.createdAt;
     const ran = job.startedAt ? (job.finishedAt ?? (TERMINAL.has(job.status) ? null : now)) - job.startedAt : null;
     replace(
@@ -107,6 +115,10 @@ export function renderJobDetail(main, id) {
         kv('Finished', timestamp(job.finishedAt)),
         kv('Waited', waited === null ? DASH : duration(waited)),
         kv('Ran', ran === null ? DASH : duration(ran), 'job-duration'),
+        kv('Split', t.splitDoneAt && job.startedAt ? duration(t.splitDoneAt - job.startedAt) : DASH, 'job-split-time'),
+        kv('Task run time (sum)', t.runMicros ? duration(t.runMicros / 1000) : DASH, 'job-run-time'),
+        kv('Queue wait + overhead', t.lastResultAt && job.startedAt && t.runMicros ? duration(Math.max(0, t.lastResultAt - job.startedAt - t.runMicros / 1000 / Math.max(1, Object.keys(job.tasksPerNode ?? {}).length))) : DASH),
+        kv('Reduce', t.lastResultAt && job.finishedAt && job.status === 'completed' ? duration(job.finishedAt - t.lastResultAt) : DASH, 'job-reduce-time'),
         kv('Result type', job.resultType ?? 'json'),
       ),
     );
