@@ -5,6 +5,7 @@ import { ConfigSchema, LIST_FIELDS, flagName, loadConfig, maskedConfig, redisDat
 import { RingpoolError } from '../errors.js';
 import { startNode, type Roles } from '../node/node.js';
 import { assertRedisServerAvailable } from '../store/local-redis.js';
+import { runClusterCommand } from './cluster.js';
 import { startLocalRedisPair, type LocalRedisPair } from './local-cluster.js';
 import { createLogger } from './logger.js';
 import { ProgressBar } from './progress-bar.js';
@@ -17,6 +18,7 @@ usage:
   ringpool worker --redis URL [--id w1] [--threads N]             a worker node
   ringpool api --redis URL [--port N]                             the HTTP API and dashboard
   ringpool scheduler --redis URL [--id s1 --peers s1=URL,s2=URL,s3=URL --data-dir DIR]
+  ringpool cluster up|down|status [--dir DIR] [--workers N]   a whole cluster on this host, as separate processes
   ringpool config [flags]        the effective configuration (flags > env > --config FILE > defaults), secrets masked
   ringpool submit <job> --input JSON|@file [--wait] [--out FILE] [--url URL]
   ringpool status <id> [--url URL]
@@ -55,6 +57,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runNode(rest, { api: true, scheduler: false, worker: false }, false);
       case 'scheduler':
         return await runNode(rest, { api: false, scheduler: true, worker: false }, false);
+      case 'cluster':
+        return await runClusterCommand(rest);
       case 'config':
         console.log(JSON.stringify(maskedConfig(nodeConfig(rest)), null, 2));
         return 0;
