@@ -5,10 +5,13 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { clusterDown, clusterStatus, clusterUp, manifestPath, runClusterCommand, type ClusterManifest } from '../../src/cli/cluster.js';
+import { clusterDown, clusterStatus, clusterUp, killClusterNow, manifestPath, runClusterCommand, type ClusterManifest } from '../../src/cli/cluster.js';
 import { freePort } from '../../src/store/local-redis.js';
 
 const dirs: string[] = [];
+// The cluster's processes are detached: if this test process dies, they would run on.
+const killAll = () => dirs.forEach((dir) => killClusterNow(dir));
+process.once('exit', killAll);
 function tempDir(name: string): string {
   const dir = mkdtempSync(join(tmpdir(), `ringpool-cluster-${name}-`));
   dirs.push(dir);
@@ -16,6 +19,7 @@ function tempDir(name: string): string {
 }
 
 afterAll(async () => {
+  process.removeListener('exit', killAll);
   // A test that failed half-way must not leave its cluster running.
   for (const dir of dirs) {
     if (existsSync(manifestPath(dir))) await clusterDown(dir, { graceMs: 2_000 });
