@@ -1,7 +1,7 @@
 // `ringpool cluster up|down|status`: a whole cluster on one host as detached processes, recorded in a manifest.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -31,9 +31,9 @@ export interface ClusterUpOptions {
   readonly threads?: number;
   /** First of the consecutive ports (api, schedulers, Redis, sentinels, workers); 0: free ports. @default 7100 */
   readonly basePort?: number;
-  /** Bearer token(s) the API requires (`T` or `T:scope+scope`); none: an open API on 127.0.0.1. */
+  /** Bearer token(s) the API requires (`T` or `T:scope+scope`); none: an open API on 127.0.0.1. @default RINGPOOL_API_TOKENS, else none */
   readonly apiTokens?: readonly string[];
-  /** HMAC key of the Raft messages. @default a random one, kept in `<dir>/secrets.env` */
+  /** HMAC key of the Raft messages. @default RINGPOOL_CLUSTER_SECRET, else the one in `<dir>/secrets.env`, else a new random one */
   readonly clusterSecret?: string;
   /** Redis key prefix. @default 'ringpool' */
   readonly prefix?: string;
@@ -314,8 +314,6 @@ export async function clusterUp(options: ClusterUpOptions = {}): Promise<Cluster
   const sentinelName = options.sentinelName ?? DEFAULTS.sentinelName;
   const redisBinary = options.redisBinary ?? DEFAULTS.redisBinary;
   const progress = options.onProgress ?? (() => {});
-  if (options.clusterSecret !== undefined && options.clusterSecret.length < 16) throw new RingpoolError('CONFIG', 'the cluster secret must be at least 16 characters');
-  for (const t of options.apiTokens ?? []) if (t.length < 16) throw new RingpoolError('CONFIG', 'an API token must be at least 16 characters');
 
   assertRedisServerAvailable(redisBinary);
   mkdirSync(dir, { recursive: true });
@@ -336,8 +334,14 @@ export async function clusterUp(options: ClusterUpOptions = {}): Promise<Cluster
   checkRaftLayout(dir, peers);
 
   for (const sub of ['logs', 'pids', 'data', 'redis']) mkdirSync(join(dir, sub), { recursive: true });
-  const secrets = { RINGPOOL_CLUSTER_SECRET: options.clusterSecret ?? readSecrets(dir).RINGPOOL_CLUSTER_SECRET ?? randomBytes(24).toString('base64url') };
-  const apiTokens = options.apiTokens ?? [];
+  // As for every ringpool command, the environment stands in for an option not given.
+  const secrets = {
+    RINGPOOL_CLUSTER_SECRET: options.clusterSecret ?? (process.env.RINGPOOL_CLUSTER_SECRET || readSecrets(dir).RINGPOOL_CLUSTER_SECRET) ?? randomBytes(24).toString('base64url'),
+  };
+  const apiTokens = options.apiTokens ?? (process.env.RINGPOOL_API_TOKENS ?? '').split(',').filter(Boolean);
+  // Checked here, not only by each process: a bad value would otherwise surface as 7 failed starts.
+  if (secrets.RINGPOOL_CLUSTER_SECRET.length < 16) throw new RingpoolError('CONFIG', 'the cluster secret must be at least 16 characters');
+  for (const t of apiTokens) if (t.length < 16) throw new RingpoolError('CONFIG', 'an API token must be at least 16 characters');
   writeFileSync(
     join(dir, SECRETS),
     `# secrets of the cluster in ${dir}, given to its processes in the environment (not on the command line)\n` +
@@ -345,6 +349,7 @@ export async function clusterUp(options: ClusterUpOptions = {}): Promise<Cluster
       (apiTokens.length > 0 ? `RINGPOOL_API_TOKENS=${apiTokens.join(',')}\n` : ''),
     { mode: 0o600 },
   );
+  chmodSync(join(dir, SECRETS), 0o600); // `mode` applies only when the file is created
 
   const started: Started[] = [];
   let manifest: ClusterManifest = {
@@ -690,7 +695,8 @@ const USAGE = `usage:
   ringpool cluster down [--dir DIR] [--grace-ms N] [--purge]
       stops exactly the processes in DIR/cluster.json (SIGTERM, SIGKILL after the grace); --purge also deletes data and logs
   ringpool cluster status [--dir DIR] [--token T] [--json]
-      each process (role, id, port, pid, alive) and the cluster view of the API
+      each process (role, id, port, pid, alive) and the cluster view of the API;
+      exit 0 when every process is alive and the API answers, 1 otherwise, 3 when DIR holds no cluster
 DIR defaults to ./.ringpool/cluster.`;
 
 const FLAGS = {
