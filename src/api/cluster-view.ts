@@ -45,4 +45,6 @@ export interface ClusterView {
   };
   /** Tasks completed per second over the last few seconds, cluster-wide. */
   readonly tasksPerSec: number;
+  /** The latest worker nodes whose tasks were moved, newest first (the dashboard's timeline). */
+  readonly evacuations: ReadonlyArray<{ readonly node: string; readonly movedTasks: number; readonly at: number; readonly lapsed: boolean }>;
 }

@@ -93,6 +93,7 @@ export function createClusterView(source: ClusterViewSource): { view: () => Prom
       source.schedulers?.() ?? schedulerViews(store.redis, store.keys),
       store.redis.get(store.keys.resultsStored).then(Number),
     ]);
+    const evacuations = ((await store.evacuations()) as ClusterView['evacuations']).slice(0, 20);
     if (lastSample !== undefined && now - lastSample.at >= 500) {
       tasksPerSec = Math.max(0, ((count - lastSample.count) * 1000) / (now - lastSample.at));
       lastSample = { at: now, count };
@@ -101,7 +102,7 @@ export function createClusterView(source: ClusterViewSource): { view: () => Prom
     const members = raft.members ?? ws.filter((w) => w.state === 'alive').map((w) => ({ id: w.id, weight: w.threads }));
     const ring = placement.ringFor(members);
     const shares = ring.shares().map(({ id, share }) => ({ id, share }));
-    return { leaderId: raft.leaderId, term: raft.term, schedulers: raft.schedulers, workers: ws, ring: { version: ring.version, shares }, redis, tasksPerSec };
+    return { leaderId: raft.leaderId, term: raft.term, schedulers: raft.schedulers, workers: ws, ring: { version: ring.version, shares }, redis, tasksPerSec, evacuations };
   }
 
   async function refreshMetrics(): Promise<void> {

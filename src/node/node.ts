@@ -137,6 +137,7 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
         connection: open('blocking', 'scheduler-bullmq'),
         blocking: open('blocking', 'scheduler-wake'),
         logger: log,
+        metrics,
       },
       { maxTasksPerJob: config.maxTasksPerJob },
     );

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { RingpoolError, serializeError } from '../errors.js';
 import type { JobRegistry } from '../registry/job-registry.js';
 import type { JobRecord } from '../store/job-record.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { JobStore } from '../store/job-store.js';
 import { batchId, type TaskBatch } from '../transport/task-batch.js';
 import type { Leadership } from './leadership.js';
@@ -39,6 +40,7 @@ export interface SchedulerDeps {
   /** A connection of its own: it blocks on the wake list. */
   readonly blocking: Redis;
   readonly logger: Logger;
+  readonly metrics?: Metrics;
 }
 
 export const SCHEDULER_DEFAULTS: Required<SchedulerOptions> = Object.freeze({
@@ -123,6 +125,7 @@ export class Scheduler {
           });
           if (report.entries > 0) {
             logger.info(report, 'moved the tasks of a departed worker node');
+            this.#deps.metrics?.movedTasks.inc(report.movedTasks);
             await this.#deps.store.recordEvacuation({ ...report, term, lapsed: departed.lapsed, lastHeartbeatAt: departed.heartbeatAt, at: Date.now() });
           }
           if (departed.lapsed) await membership.forget(departed.id);
@@ -277,6 +280,7 @@ export class Scheduler {
           throw new RingpoolError('TOO_MANY_TASKS', `split yielded more than ${this.#options.maxTasksPerJob} tasks (maxTasksPerJob)`);
         }
         if (index >= nextCheckpoint) {
+          this.#stopIfClosing();
           await enqueueAll();
           if (store.isTerminal(await store.recordSplit(id, term, index))) return; // cancelled or failed meanwhile
           await this.#awaitCapacity(id, index);
@@ -311,6 +315,13 @@ export class Scheduler {
     return Math.max(this.#options.checkpointEvery, batchSize * 8);
   }
 
+  /** A closing scheduler stops a split at its next checkpoint; the next leader resumes from it. */
+  #stopIfClosing(): void {
+    if (!this.#running || this.#deps.leadership.term === undefined) {
+      throw new RingpoolError('NOT_LEADER', 'this scheduler stopped leading; the split resumes on the next leader');
+    }
+  }
+
   /** Takes out of the sealed entries every task that already has a stored result. */
   async #dropStored(jobId: string, ready: Map<string, Entry[]>): Promise<void> {
     for (const [node, entries] of ready) {
@@ -333,6 +344,7 @@ export class Scheduler {
   /** Back-pressure: waits while too many enqueued tasks of the job have no result yet. */
   async #awaitCapacity(id: string, placed: number): Promise<void> {
     for (;;) {
+      this.#stopIfClosing();
       const job = await this.#deps.store.getJob(id);
       if (job === undefined || this.#deps.store.isTerminal(job.status)) return;
       if (placed - job.progress.done < this.#options.maxPendingTasks) return;
@@ -386,7 +398,7 @@ function sleep(ms: number): Promise<void> {
 /** Failures of Redis or of leadership, as opposed to a job module's own errors. */
 function isInfrastructureError(err: unknown): boolean {
   const code = (err as { code?: unknown } | undefined)?.code;
-  if (code === 'STALE_TERM' || code === 'NOT_REPLICATED' || code === 'REDIS_UNAVAILABLE') return true;
+  if (code === 'STALE_TERM' || code === 'NOT_LEADER' || code === 'NOT_REPLICATED' || code === 'REDIS_UNAVAILABLE') return true;
   const message = err instanceof Error ? err.message : '';
   return /NOREPLICAS|READONLY|LOADING|MASTERDOWN|Connection is closed|ECONNREFUSED|ECONNRESET|Stream isn't writeable|MaxRetriesPerRequest/.test(message);
 }
