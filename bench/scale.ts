@@ -25,8 +25,8 @@ const suite: BenchSuite = async (args) => {
   const procs: Record<string, ChildProcess> = {};
   const start = (role: string, extra: string[]) => (procs[role] = spawn(process.execPath, [BIN, role, ...common, ...extra], { stdio: ['ignore', 'pipe', 'inherit'] }));
   try {
-    start('scheduler', []);
-    start('worker', ['--worker-id', 'w1']);
+    start('scheduler', ['--port', '0', '--data-dir', dir]);
+    start('worker', ['--worker-id', 'w1', '--port', '0']);
     const api = start('api', ['--port', '0']);
     const url = await new Promise<string>((resolve, reject) => {
       let out = '';

@@ -68,7 +68,7 @@ export class Scheduler {
   readonly #queues = new Map<string, Queue<TaskBatch>>();
   readonly #placement = new Placement();
   /** Reduce runs here, off the event loop that drives Raft: one thread, started when first needed. */
-  readonly #reducePool = new Piscina({ filename: REDUCE_ENTRY, minThreads: 0, maxThreads: 1, idleTimeout: 60_000 });
+  readonly #reducePool = new Piscina({ filename: REDUCE_ENTRY, minThreads: 0, maxThreads: 1, idleTimeout: 60_000, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
   /** Jobs this process is splitting or reducing now: one piece of work per job at a time. */
   readonly #working = new Map<string, Promise<void>>();
   #running = false;
