@@ -46,6 +46,8 @@ export const ConfigSchema = z.object({
   maxTasksPerJob: z.coerce.number().int().min(1).default(10_000_000),
   /** Largest JSON result of one task, bytes. */
   maxTaskResultBytes: z.coerce.number().int().min(1024).default(8 * 1024 * 1024),
+  /** Largest reduced result of one job (JSON or image bytes). */
+  maxJobResultBytes: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
   /** Jobs queued or running per API token (or per client without tokens) before 429. */
   maxJobsInFlight: z.coerce.number().int().min(1).default(1000),
   bodyLimitBytes: z.coerce.number().int().min(1024).default(1_048_576),
@@ -77,6 +79,7 @@ export const ENV: Readonly<Record<string, keyof Config>> = {
   RINGPOOL_HEARTBEAT_MS: 'heartbeatMs',
   RINGPOOL_MAX_TASKS_PER_JOB: 'maxTasksPerJob',
   RINGPOOL_MAX_TASK_RESULT_BYTES: 'maxTaskResultBytes',
+  RINGPOOL_MAX_JOB_RESULT_BYTES: 'maxJobResultBytes',
   RINGPOOL_MAX_JOBS_IN_FLIGHT: 'maxJobsInFlight',
   RINGPOOL_BODY_LIMIT: 'bodyLimitBytes',
   RINGPOOL_LOG_LEVEL: 'logLevel',

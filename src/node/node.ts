@@ -139,7 +139,7 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
         logger: log,
         metrics,
       },
-      { maxTasksPerJob: config.maxTasksPerJob },
+      { maxTasksPerJob: config.maxTasksPerJob, maxJobResultBytes: config.maxJobResultBytes },
     );
     running.start();
     const started = consensus;

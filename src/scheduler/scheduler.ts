@@ -28,6 +28,8 @@ export interface SchedulerOptions {
   readonly maxBatchSize?: number;
   /** A job whose split yields more tasks than this fails. @default 10000000 */
   readonly maxTasksPerJob?: number;
+  /** A job whose reduced result is larger than this fails, bytes. @default 67108864 */
+  readonly maxJobResultBytes?: number;
 }
 
 export interface SchedulerDeps {
@@ -49,6 +51,7 @@ export const SCHEDULER_DEFAULTS: Required<SchedulerOptions> = Object.freeze({
   targetBatchMicros: 20_000,
   maxBatchSize: 2_000,
   maxTasksPerJob: 10_000_000,
+  maxJobResultBytes: 64 * 1024 * 1024,
 });
 
 /** Longest stretch a split runs before yielding to the event loop, ms. */
@@ -364,12 +367,16 @@ export class Scheduler {
       total: job.progress.total,
       blobs: await store.readResultBlobs(id),
       resultType: job.resultType,
+      maxResultBytes: this.#options.maxJobResultBytes,
     };
     let outcome: ReduceOutcome;
     try {
       outcome = (await this.#reducePool.run(request)) as ReduceOutcome;
     } catch (err) {
-      await store.failJob(id, term, prefixMessage(err, 'reduce failed'));
+      outcome = { error: serializeError(err, 'TASK_FAILED') }; // the thread itself died
+    }
+    if ('error' in outcome) {
+      await store.failJob(id, term, prefixMessage(outcome.error, 'reduce failed'));
       return;
     }
     await store.completeJobWith(id, term, 'json' in outcome ? outcome.json : Buffer.from(outcome.bytes), job.options.resultTtlSec);

@@ -51,7 +51,7 @@ describe('task limits', () => {
 
 describe('result size limit', () => {
   it('a task whose result is over maxTaskResultBytes fails RESULT_TOO_LARGE, not retried; smaller ones pass', async () => {
-    const small = await startTestNode({ maxTaskResultBytes: 1024 }, 'result-limit');
+    const small = await startTestNode({ maxTaskResultBytes: 1024, maxJobResultBytes: 2048 }, 'result-limit');
     try {
       const over = await small.api('/v1/jobs', { body: { job: 'big-result', input: { bytes: 5000 }, options: { retries: 3 } } });
       const failed = await small.waitForJob(over.body.id);
@@ -61,6 +61,12 @@ describe('result size limit', () => {
       const under = await small.api('/v1/jobs', { body: { job: 'big-result', input: { bytes: 1000, tasks: 3 } } });
       expect((await small.waitForJob(under.body.id)).status).toBe('completed');
       expect((await small.api(`/v1/jobs/${under.body.id}/result`)).body.result).toEqual([1000, 1000, 1000]);
+      // Each task's result is within its limit, but together over the job's: the job fails.
+      const joined = await small.api('/v1/jobs', { body: { job: 'big-result', input: { bytes: 1000, tasks: 3, echo: true } } });
+      const tooBig = await small.waitForJob(joined.body.id);
+      expect(tooBig.status).toBe('failed');
+      expect(tooBig.error.code).toBe('RESULT_TOO_LARGE');
+      expect(tooBig.error.message).toMatch(/maxJobResultBytes/);
     } finally {
       await small.close();
     }
