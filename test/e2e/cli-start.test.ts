@@ -18,7 +18,7 @@ describe('ringpool start', () => {
     const server = spawnRingpool(['start', '--port', String(port), '--data-dir', dataDir, '--threads', '2', '--log-level', 'warn']);
     const [, url] = await server.waitFor(/running at (http:\S+)/, 60_000);
     expect(url).toBe(`http://127.0.0.1:${port}`);
-    expect(server.stdout()).toMatch(/curl -s -X POST/);
+    await server.waitFor(/curl -s -X POST/); // printed on the next line, maybe in the next chunk
     const redisPids = readFileSync(join(dataDir, 'redis', 'redis.pids'), 'utf8').trim().split('\n').map(Number);
     expect(redisPids).toHaveLength(2);
     for (const pid of redisPids) expect(isAlive(pid)).toBe(true);
