@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { RingpoolError } from '../errors.js';
-import { assertRedisServerAvailable, freePort } from '../store/local-redis.js';
+import { assertRedisServerAvailable, freePort, probeRedis } from '../store/local-redis.js';
 
 /** The `ringpool` entry point every node process runs (`node bin/ringpool.mjs <role> …`). */
 const BIN = fileURLToPath(new URL('../../bin/ringpool.mjs', import.meta.url));
@@ -550,17 +550,8 @@ function logTail(path: string, lines = 15): string {
   }
 }
 
-async function withRedis<T>(port: number, fn: (c: Redis) => Promise<T>): Promise<T | undefined> {
-  const c = new Redis({ host: HOST, port, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null, connectTimeout: 1000 });
-  c.on('error', () => {});
-  try {
-    await c.connect();
-    return await fn(c);
-  } catch {
-    return undefined;
-  } finally {
-    c.disconnect();
-  }
+function withRedis<T>(port: number, fn: (c: Redis) => Promise<T>): Promise<T | undefined> {
+  return probeRedis(port, fn, 1000);
 }
 
 async function redisReplicasOnline(masterPort: number, count: number): Promise<true | undefined> {

@@ -178,3 +178,17 @@ export async function startLocalSentinel(options: LocalSentinelOptions): Promise
   );
   return await spawnRedisProcess(binary, [conf, '--sentinel'], port);
 }
+
+/** Runs `fn` on a one-off connection to 127.0.0.1:`port`; undefined when that Redis does not answer. */
+export async function probeRedis<T>(port: number, fn: (c: Redis) => Promise<T>, connectTimeoutMs = 1000): Promise<T | undefined> {
+  const c = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null, connectTimeout: connectTimeoutMs });
+  c.on('error', () => {});
+  try {
+    await c.connect();
+    return await fn(c);
+  } catch {
+    return undefined;
+  } finally {
+    c.disconnect();
+  }
+}

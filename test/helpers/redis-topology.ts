@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { JobStore } from '../../src/store/job-store.js';
-import { startLocalRedis, startLocalSentinel, type LocalRedis } from '../../src/store/local-redis.js';
+import { probeRedis, startLocalRedis, startLocalSentinel, type LocalRedis } from '../../src/store/local-redis.js';
 import type { AckProbeResult } from '../fixtures/jobs/ack-probe.js';
 
 export interface RedisTopologyOptions {
@@ -154,17 +154,8 @@ export async function startRedisTopology(options: RedisTopologyOptions = {}): Pr
     return p;
   }
 
-  async function probe<T>(port: number, fn: (c: Redis) => Promise<T>): Promise<T | undefined> {
-    const c = new Redis({ host: HOST, port, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null, connectTimeout: 500 });
-    c.on('error', () => {});
-    try {
-      await c.connect();
-      return await fn(c);
-    } catch {
-      return undefined;
-    } finally {
-      c.disconnect();
-    }
+  function probe<T>(port: number, fn: (c: Redis) => Promise<T>): Promise<T | undefined> {
+    return probeRedis(port, fn, 500);
   }
 
   async function sentinelMasters(): Promise<Array<Address | undefined>> {
