@@ -22,7 +22,12 @@ describe('cluster secret', () => {
       // Nothing was placed on the forged node's queue.
       expect(await node.store.redis.exists(`${node.prefix}:node-intruder:id`)).toBe(0);
       // The ring the leader committed (and that the API draws) holds only the signed node.
-      const shares = (await node.api('/v1/cluster')).body.ring.shares.map((s: { id: string }) => s.id);
+      // (the view reads the leader's status, published twice a second).
+      let shares: string[] = [];
+      for (let i = 0; i < 60 && shares.length === 0; i++) {
+        shares = (await node.api('/v1/cluster')).body.ring.shares.map((s: { id: string }) => s.id);
+        if (shares.length === 0) await new Promise((r) => setTimeout(r, 50));
+      }
       expect(shares).toEqual(['w-secret']);
       expect(node.consensus?.control.snapshot().members.map((m) => m.id)).toEqual(['w-secret']);
     } finally {
