@@ -8,6 +8,7 @@ import type { JobRegistry } from '../registry/job-registry.js';
 import type { JobRecord } from '../store/job-record.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { JobStore } from '../store/job-store.js';
+import { isTransientRedisError } from '../store/scripts.js';
 import { batchId, type TaskBatch } from '../transport/task-batch.js';
 import type { Leadership } from './leadership.js';
 import type { Membership } from './membership.js';
@@ -405,7 +406,5 @@ function sleep(ms: number): Promise<void> {
 /** Failures of Redis or of leadership, as opposed to a job module's own errors. */
 function isInfrastructureError(err: unknown): boolean {
   const code = (err as { code?: unknown } | undefined)?.code;
-  if (code === 'STALE_TERM' || code === 'NOT_LEADER' || code === 'NOT_REPLICATED' || code === 'REDIS_UNAVAILABLE') return true;
-  const message = err instanceof Error ? err.message : '';
-  return /NOREPLICAS|READONLY|LOADING|MASTERDOWN|Connection is closed|ECONNREFUSED|ECONNRESET|Stream isn't writeable|MaxRetriesPerRequest/.test(message);
+  return code === 'STALE_TERM' || code === 'NOT_LEADER' || isTransientRedisError(err);
 }

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { serializeError } from '../errors.js';
 import type { JobRegistry } from '../registry/job-registry.js';
 import type { JobStore } from '../store/job-store.js';
+import { isTransientRedisError } from '../store/scripts.js';
 import type { TaskBatch } from '../transport/task-batch.js';
 import type { Metrics } from '../observability/metrics.js';
 import { signRegistration } from '../transport/registration-signature.js';
@@ -264,10 +265,3 @@ export class WorkerNode {
 /** How long a draining node keeps retrying a result write that Redis does not confirm. */
 const CLOSE_WRITE_PATIENCE_MS = 5_000;
 
-/** Errors a retry can outlive: replicas behind, a failover in progress, a dropped connection. */
-function isTransientRedisError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | undefined)?.code;
-  if (code === 'NOT_REPLICATED') return true;
-  const message = err instanceof Error ? err.message : String(err);
-  return /NOREPLICAS|READONLY|LOADING|MASTERDOWN|Connection is closed|ECONNREFUSED|ECONNRESET|Stream isn't writeable|MaxRetriesPerRequest/.test(message);
-}
