@@ -133,7 +133,15 @@ async function runNode(args: string[], roles: Roles, allowLocalRedis: boolean): 
       void node
         .close()
         .then(() => local?.stop())
-        .finally(resolve);
+        .finally(() => {
+          // Everything is closed or given up on: a part that still holds the event loop (a Redis
+          // that never answered) must not keep the process from exiting.
+          setTimeout(() => {
+            logger.warn('a connection still held the process open after shutdown; exiting');
+            process.exit(process.exitCode ?? 0);
+          }, 2_000).unref();
+          resolve();
+        });
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));

@@ -92,7 +92,8 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
       {
         store,
         registry,
-        bullConnection: open('blocking', 'worker-bullmq'),
+        // Not in `connections`: the worker node closes it itself, and only once BullMQ has let go of it.
+        bullConnection: openRedis(target, 'blocking', 'worker-bullmq'),
         subscriber: open('blocking', 'worker-events'),
         heartbeat: open('durable', 'worker-heartbeat'),
         logger: logger.child({ role: 'worker' }),

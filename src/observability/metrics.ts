@@ -15,6 +15,7 @@ export class Metrics {
   });
   readonly inFlight = new Gauge({ name: 'ringpool_tasks_in_flight', help: 'Tasks running on this worker node', labelNames: ['node'], registers: [this.registry] });
   readonly queueDepth = new Gauge({ name: 'ringpool_queue_depth', help: 'Queue entries waiting or active per worker node', labelNames: ['node'], registers: [this.registry] });
+  readonly staleBatchesRefused = new Counter({ name: 'ringpool_stale_batches_refused_total', help: 'Queue entries a worker refused because a later scheduler term re-placed their tasks (fencing)', registers: [this.registry] });
   readonly movedTasks = new Counter({ name: 'ringpool_tasks_moved_total', help: 'Tasks re-placed off a departed worker node', registers: [this.registry] });
   readonly raftTerm = new Gauge({ name: 'ringpool_raft_term', help: 'Current Raft term of this scheduler', registers: [this.registry] });
   readonly raftIsLeader = new Gauge({ name: 'ringpool_raft_is_leader', help: '1 when this scheduler leads', registers: [this.registry] });

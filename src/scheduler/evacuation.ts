@@ -2,7 +2,7 @@
 import { Queue, type JobType } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { JobStore } from '../store/job-store.js';
-import { batchId, type TaskBatch } from '../transport/task-batch.js';
+import { batchId, isStaleBatch, type TaskBatch } from '../transport/task-batch.js';
 import type { HashRing } from '../ring/index.js';
 import { placeTask } from './placement.js';
 
@@ -43,7 +43,10 @@ export async function evacuateNode(
     const targets = new Map<string, Array<{ name: string; data: TaskBatch; opts: Record<string, unknown> }>>();
     for (const entry of entries) {
       const batch = entry.data;
-      if (batch === undefined || store.isTerminal(await store.jobStatus(batch.jobId))) continue;
+      if (batch === undefined) continue;
+      // An ended job needs nothing; a stale batch's tasks were re-placed by the leader that adopted the job.
+      const view = await store.placementView(batch.jobId);
+      if (view.ended || isStaleBatch(batch, view.adoptions)) continue;
       const stored = await store.storedIndices(batch.jobId, batch.tasks.map(([i]) => i));
       const byNode = new Map<string, Array<readonly [number, unknown]>>();
       for (const task of batch.tasks) {
@@ -61,7 +64,7 @@ export async function evacuateNode(
         list.push({
           name: entry.name,
           data: { ...batch, term, tasks },
-          opts: { ...pickRetryOptions(entry.opts), jobId: batchId(batch.jobId, (tasks[0] as readonly [number, unknown])[0]) },
+          opts: { ...pickRetryOptions(entry.opts), jobId: batchId(batch.jobId, term, (tasks[0] as readonly [number, unknown])[0]) },
         });
       }
     }

@@ -219,7 +219,7 @@ export class Scheduler {
       name: job.name,
       data: { jobId: job.id, job: job.name, term, tasks, taskTimeoutMs: job.options.taskTimeoutMs, taskMemoryMb: job.options.taskMemoryMb },
       opts: {
-        jobId: batchId(job.id, first),
+        jobId: batchId(job.id, term, first),
         attempts: job.options.retries + 1,
         backoff: { type: 'exponential', delay: 200, jitter: 0.5 },
         removeOnComplete: true,
@@ -237,9 +237,11 @@ export class Scheduler {
       await store.failJob(id, term, { code: 'UNKNOWN_JOB_TYPE', message: `no scheduler job module named "${job.name}"` });
       return;
     }
-    if ((await store.startJob(id, term)) !== 'running') return;
-    let batchSize = job.options.batchSize || (await this.#autoBatchSize(job.name));
-    const skip = job.progress.placed; // resume after the last checkpoint: earlier tasks are enqueued
+    // Resume after the last checkpoint: earlier tasks are enqueued. Read as this leader adopts the
+    // job, so a checkpoint a deposed leader wrote just before the fence rose counts too.
+    const [{ status, placed: skip }, measured] = await Promise.all([store.startJob(id, term), job.options.batchSize || this.#autoBatchSize(job.name)]);
+    if (status !== 'running') return;
+    let batchSize = measured;
     const pending = new Map<string, Array<readonly [number, unknown]>>();
     const ready = new Map<string, Entry[]>();
     const seal = (node: string, tasks: Array<readonly [number, unknown]>) => {
@@ -342,7 +344,7 @@ export class Scheduler {
 
   /** The same entry with fewer tasks: its id follows its new first task. */
   #reentry(entry: Entry, tasks: ReadonlyArray<readonly [number, unknown]>): Entry {
-    return { ...entry, data: { ...entry.data, tasks }, opts: { ...entry.opts, jobId: batchId(entry.data.jobId, (tasks[0] as readonly [number, unknown])[0]) } };
+    return { ...entry, data: { ...entry.data, tasks }, opts: { ...entry.opts, jobId: batchId(entry.data.jobId, entry.data.term, (tasks[0] as readonly [number, unknown])[0]) } };
   }
 
   /** Back-pressure: waits while too many enqueued tasks of the job have no result yet. */

@@ -8,6 +8,7 @@ import { TERMINAL_STATUSES, parseJobHash, type JobError, type JobRecord, type Jo
 import type { Keys } from './keys.js';
 import { queryWords, searchWords } from './search-words.js';
 import { defineScripts, runScript } from './scripts.js';
+import { parseAdoptions, type Adoption } from '../transport/task-batch.js';
 
 export interface JobStoreOptions {
   /**
@@ -130,8 +131,8 @@ export class JobStore {
       'placed', 0, 'done', 0, 'failed', 0, 'duplicates', 0,
     ]);
     if (created !== 1) throw new RingpoolError('CONFLICT', `job id ${job.id} is already taken`);
-    await this.#acknowledge(epoch);
-    await this.#index(job);
+    // The index goes out ahead of the WAIT on the same connection: one round trip less.
+    await Promise.all([this.#index(job), this.#acknowledge(epoch)]);
   }
 
   /** Search index entries (best effort: a job missing from it is still listed and fetched by id). */
@@ -238,8 +239,19 @@ export class JobStore {
     return await this.#redis.smembers(this.keys.active);
   }
 
-  async startJob(id: string, term: number, now: number = Date.now()): Promise<JobStatus | 'missing'> {
-    return await runScript(this.#redis, 'start-job', [this.keys.fence, this.keys.job(id)], [term, now]);
+  /**
+   * A queued job becomes running; a leader of a higher term adopts it (start-job.lua). Returns the
+   * status and how many tasks were placed before: the split goes on from there.
+   */
+  async startJob(id: string, term: number, now: number = Date.now()): Promise<{ status: JobStatus | 'missing'; placed: number }> {
+    const [status, placed] = await runScript<[JobStatus | 'missing', number]>(this.#redis, 'start-job', [this.keys.fence, this.keys.job(id)], [term, now]);
+    return { status, placed };
+  }
+
+  /** What a worker checks before running a batch: has the job ended, and which leaders adopted it. */
+  async placementView(id: string): Promise<{ ended: boolean; adoptions: Adoption[] }> {
+    const [status, adoptions] = await this.#redis.hmget(this.keys.job(id), 'status', 'adoptions');
+    return { ended: this.isTerminal((status ?? undefined) as JobStatus | undefined), adoptions: parseAdoptions(adoptions) };
   }
 
   /** Records how many tasks are enqueued; `total` once the split has ended. */
@@ -391,10 +403,6 @@ export class JobStore {
     ]);
     await this.#acknowledge(epoch);
     return status;
-  }
-
-  async jobStatus(id: string): Promise<JobStatus | undefined> {
-    return ((await this.#redis.hget(this.keys.job(id), 'status')) ?? undefined) as JobStatus | undefined;
   }
 
   isTerminal(status: JobStatus | 'missing' | undefined): boolean {

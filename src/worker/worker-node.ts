@@ -7,9 +7,10 @@ import { serializeError } from '../errors.js';
 import type { JobRegistry } from '../registry/job-registry.js';
 import type { JobStore } from '../store/job-store.js';
 import { isTransientRedisError } from '../store/scripts.js';
-import type { TaskBatch } from '../transport/task-batch.js';
+import { isStaleBatch, type Adoption, type TaskBatch } from '../transport/task-batch.js';
 import type { Metrics } from '../observability/metrics.js';
 import { signRegistration } from '../transport/registration-signature.js';
+import { closeBullmqConnection } from './bullmq-connection.js';
 import { TaskPool } from './task-pool.js';
 import type { TaskOutcome } from './task-runner.js';
 
@@ -33,7 +34,7 @@ export interface WorkerNodeOptions {
 export interface WorkerNodeDeps {
   readonly store: JobStore;
   readonly registry: JobRegistry;
-  /** For BullMQ (its connections need `maxRetriesPerRequest: null`). */
+  /** For BullMQ (its connections need `maxRetriesPerRequest: null`); `close()` disconnects it. */
   readonly bullConnection: Redis;
   /** A connection of its own for the cancel channel. */
   readonly subscriber: Redis;
@@ -70,7 +71,9 @@ export class WorkerNode {
   #draining = false;
   #closed = false;
   #closingSince: number | undefined;
-  readonly #statuses = new Map<string, { ended: boolean; at: number }>();
+  readonly #views = new Map<string, { ended: boolean; adoptions: Adoption[]; at: number }>();
+  /** The highest term seen on a batch, and when it was first seen. */
+  #highestTerm = { term: 0, at: 0 };
   readonly #onDrainRequested: (() => void) | undefined;
   readonly #maxTaskResultBytes: number;
   readonly #clusterSecret: string | undefined;
@@ -154,7 +157,15 @@ export class WorkerNode {
     const batch = entry.data;
     const { store, registry, logger } = this.#deps;
     const cancel = this.#cancelFor(batch.jobId);
-    if (cancel.signal.aborted || (await this.#hasEnded(batch.jobId))) return; // nothing more is stored for an ended job
+    if (cancel.signal.aborted) return;
+    const view = await this.#placementView(batch);
+    if (view.ended) return; // nothing more is stored for an ended job
+    if (isStaleBatch(batch, view.adoptions)) {
+      // Fencing (DESIGN §2): a later leader re-placed these tasks; the batch's own leader was deposed.
+      logger.info({ jobId: batch.jobId, term: batch.term, entry: entry.id }, 'refused a batch stamped with a stale term');
+      this.#deps.metrics?.staleBatchesRefused.inc();
+      return;
+    }
     const loaded = registry.get(batch.job);
     if (loaded === undefined) {
       await store.failTask(batch.jobId, batch.tasks[0]?.[0] ?? 0, { code: 'UNKNOWN_JOB_TYPE', message: `worker ${this.id} has no job module named "${batch.job}"` });
@@ -210,17 +221,21 @@ export class WorkerNode {
   }
 
   /**
-   * Whether the job has ended, read at most every 500 ms per job (a cancel also arrives on the
-   * events channel at once; a late answer here only costs work whose results are then dropped).
+   * Whether the job has ended and which leaders adopted it, read at most every 500 ms per job
+   * (a cancel also arrives on the events channel at once; a late answer only costs work whose
+   * results are then dropped). Once a batch of a higher term has been seen, a batch of a lower
+   * one reads afresh: a new leader may have adopted its job meanwhile.
    */
-  async #hasEnded(jobId: string): Promise<boolean> {
+  async #placementView(batch: TaskBatch): Promise<{ ended: boolean; adoptions: Adoption[] }> {
     const now = Date.now();
-    const known = this.#statuses.get(jobId);
-    if (known !== undefined && (known.ended || now - known.at < 500)) return known.ended;
-    const ended = this.#deps.store.isTerminal(await this.#deps.store.jobStatus(jobId));
-    this.#statuses.set(jobId, { ended, at: now });
-    if (this.#statuses.size > 10_000) this.#statuses.delete(this.#statuses.keys().next().value as string);
-    return ended;
+    if (batch.term > this.#highestTerm.term) this.#highestTerm = { term: batch.term, at: now };
+    const known = this.#views.get(batch.jobId);
+    const fresh = known !== undefined && now - known.at < 500 && (batch.term >= this.#highestTerm.term || known.at >= this.#highestTerm.at);
+    if (known !== undefined && (known.ended || fresh)) return known;
+    const view = { ...(await this.#deps.store.placementView(batch.jobId)), at: now };
+    this.#views.set(batch.jobId, view);
+    if (this.#views.size > 10_000) this.#views.delete(this.#views.keys().next().value as string);
+    return view;
   }
 
   /**
@@ -250,17 +265,28 @@ export class WorkerNode {
     this.#closingSince = Date.now();
     clearInterval(this.#heartbeat);
     await this.#register().catch(() => {});
-    try {
-      await this.#worker?.close();
-    } catch (err) {
-      this.#deps.logger.warn({ err: serializeError(err) }, 'closing the queue worker failed');
-    }
+    // Bounded: BullMQ waits for the entries in flight, and those may wait on a Redis that does not answer.
+    const closed = await Promise.race([
+      (this.#worker?.close() ?? Promise.resolve()).then(
+        () => true,
+        (err: unknown) => {
+          this.#deps.logger.warn({ err: serializeError(err) }, 'closing the queue worker failed');
+          return true;
+        },
+      ),
+      new Promise<false>((r) => setTimeout(() => r(false), QUEUE_CLOSE_PATIENCE_MS).unref()),
+    ]);
+    if (!closed) this.#deps.logger.warn(`the queue worker did not close within ${QUEUE_CLOSE_PATIENCE_MS} ms; its entries in flight will be taken back`);
+    closeBullmqConnection(this.#deps.bullConnection);
     this.#closed = true;
     await this.#pool.close();
     await this.#register(0).catch(() => {});
     await this.#deps.subscriber.unsubscribe().catch(() => {});
   }
 }
+
+/** How long a closing node waits for BullMQ to finish the entries in flight and let go. */
+const QUEUE_CLOSE_PATIENCE_MS = 15_000;
 
 /** How long a draining node keeps retrying a result write that Redis does not confirm. */
 const CLOSE_WRITE_PATIENCE_MS = 5_000;

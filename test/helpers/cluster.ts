@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config/config.js';
-import { startNode, type RunningNode } from '../../src/node/node.js';
+import { startNode, type Roles, type RunningNode } from '../../src/node/node.js';
 import { uniquePrefix } from './prefix.js';
 
 export const FIXTURE_JOBS = new URL('../fixtures/jobs', import.meta.url).pathname;
@@ -20,11 +20,11 @@ export interface TestNode extends RunningNode {
 }
 
 
-export async function startTestNode(overrides: Partial<Config> = {}, name = 'node'): Promise<TestNode> {
+export async function startTestNode(overrides: Partial<Config> = {}, name = 'node', roles: Roles = { api: true, scheduler: true, worker: true }): Promise<TestNode> {
   const prefix = overrides.prefix ?? uniquePrefix(name);
   const dataDir = mkdtempSync(join(tmpdir(), `ringpool-test-${name}-`));
   const config = { ...loadConfig({ port: 0, threads: 2, workerId: `w-${name}`, jobsDirs: [FIXTURE_JOBS], logLevel: 'silent', dataDir }, {}), ...overrides, prefix };
-  const node = await startNode({ ...config, redisUrl: overrides.redisUrl ?? inject('redisUrl') }, { api: true, scheduler: true, worker: true }, pino({ level: 'silent' }));
+  const node = await startNode({ ...config, redisUrl: overrides.redisUrl ?? inject('redisUrl') }, roles, pino({ level: 'silent' }));
   const url = node.url as string;
   const api: TestNode['api'] = async (path, init = {}) => {
     const headers: Record<string, string> = { ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}), ...init.headers };

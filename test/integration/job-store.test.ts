@@ -19,7 +19,7 @@ async function newStore(options = {}) {
 describe('JobStore', () => {
   it('a deposed leader cannot start, advance or complete a job (fencing)', async () => {
     const { store, id } = await newStore();
-    expect(await store.startJob(id, 5)).toBe('running');
+    expect(await store.startJob(id, 5)).toEqual({ status: 'running', placed: 0 });
     await expect(store.recordSplit(id, 4, 10)).rejects.toMatchObject({ code: 'STALE_TERM' });
     await expect(store.completeJob(id, 3, { type: 'json', value: 1 }, 60)).rejects.toMatchObject({ code: 'STALE_TERM' });
     await expect(store.failJob(id, 4, { code: 'INTERNAL', message: 'x' })).rejects.toMatchObject({ code: 'STALE_TERM' });

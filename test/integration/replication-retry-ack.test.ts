@@ -35,7 +35,8 @@ describe('a retried write of an unacknowledged result', () => {
     const keys = createKeys(uniquePrefix('retry-ack'));
     const store = new JobStore(topology.client(masterPort), keys, { minReplicas: 1, waitTimeoutMs: 300 });
     const id = newJobId();
-    await store.createJob({ id, name: 'ack-probe', input: {}, options: JOB_OPTION_DEFAULTS, resultType: 'json' });
+    // Created while the link is whole, by a store that waits long enough on a loaded machine.
+    await new JobStore(topology.client(masterPort), keys, { minReplicas: 1, waitTimeoutMs: 10_000 }).createJob({ id, name: 'ack-probe', input: {}, options: JOB_OPTION_DEFAULTS, resultType: 'json' });
 
     topology.cutLink(replicaPort);
     await expect(store.storeResults(id, [[0, 'first attempt']])).rejects.toMatchObject({ code: 'NOT_REPLICATED' });

@@ -92,7 +92,7 @@ beforeAll(async () => {
   const [, cancelled, failed, completed] = jobIds as [string, string, string, string];
   expect(await store.cancelJob(cancelled)).toBe('cancelled');
   expect(await store.failJob(failed, 1, { code: 'TASK_FAILED', message: 'boom' })).toBe('failed');
-  expect(await store.startJob(completed, 1)).toBe('running');
+  expect((await store.startJob(completed, 1)).status).toBe('running');
   expect(await store.completeJob(completed, 1, { type: 'json', value: { answer: 42 } }, 3600)).toBe('completed');
 });
 

@@ -1,13 +1,25 @@
--- Scheduler (fenced): a queued job becomes running.
+-- Scheduler (fenced): a queued job becomes running, and a leader adopts the job's placements.
 -- KEYS[1] fence  KEYS[2] job hash
 -- ARGV[1] term  ARGV[2] now (ms)
--- Returns the job's status after the call, or 'missing'.
+-- Returns { status after the call or 'missing', tasks placed so far }.
+--
+-- Adoption (DESIGN §2): the first time a leader of a higher term starts splitting a job, it
+-- records `term:placed` in the job's `adoptions`. Queue entries of earlier terms holding only
+-- tasks below `placed` were enqueued before a checkpoint that passed the fence: they stay. An
+-- earlier term's entry with a task at or past it may come from a deposed leader that enqueued
+-- after the fence rose; the adopter re-splits from `placed`, and workers refuse that entry.
 local err = fenceOrFail(tonumber(ARGV[1]))
 if err then return err end
-local status = redis.call('HGET', KEYS[2], 'status')
-if not status then return 'missing' end
+local f = redis.call('HMGET', KEYS[2], 'status', 'placed', 'term', 'adoptions')
+local status = f[1]
+if not status then return { 'missing', 0 } end
+local placed = tonumber(f[2] or '0')
 if status == 'queued' then
-  redis.call('HSET', KEYS[2], 'status', 'running', 'startedAt', ARGV[2], 'term', ARGV[1])
-  return 'running'
+  redis.call('HSET', KEYS[2], 'status', 'running', 'startedAt', ARGV[2])
+  status = 'running'
 end
-return status
+if status == 'running' and tonumber(ARGV[1]) > tonumber(f[3] or '0') then
+  local adoption = ARGV[1] .. ':' .. placed
+  redis.call('HSET', KEYS[2], 'term', ARGV[1], 'adoptions', f[4] and (f[4] .. ',' .. adoption) or adoption)
+end
+return { status, placed }

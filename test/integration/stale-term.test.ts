@@ -1,0 +1,86 @@
+// Fencing at the worker: a batch stamped with a deposed leader's term is refused, batches queued before the new term stay.
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { JOB_OPTION_DEFAULTS } from '../../src/sdk/job-options.js';
+import { newJobId } from '../../src/store/job-store.js';
+import { batchId, type TaskBatch } from '../../src/transport/task-batch.js';
+import { startTestNode, type TestNode } from '../helpers/cluster.js';
+
+/*
+ * The test plays two scheduler leaders by hand against a real worker node (BullMQ + piscina):
+ * leader 1 places tasks 0-9 and checkpoints them; leader 2 adopts the job (start-job) at that
+ * checkpoint; leader 1, deposed but unaware, then enqueues tasks 10-19 with its term (BullMQ's
+ * add is not fenced) and its checkpoint is refused by the fence. The worker must refuse that
+ * batch (leader 2 places those tasks itself), yet still run a batch of term 1 holding tasks
+ * below the adoption point: those were queued before the new term and stay where they are.
+ */
+describe('a worker and a batch of a stale term', () => {
+  let node: TestNode;
+  let redis: Redis;
+  let queue: Queue<TaskBatch>;
+
+  beforeAll(async () => {
+    node = await startTestNode({}, 'stale-term', { api: false, scheduler: false, worker: true });
+    redis = new Redis(inject('redisUrl'));
+    queue = new Queue<TaskBatch>(node.store.keys.nodeQueue('w-stale-term'), { connection: redis, prefix: node.store.keys.prefix });
+  });
+
+  afterAll(async () => {
+    await queue?.close();
+    redis?.disconnect();
+    await node?.close();
+  });
+
+  const enqueue = async (jobId: string, term: number, from: number, to: number) => {
+    const tasks: Array<readonly [number, unknown]> = [];
+    for (let i = from; i < to; i++) tasks.push([i, { i, micros: 0 }]);
+    const data: TaskBatch = { jobId, job: 'ack-probe', term, tasks, taskTimeoutMs: 10_000, taskMemoryMb: 256 };
+    await queue.add('ack-probe', data, { jobId: batchId(jobId, term, from), removeOnComplete: true, removeOnFail: true });
+  };
+  const drained = async () => {
+    for (;;) {
+      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+      if (Object.values(counts).every((n) => n === 0)) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  const refused = async () => (await node.metrics.staleBatchesRefused.get()).values[0]?.value ?? 0;
+
+  it('refuses the deposed leader’s batch past the adoption point, runs the earlier term’s batch below it, and stores each task once', async () => {
+    const { store } = node;
+    const id = newJobId();
+    await store.createJob({ id, name: 'ack-probe', input: { tasks: 20 }, options: JOB_OPTION_DEFAULTS, resultType: 'json' });
+
+    // Leader 1 (term 1): places tasks 0-4 and checkpoints 0-9; 5-9 wait in a batch not yet sent.
+    expect(await store.startJob(id, 1)).toEqual({ status: 'running', placed: 0 });
+    await enqueue(id, 1, 0, 5);
+    expect(await store.recordSplit(id, 1, 10)).toBe('running');
+    await drained();
+    expect((await store.getJob(id))?.progress.done).toBe(5);
+
+    // Leader 2 (term 2) adopts the job at the checkpoint: tasks 10 on are its own to place.
+    expect(await store.startJob(id, 2)).toEqual({ status: 'running', placed: 10 });
+
+    // Deposed leader 1 enqueues late: a batch below the adoption point (queued before the new
+    // term, as far as anyone can tell) and one past it; its checkpoint hits the fence.
+    const before = await refused();
+    await enqueue(id, 1, 5, 10);
+    await enqueue(id, 1, 10, 20);
+    await expect(store.recordSplit(id, 1, 20)).rejects.toMatchObject({ code: 'STALE_TERM' });
+    await drained();
+    const afterStale = await store.getJob(id);
+    expect(afterStale?.progress.done).toBe(10); // 5-9 ran, 10-19 were refused
+    expect(await refused()).toBe(before + 1);
+
+    // Leader 2 places 10-19 (its batch id carries its term: no collision with the refused one).
+    await enqueue(id, 2, 10, 20);
+    expect(await store.recordSplit(id, 2, 20, 20)).toBe('running');
+    await drained();
+    const job = await store.getJob(id);
+    console.info(`[stale-term] refused ${(await refused()) - before} stale batch; done ${job?.progress.done}/20; duplicates ${job?.progress.duplicates}`);
+    expect(job?.progress.done).toBe(20);
+    expect(job?.progress.duplicates).toBe(0);
+    expect((await store.storedIndices(id, Array.from({ length: 20 }, (_, i) => i))).size).toBe(20);
+  });
+});
