@@ -22,12 +22,16 @@ const suite: BenchSuite = async (args) => {
     };
     for (let i = 0; i < 20; i++) await once(); // warm-up: threads, connections, JIT
     const samples: number[] = [];
+    const cpu = process.cpuUsage();
     for (let i = 0; i < runs; i++) samples.push(await once());
+    const used = process.cpuUsage(cpu);
     const figures = {
       latencyP50Ms: Number(quantile(samples, 0.5).toFixed(2)),
       latencyP99Ms: Number(quantile(samples, 0.99).toFixed(2)),
       latencyMaxMs: Number(Math.max(...samples).toFixed(2)),
       runs,
+      // CPU time of this process (API, scheduler, worker and their threads, and the client) per job.
+      cpuMsPerJob: Number(((used.user + used.system) / 1000 / runs).toFixed(2)),
     };
     printTable(`latency: one-task job, submit over HTTP → result, ${runs} in a row (WAIT-acked writes)`, [
       ['p50 ms', 'p99 ms', 'max ms'],

@@ -4,23 +4,16 @@ import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { createApi } from '../api/app.js';
 import type { Config } from '../config/config.js';
 import { jobDirs } from '../config/config.js';
 import { RingpoolError } from '../errors.js';
 import { Metrics } from '../observability/metrics.js';
 import { loadJobRegistry, type JobRegistry } from '../registry/job-registry.js';
-import { RegistryMembership } from '../scheduler/membership.js';
-import { RaftLeadership } from '../scheduler/raft-leadership.js';
-import { RaftMembership } from '../scheduler/raft-membership.js';
-import { Scheduler } from '../scheduler/scheduler.js';
-import { JobEvents } from '../store/job-events.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
 import { JobStore } from '../store/job-store.js';
 import { createKeys } from '../store/keys.js';
-import { createNodeQueues, mountDashboard } from '../ui/routes.js';
-import { WorkerNode } from '../worker/worker-node.js';
-import { createClusterView } from './cluster-view.js';
-import { publishSchedulerStatus, startConsensus, type Consensus } from './consensus.js';
+import type { WorkerNode } from '../worker/worker-node.js';
+import type { Consensus } from './consensus.js';
 import { openRedis, redisTarget, replicaTarget } from './redis-connections.js';
 
 export interface Roles {
@@ -86,8 +79,10 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
       }),
   );
 
+  // Each role's modules load only in a process that runs it: a worker-only process stays small.
   let worker: WorkerNode | undefined;
   if (roles.worker) {
+    const { WorkerNode } = await import('../worker/worker-node.js');
     worker = new WorkerNode(
       {
         store,
@@ -118,6 +113,13 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
   /** What a scheduler adds to its /status: refused registrations and Raft messages. */
   let schedulerExtras: () => object = () => ({});
   if (roles.scheduler) {
+    const [{ Scheduler }, { RaftLeadership }, { RaftMembership }, { RegistryMembership }, { publishSchedulerStatus, startConsensus }] = await Promise.all([
+      import('../scheduler/scheduler.js'),
+      import('../scheduler/raft-leadership.js'),
+      import('../scheduler/raft-membership.js'),
+      import('../scheduler/membership.js'),
+      import('./consensus.js'),
+    ]);
     const log = logger.child({ role: 'scheduler', id: config.schedulerId });
     consensus = startConsensus({ config, selfUrl: url, logger: log, metrics });
     raftFetch = consensus.routes.fetch;
@@ -163,6 +165,12 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
   }
 
   if (roles.api) {
+    const [{ createApi }, { createNodeQueues, mountDashboard }, { JobEvents }, { createClusterView }] = await Promise.all([
+      import('../api/app.js'),
+      import('../ui/routes.js'),
+      import('../store/job-events.js'),
+      import('./cluster-view.js'),
+    ]);
     const apiStore = new JobStore(open('api', 'api'), keys, storeOptions);
     const replica = replicaTarget(config, target);
     const listStore = replica === undefined ? undefined : new JobStore(openRedis(replica, 'api', 'api-lists'), keys, storeOptions);

@@ -50,7 +50,7 @@ export const SCHEDULER_DEFAULTS: Required<SchedulerOptions> = Object.freeze({
   maxPendingTasks: 50_000,
   checkpointEvery: 2_000,
   targetBatchMicros: 20_000,
-  maxBatchSize: 2_000,
+  maxBatchSize: 1_000,
   maxTasksPerJob: 10_000_000,
   maxJobResultBytes: 64 * 1024 * 1024,
 });
