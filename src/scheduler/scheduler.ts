@@ -239,9 +239,9 @@ export class Scheduler {
     }
     // Resume after the last checkpoint: earlier tasks are enqueued. Read as this leader adopts the
     // job, so a checkpoint a deposed leader wrote just before the fence rose counts too.
-    const [{ status, placed: skip }, measured] = await Promise.all([store.startJob(id, term), job.options.batchSize || this.#autoBatchSize(job.name)]);
+    const [{ status, placed: skip }, micros] = await Promise.all([store.startJob(id, term), store.taskMicros(job.name)]);
     if (status !== 'running') return;
-    let batchSize = measured;
+    let batchSize = job.options.batchSize || this.#batchSizeFor(micros);
     const pending = new Map<string, Array<readonly [number, unknown]>>();
     const ready = new Map<string, Entry[]>();
     const seal = (node: string, tasks: Array<readonly [number, unknown]>) => {
@@ -262,10 +262,15 @@ export class Scheduler {
     };
 
     const keyOf = loaded.module.keyOf;
-    // An unmeasured job type checkpoints early, so the batch size adapts once its first tasks ran.
-    let nextCheckpoint = skip + (batchSize === 1 ? FIRST_CHECKPOINT : this.#checkpointAfter(batchSize));
+    const nodes = await membership.waitForNodes();
+    let ring = this.#placement.ringFor(nodes);
+    // The first checkpoint comes early. An unmeasured job type: after FIRST_CHECKPOINT tasks, so
+    // the batch size adapts once they ran. Long tasks (one per entry): once every thread of the
+    // cluster has one to run and one waiting, so none idles while the rest is split and enqueued.
+    const threads = nodes.reduce((sum, n) => sum + n.weight, 0);
+    const first = micros === undefined && !job.options.batchSize ? FIRST_CHECKPOINT : batchSize === 1 ? Math.max(1, 2 * threads) : this.#checkpointAfter(batchSize);
+    let nextCheckpoint = skip + first;
     let index = 0;
-    let ring = this.#placement.ringFor(await membership.waitForNodes());
     try {
       let sliceStart = performance.now();
       for await (const task of loaded.module.split(job.input) as AsyncIterable<unknown>) {
@@ -291,7 +296,7 @@ export class Scheduler {
           if (store.isTerminal(await store.recordSplit(id, term, index))) return; // cancelled or failed meanwhile
           await this.#awaitCapacity(id, index);
           ring = this.#placement.ringFor(await membership.waitForNodes());
-          if (!job.options.batchSize) batchSize = await this.#autoBatchSize(job.name);
+          if (!job.options.batchSize) batchSize = this.#batchSizeFor(await store.taskMicros(job.name));
           nextCheckpoint = index + this.#checkpointAfter(batchSize);
         }
       }
@@ -311,8 +316,7 @@ export class Scheduler {
    * one per entry (spread over every thread), tiny ones in hundreds (one thread call, one Redis
    * write and one WAIT for all of them). Unmeasured types start at 1.
    */
-  async #autoBatchSize(jobType: string): Promise<number> {
-    const micros = await this.#deps.store.taskMicros(jobType);
+  #batchSizeFor(micros: number | undefined): number {
     if (micros === undefined) return 1;
     return Math.max(1, Math.min(this.#options.maxBatchSize, Math.floor(this.#options.targetBatchMicros / Math.max(1, micros))));
   }
