@@ -41,7 +41,8 @@ export interface ListJobsQuery {
 export interface StoredResults {
   readonly stored: number;
   readonly duplicates: number;
-  readonly status: JobStatus | 'missing';
+  /** 'stale': nothing was stored, the batch's term is stale (isStaleBatch). */
+  readonly status: JobStatus | 'missing' | 'stale';
 }
 
 /** Who stored results, for the job's timings and per-node counts. */
@@ -52,6 +53,14 @@ export interface StoredFrom {
   readonly node?: string;
   /** The queue entry's attempt (0 first). */
   readonly attempt?: number;
+  /** The batch the results come from: nothing is stored from a batch of a stale term. */
+  readonly batch?: BatchStamp;
+}
+
+/** Which scheduler term placed a batch, and its last task (what makes it stale, see isStaleBatch). */
+export interface BatchStamp {
+  readonly term: number;
+  readonly lastIndex: number;
 }
 
 export type JobResultBody = { readonly type: 'json'; readonly value: unknown } | { readonly type: 'image/png'; readonly bytes: Buffer };
@@ -258,11 +267,9 @@ export class JobStore {
   async recordSplit(id: string, term: number, placed: number, total?: number): Promise<JobStatus | 'missing'> {
     const k = this.keys;
     const epoch = this.#connectionEpoch;
-    const status = await runScript<JobStatus | 'missing'>(this.#redis, 'record-split', [k.fence, k.job(id), k.wake], [term, id, placed, total ?? '']);
     // Every checkpoint is confirmed: a split that goes on from a checkpoint lost in a Redis failover
     // would leave the tasks in between unplaced. Unconfirmed, the split stops and resumes from Redis.
-    await this.#acknowledge(epoch);
-    return status;
+    return await this.#writeAcked(runScript<JobStatus | 'missing'>(this.#redis, 'record-split', [k.fence, k.job(id), k.wake], [term, id, placed, total ?? '']), epoch);
   }
 
   async completeJob(id: string, term: number, result: JobResultBody, ttlSec: number, now: number = Date.now()): Promise<JobStatus | 'missing'> {
@@ -273,19 +280,16 @@ export class JobStore {
   async completeJobWith(id: string, term: number, payload: string | Buffer, ttlSec: number, now: number = Date.now()): Promise<JobStatus | 'missing'> {
     const k = this.keys;
     const epoch = this.#connectionEpoch;
-    const status = await runScript<JobStatus | 'missing'>(this.#redis, 'complete-job', [k.fence, k.job(id), k.jobResult(id), k.active, k.results(id), k.storedBits(id)], [
+    const write = runScript<JobStatus | 'missing'>(this.#redis, 'complete-job', [k.fence, k.job(id), k.jobResult(id), k.active, k.results(id), k.storedBits(id)], [
       term, id, now, payload as unknown as string, ttlSec, k.events,
     ]);
-    await this.#acknowledge(epoch);
-    return status;
+    return await this.#writeAcked(write, epoch);
   }
 
   async failJob(id: string, term: number, error: SerializedError, now: number = Date.now()): Promise<JobStatus | 'missing'> {
     const k = this.keys;
     const epoch = this.#connectionEpoch;
-    const status = await runScript<JobStatus | 'missing'>(this.#redis, 'fail-job', [k.fence, k.job(id), k.active], [term, id, JSON.stringify(error), now, k.events]);
-    await this.#acknowledge(epoch);
-    return status;
+    return await this.#writeAcked(runScript<JobStatus | 'missing'>(this.#redis, 'fail-job', [k.fence, k.job(id), k.active], [term, id, JSON.stringify(error), now, k.events]), epoch);
   }
 
   /** Every stored task result of a job, in task order. */
@@ -358,15 +362,15 @@ export class JobStore {
   ): Promise<StoredResults> {
     const k = this.keys;
     const micros = from?.microsPerTask === undefined ? '' : Math.max(1, Math.round(from.microsPerTask));
-    const args: Array<string | number> = [jobId, from?.jobType ?? '', micros, from?.node ?? '', from?.attempt ?? 0];
+    const args: Array<string | number> = [jobId, from?.jobType ?? '', micros, from?.node ?? '', from?.attempt ?? 0, from?.batch?.term ?? 0, from?.batch?.lastIndex ?? 0];
     for (const [index, json] of entries) args.push(index, json);
     const epoch = this.#connectionEpoch;
-    const [stored, duplicates, status] = await runScript<[number, number, JobStatus | 'missing']>(
+    const write = runScript<[number, number, JobStatus | 'missing' | 'stale']>(
       this.#redis, 'store-results', [k.fence, k.job(jobId), k.results(jobId), k.wake, k.resultsStored, k.taskTimes, k.storedBits(jobId)], args,
     );
     // A duplicate may be an earlier attempt's own write that was never confirmed: the script wrote
     // (the duplicates counter), so this WAIT covers it too.
-    if (stored > 0 || (duplicates > 0 && !this.isTerminal(status))) await this.#acknowledge(epoch);
+    const [stored, duplicates, status] = await this.#writeAcked(write, epoch, ([s, d, st]) => s > 0 || (d > 0 && st !== 'stale' && !this.isTerminal(st)));
     return { stored, duplicates, status };
   }
 
@@ -395,14 +399,13 @@ export class JobStore {
     return new Set(indices.filter((_, k) => bits[k] === 1));
   }
 
-  async failTask(jobId: string, taskIndex: number, error: SerializedError, now: number = Date.now()): Promise<JobStatus | 'missing'> {
+  async failTask(jobId: string, taskIndex: number, error: SerializedError, batch?: BatchStamp, now: number = Date.now()): Promise<JobStatus | 'missing' | 'stale'> {
     const k = this.keys;
     const epoch = this.#connectionEpoch;
-    const status = await runScript<JobStatus | 'missing'>(this.#redis, 'fail-task', [k.fence, k.job(jobId), k.taskErrors(jobId), k.active], [
-      jobId, taskIndex, JSON.stringify({ ...error, taskIndex }), now, k.events,
+    const write = runScript<JobStatus | 'missing' | 'stale'>(this.#redis, 'fail-task', [k.fence, k.job(jobId), k.taskErrors(jobId), k.active], [
+      jobId, taskIndex, JSON.stringify({ ...error, taskIndex }), now, k.events, batch?.term ?? 0, batch?.lastIndex ?? 0,
     ]);
-    await this.#acknowledge(epoch);
-    return status;
+    return await this.#writeAcked(write, epoch);
   }
 
   isTerminal(status: JobStatus | 'missing' | undefined): boolean {
@@ -415,7 +418,46 @@ export class JobStore {
    */
   async #acknowledge(epoch: number): Promise<void> {
     if (this.#minReplicas === 0) return;
-    let acked = (await this.#redis.call('WAIT', this.#minReplicas, this.#waitTimeoutMs)) as number;
+    this.#checkAcked((await this.#wait()) as number, epoch);
+  }
+
+  #wait(): Promise<number> {
+    return this.#redis.call('WAIT', this.#minReplicas, this.#waitTimeoutMs) as Promise<number>;
+  }
+
+  /**
+   * A script write whose `WAIT` goes out right behind it on the same connection, saving the round
+   * trip between them. Replies come back in order, so the script's reply arrives before the
+   * WAIT's, unless ioredis had to resend the script (NOSCRIPT after a SCRIPT FLUSH): then the WAIT
+   * ran first and covered nothing, and a second WAIT is sent. `needsAck` may waive the check for a
+   * write that changed nothing.
+   */
+  async #writeAcked<T>(write: Promise<T>, epoch: number, needsAck: (reply: T) => boolean = () => true): Promise<T> {
+    if (this.#minReplicas === 0) return await write;
+    let waitAnswered = false;
+    const waited = this.#wait().then((n) => {
+      waitAnswered = true;
+      return n;
+    });
+    let reply: T;
+    try {
+      reply = await write;
+    } catch (err) {
+      waited.catch(() => {});
+      throw err;
+    }
+    const resent = waitAnswered;
+    if (!needsAck(reply)) {
+      waited.catch(() => {});
+      return reply;
+    }
+    const acked = await waited;
+    this.#checkAcked(resent ? await this.#wait() : acked, epoch);
+    return reply;
+  }
+
+  #checkAcked(count: number, epoch: number): void {
+    let acked = count;
     if (this.#connectionEpoch !== epoch) acked = 0; // the write and its WAIT may have run on different masters
     this.#lastAcked = acked >= this.#minReplicas;
     this.#onAcknowledge?.(this.#lastAcked);

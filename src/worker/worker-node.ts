@@ -160,15 +160,18 @@ export class WorkerNode {
     if (cancel.signal.aborted) return;
     const view = await this.#placementView(batch);
     if (view.ended) return; // nothing more is stored for an ended job
-    if (isStaleBatch(batch, view.adoptions)) {
-      // Fencing (DESIGN §2): a later leader re-placed these tasks; the batch's own leader was deposed.
+    // Fencing (DESIGN §2): a later leader re-placed these tasks; the batch's own leader was deposed.
+    // Checked here from a view at most 500 ms old, and again, atomically, where results are written.
+    const stamp = { term: batch.term, lastIndex: Math.max(...batch.tasks.map(([i]) => i)) };
+    const refuse = () => {
       logger.info({ jobId: batch.jobId, term: batch.term, entry: entry.id }, 'refused a batch stamped with a stale term');
       this.#deps.metrics?.staleBatchesRefused.inc();
-      return;
-    }
+    };
+    if (isStaleBatch(batch, view.adoptions)) return refuse();
     const loaded = registry.get(batch.job);
     if (loaded === undefined) {
-      await store.failTask(batch.jobId, batch.tasks[0]?.[0] ?? 0, { code: 'UNKNOWN_JOB_TYPE', message: `worker ${this.id} has no job module named "${batch.job}"` });
+      const status = await store.failTask(batch.jobId, batch.tasks[0]?.[0] ?? 0, { code: 'UNKNOWN_JOB_TYPE', message: `worker ${this.id} has no job module named "${batch.job}"` }, stamp);
+      if (status === 'stale') refuse();
       return;
     }
     let tasks = batch.tasks;
@@ -204,8 +207,9 @@ export class WorkerNode {
       else failure ??= outcome;
     }
     if (successes.length > 0) {
-      const from = { jobType: batch.job, node: this.id, attempt: entry.attemptsMade, ...(micros > 0 ? { microsPerTask: micros / successes.length } : {}) };
-      const { stored, duplicates } = await this.#untilReplicated(cancel.signal, () => store.storeResultJson(batch.jobId, successes, from));
+      const from = { jobType: batch.job, node: this.id, attempt: entry.attemptsMade, batch: stamp, ...(micros > 0 ? { microsPerTask: micros / successes.length } : {}) };
+      const { stored, duplicates, status } = await this.#untilReplicated(cancel.signal, () => store.storeResultJson(batch.jobId, successes, from));
+      if (status === 'stale') return refuse();
       metrics?.tasksCompleted.inc({ job_type: batch.job }, stored);
       if (duplicates > 0) metrics?.duplicateResults.inc(duplicates);
     }
@@ -217,7 +221,7 @@ export class WorkerNode {
       throw Object.assign(new Error(failure.error.message), { code: failure.error.code });
     }
     logger.debug({ jobId: batch.jobId, task: failure.index, code: failure.error.code }, 'task failed for good');
-    await store.failTask(batch.jobId, failure.index, failure.error);
+    if ((await store.failTask(batch.jobId, failure.index, failure.error, stamp)) === 'stale') refuse();
   }
 
   /**

@@ -68,6 +68,12 @@ describe('a worker and a batch of a stale term', () => {
     await enqueue(id, 1, 5, 10);
     await enqueue(id, 1, 10, 20);
     await expect(store.recordSplit(id, 1, 20)).rejects.toMatchObject({ code: 'STALE_TERM' });
+    // The write itself is fenced too (the worker's check reads a view up to 500 ms old): results
+    // or a task failure from a term-1 batch reaching task 10 change nothing.
+    const stale = { term: 1, lastIndex: 19 };
+    expect(await store.storeResults(id, [[15, { i: 15, nonce: 'stale' }]], { jobType: 'ack-probe', batch: stale })).toEqual({ stored: 0, duplicates: 0, status: 'stale' });
+    expect(await store.failTask(id, 15, { code: 'TASK_FAILED', message: 'from a stale batch' }, stale)).toBe('stale');
+    expect((await store.getJob(id))?.status).toBe('running');
     await drained();
     const afterStale = await store.getJob(id);
     expect(afterStale?.progress.done).toBe(10); // 5-9 ran, 10-19 were refused

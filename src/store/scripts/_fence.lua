@@ -28,3 +28,16 @@ local function queueReduceIfDone(jobKey, wakeKey, id)
     redis.call('RPUSH', wakeKey, 'reduce:' .. id)
   end
 end
+
+-- Fencing at the workers' writes (DESIGN §2): a batch of `term` reaching task `lastIndex` is stale
+-- once a leader of a later term adopted the job at or below that task (start-job.lua): that
+-- leader places those tasks itself. Term 0 (a write not from a batch) is never stale.
+local function isStaleBatch(jobKey, term, lastIndex)
+  if not term or term <= 0 then return false end
+  local adoptions = redis.call('HGET', jobKey, 'adoptions')
+  if not adoptions then return false end
+  for t, placed in string.gmatch(adoptions, '(%d+):(%d+)') do
+    if tonumber(t) > term then return lastIndex >= tonumber(placed) end
+  end
+  return false
+end

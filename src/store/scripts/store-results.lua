@@ -5,9 +5,11 @@
 -- KEYS[7] bitmap: bit i set once task i has a stored result
 -- ARGV[1] job id  ARGV[2] job type  ARGV[3] measured µs per task of this batch, or ''
 -- ARGV[4] worker node id  ARGV[5] attempt of the queue entry (0 first)
--- ARGV[6..] task index, JSON result pairs
+-- ARGV[6] the batch's scheduler term (0: not from a batch)  ARGV[7] the batch's last task index
+-- ARGV[8..] task index, JSON result pairs
 -- Returns { stored, duplicates, status }. Nothing is stored for a job that has ended: such a
--- late result is counted as dropped (not as a duplicate: no result was stored for it).
+-- late result is counted as dropped (not as a duplicate: no result was stored for it). Nothing
+-- is stored from a batch of a stale term either: status 'stale', counted in `staleRefused`.
 --
 -- Why a bitmap and one hash field per batch: one BITFIELD command claims up to 1,000 tasks at
 -- once (and replicates as one command), and the reduce reads a few hundred blobs instead of a
@@ -19,15 +21,19 @@ if ARGV[3] ~= '' then
 end
 local status = redis.call('HGET', KEYS[2], 'status')
 if not status then return { 0, 0, 'missing' } end
-local count = (#ARGV - 5) / 2
+local count = (#ARGV - 7) / 2
 if isTerminal(status) then
   redis.call('HINCRBY', KEYS[2], 'dropped', count)
   return { 0, 0, status }
 end
+if isStaleBatch(KEYS[2], tonumber(ARGV[6]), tonumber(ARGV[7])) then
+  redis.call('HINCRBY', KEYS[2], 'staleRefused', count)
+  return { 0, 0, 'stale' }
+end
 local fresh = {}
 local first = nil
 local chunk = 1000
-for from = 6, #ARGV, 2 * chunk do
+for from = 8, #ARGV, 2 * chunk do
   local to = math.min(#ARGV, from + 2 * chunk - 1)
   local ops = {}
   for i = from, to, 2 do
