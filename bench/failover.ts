@@ -1,29 +1,15 @@
 // `npm run bench -- failover`: kill the Raft leader 10 times under load; time to a new leader and to its first placement.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startLocalRedisPair } from '../src/cli/local-cluster.js';
-import { startProcessCluster } from '../test/helpers/process-cluster.js';
-import { killAllSpawned } from '../test/helpers/processes.js';
-import { numberFlag } from './harness.js';
+import { numberFlag, withProcessCluster } from './harness.js';
 import { printTable, quantile, type BenchSuite } from './report.js';
 
 const suite: BenchSuite = async (args) => {
   const kills = numberFlag(args, 'kills', 10);
-  const dir = mkdtempSync(join(tmpdir(), 'ringpool-failover-'));
-  const redis = await startLocalRedisPair(dir);
-  const c = await startProcessCluster({
-    redisUrl: redis.masterUrl,
-    workers: [
-      { id: 'w1', threads: 1 },
-      { id: 'w2', threads: 1 },
-    ],
-    schedulers: 3,
-    flags: ['--min-replicas', '1'],
-    name: 'failover',
-  });
-  const jobs: string[] = [];
-  try {
+  const workers = [
+    { id: 'w1', threads: 1 },
+    { id: 'w2', threads: 1 },
+  ];
+  return await withProcessCluster({ workers, schedulers: 3, name: 'failover' }, async (c) => {
+    const jobs: string[] = [];
     // A long job runs through every kill; a stream of small jobs gives each new leader work to place.
     jobs.push((await c.call('/v1/jobs', { body: { job: 'spin', input: { tasks: 6000, ms: 5 }, options: { batchSize: 1 } } })).id);
     let streaming = true;
@@ -112,12 +98,7 @@ const suite: BenchSuite = async (args) => {
       [ended.length, failed, lostTasks, duplicateResults, figures.spuriousElections, figures.eventLoopLagP99Ms],
     ]);
     return figures;
-  } finally {
-    await c.stop();
-    killAllSpawned();
-    await redis.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 };
 
 export default suite;

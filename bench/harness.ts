@@ -7,6 +7,8 @@ import { pino } from 'pino';
 import { startLocalRedisPair, type LocalRedisPair } from '../src/cli/local-cluster.js';
 import { loadConfig, type Config } from '../src/config/config.js';
 import { startNode, type RunningNode } from '../src/node/node.js';
+import { startProcessCluster, type ProcessCluster, type ProcessClusterOptions } from '../test/helpers/process-cluster.js';
+import { killAllSpawned } from '../test/helpers/processes.js';
 
 export const BENCH_JOBS = fileURLToPath(new URL('./jobs', import.meta.url));
 
@@ -57,6 +59,27 @@ export async function startBenchCluster(overrides: Partial<Config> = {}): Promis
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Runs `fn` against a WAIT-acked local Redis pair and a cluster of real ringpool processes on it;
+ * stops them all and removes their files afterwards, whatever `fn` did.
+ */
+export async function withProcessCluster<T>(options: Omit<ProcessClusterOptions, 'redisUrl'> & { name: string }, fn: (cluster: ProcessCluster) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), `ringpool-${options.name}-`));
+  const redis = await startLocalRedisPair(dir);
+  try {
+    const cluster = await startProcessCluster({ ...options, redisUrl: redis.masterUrl, flags: ['--min-replicas', '1', ...(options.flags ?? [])] });
+    try {
+      return await fn(cluster);
+    } finally {
+      await cluster.stop();
+    }
+  } finally {
+    killAllSpawned();
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export function hasFlag(args: readonly string[], name: string): boolean {

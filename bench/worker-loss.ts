@@ -1,30 +1,21 @@
 // `npm run bench -- worker-loss`: SIGKILL one of three worker nodes mid-job, 5 times; detection, re-placement, tasks moved.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import { startLocalRedisPair } from '../src/cli/local-cluster.js';
 import { JobStore } from '../src/store/job-store.js';
 import { createKeys } from '../src/store/keys.js';
 import type { TaskBatch } from '../src/transport/task-batch.js';
-import { startProcessCluster } from '../test/helpers/process-cluster.js';
-import { killAllSpawned } from '../test/helpers/processes.js';
-import { numberFlag } from './harness.js';
+import { numberFlag, withProcessCluster } from './harness.js';
 import { printTable, quantile, type BenchSuite } from './report.js';
 
 const suite: BenchSuite = async (args) => {
   const rounds = numberFlag(args, 'rounds', 5);
   const leaseMs = numberFlag(args, 'lease-ms', 2000);
-  const dir = mkdtempSync(join(tmpdir(), 'ringpool-worker-loss-'));
-  const redis = await startLocalRedisPair(dir);
   const workers = ['w1', 'w2', 'w3'].map((id) => ({ id, threads: 1 }));
-  const c = await startProcessCluster({ redisUrl: redis.masterUrl, workers, flags: ['--min-replicas', '1', '--lease-ms', String(leaseMs)], name: 'wloss' });
-  const store = new JobStore(c.redis, createKeys(c.prefix));
-  const detect: number[] = [];
-  const replaced: number[] = [];
-  let moved = 0;
-  let expected = 0;
-  try {
+  return await withProcessCluster({ workers, flags: ['--lease-ms', String(leaseMs)], name: 'wloss' }, async (c) => {
+    const store = new JobStore(c.redis, createKeys(c.prefix));
+    const detect: number[] = [];
+    const replaced: number[] = [];
+    let moved = 0;
+    let expected = 0;
     for (let round = 0; round < rounds; round++) {
       const victim = workers[round % workers.length]?.id as string;
       const { id } = await c.call('/v1/jobs', { body: { job: 'spin', input: { tasks: 1500, ms: 4 }, options: { batchSize: 1 } } });
@@ -68,12 +59,7 @@ const suite: BenchSuite = async (args) => {
       ['tasks moved / unfinished on the node', `${moved} / ${expected}`, ''],
     ]);
     return figures;
-  } finally {
-    await c.stop();
-    killAllSpawned();
-    await redis.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 };
 
 export default suite;

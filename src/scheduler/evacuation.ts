@@ -2,7 +2,7 @@
 import { Queue, type JobType } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { JobStore } from '../store/job-store.js';
-import { batchId, isStaleBatch, type TaskBatch } from '../transport/task-batch.js';
+import { batchId, batchStamp, isStaleBatch, type TaskBatch } from '../transport/task-batch.js';
 import type { HashRing } from '../ring/index.js';
 import { placeTask } from './placement.js';
 
@@ -46,7 +46,7 @@ export async function evacuateNode(
       if (batch === undefined) continue;
       // An ended job needs nothing; a stale batch's tasks were re-placed by the leader that adopted the job.
       const view = await store.placementView(batch.jobId);
-      if (view.ended || isStaleBatch(batch, view.adoptions)) continue;
+      if (view.ended || isStaleBatch(batchStamp(batch), view.adoptions)) continue;
       const stored = await store.storedIndices(batch.jobId, batch.tasks.map(([i]) => i));
       const byNode = new Map<string, Array<readonly [number, unknown]>>();
       for (const task of batch.tasks) {
@@ -61,11 +61,8 @@ export async function evacuateNode(
         movedTasks += tasks.length;
         let list = targets.get(owner);
         if (list === undefined) targets.set(owner, (list = []));
-        list.push({
-          name: entry.name,
-          data: { ...batch, term, tasks },
-          opts: { ...pickRetryOptions(entry.opts), jobId: batchId(batch.jobId, term, (tasks[0] as readonly [number, unknown])[0]) },
-        });
+        const data = { ...batch, term, tasks };
+        list.push({ name: entry.name, data, opts: { ...pickRetryOptions(entry.opts), jobId: batchId(data) } });
       }
     }
     await Promise.all([...targets].map(([owner, list]) => args.queueFor(owner).addBulk(list as never)));

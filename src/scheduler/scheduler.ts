@@ -214,12 +214,12 @@ export class Scheduler {
   }
 
   #entry(job: JobRecord, term: number, tasks: Array<readonly [number, unknown]>): Entry {
-    const first = (tasks[0] as readonly [number, unknown])[0];
+    const data: TaskBatch = { jobId: job.id, job: job.name, term, tasks, taskTimeoutMs: job.options.taskTimeoutMs, taskMemoryMb: job.options.taskMemoryMb };
     return {
       name: job.name,
-      data: { jobId: job.id, job: job.name, term, tasks, taskTimeoutMs: job.options.taskTimeoutMs, taskMemoryMb: job.options.taskMemoryMb },
+      data,
       opts: {
-        jobId: batchId(job.id, term, first),
+        jobId: batchId(data),
         attempts: job.options.retries + 1,
         backoff: { type: 'exponential', delay: 200, jitter: 0.5 },
         removeOnComplete: true,
@@ -348,7 +348,8 @@ export class Scheduler {
 
   /** The same entry with fewer tasks: its id follows its new first task. */
   #reentry(entry: Entry, tasks: ReadonlyArray<readonly [number, unknown]>): Entry {
-    return { ...entry, data: { ...entry.data, tasks }, opts: { ...entry.opts, jobId: batchId(entry.data.jobId, entry.data.term, (tasks[0] as readonly [number, unknown])[0]) } };
+    const data = { ...entry.data, tasks };
+    return { ...entry, data, opts: { ...entry.opts, jobId: batchId(data) } };
   }
 
   /** Back-pressure: waits while too many enqueued tasks of the job have no result yet. */

@@ -8,7 +8,7 @@ import { TERMINAL_STATUSES, parseJobHash, type JobError, type JobRecord, type Jo
 import type { Keys } from './keys.js';
 import { queryWords, searchWords } from './search-words.js';
 import { defineScripts, runScript } from './scripts.js';
-import { parseAdoptions, type Adoption } from '../transport/task-batch.js';
+import { parseAdoptions, type Adoption, type BatchStamp } from '../transport/task-batch.js';
 
 export interface JobStoreOptions {
   /**
@@ -55,12 +55,6 @@ export interface StoredFrom {
   readonly attempt?: number;
   /** The batch the results come from: nothing is stored from a batch of a stale term. */
   readonly batch?: BatchStamp;
-}
-
-/** Which scheduler term placed a batch, and its last task (what makes it stale, see isStaleBatch). */
-export interface BatchStamp {
-  readonly term: number;
-  readonly lastIndex: number;
 }
 
 export type JobResultBody = { readonly type: 'json'; readonly value: unknown } | { readonly type: 'image/png'; readonly bytes: Buffer };

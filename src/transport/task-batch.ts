@@ -17,8 +17,18 @@ export interface TaskBatch {
  * no-op (DESIGN §3). The term is part of it so that a new leader's batch never collides with
  * a stale one of an earlier term still waiting in a queue (which workers then refuse).
  */
-export function batchId(jobId: string, term: number, firstTaskIndex: number): string {
-  return `${jobId}-${firstTaskIndex}-t${term}`;
+export function batchId(batch: Pick<TaskBatch, 'jobId' | 'term' | 'tasks'>): string {
+  return `${batch.jobId}-${(batch.tasks[0] as readonly [number, unknown])[0]}-t${batch.term}`;
+}
+
+/** What makes a batch stale or not: the term that placed it and its last task. */
+export interface BatchStamp {
+  readonly term: number;
+  readonly lastIndex: number;
+}
+
+export function batchStamp(batch: Pick<TaskBatch, 'term' | 'tasks'>): BatchStamp {
+  return { term: batch.term, lastIndex: (batch.tasks[batch.tasks.length - 1] as readonly [number, unknown])[0] };
 }
 
 /** A leader's adoption of a job: from `term` on, tasks from `placed` are placed by it (start-job.lua). */
@@ -41,9 +51,10 @@ export function parseAdoptions(field: string | null | undefined): Adoption[] {
  * every task from its adoption point, so a batch of an earlier term reaching past that point
  * may come from a deposed leader. Such a batch is refused; its tasks run from the adopter's.
  * Batches holding only tasks below the point were enqueued before a fenced checkpoint and stay.
+ * The same rule runs in Lua where results are written (`isStaleBatch` in _fence.lua); this one
+ * spares a worker the work and an evacuation the move.
  */
-export function isStaleBatch(batch: Pick<TaskBatch, 'term' | 'tasks'>, adoptions: readonly Adoption[]): boolean {
-  const superseding = adoptions.find((a) => a.term > batch.term);
-  if (superseding === undefined) return false;
-  return batch.tasks.some(([index]) => index >= superseding.placed);
+export function isStaleBatch(stamp: BatchStamp, adoptions: readonly Adoption[]): boolean {
+  const superseding = adoptions.find((a) => a.term > stamp.term);
+  return superseding !== undefined && stamp.lastIndex >= superseding.placed;
 }

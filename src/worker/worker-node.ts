@@ -7,7 +7,7 @@ import { serializeError } from '../errors.js';
 import type { JobRegistry } from '../registry/job-registry.js';
 import type { JobStore } from '../store/job-store.js';
 import { isTransientRedisError } from '../store/scripts.js';
-import { isStaleBatch, type Adoption, type TaskBatch } from '../transport/task-batch.js';
+import { batchStamp, isStaleBatch, type Adoption, type TaskBatch } from '../transport/task-batch.js';
 import type { Metrics } from '../observability/metrics.js';
 import { signRegistration } from '../transport/registration-signature.js';
 import { closeBullmqConnection } from './bullmq-connection.js';
@@ -72,8 +72,6 @@ export class WorkerNode {
   #closed = false;
   #closingSince: number | undefined;
   readonly #views = new Map<string, { ended: boolean; adoptions: Adoption[]; at: number }>();
-  /** The highest term seen on a batch, and when it was first seen. */
-  #highestTerm = { term: 0, at: 0 };
   readonly #onDrainRequested: (() => void) | undefined;
   readonly #maxTaskResultBytes: number;
   readonly #clusterSecret: string | undefined;
@@ -158,16 +156,16 @@ export class WorkerNode {
     const { store, registry, logger } = this.#deps;
     const cancel = this.#cancelFor(batch.jobId);
     if (cancel.signal.aborted) return;
-    const view = await this.#placementView(batch);
+    const view = await this.#placementView(batch.jobId);
     if (view.ended) return; // nothing more is stored for an ended job
     // Fencing (DESIGN §2): a later leader re-placed these tasks; the batch's own leader was deposed.
     // Checked here from a view at most 500 ms old, and again, atomically, where results are written.
-    const stamp = { term: batch.term, lastIndex: Math.max(...batch.tasks.map(([i]) => i)) };
+    const stamp = batchStamp(batch);
     const refuse = () => {
       logger.info({ jobId: batch.jobId, term: batch.term, entry: entry.id }, 'refused a batch stamped with a stale term');
       this.#deps.metrics?.staleBatchesRefused.inc();
     };
-    if (isStaleBatch(batch, view.adoptions)) return refuse();
+    if (isStaleBatch(stamp, view.adoptions)) return refuse();
     const loaded = registry.get(batch.job);
     if (loaded === undefined) {
       const status = await store.failTask(batch.jobId, batch.tasks[0]?.[0] ?? 0, { code: 'UNKNOWN_JOB_TYPE', message: `worker ${this.id} has no job module named "${batch.job}"` }, stamp);
@@ -226,18 +224,15 @@ export class WorkerNode {
 
   /**
    * Whether the job has ended and which leaders adopted it, read at most every 500 ms per job
-   * (a cancel also arrives on the events channel at once; a late answer only costs work whose
-   * results are then dropped). Once a batch of a higher term has been seen, a batch of a lower
-   * one reads afresh: a new leader may have adopted its job meanwhile.
+   * (a cancel also arrives on the events channel at once; a stale batch's results are refused
+   * where they are written: a late answer here only costs work whose results are then dropped).
    */
-  async #placementView(batch: TaskBatch): Promise<{ ended: boolean; adoptions: Adoption[] }> {
+  async #placementView(jobId: string): Promise<{ ended: boolean; adoptions: Adoption[] }> {
     const now = Date.now();
-    if (batch.term > this.#highestTerm.term) this.#highestTerm = { term: batch.term, at: now };
-    const known = this.#views.get(batch.jobId);
-    const fresh = known !== undefined && now - known.at < 500 && (batch.term >= this.#highestTerm.term || known.at >= this.#highestTerm.at);
-    if (known !== undefined && (known.ended || fresh)) return known;
-    const view = { ...(await this.#deps.store.placementView(batch.jobId)), at: now };
-    this.#views.set(batch.jobId, view);
+    const known = this.#views.get(jobId);
+    if (known !== undefined && (known.ended || now - known.at < 500)) return known;
+    const view = { ...(await this.#deps.store.placementView(jobId)), at: now };
+    this.#views.set(jobId, view);
     if (this.#views.size > 10_000) this.#views.delete(this.#views.keys().next().value as string);
     return view;
   }

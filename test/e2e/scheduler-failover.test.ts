@@ -1,14 +1,9 @@
 // Three Raft schedulers as real processes: a killed, paused or isolated leader is replaced and no task is lost or stored twice.
-import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
-import { startProcessCluster, type ProcessCluster } from '../helpers/process-cluster.js';
-import { killAllSpawned } from '../helpers/processes.js';
+import { describe, expect, it } from 'vitest';
+import type { ProcessCluster } from '../helpers/process-cluster.js';
+import { processClusterPerTest } from '../helpers/process-cluster-per-test.js';
 
-let cluster: ProcessCluster | undefined;
-afterEach(async () => {
-  await cluster?.stop();
-  cluster = undefined;
-});
-afterAll(() => killAllSpawned());
+const startCluster = processClusterPerTest();
 
 const WORKERS = [
   { id: 'w1', threads: 1 },
@@ -16,8 +11,7 @@ const WORKERS = [
 ];
 
 async function start(name: string, raftProxies = false): Promise<ProcessCluster> {
-  cluster = await startProcessCluster({ redisUrl: inject('redisUrl'), workers: WORKERS, schedulers: 3, raftProxies, name });
-  return cluster;
+  return await startCluster({ workers: WORKERS, schedulers: 3, raftProxies, name });
 }
 
 async function doneAtLeast(c: ProcessCluster, id: string, n: number): Promise<void> {

@@ -1,19 +1,13 @@
 // Worker nodes die and drain under a running job: only their unfinished tasks move, and nothing is lost.
-import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { HashRing } from '../../src/ring/index.js';
 import type { TaskBatch } from '../../src/transport/task-batch.js';
 import { JobStore } from '../../src/store/job-store.js';
 import { createKeys } from '../../src/store/keys.js';
-import { startProcessCluster, type ProcessCluster } from '../helpers/process-cluster.js';
-import { killAllSpawned } from '../helpers/processes.js';
+import { processClusterPerTest } from '../helpers/process-cluster-per-test.js';
 
-let cluster: ProcessCluster | undefined;
-afterEach(async () => {
-  await cluster?.stop();
-  cluster = undefined;
-});
-afterAll(() => killAllSpawned());
+const startCluster = processClusterPerTest();
 
 const WORKERS = [
   { id: 'w1', threads: 1 },
@@ -24,8 +18,7 @@ const FLAGS = ['--lease-ms', '2500', '--heartbeat-ms', '250'];
 
 describe('worker nodes leaving', () => {
   it('SIGKILL of one of three nodes mid-job: the job completes and exactly its unfinished tasks move', async () => {
-    cluster = await startProcessCluster({ redisUrl: inject('redisUrl'), workers: WORKERS, flags: FLAGS, name: 'kill' });
-    const c = cluster;
+    const c = await startCluster({ workers: WORKERS, flags: FLAGS, name: 'kill' });
     const { id } = await c.call('/v1/jobs', { body: { job: 'spin', input: { tasks: 3000, ms: 5 }, options: { batchSize: 1 } } });
     await c.waitFor('300 tasks done', async () => (await c.call(`/v1/jobs/${id}`)).progress.done >= 300);
     const killedAt = Date.now();
@@ -59,8 +52,7 @@ describe('worker nodes leaving', () => {
   }, 180_000);
 
   it('SIGTERM or POST /v1/workers/:id/drain drains a node: it finishes what it runs, its waiting tasks move, it exits 0, nothing is lost', async () => {
-    cluster = await startProcessCluster({ redisUrl: inject('redisUrl'), workers: WORKERS, flags: FLAGS, name: 'drain' });
-    const c = cluster;
+    const c = await startCluster({ workers: WORKERS, flags: FLAGS, name: 'drain' });
     const { id } = await c.call('/v1/jobs', { body: { job: 'spin', input: { tasks: 600, ms: 10 }, options: { batchSize: 1 } } });
     await c.waitFor('100 tasks done', async () => (await c.call(`/v1/jobs/${id}`)).progress.done >= 100);
     const w3 = c.workers.get('w3');

@@ -36,7 +36,7 @@ describe('a worker and a batch of a stale term', () => {
     const tasks: Array<readonly [number, unknown]> = [];
     for (let i = from; i < to; i++) tasks.push([i, { i, micros: 0 }]);
     const data: TaskBatch = { jobId, job: 'ack-probe', term, tasks, taskTimeoutMs: 10_000, taskMemoryMb: 256 };
-    await queue.add('ack-probe', data, { jobId: batchId(jobId, term, from), removeOnComplete: true, removeOnFail: true });
+    await queue.add('ack-probe', data, { jobId: batchId(data), removeOnComplete: true, removeOnFail: true });
   };
   const drained = async () => {
     for (;;) {
