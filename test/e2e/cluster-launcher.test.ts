@@ -143,6 +143,9 @@ describe('ringpool cluster', () => {
   it('down signals nothing whose command line is not the one it started (a recycled pid)', async () => {
     const dir = tempDir('recycled');
     const stranger = spawn('sleep', ['30'], { stdio: 'ignore' });
+    // Seen once in CI: the outcome was 'gone' (the stranger no longer running?). Say why if again.
+    let strangerExit = 'still running';
+    stranger.once('exit', (code, sig) => (strangerExit = `exited early: code ${code}, signal ${sig}`));
     try {
       const pid = stranger.pid as number;
       writeFileSync(
@@ -162,7 +165,7 @@ describe('ringpool cluster', () => {
         }),
       );
       const outcomes = await clusterDown(dir, { graceMs: 500 });
-      expect(outcomes).toEqual([{ role: 'redis-master', id: 'redis-1', pid, outcome: 'not-ours' }]);
+      expect(outcomes, `the stranger (sleep, pid ${pid}) ${strangerExit}`).toEqual([{ role: 'redis-master', id: 'redis-1', pid, outcome: 'not-ours' }]);
       expect(running(pid)).toBe(true);
       expect(existsSync(manifestPath(dir))).toBe(false);
     } finally {
