@@ -1,7 +1,6 @@
 // Runs a job's reduce inside a worker thread, so a heavy reduce never delays the scheduler's Raft heartbeats.
-import { pathToFileURL } from 'node:url';
 import { RingpoolError, serializeError, type SerializedError } from '../errors.js';
-import type { AnyJob } from '../sdk/index.js';
+import { loadJobModule } from '../registry/thread-modules.js';
 import { assembleResults } from '../store/job-store.js';
 
 export interface ReduceRequest {
@@ -27,7 +26,7 @@ export async function reduceInThread(request: ReduceRequest): Promise<ReduceOutc
 }
 
 async function reduce(request: ReduceRequest): Promise<ReduceOutcome> {
-  const job = ((await import(pathToFileURL(request.modulePath).href)) as { default: AnyJob }).default;
+  const job = await loadJobModule(request.modulePath);
   const results = assembleResults(request.blobs, request.total);
   for (let i = 0; i < request.total; i++) {
     if (!(i in results)) throw new RingpoolError('INTERNAL', `task ${i} has no stored result`);

@@ -13,6 +13,7 @@ import { batchId, type TaskBatch } from '../transport/task-batch.js';
 import type { Leadership } from './leadership.js';
 import type { Membership } from './membership.js';
 import { evacuateNode } from './evacuation.js';
+import { batchShape, firstCheckpoint, type BatchShape } from './batch-shape.js';
 import { Placement, placeTask, taskKey } from './placement.js';
 import type { ReduceOutcome, ReduceRequest } from './reduce-runner.js';
 
@@ -23,8 +24,10 @@ export interface SchedulerOptions {
   readonly maxPendingTasks?: number;
   /** Tasks split between two progress checkpoints. @default 2000 */
   readonly checkpointEvery?: number;
-  /** Work per queue entry the automatic batch size aims at, µs of measured task time. @default 20000 */
-  readonly targetBatchMicros?: number;
+  /** Work per queue entry the automatic batch size aims at, µs of measured task time. @default 200000 */
+  readonly targetEntryMicros?: number;
+  /** Work per thread call (an entry's calls run side by side on the node's threads), µs. @default 20000 */
+  readonly targetCallMicros?: number;
   /** Most tasks per queue entry when batching automatically. @default 1000 */
   readonly maxBatchSize?: number;
   /** A job whose split yields more tasks than this fails. @default 10000000 */
@@ -49,7 +52,8 @@ export interface SchedulerDeps {
 export const SCHEDULER_DEFAULTS: Required<SchedulerOptions> = Object.freeze({
   maxPendingTasks: 50_000,
   checkpointEvery: 2_000,
-  targetBatchMicros: 20_000,
+  targetEntryMicros: 200_000,
+  targetCallMicros: 20_000,
   maxBatchSize: 1_000,
   maxTasksPerJob: 10_000_000,
   maxJobResultBytes: 64 * 1024 * 1024,
@@ -213,8 +217,16 @@ export class Scheduler {
     return queue;
   }
 
-  #entry(job: JobRecord, term: number, tasks: Array<readonly [number, unknown]>): Entry {
-    const data: TaskBatch = { jobId: job.id, job: job.name, term, tasks, taskTimeoutMs: job.options.taskTimeoutMs, taskMemoryMb: job.options.taskMemoryMb };
+  #entry(job: JobRecord, term: number, tasks: Array<readonly [number, unknown]>, perCall: number): Entry {
+    const data: TaskBatch = {
+      jobId: job.id,
+      job: job.name,
+      term,
+      tasks,
+      ...(perCall < tasks.length ? { perCall } : {}),
+      taskTimeoutMs: job.options.taskTimeoutMs,
+      taskMemoryMb: job.options.taskMemoryMb,
+    };
     return {
       name: job.name,
       data,
@@ -241,13 +253,13 @@ export class Scheduler {
     // job, so a checkpoint a deposed leader wrote just before the fence rose counts too.
     const [{ status, placed: skip }, micros] = await Promise.all([store.startJob(id, term), store.taskMicros(job.name)]);
     if (status !== 'running') return;
-    let batchSize = job.options.batchSize || this.#batchSizeFor(micros);
+    let shape = this.#shapeFor(micros, job.options.batchSize);
     const pending = new Map<string, Array<readonly [number, unknown]>>();
     const ready = new Map<string, Entry[]>();
     const seal = (node: string, tasks: Array<readonly [number, unknown]>) => {
       let list = ready.get(node);
       if (list === undefined) ready.set(node, (list = []));
-      list.push(this.#entry(job, term, tasks));
+      list.push(this.#entry(job, term, tasks, shape.perCall));
       pending.set(node, []);
     };
     // A re-split (a retry, or a new leader resuming) enqueues only tasks without a stored result.
@@ -265,10 +277,10 @@ export class Scheduler {
     const nodes = await membership.waitForNodes();
     let ring = this.#placement.ringFor(nodes);
     // The first checkpoint comes early. An unmeasured job type: after FIRST_CHECKPOINT tasks, so
-    // the batch size adapts once they ran. Long tasks (one per entry): once every thread of the
-    // cluster has one to run and one waiting, so none idles while the rest is split and enqueued.
+    // the batch size adapts once they ran. A measured one: once every thread of the cluster has a
+    // call to run and one waiting, so none idles while the rest is split and enqueued.
     const threads = nodes.reduce((sum, n) => sum + n.weight, 0);
-    const first = micros === undefined && !job.options.batchSize ? FIRST_CHECKPOINT : batchSize === 1 ? Math.max(1, 2 * threads) : this.#checkpointAfter(batchSize);
+    const first = micros === undefined && !job.options.batchSize ? FIRST_CHECKPOINT : firstCheckpoint(shape, threads, this.#checkpointAfter(shape));
     let nextCheckpoint = skip + first;
     let index = 0;
     try {
@@ -284,7 +296,7 @@ export class Scheduler {
           let list = pending.get(node);
           if (list === undefined) pending.set(node, (list = []));
           list.push([index, task]);
-          if (list.length >= batchSize) seal(node, list);
+          if (list.length >= shape.batchSize) seal(node, list);
         }
         index++;
         if (index > this.#options.maxTasksPerJob) {
@@ -296,8 +308,8 @@ export class Scheduler {
           if (store.isTerminal(await store.recordSplit(id, term, index))) return; // cancelled or failed meanwhile
           await this.#awaitCapacity(id, index);
           ring = this.#placement.ringFor(await membership.waitForNodes());
-          if (!job.options.batchSize) batchSize = this.#batchSizeFor(await store.taskMicros(job.name));
-          nextCheckpoint = index + this.#checkpointAfter(batchSize);
+          shape = this.#shapeFor(await store.taskMicros(job.name), job.options.batchSize);
+          nextCheckpoint = index + this.#checkpointAfter(shape);
         }
       }
       await enqueueAll();
@@ -311,18 +323,13 @@ export class Scheduler {
     }
   }
 
-  /**
-   * Tasks per queue entry so that one entry is about `targetBatchMicros` of work: long tasks go
-   * one per entry (spread over every thread), tiny ones in hundreds (one thread call, one Redis
-   * write and one WAIT for all of them). Unmeasured types start at 1.
-   */
-  #batchSizeFor(micros: number | undefined): number {
-    if (micros === undefined) return 1;
-    return Math.max(1, Math.min(this.#options.maxBatchSize, Math.floor(this.#options.targetBatchMicros / Math.max(1, micros))));
+  /** Tasks per entry and per thread call for the measured task time (see batch-shape.ts). */
+  #shapeFor(micros: number | undefined, fixedBatchSize: number): BatchShape {
+    return batchShape(micros, this.#options, fixedBatchSize);
   }
 
-  #checkpointAfter(batchSize: number): number {
-    return Math.max(this.#options.checkpointEvery, batchSize * 8);
+  #checkpointAfter(shape: BatchShape): number {
+    return Math.max(this.#options.checkpointEvery, shape.batchSize * 8);
   }
 
   /** A closing scheduler stops a split at its next checkpoint; the next leader resumes from it. */

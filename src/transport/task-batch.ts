@@ -8,6 +8,11 @@ export interface TaskBatch {
   readonly term: number;
   /** [task index, task payload] pairs, in ascending task order. */
   readonly tasks: ReadonlyArray<readonly [number, unknown]>;
+  /**
+   * Tasks per thread call: the worker runs the entry's tasks in calls of this many, side by side
+   * on its threads, and writes their results together once all are done. Absent: one call.
+   */
+  readonly perCall?: number;
   readonly taskTimeoutMs: number;
   readonly taskMemoryMb: number;
 }

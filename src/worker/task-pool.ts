@@ -27,6 +27,13 @@ export interface BatchRun {
   readonly cancel?: AbortSignal;
 }
 
+/** A call in flight as the watchdog sees it. */
+interface Watched {
+  /** How often this call wants its clock checked, ms. */
+  readonly everyMs: number;
+  readonly check: (now: number) => void;
+}
+
 const ENTRY = new URL('./thread-entry.mjs', import.meta.url).href;
 
 /** Extra time before the first task starts: a new thread loads the job module first. */
@@ -38,6 +45,10 @@ export class TaskPool {
   /** One piscina pool per heap limit: resourceLimits are fixed when a thread starts. */
   readonly #pools = new Map<number, Piscina>();
   #busy = 0;
+  /** The calls in flight, each checked against its time limit by the one watchdog timer. */
+  readonly #watched = new Set<Watched>();
+  #watchdog: NodeJS.Timeout | undefined;
+  #watchdogMs = Infinity;
 
   constructor(options: TaskPoolOptions = {}) {
     const threads = options.threads ?? availableParallelism();
@@ -60,8 +71,13 @@ export class TaskPool {
         filename: ENTRY,
         minThreads: this.threads,
         maxThreads: this.threads,
-        // Queue in the pool rather than fail: the BullMQ worker already bounds what is fetched.
-        maxQueue: 'auto',
+        // Queue in the pool rather than fail: the BullMQ worker already bounds what is fetched
+        // ('auto' would refuse a call once threads² wait, and an entry's calls arrive together).
+        maxQueue: Infinity,
+        // First come, first served: an entry's results are written once all its calls are done,
+        // so a call must not be passed over by later ones (piscina reorders calls that carry an
+        // abort signal otherwise).
+        stricterFIFO: true,
         idleTimeout: 60_000,
         // A small young generation keeps idle threads small; task heaps grow in the old generation.
         resourceLimits: { maxOldGenerationSizeMb: memoryMb, maxYoungGenerationSizeMb: 8 },
@@ -69,6 +85,30 @@ export class TaskPool {
       this.#pools.set(memoryMb, pool);
     }
     return pool;
+  }
+
+  /**
+   * One timer checks every call in flight: a timer per call would wake this event loop once per
+   * call and period (hundreds of times a second with a few entries' calls queued), and each
+   * wake-up costs CPU the threads could use. It ticks at the finest period a call asked for.
+   */
+  #watch(watched: Watched): void {
+    this.#watched.add(watched);
+    if (this.#watchdog !== undefined && watched.everyMs >= this.#watchdogMs) return;
+    clearInterval(this.#watchdog);
+    this.#watchdogMs = Math.min(this.#watchdogMs, watched.everyMs);
+    this.#watchdog = setInterval(() => {
+      const now = Date.now();
+      for (const w of this.#watched) w.check(now);
+    }, this.#watchdogMs);
+  }
+
+  #unwatch(watched: Watched): void {
+    this.#watched.delete(watched);
+    if (this.#watched.size > 0) return;
+    clearInterval(this.#watchdog);
+    this.#watchdog = undefined;
+    this.#watchdogMs = Infinity;
   }
 
   /** Outcomes for every task of the batch: timed-out, cancelled or crashed tasks get typed errors. */
@@ -88,15 +128,18 @@ export class TaskPool {
     // The watchdog restarts a task's clock when the thread reports that the next one started.
     let started = -1;
     let deadline = Infinity;
-    const watchdog = setInterval(() => {
-      const now = Date.now();
-      const count = Atomics.load(cells, 1);
-      if (count !== started) {
-        // 0: a thread took the batch and loads the module first; n > 0: task n started.
-        deadline = now + batch.timeoutMs + (count === 0 ? MODULE_LOAD_ALLOWANCE_MS : 0);
-        started = count;
-      } else if (now > deadline) stop('TIMEOUT');
-    }, Math.max(5, Math.min(50, batch.timeoutMs / 4)));
+    const watch: Watched = {
+      everyMs: Math.max(5, Math.min(50, batch.timeoutMs / 4)),
+      check: (now) => {
+        const count = Atomics.load(cells, 1);
+        if (count !== started) {
+          // 0: a thread took the batch and loads the module first; n > 0: task n started.
+          deadline = now + batch.timeoutMs + (count === 0 ? MODULE_LOAD_ALLOWANCE_MS : 0);
+          started = count;
+        } else if (now > deadline) stop('TIMEOUT');
+      },
+    };
+    this.#watch(watch);
     const onCancel = () => stop('CANCELLED');
     if (batch.cancel?.aborted) onCancel();
     batch.cancel?.addEventListener('abort', onCancel);
@@ -118,7 +161,7 @@ export class TaskPool {
       crash = err;
     } finally {
       this.#busy--;
-      clearInterval(watchdog);
+      this.#unwatch(watch);
       clearTimeout(grace);
       batch.cancel?.removeEventListener('abort', onCancel);
     }

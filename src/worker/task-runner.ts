@@ -1,7 +1,7 @@
 // Runs a batch of one job's tasks inside a worker thread and reports each task's outcome.
-import { pathToFileURL } from 'node:url';
 import { serializeError, type SerializedError } from '../errors.js';
-import type { AnyJob, TaskContext } from '../sdk/index.js';
+import { loadJobModule } from '../registry/thread-modules.js';
+import type { TaskContext } from '../sdk/index.js';
 
 export interface ThreadBatch {
   /** Absolute path of the job module (from the registry, never from user input). */
@@ -25,17 +25,6 @@ export type TaskOutcome =
   | { readonly index: number; readonly ok: true; readonly json: string }
   | { readonly index: number; readonly ok: false; readonly error: SerializedError; readonly retryable: boolean };
 
-const modules = new Map<string, Promise<AnyJob>>();
-
-function loadJob(path: string): Promise<AnyJob> {
-  let job = modules.get(path);
-  if (job === undefined) {
-    job = import(pathToFileURL(path).href).then((m: { default: AnyJob }) => m.default);
-    modules.set(path, job);
-  }
-  return job;
-}
-
 /** What a thread returns for a batch: each task's outcome and the time spent running them. */
 export interface BatchOutcome {
   readonly outcomes: TaskOutcome[];
@@ -46,7 +35,7 @@ export interface BatchOutcome {
 export async function runTasks(batch: ThreadBatch): Promise<BatchOutcome> {
   const cells = batch.control === undefined ? undefined : new Int32Array(batch.control);
   if (cells !== undefined) Atomics.store(cells, 1, 0); // picked up by a thread
-  const job = await loadJob(batch.modulePath);
+  const job = await loadJobModule(batch.modulePath);
   const signal = sharedAbortSignal(cells);
   const outcomes: TaskOutcome[] = [];
   const started = performance.now();

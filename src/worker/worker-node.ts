@@ -1,4 +1,5 @@
 // A worker node: registers itself, takes task batches from its BullMQ queue and runs them on its thread pool.
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -144,6 +145,8 @@ export class WorkerNode {
     let controller = this.#cancels.get(jobId);
     if (controller === undefined) {
       controller = new AbortController();
+      // Every thread call of the job in flight listens to it (removed when the call ends).
+      setMaxListeners(0, controller.signal);
       this.#cancels.set(jobId, controller);
       // Bounded: the oldest jobs' entries go first (Map keeps insertion order).
       if (this.#cancels.size > 10_000) this.#cancels.delete(this.#cancels.keys().next().value as string);
@@ -184,19 +187,27 @@ export class WorkerNode {
     const metrics = this.#deps.metrics;
     const timer = metrics?.taskDuration.startTimer({ job_type: batch.job });
     metrics?.inFlight.inc({ node: this.id }, tasks.length);
-    const { outcomes, micros } = await this.#pool.run({
-      modulePath: loaded.path,
-      jobId: batch.jobId,
-      attempt: entry.attemptsMade,
-      tasks,
-      timeoutMs: batch.taskTimeoutMs,
-      memoryMb: batch.taskMemoryMb,
-      maxResultBytes: this.#maxTaskResultBytes,
-      cancel: cancel.signal,
-    }).finally(() => {
+    // The entry's calls run side by side on the threads (long tasks one per call); their results
+    // are written together below, with one script and one WAIT.
+    const calls = await Promise.all(
+      callsOf(tasks, batch.perCall).map((part) =>
+        this.#pool.run({
+          modulePath: loaded.path,
+          jobId: batch.jobId,
+          attempt: entry.attemptsMade,
+          tasks: part,
+          timeoutMs: batch.taskTimeoutMs,
+          memoryMb: batch.taskMemoryMb,
+          maxResultBytes: this.#maxTaskResultBytes,
+          cancel: cancel.signal,
+        }),
+      ),
+    ).finally(() => {
       timer?.();
       metrics?.inFlight.dec({ node: this.id }, tasks.length);
     });
+    const outcomes = calls.flatMap((call) => call.outcomes);
+    const micros = calls.reduce((sum, call) => sum + call.micros, 0);
     if (cancel.signal.aborted) return;
     const successes: Array<readonly [number, string]> = [];
     let failure: Extract<TaskOutcome, { ok: false }> | undefined;
@@ -282,6 +293,14 @@ export class WorkerNode {
     await this.#register(0).catch(() => {});
     await this.#deps.subscriber.unsubscribe().catch(() => {});
   }
+}
+
+/** The tasks cut in calls of `perCall` (all in one call when absent), in task order. */
+function callsOf<T>(tasks: readonly T[], perCall: number | undefined): T[][] {
+  const size = perCall !== undefined && Number.isInteger(perCall) && perCall >= 1 ? perCall : tasks.length;
+  const calls: T[][] = [];
+  for (let i = 0; i < tasks.length; i += size) calls.push(tasks.slice(i, i + size));
+  return calls;
 }
 
 /** How long a closing node waits for BullMQ to finish the entries in flight and let go. */

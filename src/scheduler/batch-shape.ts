@@ -1,0 +1,48 @@
+// How many tasks go in one queue entry and in one thread call, from a job type's measured task time.
+
+/**
+ * An entry is the unit of transport (one BullMQ add and move, one result script, one `WAIT`:
+ * about 3 ms of CPU across the worker's main thread and Redis, measured on the `speedup` bench);
+ * a thread call is the unit of execution (one message to a thread and back). The worker runs an
+ * entry's calls side by side on its threads, so entries can be large without making long tasks
+ * wait behind each other: entries aim at `targetEntryMicros` of work (the fixed cost stays a
+ * percent or two of it), calls at `targetCallMicros` (long tasks one per call, so each runs on
+ * its own thread; tiny ones in hundreds, one message for all of them).
+ */
+export interface BatchShapeOptions {
+  /** Work per queue entry, µs of measured task time. */
+  readonly targetEntryMicros: number;
+  /** Work per thread call, µs of measured task time. */
+  readonly targetCallMicros: number;
+  /** Most tasks in one queue entry. */
+  readonly maxBatchSize: number;
+}
+
+export interface BatchShape {
+  /** Tasks per queue entry. */
+  readonly batchSize: number;
+  /** Tasks per thread call: the worker runs an entry's tasks in calls of this many. */
+  readonly perCall: number;
+}
+
+/**
+ * The shape for a job type whose tasks took `micros` µs on average (undefined: not measured yet,
+ * so one task per entry until the first results say how long they take). `fixedBatchSize` is a
+ * job's own `batchSize` option: an entry of that many tasks, run in calls sized the same way
+ * (all in one call while the task time is unknown, as a user asking for batches expects).
+ */
+export function batchShape(micros: number | undefined, options: BatchShapeOptions, fixedBatchSize = 0): BatchShape {
+  const per = (target: number) => (micros === undefined ? 1 : Math.max(1, Math.floor(target / Math.max(1, micros))));
+  const batchSize = fixedBatchSize > 0 ? fixedBatchSize : Math.min(options.maxBatchSize, per(options.targetEntryMicros));
+  const perCall = fixedBatchSize > 0 && micros === undefined ? batchSize : Math.min(batchSize, per(options.targetCallMicros));
+  return { batchSize, perCall };
+}
+
+/**
+ * Tasks split before a job's first checkpoint (its first enqueue): enough for every thread of the
+ * cluster to have a call running and one waiting, so none idles while the rest is split, and at
+ * least one full entry; never later than a regular checkpoint.
+ */
+export function firstCheckpoint(shape: BatchShape, clusterThreads: number, regular: number): number {
+  return Math.min(regular, Math.max(shape.batchSize, 2 * Math.max(1, clusterThreads) * shape.perCall));
+}

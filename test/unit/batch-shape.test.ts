@@ -1,0 +1,75 @@
+// The automatic batch shape: entries of a few hundred ms of work, thread calls of a few tens, never empty.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { batchShape, firstCheckpoint } from '../../src/scheduler/batch-shape.js';
+import { SCHEDULER_DEFAULTS } from '../../src/scheduler/scheduler.js';
+
+const OPTIONS = SCHEDULER_DEFAULTS;
+const micros = fc.integer({ min: 1, max: 120_000_000 });
+
+describe('batchShape', () => {
+  it('an unmeasured job type goes one task per entry and per call', () => {
+    expect(batchShape(undefined, OPTIONS)).toEqual({ batchSize: 1, perCall: 1 });
+  });
+
+  it('long tasks: several per entry, one per thread call, so each runs on its own thread', () => {
+    // 50 ms tasks (the speedup bench): 4 per 200 ms entry.
+    expect(batchShape(50_000, OPTIONS)).toEqual({ batchSize: 4, perCall: 1 });
+    // Longer than an entry's target: one per entry.
+    expect(batchShape(5_000_000, OPTIONS)).toEqual({ batchSize: 1, perCall: 1 });
+  });
+
+  it('tiny tasks: entries capped at maxBatchSize, calls of about targetCallMicros', () => {
+    expect(batchShape(1, OPTIONS)).toEqual({ batchSize: 1_000, perCall: 1_000 });
+    expect(batchShape(1_000, OPTIONS)).toEqual({ batchSize: 200, perCall: 20 });
+  });
+
+  it('a job’s own batchSize is kept; its calls are sized from the measured time, or one call while unmeasured', () => {
+    expect(batchShape(50_000, OPTIONS, 10)).toEqual({ batchSize: 10, perCall: 1 });
+    expect(batchShape(undefined, OPTIONS, 10)).toEqual({ batchSize: 10, perCall: 10 });
+    expect(batchShape(1, OPTIONS, 7)).toEqual({ batchSize: 7, perCall: 7 });
+  });
+
+  it('every shape is whole, non-empty, within the cap, and a call never exceeds its entry', () => {
+    fc.assert(
+      fc.property(fc.option(micros, { nil: undefined }), fc.integer({ min: 0, max: 10_000 }), (m, fixed) => {
+        const { batchSize, perCall } = batchShape(m, OPTIONS, fixed);
+        expect(Number.isInteger(batchSize) && Number.isInteger(perCall)).toBe(true);
+        expect(perCall).toBeGreaterThanOrEqual(1);
+        expect(perCall).toBeLessThanOrEqual(batchSize);
+        if (fixed > 0) expect(batchSize).toBe(fixed);
+        else expect(batchSize).toBeLessThanOrEqual(OPTIONS.maxBatchSize);
+      }),
+    );
+  });
+
+  it('an entry holds at most its target of work unless one task alone is more', () => {
+    fc.assert(
+      fc.property(micros, (m) => {
+        const { batchSize, perCall } = batchShape(m, OPTIONS);
+        if (batchSize > 1) expect(batchSize * m).toBeLessThanOrEqual(OPTIONS.targetEntryMicros);
+        if (perCall > 1) expect(perCall * m).toBeLessThanOrEqual(OPTIONS.targetCallMicros);
+      }),
+    );
+  });
+});
+
+describe('firstCheckpoint', () => {
+  it('comes once every thread of the cluster has a call running and one waiting', () => {
+    expect(firstCheckpoint({ batchSize: 4, perCall: 1 }, 2, 2_000)).toBe(4);
+    expect(firstCheckpoint({ batchSize: 4, perCall: 1 }, 6, 2_000)).toBe(12);
+    expect(firstCheckpoint({ batchSize: 1_000, perCall: 1_000 }, 2, 8_000)).toBe(4_000);
+  });
+
+  it('never later than a regular checkpoint, never before one full entry', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1_000 }), fc.integer({ min: 1, max: 1_000 }), fc.integer({ min: 0, max: 512 }), (batchSize, call, threads) => {
+        const perCall = Math.min(call, batchSize);
+        const regular = Math.max(2_000, batchSize * 8);
+        const first = firstCheckpoint({ batchSize, perCall }, threads, regular);
+        expect(first).toBeLessThanOrEqual(regular);
+        expect(first).toBeGreaterThanOrEqual(batchSize);
+      }),
+    );
+  });
+});
