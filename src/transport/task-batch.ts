@@ -9,8 +9,9 @@ export interface TaskBatch {
   /** [task index, task payload] pairs, in ascending task order. */
   readonly tasks: ReadonlyArray<readonly [number, unknown]>;
   /**
-   * Tasks per thread call: the worker runs the entry's tasks in calls of this many, side by side
-   * on its threads, and writes their results together once all are done. Absent: one call.
+   * Tasks a thread claims at a time: the worker's threads share the entry's tasks, taking this
+   * many at once (long tasks one by one), and the results are written together once all are
+   * done. Absent: the whole entry runs as one call on one thread.
    */
   readonly perCall?: number;
   readonly taskTimeoutMs: number;

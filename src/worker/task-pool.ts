@@ -2,6 +2,7 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { RingpoolError, serializeError } from '../errors.js';
+import { callCells, createRunControl } from './run-control.js';
 import type { BatchOutcome, TaskOutcome, ThreadBatch } from './task-runner.js';
 
 export interface TaskPoolOptions {
@@ -25,6 +26,19 @@ export interface BatchRun {
   readonly maxResultBytes?: number;
   /** Aborted when the job is cancelled. */
   readonly cancel?: AbortSignal;
+  /** Tasks a thread claims at a time; the batch runs on up to `threads` threads. @default all (one call) */
+  readonly chunk?: number;
+}
+
+/** How one thread call of a run ended. */
+interface CallResult {
+  readonly outcomes: TaskOutcome[];
+  readonly micros: number;
+  readonly stopped: 'TIMEOUT' | 'CANCELLED' | undefined;
+  readonly crashed: boolean;
+  readonly crash: unknown;
+  /** Position of the task the call ran last (-1: none). */
+  readonly last: number;
 }
 
 /** A call in flight as the watchdog sees it. */
@@ -111,18 +125,31 @@ export class TaskPool {
     this.#watchdogMs = Infinity;
   }
 
-  /** Outcomes for every task of the batch: timed-out, cancelled or crashed tasks get typed errors. */
+  /**
+   * Outcomes for every task of the batch: timed-out, cancelled or crashed tasks get typed errors.
+   * The batch runs as up to `threads` calls that claim its tasks `chunk` at a time (all in one
+   * call by default), so an entry's long tasks spread over the threads and each thread goes from
+   * task to task without waiting on this event loop.
+   */
   async run(batch: BatchRun): Promise<BatchOutcome> {
-    const control = new SharedArrayBuffer(8);
-    const cells = new Int32Array(control);
-    Atomics.store(cells, 1, -1); // waiting for a thread: no clock runs yet
+    const count = batch.tasks.length;
+    const chunk = Math.min(count, Math.max(1, Math.floor(batch.chunk ?? count)));
+    const calls = Math.min(this.threads, Math.ceil(count / chunk));
+    const cells = createRunControl(calls);
+    const results = await Promise.all(Array.from({ length: calls }, (_, slot) => this.#call(batch, cells, slot, chunk)));
+    return { outcomes: this.#complete(batch, results), micros: results.reduce((sum, r) => sum + r.micros, 0) };
+  }
+
+  /** One thread call of a run; never rejects: a crash or a stop is part of what it returns. */
+  async #call(batch: BatchRun, cells: Int32Array, slot: number, chunk: number): Promise<CallResult> {
+    const mine = callCells(slot);
     const hard = new AbortController();
-    let stopped: { why: 'TIMEOUT' | 'CANCELLED'; task: number } | undefined;
+    let stopped: 'TIMEOUT' | 'CANCELLED' | undefined;
     let grace: NodeJS.Timeout | undefined;
     const stop = (why: 'TIMEOUT' | 'CANCELLED') => {
       if (stopped !== undefined) return;
-      stopped = { why, task: Math.max(0, Atomics.load(cells, 1) - 1) };
-      Atomics.store(cells, 0, 1); // ask politely first (cooperative stop)
+      stopped = why;
+      Atomics.store(cells, mine.stop, 1); // ask politely first (cooperative stop)
       grace = setTimeout(() => hard.abort(), this.#stopGraceMs); // then terminate the thread
     };
     // The watchdog restarts a task's clock when the thread reports that the next one started.
@@ -131,10 +158,10 @@ export class TaskPool {
     const watch: Watched = {
       everyMs: Math.max(5, Math.min(50, batch.timeoutMs / 4)),
       check: (now) => {
-        const count = Atomics.load(cells, 1);
+        const count = Atomics.load(cells, mine.started);
         if (count !== started) {
-          // 0: a thread took the batch and loads the module first; n > 0: task n started.
-          deadline = now + batch.timeoutMs + (count === 0 ? MODULE_LOAD_ALLOWANCE_MS : 0);
+          // 0: a thread took the call and loads the module first; n > 0: its task n started.
+          deadline = count < 0 ? Infinity : now + batch.timeoutMs + (count === 0 ? MODULE_LOAD_ALLOWANCE_MS : 0);
           started = count;
         } else if (now > deadline) stop('TIMEOUT');
       },
@@ -148,39 +175,45 @@ export class TaskPool {
       jobId: batch.jobId,
       attempt: batch.attempt,
       tasks: batch.tasks,
-      control,
+      chunk,
+      control: cells.buffer as SharedArrayBuffer,
+      slot,
       ...(batch.maxResultBytes === undefined ? {} : { maxResultBytes: batch.maxResultBytes }),
     };
-    let outcomes: TaskOutcome[] = [];
-    let micros = 0;
-    let crash: unknown;
     this.#busy++;
     try {
-      ({ outcomes, micros } = (await this.#pool(batch.memoryMb).run(payload, { signal: hard.signal })) as BatchOutcome);
-    } catch (err) {
-      crash = err;
+      const { outcomes, micros } = (await this.#pool(batch.memoryMb).run(payload, { signal: hard.signal })) as BatchOutcome;
+      return { outcomes, micros, stopped, crash: undefined, crashed: false, last: Atomics.load(cells, mine.current) };
+    } catch (crash) {
+      return { outcomes: [], micros: 0, stopped, crash, crashed: true, last: Atomics.load(cells, mine.current) };
     } finally {
       this.#busy--;
       this.#unwatch(watch);
       clearTimeout(grace);
       batch.cancel?.removeEventListener('abort', onCancel);
     }
-    return { outcomes: this.#complete(batch, outcomes, stopped, crash), micros };
   }
 
-  #complete(batch: BatchRun, outcomes: TaskOutcome[], stopped: { why: 'TIMEOUT' | 'CANCELLED'; task: number } | undefined, crash: unknown): TaskOutcome[] {
-    const byIndex = new Map(outcomes.map((o) => [o.index, o]));
+  #complete(batch: BatchRun, calls: readonly CallResult[]): TaskOutcome[] {
+    const byIndex = new Map<number, { outcome: TaskOutcome; call: CallResult }>();
+    for (const call of calls) for (const outcome of call.outcomes) byIndex.set(outcome.index, { outcome, call });
+    const crashed = calls.find((c) => c.crashed);
     return batch.tasks.map(([index], position) => {
-      const outcome = byIndex.get(index);
-      if (outcome !== undefined && (outcome.ok || stopped === undefined)) return outcome;
-      if (stopped?.why === 'TIMEOUT' && position === stopped.task) {
+      const got = byIndex.get(index);
+      // A call that was stopped ends its current task with an abort error: report why instead.
+      if (got !== undefined && (got.outcome.ok || got.call.stopped === undefined || got.call.last !== position)) return got.outcome;
+      // The call that was running this task when it was stopped or its thread died.
+      const runner = calls.find((c) => c.last === position && (c.stopped !== undefined || c.crashed));
+      if (runner?.stopped === 'TIMEOUT') {
         return { index, ok: false, error: { code: 'TIMEOUT', message: `task ${index} exceeded its time limit of ${batch.timeoutMs} ms and was stopped` }, retryable: true };
       }
-      if (stopped !== undefined) {
-        const message = stopped.why === 'CANCELLED' ? `task ${index} was cancelled` : `task ${index} did not run: its batch was stopped when another task timed out`;
-        return { index, ok: false, error: { code: 'CANCELLED', message }, retryable: true };
-      }
-      return { index, ok: false, error: crashError(index, batch.memoryMb, crash), retryable: true };
+      if (runner?.stopped === 'CANCELLED') return { index, ok: false, error: { code: 'CANCELLED', message: `task ${index} was cancelled` }, retryable: true };
+      if (runner !== undefined) return { index, ok: false, error: crashError(index, batch.memoryMb, runner.crash), retryable: true };
+      // Never started: every call stopped or died before claiming it.
+      if (crashed !== undefined) return { index, ok: false, error: crashError(index, batch.memoryMb, crashed.crash), retryable: true };
+      const cancelled = calls.some((c) => c.stopped === 'CANCELLED');
+      const message = cancelled ? `task ${index} was cancelled` : `task ${index} did not run: its batch was stopped when another task timed out`;
+      return { index, ok: false, error: { code: 'CANCELLED', message }, retryable: true };
     });
   }
 

@@ -1,21 +1,26 @@
 // Runs a batch of one job's tasks inside a worker thread and reports each task's outcome.
 import { serializeError, type SerializedError } from '../errors.js';
 import { loadJobModule } from '../registry/thread-modules.js';
-import type { TaskContext } from '../sdk/index.js';
+import type { AnyJob, TaskContext } from '../sdk/index.js';
+import { CLAIM_CURSOR, callCells } from './run-control.js';
 
 export interface ThreadBatch {
   /** Absolute path of the job module (from the registry, never from user input). */
   readonly modulePath: string;
   readonly jobId: string;
   readonly attempt: number;
+  /** Every task of the run; each call of the run claims from them (run-control.ts). */
   readonly tasks: ReadonlyArray<readonly [index: number, payload: unknown]>;
+  /** Tasks claimed at a time. @default all of them */
+  readonly chunk?: number;
   /**
-   * Two Int32 cells shared with the pool's side. [0]: set to 1 to ask the tasks to stop; shared
-   * memory, so a CPU-bound loop that checks `ctx.signal.aborted` sees it without yielding.
-   * [1]: -1 while the batch waits for a thread, then how many of its tasks have started, so
-   * the pool times each task on its own.
+   * The run's shared cells (run-control.ts): the claim cursor, and this call's stop flag (shared
+   * memory, so a CPU-bound loop that checks `ctx.signal.aborted` sees it without yielding) and
+   * progress, so the pool times each task on its own. Absent: this call runs every task.
    */
   readonly control?: SharedArrayBuffer;
+  /** This call's slot in `control`. @default 0 */
+  readonly slot?: number;
   /** Largest JSON result of one task, bytes: checked here, so an oversized value never leaves the thread. */
   readonly maxResultBytes?: number;
 }
@@ -34,38 +39,55 @@ export interface BatchOutcome {
 
 export async function runTasks(batch: ThreadBatch): Promise<BatchOutcome> {
   const cells = batch.control === undefined ? undefined : new Int32Array(batch.control);
-  if (cells !== undefined) Atomics.store(cells, 1, 0); // picked up by a thread
+  const mine = callCells(batch.slot ?? 0);
+  if (cells !== undefined) Atomics.store(cells, mine.started, 0); // picked up by a thread
   const job = await loadJobModule(batch.modulePath);
-  const signal = sharedAbortSignal(cells);
+  const signal = sharedAbortSignal(cells, mine.stop);
   const outcomes: TaskOutcome[] = [];
+  const count = batch.tasks.length;
+  const chunk = Math.max(1, batch.chunk ?? count);
   const started = performance.now();
-  for (const [index, payload] of batch.tasks) {
-    if (signal.aborted) break;
-    if (cells !== undefined) Atomics.add(cells, 1, 1);
-    const ctx: TaskContext = { signal, jobId: batch.jobId, taskIndex: index, attempt: batch.attempt, progress: () => {} };
-    try {
-      const value = await job.run(payload, ctx);
-      const json = serialiseResult(index, value, batch.maxResultBytes);
-      // Not JSON, or too large: the same input gives the same again, so it is not retried.
-      if (typeof json !== 'string') outcomes.push({ index, ok: false, error: json, retryable: false });
-      else outcomes.push({ index, ok: true, json });
-    } catch (err) {
-      const retryable = !(err !== null && typeof err === 'object' && (err as { retryable?: unknown }).retryable === false);
-      outcomes.push({ index, ok: false, error: serializeError(err, 'TASK_FAILED'), retryable });
+  let own = 0; // without shared cells this call claims every task itself
+  claiming: while (!signal.aborted) {
+    const first = cells === undefined ? own : Atomics.add(cells, CLAIM_CURSOR, chunk);
+    own = first + chunk;
+    if (first >= count) break;
+    for (let position = first; position < Math.min(count, first + chunk); position++) {
+      if (signal.aborted) break claiming;
+      const [index, payload] = batch.tasks[position] as readonly [number, unknown];
+      if (cells !== undefined) {
+        Atomics.store(cells, mine.current, position);
+        Atomics.add(cells, mine.started, 1);
+      }
+      outcomes.push(await runTask(job, batch, index, payload, signal));
     }
   }
   return { outcomes, micros: Math.round((performance.now() - started) * 1000) };
 }
 
+async function runTask(job: AnyJob, batch: ThreadBatch, index: number, payload: unknown, signal: AbortSignal): Promise<TaskOutcome> {
+  const ctx: TaskContext = { signal, jobId: batch.jobId, taskIndex: index, attempt: batch.attempt, progress: () => {} };
+  try {
+    const value = await job.run(payload, ctx);
+    const json = serialiseResult(index, value, batch.maxResultBytes);
+    // Not JSON, or too large: the same input gives the same again, so it is not retried.
+    if (typeof json !== 'string') return { index, ok: false, error: json, retryable: false };
+    return { index, ok: true, json };
+  } catch (err) {
+    const retryable = !(err !== null && typeof err === 'object' && (err as { retryable?: unknown }).retryable === false);
+    return { index, ok: false, error: serializeError(err, 'TASK_FAILED'), retryable };
+  }
+}
+
 /** An AbortSignal whose `aborted` also reads the shared flag, so synchronous loops can stop. */
-function sharedAbortSignal(cells: Int32Array | undefined): AbortSignal {
+function sharedAbortSignal(cells: Int32Array | undefined, stopCell: number): AbortSignal {
   const controller = new AbortController();
   if (cells === undefined) return controller.signal;
   const signal = controller.signal;
   let fired = false;
   Object.defineProperty(signal, 'aborted', {
     get() {
-      const stop = Atomics.load(cells, 0) !== 0;
+      const stop = Atomics.load(cells, stopCell) !== 0;
       if (stop && !fired) {
         fired = true; // also fire 'abort' listeners, for async tasks
         controller.abort(new Error('task stopped: cancelled or past its time limit'));

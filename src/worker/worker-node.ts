@@ -187,27 +187,24 @@ export class WorkerNode {
     const metrics = this.#deps.metrics;
     const timer = metrics?.taskDuration.startTimer({ job_type: batch.job });
     metrics?.inFlight.inc({ node: this.id }, tasks.length);
-    // The entry's calls run side by side on the threads (long tasks one per call); their results
-    // are written together below, with one script and one WAIT.
-    const calls = await Promise.all(
-      callsOf(tasks, batch.perCall).map((part) =>
-        this.#pool.run({
-          modulePath: loaded.path,
-          jobId: batch.jobId,
-          attempt: entry.attemptsMade,
-          tasks: part,
-          timeoutMs: batch.taskTimeoutMs,
-          memoryMb: batch.taskMemoryMb,
-          maxResultBytes: this.#maxTaskResultBytes,
-          cancel: cancel.signal,
-        }),
-      ),
-    ).finally(() => {
-      timer?.();
-      metrics?.inFlight.dec({ node: this.id }, tasks.length);
-    });
-    const outcomes = calls.flatMap((call) => call.outcomes);
-    const micros = calls.reduce((sum, call) => sum + call.micros, 0);
+    // The entry's tasks are shared by the threads, claimed `perCall` at a time (long tasks one by
+    // one); their results are written together below, with one script and one WAIT.
+    const { outcomes, micros } = await this.#pool
+      .run({
+        modulePath: loaded.path,
+        jobId: batch.jobId,
+        attempt: entry.attemptsMade,
+        tasks,
+        ...(batch.perCall === undefined ? {} : { chunk: batch.perCall }),
+        timeoutMs: batch.taskTimeoutMs,
+        memoryMb: batch.taskMemoryMb,
+        maxResultBytes: this.#maxTaskResultBytes,
+        cancel: cancel.signal,
+      })
+      .finally(() => {
+        timer?.();
+        metrics?.inFlight.dec({ node: this.id }, tasks.length);
+      });
     if (cancel.signal.aborted) return;
     const successes: Array<readonly [number, string]> = [];
     let failure: Extract<TaskOutcome, { ok: false }> | undefined;
@@ -293,14 +290,6 @@ export class WorkerNode {
     await this.#register(0).catch(() => {});
     await this.#deps.subscriber.unsubscribe().catch(() => {});
   }
-}
-
-/** The tasks cut in calls of `perCall` (all in one call when absent), in task order. */
-function callsOf<T>(tasks: readonly T[], perCall: number | undefined): T[][] {
-  const size = perCall !== undefined && Number.isInteger(perCall) && perCall >= 1 ? perCall : tasks.length;
-  const calls: T[][] = [];
-  for (let i = 0; i < tasks.length; i += size) calls.push(tasks.slice(i, i + size));
-  return calls;
 }
 
 /** How long a closing node waits for BullMQ to finish the entries in flight and let go. */
