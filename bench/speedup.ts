@@ -16,7 +16,7 @@ const ctx = { signal: new AbortController().signal, jobId: 'bench', taskIndex: 0
 const suite: BenchSuite = async (args) => {
   const taskCount = numberFlag(args, 'tasks', 40);
   const targetMs = numberFlag(args, 'task-ms', 50);
-  const rounds = numberFlag(args, 'rounds', 5);
+  const rounds = numberFlag(args, 'rounds', 7);
   const cores = availableParallelism();
   const input = calibrate(taskCount, targetMs);
   const tasks = [...(primes.split(input) as Iterable<{ from: number; to: number }>)];

@@ -8,7 +8,7 @@ export class Metrics {
   readonly duplicateResults = new Counter({ name: 'ringpool_duplicate_results_total', help: 'Results dropped because one was already stored (first write wins)', registers: [this.registry] });
   readonly taskDuration = new Histogram({
     name: 'ringpool_task_batch_duration_seconds',
-    help: 'Wall time of one queue entry (a batch of tasks) in a worker thread',
+    help: 'Wall time of one queue entry (a batch of tasks) on the worker node threads that share it',
     labelNames: ['job_type'],
     buckets: [0.001, 0.005, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [this.registry],

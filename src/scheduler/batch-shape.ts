@@ -1,18 +1,20 @@
-// How many tasks go in one queue entry and in one thread call, from a job type's measured task time.
+// How many tasks go in one queue entry and how many a thread claims at a time, from a job type's measured task time.
 
 /**
  * An entry is the unit of transport (one BullMQ add and move, one result script, one `WAIT`:
  * about 3 ms of CPU across the worker's main thread and Redis, measured on the `speedup` bench);
- * a thread call is the unit of execution (one message to a thread and back). The worker runs an
- * entry's calls side by side on its threads, so entries can be large without making long tasks
- * wait behind each other: entries aim at `targetEntryMicros` of work (the fixed cost stays a
- * percent or two of it), calls at `targetCallMicros` (long tasks one per call, so each runs on
- * its own thread; tiny ones in hundreds, one message for all of them).
+ * the tasks a thread claims at a time are the unit of execution. A node's threads share an
+ * entry's tasks (claimed from shared memory, run-control.ts), so entries can be large without
+ * making long tasks wait behind each other: entries aim at `targetEntryMicros` of work (the
+ * fixed cost stays under a percent of it; a thread moves to the next entry through the main
+ * thread, so fewer entries also means fewer such hops), claims at `targetCallMicros` (long
+ * tasks one at a time, so each thread takes the next as soon as it is free; tiny ones in
+ * hundreds).
  */
 export interface BatchShapeOptions {
   /** Work per queue entry, µs of measured task time. */
   readonly targetEntryMicros: number;
-  /** Work per thread call, µs of measured task time. */
+  /** Work a thread claims at a time, µs of measured task time. */
   readonly targetCallMicros: number;
   /** Most tasks in one queue entry. */
   readonly maxBatchSize: number;
@@ -21,7 +23,7 @@ export interface BatchShapeOptions {
 export interface BatchShape {
   /** Tasks per queue entry. */
   readonly batchSize: number;
-  /** Tasks per thread call: the worker runs an entry's tasks in calls of this many. */
+  /** Tasks a thread claims at a time from an entry. */
   readonly perCall: number;
 }
 

@@ -24,9 +24,9 @@ export interface SchedulerOptions {
   readonly maxPendingTasks?: number;
   /** Tasks split between two progress checkpoints. @default 2000 */
   readonly checkpointEvery?: number;
-  /** Work per queue entry the automatic batch size aims at, µs of measured task time. @default 200000 */
+  /** Work per queue entry the automatic batch size aims at, µs of measured task time. @default 500000 */
   readonly targetEntryMicros?: number;
-  /** Work per thread call (an entry's calls run side by side on the node's threads), µs. @default 20000 */
+  /** Work a thread claims at a time from an entry (the node's threads share its tasks), µs. @default 20000 */
   readonly targetCallMicros?: number;
   /** Most tasks per queue entry when batching automatically. @default 1000 */
   readonly maxBatchSize?: number;
@@ -52,7 +52,7 @@ export interface SchedulerDeps {
 export const SCHEDULER_DEFAULTS: Required<SchedulerOptions> = Object.freeze({
   maxPendingTasks: 50_000,
   checkpointEvery: 2_000,
-  targetEntryMicros: 200_000,
+  targetEntryMicros: 500_000,
   targetCallMicros: 20_000,
   maxBatchSize: 1_000,
   maxTasksPerJob: 10_000_000,
@@ -323,7 +323,7 @@ export class Scheduler {
     }
   }
 
-  /** Tasks per entry and per thread call for the measured task time (see batch-shape.ts). */
+  /** Tasks per entry and per claim for the measured task time (see batch-shape.ts). */
   #shapeFor(micros: number | undefined, fixedBatchSize: number): BatchShape {
     return batchShape(micros, this.#options, fixedBatchSize);
   }

@@ -1,4 +1,4 @@
-// The automatic batch shape: entries of a few hundred ms of work, thread calls of a few tens, never empty.
+// The automatic batch shape: entries of about half a second of work, thread calls of a few tens of ms, never empty.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { batchShape, firstCheckpoint } from '../../src/scheduler/batch-shape.js';
@@ -13,15 +13,15 @@ describe('batchShape', () => {
   });
 
   it('long tasks: several per entry, one per thread call, so each runs on its own thread', () => {
-    // 50 ms tasks (the speedup bench): 4 per 200 ms entry.
-    expect(batchShape(50_000, OPTIONS)).toEqual({ batchSize: 4, perCall: 1 });
+    // 50 ms tasks (the speedup bench): 10 per 500 ms entry, shared by the node's threads.
+    expect(batchShape(50_000, OPTIONS)).toEqual({ batchSize: 10, perCall: 1 });
     // Longer than an entry's target: one per entry.
     expect(batchShape(5_000_000, OPTIONS)).toEqual({ batchSize: 1, perCall: 1 });
   });
 
   it('tiny tasks: entries capped at maxBatchSize, calls of about targetCallMicros', () => {
     expect(batchShape(1, OPTIONS)).toEqual({ batchSize: 1_000, perCall: 1_000 });
-    expect(batchShape(1_000, OPTIONS)).toEqual({ batchSize: 200, perCall: 20 });
+    expect(batchShape(1_000, OPTIONS)).toEqual({ batchSize: 500, perCall: 20 });
   });
 
   it('a job’s own batchSize is kept; its calls are sized from the measured time, or one call while unmeasured', () => {
@@ -56,7 +56,7 @@ describe('batchShape', () => {
 
 describe('firstCheckpoint', () => {
   it('comes once every thread of the cluster has a call running and one waiting', () => {
-    expect(firstCheckpoint({ batchSize: 4, perCall: 1 }, 2, 2_000)).toBe(4);
+    expect(firstCheckpoint({ batchSize: 10, perCall: 1 }, 2, 2_000)).toBe(10);
     expect(firstCheckpoint({ batchSize: 4, perCall: 1 }, 6, 2_000)).toBe(12);
     expect(firstCheckpoint({ batchSize: 1_000, perCall: 1_000 }, 2, 8_000)).toBe(4_000);
   });
