@@ -27,7 +27,15 @@ export async function startBenchCluster(overrides: Partial<Config> = {}): Promis
   const dir = mkdtempSync(join(tmpdir(), 'ringpool-bench-'));
   const redis = await startLocalRedisPair(dir);
   const config = { ...loadConfig({ port: 0, jobsDirs: [BENCH_JOBS], logLevel: 'warn', prefix: `bench-${Date.now()}`, dataDir: dir }, {}), ...overrides };
-  const node = await startNode({ ...config, redisUrl: redis.masterUrl, minReplicas: overrides.minReplicas ?? 1 }, { api: true, scheduler: true, worker: true }, pino({ level: 'warn' }));
+  let node: RunningNode;
+  try {
+    node = await startNode({ ...config, redisUrl: redis.masterUrl, minReplicas: overrides.minReplicas ?? 1 }, { api: true, scheduler: true, worker: true }, pino({ level: 'warn' }));
+  } catch (err) {
+    // A node that failed to start must not leave its Redis pair running (seen in session 2).
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const url = node.url as string;
   const json = async (path: string, init?: RequestInit) => {
     const res = await fetch(`${url}${path}`, init);
