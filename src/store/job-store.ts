@@ -7,7 +7,7 @@ import type { ResolvedJobOptions } from '../sdk/job-options.js';
 import { TERMINAL_STATUSES, parseJobHash, type JobError, type JobRecord, type JobStatus } from './job-record.js';
 import type { Keys } from './keys.js';
 import { queryWords, searchWords } from './search-words.js';
-import { defineScripts, runScript } from './scripts.js';
+import { defineScripts, runScript, sendScript, toTypedError } from './scripts.js';
 import { parseAdoptions, type Adoption, type BatchStamp } from '../transport/task-batch.js';
 
 export interface JobStoreOptions {
@@ -263,7 +263,7 @@ export class JobStore {
     const epoch = this.#connectionEpoch;
     // Every checkpoint is confirmed: a split that goes on from a checkpoint lost in a Redis failover
     // would leave the tasks in between unplaced. Unconfirmed, the split stops and resumes from Redis.
-    return await this.#writeAcked(runScript<JobStatus | 'missing'>(this.#redis, 'record-split', [k.fence, k.job(id), k.wake], [term, id, placed, total ?? '']), epoch);
+    return await this.#writeAcked(sendScript<JobStatus | 'missing'>(this.#redis, 'record-split', [k.fence, k.job(id), k.wake], [term, id, placed, total ?? '']), epoch);
   }
 
   async completeJob(id: string, term: number, result: JobResultBody, ttlSec: number, now: number = Date.now()): Promise<JobStatus | 'missing'> {
@@ -274,7 +274,7 @@ export class JobStore {
   async completeJobWith(id: string, term: number, payload: string | Buffer, ttlSec: number, now: number = Date.now()): Promise<JobStatus | 'missing'> {
     const k = this.keys;
     const epoch = this.#connectionEpoch;
-    const write = runScript<JobStatus | 'missing'>(this.#redis, 'complete-job', [k.fence, k.job(id), k.jobResult(id), k.active, k.results(id), k.storedBits(id)], [
+    const write = sendScript<JobStatus | 'missing'>(this.#redis, 'complete-job', [k.fence, k.job(id), k.jobResult(id), k.active, k.results(id), k.storedBits(id)], [
       term, id, now, payload as unknown as string, ttlSec, k.events,
     ]);
     return await this.#writeAcked(write, epoch);
@@ -283,7 +283,7 @@ export class JobStore {
   async failJob(id: string, term: number, error: SerializedError, now: number = Date.now()): Promise<JobStatus | 'missing'> {
     const k = this.keys;
     const epoch = this.#connectionEpoch;
-    return await this.#writeAcked(runScript<JobStatus | 'missing'>(this.#redis, 'fail-job', [k.fence, k.job(id), k.active], [term, id, JSON.stringify(error), now, k.events]), epoch);
+    return await this.#writeAcked(sendScript<JobStatus | 'missing'>(this.#redis, 'fail-job', [k.fence, k.job(id), k.active], [term, id, JSON.stringify(error), now, k.events]), epoch);
   }
 
   /** Every stored task result of a job, in task order. */
@@ -359,7 +359,7 @@ export class JobStore {
     const args: Array<string | number> = [jobId, from?.jobType ?? '', micros, from?.node ?? '', from?.attempt ?? 0, from?.batch?.term ?? 0, from?.batch?.lastIndex ?? 0];
     for (const [index, json] of entries) args.push(index, json);
     const epoch = this.#connectionEpoch;
-    const write = runScript<[number, number, JobStatus | 'missing' | 'stale']>(
+    const write = sendScript<[number, number, JobStatus | 'missing' | 'stale']>(
       this.#redis, 'store-results', [k.fence, k.job(jobId), k.results(jobId), k.wake, k.resultsStored, k.taskTimes, k.storedBits(jobId)], args,
     );
     // A duplicate may be an earlier attempt's own write that was never confirmed: the script wrote
@@ -396,7 +396,7 @@ export class JobStore {
   async failTask(jobId: string, taskIndex: number, error: SerializedError, batch?: BatchStamp, now: number = Date.now()): Promise<JobStatus | 'missing' | 'stale'> {
     const k = this.keys;
     const epoch = this.#connectionEpoch;
-    const write = runScript<JobStatus | 'missing' | 'stale'>(this.#redis, 'fail-task', [k.fence, k.job(jobId), k.taskErrors(jobId), k.active], [
+    const write = sendScript<JobStatus | 'missing' | 'stale'>(this.#redis, 'fail-task', [k.fence, k.job(jobId), k.taskErrors(jobId), k.active], [
       jobId, taskIndex, JSON.stringify({ ...error, taskIndex }), now, k.events, batch?.term ?? 0, batch?.lastIndex ?? 0,
     ]);
     return await this.#writeAcked(write, epoch);
@@ -422,31 +422,47 @@ export class JobStore {
   /**
    * A script write whose `WAIT` goes out right behind it on the same connection, saving the round
    * trip between them. Replies come back in order, so the script's reply arrives before the
-   * WAIT's, unless ioredis had to resend the script (NOSCRIPT after a SCRIPT FLUSH): then the WAIT
-   * ran first and covered nothing, and a second WAIT is sent. `needsAck` may waive the check for a
-   * write that changed nothing.
+   * WAIT's, unless ioredis had to resend the script (NOSCRIPT after a SCRIPT FLUSH or a failover):
+   * then the WAIT ran first and covered nothing, and a second WAIT is sent. The order is read
+   * from callbacks on the two promises, which run in reply order only at equal depth: ioredis's
+   * promise of a script reply sits one `.catch` (its NOSCRIPT fallback) above the reply, so the
+   * WAIT's is given one step too. `write` must be that promise as ioredis returns it
+   * (`sendScript`); a further wrapped one would make every WAIT look first (one needless WAIT per
+   * write; `job-store.test.ts` counts them). `needsAck` may waive the check for a write that
+   * changed nothing.
    */
   async #writeAcked<T>(write: Promise<T>, epoch: number, needsAck: (reply: T) => boolean = () => true): Promise<T> {
-    if (this.#minReplicas === 0) return await write;
-    let waitAnswered = false;
-    const waited = this.#wait().then((n) => {
-      waitAnswered = true;
-      return n;
-    });
+    if (this.#minReplicas === 0) return await write.catch((err: unknown) => Promise.reject(toTypedError(err)));
+    let scriptFirst: boolean | undefined;
+    const replied = write.then(
+      (reply) => {
+        scriptFirst ??= true;
+        return reply;
+      },
+      (err: unknown) => {
+        scriptFirst ??= true;
+        throw toTypedError(err);
+      },
+    );
+    const waited = this.#wait()
+      .then((n) => n) // the script promise's depth: see above
+      .then((n) => {
+        scriptFirst ??= false;
+        return n;
+      });
     let reply: T;
     try {
-      reply = await write;
+      reply = await replied;
     } catch (err) {
       waited.catch(() => {});
       throw err;
     }
-    const resent = waitAnswered;
     if (!needsAck(reply)) {
       waited.catch(() => {});
       return reply;
     }
     const acked = await waited;
-    this.#checkAcked(resent ? await this.#wait() : acked, epoch);
+    this.#checkAcked(scriptFirst === false ? await this.#wait() : acked, epoch);
     return reply;
   }
 

@@ -37,13 +37,22 @@ export function commandName(name: ScriptName): string {
 
 /** Runs a script; an error reply whose first word is one of our codes becomes that typed error. */
 export async function runScript<T>(redis: Redis, name: ScriptName, keys: string[], args: Array<string | number>): Promise<T> {
-  const fn = (redis as unknown as Record<string, (...a: Array<string | number>) => Promise<T>>)[commandName(name)];
-  if (fn === undefined) throw new RingpoolError('INTERNAL', `script ${name} is not defined on this connection: call defineScripts first`);
   try {
-    return await fn.call(redis, ...keys, ...args);
+    return await sendScript<T>(redis, name, keys, args);
   } catch (err) {
     throw toTypedError(err);
   }
+}
+
+/**
+ * Sends a script and returns ioredis's own promise of its reply (errors not yet typed: see
+ * `toTypedError`), settled as the reply is read, in reply order with the connection's other
+ * commands; for a caller that must know which of two replies came first.
+ */
+export function sendScript<T>(redis: Redis, name: ScriptName, keys: string[], args: Array<string | number>): Promise<T> {
+  const fn = (redis as unknown as Record<string, (...a: Array<string | number>) => Promise<T>>)[commandName(name)];
+  if (fn === undefined) return Promise.reject(new RingpoolError('INTERNAL', `script ${name} is not defined on this connection: call defineScripts first`));
+  return fn.call(redis, ...keys, ...args);
 }
 
 export function toTypedError(err: unknown): unknown {

@@ -72,4 +72,35 @@ describe('JobStore', () => {
     const strict = new JobStore(redis, store.keys, { minReplicas: 2, waitTimeoutMs: 200 });
     await expect(strict.storeResults(id, [[1, 43]])).rejects.toMatchObject({ code: 'NOT_REPLICATED' });
   });
+
+  it('sends one WAIT per acknowledged write, right behind it (a second only when the script had to be resent)', async () => {
+    const own = new Redis(inject('redisUrl'));
+    const monitor = await new Redis(inject('redisUrl')).monitor();
+    try {
+      const store = new JobStore(own, createKeys(uniquePrefix('store')), { minReplicas: 1 });
+      const id = newJobId();
+      await store.createJob({ id, name: 'primes', input: { from: 0, to: 10 }, options: JOB_OPTION_DEFAULTS, resultType: 'json' });
+      await store.startJob(id, 1);
+      const port = `:${own.stream.localPort}`;
+      const sent: string[] = [];
+      monitor.on('monitor', (_time: string, args: string[], source: string) => {
+        if (source.endsWith(port)) sent.push((args[0] as string).toLowerCase());
+      });
+      await new Promise((r) => setTimeout(r, 50)); // the monitor is on before the writes
+      await store.storeResults(id, [[0, 1]]);
+      await store.recordSplit(id, 1, 2, 2);
+      await store.storeResults(id, [[1, 1]]);
+      await store.completeJob(id, 1, { type: 'json', value: 2 }, 60);
+      await own.ping(); // every command above has reached the monitor before this reply
+      await new Promise((r) => setTimeout(r, 50));
+      // ioredis sends a script's first call on a connection as EVAL, later ones as EVALSHA.
+      const scripts = sent.filter((c) => c === 'eval' || c === 'evalsha');
+      expect(scripts).toHaveLength(4);
+      expect(sent.filter((c) => c === 'wait')).toHaveLength(4);
+      expect(sent.filter((c) => c !== 'ping')).toEqual(scripts.flatMap((c) => [c, 'wait']));
+    } finally {
+      monitor.disconnect();
+      own.disconnect();
+    }
+  });
 });
