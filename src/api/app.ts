@@ -10,7 +10,7 @@ import { describeJobTypes, type JobRegistry } from '../registry/job-registry.js'
 import { JobOptionsSchema, resolveJobOptions } from '../sdk/job-options.js';
 import { JOB_STATUSES, TERMINAL_STATUSES, type JobRecord } from '../store/job-record.js';
 import type { JobEvents } from '../store/job-events.js';
-import { isJobId, newJobId, type JobStore } from '../store/job-store.js';
+import { isJobId, newJobId, type JobResultBody, type JobStore } from '../store/job-store.js';
 import type { Metrics } from '../observability/metrics.js';
 import { apiAuth, principalOf } from './auth.js';
 import { describeIssues, toHttpError } from './errors.js';
@@ -184,22 +184,28 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
   });
 
   app.get('/v1/jobs/:id/result', async (c) => {
-    let job = await findJob(c.req.param('id'));
+    const id = c.req.param('id');
     const wait = WaitQuery.safeParse(c.req.query('wait'));
     if (!wait.success) throw new RingpoolError('BAD_INPUT', describeIssues(wait.error.issues, 'query.wait'));
-    if (wait.data > 0 && deps.jobEvents !== undefined && !TERMINAL_STATUSES.has(job.status)) {
-      // Long poll: register first, then re-read, so an end published in between is not missed.
-      const waiter = deps.jobEvents.waitForEnd(job.id, wait.data);
-      job = await findJob(job.id);
-      if (!TERMINAL_STATUSES.has(job.status)) await waiter.ended;
-      waiter.cancel();
-      job = await findJob(job.id);
+    // Long poll: register before the first read, so an end published in between is not missed.
+    const waiter = wait.data > 0 && deps.jobEvents !== undefined && isJobId(id) ? deps.jobEvents.waitForEnd(id, wait.data) : undefined;
+    let job: JobRecord;
+    let result: JobResultBody | undefined;
+    try {
+      job = await findJob(id);
+      if (waiter !== undefined && !TERMINAL_STATUSES.has(job.status)) {
+        await waiter.ended;
+        // Ended (or the wait ran out): the record and the result in one round trip.
+        [job, result] = await Promise.all([findJob(id), store.getResult(id, job.resultType)]);
+      }
+    } finally {
+      waiter?.cancel();
     }
     if (job.status !== 'completed') {
       if (job.status === 'failed') throw new RingpoolError('NOT_FINISHED', `job ${job.id} failed and has no result: ${job.error?.message ?? ''}`, { details: { status: job.status, error: job.error } });
       throw new RingpoolError('NOT_FINISHED', `job ${job.id} is ${job.status}; its result is ready once it is completed`, { details: { status: job.status, progress: job.progress } });
     }
-    const result = await store.getResult(job.id, job.resultType);
+    result ??= await store.getResult(job.id, job.resultType);
     if (result === undefined) throw new RingpoolError('NOT_FOUND', `the result of job ${job.id} has expired`);
     if (result.type === 'image/png') return c.body(new Uint8Array(result.bytes), 200, { 'content-type': 'image/png' });
     return c.json({ id: job.id, result: result.value });
