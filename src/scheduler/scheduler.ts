@@ -372,7 +372,8 @@ export class Scheduler {
 
   async #reduce(id: string, term: number): Promise<void> {
     const { store, registry } = this.#deps;
-    const job = await store.getJob(id);
+    // The results are read with the record (one round trip): a reduce that turns out not to be due is rare.
+    const [job, blobs] = await Promise.all([store.getJob(id), store.readResultBlobs(id)]);
     if (job === undefined || job.status !== 'running' || job.progress.total === null) return;
     const loaded = registry.get(job.name);
     if (loaded === undefined) return;
@@ -380,7 +381,7 @@ export class Scheduler {
       modulePath: loaded.path,
       input: job.input,
       total: job.progress.total,
-      blobs: await store.readResultBlobs(id),
+      blobs,
       resultType: job.resultType,
       maxResultBytes: this.#options.maxJobResultBytes,
     };
