@@ -122,7 +122,10 @@ export class JobStore {
   async createJob(job: NewJob, now: number = Date.now()): Promise<void> {
     const k = this.keys;
     const epoch = this.#connectionEpoch;
-    const created = await runScript<number>(this.#redis, 'create-job', [k.job(job.id), k.jobs, k.active, k.wake], [
+    // The search index goes out first, then the script with its WAIT right behind, all in one
+    // round trip; the WAIT covers the index too. (A master short of replicas refuses all three.)
+    const indexed = this.#index(job);
+    const write = sendScript<number>(this.#redis, 'create-job', [k.job(job.id), k.jobs, k.active, k.wake], [
       job.id, now,
       'id', job.id,
       'name', job.name,
@@ -133,9 +136,13 @@ export class JobStore {
       'createdAt', now,
       'placed', 0, 'done', 0, 'failed', 0, 'duplicates', 0,
     ]);
+    let created: number;
+    try {
+      created = await this.#writeAcked(write, epoch, (c) => c === 1);
+    } finally {
+      await indexed.catch(() => {}); // best effort: a job missing from the index is still listed and fetched by id
+    }
     if (created !== 1) throw new RingpoolError('CONFLICT', `job id ${job.id} is already taken`);
-    // The index goes out ahead of the WAIT on the same connection: one round trip less.
-    await Promise.all([this.#index(job), this.#acknowledge(epoch)]);
   }
 
   /** Search index entries (best effort: a job missing from it is still listed and fetched by id). */
