@@ -159,8 +159,6 @@ export class WorkerNode {
     const { store, registry, logger } = this.#deps;
     const cancel = this.#cancelFor(batch.jobId);
     if (cancel.signal.aborted) return;
-    const view = await this.#placementView(batch.jobId);
-    if (view.ended) return; // nothing more is stored for an ended job
     // Fencing (DESIGN §2): a later leader re-placed these tasks; the batch's own leader was deposed.
     // Checked here from a view at most 500 ms old, and again, atomically, where results are written.
     const stamp = batchStamp(batch);
@@ -168,7 +166,21 @@ export class WorkerNode {
       logger.info({ jobId: batch.jobId, term: batch.term, entry: entry.id }, 'refused a batch stamped with a stale term');
       this.#deps.metrics?.staleBatchesRefused.inc();
     };
-    if (isStaleBatch(stamp, view.adoptions)) return refuse();
+    const known = this.#knownView(batch.jobId);
+    if (known?.ended) return; // nothing more is stored for an ended job
+    if (known !== undefined && isStaleBatch(stamp, known.adoptions)) return refuse();
+    // A job this node has not seen lately: its view is read while the tasks start (a round trip
+    // off every new job's critical path); if it says the job ended or the batch is stale, the
+    // tasks are stopped and nothing is stored. The check where results are written stays the authority.
+    const halt = new AbortController();
+    const verdict = known !== undefined ? Promise.resolve('run' as const) : this.#placementView(batch.jobId).then(
+      (view) => {
+        const said = view.ended ? ('ended' as const) : isStaleBatch(stamp, view.adoptions) ? ('stale' as const) : ('run' as const);
+        if (said !== 'run') halt.abort();
+        return said;
+      },
+      () => 'run' as const, // unreadable now: the write below is fenced anyway
+    );
     const loaded = registry.get(batch.job);
     if (loaded === undefined) {
       const status = await store.failTask(batch.jobId, batch.tasks[0]?.[0] ?? 0, { code: 'UNKNOWN_JOB_TYPE', message: `worker ${this.id} has no job module named "${batch.job}"` }, stamp);
@@ -184,6 +196,9 @@ export class WorkerNode {
       if (done.size > 0) await this.#untilReplicated(cancel.signal, () => store.confirmStored());
     }
     if (tasks.length === 0) return;
+    const onCancel = () => halt.abort(); // the job's cancel stops this entry too
+    cancel.signal.addEventListener('abort', onCancel, { once: true });
+    if (cancel.signal.aborted) halt.abort();
     const metrics = this.#deps.metrics;
     const timer = metrics?.taskDuration.startTimer({ job_type: batch.job });
     metrics?.inFlight.inc({ node: this.id }, tasks.length);
@@ -199,13 +214,16 @@ export class WorkerNode {
         timeoutMs: batch.taskTimeoutMs,
         memoryMb: batch.taskMemoryMb,
         maxResultBytes: this.#maxTaskResultBytes,
-        cancel: cancel.signal,
+        cancel: halt.signal,
       })
       .finally(() => {
+        cancel.signal.removeEventListener('abort', onCancel);
         timer?.();
         metrics?.inFlight.dec({ node: this.id }, tasks.length);
       });
-    if (cancel.signal.aborted) return;
+    const said = await verdict;
+    if (said === 'stale') return refuse();
+    if (said === 'ended' || cancel.signal.aborted) return;
     const successes: Array<readonly [number, string]> = [];
     let failure: Extract<TaskOutcome, { ok: false }> | undefined;
     for (const outcome of outcomes) {
@@ -236,13 +254,19 @@ export class WorkerNode {
    * where they are written: a late answer here only costs work whose results are then dropped).
    */
   async #placementView(jobId: string): Promise<{ ended: boolean; adoptions: Adoption[] }> {
+    const known = this.#knownView(jobId);
+    if (known !== undefined) return known;
     const now = Date.now();
-    const known = this.#views.get(jobId);
-    if (known !== undefined && (known.ended || now - known.at < 500)) return known;
     const view = { ...(await this.#deps.store.placementView(jobId)), at: now };
     this.#views.set(jobId, view);
     if (this.#views.size > 10_000) this.#views.delete(this.#views.keys().next().value as string);
     return view;
+  }
+
+  /** The view of the job read at most 500 ms ago (an ended job's for good), if any. */
+  #knownView(jobId: string): { ended: boolean; adoptions: Adoption[] } | undefined {
+    const known = this.#views.get(jobId);
+    return known !== undefined && (known.ended || Date.now() - known.at < 500) ? known : undefined;
   }
 
   /**
