@@ -1,7 +1,7 @@
 // Runs a job's reduce inside a worker thread, so a heavy reduce never delays the scheduler's Raft heartbeats.
 import { RingpoolError, serializeError, type SerializedError } from '../errors.js';
 import { loadJobModule } from '../registry/thread-modules.js';
-import { assembleResults } from '../store/job-store.js';
+import { assembleResults } from '../store/result-blobs.js';
 
 export interface ReduceRequest {
   readonly modulePath: string;

@@ -7,6 +7,7 @@ import type { ResolvedJobOptions } from '../sdk/job-options.js';
 import { TERMINAL_STATUSES, parseJobHash, type JobError, type JobRecord, type JobStatus } from './job-record.js';
 import type { Keys } from './keys.js';
 import { queryWords, searchWords } from './search-words.js';
+import { assembleResults } from './result-blobs.js';
 import { defineScripts, runScript, sendScript, toTypedError } from './scripts.js';
 import { parseAdoptions, type Adoption, type BatchStamp } from '../transport/task-batch.js';
 
@@ -484,11 +485,4 @@ export class JobStore {
       });
     }
   }
-}
-
-/** Task results in task order from the stored batches (see `readResultBlobs`). */
-export function assembleResults(blobs: readonly string[], total: number): unknown[] {
-  const results = new Array<unknown>(total);
-  for (const blob of blobs) for (const [index, value] of JSON.parse(blob) as Array<[number, unknown]>) results[index] = value;
-  return results;
 }
