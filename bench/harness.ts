@@ -23,17 +23,31 @@ export interface BenchCluster {
   close(): Promise<void>;
 }
 
+/** What the running benches started, stopped by `stopEverything` when the run is interrupted. */
+const started = new Set<() => Promise<void>>();
+
+/** Stops every Redis pair and node the benches started and have not stopped yet (SIGINT/SIGTERM). */
+export async function stopEverything(): Promise<void> {
+  killAllSpawned();
+  await Promise.allSettled([...started].map((stop) => stop()));
+}
+
 export async function startBenchCluster(overrides: Partial<Config> = {}): Promise<BenchCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'ringpool-bench-'));
   const redis = await startLocalRedisPair(dir);
+  const stopRedis = async () => {
+    started.delete(stopRedis);
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  started.add(stopRedis);
   const config = { ...loadConfig({ port: 0, jobsDirs: [BENCH_JOBS], logLevel: 'warn', prefix: `bench-${Date.now()}`, dataDir: dir }, {}), ...overrides };
   let node: RunningNode;
   try {
     node = await startNode({ ...config, redisUrl: redis.masterUrl, minReplicas: overrides.minReplicas ?? 1 }, { api: true, scheduler: true, worker: true }, pino({ level: 'warn' }));
   } catch (err) {
     // A node that failed to start must not leave its Redis pair running (seen in session 2).
-    await redis.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await stopRedis();
     throw err;
   }
   const url = node.url as string;
@@ -63,8 +77,7 @@ export async function startBenchCluster(overrides: Partial<Config> = {}): Promis
     },
     async close() {
       await node.close();
-      await redis.stop();
-      rmSync(dir, { recursive: true, force: true });
+      await stopRedis();
     },
   };
 }
@@ -76,6 +89,11 @@ export async function startBenchCluster(overrides: Partial<Config> = {}): Promis
 export async function withProcessCluster<T>(options: Omit<ProcessClusterOptions, 'redisUrl'> & { name: string }, fn: (cluster: ProcessCluster) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), `ringpool-${options.name}-`));
   const redis = await startLocalRedisPair(dir);
+  const stopRedis = async () => {
+    started.delete(stopRedis);
+    await redis.stop();
+  };
+  started.add(stopRedis);
   try {
     const cluster = await startProcessCluster({ ...options, redisUrl: redis.masterUrl, flags: ['--min-replicas', '1', ...(options.flags ?? [])] });
     try {
@@ -85,7 +103,7 @@ export async function withProcessCluster<T>(options: Omit<ProcessClusterOptions,
     }
   } finally {
     killAllSpawned();
-    await redis.stop();
+    await stopRedis();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -2,6 +2,7 @@
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stopEverything } from './harness.js';
 import type { BenchSuite } from './report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -14,6 +15,13 @@ const [suite, ...rest] = process.argv.slice(2);
 if (suite === undefined || !suites.includes(suite)) {
   console.error(`usage: npm run bench -- <suite> [--json]\nsuites: ${suites.join(', ')}${suite ? `\nunknown suite "${suite}"` : ''}`);
   process.exit(2);
+}
+// Interrupted (Ctrl-C, SIGTERM): stop the Redis servers and processes the suite started before leaving.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`\n${signal}: stopping what the bench started`);
+    void stopEverything().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  });
 }
 const mod = (await import(join(here, `${suite}.ts`))) as { default: BenchSuite };
 const json = rest.includes('--json');
