@@ -32,15 +32,21 @@ export async function stopEverything(): Promise<void> {
   await Promise.allSettled([...started].map((stop) => stop()));
 }
 
-export async function startBenchCluster(overrides: Partial<Config> = {}): Promise<BenchCluster> {
-  const dir = mkdtempSync(join(tmpdir(), 'ringpool-bench-'));
+/** A local Redis pair under a new temporary directory, stopped (and the directory removed) by `stop` or by `stopEverything`. */
+async function startTrackedRedis(name: string): Promise<{ redis: LocalRedisPair; dir: string; stop: () => Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), `ringpool-${name}-`));
   const redis = await startLocalRedisPair(dir);
-  const stopRedis = async () => {
-    started.delete(stopRedis);
+  const stop = async () => {
+    started.delete(stop);
     await redis.stop();
     rmSync(dir, { recursive: true, force: true });
   };
-  started.add(stopRedis);
+  started.add(stop);
+  return { redis, dir, stop };
+}
+
+export async function startBenchCluster(overrides: Partial<Config> = {}): Promise<BenchCluster> {
+  const { redis, dir, stop: stopRedis } = await startTrackedRedis('bench');
   const config = { ...loadConfig({ port: 0, jobsDirs: [BENCH_JOBS], logLevel: 'warn', prefix: `bench-${Date.now()}`, dataDir: dir }, {}), ...overrides };
   let node: RunningNode;
   try {
@@ -87,13 +93,7 @@ export async function startBenchCluster(overrides: Partial<Config> = {}): Promis
  * stops them all and removes their files afterwards, whatever `fn` did.
  */
 export async function withProcessCluster<T>(options: Omit<ProcessClusterOptions, 'redisUrl'> & { name: string }, fn: (cluster: ProcessCluster) => Promise<T>): Promise<T> {
-  const dir = mkdtempSync(join(tmpdir(), `ringpool-${options.name}-`));
-  const redis = await startLocalRedisPair(dir);
-  const stopRedis = async () => {
-    started.delete(stopRedis);
-    await redis.stop();
-  };
-  started.add(stopRedis);
+  const { redis, stop: stopRedis } = await startTrackedRedis(options.name);
   try {
     const cluster = await startProcessCluster({ ...options, redisUrl: redis.masterUrl, flags: ['--min-replicas', '1', ...(options.flags ?? [])] });
     try {
@@ -104,7 +104,6 @@ export async function withProcessCluster<T>(options: Omit<ProcessClusterOptions,
   } finally {
     killAllSpawned();
     await stopRedis();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -253,7 +253,7 @@ export class Scheduler {
     // job, so a checkpoint a deposed leader wrote just before the fence rose counts too.
     const [{ status, placed: skip }, micros] = await Promise.all([store.startJob(id, term), store.taskMicros(job.name)]);
     if (status !== 'running') return;
-    let shape = this.#shapeFor(micros, job.options.batchSize);
+    let shape = batchShape(micros, this.#options, job.options.batchSize);
     const pending = new Map<string, Array<readonly [number, unknown]>>();
     const ready = new Map<string, Entry[]>();
     const seal = (node: string, tasks: Array<readonly [number, unknown]>) => {
@@ -308,7 +308,7 @@ export class Scheduler {
           if (store.isTerminal(await store.recordSplit(id, term, index))) return; // cancelled or failed meanwhile
           await this.#awaitCapacity(id, index);
           ring = this.#placement.ringFor(await membership.waitForNodes());
-          shape = this.#shapeFor(await store.taskMicros(job.name), job.options.batchSize);
+          shape = batchShape(await store.taskMicros(job.name), this.#options, job.options.batchSize);
           nextCheckpoint = index + this.#checkpointAfter(shape);
         }
       }
@@ -321,11 +321,6 @@ export class Scheduler {
       logger.warn({ jobId: id, err: serializeError(err) }, 'split failed');
       await store.failJob(id, term, prefixMessage(err, 'split failed'));
     }
-  }
-
-  /** Tasks per entry and per claim for the measured task time (see batch-shape.ts). */
-  #shapeFor(micros: number | undefined, fixedBatchSize: number): BatchShape {
-    return batchShape(micros, this.#options, fixedBatchSize);
   }
 
   #checkpointAfter(shape: BatchShape): number {

@@ -420,7 +420,7 @@ export class JobStore {
    */
   async #acknowledge(epoch: number): Promise<void> {
     if (this.#minReplicas === 0) return;
-    this.#checkAcked((await this.#wait()) as number, epoch);
+    this.#checkAcked(await this.#wait(), epoch);
   }
 
   #wait(): Promise<number> {
@@ -440,7 +440,11 @@ export class JobStore {
    * changed nothing.
    */
   async #writeAcked<T>(write: Promise<T>, epoch: number, needsAck: (reply: T) => boolean = () => true): Promise<T> {
-    if (this.#minReplicas === 0) return await write.catch((err: unknown) => Promise.reject(toTypedError(err)));
+    if (this.#minReplicas === 0) {
+      return await write.catch((err: unknown) => {
+        throw toTypedError(err);
+      });
+    }
     let scriptFirst: boolean | undefined;
     const replied = write.then(
       (reply) => {

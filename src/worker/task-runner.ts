@@ -66,12 +66,15 @@ export async function runTasks(batch: ThreadBatch): Promise<BatchOutcome> {
   return { outcomes, micros: Math.round((performance.now() - started) * 1000) };
 }
 
+/** Progress reports are not carried out of the thread yet: one shared no-op, not a closure per task. */
+const ignoreProgress = (): void => {};
+
 /**
  * One task's outcome. A task whose `run` returns a plain value is settled on the spot: no
  * promise or microtask per task, which is most of the cost of a trivial task.
  */
 function runTask(job: AnyJob, batch: ThreadBatch, index: number, payload: unknown, signal: AbortSignal): TaskOutcome | Promise<TaskOutcome> {
-  const ctx: TaskContext = { signal, jobId: batch.jobId, taskIndex: index, attempt: batch.attempt, progress: () => {} };
+  const ctx: TaskContext = { signal, jobId: batch.jobId, taskIndex: index, attempt: batch.attempt, progress: ignoreProgress };
   let value: unknown;
   try {
     value = job.run(payload, ctx);
