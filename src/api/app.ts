@@ -141,14 +141,32 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
       if (!input.success) throw new RingpoolError('BAD_INPUT', describeIssues(input.error.issues, 'input'), { details: { issues: input.error.issues } });
       const id = newJobId();
       const principal = principalOf(c).id;
-      await quota.admit(principal, id);
+      const create = () =>
+        store.createJob(
+          {
+            id,
+            name: loaded.name,
+            input: input.data,
+            options: resolveJobOptions(loaded.module.defaults, envelope.data.options),
+            resultType: loaded.module.resultType ?? 'json',
+          },
+          { reservedIn: quota.keyOf(principal) },
+        );
+      // The quota's admission and the creation leave in one write, in that order: the creation
+      // checks the reservation, so a refused submission creates nothing.
+      const [admitted, created] = store.together(() => [quota.admit(principal, id), create()]);
       try {
-        await store.createJob({
-          id,
-          name: loaded.name,
-          input: input.data,
-          options: resolveJobOptions(loaded.module.defaults, envelope.data.options),
-          resultType: loaded.module.resultType ?? 'json',
+        await admitted;
+      } catch (err) {
+        await created.catch(() => {});
+        throw err;
+      }
+      try {
+        // Admitted yet refused: ioredis resent the admission after the creation (its script was
+        // missing on a new master), so the creation ran first. Now the reservation is there.
+        await created.catch((err: unknown) => {
+          if ((err as { code?: unknown }).code === 'RATE_LIMITED') return create();
+          throw err;
         });
       } catch (err) {
         // Give the slot back unless the job exists after all (e.g. stored but short of replicas).
@@ -196,7 +214,7 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
       if (waiter !== undefined && !TERMINAL_STATUSES.has(job.status)) {
         await waiter.ended;
         // Ended (or the wait ran out): the record and the result in one round trip.
-        [job, result] = await Promise.all([findJob(id), store.getResult(id, job.resultType)]);
+        [job, result] = await store.together(() => Promise.all([findJob(id), store.getResult(id, job.resultType)]));
       }
     } finally {
       waiter?.cancel();

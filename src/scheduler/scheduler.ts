@@ -242,17 +242,16 @@ export class Scheduler {
 
   async #split(id: string, term: number): Promise<void> {
     const { store, registry, membership, logger } = this.#deps;
-    const job = await store.getJob(id);
-    if (job === undefined || store.isTerminal(job.status) || job.progress.total !== null) return;
+    // One round trip: the job starts (this leader adopts it) and is read, with its type's task time.
+    // Resume after the last checkpoint: earlier tasks are enqueued. Read as this leader adopts the
+    // job, so a checkpoint a deposed leader wrote just before the fence rose counts too.
+    const { status, placed: skip, job, taskMicros: micros } = await store.startJob(id, term);
+    if (job === undefined || status !== 'running' || job.progress.total !== null) return;
     const loaded = registry.get(job.name);
     if (loaded === undefined) {
       await store.failJob(id, term, { code: 'UNKNOWN_JOB_TYPE', message: `no scheduler job module named "${job.name}"` });
       return;
     }
-    // Resume after the last checkpoint: earlier tasks are enqueued. Read as this leader adopts the
-    // job, so a checkpoint a deposed leader wrote just before the fence rose counts too.
-    const [{ status, placed: skip }, micros] = await Promise.all([store.startJob(id, term), store.taskMicros(job.name)]);
-    if (status !== 'running') return;
     let shape = batchShape(micros, this.#options, job.options.batchSize);
     const pending = new Map<string, Array<readonly [number, unknown]>>();
     const ready = new Map<string, Entry[]>();
@@ -368,7 +367,7 @@ export class Scheduler {
   async #reduce(id: string, term: number): Promise<void> {
     const { store, registry } = this.#deps;
     // The results are read with the record (one round trip): a reduce that turns out not to be due is rare.
-    const [job, blobs] = await Promise.all([store.getJob(id), store.readResultBlobs(id)]);
+    const [job, blobs] = await store.together(() => Promise.all([store.getJob(id), store.readResultBlobs(id)]));
     if (job === undefined || job.status !== 'running' || job.progress.total === null) return;
     const loaded = registry.get(job.name);
     if (loaded === undefined) return;

@@ -9,6 +9,7 @@ import type { Keys } from './keys.js';
 import { queryWords, searchWords } from './search-words.js';
 import { assembleResults } from './result-blobs.js';
 import { defineScripts, runScript, sendScript, toTypedError } from './scripts.js';
+import { inOneWrite } from './one-write.js';
 import { parseAdoptions, type Adoption, type BatchStamp } from '../transport/task-batch.js';
 
 export interface JobStoreOptions {
@@ -29,6 +30,15 @@ export interface NewJob {
   readonly input: unknown;
   readonly options: ResolvedJobOptions;
   readonly resultType: ResultType;
+}
+
+export interface StartedJob {
+  readonly status: JobStatus | 'missing';
+  /** Tasks enqueued before the last checkpoint: the split resumes after them. */
+  readonly placed: number;
+  readonly job: JobRecord | undefined;
+  /** Measured µs per task of the job's type; undefined before any task of it ran. */
+  readonly taskMicros: number | undefined;
 }
 
 export interface ListJobsQuery {
@@ -120,14 +130,18 @@ export class JobStore {
 
   // ---- API side -------------------------------------------------------------------------
 
-  async createJob(job: NewJob, now: number = Date.now()): Promise<void> {
+  /**
+   * Creates the job, indexed for search, and wakes the scheduler; returns once replicated.
+   * `reservedIn`: the submitter's quota set (`JobQuota.keyOf`), whose admission of this id was sent
+   * just before on this connection; without that reservation nothing is created (RATE_LIMITED).
+   */
+  async createJob(job: NewJob, options: { reservedIn?: string; now?: number } = {}): Promise<void> {
     const k = this.keys;
+    const now = options.now ?? Date.now();
     const epoch = this.#connectionEpoch;
-    // The search index goes out first, then the script with its WAIT right behind, all in one
-    // round trip; the WAIT covers the index too. (A master short of replicas refuses all three.)
-    const indexed = this.#index(job);
-    const write = sendScript<number>(this.#redis, 'create-job', [k.job(job.id), k.jobs, k.active, k.wake], [
-      job.id, now,
+    const words = searchWords(job.name, job.input).map(k.searchWord);
+    const write = () => sendScript<number>(this.#redis, 'create-job', [k.job(job.id), k.jobs, k.active, k.wake, k.jobsById, options.reservedIn ?? ''], [
+      job.id, now, SEARCH_TTL_SEC, words.length, ...words,
       'id', job.id,
       'name', job.name,
       'status', 'queued',
@@ -137,23 +151,14 @@ export class JobStore {
       'createdAt', now,
       'placed', 0, 'done', 0, 'failed', 0, 'duplicates', 0,
     ]);
-    let created: number;
-    try {
-      created = await this.#writeAcked(write, epoch, (c) => c === 1);
-    } finally {
-      await indexed.catch(() => {}); // best effort: a job missing from the index is still listed and fetched by id
-    }
+    const created = await this.#writeAcked(write, epoch, (c) => c === 1);
+    if (created === -1) throw new RingpoolError('RATE_LIMITED', `job ${job.id} was not admitted: no quota reservation in ${options.reservedIn}`);
     if (created !== 1) throw new RingpoolError('CONFLICT', `job id ${job.id} is already taken`);
   }
 
-  /** Search index entries (best effort: a job missing from it is still listed and fetched by id). */
-  async #index(job: NewJob): Promise<void> {
-    const k = this.keys;
-    const pipe = this.#redis.pipeline().zadd(k.jobsById, 0, job.id);
-    for (const word of searchWords(job.name, job.input)) {
-      pipe.sadd(k.searchWord(word), job.id).expire(k.searchWord(word), SEARCH_TTL_SEC);
-    }
-    await pipe.exec();
+  /** Runs `send`, which issues commands on the store's connection, with them leaving in one socket write. */
+  together<T>(send: () => T): T {
+    return inOneWrite(this.#redis, send);
   }
 
   /** Jobs whose id starts with `q`, or whose type or input has every word of `q`; newest first. */
@@ -254,9 +259,17 @@ export class JobStore {
    * A queued job becomes running; a leader of a higher term adopts it (start-job.lua). Returns the
    * status and how many tasks were placed before: the split goes on from there.
    */
-  async startJob(id: string, term: number, now: number = Date.now()): Promise<{ status: JobStatus | 'missing'; placed: number }> {
-    const [status, placed] = await runScript<[JobStatus | 'missing', number]>(this.#redis, 'start-job', [this.keys.fence, this.keys.job(id)], [term, now]);
-    return { status, placed };
+  /**
+   * The scheduler begins splitting: a queued job becomes running and this leader adopts it (see
+   * start-job.lua); returns the job as it is then, and the measured µs per task of its type. A job
+   * whose split has ended, or that has ended, is returned unchanged.
+   */
+  async startJob(id: string, term: number, now: number = Date.now()): Promise<StartedJob> {
+    const k = this.keys;
+    const [status, placed, flat, micros] = await runScript<[JobStatus | 'missing', number, string[], string | null]>(this.#redis, 'start-job', [k.fence, k.job(id), k.taskTimes], [term, now]);
+    const hash: Record<string, string> = {};
+    for (let i = 0; i + 1 < flat.length; i += 2) hash[flat[i] as string] = flat[i + 1] as string;
+    return { status, placed, job: parseJobHash(hash), taskMicros: micros === null ? undefined : Number(micros) };
   }
 
   /** What a worker checks before running a batch: has the job ended, and which leaders adopted it. */
@@ -271,7 +284,7 @@ export class JobStore {
     const epoch = this.#connectionEpoch;
     // Every checkpoint is confirmed: a split that goes on from a checkpoint lost in a Redis failover
     // would leave the tasks in between unplaced. Unconfirmed, the split stops and resumes from Redis.
-    return await this.#writeAcked(sendScript<JobStatus | 'missing'>(this.#redis, 'record-split', [k.fence, k.job(id), k.wake], [term, id, placed, total ?? '']), epoch);
+    return await this.#writeAcked(() => sendScript<JobStatus | 'missing'>(this.#redis, 'record-split', [k.fence, k.job(id), k.wake], [term, id, placed, total ?? '']), epoch);
   }
 
   async completeJob(id: string, term: number, result: JobResultBody, ttlSec: number, now: number = Date.now()): Promise<JobStatus | 'missing'> {
@@ -282,7 +295,7 @@ export class JobStore {
   async completeJobWith(id: string, term: number, payload: string | Buffer, ttlSec: number, now: number = Date.now()): Promise<JobStatus | 'missing'> {
     const k = this.keys;
     const epoch = this.#connectionEpoch;
-    const write = sendScript<JobStatus | 'missing'>(this.#redis, 'complete-job', [k.fence, k.job(id), k.jobResult(id), k.active, k.results(id), k.storedBits(id)], [
+    const write = () => sendScript<JobStatus | 'missing'>(this.#redis, 'complete-job', [k.fence, k.job(id), k.jobResult(id), k.active, k.results(id), k.storedBits(id)], [
       term, id, now, payload as unknown as string, ttlSec, k.events,
     ]);
     return await this.#writeAcked(write, epoch);
@@ -291,7 +304,7 @@ export class JobStore {
   async failJob(id: string, term: number, error: SerializedError, now: number = Date.now()): Promise<JobStatus | 'missing'> {
     const k = this.keys;
     const epoch = this.#connectionEpoch;
-    return await this.#writeAcked(sendScript<JobStatus | 'missing'>(this.#redis, 'fail-job', [k.fence, k.job(id), k.active], [term, id, JSON.stringify(error), now, k.events]), epoch);
+    return await this.#writeAcked(() => sendScript<JobStatus | 'missing'>(this.#redis, 'fail-job', [k.fence, k.job(id), k.active], [term, id, JSON.stringify(error), now, k.events]), epoch);
   }
 
   /** Every stored task result of a job, in task order. */
@@ -367,7 +380,7 @@ export class JobStore {
     const args: Array<string | number> = [jobId, from?.jobType ?? '', micros, from?.node ?? '', from?.attempt ?? 0, from?.batch?.term ?? 0, from?.batch?.lastIndex ?? 0];
     for (const [index, json] of entries) args.push(index, json);
     const epoch = this.#connectionEpoch;
-    const write = sendScript<[number, number, JobStatus | 'missing' | 'stale']>(
+    const write = () => sendScript<[number, number, JobStatus | 'missing' | 'stale']>(
       this.#redis, 'store-results', [k.fence, k.job(jobId), k.results(jobId), k.wake, k.resultsStored, k.taskTimes, k.storedBits(jobId)], args,
     );
     // A duplicate may be an earlier attempt's own write that was never confirmed: the script wrote
@@ -404,7 +417,7 @@ export class JobStore {
   async failTask(jobId: string, taskIndex: number, error: SerializedError, batch?: BatchStamp, now: number = Date.now()): Promise<JobStatus | 'missing' | 'stale'> {
     const k = this.keys;
     const epoch = this.#connectionEpoch;
-    const write = sendScript<JobStatus | 'missing' | 'stale'>(this.#redis, 'fail-task', [k.fence, k.job(jobId), k.taskErrors(jobId), k.active], [
+    const write = () => sendScript<JobStatus | 'missing' | 'stale'>(this.#redis, 'fail-task', [k.fence, k.job(jobId), k.taskErrors(jobId), k.active], [
       jobId, taskIndex, JSON.stringify({ ...error, taskIndex }), now, k.events, batch?.term ?? 0, batch?.lastIndex ?? 0,
     ]);
     return await this.#writeAcked(write, epoch);
@@ -434,17 +447,19 @@ export class JobStore {
    * then the WAIT ran first and covered nothing, and a second WAIT is sent. The order is read
    * from callbacks on the two promises, which run in reply order only at equal depth: ioredis's
    * promise of a script reply sits one `.catch` (its NOSCRIPT fallback) above the reply, so the
-   * WAIT's is given one step too. `write` must be that promise as ioredis returns it
+   * WAIT's is given one step too. `send` must return that promise as ioredis returns it
    * (`sendScript`); a further wrapped one would make every WAIT look first (one needless WAIT per
    * write; `job-store.test.ts` counts them). `needsAck` may waive the check for a write that
    * changed nothing.
    */
-  async #writeAcked<T>(write: Promise<T>, epoch: number, needsAck: (reply: T) => boolean = () => true): Promise<T> {
+  async #writeAcked<T>(send: () => Promise<T>, epoch: number, needsAck: (reply: T) => boolean = () => true): Promise<T> {
     if (this.#minReplicas === 0) {
-      return await write.catch((err: unknown) => {
+      return await send().catch((err: unknown) => {
         throw toTypedError(err);
       });
     }
+    // The script and its WAIT leave in one socket write.
+    const [write, wait] = inOneWrite(this.#redis, () => [send(), this.#wait()] as const);
     let scriptFirst: boolean | undefined;
     const replied = write.then(
       (reply) => {
@@ -456,7 +471,7 @@ export class JobStore {
         throw toTypedError(err);
       },
     );
-    const waited = this.#wait()
+    const waited = wait
       .then((n) => n) // the script promise's depth: see above
       .then((n) => {
         scriptFirst ??= false;

@@ -10,8 +10,8 @@ const prelude = readFileSync(join(dir, '_fence.lua'), 'utf8');
 
 /** Script name → number of KEYS. Every script is loaded with the fencing prelude. */
 const SCRIPTS = {
-  'create-job': 4,
-  'start-job': 2,
+  'create-job': 6,
+  'start-job': 3,
   'record-split': 3,
   'store-results': 7,
   'fail-task': 4,

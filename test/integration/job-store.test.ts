@@ -20,13 +20,45 @@ async function newStore(options = {}) {
 describe('JobStore', () => {
   it('a deposed leader cannot start, advance or complete a job (fencing)', async () => {
     const { store, id } = await newStore();
-    expect(await store.startJob(id, 5)).toEqual({ status: 'running', placed: 0 });
+    expect(await store.startJob(id, 5)).toMatchObject({ status: 'running', placed: 0 });
     await expect(store.recordSplit(id, 4, 10)).rejects.toMatchObject({ code: 'STALE_TERM' });
     await expect(store.completeJob(id, 3, { type: 'json', value: 1 }, 60)).rejects.toMatchObject({ code: 'STALE_TERM' });
     await expect(store.failJob(id, 4, { code: 'INTERNAL', message: 'x' })).rejects.toMatchObject({ code: 'STALE_TERM' });
     expect((await store.getJob(id))?.status).toBe('running');
     expect(await store.recordSplit(id, 6, 10)).toBe('running');
     expect((await store.getJob(id))?.progress.placed).toBe(10);
+  });
+
+  it('startJob returns the job as started and its type\'s task time, and leaves a job whose split ended as it is', async () => {
+    const { store, id } = await newStore();
+    const started = await store.startJob(id, 1);
+    expect(started).toMatchObject({ status: 'running', placed: 0, taskMicros: undefined });
+    expect(started.job).toMatchObject({ id, name: 'primes', status: 'running', input: { from: 0, to: 10 } });
+    await store.storeResults(id, [[0, 1]], { jobType: 'primes', microsPerTask: 250 });
+    await store.recordSplit(id, 1, 2, 2);
+    const adoptions = await redis.hget(store.keys.job(id), 'adoptions');
+    const again = await store.startJob(id, 2);
+    expect(again).toMatchObject({ status: 'running', placed: 2, taskMicros: 250 });
+    expect(again.job?.progress).toMatchObject({ total: 2, done: 1 });
+    expect(await redis.hget(store.keys.job(id), 'adoptions')).toBe(adoptions); // a later term adopts nothing once the split ended
+    expect(await store.startJob(newJobId(), 2)).toMatchObject({ status: 'missing', job: undefined });
+  });
+
+  it('createJob lists and indexes the job in one script, and with `reservedIn` creates nothing without that reservation', async () => {
+    const store = new JobStore(redis, createKeys(uniquePrefix('store')));
+    const k = store.keys;
+    const refused = newJobId();
+    const quota = `${k.prefix}:quota:tok-a`;
+    await expect(store.createJob({ id: refused, name: 'primes', input: { label: 'zebra' }, options: JOB_OPTION_DEFAULTS, resultType: 'json' }, { reservedIn: quota })).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    expect(await redis.exists(k.job(refused), k.jobs, k.active, k.wake, k.jobsById, k.searchWord('zebra'))).toBe(0);
+    const id = newJobId();
+    await redis.zadd(quota, Date.now(), id);
+    await store.createJob({ id, name: 'primes', input: { label: 'zebra' }, options: JOB_OPTION_DEFAULTS, resultType: 'json' }, { reservedIn: quota });
+    expect(await redis.zscore(k.jobsById, id)).toBe('0');
+    expect(await redis.sismember(k.searchWord('zebra'), id)).toBe(1);
+    expect(await redis.ttl(k.searchWord('zebra'))).toBeGreaterThan(0);
+    expect((await store.searchJobs('zebra', { limit: 10 })).jobs.map((j) => j.id)).toEqual([id]);
+    expect(await redis.lrange(k.wake, 0, -1)).toEqual([`split:${id}`]);
   });
 
   it('the first result stored for a task wins; later ones are dropped and counted', async () => {
@@ -93,10 +125,21 @@ describe('JobStore', () => {
       await own.echo('count-from-here');
       while (!lines.includes('"count-from-here"')) await new Promise((r) => setTimeout(r, 10));
       lines = lines.slice(lines.indexOf('"count-from-here"'));
+      // Each script and its WAIT leave in one socket write: every command is written while corked.
+      const socket = own.stream;
+      const write = socket.write.bind(socket);
+      const corked: number[] = [];
+      socket.write = ((chunk: unknown, ...rest: never[]) => {
+        corked.push(socket.writableCorked);
+        return write(chunk as never, ...rest);
+      }) as typeof socket.write;
       await store.storeResults(id, [[0, 1]]);
       await store.recordSplit(id, 1, 2, 2);
       await store.storeResults(id, [[1, 1]]);
       await store.completeJob(id, 1, { type: 'json', value: 2 }, 60);
+      socket.write = write;
+      expect(corked).toHaveLength(8);
+      expect(corked.every((c) => c > 0)).toBe(true);
       await own.ping(); // every command above reaches the monitor before this one
       const mine = () => lines.split('\n').filter((l) => l.includes(from)).map((l) => (/\] "([^"]+)"/.exec(l)?.[1] ?? '').toLowerCase());
       while (!mine().includes('ping')) await new Promise((r) => setTimeout(r, 10));

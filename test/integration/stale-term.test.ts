@@ -53,14 +53,14 @@ describe('a worker and a batch of a stale term', () => {
     await store.createJob({ id, name: 'ack-probe', input: { tasks: 20 }, options: JOB_OPTION_DEFAULTS, resultType: 'json' });
 
     // Leader 1 (term 1): places tasks 0-4 and checkpoints 0-9; 5-9 wait in a batch not yet sent.
-    expect(await store.startJob(id, 1)).toEqual({ status: 'running', placed: 0 });
+    expect(await store.startJob(id, 1)).toMatchObject({ status: 'running', placed: 0 });
     await enqueue(id, 1, 0, 5);
     expect(await store.recordSplit(id, 1, 10)).toBe('running');
     await drained();
     expect((await store.getJob(id))?.progress.done).toBe(5);
 
     // Leader 2 (term 2) adopts the job at the checkpoint: tasks 10 on are its own to place.
-    expect(await store.startJob(id, 2)).toEqual({ status: 'running', placed: 10 });
+    expect(await store.startJob(id, 2)).toMatchObject({ status: 'running', placed: 10 });
 
     // Deposed leader 1 enqueues late: a batch below the adoption point (queued before the new
     // term, as far as anyone can tell) and one past it; its checkpoint hits the fence.

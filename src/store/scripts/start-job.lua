@@ -1,7 +1,9 @@
 -- Scheduler (fenced): a queued job becomes running, and a leader adopts the job's placements.
--- KEYS[1] fence  KEYS[2] job hash
+-- KEYS[1] fence  KEYS[2] job hash  KEYS[3] measured task times (hash: job type -> µs)
 -- ARGV[1] term  ARGV[2] now (ms)
--- Returns { status after the call or 'missing', tasks placed so far }.
+-- Returns { status after the call or 'missing', tasks placed so far, the job hash after the call
+-- as a flat field/value list, µs per task of its type or false before any was measured }.
+-- A job whose split has ended, or that has ended, is returned unchanged.
 --
 -- Adoption (DESIGN §2): the first time a leader of a higher term starts splitting a job, it
 -- records `term:placed` in the job's `adoptions`. Queue entries of earlier terms holding only
@@ -10,16 +12,18 @@
 -- after the fence rose; the adopter re-splits from `placed`, and workers refuse that entry.
 local err = fenceOrFail(tonumber(ARGV[1]))
 if err then return err end
-local f = redis.call('HMGET', KEYS[2], 'status', 'placed', 'term', 'adoptions')
+local f = redis.call('HMGET', KEYS[2], 'status', 'placed', 'term', 'adoptions', 'splitDone', 'name')
 local status = f[1]
-if not status then return { 'missing', 0 } end
+if not status then return { 'missing', 0, {}, false } end
 local placed = tonumber(f[2] or '0')
-if status == 'queued' then
-  redis.call('HSET', KEYS[2], 'status', 'running', 'startedAt', ARGV[2])
-  status = 'running'
+if f[5] ~= '1' then
+  if status == 'queued' then
+    redis.call('HSET', KEYS[2], 'status', 'running', 'startedAt', ARGV[2])
+    status = 'running'
+  end
+  if status == 'running' and tonumber(ARGV[1]) > tonumber(f[3] or '0') then
+    local adoption = ARGV[1] .. ':' .. placed
+    redis.call('HSET', KEYS[2], 'term', ARGV[1], 'adoptions', f[4] and (f[4] .. ',' .. adoption) or adoption)
+  end
 end
-if status == 'running' and tonumber(ARGV[1]) > tonumber(f[3] or '0') then
-  local adoption = ARGV[1] .. ':' .. placed
-  redis.call('HSET', KEYS[2], 'term', ARGV[1], 'adoptions', f[4] and (f[4] .. ',' .. adoption) or adoption)
-end
-return { status, placed }
+return { status, placed, redis.call('HGETALL', KEYS[2]), redis.call('HGET', KEYS[3], f[6] or '') }
