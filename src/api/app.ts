@@ -1,7 +1,7 @@
 // createApi(deps): the HTTP API as a Hono app; tests call app.request(), only the CLI opens a socket.
+import { IncomingMessage } from 'node:http';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import type { Redis } from 'ioredis';
-import { bodyLimit } from 'hono/body-limit';
 import { streamSSE } from 'hono/streaming';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -122,14 +122,8 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
 
   app.post(
     '/v1/jobs',
-    bodyLimit({
-      maxSize: opts.bodyLimitBytes,
-      onError: () => {
-        throw new RingpoolError('PAYLOAD_TOO_LARGE', `request body is larger than the limit of ${opts.bodyLimitBytes} bytes`);
-      },
-    }),
     async (c) => {
-      const body = await readJson(c, opts.maxJsonDepth);
+      const body = await readJson(c, opts.maxJsonDepth, opts.bodyLimitBytes);
       const envelope = SubmitSchema.safeParse(body);
       if (!envelope.success) throw new RingpoolError('BAD_INPUT', describeIssues(envelope.error.issues, ''));
       const loaded = registry.get(envelope.data.job);
@@ -344,12 +338,12 @@ function failFastWhileRedisDown(redis: Redis): MiddlewareHandler {
  * whatever walks them later: validation, search indexing, JSON.stringify), and `__proto__` keys
  * refused, so no code that copies the input key by key can set an object's prototype from it.
  */
-async function readJson(c: Context, maxDepth: number): Promise<unknown> {
+async function readJson(c: Context, maxDepth: number, maxBytes: number): Promise<unknown> {
   const type = c.req.header('content-type') ?? '';
   if (!/^application\/json\b/i.test(type)) {
     throw new RingpoolError('UNSUPPORTED_MEDIA_TYPE', `send the body as JSON with "Content-Type: application/json" (got ${type === '' ? 'none' : JSON.stringify(type.slice(0, 100))})`);
   }
-  const text = await c.req.text();
+  const text = await readBodyText(c, maxBytes);
   const depth = jsonNestingDepth(text, maxDepth);
   if (depth > maxDepth) throw new RingpoolError('BAD_INPUT', `the body nests arrays and objects more than ${maxDepth} levels deep`);
   let parsed: unknown;
@@ -363,6 +357,39 @@ async function readJson(c: Context, maxDepth: number): Promise<unknown> {
     throw new RingpoolError('MALFORMED_JSON', `the body is not valid JSON: ${(err as Error).message.slice(0, 300)}`);
   }
   return parsed;
+}
+
+/**
+ * The request body as text, refused past `maxBytes` (413) whether or not it declares a length.
+ * Behind @hono/node-server it is read from Node's request stream: building the web Request and
+ * its stream (what `c.req.text()` and hono's bodyLimit do) cost more CPU than a small job's whole
+ * submission. The server discards whatever is left of a refused body.
+ */
+async function readBodyText(c: Context, maxBytes: number): Promise<string> {
+  const tooLarge = () => new RingpoolError('PAYLOAD_TOO_LARGE', `request body is larger than the limit of ${maxBytes} bytes`);
+  if (Number(c.req.header('content-length')) > maxBytes) throw tooLarge();
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  if (!(incoming instanceof IncomingMessage)) {
+    const bytes = await c.req.arrayBuffer(); // not served by node-server (e.g. app.request in tests)
+    if (bytes.byteLength > maxBytes) throw tooLarge();
+    return new TextDecoder().decode(bytes);
+  }
+  return await new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (err?: Error) => {
+      incoming.off('data', onData).off('end', onEnd).off('error', done);
+      if (err === undefined) resolve(Buffer.concat(chunks, size).toString('utf8'));
+      else reject(err);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) done(tooLarge());
+      else chunks.push(chunk);
+    };
+    const onEnd = () => done();
+    incoming.on('data', onData).on('end', onEnd).on('error', done);
+  });
 }
 
 class ForbiddenKey extends Error {

@@ -76,7 +76,7 @@ export class Scheduler {
   readonly #queues = new Map<string, Queue<TaskBatch>>();
   readonly #placement = new Placement();
   /** Reduce runs here, off the event loop that drives Raft: one thread, started when first needed. */
-  readonly #reducePool = new Piscina({ filename: REDUCE_ENTRY, minThreads: 0, maxThreads: 1, idleTimeout: 60_000, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+  readonly #reducePool = new Piscina({ filename: REDUCE_ENTRY, minThreads: 0, maxThreads: 1, idleTimeout: 60_000, recordTiming: false, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
   /** Jobs this process is splitting or reducing now: one piece of work per job at a time. */
   readonly #working = new Map<string, Promise<void>>();
   #running = false;
@@ -267,7 +267,13 @@ export class Scheduler {
       for (const [node, tasks] of pending) if (tasks.length > 0) seal(node, tasks);
       if (resplit) await this.#dropStored(id, ready);
       if (ready.size === 0) return;
-      await Promise.all([...ready].map(([node, list]) => this.#queue(node).addBulk(list as never)));
+      // One entry goes by `add`: the same script, without the MULTI that addBulk builds around it.
+      await Promise.all(
+        [...ready].map(([node, list]) => {
+          const [only] = list;
+          return list.length === 1 && only !== undefined ? this.#queue(node).add(only.name, only.data, only.opts) : this.#queue(node).addBulk(list as never);
+        }),
+      );
       this.lastPlacement = { term, at: Date.now() };
       ready.clear();
     };

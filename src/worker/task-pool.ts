@@ -88,6 +88,7 @@ export class TaskPool {
         // Queue in the pool rather than fail: the BullMQ worker already bounds what is fetched
         // ('auto' would refuse a call once threads² wait, and an entry's calls arrive together).
         maxQueue: Infinity,
+        recordTiming: false, // piscina's own run/wait histograms: unused (ringpool measures per task)
         // First come, first served: an entry's results are written once all its calls are done,
         // so a call must not be passed over by later ones (piscina reorders calls that carry an
         // abort signal otherwise).

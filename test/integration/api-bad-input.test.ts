@@ -1,4 +1,5 @@
 // Bad input gets a 4xx with a message that says what to fix, and nothing is stored (DESIGN §8).
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestNode, type TestNode } from '../helpers/cluster.js';
 
@@ -35,6 +36,28 @@ describe('POST /v1/jobs rejects bad input and stores nothing', () => {
 
   it('a wrong content type asks for application/json', async () => {
     await expectRejected({ method: 'POST', body: 'job=primes', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 415, 'UNSUPPORTED_MEDIA_TYPE', /application\/json/);
+  });
+
+  it('a chunked body (no Content-Length) is read whole, and refused with 413 once past the limit', async () => {
+    // Sent in pieces with Transfer-Encoding: chunked, so only counting the bytes read can refuse it.
+    const post = (pieces: string[]) =>
+      new Promise<{ status: number; body: any }>((resolve, reject) => {
+        const req = request(`${node.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString('utf8'))).on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+        });
+        req.on('error', reject);
+        for (const piece of pieces) req.write(piece);
+        req.end();
+      });
+    const before = await node.store.countJobs();
+    const big = await post(['{"job":"wordcount","input":{"text":"', ...Array.from({ length: 10 }, () => 'x'.repeat(1000)), '"}}']);
+    expect(big.status).toBe(413);
+    expect(big.body.error).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', message: expect.stringMatching(/4096 bytes/) });
+    expect(await node.store.countJobs()).toBe(before);
+    const small = await post(['{"job":"wordcount",', '"input":{"text":"', 'a b a', '"}}']);
+    expect(small.status).toBe(202);
+    expect((await node.waitForJob(small.body.id)).status).toBe('completed');
   });
 
   it('a body over the limit is refused with 413', async () => {
