@@ -1,7 +1,9 @@
 // `npm run bench -- latency`: a one-task job, HTTP submit → result, sequentially; p50 and p99.
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
-import { numberFlag, startBenchCluster } from './harness.js';
+import { Redis } from 'ioredis';
+import { hasFlag, numberFlag, startBenchCluster } from './harness.js';
+import { redisCostPerJob, startRedisCost } from './redis-cost.js';
 import { printTable, quantile, type BenchSuite } from './report.js';
 
 const CLIENT = new URL('./workers/latency-client.mjs', import.meta.url);
@@ -13,10 +15,21 @@ const suite: BenchSuite = async (args) => {
   const client = fork(CLIENT, [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
     await once(client, 'message');
+    // --redis-stats: the master's CPU per command and per script, for the timed jobs (the slow
+    // log records every command meanwhile, which costs a little time of its own).
+    const stats = hasFlag(args, 'redis-stats') ? new Redis(cluster.redis.masterUrl) : undefined;
+    const run = async (count: number, warmup: number) => {
+      client.send({ url: cluster.url, runs: count, warmup });
+      const [reply] = (await once(client, 'message')) as [{ samples: number[]; cpuMs: number } | { error: string }];
+      if ('error' in reply) throw new Error(`latency client: ${reply.error}`);
+      return reply;
+    };
+    if (stats !== undefined) {
+      await run(1, 20);
+      await startRedisCost(stats);
+    }
     const cpu = process.cpuUsage();
-    client.send({ url: cluster.url, runs, warmup: 20 });
-    const [reply] = (await once(client, 'message')) as [{ samples: number[]; cpuMs: number } | { error: string }];
-    if ('error' in reply) throw new Error(`latency client: ${reply.error}`);
+    const reply = await run(runs, stats === undefined ? 20 : 0);
     const used = process.cpuUsage(cpu);
     const { samples } = reply;
     const figures = {
@@ -32,6 +45,10 @@ const suite: BenchSuite = async (args) => {
       ['p50 ms', 'p99 ms', 'max ms', 'node CPU ms/job', 'client CPU ms/job'],
       [figures.latencyP50Ms, figures.latencyP99Ms, figures.latencyMaxMs, figures.cpuMsPerJob, figures.clientCpuMsPerJob],
     ]);
+    if (stats !== undefined) {
+      printTable('where the Redis master\'s time goes', await redisCostPerJob(stats, runs, [cluster.node.store.redis]));
+      stats.disconnect();
+    }
     return figures;
   } finally {
     client.kill();
