@@ -369,8 +369,9 @@ async function readBodyText(c: Context, maxBytes: number): Promise<string> {
   const tooLarge = () => new RingpoolError('PAYLOAD_TOO_LARGE', `request body is larger than the limit of ${maxBytes} bytes`);
   if (Number(c.req.header('content-length')) > maxBytes) throw tooLarge();
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-  if (!(incoming instanceof IncomingMessage)) {
-    const bytes = await c.req.arrayBuffer(); // not served by node-server (e.g. app.request in tests)
+  if (!(incoming instanceof IncomingMessage) || incoming.readableEnded) {
+    // Not served by node-server (app.request in tests), or the body was read already.
+    const bytes = await c.req.arrayBuffer();
     if (bytes.byteLength > maxBytes) throw tooLarge();
     return new TextDecoder().decode(bytes);
   }

@@ -256,13 +256,10 @@ export class JobStore {
   }
 
   /**
-   * A queued job becomes running; a leader of a higher term adopts it (start-job.lua). Returns the
-   * status and how many tasks were placed before: the split goes on from there.
-   */
-  /**
    * The scheduler begins splitting: a queued job becomes running and this leader adopts it (see
-   * start-job.lua); returns the job as it is then, and the measured µs per task of its type. A job
-   * whose split has ended, or that has ended, is returned unchanged.
+   * start-job.lua); returns the job as it is then, how many tasks were placed before (the split
+   * goes on from there) and the measured µs per task of its type. A job whose split has ended, or
+   * that has ended, is returned unchanged.
    */
   async startJob(id: string, term: number, now: number = Date.now()): Promise<StartedJob> {
     const k = this.keys;
