@@ -1,6 +1,7 @@
 // `npm run bench -- latency`: a one-task job, HTTP submit → result, sequentially; p50 and p99.
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
+import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { hasFlag, numberFlag, startBenchCluster } from './harness.js';
 import { redisCostPerJob, startRedisCost } from './redis-cost.js';
@@ -32,6 +33,21 @@ const suite: BenchSuite = async (args) => {
     const reply = await run(runs, stats === undefined ? 20 : 0);
     const used = process.cpuUsage(cpu);
     const { samples } = reply;
+    // The baseline, on the same Redis master: a raw BullMQ job added and awaited by the same
+    // client process, its Worker (a trivial processor) in this one. No HTTP, no replication WAIT.
+    const connection = new Redis(cluster.redis.masterUrl, { maxRetriesPerRequest: null });
+    const queue = `latency-baseline-${Date.now()}`;
+    const worker = new Worker(queue, async (job) => (job.data as { x: number }).x + 1, { connection });
+    let bull: { samples: number[]; cpuMs: number } | { error: string };
+    try {
+      await worker.waitUntilReady();
+      client.send({ runs, warmup: 20, bullmq: { redisUrl: cluster.redis.masterUrl, queue } });
+      [bull] = (await once(client, 'message')) as [{ samples: number[]; cpuMs: number } | { error: string }];
+    } finally {
+      await worker.close();
+      connection.disconnect();
+    }
+    if ('error' in bull) throw new Error(`latency client (BullMQ): ${bull.error}`);
     const figures = {
       latencyP50Ms: Number(quantile(samples, 0.5).toFixed(2)),
       latencyP99Ms: Number(quantile(samples, 0.99).toFixed(2)),
@@ -40,10 +56,13 @@ const suite: BenchSuite = async (args) => {
       // CPU time of the node's process (API, scheduler, worker and their threads) per job, warm-up included.
       cpuMsPerJob: Number(((used.user + used.system) / 1000 / (runs + 20)).toFixed(2)),
       clientCpuMsPerJob: Number((reply.cpuMs / runs).toFixed(2)),
+      bullmqLatencyP50Ms: Number(quantile(bull.samples, 0.5).toFixed(2)),
+      bullmqLatencyP99Ms: Number(quantile(bull.samples, 0.99).toFixed(2)),
     };
-    printTable(`latency: one-task job, submit over HTTP → result, ${runs} in a row (WAIT-acked writes)`, [
-      ['p50 ms', 'p99 ms', 'max ms', 'node CPU ms/job', 'client CPU ms/job'],
-      [figures.latencyP50Ms, figures.latencyP99Ms, figures.latencyMaxMs, figures.cpuMsPerJob, figures.clientCpuMsPerJob],
+    printTable(`latency: a one-task job, submit → result, ${runs} in a row`, [
+      ['', 'p50 ms', 'p99 ms', 'max ms', 'node CPU ms/job', 'client CPU ms/job'],
+      ['ringpool (HTTP, Raft leader, WAIT-acked writes)', figures.latencyP50Ms, figures.latencyP99Ms, figures.latencyMaxMs, figures.cpuMsPerJob, figures.clientCpuMsPerJob],
+      ['raw BullMQ (add → Worker → waitUntilFinished)', figures.bullmqLatencyP50Ms, figures.bullmqLatencyP99Ms, Number(Math.max(...bull.samples).toFixed(2)), '', Number((bull.cpuMs / runs).toFixed(2))],
     ]);
     if (stats !== undefined) {
       printTable('where the Redis master\'s time goes', await redisCostPerJob(stats, runs, [cluster.node.store.redis]));

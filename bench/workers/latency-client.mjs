@@ -1,7 +1,10 @@
 // The latency bench's client: a process of its own, as a user's would be, so its HTTP work does not
 // share the event loop of the ringpool node under test. One keep-alive connection per request kind
-// (node:http; fetch's web streams cost more CPU than the requests they make).
+// (node:http; fetch's web streams cost more CPU than the requests they make). Also the baseline's
+// producer: raw BullMQ, a job added and awaited (`waitUntilFinished`), the worker in the bench.
 import { Agent, request } from 'node:http';
+import { Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
 
 const agent = new Agent({ keepAlive: true, maxSockets: 2 });
 
@@ -22,7 +25,7 @@ function call(url, method, body) {
   });
 }
 
-export async function oneJob(base) {
+async function oneJob(base) {
   const started = performance.now();
   const { id } = await call(`${base}/v1/jobs`, 'POST', '{"job":"increment","input":{"tasks":1}}');
   // Long poll: the API answers as soon as the job ends (no client-side polling interval).
@@ -31,19 +34,46 @@ export async function oneJob(base) {
   return performance.now() - started;
 }
 
-if (process.send !== undefined && import.meta.url === `file://${process.argv[1]}`) {
-process.on('message', async ({ url, runs, warmup }) => {
+/** One raw BullMQ job, added and awaited until its worker completed it. */
+function bullmqRoundTrip(queue, events) {
+  return async () => {
+    const started = performance.now();
+    // Completed jobs are kept a while: waitUntilFinished reads the job if its event came first.
+    const job = await queue.add('inc', { x: 0 }, { removeOnComplete: 100 });
+    if ((await job.waitUntilFinished(events, 10_000)) !== 1) throw new Error('unexpected BullMQ answer');
+    return performance.now() - started;
+  };
+}
+
+async function timed(once, runs, warmup) {
+  for (let i = 0; i < warmup; i++) await once(); // threads, connections, JIT
+  const cpu = process.cpuUsage();
+  const samples = [];
+  for (let i = 0; i < runs; i++) samples.push(await once());
+  const used = process.cpuUsage(cpu);
+  return { samples, cpuMs: (used.user + used.system) / 1000 };
+}
+
+process.on('message', async ({ url, runs, warmup, bullmq }) => {
   try {
-    for (let i = 0; i < warmup; i++) await oneJob(url); // threads, connections, JIT
-    const cpu = process.cpuUsage();
-    const samples = [];
-    for (let i = 0; i < runs; i++) samples.push(await oneJob(url));
-    const used = process.cpuUsage(cpu);
-    process.send({ samples, cpuMs: (used.user + used.system) / 1000 });
+    if (bullmq === undefined) {
+      process.send(await timed(() => oneJob(url), runs, warmup));
+      return;
+    }
+    const connection = new Redis(bullmq.redisUrl, { maxRetriesPerRequest: null });
+    const queue = new Queue(bullmq.queue, { connection });
+    const events = new QueueEvents(bullmq.queue, { connection: { url: bullmq.redisUrl } });
+    await events.waitUntilReady();
+    try {
+      process.send(await timed(bullmqRoundTrip(queue, events), runs, warmup));
+    } finally {
+      await events.close();
+      await queue.close();
+      connection.disconnect();
+    }
   } catch (err) {
     process.send({ error: String(err?.stack ?? err) });
   }
 });
 process.on('disconnect', () => process.exit(0)); // the bench ended, however it ended
 process.send({ ready: true });
-}
