@@ -169,18 +169,7 @@ export class WorkerNode {
     const known = this.#knownView(batch.jobId);
     if (known?.ended) return; // nothing more is stored for an ended job
     if (known !== undefined && isStaleBatch(stamp, known.adoptions)) return refuse();
-    // A job this node has not seen lately: its view is read while the tasks start (a round trip
-    // off every new job's critical path); if it says the job ended or the batch is stale, the
-    // tasks are stopped and nothing is stored. The check where results are written stays the authority.
     const halt = new AbortController();
-    const verdict = known !== undefined ? Promise.resolve('run' as const) : this.#placementView(batch.jobId).then(
-      (view) => {
-        const said = view.ended ? ('ended' as const) : isStaleBatch(stamp, view.adoptions) ? ('stale' as const) : ('run' as const);
-        if (said !== 'run') halt.abort();
-        return said;
-      },
-      () => 'run' as const, // unreadable now: the write below is fenced anyway
-    );
     const loaded = registry.get(batch.job);
     if (loaded === undefined) {
       const status = await store.failTask(batch.jobId, batch.tasks[0]?.[0] ?? 0, { code: 'UNKNOWN_JOB_TYPE', message: `worker ${this.id} has no job module named "${batch.job}"` }, stamp);
@@ -199,6 +188,11 @@ export class WorkerNode {
     const onCancel = () => halt.abort(); // the job's cancel stops this entry too
     cancel.signal.addEventListener('abort', onCancel, { once: true });
     if (cancel.signal.aborted) halt.abort();
+    // A job this node has not seen lately: its view is read if the tasks still run VIEW_AFTER_MS
+    // after they started; if it says the job ended or the batch is stale, the tasks are stopped and
+    // nothing is stored. Shorter work is done before the answer could come: the check where
+    // results are written (fenced, and refusing ended jobs) stays the authority.
+    const verdict = known !== undefined ? undefined : this.#deferredVerdict(batch.jobId, stamp, halt);
     const metrics = this.#deps.metrics;
     const timer = metrics?.taskDuration.startTimer({ job_type: batch.job });
     metrics?.inFlight.inc({ node: this.id }, tasks.length);
@@ -221,7 +215,7 @@ export class WorkerNode {
         timer?.();
         metrics?.inFlight.dec({ node: this.id }, tasks.length);
       });
-    const said = await verdict;
+    const said = verdict === undefined ? 'run' : await verdict.settle();
     if (said === 'stale') return refuse();
     if (said === 'ended' || cancel.signal.aborted) return;
     const successes: Array<readonly [number, string]> = [];
@@ -246,6 +240,31 @@ export class WorkerNode {
     }
     logger.debug({ jobId: batch.jobId, task: failure.index, code: failure.error.code }, 'task failed for good');
     if ((await store.failTask(batch.jobId, failure.index, failure.error, stamp)) === 'stale') refuse();
+  }
+
+  /**
+   * What the job's view says of a batch (run, ended, stale), read only once the batch has run
+   * VIEW_AFTER_MS; a verdict other than `run` stops its tasks (`halt`). `settle` once the tasks
+   * are done: a view not read by then is not read, and the batch counts as `run`.
+   */
+  #deferredVerdict(jobId: string, stamp: ReturnType<typeof batchStamp>, halt: AbortController): { settle(): Promise<'run' | 'ended' | 'stale'> } {
+    let verdict: Promise<'run' | 'ended' | 'stale'> | undefined;
+    const read = setTimeout(() => {
+      verdict = this.#placementView(jobId).then(
+        (view) => {
+          const said = view.ended ? ('ended' as const) : isStaleBatch(stamp, view.adoptions) ? ('stale' as const) : ('run' as const);
+          if (said !== 'run') halt.abort();
+          return said;
+        },
+        () => 'run' as const, // unreadable now: the write is fenced anyway
+      );
+    }, VIEW_AFTER_MS);
+    return {
+      settle: () => {
+        clearTimeout(read);
+        return verdict ?? Promise.resolve('run');
+      },
+    };
   }
 
   /**
@@ -321,4 +340,7 @@ const QUEUE_CLOSE_PATIENCE_MS = 15_000;
 
 /** How long a draining node keeps retrying a result write that Redis does not confirm. */
 const CLOSE_WRITE_PATIENCE_MS = 5_000;
+
+/** How long a batch of a job not seen lately runs before its job's view is read (see #process). */
+const VIEW_AFTER_MS = 20;
 

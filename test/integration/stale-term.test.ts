@@ -89,4 +89,26 @@ describe('a worker and a batch of a stale term', () => {
     expect(job?.progress.duplicates).toBe(0);
     expect((await store.storedIndices(id, Array.from({ length: 20 }, (_, i) => i))).size).toBe(20);
   });
+
+  it('a batch of a job that already ended: a long one is stopped once its job\'s view is read, a short one stores nothing', async () => {
+    const { store } = node;
+    const id = newJobId();
+    await store.createJob({ id, name: 'spin', input: { tasks: 2, ms: 60_000 }, options: JOB_OPTION_DEFAULTS, resultType: 'json' });
+    await store.startJob(id, 2); // the fence is at term 2 since the test above
+    await store.failJob(id, 2, { code: 'TASK_FAILED', message: 'ended before its batches ran' });
+    const spin = async (index: number, ms: number) => {
+      const data: TaskBatch = { jobId: id, job: 'spin', term: 2, tasks: [[index, { ms, ignoreSignal: false }]], taskTimeoutMs: 120_000, taskMemoryMb: 256 };
+      await queue.add('spin', data, { jobId: batchId(data), removeOnComplete: true, removeOnFail: true });
+    };
+    // Short: done before the view would be read; the fenced write refuses an ended job.
+    await spin(0, 1);
+    await drained();
+    // Long: a minute of work, stopped when the view says the job has ended (this test's timeout is 30 s).
+    await spin(1, 60_000);
+    await drained();
+    const job = await store.getJob(id);
+    expect(job?.status).toBe('failed');
+    expect(job?.progress.done).toBe(0);
+    expect((await store.storedIndices(id, [0, 1])).size).toBe(0);
+  }, 30_000);
 });
