@@ -212,6 +212,7 @@ export class WorkerNode {
       })
       .finally(() => {
         cancel.signal.removeEventListener('abort', onCancel);
+        void verdict?.settle(); // done: a view not yet read is not read
         timer?.();
         metrics?.inFlight.dec({ node: this.id }, tasks.length);
       });
@@ -244,8 +245,9 @@ export class WorkerNode {
 
   /**
    * What the job's view says of a batch (run, ended, stale), read only once the batch has run
-   * VIEW_AFTER_MS; a verdict other than `run` stops its tasks (`halt`). `settle` once the tasks
-   * are done: a view not read by then is not read, and the batch counts as `run`.
+   * VIEW_AFTER_MS; a verdict other than `run` stops its tasks (`halt`). `settle` (any number of
+   * times) once the tasks are done: a view not read by then is not read, and the batch counts as
+   * `run`.
    */
   #deferredVerdict(jobId: string, stamp: ReturnType<typeof batchStamp>, halt: AbortController): { settle(): Promise<'run' | 'ended' | 'stale'> } {
     let verdict: Promise<'run' | 'ended' | 'stale'> | undefined;
