@@ -6,8 +6,10 @@ import { stopEverything } from './harness.js';
 import type { BenchSuite } from './report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
+/** Files here that are not suites. */
+const HELPERS = ['run.ts', 'report.ts', 'harness.ts', 'redis-cost.ts'];
 const suites = readdirSync(here)
-  .filter((f) => f.endsWith('.ts') && !['run.ts', 'report.ts'].includes(f))
+  .filter((f) => f.endsWith('.ts') && !HELPERS.includes(f) && !f.endsWith('.d.ts'))
   .map((f) => f.slice(0, -3))
   .sort();
 
@@ -23,6 +25,11 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     void stopEverything().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   });
 }
+// Output piped into a reader that stopped (`| head`): stop the same way rather than crash on EPIPE.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  void stopEverything().finally(() => process.exit(0));
+});
 const mod = (await import(join(here, `${suite}.ts`))) as { default: BenchSuite };
 const json = rest.includes('--json');
 const figures = await mod.default(rest.filter((a) => a !== '--json'));
