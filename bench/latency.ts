@@ -19,12 +19,14 @@ const suite: BenchSuite = async (args) => {
     // --redis-stats: the master's CPU per command and per script, for the timed jobs (the slow
     // log records every command meanwhile, which costs a little time of its own).
     const stats = hasFlag(args, 'redis-stats') ? new Redis(cluster.redis.masterUrl) : undefined;
-    const run = async (count: number, warmup: number) => {
-      client.send({ url: cluster.url, runs: count, warmup });
+    /** The client's timed loop: ringpool's jobs, or (`bullmq`) the baseline's. */
+    const ask = async (message: { runs: number; warmup: number; url?: string; bullmq?: { redisUrl: string; queue: string } }) => {
+      client.send(message);
       const [reply] = (await once(client, 'message')) as [{ samples: number[]; cpuMs: number } | { error: string }];
       if ('error' in reply) throw new Error(`latency client: ${reply.error}`);
       return reply;
     };
+    const run = (count: number, warmup: number) => ask({ url: cluster.url, runs: count, warmup });
     if (stats !== undefined) {
       await run(1, 20);
       await startRedisCost(stats);
@@ -38,16 +40,14 @@ const suite: BenchSuite = async (args) => {
     const connection = new Redis(cluster.redis.masterUrl, { maxRetriesPerRequest: null });
     const queue = `latency-baseline-${Date.now()}`;
     const worker = new Worker(queue, async (job) => (job.data as { x: number }).x + 1, { connection });
-    let bull: { samples: number[]; cpuMs: number } | { error: string };
+    let bull: { samples: number[]; cpuMs: number };
     try {
       await worker.waitUntilReady();
-      client.send({ runs, warmup: 20, bullmq: { redisUrl: cluster.redis.masterUrl, queue } });
-      [bull] = (await once(client, 'message')) as [{ samples: number[]; cpuMs: number } | { error: string }];
+      bull = await ask({ runs, warmup: 20, bullmq: { redisUrl: cluster.redis.masterUrl, queue } });
     } finally {
       await worker.close();
       connection.disconnect();
     }
-    if ('error' in bull) throw new Error(`latency client (BullMQ): ${bull.error}`);
     const figures = {
       latencyP50Ms: Number(quantile(samples, 0.5).toFixed(2)),
       latencyP99Ms: Number(quantile(samples, 0.99).toFixed(2)),

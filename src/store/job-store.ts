@@ -263,10 +263,11 @@ export class JobStore {
    */
   async startJob(id: string, term: number, now: number = Date.now()): Promise<StartedJob> {
     const k = this.keys;
-    const [status, placed, flat, micros] = await runScript<[JobStatus | 'missing', number, string[], string | null]>(this.#redis, 'start-job', [k.fence, k.job(id), k.taskTimes], [term, now]);
+    const [flat, micros] = await runScript<[string[], string | null]>(this.#redis, 'start-job', [k.fence, k.job(id), k.taskTimes], [term, now]);
     const hash: Record<string, string> = {};
     for (let i = 0; i + 1 < flat.length; i += 2) hash[flat[i] as string] = flat[i + 1] as string;
-    return { status, placed, job: parseJobHash(hash), taskMicros: micros === null ? undefined : Number(micros) };
+    const job = parseJobHash(hash);
+    return { status: job?.status ?? 'missing', placed: job?.progress.placed ?? 0, job, taskMicros: micros === null ? undefined : Number(micros) };
   }
 
   /** What a worker checks before running a batch: has the job ended, and which leaders adopted it. */

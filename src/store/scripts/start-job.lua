@@ -1,8 +1,8 @@
 -- Scheduler (fenced): a queued job becomes running, and a leader adopts the job's placements.
 -- KEYS[1] fence  KEYS[2] job hash  KEYS[3] measured task times (hash: job type -> µs)
 -- ARGV[1] term  ARGV[2] now (ms)
--- Returns { status after the call or 'missing', tasks placed so far, the job hash after the call
--- as a flat field/value list, µs per task of its type or false before any was measured }.
+-- Returns { the job hash after the call as a flat field/value list (empty when missing),
+-- µs per task of its type or false before any was measured }.
 -- A job whose split has ended, or that has ended, is returned unchanged.
 --
 -- Adoption (DESIGN §2): the first time a leader of a higher term starts splitting a job, it
@@ -14,7 +14,7 @@ local err = fenceOrFail(tonumber(ARGV[1]))
 if err then return err end
 local f = redis.call('HMGET', KEYS[2], 'status', 'placed', 'term', 'adoptions', 'splitDone', 'name')
 local status = f[1]
-if not status then return { 'missing', 0, {}, false } end
+if not status then return { {}, false } end
 local placed = tonumber(f[2] or '0')
 if f[5] ~= '1' then
   if status == 'queued' then
@@ -26,4 +26,4 @@ if f[5] ~= '1' then
     redis.call('HSET', KEYS[2], 'term', ARGV[1], 'adoptions', f[4] and (f[4] .. ',' .. adoption) or adoption)
   end
 end
-return { status, placed, redis.call('HGETALL', KEYS[2]), redis.call('HGET', KEYS[3], f[6] or '') }
+return { redis.call('HGETALL', KEYS[2]), redis.call('HGET', KEYS[3], f[6] or '') }
