@@ -2,7 +2,7 @@
 import { Queue, type JobType } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { JobStore } from '../store/job-store.js';
-import { batchId, batchStamp, isStaleBatch, type TaskBatch } from '../transport/task-batch.js';
+import { batchId, batchStamp, isStaleBatch, rebatch, type TaskBatch } from '../transport/task-batch.js';
 import type { HashRing } from '../ring/index.js';
 import { placeTask } from './placement.js';
 
@@ -61,7 +61,7 @@ export async function evacuateNode(
         movedTasks += tasks.length;
         let list = targets.get(owner);
         if (list === undefined) targets.set(owner, (list = []));
-        const data = { ...batch, term, tasks };
+        const data = rebatch(batch, term, tasks);
         list.push({ name: entry.name, data, opts: { ...pickRetryOptions(entry.opts), jobId: batchId(data) } });
       }
     }

@@ -9,7 +9,7 @@ import type { JobRecord } from '../store/job-record.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { JobStore } from '../store/job-store.js';
 import { isTransientRedisError } from '../store/scripts.js';
-import { batchId, type TaskBatch } from '../transport/task-batch.js';
+import { batchId, rebatch, type TaskBatch } from '../transport/task-batch.js';
 import type { Leadership } from './leadership.js';
 import type { Membership } from './membership.js';
 import { evacuateNode } from './evacuation.js';
@@ -67,6 +67,9 @@ const SWEEP_EVERY_MS = 3_000;
 
 /** Tasks split before the first checkpoint of a job whose task time is not yet measured. */
 const FIRST_CHECKPOINT = 128;
+
+/** Largest input (JSON characters) a job of one entry carries to the worker that reduces it. */
+const WHOLE_MAX_INPUT_CHARS = 64 * 1024;
 
 type Entry = { name: string; data: TaskBatch; opts: Record<string, unknown> };
 
@@ -263,10 +266,14 @@ export class Scheduler {
     };
     // A re-split (a retry, or a new leader resuming) enqueues only tasks without a stored result.
     const resplit = job.progress.done > 0;
-    const enqueueAll = async () => {
+    let enqueued = false;
+    /** `total`: the split has ended with this many tasks. */
+    const enqueueAll = async (total?: number) => {
       for (const [node, tasks] of pending) if (tasks.length > 0) seal(node, tasks);
       if (resplit) await this.#dropStored(id, ready);
       if (ready.size === 0) return;
+      if (total !== undefined && !enqueued) this.#markWhole(job, ready, total);
+      enqueued = true;
       // One entry goes by `add`: the same script, without the MULTI that addBulk builds around it.
       await Promise.all(
         [...ready].map(([node, list]) => {
@@ -317,7 +324,7 @@ export class Scheduler {
           nextCheckpoint = index + this.#checkpointAfter(shape);
         }
       }
-      await enqueueAll();
+      await enqueueAll(index);
       await store.recordSplit(id, term, index, index);
       if (index === 0) await this.#reduce(id, term); // nothing to run: reduce the empty list now
     } catch (err) {
@@ -355,8 +362,25 @@ export class Scheduler {
 
   /** The same entry with fewer tasks: its id follows its new first task. */
   #reentry(entry: Entry, tasks: ReadonlyArray<readonly [number, unknown]>): Entry {
-    const data = { ...entry.data, tasks };
+    const data = rebatch(entry.data, entry.data.term, tasks);
     return { ...entry, data, opts: { ...entry.opts, jobId: batchId(data) } };
+  }
+
+  /**
+   * A job whose every task went into one entry that runs as one thread call is reduced by the
+   * worker that runs it, in that call, and ended by the write of its results (TaskBatch.whole):
+   * one wake-up, read, thread call and acknowledged write fewer than a reduce here. The common
+   * case of a small job, and of the latency a user sees for it.
+   */
+  #markWhole(job: JobRecord, ready: Map<string, Entry[]>, total: number): void {
+    const [list, ...others] = [...ready.values()];
+    const entry = list?.[0];
+    if (entry === undefined || others.length > 0 || list?.length !== 1) return;
+    const { tasks, perCall } = entry.data;
+    if (perCall !== undefined || tasks.length !== total || tasks[0]?.[0] !== 0) return;
+    if ((JSON.stringify(job.input) ?? '').length > WHOLE_MAX_INPUT_CHARS) return;
+    const whole = { total, input: job.input, resultType: job.resultType, maxResultBytes: this.#options.maxJobResultBytes, resultTtlSec: job.options.resultTtlSec };
+    list[0] = { ...entry, data: { ...entry.data, whole } };
   }
 
   /** Back-pressure: waits while too many enqueued tasks of the job have no result yet. */

@@ -32,6 +32,11 @@ export interface JobTiming {
   readonly lastResultAt: number | null;
   /** Run time of all tasks added up, µs (measured inside the worker threads). */
   readonly runMicros: number;
+  /**
+   * Where the results were reduced: 'scheduler', or the id of the worker node that ran a job of
+   * one queue entry and reduced it in the same thread call (TaskBatch.whole); null until then.
+   */
+  readonly reducedOn: string | null;
 }
 
 export interface JobRecord {
@@ -76,7 +81,7 @@ export function parseJobHash(hash: Record<string, string>): JobRecord | undefine
       dropped: Number(hash.dropped ?? 0),
     },
     error: hash.error ? (JSON.parse(hash.error) as JobError) : null,
-    timing: { splitDoneAt: num(hash.splitDoneAt), lastResultAt: num(hash.lastResultAt), runMicros: Number(hash.runMicros ?? 0) },
+    timing: { splitDoneAt: num(hash.splitDoneAt), lastResultAt: num(hash.lastResultAt), runMicros: Number(hash.runMicros ?? 0), reducedOn: hash.reducedOn ?? null },
     tasksPerNode: Object.fromEntries(Object.entries(hash).filter(([k]) => k.startsWith('node:')).map(([k, v]) => [k.slice(5), Number(v)])),
     retriedTasks: Number(hash.retriedTasks ?? 0),
   };

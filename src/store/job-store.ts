@@ -294,7 +294,7 @@ export class JobStore {
     const k = this.keys;
     const epoch = this.#connectionEpoch;
     const write = () => sendScript<JobStatus | 'missing'>(this.#redis, 'complete-job', [k.fence, k.job(id), k.jobResult(id), k.active, k.results(id), k.storedBits(id)], [
-      term, id, now, payload as unknown as string, ttlSec, k.events,
+      term, id, now, payload, ttlSec, k.events,
     ]);
     return await this.#writeAcked(write, epoch);
   }
@@ -367,19 +367,30 @@ export class JobStore {
     return await this.storeResultJson(jobId, entries.map(([index, value]) => [index, JSON.stringify(value ?? null)] as const), from);
   }
 
-  /** `storeResults` for values already serialised (a worker thread sends its results as JSON). */
+  /**
+   * `storeResults` for values already serialised (a worker thread sends its results as JSON).
+   * `ending`: the entries are every task of the job (TaskBatch.whole) and this is their reduced
+   * result: unless a result of the job was stored before, the job completes with it in the same
+   * script (status 'completed'), and the task results are not kept.
+   */
   async storeResultJson(
     jobId: string,
     entries: ReadonlyArray<readonly [number, string]>,
     from?: StoredFrom,
+    ending?: { readonly result: string | Buffer; readonly ttlSec: number },
   ): Promise<StoredResults> {
     const k = this.keys;
     const micros = from?.microsPerTask === undefined ? '' : Math.max(1, Math.round(from.microsPerTask));
-    const args: Array<string | number> = [jobId, from?.jobType ?? '', micros, from?.node ?? '', from?.attempt ?? 0, from?.batch?.term ?? 0, from?.batch?.lastIndex ?? 0];
+    const args: Array<string | number | Buffer> = [
+      jobId, from?.jobType ?? '', micros, from?.node ?? '', from?.attempt ?? 0, from?.batch?.term ?? 0, from?.batch?.lastIndex ?? 0,
+      ending === undefined ? '' : '1', ending?.ttlSec ?? 0, k.events, ending?.result ?? '',
+    ];
     for (const [index, json] of entries) args.push(index, json);
     const epoch = this.#connectionEpoch;
     const write = () => sendScript<[number, number, JobStatus | 'missing' | 'stale']>(
-      this.#redis, 'store-results', [k.fence, k.job(jobId), k.results(jobId), k.wake, k.resultsStored, k.taskTimes, k.storedBits(jobId)], args,
+      this.#redis, 'store-results',
+      [k.fence, k.job(jobId), k.results(jobId), k.wake, k.resultsStored, k.taskTimes, k.storedBits(jobId), k.jobResult(jobId), k.active],
+      args,
     );
     // A duplicate may be an earlier attempt's own write that was never confirmed: the script wrote
     // (the duplicates counter), so this WAIT covers it too.

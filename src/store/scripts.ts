@@ -13,7 +13,7 @@ const SCRIPTS = {
   'create-job': 6,
   'start-job': 3,
   'record-split': 3,
-  'store-results': 7,
+  'store-results': 9,
   'fail-task': 4,
   'cancel-job': 3,
   'complete-job': 6,
@@ -22,6 +22,9 @@ const SCRIPTS = {
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
+
+/** A script's ARGV: text, numbers, or bytes (an image result). */
+export type ScriptArgs = ReadonlyArray<string | number | Buffer>;
 
 /** A client with our scripts defined as commands, called through `runScript`. */
 export function defineScripts(redis: Redis): void {
@@ -36,7 +39,7 @@ export function commandName(name: ScriptName): string {
 }
 
 /** Runs a script; an error reply whose first word is one of our codes becomes that typed error. */
-export async function runScript<T>(redis: Redis, name: ScriptName, keys: string[], args: Array<string | number>): Promise<T> {
+export async function runScript<T>(redis: Redis, name: ScriptName, keys: string[], args: ScriptArgs): Promise<T> {
   try {
     return await sendScript<T>(redis, name, keys, args);
   } catch (err) {
@@ -49,8 +52,8 @@ export async function runScript<T>(redis: Redis, name: ScriptName, keys: string[
  * `toTypedError`), settled as the reply is read, in reply order with the connection's other
  * commands; for a caller that must know which of two replies came first.
  */
-export function sendScript<T>(redis: Redis, name: ScriptName, keys: string[], args: Array<string | number>): Promise<T> {
-  const fn = (redis as unknown as Record<string, (...a: Array<string | number>) => Promise<T>>)[commandName(name)];
+export function sendScript<T>(redis: Redis, name: ScriptName, keys: string[], args: ScriptArgs): Promise<T> {
+  const fn = (redis as unknown as Record<string, (...a: Array<string | number | Buffer>) => Promise<T>>)[commandName(name)];
   if (fn === undefined) return Promise.reject(new RingpoolError('INTERNAL', `script ${name} is not defined on this connection: call defineScripts first`));
   return fn.call(redis, ...keys, ...args);
 }

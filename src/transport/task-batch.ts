@@ -1,4 +1,5 @@
 // The queue entry the scheduler enqueues for a worker node: a batch of one job's tasks.
+import type { ReduceSpec } from '../registry/reduce-results.js';
 
 export interface TaskBatch {
   readonly jobId: string;
@@ -16,6 +17,27 @@ export interface TaskBatch {
   readonly perCall?: number;
   readonly taskTimeoutMs: number;
   readonly taskMemoryMb: number;
+  /**
+   * Present when the entry holds every task of its job (0 … n-1, one thread call): the worker
+   * reduces the results in the same thread call and ends the job with the write that stores
+   * them, sparing the scheduler's reduce its wake-up, reads, thread call and write. Any other
+   * turn (a task failed, the reduce threw, a result was stored already) takes the usual path.
+   */
+  readonly whole?: WholeJob;
+}
+
+/** What a worker needs to reduce and end a job of one entry: tasks 0 … total-1 are all in it. */
+export interface WholeJob extends ReduceSpec {
+  readonly resultTtlSec: number;
+}
+
+/**
+ * The batch with other tasks (moved, or some already stored) and the term that places them now.
+ * It no longer holds its whole job unless it keeps every task.
+ */
+export function rebatch(batch: TaskBatch, term: number, tasks: ReadonlyArray<readonly [number, unknown]>): TaskBatch {
+  const { whole, ...rest } = batch;
+  return whole !== undefined && tasks.length === whole.total ? { ...rest, whole, term, tasks } : { ...rest, term, tasks };
 }
 
 /**

@@ -8,10 +8,17 @@
  *
  *   [0]            claim cursor: position of the next task to claim
  *   [1 + 3k]       call k's stop flag: 1 asks its task to stop (cancel, or past its time limit)
- *   [2 + 3k]       tasks call k has started (-1 while it waits for a thread, 0 while it loads)
+ *   [2 + 3k]       tasks call k has started (-1 while it waits for a thread, 0 while it loads,
+ *                  REDUCING once its tasks are done and it reduces their results)
  *   [3 + 3k]       position of the task call k runs now (-1 before its first)
  */
 export const CLAIM_CURSOR = 0;
+
+/**
+ * The `started` cell of a call that reduces its run's results (a job of one queue entry): the
+ * reduce has no task time limit, as on the scheduler, and a thread that dies now died in it.
+ */
+export const REDUCING = -2;
 
 export interface CallCells {
   readonly stop: number;

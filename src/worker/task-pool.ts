@@ -2,7 +2,8 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { RingpoolError, serializeError } from '../errors.js';
-import { callCells, createRunControl } from './run-control.js';
+import type { ReduceOutcome, ReduceSpec } from '../registry/reduce-results.js';
+import { REDUCING, callCells, createRunControl } from './run-control.js';
 import type { BatchOutcome, TaskOutcome, ThreadBatch } from './task-runner.js';
 
 export interface TaskPoolOptions {
@@ -28,6 +29,11 @@ export interface BatchRun {
   readonly cancel?: AbortSignal;
   /** Tasks a thread claims at a time; the batch runs on up to `threads` threads. @default all (one call) */
   readonly chunk?: number;
+  /**
+   * The batch is every task of its job (0 … n-1): once all succeeded, reduce their results in the
+   * same thread call. Honoured only when the batch runs as one call.
+   */
+  readonly reduce?: ReduceSpec;
 }
 
 /** How one thread call of a run ended. */
@@ -39,6 +45,9 @@ interface CallResult {
   readonly crash: unknown;
   /** Position of the task the call ran last (-1: none). */
   readonly last: number;
+  readonly reduced?: ReduceOutcome;
+  /** The call was reducing when it was stopped or its thread died. */
+  readonly inReduce: boolean;
 }
 
 /** A call in flight as the watchdog sees it. */
@@ -137,12 +146,21 @@ export class TaskPool {
     const chunk = Math.min(count, Math.max(1, Math.floor(batch.chunk ?? count)));
     const calls = Math.min(this.threads, Math.ceil(count / chunk));
     const cells = createRunControl(calls);
-    const results = await Promise.all(Array.from({ length: calls }, (_, slot) => this.#call(batch, cells, slot, chunk)));
-    return { outcomes: this.#complete(batch, results), micros: results.reduce((sum, r) => sum + r.micros, 0) };
+    const reduce = calls === 1 ? batch.reduce : undefined;
+    const results = await Promise.all(Array.from({ length: calls }, (_, slot) => this.#call(batch, cells, slot, chunk, reduce)));
+    // A thread that died in the reduce took its tasks' results with it: they run again without
+    // the reduce, and the scheduler's reduce then meets (and reports) the same trouble.
+    if (results[0]?.inReduce === true && !batch.cancel?.aborted) return await this.run({ ...batch, reduce: undefined });
+    const [only] = results;
+    return {
+      outcomes: this.#complete(batch, results),
+      micros: results.reduce((sum, r) => sum + r.micros, 0),
+      ...(only?.reduced === undefined ? {} : { reduced: only.reduced }),
+    };
   }
 
   /** One thread call of a run; never rejects: a crash or a stop is part of what it returns. */
-  async #call(batch: BatchRun, cells: Int32Array, slot: number, chunk: number): Promise<CallResult> {
+  async #call(batch: BatchRun, cells: Int32Array, slot: number, chunk: number, reduce: ReduceSpec | undefined): Promise<CallResult> {
     const mine = callCells(slot);
     const hard = new AbortController();
     let stopped: 'TIMEOUT' | 'CANCELLED' | undefined;
@@ -180,13 +198,15 @@ export class TaskPool {
       control: cells.buffer as SharedArrayBuffer,
       slot,
       ...(batch.maxResultBytes === undefined ? {} : { maxResultBytes: batch.maxResultBytes }),
+      ...(reduce === undefined ? {} : { reduce }),
     };
     this.#busy++;
     try {
-      const { outcomes, micros } = (await this.#pool(batch.memoryMb).run(payload, { signal: hard.signal })) as BatchOutcome;
-      return { outcomes, micros, stopped, crash: undefined, crashed: false, last: Atomics.load(cells, mine.current) };
+      const { outcomes, micros, reduced } = (await this.#pool(batch.memoryMb).run(payload, { signal: hard.signal })) as BatchOutcome;
+      return { outcomes, micros, stopped, crash: undefined, crashed: false, last: Atomics.load(cells, mine.current), inReduce: false, ...(reduced === undefined ? {} : { reduced }) };
     } catch (crash) {
-      return { outcomes: [], micros: 0, stopped, crash, crashed: true, last: Atomics.load(cells, mine.current) };
+      const inReduce = Atomics.load(cells, mine.started) === REDUCING;
+      return { outcomes: [], micros: 0, stopped, crash, crashed: true, last: Atomics.load(cells, mine.current), inReduce };
     } finally {
       this.#busy--;
       this.#unwatch(watch);

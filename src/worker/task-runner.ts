@@ -1,8 +1,9 @@
 // Runs a batch of one job's tasks inside a worker thread and reports each task's outcome.
 import { serializeError, type SerializedError } from '../errors.js';
+import { reduceResults, type ReduceOutcome, type ReduceSpec } from '../registry/reduce-results.js';
 import { loadJobModule } from '../registry/thread-modules.js';
 import type { AnyJob, TaskContext } from '../sdk/index.js';
-import { CLAIM_CURSOR, callCells } from './run-control.js';
+import { CLAIM_CURSOR, REDUCING, callCells } from './run-control.js';
 
 export interface ThreadBatch {
   /** Absolute path of the job module (from the registry, never from user input). */
@@ -23,6 +24,11 @@ export interface ThreadBatch {
   readonly slot?: number;
   /** Largest JSON result of one task, bytes: checked here, so an oversized value never leaves the thread. */
   readonly maxResultBytes?: number;
+  /**
+   * The run holds every task of its job (tasks 0 … n-1) and this is its only call: once every
+   * task succeeded, the call reduces their results too (see TaskBatch.whole).
+   */
+  readonly reduce?: ReduceSpec;
 }
 
 export type TaskOutcome =
@@ -35,6 +41,8 @@ export interface BatchOutcome {
   readonly outcomes: TaskOutcome[];
   /** Microseconds spent in `run`, all tasks together (not the wait for a thread). */
   readonly micros: number;
+  /** The job's reduced result, when the batch asked for it and every task succeeded. */
+  readonly reduced?: ReduceOutcome;
 }
 
 export async function runTasks(batch: ThreadBatch): Promise<BatchOutcome> {
@@ -63,7 +71,28 @@ export async function runTasks(batch: ThreadBatch): Promise<BatchOutcome> {
       outcomes.push(outcome instanceof Promise ? await outcome : outcome);
     }
   }
-  return { outcomes, micros: Math.round((performance.now() - started) * 1000) };
+  const micros = Math.round((performance.now() - started) * 1000);
+  if (batch.reduce === undefined || signal.aborted) return { outcomes, micros };
+  const results = wholeResults(outcomes, batch.reduce.total);
+  if (results === undefined) return { outcomes, micros };
+  if (cells !== undefined) Atomics.store(cells, mine.started, REDUCING);
+  return { outcomes, micros, reduced: await reduceResults(job, results, batch.reduce) };
+}
+
+/**
+ * Results 0 … total-1 as the scheduler's reduce would read them back from Redis (each parsed from
+ * its stored JSON, so the reduce sees the same values either way); undefined unless every task
+ * of the job ran and succeeded in this call.
+ */
+function wholeResults(outcomes: readonly TaskOutcome[], total: number): unknown[] | undefined {
+  if (outcomes.length !== total) return undefined;
+  const results = new Array<unknown>(total);
+  for (let i = 0; i < total; i++) {
+    const outcome = outcomes[i] as TaskOutcome; // one call runs its tasks in order
+    if (!outcome.ok || outcome.index !== i) return undefined;
+    results[i] = JSON.parse(outcome.json);
+  }
+  return results;
 }
 
 /** Progress reports are not carried out of the thread yet: one shared no-op, not a closure per task. */

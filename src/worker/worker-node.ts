@@ -197,8 +197,10 @@ export class WorkerNode {
     const timer = metrics?.taskDuration.startTimer({ job_type: batch.job });
     metrics?.inFlight.inc({ node: this.id }, tasks.length);
     // The entry's tasks are shared by the threads, claimed `perCall` at a time (long tasks one by
-    // one); their results are written together below, with one script and one WAIT.
-    const { outcomes, micros } = await this.#pool
+    // one); their results are written together below, with one script and one WAIT. An entry
+    // that is its whole job (none of it stored before) is reduced in the same thread call.
+    const whole = tasks.length === batch.tasks.length ? batch.whole : undefined;
+    const { outcomes, micros, reduced } = await this.#pool
       .run({
         modulePath: loaded.path,
         jobId: batch.jobId,
@@ -209,6 +211,7 @@ export class WorkerNode {
         memoryMb: batch.taskMemoryMb,
         maxResultBytes: this.#maxTaskResultBytes,
         cancel: halt.signal,
+        ...(whole === undefined ? {} : { reduce: whole }),
       })
       .finally(() => {
         cancel.signal.removeEventListener('abort', onCancel);
@@ -227,7 +230,12 @@ export class WorkerNode {
     }
     if (successes.length > 0) {
       const from = { jobType: batch.job, node: this.id, attempt: entry.attemptsMade, batch: stamp, ...(micros > 0 ? { microsPerTask: micros / successes.length } : {}) };
-      const { stored, duplicates, status } = await this.#untilReplicated(cancel.signal, () => store.storeResultJson(batch.jobId, successes, from));
+      // A reduce that failed is left to the scheduler's, which fails the job with its error.
+      const ending = whole === undefined || reduced === undefined || 'error' in reduced ? undefined : {
+        result: 'json' in reduced ? reduced.json : Buffer.from(reduced.bytes.buffer, reduced.bytes.byteOffset, reduced.bytes.byteLength),
+        ttlSec: whole.resultTtlSec,
+      };
+      const { stored, duplicates, status } = await this.#untilReplicated(cancel.signal, () => store.storeResultJson(batch.jobId, successes, from, ending));
       if (status === 'stale') return refuse();
       metrics?.tasksCompleted.inc({ job_type: batch.job }, stored);
       if (duplicates > 0) metrics?.duplicateResults.inc(duplicates);

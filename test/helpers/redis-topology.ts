@@ -365,9 +365,9 @@ export function recordAcks(store: JobStore): AckRecorder {
   const ackTimes: number[] = [];
   let ambiguous = 0;
   const storeResultJson = store.storeResultJson.bind(store);
-  store.storeResultJson = async (jobId, entries, timing) => {
+  store.storeResultJson = async (jobId, entries, timing, ending) => {
     try {
-      const outcome = await storeResultJson(jobId, entries, timing);
+      const outcome = await storeResultJson(jobId, entries, timing, ending);
       if (outcome.stored === entries.length && entries.length > 0) {
         for (const [index, json] of entries) acked.set(index, (JSON.parse(json) as AckProbeResult).nonce);
         ackTimes.push(Date.now());

@@ -83,6 +83,60 @@ describe('JobStore', () => {
     expect(wakes).toEqual([`split:${id}`, `reduce:${id}`]);
   });
 
+  it('a job\'s only entry, reduced by its worker, completes the job in the write that stores its results', async () => {
+    const { store, id } = await newStore();
+    const k = store.keys;
+    await store.startJob(id, 1);
+    const events = new Redis(inject('redisUrl'));
+    try {
+      await events.subscribe(k.events);
+      const ended = new Promise<string>((resolve) => events.on('message', (_c: string, m: string) => resolve(m)));
+      const from = { jobType: 'primes', node: 'w1', batch: { term: 1, lastIndex: 1 }, microsPerTask: 10 };
+      expect(await store.storeResultJson(id, [[0, '2'], [1, '3']], from, { result: '5', ttlSec: 60 })).toEqual({ stored: 2, duplicates: 0, status: 'completed' });
+      expect(await ended).toBe(`end:${id}`);
+    } finally {
+      events.disconnect();
+    }
+    const job = await store.getJob(id);
+    expect(job).toMatchObject({ status: 'completed', progress: { total: 2, placed: 2, done: 2 }, tasksPerNode: { w1: 2 }, timing: { reducedOn: 'w1', runMicros: 20 } });
+    expect(job?.finishedAt).toBeGreaterThan(0);
+    expect(await store.getResult(id, 'json')).toEqual({ type: 'json', value: 5 });
+    expect(await redis.ttl(k.jobResult(id))).toBeGreaterThan(0);
+    expect(await redis.ttl(k.job(id))).toBeGreaterThan(0);
+    expect(await redis.exists(k.results(id), k.storedBits(id))).toBe(0); // the task results are not kept
+    expect(await store.activeJobIds()).not.toContain(id);
+    // The scheduler's record of the split's end, arriving after, changes nothing and queues no reduce.
+    expect(await store.recordSplit(id, 1, 2, 2)).toBe('completed');
+    expect(await redis.lrange(k.wake, 0, -1)).toEqual([`split:${id}`]);
+  });
+
+  it('an entry claiming its whole job meets a result stored before: stored as usual, the scheduler reduces', async () => {
+    const { store, id } = await newStore();
+    await store.startJob(id, 1);
+    await store.recordSplit(id, 1, 2, 2);
+    await store.storeResults(id, [[0, 2]]);
+    const from = { jobType: 'primes', node: 'w1', batch: { term: 1, lastIndex: 1 } };
+    expect(await store.storeResultJson(id, [[0, '2'], [1, '3']], from, { result: '5', ttlSec: 60 })).toEqual({ stored: 1, duplicates: 1, status: 'running' });
+    expect(await store.getResult(id, 'json')).toBeUndefined();
+    expect(await store.readResults(id, 2)).toEqual([2, 3]);
+    expect(await redis.lrange(store.keys.wake, 0, -1)).toEqual([`split:${id}`, `reduce:${id}`]);
+  });
+
+  it('a whole entry ends nothing for a cancelled job or from a stale term', async () => {
+    const cancelled = await newStore();
+    await cancelled.store.startJob(cancelled.id, 1);
+    await cancelled.store.cancelJob(cancelled.id);
+    const ending = { result: '1', ttlSec: 60 };
+    expect(await cancelled.store.storeResultJson(cancelled.id, [[0, '1']], { jobType: 'primes', batch: { term: 1, lastIndex: 0 } }, ending)).toMatchObject({ stored: 0, status: 'cancelled' });
+    expect(await cancelled.store.getResult(cancelled.id, 'json')).toBeUndefined();
+    const { store, id } = await newStore();
+    await store.startJob(id, 1);
+    await store.startJob(id, 2); // a later leader adopts the job from task 0
+    expect(await store.storeResultJson(id, [[0, '1']], { jobType: 'primes', batch: { term: 1, lastIndex: 0 } }, ending)).toMatchObject({ stored: 0, status: 'stale' });
+    expect((await store.getJob(id))?.status).toBe('running');
+    expect(await store.getResult(id, 'json')).toBeUndefined();
+  });
+
   it('stores nothing for a cancelled job', async () => {
     const { store, id } = await newStore();
     await store.startJob(id, 1);

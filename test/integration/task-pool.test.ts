@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TaskPool, type BatchRun } from '../../src/worker/task-pool.js';
 import type { TaskOutcome } from '../../src/worker/task-runner.js';
-import type { WhichThreadTask } from '../fixtures/jobs/which-thread.js';
+import type { WhichThreadInput, WhichThreadTask } from '../fixtures/jobs/which-thread.js';
 
 const MODULE = fileURLToPath(new URL('../fixtures/jobs/which-thread.ts', import.meta.url));
 
@@ -60,5 +60,45 @@ describe('a batch run on the task pool', () => {
     const { outcomes } = await running;
     expect(outcomes.slice(0, 2).map((o) => o.ok)).toEqual([true, true]);
     for (const o of outcomes.slice(2)) expect(o).toMatchObject({ ok: false, retryable: true, error: { code: 'CANCELLED' } });
+  });
+});
+
+describe('a run that holds its whole job reduces it in the same thread call (TaskBatch.whole)', () => {
+  const whole = (tasks: WhichThreadTask[], input: Partial<WhichThreadInput> = {}, extra: Partial<BatchRun> = {}): BatchRun =>
+    batch(tasks, { reduce: { total: tasks.length, input: { tasks, ...input }, resultType: 'json', maxResultBytes: 1_000_000 }, ...extra });
+  const three: WhichThreadTask[] = [{ ms: 1 }, { ms: 1 }, { ms: 1 }];
+
+  it('on the thread that ran its tasks, from the results as they are stored', async () => {
+    const { outcomes, reduced } = await pool.run(whole(three));
+    expect(outcomes.every((o) => o.ok)).toBe(true);
+    const thread = threadOf(outcomes[0] as TaskOutcome);
+    expect(reduced).toEqual({ json: JSON.stringify([thread, thread, thread]) });
+  });
+
+  it('not when a task failed, when the run is shared by several calls, or when the run is not every task', async () => {
+    expect((await pool.run(whole([{ ms: 0 }, { ms: 0, mode: 'hang' }], {}, { timeoutMs: 300 }))).reduced).toBeUndefined();
+    expect((await pool.run(whole([...three, ...three], {}, { chunk: 1 }))).reduced).toBeUndefined();
+    const partial = whole(three);
+    expect((await pool.run({ ...partial, reduce: { ...partial.reduce!, total: 4 } })).reduced).toBeUndefined();
+  });
+
+  it('a reduce that throws, or whose result is over the limit, is the outcome, with what to fix', async () => {
+    const thrown = await pool.run(whole(three, { reduce: 'throw' }));
+    expect(thrown.outcomes.every((o) => o.ok)).toBe(true);
+    expect(thrown.reduced).toMatchObject({ error: { code: 'TASK_FAILED', message: expect.stringMatching(/reduce broke on purpose/) } });
+    const big = whole(three);
+    const tooLarge = await pool.run({ ...big, reduce: { ...big.reduce!, maxResultBytes: 4 } });
+    expect(tooLarge.reduced).toMatchObject({ error: { code: 'RESULT_TOO_LARGE', message: expect.stringMatching(/maxJobResultBytes/) } });
+  });
+
+  it('a reduce is not held to the task time limit', async () => {
+    const { reduced } = await pool.run(whole(three, { reduceMs: 800 }, { timeoutMs: 200 }));
+    expect(reduced).toMatchObject({ json: expect.any(String) });
+  });
+
+  it('a thread that dies in the reduce: its tasks run again without it, their outcomes intact', async () => {
+    const { outcomes, reduced } = await pool.run(whole(three, { reduce: 'allocate' }, { memoryMb: 64 }));
+    expect(outcomes.map((o) => o.ok)).toEqual([true, true, true]);
+    expect(reduced).toBeUndefined();
   });
 });

@@ -41,3 +41,15 @@ local function isStaleBatch(jobKey, term, lastIndex)
   end
   return false
 end
+
+-- Ends a running job as completed with its result: the result and the record expire after `ttl`
+-- seconds, the task results and their bitmap are freed, and the API's waiters are told.
+-- `fields`: further job hash fields to set (field, value, …).
+local function completeWith(jobKey, resultKey, activeKey, resultsKey, bitsKey, id, result, ttl, channel, fields)
+  redis.call('SET', resultKey, result, 'EX', ttl)
+  redis.call('HSET', jobKey, 'status', 'completed', unpack(fields))
+  redis.call('EXPIRE', jobKey, ttl)
+  redis.call('SREM', activeKey, id)
+  redis.call('UNLINK', resultsKey, bitsKey)
+  redis.call('PUBLISH', channel, 'end:' .. id)
+end

@@ -8,10 +8,6 @@ if err then return err end
 local status = redis.call('HGET', KEYS[2], 'status')
 if not status then return 'missing' end
 if status ~= 'running' then return status end
-redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[5])
-redis.call('HSET', KEYS[2], 'status', 'completed', 'finishedAt', ARGV[3], 'term', ARGV[1])
-redis.call('EXPIRE', KEYS[2], ARGV[5])
-redis.call('SREM', KEYS[4], ARGV[2])
-redis.call('UNLINK', KEYS[5], KEYS[6])
-redis.call('PUBLISH', ARGV[6], 'end:' .. ARGV[2])
+completeWith(KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], ARGV[2], ARGV[4], ARGV[5], ARGV[6],
+  { 'finishedAt', ARGV[3], 'term', ARGV[1], 'reducedOn', 'scheduler' })
 return 'completed'

@@ -3,13 +3,18 @@
 -- KEYS[4] wake list  KEYS[5] cluster-wide count of stored results (the dashboard's throughput)
 -- KEYS[6] hash: job type → average task run time in µs (how the scheduler sizes batches)
 -- KEYS[7] bitmap: bit i set once task i has a stored result
+-- KEYS[8] the job's result  KEYS[9] set of active jobs
 -- ARGV[1] job id  ARGV[2] job type  ARGV[3] measured µs per task of this batch, or ''
 -- ARGV[4] worker node id  ARGV[5] attempt of the queue entry (0 first)
 -- ARGV[6] the batch's scheduler term (0: not from a batch)  ARGV[7] the batch's last task index
--- ARGV[8..] task index, JSON result pairs
+-- ARGV[8] '1': these are every task of the job, reduced to ARGV[11] (TaskBatch.whole); else ''
+-- ARGV[9] the job's result TTL, seconds  ARGV[10] events channel  ARGV[11] the reduced result
+-- ARGV[12..] task index, JSON result pairs
 -- Returns { stored, duplicates, status }. Nothing is stored for a job that has ended: such a
 -- late result is counted as dropped (not as a duplicate: no result was stored for it). Nothing
 -- is stored from a batch of a stale term either: status 'stale', counted in `staleRefused`.
+-- With ARGV[8] '1' and no result stored for the job yet, the job completes with the reduced
+-- result (status 'completed'); the task results themselves are not kept, as after a reduce.
 --
 -- Why a bitmap and one hash field per batch: one BITFIELD command claims up to 1,000 tasks at
 -- once (and replicates as one command), and the reduce reads a few hundred blobs instead of a
@@ -19,9 +24,17 @@ if ARGV[3] ~= '' then
   local previous = tonumber(redis.call('HGET', KEYS[6], ARGV[2]) or ARGV[3])
   redis.call('HSET', KEYS[6], ARGV[2], math.floor(previous * 0.7 + tonumber(ARGV[3]) * 0.3))
 end
+-- Counts `n` results stored: the job's progress, the cluster's throughput, where and how long the job's tasks ran.
+local function countStored(n)
+  redis.call('HINCRBY', KEYS[2], 'done', n)
+  redis.call('INCRBY', KEYS[5], n)
+  redis.call('HINCRBY', KEYS[2], 'node:' .. ARGV[4], n)
+  if ARGV[3] ~= '' then redis.call('HINCRBY', KEYS[2], 'runMicros', math.floor(tonumber(ARGV[3]) * n)) end
+  if ARGV[5] ~= '0' then redis.call('HINCRBY', KEYS[2], 'retriedTasks', n) end
+end
 local status = redis.call('HGET', KEYS[2], 'status')
 if not status then return { 0, 0, 'missing' } end
-local count = (#ARGV - 7) / 2
+local count = (#ARGV - 11) / 2
 if isTerminal(status) then
   redis.call('HINCRBY', KEYS[2], 'dropped', count)
   return { 0, 0, status }
@@ -30,10 +43,20 @@ if isStaleBatch(KEYS[2], tonumber(ARGV[6]), tonumber(ARGV[7])) then
   redis.call('HINCRBY', KEYS[2], 'staleRefused', count)
   return { 0, 0, 'stale' }
 end
+if ARGV[8] == '1' and status == 'running' and redis.call('HGET', KEYS[2], 'done') == '0' then
+  -- Nothing stored before, so every result is fresh (first write wins) and the job is done.
+  local now = nowMs()
+  countStored(count)
+  redis.call('HSETNX', KEYS[2], 'splitDoneAt', now)
+  completeWith(KEYS[2], KEYS[8], KEYS[9], KEYS[3], KEYS[7], ARGV[1], ARGV[11], ARGV[9], ARGV[10], {
+    'finishedAt', now, 'lastResultAt', now, 'placed', count, 'total', count, 'splitDone', '1', 'reducedOn', ARGV[4],
+  })
+  return { count, 0, 'completed' }
+end
 local fresh = {}
 local first = nil
 local chunk = 1000
-for from = 8, #ARGV, 2 * chunk do
+for from = 12, #ARGV, 2 * chunk do
   local to = math.min(#ARGV, from + 2 * chunk - 1)
   local ops = {}
   for i = from, to, 2 do
@@ -51,12 +74,7 @@ end
 local stored = #fresh
 if stored > 0 then
   redis.call('HSET', KEYS[3], first, '[' .. table.concat(fresh, ',') .. ']')
-  redis.call('HINCRBY', KEYS[2], 'done', stored)
-  redis.call('INCRBY', KEYS[5], stored)
-  -- Where and how long the job's tasks ran, for its detail page.
-  redis.call('HINCRBY', KEYS[2], 'node:' .. ARGV[4], stored)
-  if ARGV[3] ~= '' then redis.call('HINCRBY', KEYS[2], 'runMicros', math.floor(tonumber(ARGV[3]) * stored)) end
-  if ARGV[5] ~= '0' then redis.call('HINCRBY', KEYS[2], 'retriedTasks', stored) end
+  countStored(stored)
 end
 if stored < count then redis.call('HINCRBY', KEYS[2], 'duplicates', count - stored) end
 queueReduceIfDone(KEYS[2], KEYS[4], ARGV[1])

@@ -118,10 +118,17 @@ export function renderJobDetail(main, id) {
         kv('Split', t.splitDoneAt && job.startedAt ? duration(t.splitDoneAt - job.startedAt) : DASH, 'job-split-time'),
         kv('Task run time (sum)', t.runMicros ? duration(t.runMicros / 1000) : DASH, 'job-run-time'),
         kv('Queue wait + overhead', t.lastResultAt && job.startedAt && t.runMicros ? duration(Math.max(0, t.lastResultAt - job.startedAt - t.runMicros / 1000 / Math.max(1, Object.keys(job.tasksPerNode ?? {}).length))) : DASH),
-        kv('Reduce', t.lastResultAt && job.finishedAt && job.status === 'completed' ? duration(job.finishedAt - t.lastResultAt) : DASH, 'job-reduce-time'),
+        kv('Reduce', reduceTime(t), 'job-reduce-time'),
         kv('Result type', job.resultType ?? 'json'),
       ),
     );
+  }
+
+  /** How long the reduce took and where: a job of one queue entry is reduced in its tasks' own thread call on its worker. */
+  function reduceTime(t) {
+    if (!t.lastResultAt || !job.finishedAt || job.status !== 'completed') return DASH;
+    if (t.reducedOn && t.reducedOn !== 'scheduler') return `with its tasks, on ${t.reducedOn}`;
+    return `${duration(job.finishedAt - t.lastResultAt)} on the scheduler`;
   }
 
   function renderError() {

@@ -1,0 +1,22 @@
+// A queue entry rebuilt with other tasks (moved off a departed node, or with some results stored) claims its whole job only if it still holds every task.
+import { describe, expect, it } from 'vitest';
+import { batchId, rebatch, type TaskBatch } from '../../src/transport/task-batch.js';
+
+const whole = { total: 3, input: { n: 3 }, resultType: 'json' as const, maxResultBytes: 1024, resultTtlSec: 60 };
+const batch: TaskBatch = { jobId: 'j1', job: 'primes', term: 2, tasks: [[0, 'a'], [1, 'b'], [2, 'c']], taskTimeoutMs: 1000, taskMemoryMb: 64, whole };
+
+describe('rebatch', () => {
+  it('keeps the whole-job mark when every task moves together, under the new term', () => {
+    const moved = rebatch(batch, 5, batch.tasks);
+    expect(moved).toMatchObject({ term: 5, whole });
+    expect(batchId(moved)).toBe('j1-0-t5');
+  });
+
+  it('drops it for part of the tasks: a worker must not reduce and end the job from some of its results', () => {
+    for (const tasks of [batch.tasks.slice(0, 2), batch.tasks.slice(1)]) {
+      const part = rebatch(batch, 5, tasks);
+      expect(part.whole).toBeUndefined();
+      expect(part).toMatchObject({ term: 5, tasks, jobId: 'j1', taskTimeoutMs: 1000 });
+    }
+  });
+});
