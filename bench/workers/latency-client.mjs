@@ -62,7 +62,9 @@ process.on('message', async ({ url, runs, warmup, bullmq }) => {
     }
     const connection = new Redis(bullmq.redisUrl, { maxRetriesPerRequest: null });
     const queue = new Queue(bullmq.queue, { connection });
-    const events = new QueueEvents(bullmq.queue, { connection: { url: bullmq.redisUrl } });
+    // From the stream's start (the queue is new): read from '$', the first events could pass
+    // before the first XREAD is sent, and the first job's wait would time out.
+    const events = new QueueEvents(bullmq.queue, { connection: { url: bullmq.redisUrl }, lastEventId: '0-0' });
     await events.waitUntilReady();
     try {
       process.send(await timed(bullmqRoundTrip(queue, events), runs, warmup));
