@@ -1,6 +1,7 @@
 // The latency bench's client: a process of its own, as a user's would be, so its HTTP work does not
-// share the event loop of the ringpool node under test. One keep-alive connection per request kind
-// (node:http; fetch's web streams cost more CPU than the requests they make). Also the baseline's
+// share the event loop of the ringpool node under test. Keep-alive connections (node:http; fetch's
+// web streams cost more CPU than the requests they make). A job is submitted and waited for in one
+// request (`POST /v1/jobs?wait=`), or (`poll`) submitted and then long-polled for its result. Also the baseline's
 // producer: raw BullMQ, a job added and awaited (`waitUntilFinished`), the worker in the bench.
 import { Agent, request } from 'node:http';
 import { Queue, QueueEvents } from 'bullmq';
@@ -25,9 +26,20 @@ function call(url, method, body) {
   });
 }
 
-async function oneJob(base) {
+const JOB = '{"job":"increment","input":{"tasks":1}}';
+
+/** Submit and wait: one request, the result in its answer. */
+async function invokedJob(base) {
   const started = performance.now();
-  const { id } = await call(`${base}/v1/jobs`, 'POST', '{"job":"increment","input":{"tasks":1}}');
+  const body = await call(`${base}/v1/jobs?wait=10000`, 'POST', JOB);
+  if (body.result !== 1) throw new Error(`unexpected answer ${JSON.stringify(body)}`);
+  return performance.now() - started;
+}
+
+/** Submit, then ask for the result: two requests. */
+async function polledJob(base) {
+  const started = performance.now();
+  const { id } = await call(`${base}/v1/jobs`, 'POST', JOB);
   // Long poll: the API answers as soon as the job ends (no client-side polling interval).
   const body = await call(`${base}/v1/jobs/${id}/result?wait=10000`, 'GET');
   if (body.result !== 1) throw new Error(`unexpected answer ${JSON.stringify(body)}`);
@@ -54,10 +66,10 @@ async function timed(once, runs, warmup) {
   return { samples, cpuMs: (used.user + used.system) / 1000 };
 }
 
-process.on('message', async ({ url, runs, warmup, bullmq }) => {
+process.on('message', async ({ url, runs, warmup, bullmq, poll }) => {
   try {
     if (bullmq === undefined) {
-      process.send(await timed(() => oneJob(url), runs, warmup));
+      process.send(await timed(() => (poll ? polledJob(url) : invokedJob(url)), runs, warmup));
       return;
     }
     const connection = new Redis(bullmq.redisUrl, { maxRetriesPerRequest: null });

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { RingpoolError } from '../errors.js';
 import { describeJobTypes, type JobRegistry } from '../registry/job-registry.js';
+import type { ResultType } from '../sdk/index.js';
 import { JobOptionsSchema, resolveJobOptions } from '../sdk/job-options.js';
 import { JOB_STATUSES, TERMINAL_STATUSES, type JobRecord } from '../store/job-record.js';
 import type { JobEvents } from '../store/job-events.js';
@@ -43,7 +44,7 @@ export interface ApiDeps {
   readonly refreshMetrics?: () => Promise<void>;
   /** Where job lists and searches are read, when not the master. @default store */
   readonly listStore?: JobStore;
-  /** Job-end notifications, for `GET /v1/jobs/:id/result?wait=MS`. */
+  /** Job-end notifications, for `?wait=MS` on `POST /v1/jobs` and `GET /v1/jobs/:id/result`. */
   readonly jobEvents?: JobEvents;
 }
 
@@ -63,7 +64,7 @@ const SubmitSchema = z
   })
   .strict();
 
-/** `?wait=MS` on the result route: wait up to MS (at most 30 s) for the job to end. */
+/** `?wait=MS` on submission and on the result route: wait up to MS (at most 30 s) for the job to end. */
 const WaitQuery = z.coerce.number().int().min(0).max(30_000).default(0);
 
 const ListQuery = z
@@ -123,6 +124,7 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
   app.post(
     '/v1/jobs',
     async (c) => {
+      const wait = waitQuery(c.req.query('wait'));
       const body = await readJson(c, opts.maxJsonDepth, opts.bodyLimitBytes);
       const envelope = SubmitSchema.safeParse(body);
       if (!envelope.success) throw new RingpoolError('BAD_INPUT', describeIssues(envelope.error.issues, ''));
@@ -146,28 +148,47 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
           },
           { reservedIn: quota.keyOf(principal) },
         );
-      // The quota's admission and the creation leave in one write, in that order: the creation
-      // checks the reservation, so a refused submission creates nothing.
-      const [admitted, created] = store.together(() => [quota.admit(principal, id), create()]);
+      // `?wait=MS`: registered before the job exists, so its end cannot pass unseen.
+      const waiter = wait > 0 ? deps.jobEvents?.waitForEnd(id, wait) : undefined;
       try {
-        await admitted;
-      } catch (err) {
-        await created.catch(() => {});
-        throw err;
-      }
-      try {
-        // Admitted yet refused: ioredis resent the admission after the creation (its script was
-        // missing on a new master), so the creation ran first. Now the reservation is there.
-        await created.catch((err: unknown) => {
-          if ((err as { code?: unknown }).code === 'RATE_LIMITED') return create();
+        // The quota's admission and the creation leave in one write, in that order: the creation
+        // checks the reservation, so a refused submission creates nothing.
+        const [admitted, created] = store.together(() => [quota.admit(principal, id), create()]);
+        try {
+          await admitted;
+        } catch (err) {
+          await created.catch(() => {});
           throw err;
+        }
+        try {
+          // Admitted yet refused: ioredis resent the admission after the creation (its script was
+          // missing on a new master), so the creation ran first. Now the reservation is there.
+          await created.catch((err: unknown) => {
+            if ((err as { code?: unknown }).code === 'RATE_LIMITED') return create();
+            throw err;
+          });
+        } catch (err) {
+          // Give the slot back unless the job exists after all (e.g. stored but short of replicas).
+          await quota.release(principal, id, { onlyIfMissing: true }).catch(() => {});
+          throw err;
+        }
+        if (waiter === undefined) return c.json({ id, status: 'queued', links: jobLinks(id) }, 202);
+        // Submit and wait, as a serverless function is invoked: one request, the result in its
+        // answer when the job ends within the wait (a job still running answers 202 as without).
+        await waiter.ended;
+        const { job, result } = await readEnded(id, loaded.module.resultType ?? 'json');
+        if (job === undefined || !TERMINAL_STATUSES.has(job.status)) return c.json({ id, status: job?.status ?? 'queued', links: jobLinks(id) }, 202);
+        return c.json({
+          id,
+          status: job.status,
+          // An image is not inlined in JSON: it is at links.result.
+          ...(result?.type === 'json' ? { result: result.value } : {}),
+          ...(job.error === null ? {} : { error: job.error }),
+          links: jobLinks(id),
         });
-      } catch (err) {
-        // Give the slot back unless the job exists after all (e.g. stored but short of replicas).
-        await quota.release(principal, id, { onlyIfMissing: true }).catch(() => {});
-        throw err;
+      } finally {
+        waiter?.cancel();
       }
-      return c.json({ id, status: 'queued', links: jobLinks(id) }, 202);
     },
   );
 
@@ -197,18 +218,18 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
 
   app.get('/v1/jobs/:id/result', async (c) => {
     const id = c.req.param('id');
-    const wait = WaitQuery.safeParse(c.req.query('wait'));
-    if (!wait.success) throw new RingpoolError('BAD_INPUT', describeIssues(wait.error.issues, 'query.wait'));
+    const wait = waitQuery(c.req.query('wait'));
     // Long poll: register before the first read, so an end published in between is not missed.
-    const waiter = wait.data > 0 && deps.jobEvents !== undefined && isJobId(id) ? deps.jobEvents.waitForEnd(id, wait.data) : undefined;
+    const waiter = wait > 0 && isJobId(id) ? deps.jobEvents?.waitForEnd(id, wait) : undefined;
     let job: JobRecord;
     let result: JobResultBody | undefined;
     try {
       job = await findJob(id);
       if (waiter !== undefined && !TERMINAL_STATUSES.has(job.status)) {
         await waiter.ended;
-        // Ended (or the wait ran out): the record and the result in one round trip.
-        [job, result] = await store.together(() => Promise.all([findJob(id), store.getResult(id, job.resultType)]));
+        const ended = await readEnded(id, job.resultType);
+        if (ended.job === undefined) throw new RingpoolError('NOT_FOUND', `no job with id ${id} (it may have expired)`);
+        ({ job, result } = ended);
       }
     } finally {
       waiter?.cancel();
@@ -293,6 +314,12 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
     return c.json(view);
   });
 
+  /** Once a wait for the job's end is over (ended, or ran out): the record and the result, in one round trip. */
+  async function readEnded(id: string, type: ResultType): Promise<{ job: JobRecord | undefined; result: JobResultBody | undefined }> {
+    const [job, result] = await store.together(() => Promise.all([store.getJob(id), store.getResult(id, type)]));
+    return { job, result };
+  }
+
   async function findJob(id: string): Promise<JobRecord> {
     if (!isJobId(id)) throw new RingpoolError('NOT_FOUND', `${JSON.stringify(id.slice(0, 80))} is not a job id (ids look like "m3x9k2p1-0a1b2c3d4e")`);
     const job = await store.getJob(id);
@@ -301,6 +328,12 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
   }
 
   return app;
+}
+
+function waitQuery(raw: string | undefined): number {
+  const wait = WaitQuery.safeParse(raw);
+  if (!wait.success) throw new RingpoolError('BAD_INPUT', describeIssues(wait.error.issues, 'query.wait'));
+  return wait.data;
 }
 
 /** One listener pair per connection, however many apps share it. */

@@ -48,7 +48,9 @@ export class JobEvents {
       ended,
       cancel: () => {
         wake();
-        this.#waiters.get(id)?.delete(wake);
+        const waiting = this.#waiters.get(id);
+        waiting?.delete(wake);
+        if (waiting?.size === 0) this.#waiters.delete(id); // a job that never ends leaves nothing behind
       },
     };
   }

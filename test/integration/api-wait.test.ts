@@ -1,0 +1,68 @@
+// Submit and wait (`POST /v1/jobs?wait=MS`): one request, the result in its answer, as a serverless function is invoked.
+import { PNG } from 'pngjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestNode, type TestNode } from '../helpers/cluster.js';
+
+let node: TestNode;
+beforeAll(async () => {
+  node = await startTestNode({}, 'wait');
+});
+afterAll(async () => {
+  await node?.close();
+});
+
+const jobCount = async () => (await node.api('/v1/jobs?limit=500')).body.jobs.length as number;
+
+describe('POST /v1/jobs?wait=MS', () => {
+  it('answers 200 with the result of a job that ends within the wait: the same as the result route serves', async () => {
+    const { status, body } = await node.api('/v1/jobs?wait=20000', { body: { job: 'primes', input: { from: 0, to: 100_000 } } });
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ status: 'completed', result: 9592, links: { result: `/v1/jobs/${body.id}/result` } });
+    expect((await node.api(`/v1/jobs/${body.id}/result`)).body).toEqual({ id: body.id, result: 9592 });
+  });
+
+  it('answers 202 for a job still running when the wait runs out; the result route\'s long poll then has it', async () => {
+    const submitted = Date.now();
+    const { status, body } = await node.api('/v1/jobs?wait=300', { body: { job: 'which-thread', input: { tasks: [{ ms: 1500 }] } } });
+    expect(status).toBe(202);
+    expect(Date.now() - submitted).toBeGreaterThanOrEqual(300);
+    expect(['queued', 'running']).toContain(body.status);
+    expect(body.result).toBeUndefined();
+    const later = await node.api(`${body.links.result}?wait=20000`);
+    expect(later.status).toBe(200);
+    expect(later.body.result).toHaveLength(1);
+  });
+
+  it('answers 200 with the error of a job that failed within the wait', async () => {
+    const { status, body } = await node.api('/v1/jobs?wait=20000', { body: { job: 'which-thread', input: { tasks: [{ ms: 0 }], reduce: 'throw' } } });
+    expect(status).toBe(200);
+    expect(body.status).toBe('failed');
+    expect(body.error.message).toMatch(/reduce failed: reduce broke on purpose/);
+    expect(body.result).toBeUndefined();
+  });
+
+  it('an image result is not inlined: it is served at links.result', async () => {
+    const input = { width: 32, height: 16, maxIter: 50, rowsPerTask: 16 };
+    const { status, body } = await node.api('/v1/jobs?wait=20000', { body: { job: 'mandelbrot', input } });
+    expect(status).toBe(200);
+    expect(body.status).toBe('completed');
+    expect(body.result).toBeUndefined();
+    const image = await node.api(body.links.result);
+    expect(image.headers.get('content-type')).toBe('image/png');
+    const png = PNG.sync.read(image.body as Buffer);
+    expect([png.width, png.height]).toEqual([32, 16]);
+    // One task: its worker reduced it, and stored the image bytes with the job's end.
+    expect((await node.api(body.links.self)).body.timing.reducedOn).toBe('w-wait');
+  });
+
+  it('a bad wait is refused with what to fix, and creates nothing', async () => {
+    const before = await jobCount();
+    for (const wait of ['soon', '-1', '30001']) {
+      const { status, body } = await node.api(`/v1/jobs?wait=${wait}`, { body: { job: 'primes', input: { from: 0, to: 10 } } });
+      expect(status).toBe(400);
+      expect(body.error.code).toBe('BAD_INPUT');
+      expect(body.error.message).toMatch(/wait/);
+    }
+    expect(await jobCount()).toBe(before);
+  });
+});
