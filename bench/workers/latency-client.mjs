@@ -1,7 +1,7 @@
 // The latency bench's client: a process of its own, as a user's would be, so its HTTP work does not
 // share the event loop of the ringpool node under test. Keep-alive connections (node:http; fetch's
 // web streams cost more CPU than the requests they make). A job is submitted and waited for in one
-// request (`POST /v1/jobs?wait=`), or (`poll`) submitted and then long-polled for its result. Also the baseline's
+// request (`POST /v1/jobs?wait=`), or submitted and then long-polled for its result: both, in turn. Also the baseline's
 // producer: raw BullMQ, a job added and awaited (`waitUntilFinished`), the worker in the bench.
 import { Agent, request } from 'node:http';
 import { Queue, QueueEvents } from 'bullmq';
@@ -66,10 +66,31 @@ async function timed(once, runs, warmup) {
   return { samples, cpuMs: (used.user + used.system) / 1000 };
 }
 
-process.on('message', async ({ url, runs, warmup, bullmq, poll }) => {
+/**
+ * Both ways, job by job in turn (which goes first alternates), so both meet the same state of
+ * the node and the machine: `runs` of each.
+ */
+async function timedBothWays(url, runs) {
+  const cpu = process.cpuUsage();
+  const invoked = [];
+  const polled = [];
+  for (let i = 0; i < runs; i++) {
+    if (i % 2 === 0) {
+      invoked.push(await invokedJob(url));
+      polled.push(await polledJob(url));
+    } else {
+      polled.push(await polledJob(url));
+      invoked.push(await invokedJob(url));
+    }
+  }
+  const used = process.cpuUsage(cpu);
+  return { invoked, polled, cpuMs: (used.user + used.system) / 1000 };
+}
+
+process.on('message', async ({ url, runs, warmup, bullmq }) => {
   try {
     if (bullmq === undefined) {
-      process.send(await timed(() => (poll ? polledJob(url) : invokedJob(url)), runs, warmup));
+      process.send(await timedBothWays(url, runs));
       return;
     }
     const connection = new Redis(bullmq.redisUrl, { maxRetriesPerRequest: null });
