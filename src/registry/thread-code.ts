@@ -72,10 +72,6 @@ function prebuild(sourcePath: string, exportName?: string): string | undefined {
       format: 'esm',
       target: 'node20',
       packages: 'external',
-      // A job's error shows its stack in its own source files (thread-modules.ts turns source maps
-      // on in the threads); the map's paths are relative to the cache folder, where it is written.
-      sourcemap: 'inline',
-      outfile: join(CACHE, 'bundle.mjs'),
       write: false,
       metafile: true,
       logLevel: 'silent',

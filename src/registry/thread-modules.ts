@@ -8,9 +8,6 @@ import type { AnyJob } from '../sdk/index.js';
  */
 const modules = new Map<string, Promise<AnyJob>>();
 
-// Stack traces of prebuilt job modules point into their TypeScript sources (thread-code.ts).
-process.setSourceMapsEnabled(true);
-
 /** The TypeScript loader in this thread: registered once, and only for a job module that is not prebuilt (thread-code.ts). */
 let typeScript: Promise<void> | undefined;
 
