@@ -99,8 +99,6 @@ export class Scheduler {
 
   start(): void {
     this.#running = true;
-    // Each job module's thread code is built now, not on the event loop that drives Raft mid-run.
-    for (const job of this.#deps.registry.list()) jobModuleForThreads(job.path);
     this.#unsubscribe = this.#deps.leadership.onChange((term) => {
       if (term !== undefined) void this.#resumeAll(term);
     });
