@@ -5,7 +5,6 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { RingpoolError, serializeError } from '../errors.js';
 import type { JobRegistry } from '../registry/job-registry.js';
-import { jobModuleForThreads, threadEntry } from '../registry/thread-code.js';
 import type { JobRecord } from '../store/job-record.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { JobStore } from '../store/job-store.js';
@@ -18,6 +17,7 @@ import { batchShape, firstCheckpoint, type BatchShape } from './batch-shape.js';
 import { Placement, placeTask, taskKey } from './placement.js';
 import type { ReduceOutcome, ReduceRequest } from './reduce-runner.js';
 
+const REDUCE_ENTRY = new URL('./reduce-entry.mjs', import.meta.url).href;
 
 export interface SchedulerOptions {
   /** Tasks enqueued but without a result before the split waits (back-pressure, DESIGN §7). @default 50000 */
@@ -79,7 +79,7 @@ export class Scheduler {
   readonly #queues = new Map<string, Queue<TaskBatch>>();
   readonly #placement = new Placement();
   /** Reduce runs here, off the event loop that drives Raft: one thread, started when first needed. */
-  readonly #reducePool = new Piscina({ filename: threadEntry(new URL('./reduce-runner.ts', import.meta.url), 'reduceInThread', new URL('./reduce-entry.mjs', import.meta.url)), minThreads: 0, maxThreads: 1, idleTimeout: 60_000, recordTiming: false, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+  readonly #reducePool = new Piscina({ filename: REDUCE_ENTRY, minThreads: 0, maxThreads: 1, idleTimeout: 60_000, recordTiming: false, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
   /** Jobs this process is splitting or reducing now: one piece of work per job at a time. */
   readonly #working = new Map<string, Promise<void>>();
   #running = false;
@@ -402,7 +402,7 @@ export class Scheduler {
     const loaded = registry.get(job.name);
     if (loaded === undefined) return;
     const request: ReduceRequest = {
-      modulePath: jobModuleForThreads(loaded.path),
+      modulePath: loaded.path,
       input: job.input,
       total: job.progress.total,
       blobs,

@@ -3,7 +3,6 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { RingpoolError, serializeError } from '../errors.js';
 import type { ReduceOutcome, ReduceSpec } from '../registry/reduce-results.js';
-import { threadEntry } from '../registry/thread-code.js';
 import { REDUCING, callCells, createRunControl } from './run-control.js';
 import type { BatchOutcome, TaskOutcome, ThreadBatch } from './task-runner.js';
 
@@ -58,8 +57,7 @@ interface Watched {
   readonly check: (now: number) => void;
 }
 
-/** The threads' code: the task runner prebuilt as JavaScript, so no thread carries a TypeScript loader (thread-code.ts). */
-const entry = () => threadEntry(new URL('./task-runner.ts', import.meta.url), 'runTasks', new URL('./thread-entry.mjs', import.meta.url));
+const ENTRY = new URL('./thread-entry.mjs', import.meta.url).href;
 
 /** Extra time before the first task starts: a new thread loads the job module first. */
 const MODULE_LOAD_ALLOWANCE_MS = 5_000;
@@ -93,7 +91,7 @@ export class TaskPool {
     let pool = this.#pools.get(memoryMb);
     if (pool === undefined) {
       pool = new Piscina({
-        filename: entry(),
+        filename: ENTRY,
         minThreads: this.threads,
         maxThreads: this.threads,
         // Queue in the pool rather than fail: the BullMQ worker already bounds what is fetched

@@ -1,8 +1,6 @@
-// Worker-thread entry for piscina when the task runner could not be prebuilt (thread-code.ts): runs it through the TypeScript loader.
+// Worker-thread entry for piscina: registers the TypeScript loader so job modules need no build step.
 import { register } from 'tsx/esm/api';
 
 register();
 const { runTasks } = await import('./task-runner.ts');
-const { typeScriptLoaderRegistered } = await import('../registry/thread-modules.ts');
-typeScriptLoaderRegistered();
 export default runTasks;

@@ -6,7 +6,6 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { serializeError } from '../errors.js';
 import type { JobRegistry } from '../registry/job-registry.js';
-import { jobModuleForThreads } from '../registry/thread-code.js';
 import type { JobStore } from '../store/job-store.js';
 import { isTransientRedisError } from '../store/scripts.js';
 import { batchStamp, isStaleBatch, type Adoption, type TaskBatch } from '../transport/task-batch.js';
@@ -98,8 +97,6 @@ export class WorkerNode {
 
   async start(): Promise<void> {
     const { store, subscriber, bullConnection } = this.#deps;
-    // Each job module's thread code is built now, so no job's first batch waits on it.
-    for (const job of this.#deps.registry.list()) jobModuleForThreads(job.path);
     await subscriber.subscribe(store.keys.events);
     subscriber.on('message', (_channel: string, message: string) => {
       if (message.startsWith('cancel:')) this.#cancelFor(message.slice(7)).abort();
@@ -205,7 +202,7 @@ export class WorkerNode {
     const whole = tasks.length === batch.tasks.length ? batch.whole : undefined;
     const { outcomes, micros, reduced } = await this.#pool
       .run({
-        modulePath: jobModuleForThreads(loaded.path),
+        modulePath: loaded.path,
         jobId: batch.jobId,
         attempt: entry.attemptsMade,
         tasks,

@@ -1,14 +1,11 @@
 // A batch's tasks are shared by the pool's real threads: each runs once, and a stop or a crash costs only its own task.
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jobModuleForThreads } from '../../src/registry/thread-code.js';
 import { TaskPool, type BatchRun } from '../../src/worker/task-pool.js';
 import type { TaskOutcome } from '../../src/worker/task-runner.js';
 import type { WhichThreadInput, WhichThreadTask } from '../fixtures/jobs/which-thread.js';
 
-const SOURCE = fileURLToPath(new URL('../fixtures/jobs/which-thread.ts', import.meta.url));
-/** As a worker node passes it: the module prebuilt as JavaScript. */
-const MODULE = jobModuleForThreads(SOURCE);
+const MODULE = fileURLToPath(new URL('../fixtures/jobs/which-thread.ts', import.meta.url));
 
 let pool: TaskPool;
 beforeAll(() => {
@@ -30,12 +27,6 @@ describe('a batch run on the task pool', () => {
     expect(outcomes.map((o) => [o.index, o.ok])).toEqual(Array.from({ length: 8 }, (_, i) => [i, true]));
     expect(new Set(outcomes.map(threadOf)).size).toBe(2);
     expect(micros).toBeGreaterThanOrEqual(8 * 40 * 1000 * 0.9);
-  });
-
-  it('runs a job module prebuilt as JavaScript, and one that is not (its thread registers the TypeScript loader then)', async () => {
-    expect(MODULE).toMatch(/node_modules\/\.cache\/ringpool\/which-thread-[0-9a-f]{16}\.mjs$/);
-    const { outcomes } = await pool.run(batch([{ ms: 1 }, { ms: 1 }], { modulePath: SOURCE }));
-    expect(outcomes.map((o) => o.ok)).toEqual([true, true]);
   });
 
   it('without a chunk the whole batch is one call on one thread', async () => {
