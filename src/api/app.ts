@@ -228,7 +228,7 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
       if (waiter !== undefined && !TERMINAL_STATUSES.has(job.status)) {
         await waiter.ended;
         const ended = await readEnded(id, job.resultType);
-        if (ended.job === undefined) throw new RingpoolError('NOT_FOUND', `no job with id ${id} (it may have expired)`);
+        if (ended.job === undefined) throw noSuchJob(id);
         ({ job, result } = ended);
       }
     } finally {
@@ -323,11 +323,15 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
   async function findJob(id: string): Promise<JobRecord> {
     if (!isJobId(id)) throw new RingpoolError('NOT_FOUND', `${JSON.stringify(id.slice(0, 80))} is not a job id (ids look like "m3x9k2p1-0a1b2c3d4e")`);
     const job = await store.getJob(id);
-    if (job === undefined) throw new RingpoolError('NOT_FOUND', `no job with id ${id} (it may have expired)`);
+    if (job === undefined) throw noSuchJob(id);
     return job;
   }
 
   return app;
+}
+
+function noSuchJob(id: string): RingpoolError {
+  return new RingpoolError('NOT_FOUND', `no job with id ${id} (it may have expired)`);
 }
 
 function waitQuery(raw: string | undefined): number {

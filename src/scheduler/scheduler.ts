@@ -374,8 +374,8 @@ export class Scheduler {
    */
   #markWhole(job: JobRecord, ready: Map<string, Entry[]>, total: number): void {
     const [list, ...others] = [...ready.values()];
-    const entry = list?.[0];
-    if (entry === undefined || others.length > 0 || list?.length !== 1) return;
+    const entry = list?.length === 1 && others.length === 0 ? list[0] : undefined;
+    if (list === undefined || entry === undefined) return;
     const { tasks, perCall } = entry.data;
     if (perCall !== undefined || tasks.length !== total || tasks[0]?.[0] !== 0) return;
     if ((JSON.stringify(job.input) ?? '').length > WHOLE_MAX_INPUT_CHARS) return;
