@@ -17,7 +17,7 @@ import { batchShape, firstCheckpoint, type BatchShape } from './batch-shape.js';
 import { Placement, placeTask, taskKey } from './placement.js';
 import type { ReduceOutcome, ReduceRequest } from './reduce-runner.js';
 
-const REDUCE_ENTRY = new URL('./reduce-entry.mjs', import.meta.url).href;
+const REDUCE_ENTRY = new URL('./reduce-entry.cjs', import.meta.url).href;
 
 export interface SchedulerOptions {
   /** Tasks enqueued but without a result before the split waits (back-pressure, DESIGN §7). @default 50000 */

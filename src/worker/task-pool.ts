@@ -57,7 +57,7 @@ interface Watched {
   readonly check: (now: number) => void;
 }
 
-const ENTRY = new URL('./thread-entry.mjs', import.meta.url).href;
+const ENTRY = new URL('./thread-entry.cjs', import.meta.url).href;
 
 /** Extra time before the first task starts: a new thread loads the job module first. */
 const MODULE_LOAD_ALLOWANCE_MS = 5_000;

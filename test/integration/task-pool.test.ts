@@ -35,6 +35,15 @@ describe('a batch run on the task pool', () => {
     expect(new Set(outcomes.map(threadOf)).size).toBe(1);
   });
 
+  it('loads a job module only ESM can hold (top-level await) as well as CommonJS ones, import.meta.url its own', async () => {
+    const modulePath = fileURLToPath(new URL('../fixtures/jobs/top-level-await.ts', import.meta.url));
+    const { outcomes } = await pool.run(batch([], { modulePath, tasks: [[0, 1], [1, 2]], chunk: 1 }));
+    expect(outcomes.map((o) => (o.ok ? JSON.parse(o.json) : o.error))).toEqual([
+      { value: 1001, file: 'top-level-await.ts' },
+      { value: 1002, file: 'top-level-await.ts' },
+    ]);
+  });
+
   it('a task past its time limit is stopped alone: the other thread takes every remaining task', async () => {
     const tasks: WhichThreadTask[] = [{ ms: 0, mode: 'hang' }, ...Array.from({ length: 6 }, () => ({ ms: 30 }))];
     const { outcomes } = await pool.run(batch(tasks, { chunk: 1, timeoutMs: 300 }));
