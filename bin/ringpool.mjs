@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The ringpool command: loads the TypeScript sources through tsx (no build step) and runs the CLI.
-import { register } from 'tsx/esm/api';
+import { createRequire } from 'node:module';
+import { register } from 'tsx/cjs/api';
 
 register();
-const { main } = await import('../src/cli/main.ts');
+const { main } = createRequire(import.meta.url)('../src/cli/main.ts');
 process.exitCode = await main(process.argv.slice(2));

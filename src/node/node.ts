@@ -8,6 +8,7 @@ import type { Config } from '../config/config.js';
 import { jobDirs } from '../config/config.js';
 import { RingpoolError } from '../errors.js';
 import { Metrics } from '../observability/metrics.js';
+import { typeScriptRequire } from '../registry/import-module.js';
 import { loadJobRegistry, type JobRegistry } from '../registry/job-registry.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { JobStore } from '../store/job-store.js';
@@ -57,170 +58,164 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
     },
   };
   const store = new JobStore(open('durable', 'store'), keys, storeOptions);
-  // Shutdown runs these in order: stop serving, hand over leadership, stop scheduling, drain the worker.
+  // Shutdown runs these in order: stop serving, hand over leadership, stop scheduling, the API's
+  // parts; then the worker drains, and the connections close.
   const closers: Array<() => Promise<void>> = [];
-
-  // The server starts first: a scheduler's own URL (its Raft address) needs the bound port.
-  let appFetch: Fetch = () => new Response('starting', { status: 503 });
-  let raftFetch: Fetch | undefined;
-  const server = await listen(
-    // Raft traffic carries its own HMAC and never passes the API's bearer-token middleware.
-    (request, env) => (raftFetch !== undefined && new URL(request.url).pathname.startsWith('/raft/') ? raftFetch(request, env) : appFetch(request, env)),
-    config.host,
-    config.port,
-  );
-  const url = `http://${config.host}:${(server.address() as { port: number }).port}`;
-  closers.push(
-    () =>
-      new Promise<void>((r) => {
-        server.close(() => r());
-        // SSE streams keep connections open: end them so shutdown does not wait for clients.
-        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-      }),
-  );
-
-  // Each role's modules load only in a process that runs it: a worker-only process stays small.
   let worker: WorkerNode | undefined;
-  if (roles.worker) {
-    const { WorkerNode } = await import('../worker/worker-node.js');
-    worker = new WorkerNode(
-      {
-        store,
-        registry,
-        // Not in `connections`: the worker node closes it itself, and only once BullMQ has let go of it.
-        bullConnection: openRedis(target, 'blocking', 'worker-bullmq'),
-        subscriber: open('blocking', 'worker-events'),
-        heartbeat: open('durable', 'worker-heartbeat'),
-        logger: logger.child({ role: 'worker' }),
-        metrics,
-      },
-      {
-        id: config.workerId,
-        threads: config.threads,
-        heartbeatMs: config.heartbeatMs,
-        maxTaskResultBytes: config.maxTaskResultBytes,
-        ...(config.clusterSecret ? { clusterSecret: config.clusterSecret } : {}),
-        // A process that is only a worker leaves entirely when drained, as on SIGTERM.
-        ...(roles.api || roles.scheduler ? {} : { onDrainRequested: () => process.kill(process.pid, 'SIGTERM') }),
-      },
-    );
-    await worker.start();
-    logger.info({ id: worker.id, threads: worker.threads }, 'worker node started');
-  }
-
-  let scheduler: Scheduler | undefined;
-  let consensus: Consensus | undefined;
-  /** What a scheduler adds to its /status: refused registrations and Raft messages. */
-  let schedulerExtras: () => object = () => ({});
-  if (roles.scheduler) {
-    const [{ Scheduler }, { RaftLeadership }, { RaftMembership }, { RegistryMembership }, { publishSchedulerStatus, startConsensus }] = await Promise.all([
-      import('../scheduler/scheduler.js'),
-      import('../scheduler/raft-leadership.js'),
-      import('../scheduler/raft-membership.js'),
-      import('../scheduler/membership.js'),
-      import('./consensus.js'),
-    ]);
-    const log = logger.child({ role: 'scheduler', id: config.schedulerId });
-    consensus = startConsensus({ config, selfUrl: url, logger: log, metrics });
-    raftFetch = consensus.routes.fetch;
-    const leadership = new RaftLeadership(consensus.node, log);
-    const registryMembership = new RegistryMembership(open('durable', 'scheduler-membership'), keys.workers, {
-      leaseMs: config.leaseMs,
-      ...(config.clusterSecret ? { clusterSecret: config.clusterSecret } : {}),
-    });
-    const membership = new RaftMembership({ registry: registryMembership, control: consensus.control, node: consensus.node, leadership, logger: log });
-    await membership.start();
-    const stopStatus = publishSchedulerStatus(open('durable', 'scheduler-status'), keys, consensus.node, url, consensus.control);
-    const running = new Scheduler(
-      {
-        store,
-        registry,
-        leadership,
-        membership,
-        connection: open('blocking', 'scheduler-bullmq'),
-        blocking: open('blocking', 'scheduler-wake'),
-        logger: log,
-        metrics,
-      },
-      { maxTasksPerJob: config.maxTasksPerJob, maxJobResultBytes: config.maxJobResultBytes },
-    );
-    running.start();
-    const started = consensus;
-    closers.push(async () => {
-      await started.handOver();
-      await running.close();
-      membership.stop();
-      stopStatus();
-      leadership.close();
-      await started.close();
-    });
-    scheduler = running;
-    const routes = consensus.routes;
-    schedulerExtras = () => ({ rejectedRegistrations: registryMembership.rejectedRegistrations, raftMessages: routes.stats });
-  }
-
-  if (worker !== undefined) {
-    const drained = worker;
-    closers.push(() => drained.close());
-  }
-
-  if (roles.api) {
-    const [{ createApi }, { createNodeQueues, mountDashboard }, { JobEvents }, { createClusterView }] = await Promise.all([
-      import('../api/app.js'),
-      import('../ui/routes.js'),
-      import('../store/job-events.js'),
-      import('./cluster-view.js'),
-    ]);
-    const apiStore = new JobStore(open('api', 'api'), keys, storeOptions);
-    const replica = replicaTarget(config, target);
-    const listStore = replica === undefined ? undefined : new JobStore(openRedis(replica, 'api', 'api-lists'), keys, storeOptions);
-    if (listStore !== undefined) connections.push(listStore.redis);
-    const cluster = createClusterView({ store: apiStore, leaseMs: config.leaseMs, metrics, lastWriteAcked: () => lastWriteAcked });
-    closers.push(cluster.close);
-    const jobEvents = new JobEvents(open('blocking', 'api-events'), keys);
-    await jobEvents.start();
-    closers.push(() => jobEvents.close());
-    const app = createApi(
-      {
-        store: apiStore,
-        registry,
-        logger: logger.child({ role: 'api' }),
-        clusterView: cluster.view,
-        metrics,
-        refreshMetrics: cluster.refreshMetrics,
-        jobEvents,
-        ...(listStore === undefined ? {} : { listStore }),
-      },
-      { bodyLimitBytes: config.bodyLimitBytes, apiTokens: config.apiTokens, maxJobsInFlight: config.maxJobsInFlight },
-    );
-    const nodeQueues = createNodeQueues(apiStore.redis, keys);
-    closers.push(() => nodeQueues.close());
-    mountDashboard(app, { queues: () => nodeQueues.list() });
-    appFetch = app.fetch;
-  } else {
-    appFetch = healthApp(store, metrics, consensus, scheduler, schedulerExtras).fetch;
-  }
-
-  return {
-    url,
-    registry,
-    store,
-    metrics,
-    scheduler,
-    consensus,
-    async close() {
-      for (const close of closers) {
-        try {
-          // No part may hold the process up for ever (Redis gone, a peer gone).
-          const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20_000).unref());
-          if ((await Promise.race([close(), timer])) === 'timeout') logger.warn('a part did not stop within 20 s; going on');
-        } catch (err) {
-          logger.warn({ err }, 'error while shutting down');
-        }
+  const closeAll = async () => {
+    for (const close of [...closers, ...(worker === undefined ? [] : [() => (worker as WorkerNode).close()])]) {
+      try {
+        // No part may hold the process up for ever (Redis gone, a peer gone).
+        const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20_000).unref());
+        if ((await Promise.race([close(), timer])) === 'timeout') logger.warn('a part did not stop within 20 s; going on');
+      } catch (err) {
+        logger.warn({ err }, 'error while shutting down');
       }
-      for (const c of connections) c.disconnect();
-    },
+    }
+    for (const c of connections) c.disconnect();
   };
+  try {
+    // The server starts first: a scheduler's own URL (its Raft address) needs the bound port.
+    let appFetch: Fetch = () => new Response('starting', { status: 503 });
+    let raftFetch: Fetch | undefined;
+    const server = await listen(
+      // Raft traffic carries its own HMAC and never passes the API's bearer-token middleware.
+      (request, env) => (raftFetch !== undefined && new URL(request.url).pathname.startsWith('/raft/') ? raftFetch(request, env) : appFetch(request, env)),
+      config.host,
+      config.port,
+    );
+    const url = `http://${config.host}:${(server.address() as { port: number }).port}`;
+    closers.push(
+      () =>
+        new Promise<void>((r) => {
+          server.close(() => r());
+          // SSE streams keep connections open: end them so shutdown does not wait for clients.
+          (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+        }),
+    );
+
+    // Each role's modules load only in a process that runs it: a worker-only process stays small.
+    if (roles.worker) {
+      const { WorkerNode } = await roleModule<typeof import('../worker/worker-node.js')>('../worker/worker-node.js');
+      worker = new WorkerNode(
+        {
+          store,
+          registry,
+          // Not in `connections`: the worker node closes it itself, and only once BullMQ has let go of it.
+          bullConnection: openRedis(target, 'blocking', 'worker-bullmq'),
+          subscriber: open('blocking', 'worker-events'),
+          heartbeat: open('durable', 'worker-heartbeat'),
+          logger: logger.child({ role: 'worker' }),
+          metrics,
+        },
+        {
+          id: config.workerId,
+          threads: config.threads,
+          heartbeatMs: config.heartbeatMs,
+          maxTaskResultBytes: config.maxTaskResultBytes,
+          ...(config.clusterSecret ? { clusterSecret: config.clusterSecret } : {}),
+          // A process that is only a worker leaves entirely when drained, as on SIGTERM.
+          ...(roles.api || roles.scheduler ? {} : { onDrainRequested: () => process.kill(process.pid, 'SIGTERM') }),
+        },
+      );
+      await worker.start();
+      logger.info({ id: worker.id, threads: worker.threads }, 'worker node started');
+    }
+
+    let scheduler: Scheduler | undefined;
+    let consensus: Consensus | undefined;
+    /** What a scheduler adds to its /status: refused registrations and Raft messages. */
+    let schedulerExtras: () => object = () => ({});
+    if (roles.scheduler) {
+      const [{ Scheduler }, { RaftLeadership }, { RaftMembership }, { RegistryMembership }, { publishSchedulerStatus, startConsensus }] = await Promise.all([
+        roleModule<typeof import('../scheduler/scheduler.js')>('../scheduler/scheduler.js'),
+        roleModule<typeof import('../scheduler/raft-leadership.js')>('../scheduler/raft-leadership.js'),
+        roleModule<typeof import('../scheduler/raft-membership.js')>('../scheduler/raft-membership.js'),
+        roleModule<typeof import('../scheduler/membership.js')>('../scheduler/membership.js'),
+        roleModule<typeof import('./consensus.js')>('./consensus.js'),
+      ]);
+      const log = logger.child({ role: 'scheduler', id: config.schedulerId });
+      consensus = startConsensus({ config, selfUrl: url, logger: log, metrics });
+      raftFetch = consensus.routes.fetch;
+      const leadership = new RaftLeadership(consensus.node, log);
+      const registryMembership = new RegistryMembership(open('durable', 'scheduler-membership'), keys.workers, {
+        leaseMs: config.leaseMs,
+        ...(config.clusterSecret ? { clusterSecret: config.clusterSecret } : {}),
+      });
+      const membership = new RaftMembership({ registry: registryMembership, control: consensus.control, node: consensus.node, leadership, logger: log });
+      await membership.start();
+      const stopStatus = publishSchedulerStatus(open('durable', 'scheduler-status'), keys, consensus.node, url, consensus.control);
+      const running = new Scheduler(
+        {
+          store,
+          registry,
+          leadership,
+          membership,
+          connection: open('blocking', 'scheduler-bullmq'),
+          blocking: open('blocking', 'scheduler-wake'),
+          logger: log,
+          metrics,
+        },
+        { maxTasksPerJob: config.maxTasksPerJob, maxJobResultBytes: config.maxJobResultBytes },
+      );
+      running.start();
+      const started = consensus;
+      closers.push(async () => {
+        await started.handOver();
+        await running.close();
+        membership.stop();
+        stopStatus();
+        leadership.close();
+        await started.close();
+      });
+      scheduler = running;
+      const routes = consensus.routes;
+      schedulerExtras = () => ({ rejectedRegistrations: registryMembership.rejectedRegistrations, raftMessages: routes.stats });
+    }
+
+    if (roles.api) {
+      const [{ createApi }, { createNodeQueues, mountDashboard }, { JobEvents }, { createClusterView }] = await Promise.all([
+        roleModule<typeof import('../api/app.js')>('../api/app.js'),
+        roleModule<typeof import('../ui/routes.js')>('../ui/routes.js'),
+        roleModule<typeof import('../store/job-events.js')>('../store/job-events.js'),
+        roleModule<typeof import('./cluster-view.js')>('./cluster-view.js'),
+      ]);
+      const apiStore = new JobStore(open('api', 'api'), keys, storeOptions);
+      const replica = replicaTarget(config, target);
+      const listStore = replica === undefined ? undefined : new JobStore(openRedis(replica, 'api', 'api-lists'), keys, storeOptions);
+      if (listStore !== undefined) connections.push(listStore.redis);
+      const cluster = createClusterView({ store: apiStore, leaseMs: config.leaseMs, metrics, lastWriteAcked: () => lastWriteAcked });
+      closers.push(cluster.close);
+      const jobEvents = new JobEvents(open('blocking', 'api-events'), keys);
+      await jobEvents.start();
+      closers.push(() => jobEvents.close());
+      const app = createApi(
+        {
+          store: apiStore,
+          registry,
+          logger: logger.child({ role: 'api' }),
+          clusterView: cluster.view,
+          metrics,
+          refreshMetrics: cluster.refreshMetrics,
+          jobEvents,
+          ...(listStore === undefined ? {} : { listStore }),
+        },
+        { bodyLimitBytes: config.bodyLimitBytes, apiTokens: config.apiTokens, maxJobsInFlight: config.maxJobsInFlight },
+      );
+      const nodeQueues = createNodeQueues(apiStore.redis, keys);
+      closers.push(() => nodeQueues.close());
+      mountDashboard(app, { queues: () => nodeQueues.list() });
+      appFetch = app.fetch;
+    } else {
+      appFetch = healthApp(store, metrics, consensus, scheduler, schedulerExtras).fetch;
+    }
+
+    return { url, registry, store, metrics, scheduler, consensus, close: closeAll };
+  } catch (err) {
+    // A role that failed to start takes down what had started: the process can exit with the error.
+    await closeAll();
+    throw err;
+  }
 }
 
 /** What a scheduler or worker process serves: liveness, readiness (Redis answers) and its metrics. */
@@ -260,4 +255,13 @@ function listen(fetch: Fetch, hostname: string, port: number): Promise<ServerTyp
     const server = serve({ fetch, hostname, port }, () => resolve(server));
     server.once('error', reject);
   });
+}
+
+/**
+ * A role's module, loaded only in a process that takes the role: required through tsx's CommonJS
+ * hook where ringpool's entry loaded this code so (see registry/import-module.ts), imported else.
+ */
+function roleModule<T>(specifier: string): Promise<T> {
+  const require = typeScriptRequire(import.meta.url);
+  return require !== undefined ? Promise.resolve(require(specifier) as T) : (import(specifier) as Promise<T>);
 }

@@ -1,10 +1,10 @@
 // Finds and loads job modules from folders: a job name is looked up here, never turned into a path.
 import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { RingpoolError } from '../errors.js';
 import type { AnyJob } from '../sdk/index.js';
+import { importModule } from './import-module.js';
 
 export interface LoadedJob {
   readonly name: string;
@@ -56,7 +56,7 @@ export async function loadJobRegistry(dirs: readonly string[]): Promise<JobRegis
 }
 
 async function loadModule(path: string): Promise<LoadedJob> {
-  const imported = (await import(pathToFileURL(path).href)) as { default?: unknown };
+  const imported = await importModule(path);
   const module = imported.default as Partial<AnyJob> | undefined;
   if (
     module === undefined || module === null || typeof module.name !== 'string' || typeof module.split !== 'function' ||

@@ -1,5 +1,5 @@
 // `ringpool start` on a fresh data dir: its own Redis pair, the API, a job, the CLI client, a clean stop.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -56,4 +56,15 @@ describe('ringpool start', () => {
     expect(code).not.toBe(0);
     expect(server.stderr()).toMatch(/apt-get install -y redis-server/);
   });
+
+  it('exits with the cause when a role fails to start, closing what had started (it used to hang, serving)', async () => {
+    const notADir = join(dataDir, 'a-file');
+    writeFileSync(notADir, '');
+    // Nothing listens on this port: the Redis connections keep retrying until the node closes them.
+    const redis = `redis://127.0.0.1:${await freePort()}`;
+    const scheduler = spawnRingpool(['scheduler', '--redis', redis, '--data-dir', notADir, '--port', '0', '--log-level', 'warn']);
+    const { code } = await scheduler.exited;
+    expect(code).toBe(1);
+    expect(scheduler.stderr()).toMatch(/ringpool scheduler: ENOTDIR: not a directory, mkdir '.*a-file\/raft/);
+  }, 30_000);
 });

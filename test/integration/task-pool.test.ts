@@ -8,9 +8,16 @@ import type { WhichThreadInput, WhichThreadTask } from '../fixtures/jobs/which-t
 const MODULE = fileURLToPath(new URL('../fixtures/jobs/which-thread.ts', import.meta.url));
 
 let pool: TaskPool;
-beforeAll(() => {
+beforeAll(async () => {
   pool = new TaskPool({ threads: 2, stopGraceMs: 200 });
-});
+  // Both threads up with the module loaded: on a loaded machine one thread may still be starting
+  // while the other runs a whole batch, which is right, but not what these tests look at.
+  for (let tries = 0; tries < 50; tries++) {
+    const { outcomes } = await pool.run(batch([{ ms: 50 }, { ms: 50 }], { chunk: 1 }));
+    if (new Set(outcomes.map(threadOf)).size === 2) return;
+  }
+  throw new Error('the second thread never took a task');
+}, 60_000);
 afterAll(async () => {
   await pool?.close();
 });
