@@ -2,17 +2,27 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
+/** Whether ringpool's code in this thread was loaded through tsx's CommonJS hook. */
+let commonJs = false;
+
 /**
- * A `require` that loads TypeScript, for the module at `url`, where this thread has tsx's CommonJS
- * hook: ringpool's own entries (bin/ringpool.mjs, src/worker/thread-entry.cjs,
- * src/scheduler/reduce-entry.cjs) register it and load ringpool's code through it, compiled in
- * the thread that loads it. tsx's ESM hook would give every thread a loader thread of its own
- * under Node 20 (~20 MB each), and Node's `import()` does not pass through the CommonJS hook.
- * Undefined where the code was loaded as ESM (tests, the benches): `import()` is the way there.
+ * Called by ringpool's own entries (bin/ringpool.mjs, src/worker/thread-entry.cjs,
+ * src/scheduler/reduce-entry.cjs) once they have registered tsx's CommonJS hook and before they
+ * load the rest of ringpool's code through it, compiled in the thread that loads it. tsx's ESM
+ * hook would give every thread a loader thread of its own under Node 20 (~20 MB each).
+ */
+export function loadedAsCommonJs(): void {
+  commonJs = true;
+}
+
+/**
+ * A `require` for the module at `url`, where ringpool's code runs as CommonJS: there Node's
+ * `import()` would not pass through the CommonJS hook and could not read TypeScript. Undefined
+ * where the code was loaded as ESM (tests, the benches, which may have tsx's CommonJS hook too):
+ * `import()` is the way there, so that no module is loaded twice, once in each form.
  */
 export function typeScriptRequire(url: string): NodeJS.Require | undefined {
-  const require = createRequire(url);
-  return '.ts' in require.extensions ? require : undefined;
+  return commonJs ? createRequire(url) : undefined;
 }
 
 /**
