@@ -42,7 +42,14 @@ export function startConsensus(args: { config: Config; selfUrl: string; logger: 
   const { config, logger, metrics } = args;
   const control = new ControlState();
   const dir = join(resolve(config.dataDir), 'raft', config.schedulerId);
-  const storage = new FileStorage({ dir });
+  let storage: FileStorage;
+  try {
+    storage = new FileStorage({ dir });
+  } catch (err) {
+    // A file-system refusal (not a directory, no permission, read-only, full) is the operator's to fix.
+    if ((err as NodeJS.ErrnoException).code === undefined) throw err;
+    throw new RingpoolError('CONFIG', `--data-dir ${JSON.stringify(config.dataDir)} cannot hold the Raft log (${(err as Error).message}): give a writable directory`);
+  }
   if (storage.recovery.truncatedBytes > 0) logger.warn({ recovery: storage.recovery }, 'the Raft write-ahead file had a torn or corrupted tail: truncated');
   const members = raftMembers(config, args.selfUrl);
   const secret = config.clusterSecret ? { secret: config.clusterSecret } : {};

@@ -57,14 +57,14 @@ describe('ringpool start', () => {
     expect(server.stderr()).toMatch(/apt-get install -y redis-server/);
   });
 
-  it('exits with the cause when a role fails to start, closing what had started (it used to hang, serving)', async () => {
+  it('exits with the cause and what to fix when a role fails to start, closing what had started (it used to hang, serving)', async () => {
     const notADir = join(dataDir, 'a-file');
     writeFileSync(notADir, '');
     // Nothing listens on this port: the Redis connections keep retrying until the node closes them.
     const redis = `redis://127.0.0.1:${await freePort()}`;
     const scheduler = spawnRingpool(['scheduler', '--redis', redis, '--data-dir', notADir, '--port', '0', '--log-level', 'warn']);
     const { code } = await scheduler.exited;
-    expect(code).toBe(1);
-    expect(scheduler.stderr()).toMatch(/ringpool scheduler: ENOTDIR: not a directory, mkdir '.*a-file\/raft/);
+    expect(code).toBe(2); // a configuration error
+    expect(scheduler.stderr()).toMatch(/ringpool scheduler: --data-dir ".*a-file" cannot hold the Raft log \(ENOTDIR: not a directory.*\): give a writable directory/);
   }, 30_000);
 });
