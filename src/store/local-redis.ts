@@ -70,6 +70,9 @@ export async function startLocalRedis(options: LocalRedisOptions): Promise<Local
     '--appendfilename', `appendonly-${port}.aof`,
     '--appenddirname', `aof-${port}`,
     '--protected-mode', 'no',
+    // A replica's first sync starts at once: Redis 7 syncs diskless by default and waits 5 s
+    // for more replicas to join the same transfer, which held every local start for 5 s.
+    '--repl-diskless-sync-delay', '0',
   ];
   if (options.replicaOf) args.push('--replicaof', options.replicaOf.host, String(options.replicaOf.port));
   if (options.minReplicasToWrite) {
