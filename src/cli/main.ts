@@ -98,6 +98,13 @@ function nodeConfig(args: string[]): Config {
 async function runNode(args: string[], roles: Roles, allowLocalRedis: boolean): Promise<number> {
   const config = nodeConfig(args);
   const logger = createLogger(config.logLevel);
+  // Stop signals are taken from the start: one that comes while the node starts is acted on once
+  // it has started (or failed), where Node's default would end the process at once, leaving the
+  // local Redis pair running.
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
   let local: LocalRedisPair | undefined;
   let redisUrl = config.redisUrl;
   if (redisUrl === undefined && config.sentinels.length === 0) {
@@ -124,28 +131,19 @@ async function runNode(args: string[], roles: Roles, allowLocalRedis: boolean): 
     const what = [roles.scheduler ? `scheduler ${config.schedulerId}` : '', roles.worker ? `worker ${config.workerId}` : ''].filter(Boolean).join(' + ');
     console.log(`ringpool ${what} serving /healthz${roles.scheduler ? ', /raft' : ''} at ${node.url}`);
   }
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      logger.info({ signal }, 'shutting down');
-      void node
-        .close()
-        .then(() => local?.stop())
-        .finally(() => {
-          // Everything is closed or given up on: a part that still holds the event loop (a Redis
-          // that never answered) must not keep the process from exiting.
-          setTimeout(() => {
-            logger.warn('a connection still held the process open after shutdown; exiting');
-            process.exit(process.exitCode ?? 0);
-          }, 2_000).unref();
-          resolve();
-        });
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
+  const signal = await stopSignal;
+  logger.info({ signal }, 'shutting down');
+  try {
+    await node.close();
+    await local?.stop();
+  } finally {
+    // Everything is closed or given up on: a part that still holds the event loop (a Redis
+    // that never answered) must not keep the process from exiting.
+    setTimeout(() => {
+      logger.warn('a connection still held the process open after shutdown; exiting');
+      process.exit(process.exitCode ?? 0);
+    }, 2_000).unref();
+  }
   return 0;
 }
 

@@ -1,5 +1,5 @@
 // `ringpool start` on a fresh data dir: its own Redis pair, the API, a job, the CLI client, a clean stop.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -67,4 +67,23 @@ describe('ringpool start', () => {
     expect(code).toBe(2); // a configuration error
     expect(scheduler.stderr()).toMatch(/ringpool scheduler: --data-dir ".*a-file" cannot hold the Raft log \(ENOTDIR: not a directory.*\): give a writable directory/);
   }, 30_000);
+
+  it('a stop that comes while it starts is acted on once started: exit 0 and no redis-server left', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ringpool-e2e-early-stop-'));
+    try {
+      const server = spawnRingpool(['start', '--port', '0', '--data-dir', dir, '--log-level', 'warn']);
+      // The pid file is written once both Redis servers run, before the replica links and the node starts.
+      const pidFile = join(dir, 'redis', 'redis.pids');
+      while (!existsSync(pidFile) || readFileSync(pidFile, 'utf8').trim().split('\n').length < 2) {
+        if (server.child.exitCode !== null) throw new Error(`exited before starting Redis: ${server.stderr()}`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const redisPids = readFileSync(pidFile, 'utf8').trim().split('\n').map(Number);
+      server.child.kill('SIGTERM'); // to the node process alone, as a supervisor would send it
+      expect(await server.exited).toEqual({ code: 0, signal: null });
+      for (const pid of redisPids) expect(isAlive(pid)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
