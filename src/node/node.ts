@@ -62,16 +62,19 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
   // parts; then the worker drains, and the connections close.
   const closers: Array<() => Promise<void>> = [];
   let worker: WorkerNode | undefined;
-  const closeAll = async () => {
-    for (const close of [...closers, ...(worker === undefined ? [] : [() => (worker as WorkerNode).close()])]) {
-      try {
-        // No part may hold the process up for ever (Redis gone, a peer gone).
-        const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20_000).unref());
-        if ((await Promise.race([close(), timer])) === 'timeout') logger.warn('a part did not stop within 20 s; going on');
-      } catch (err) {
-        logger.warn({ err }, 'error while shutting down');
-      }
+  /** Stops one part, given up on after 20 s: no part may hold the process up for ever (Redis gone, a peer gone). */
+  const stopPart = async (close: () => Promise<void>) => {
+    try {
+      const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20_000).unref());
+      if ((await Promise.race([close(), timer])) === 'timeout') logger.warn('a part did not stop within 20 s; going on');
+    } catch (err) {
+      logger.warn({ err }, 'error while shutting down');
     }
+  };
+  const closeAll = async () => {
+    for (const close of closers) await stopPart(close);
+    const drained = worker;
+    if (drained !== undefined) await stopPart(() => drained.close());
     for (const c of connections) c.disconnect();
   };
   try {
