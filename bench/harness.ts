@@ -111,6 +111,11 @@ export function hasFlag(args: readonly string[], name: string): boolean {
   return args.includes(`--${name}`);
 }
 
+export function stringFlag(args: readonly string[], name: string, fallback: string): string {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] !== undefined ? (args[i + 1] as string) : fallback;
+}
+
 export function numberFlag(args: readonly string[], name: string, fallback: number): number {
   const i = args.indexOf(`--${name}`);
   return i >= 0 && args[i + 1] !== undefined ? Number(args[i + 1]) : fallback;

@@ -2,14 +2,26 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { Queue, Worker, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Piscina } from 'piscina';
 import primes from '../jobs/primes.js';
-import { numberFlag, startBenchCluster } from './harness.js';
+import { numberFlag, startBenchCluster, stringFlag } from './harness.js';
 import { printTable, type BenchSuite } from './report.js';
 
-const THREAD = new URL('./workers/primes-thread.mjs', import.meta.url).href;
+/**
+ * How the baselines load the job module. `ringpool` (default): as ringpool's task threads do, so
+ * every contender runs the same compiled code and the comparison measures the pools, not the
+ * loaders. `tsx-esm`: through tsx's ESM hook, which compiles the same source to code that ran
+ * about 6 % faster or slower than the other builds depending on unrelated edits to the module
+ * (V8's code layout; docs/performance.md).
+ */
+const THREADS = {
+  ringpool: new URL('./workers/primes-thread.cjs', import.meta.url),
+  'tsx-esm': new URL('./workers/primes-thread.mjs', import.meta.url),
+} as const;
+type ModuleLoader = keyof typeof THREADS;
 const SERIAL = new URL('./workers/serial-loop.mjs', import.meta.url);
 const ctx = { signal: new AbortController().signal, jobId: 'bench', taskIndex: 0, attempt: 0, progress() {} };
 
@@ -17,6 +29,9 @@ const suite: BenchSuite = async (args) => {
   const taskCount = numberFlag(args, 'tasks', 40);
   const targetMs = numberFlag(args, 'task-ms', 50);
   const rounds = numberFlag(args, 'rounds', 7);
+  const loader = stringFlag(args, 'module-loader', 'ringpool');
+  if (!(loader in THREADS)) throw new Error(`--module-loader must be one of ${Object.keys(THREADS).join(', ')}, got ${JSON.stringify(loader)}`);
+  const thread = THREADS[loader as ModuleLoader];
   const cores = availableParallelism();
   const input = calibrate(taskCount, targetMs);
   const tasks = [...(primes.split(input) as Iterable<{ from: number; to: number }>)];
@@ -26,23 +41,31 @@ const suite: BenchSuite = async (args) => {
   // rotating order, so a slower or faster stretch of this shared machine lands on all of them
   // alike. Ratios are taken within a round. The serial loop runs on the main thread of a process
   // of its own: this one's event loop hosts the ringpool node (and must keep its heartbeats).
-  const serial = await serialProcess();
-  const pool = new Piscina({ filename: THREAD, minThreads: cores, maxThreads: cores });
+  const serial = await serialProcess(loader);
+  const pool = new Piscina({ filename: thread.href, minThreads: cores, maxThreads: cores });
   await Promise.all(Array.from({ length: cores }, () => pool.run(tasks[0])));
   const cluster = await startBenchCluster({ threads: cores });
-  const bullmq = await bullmqSandboxed(cluster.redis.masterUrl, tasks, cores);
+  const bullmq = await bullmqSandboxed(cluster.redis.masterUrl, thread, tasks, cores);
   try {
     // A warm-up job with a call for every thread, as the piscina threads were warmed above.
     await cluster.wait(await cluster.submit('primes', { ...input, to: input.from + input.chunk * cores * 2 }));
-    const contenders: Record<Contender, () => Promise<{ ms: number; sum: number }>> = {
+    // CPU: the serial process's; for the others this process's (its task threads, and the ringpool
+    // node on its event loop, idle but for ringpool's own run): the task code's speed shows here.
+    const inProcess = (run: () => Promise<{ ms: number; sum: number }>) => async () => {
+      const cpu = process.cpuUsage();
+      const { ms, sum } = await run();
+      const used = process.cpuUsage(cpu);
+      return { ms, sum, cpuMs: (used.user + used.system) / 1000 };
+    };
+    const contenders: Record<Contender, () => Promise<{ ms: number; sum: number; cpuMs: number }>> = {
       serial: () => serial.run(tasks),
-      piscina: async () => {
+      piscina: inProcess(async () => {
         const t = performance.now();
         const counts = (await Promise.all(tasks.map((task) => pool.run(task)))) as number[];
         return { ms: performance.now() - t, sum: counts.reduce((a, b) => a + b, 0) };
-      },
-      bullmq: () => bullmq.run(),
-      ringpool: async () => {
+      }),
+      bullmq: inProcess(() => bullmq.run()),
+      ringpool: inProcess(async () => {
         const t = performance.now();
         const id = await cluster.submit('primes', input);
         const res = await fetch(`${cluster.url}/v1/jobs/${id}/result?wait=30000`);
@@ -50,18 +73,20 @@ const suite: BenchSuite = async (args) => {
         const body = (await res.json()) as { result?: number };
         if (body.result === undefined) throw new Error(`ringpool answered ${res.status} ${JSON.stringify(body)}`);
         return { ms, sum: body.result };
-      },
+      }),
     };
     const order = Object.keys(contenders) as Contender[];
     const expected = (await contenders.serial()).sum;
     for (const name of order) if ((await contenders[name]()).sum !== expected) throw new Error(`${name} counted wrong in the warm-up round`);
     const times: Record<Contender, number[]> = { serial: [], piscina: [], bullmq: [], ringpool: [] };
+    const cpu: Record<Contender, number[]> = { serial: [], piscina: [], bullmq: [], ringpool: [] };
     for (let round = 0; round < rounds; round++) {
       for (let k = 0; k < order.length; k++) {
         const name = order[(k + round) % order.length] as Contender;
-        const { ms, sum } = await contenders[name]();
+        const { ms, sum, cpuMs } = await contenders[name]();
         if (sum !== expected) throw new Error(`${name} counted ${sum} primes, the serial loop ${expected}`);
         times[name].push(ms);
+        cpu[name].push(cpuMs);
       }
     }
     const perRound = (f: (r: number) => number) => Array.from({ length: rounds }, (_, r) => f(r));
@@ -77,17 +102,22 @@ const suite: BenchSuite = async (args) => {
       ringpoolMs: Math.round(median(times.ringpool)),
       piscinaEfficiency: round3(eff('piscina')),
       bullmqEfficiency: round3(eff('bullmq')),
+      serialCpuMs: Math.round(median(cpu.serial)),
+      piscinaCpuMs: Math.round(median(cpu.piscina)),
+      bullmqCpuMs: Math.round(median(cpu.bullmq)),
+      ringpoolCpuMs: Math.round(median(cpu.ringpool)),
+      moduleLoader: loader,
       cores,
       tasks: tasks.length,
       rounds,
     };
-    printTable(`speedup: primes as ${tasks.length} tasks of ~${Math.round(figures.serialMs / tasks.length)} ms on ${cores} cores, median of ${rounds} rounds (efficiency = serial / (time × cores), per round)`, [
-      ['', 'ms (median)', 'efficiency', 'per round, ms'],
-      ['serial loop (main thread)', figures.serialMs, 1, times.serial.map(Math.round).join(' ')],
-      ['raw piscina (1 thread/core)', figures.piscinaMs, figures.piscinaEfficiency, times.piscina.map(Math.round).join(' ')],
-      ['BullMQ sandboxed (useWorkerThreads)', figures.bullmqMs, figures.bullmqEfficiency, times.bullmq.map(Math.round).join(' ')],
-      ['ringpool end to end (HTTP → result)', figures.ringpoolMs, figures.efficiency, times.ringpool.map(Math.round).join(' ')],
-      ['ringpool / piscina time (same round)', figures.ringpoolOverPiscina, '', figures.ringpoolOverPiscinaRounds],
+    printTable(`speedup: primes as ${tasks.length} tasks of ~${Math.round(figures.serialMs / tasks.length)} ms on ${cores} cores, median of ${rounds} rounds (efficiency = serial / (time × cores), per round; job module loaded by: ${loader})`, [
+      ['', 'ms (median)', 'efficiency', 'CPU ms (median)', 'per round, ms'],
+      ['serial loop (main thread)', figures.serialMs, 1, figures.serialCpuMs, times.serial.map(Math.round).join(' ')],
+      ['raw piscina (1 thread/core)', figures.piscinaMs, figures.piscinaEfficiency, figures.piscinaCpuMs, times.piscina.map(Math.round).join(' ')],
+      ['BullMQ sandboxed (useWorkerThreads)', figures.bullmqMs, figures.bullmqEfficiency, figures.bullmqCpuMs, times.bullmq.map(Math.round).join(' ')],
+      ['ringpool end to end (HTTP → result)', figures.ringpoolMs, figures.efficiency, figures.ringpoolCpuMs, times.ringpool.map(Math.round).join(' ')],
+      ['ringpool / piscina time (same round)', figures.ringpoolOverPiscina, '', '', figures.ringpoolOverPiscinaRounds],
     ]);
     return figures;
   } finally {
@@ -99,13 +129,13 @@ const suite: BenchSuite = async (args) => {
 };
 
 /** A child process that runs the tasks serially on its main thread when asked. */
-async function serialProcess() {
-  const child: ChildProcess = fork(SERIAL, [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+async function serialProcess(loader: string) {
+  const child: ChildProcess = fork(SERIAL, [loader], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   await once(child, 'message');
   return {
-    async run(tasks: ReadonlyArray<{ from: number; to: number }>): Promise<{ ms: number; sum: number }> {
+    async run(tasks: ReadonlyArray<{ from: number; to: number }>): Promise<{ ms: number; sum: number; cpuMs: number }> {
       child.send(tasks);
-      const [reply] = (await once(child, 'message')) as [{ ms: number; sum: number }];
+      const [reply] = (await once(child, 'message')) as [{ ms: number; sum: number; cpuMs: number }];
       return reply;
     },
     close: () => child.kill(),
@@ -144,13 +174,13 @@ function calibrate(count: number, targetMs: number): { from: number; to: number;
 }
 
 /** BullMQ with a sandboxed processor in worker threads, concurrency = cores, warmed up: each run adds the tasks in bulk and waits for every one. */
-async function bullmqSandboxed(url: string, tasks: ReadonlyArray<{ from: number; to: number }>, cores: number) {
+async function bullmqSandboxed(url: string, processor: URL, tasks: ReadonlyArray<{ from: number; to: number }>, cores: number) {
   const connection = new Redis(url, { maxRetriesPerRequest: null });
   const name = `speedup-${Date.now()}`;
   const queue = new Queue(name, { connection });
   queue.setMaxListeners(0); // waitUntilFinished listens on the queue once per job
   const events = new QueueEvents(name, { connection: connection.duplicate() });
-  const worker = new Worker(name, THREAD.replace('file://', ''), { connection, concurrency: cores, useWorkerThreads: true });
+  const worker = new Worker(name, fileURLToPath(processor), { connection, concurrency: cores, useWorkerThreads: true });
   await worker.waitUntilReady();
   await events.waitUntilReady();
   // Warm-up: one job per thread, so thread start-up is not timed.

@@ -1,4 +1,4 @@
-// Baseline worker for the speedup bench: runs one `primes` task per call (raw piscina and BullMQ's sandbox).
+// Baseline worker for the speedup bench with `--module-loader tsx-esm`: runs one `primes` task per call, the job module loaded through tsx's ESM hook (primes-thread.cjs is the default).
 import { register } from 'tsx/esm/api';
 
 register();

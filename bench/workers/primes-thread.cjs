@@ -1,0 +1,16 @@
+// Baseline worker for the speedup bench (raw piscina, BullMQ's sandbox): runs one `primes` task per
+// call. The job module is loaded as ringpool's task threads load it (thread-modules.ts, through
+// tsx's CommonJS hook), so the baselines and ringpool run the same compiled code; `primes-thread.mjs`
+// loads it through tsx's ESM hook instead (`--module-loader tsx-esm`; docs/performance.md says why
+// the default is this one).
+require('tsx/cjs/api').register();
+require('../../src/registry/import-module.ts').loadedAsCommonJs();
+const { loadJobModule } = require('../../src/registry/thread-modules.ts');
+
+const primes = loadJobModule(require.resolve('../../jobs/primes.ts'));
+const ctx = { signal: new AbortController().signal, jobId: 'bench', taskIndex: 0, attempt: 0, progress() {} };
+
+/** piscina calls it with the task; BullMQ's sandbox with a job whose data is the task. */
+module.exports = async function run(arg) {
+  return (await primes).run(arg && arg.data !== undefined && arg.opts !== undefined ? arg.data : arg, ctx);
+};
