@@ -1,0 +1,62 @@
+// The #9 benchmarks run end to end at a small size: each starts its own Redis pair and ringpool,
+// runs its baselines beside it, checks its own answers (the speedup bench throws when a contender
+// counts a different number of primes) and prints the JSON keys docs/performance.md reports.
+// Figures are not asserted: on a shared machine they are the benchmark runs' to show, not a test's.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Runs `npm run bench -- <suite> --json ...args` as the README says, returns the JSON it printed last. */
+function bench(suite: string, args: readonly string[]): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', suite, '--json', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`bench ${suite} exited ${code}:\n${err}\n${out}`));
+      const last = out.trim().split('\n').at(-1) ?? '';
+      try {
+        resolve(JSON.parse(last) as Record<string, unknown>);
+      } catch {
+        reject(new Error(`bench ${suite} printed no JSON last:\n${out}\n${err}`));
+      }
+    });
+  });
+}
+
+const positive = expect.any(Number) as unknown;
+
+describe('benchmarks (#9), small and fixed', () => {
+  it('speedup: serial, raw piscina, BullMQ and ringpool count the same primes; ratios and CPU per contender', async () => {
+    const figures = await bench('speedup', ['--tasks', '4', '--task-ms', '5', '--rounds', '2']);
+    expect(figures).toMatchObject({ efficiency: positive, ringpoolOverPiscina: positive, piscinaCpuMs: positive, ringpoolCpuMs: positive, moduleLoader: 'ringpool', tasks: 4, rounds: 2 });
+    for (const key of ['efficiency', 'ringpoolOverPiscina', 'serialMs', 'ringpoolMs']) expect(figures[key] as number, key).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('speedup refuses a module loader it does not know, naming the ones it has', async () => {
+    await expect(bench('speedup', ['--tasks', '2', '--module-loader', 'babel'])).rejects.toThrow(/--module-loader must be one of ringpool, tsx-esm, got "babel"/);
+  }, 60_000);
+
+  it('throughput: tasks/s for ringpool and jobs/s for raw BullMQ, and their ratio', async () => {
+    const figures = await bench('throughput', ['--tasks', '5000', '--bullmq-jobs', '500']);
+    expect(figures).toMatchObject({ tasksPerSec: positive, bullmqJobsPerSec: positive, throughputRatio: positive, tasks: 5000, bullJobs: 500 });
+    expect(figures.tasksPerSec as number).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('latency: p50 ≤ p99 for one-task jobs', async () => {
+    const figures = await bench('latency', ['--runs', '20', '--warmup', '5']);
+    expect(figures).toMatchObject({ latencyP50Ms: positive, latencyP99Ms: positive });
+    expect(figures.latencyP50Ms as number).toBeLessThanOrEqual(figures.latencyP99Ms as number);
+  }, 120_000);
+
+  it('scale: peak RSS of each ringpool process and Redis used_memory peak', async () => {
+    const figures = await bench('scale', ['--tasks', '20000']);
+    expect(figures).toMatchObject({ peakRssMb: positive, redisPeakMb: positive });
+    expect(figures.peakRssMb as number).toBeGreaterThan(10);
+  }, 180_000);
+});
