@@ -11,15 +11,15 @@ import { numberFlag, startBenchCluster, stringFlag } from './harness.js';
 import { printTable, type BenchSuite } from './report.js';
 
 /**
- * How the baselines load the job module. `ringpool` (default): as ringpool's task threads do, so
- * every contender runs the same compiled code and the comparison measures the pools, not the
- * loaders. `tsx-esm`: through tsx's ESM hook, which compiles the same source to code that ran
- * about 6 % faster or slower than the other builds depending on unrelated edits to the module
- * (V8's code layout; docs/performance.md).
+ * How the baselines load the job module. `tsx-esm` (default): through tsx's ESM hook, as a piscina
+ * user running TypeScript with tsx would. `ringpool`: as ringpool's task threads do (tsx's
+ * CommonJS hook, thread-modules.ts), so every contender runs the same build of the module: a
+ * cross-check that the ratio measures the pools, not the loaders (with the CPU column, it found
+ * ringpool's threads inheriting this process's `--import tsx`; import-module.ts threadExecArgv).
  */
 const THREADS = {
-  ringpool: new URL('./workers/primes-thread.cjs', import.meta.url),
   'tsx-esm': new URL('./workers/primes-thread.mjs', import.meta.url),
+  ringpool: new URL('./workers/primes-thread.cjs', import.meta.url),
 } as const;
 type ModuleLoader = keyof typeof THREADS;
 const SERIAL = new URL('./workers/serial-loop.mjs', import.meta.url);
@@ -29,7 +29,7 @@ const suite: BenchSuite = async (args) => {
   const taskCount = numberFlag(args, 'tasks', 40);
   const targetMs = numberFlag(args, 'task-ms', 50);
   const rounds = numberFlag(args, 'rounds', 7);
-  const loader = stringFlag(args, 'module-loader', 'ringpool');
+  const loader = stringFlag(args, 'module-loader', 'tsx-esm');
   if (!(loader in THREADS)) throw new Error(`--module-loader must be one of ${Object.keys(THREADS).join(', ')}, got ${JSON.stringify(loader)}`);
   const thread = THREADS[loader as ModuleLoader];
   const cores = availableParallelism();

@@ -1,6 +1,7 @@
 // The speedup bench's serial baseline: a process of its own runs the `primes` tasks one after another
 // on its main thread, away from the event loop that hosts the ringpool node under test. argv[2] says
-// how the job module is loaded: `ringpool` (as ringpool's task threads load it) or `tsx-esm`.
+// how the job module is loaded: `tsx-esm` (tsx's ESM hook) or `ringpool` (as ringpool's task threads
+// load it).
 import { createRequire } from 'node:module';
 import { register } from 'tsx/esm/api';
 

@@ -47,3 +47,37 @@ export async function importModule(path: string): Promise<{ default?: unknown }>
 /** What `require` throws for a module only ESM can load. */
 const ESM_ONLY = new Set(['ERR_REQUIRE_ASYNC_MODULE', 'ERR_REQUIRE_ESM']);
 let esmHook: Promise<void> | undefined;
+
+/**
+ * The Node options for ringpool's threads (task and reduce pools): the process's own, without
+ * those that register tsx (`node --import tsx`, the tsx CLI's `--require …/tsx/dist/preflight.cjs`
+ * and `--import …/tsx/dist/loader.mjs`), which a worker thread would otherwise inherit. The
+ * threads' entries register tsx's CommonJS hook themselves; an inherited ESM hook gave each thread
+ * a loader thread of its own and, measured on the `speedup` bench in a process started with
+ * `--import tsx`, made the job's code in the threads use ~5 % more CPU than the same code in
+ * raw piscina's threads (ringpool's processes, started by bin/ringpool.mjs, carry no such flag).
+ */
+export function threadExecArgv(execArgv: readonly string[] = process.execArgv): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i] as string;
+    const eq = arg.indexOf('=');
+    const flag = eq >= 0 ? arg.slice(0, eq) : arg;
+    if (!HOOK_FLAGS.has(flag)) {
+      kept.push(arg);
+      continue;
+    }
+    const value = eq >= 0 ? arg.slice(eq + 1) : execArgv[i + 1];
+    if (value !== undefined && TSX.test(value)) {
+      if (eq < 0) i++; // the value was the next argument
+      continue;
+    }
+    kept.push(arg);
+  }
+  return kept;
+}
+
+/** Node options that register a module hook, with the module as their value. */
+const HOOK_FLAGS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
+/** tsx by name (`tsx`, `tsx/esm`, `tsx/cjs`) or by a path inside its package. */
+const TSX = /^tsx(\/|$)|[\\/]node_modules[\\/]tsx[\\/]/;

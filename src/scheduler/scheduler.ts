@@ -4,6 +4,7 @@ import { Piscina } from 'piscina';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { RingpoolError, serializeError } from '../errors.js';
+import { threadExecArgv } from '../registry/import-module.js';
 import type { JobRegistry } from '../registry/job-registry.js';
 import type { JobRecord } from '../store/job-record.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -79,7 +80,7 @@ export class Scheduler {
   readonly #queues = new Map<string, Queue<TaskBatch>>();
   readonly #placement = new Placement();
   /** Reduce runs here, off the event loop that drives Raft: one thread, started when first needed. */
-  readonly #reducePool = new Piscina({ filename: REDUCE_ENTRY, minThreads: 0, maxThreads: 1, idleTimeout: 60_000, recordTiming: false, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+  readonly #reducePool = new Piscina({ filename: REDUCE_ENTRY, minThreads: 0, maxThreads: 1, idleTimeout: 60_000, execArgv: threadExecArgv(), recordTiming: false, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
   /** Jobs this process is splitting or reducing now: one piece of work per job at a time. */
   readonly #working = new Map<string, Promise<void>>();
   #running = false;

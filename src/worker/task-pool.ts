@@ -2,6 +2,7 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { RingpoolError, serializeError } from '../errors.js';
+import { threadExecArgv } from '../registry/import-module.js';
 import type { ReduceOutcome, ReduceSpec } from '../registry/reduce-results.js';
 import { REDUCING, callCells, createRunControl } from './run-control.js';
 import type { BatchOutcome, TaskOutcome, ThreadBatch } from './task-runner.js';
@@ -103,6 +104,7 @@ export class TaskPool {
         // abort signal otherwise).
         stricterFIFO: true,
         idleTimeout: 60_000,
+        execArgv: threadExecArgv(),
         // A small young generation keeps idle threads small; task heaps grow in the old generation.
         resourceLimits: { maxOldGenerationSizeMb: memoryMb, maxYoungGenerationSizeMb: 8 },
       });

@@ -1,0 +1,35 @@
+// ringpool's threads do not inherit the hooks that registered tsx in the process that starts them
+// (`node --import tsx`, the tsx CLI): their entries register tsx's CommonJS hook themselves.
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { threadExecArgv } from '../../src/registry/import-module.js';
+
+const CHILD = new URL('../fixtures/processes/thread-exec-argv.ts', import.meta.url).pathname;
+
+describe('threadExecArgv', () => {
+  it('drops the options that register tsx, in every spelling, and keeps the rest in order', () => {
+    const preflight = '/srv/app/node_modules/tsx/dist/preflight.cjs';
+    const loader = 'file:///srv/app/node_modules/tsx/dist/loader.mjs';
+    expect(
+      threadExecArgv(['--max-old-space-size=100', '--import', 'tsx', '--require', preflight, '--import', loader, '--import=tsx/esm', '-r', 'tsx/cjs', '--loader=tsx', '--enable-source-maps']),
+    ).toEqual(['--max-old-space-size=100', '--enable-source-maps']);
+  });
+
+  it('keeps hooks other than tsx, and a value that only looks alike', () => {
+    const argv = ['--import', './otel.js', '--require', 'dotenv/config', '--import=tsx-like', '--loader', '/opt/tsxloader.mjs', '--conditions', 'tsx'];
+    expect(threadExecArgv(argv)).toEqual(argv);
+  });
+
+  it('a TaskPool thread of a process started with --import tsx runs without it, and still loads TypeScript', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const code = await new Promise((r) => child.once('exit', r));
+    expect(code, err).toBe(0);
+    const seen = JSON.parse(out.trim()) as { process: string[]; thread: string[] };
+    expect(seen.process).toEqual(['--import', 'tsx']);
+    expect(seen.thread).toEqual([]);
+  }, 60_000);
+});
