@@ -54,7 +54,7 @@ let esmHook: Promise<void> | undefined;
  * and `--import …/tsx/dist/loader.mjs`), which a worker thread would otherwise inherit. The
  * threads' entries register tsx's CommonJS hook themselves; an inherited ESM hook gave each thread
  * a loader thread of its own and, measured on the `speedup` bench in a process started with
- * `--import tsx`, made the job's code in the threads use ~5 % more CPU than the same code in
+ * `--import tsx`, made the job's code in the threads use 5–9 % more CPU than the same code in
  * raw piscina's threads (ringpool's processes, started by bin/ringpool.mjs, carry no such flag).
  */
 export function threadExecArgv(execArgv: readonly string[] = process.execArgv): string[] {
