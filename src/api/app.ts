@@ -178,6 +178,7 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
         await waiter.ended;
         const { job, result } = await readEnded(id, loaded.module.resultType ?? 'json');
         if (job === undefined || !TERMINAL_STATUSES.has(job.status)) return c.json({ id, status: job?.status ?? 'queued', links: jobLinks(id) }, 202);
+        await confirmEnd(id);
         return c.json({
           id,
           status: job.status,
@@ -234,6 +235,7 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
     } finally {
       waiter?.cancel();
     }
+    if (TERMINAL_STATUSES.has(job.status)) await confirmEnd(job.id);
     if (job.status !== 'completed') {
       if (job.status === 'failed') throw new RingpoolError('NOT_FINISHED', `job ${job.id} failed and has no result: ${job.error?.message ?? ''}`, { details: { status: job.status, error: job.error } });
       throw new RingpoolError('NOT_FINISHED', `job ${job.id} is ${job.status}; its result is ready once it is completed`, { details: { status: job.status, progress: job.progress } });
@@ -318,6 +320,23 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
   async function readEnded(id: string, type: ResultType): Promise<{ job: JobRecord | undefined; result: JobResultBody | undefined }> {
     const [job, result] = await store.together(() => Promise.all([store.getJob(id), store.getResult(id, type)]));
     return { job, result };
+  }
+
+  /**
+   * Before an answer says how a job ended (its result, its error): the end is on the replicas.
+   * A job's end is read on the master, where its writer's script ran; its writer answers only
+   * once `WAIT` confirms it, and so does this: an end the master then lost (killed before its
+   * replica had it, the replica promoted) would have been read and handed out, and the job run
+   * again with maybe another outcome. Costs one round trip to the replicas (`WAIT`).
+   */
+  async function confirmEnd(id: string): Promise<void> {
+    try {
+      await store.confirmReplicated();
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'NOT_REPLICATED') throw err;
+      const { details } = err as RingpoolError;
+      throw new RingpoolError('NOT_REPLICATED', `job ${id} has ended on the Redis master, but the replicas have not confirmed it yet (${(err as Error).message}); ask again in a moment`, { details });
+    }
   }
 
   async function findJob(id: string): Promise<JobRecord> {

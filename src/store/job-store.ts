@@ -405,14 +405,17 @@ export class JobStore {
   }
 
   /**
-   * Confirms results an earlier attempt stored but may not have seen replicated. WAIT covers the
-   * last write of this connection, so it writes one first (INCRBY 0 is still propagated).
+   * Returns once every write the master had made before this call is on the replicas: results an
+   * earlier attempt stored without seeing them replicated, a job's end read before its writer's
+   * `WAIT` answered. WAIT covers the last write of its own connection, so one goes first (INCRBY 0
+   * is still propagated); replication is one ordered stream, so the writes before it are covered
+   * too. The write and its WAIT leave in one socket write. NOT_REPLICATED when they fall short.
    */
-  async confirmStored(): Promise<void> {
+  async confirmReplicated(): Promise<void> {
     if (this.#minReplicas === 0) return;
     const epoch = this.#connectionEpoch;
-    await this.#redis.incrby(this.keys.resultsStored, 0);
-    await this.#acknowledge(epoch);
+    const [, acked] = await this.together(() => Promise.all([this.#redis.incrby(this.keys.resultsStored, 0), this.#wait()]));
+    this.#checkAcked(acked, epoch);
   }
 
   /** Indices (of those given) that already have a stored result. */

@@ -182,7 +182,7 @@ export class WorkerNode {
       const done = await store.storedIndices(batch.jobId, tasks.map(([i]) => i));
       tasks = tasks.filter(([i]) => !done.has(i));
       // An earlier attempt may have stored them without seeing them replicated.
-      if (done.size > 0) await this.#untilReplicated(cancel.signal, () => store.confirmStored());
+      if (done.size > 0) await this.#untilReplicated(cancel.signal, () => store.confirmReplicated());
     }
     if (tasks.length === 0) return;
     const onCancel = () => halt.abort(); // the job's cancel stops this entry too

@@ -304,6 +304,7 @@ async function startLinkProxy(target: Address): Promise<LinkProxy> {
   return {
     port,
     cut() {
+      if (cut) return;
       cut = true;
       for (const [down, up] of pairs) {
         down.unpipe(up);
@@ -315,6 +316,7 @@ async function startLinkProxy(target: Address): Promise<LinkProxy> {
       for (const pair of [...pairs]) for (const s of pair) s.destroy();
     },
     heal() {
+      if (!cut) return; // piping twice would forward everything twice, and one cut would stop one pipe of two
       cut = false;
       for (const [down, up] of pairs) {
         down.pipe(up);

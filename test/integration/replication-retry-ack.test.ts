@@ -17,7 +17,7 @@ import { startRedisTopology, type RedisTopology } from '../helpers/redis-topolog
  * on the master), drops the tasks it finds there and returns without any WAIT.
  *
  * Fixed: storeResultJson also waits when the call met duplicates of a job still running, and a
- * retried worker entry calls confirmStored() for the tasks it skips.
+ * retried worker entry calls confirmReplicated() for the tasks it skips.
  */
 describe('a retried write of an unacknowledged result', () => {
   let topology: RedisTopology;
