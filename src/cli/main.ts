@@ -152,7 +152,7 @@ async function runNode(args: string[], roles: Roles, allowLocalRedis: boolean): 
 function client(values: { url?: string | undefined; token?: string | undefined }) {
   const base = (values.url ?? process.env.RINGPOOL_URL ?? `http://127.0.0.1:${process.env.RINGPOOL_PORT ?? 3000}`).replace(/\/$/, '');
   const token = values.token ?? process.env.RINGPOOL_TOKEN;
-  return async (path: string, init: RequestInit = {}): Promise<Response> => {
+  const once = async (path: string, init: RequestInit): Promise<Response> => {
     const headers = new Headers(init.headers);
     if (token) headers.set('authorization', `Bearer ${token}`);
     try {
@@ -161,7 +161,23 @@ function client(values: { url?: string | undefined; token?: string | undefined }
       throw new Error(`cannot reach ringpool at ${base} (${(err as Error).cause ?? (err as Error).message}); is it running? set --url or RINGPOOL_URL`);
     }
   };
+  // A read that meets a 503 (Redis failing over, a job's end not on the replicas yet) is asked
+  // again after the Retry-After the API gives, for up to READ_RETRY_MS; a write is not repeated.
+  return async (path: string, init: RequestInit = {}): Promise<Response> => {
+    const until = Date.now() + READ_RETRY_MS;
+    for (;;) {
+      const res = await once(path, init);
+      if (res.status !== 503 || (init.method ?? 'GET') !== 'GET' || Date.now() >= until) return res;
+      const waitSec = Math.min(10, Math.max(1, Number(res.headers.get('retry-after')) || 1));
+      const body = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
+      console.error(`ringpool answered 503 (${body.error?.message ?? 'unavailable'}); asking again in ${waitSec} s`);
+      await new Promise((r) => setTimeout(r, waitSec * 1000));
+    }
+  };
 }
+
+/** How long a client command keeps asking again a read that the API answered 503. */
+const READ_RETRY_MS = 30_000;
 
 async function expectOk(res: Response): Promise<unknown> {
   const body = res.headers.get('content-type')?.includes('json') ? ((await res.json()) as unknown) : await res.text();

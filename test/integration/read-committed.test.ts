@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { JobStore } from '../../src/store/job-store.js';
 import { createKeys } from '../../src/store/keys.js';
 import { startTestNode, type TestNode } from '../helpers/cluster.js';
+import { killAllSpawned, spawnRingpool } from '../helpers/processes.js';
 import { startRedisTopology, type RedisTopology } from '../helpers/redis-topology.js';
 
 /*
@@ -30,6 +31,7 @@ describe('an ended job whose end the replicas have not confirmed', () => {
   afterEach(() => topology.healLink(topology.ports[1] as number));
 
   afterAll(async () => {
+    killAllSpawned();
     await node?.close();
     await topology?.stop();
   });
@@ -40,6 +42,25 @@ describe('an ended job whose end the replicas have not confirmed', () => {
     topology.cutLink(topology.ports[1] as number);
     await expect(writer.completeJobWith(id, 1, JSON.stringify(result), 600)).rejects.toMatchObject({ code: 'NOT_REPLICATED' });
     expect((await writer.getJob(id))?.status).toBe('completed'); // on the master
+  }
+
+  /**
+   * The id of the job with input `to` that a request in flight is creating, once its creation's
+   * own WAIT has been answered: the replica has the job, and its acknowledgement is on the way
+   * (a 503 after the link is cut must be the end's, not the creation's).
+   */
+  async function submittedElsewhere(to: number): Promise<string> {
+    let id: string | undefined;
+    for (let i = 0; i < 400 && id === undefined; i++) {
+      const { body } = await node.api('/v1/jobs?limit=10');
+      id = (body.jobs as Array<{ id: string; input: { to: number } }>).find((j) => j.input.to === to)?.id;
+      if (id === undefined) await new Promise((r) => setTimeout(r, 25));
+    }
+    if (id === undefined) throw new Error(`no job with input.to ${to} was created`);
+    const replica = topology.client(topology.ports[1] as number);
+    for (let i = 0; i < 200 && (await replica.exists(createKeys(node.prefix).job(id))) === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 200));
+    return id;
   }
 
   it('the result route answers 503 NOT_REPLICATED, then the result once the replica has it', async () => {
@@ -61,25 +82,25 @@ describe('an ended job whose end the replicas have not confirmed', () => {
 
   it('submit-and-wait does not answer with an end the replicas have not confirmed', async () => {
     const answer = node.api('/v1/jobs?wait=20000', { body: { job: 'primes', input: { from: 0, to: 20 } } });
-    // The job exists (its creation was acknowledged) once it is listed.
-    let id: string | undefined;
-    for (let i = 0; i < 200 && id === undefined; i++) {
-      const { body } = await node.api('/v1/jobs?limit=10');
-      id = (body.jobs as Array<{ id: string; input: { to: number } }>).find((j) => j.input.to === 20)?.id;
-      if (id === undefined) await new Promise((r) => setTimeout(r, 25));
-    }
-    expect(id).toBeDefined();
-    // Its creation's own WAIT must be answered before the link is cut: the replica has the job,
-    // and its acknowledgement is on the way (the 503 below must be the end's, not the creation's).
-    const replica = topology.client(topology.ports[1] as number);
-    for (let i = 0; i < 200 && (await replica.exists(createKeys(node.prefix).job(id as string))) === 0; i++) await new Promise((r) => setTimeout(r, 10));
-    await new Promise((r) => setTimeout(r, 200));
-    await endUnreplicated(id as string, 8);
+    const id = await submittedElsewhere(20);
+    await endUnreplicated(id, 8);
     const early = await answer;
     expect(early.status).toBe(503);
     expect(early.body.error.message).toMatch(new RegExp(`job ${id} has ended on the Redis master, but the replicas have not confirmed it yet`));
 
     topology.healLink(topology.ports[1] as number);
     expect(await node.api(`/v1/jobs/${id}/result`)).toMatchObject({ status: 200, body: { id, result: 8 } });
+  }, 60_000);
+
+  it('ringpool submit --wait asks again after Retry-After and prints the result once the replica has it', async () => {
+    const cli = spawnRingpool(['submit', 'primes', '--input', '{"from":0,"to":30}', '--wait', '--url', node.url]);
+    const id = await submittedElsewhere(30);
+    await endUnreplicated(id, 10);
+    for (let i = 0; i < 200 && !cli.stderr().includes('answered 503'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(cli.stderr()).toMatch(new RegExp(`ringpool answered 503 \\(job ${id} has ended on the Redis master, but the replicas have not confirmed it yet.*asking again in \\d+ s`));
+    topology.healLink(topology.ports[1] as number);
+    const { code } = await cli.exited;
+    expect(code, cli.stderr()).toBe(0);
+    expect(cli.stdout().trim()).toBe('10');
   }, 60_000);
 });
