@@ -117,6 +117,5 @@ export function stringFlag(args: readonly string[], name: string, fallback: stri
 }
 
 export function numberFlag(args: readonly string[], name: string, fallback: number): number {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] !== undefined ? Number(args[i + 1]) : fallback;
+  return Number(stringFlag(args, name, String(fallback)));
 }

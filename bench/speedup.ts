@@ -41,7 +41,7 @@ const suite: BenchSuite = async (args) => {
   // rotating order, so a slower or faster stretch of this shared machine lands on all of them
   // alike. Ratios are taken within a round. The serial loop runs on the main thread of a process
   // of its own: this one's event loop hosts the ringpool node (and must keep its heartbeats).
-  const serial = await serialProcess(loader);
+  const serial = await serialProcess(thread);
   const pool = new Piscina({ filename: thread.href, minThreads: cores, maxThreads: cores });
   await Promise.all(Array.from({ length: cores }, () => pool.run(tasks[0])));
   const cluster = await startBenchCluster({ threads: cores });
@@ -128,9 +128,9 @@ const suite: BenchSuite = async (args) => {
   }
 };
 
-/** A child process that runs the tasks serially on its main thread when asked. */
-async function serialProcess(loader: string) {
-  const child: ChildProcess = fork(SERIAL, [loader], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+/** A child process that runs the tasks serially on its main thread when asked, through the baselines' `worker` module. */
+async function serialProcess(worker: URL) {
+  const child: ChildProcess = fork(SERIAL, [worker.href], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   await once(child, 'message');
   return {
     async run(tasks: ReadonlyArray<{ from: number; to: number }>): Promise<{ ms: number; sum: number; cpuMs: number }> {

@@ -1,7 +1,7 @@
 // Baseline worker for the speedup bench with `--module-loader ringpool` (raw piscina, BullMQ's
-// sandbox): runs one `primes` task per call, the job module loaded as ringpool's task threads load
-// it (thread-modules.ts, through tsx's CommonJS hook), so the baselines run the same build as
-// ringpool. The default, `primes-thread.mjs`, loads it through tsx's ESM hook.
+// sandbox, the serial loop): runs one `primes` task per call, the job module loaded as ringpool's
+// task threads load it (thread-modules.ts, through tsx's CommonJS hook), so the baselines run the
+// same build as ringpool. The default, `primes-thread.mjs`, loads it through tsx's ESM hook.
 require('tsx/cjs/api').register();
 require('../../src/registry/import-module.ts').loadedAsCommonJs();
 const { loadJobModule } = require('../../src/registry/thread-modules.ts');

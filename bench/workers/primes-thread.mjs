@@ -1,4 +1,4 @@
-// Baseline worker for the speedup bench (raw piscina, BullMQ's sandbox): runs one `primes` task per call, the job module loaded through tsx's ESM hook (`--module-loader ringpool`: primes-thread.cjs).
+// Baseline worker for the speedup bench (raw piscina, BullMQ's sandbox, the serial loop): runs one `primes` task per call, the job module loaded through tsx's ESM hook (`--module-loader ringpool`: primes-thread.cjs).
 import { register } from 'tsx/esm/api';
 
 register();
