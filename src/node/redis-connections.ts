@@ -1,6 +1,8 @@
 // Opens the Redis connections one process needs, each configured for its use, by URL or through Sentinel.
-import { Redis, type RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import { RingpoolError } from '../errors.js';
+import { HealingSentinelConnector } from './sentinel-connector.js';
+import { SupervisedRedis, type SupervisionOptions } from './supervised-redis.js';
 
 export type ConnectionUse =
   /** Requests from the API: fail fast so a client gets a 503, never a hang. */
@@ -50,7 +52,8 @@ export function replicaTarget(config: { readFrom: 'master' | 'replica'; replicaU
   return { url: config.replicaUrl };
 }
 
-export function openRedis(target: RedisTarget, use: ConnectionUse, name: string): Redis {
+/** A connection of its own for one use, supervised (see supervised-redis.ts): it cannot stay dead. */
+export function openRedis(target: RedisTarget, use: ConnectionUse, name: string, supervision?: SupervisionOptions): SupervisedRedis {
   const options: RedisOptions = {
     connectionName: `ringpool:${name}`,
     retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000),
@@ -61,9 +64,11 @@ export function openRedis(target: RedisTarget, use: ConnectionUse, name: string)
   };
   const redis =
     'url' in target
-      ? new Redis(target.url, options)
-      : new Redis({
+      ? new SupervisedRedis(name, target.url, options, supervision)
+      : new SupervisedRedis(name, undefined, {
           ...options,
+          // ioredis's own, but a failover announced during a reconnect cannot end the connection.
+          Connector: HealingSentinelConnector as NonNullable<RedisOptions['Connector']>, // ioredis types its options `unknown`
           sentinels: target.sentinels.map((s) => ({ host: s.host, port: s.port })),
           name: target.name,
           ...(target.role === 'slave' ? { role: 'slave' as const } : {}),
@@ -78,7 +83,7 @@ export function openRedis(target: RedisTarget, use: ConnectionUse, name: string)
           // The ready check is where ioredis checks that the node it reached is a master (ROLE):
           // a sentinel that has not yet heard of a failover may still name the demoted one.
           enableReadyCheck: true,
-        });
+        }, supervision);
   // Errors surface on the commands that fail; the connection keeps reconnecting meanwhile.
   redis.on('error', () => {});
   return redis;

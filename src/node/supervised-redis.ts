@@ -1,0 +1,158 @@
+// A Redis connection that cannot stay dead: revived when ioredis gives it up, replaced when it stops answering.
+import { Redis, type RedisOptions } from 'ioredis';
+import type { ConnectionState } from '../api/readiness.js';
+
+export interface SupervisionOptions {
+  /** How often a ready connection is asked PING, ms. @default 1000 */
+  readonly probeMs?: number;
+  /**
+   * A PING unanswered this long replaces the connection, ms. Longer than anything that may queue
+   * ahead of it on a healthy connection: a WAIT (2 s), a blocking pop (1 s). @default 5000
+   */
+  readonly probeTimeoutMs?: number;
+  /** Told of each repair (for the log and the metrics). */
+  readonly onRepair?: (repair: ConnectionRepair) => void;
+}
+
+export interface ConnectionRepair {
+  readonly connection: string;
+  /** `ended`: ioredis gave the connection up (status `end`); `unanswered`: it stopped answering PING. */
+  readonly cause: 'ended' | 'unanswered';
+  /** How long before the new attempt, ms. */
+  readonly delayMs: number;
+}
+
+const DEFAULTS = Object.freeze({ probeMs: 1000, probeTimeoutMs: 5000 });
+const REVIVE_BASE_MS = 100;
+const REVIVE_MAX_MS = 2000;
+
+/**
+ * ioredis reconnects by itself after most failures, but not after all: a connector that fails
+ * mid-connect leaves the client in status `end` for good (see sentinel-connector.ts for one such
+ * path), and a socket whose peer vanished without a word (a frozen host, a partition) keeps
+ * commands waiting for ever. Neither heals on its own, and a process holding such a connection
+ * looks alive while doing nothing. This one is connected again after an `end` nobody asked for
+ * (jittered back-off), and dropped and reconnected when a PING goes unanswered for
+ * `probeTimeoutMs`; what was subscribed is subscribed again by ioredis itself. Only `disconnect()`
+ * ends it for good.
+ */
+export class SupervisedRedis extends Redis {
+  readonly label: string;
+  readonly #probeTimeoutMs: number;
+  readonly #onRepair: ((repair: ConnectionRepair) => void) | undefined;
+  readonly #probe: NodeJS.Timeout;
+  #retired = false;
+  #revive: NodeJS.Timeout | undefined;
+  #revivals = 0;
+  /** When the outstanding PING was sent; undefined when none is. */
+  #probeSentAt: number | undefined;
+  /** Which connection a PING was sent on: an answer from an earlier one proves nothing. */
+  #epoch = 0;
+  #unhealthySince: number | undefined = Date.now();
+
+  constructor(label: string, url: string | undefined, options: RedisOptions, supervision: SupervisionOptions = {}) {
+    const probeMs = supervision.probeMs ?? DEFAULTS.probeMs;
+    const probeTimeoutMs = supervision.probeTimeoutMs ?? DEFAULTS.probeTimeoutMs;
+    if (!Number.isInteger(probeMs) || probeMs < 10) throw new TypeError(`probeMs must be an integer >= 10, got ${probeMs}`);
+    if (!Number.isInteger(probeTimeoutMs) || probeTimeoutMs < probeMs) throw new TypeError(`probeTimeoutMs must be an integer >= probeMs (${probeMs}), got ${probeTimeoutMs}`);
+    super(url as string, options); // ioredis passes over an undefined first argument: options alone
+    this.label = label;
+    this.#probeTimeoutMs = probeTimeoutMs;
+    this.#onRepair = supervision.onRepair;
+    this.on('ready', () => {
+      this.#epoch++;
+      this.#probeSentAt = undefined;
+      this.#revivals = 0;
+      this.#unhealthySince = undefined;
+    });
+    this.on('close', () => this.#markUnhealthy());
+    this.on('end', () => this.#onEnd());
+    this.#probe = setInterval(() => this.#probeTick(), probeMs).unref();
+  }
+
+  /** Ready, and answering: no PING outstanding for longer than `probeTimeoutMs`. */
+  health(now = Date.now()): ConnectionState {
+    const since = this.#unhealthySince ?? (this.#probeSentAt !== undefined && now - this.#probeSentAt > this.#probeTimeoutMs ? this.#probeSentAt : undefined);
+    const healthy = !this.#retired && this.status === 'ready' && since === undefined;
+    return { name: this.label, status: this.#retired ? 'closed' : this.status, healthy, unhealthyForMs: healthy ? 0 : now - (since ?? now) };
+  }
+
+  /** Ends the connection for good (`reconnect`: drops it and connects again, as ioredis does). */
+  override disconnect(reconnect = false): void {
+    if (!reconnect) {
+      this.#retired = true;
+      clearInterval(this.#probe);
+      clearTimeout(this.#revive);
+    }
+    super.disconnect(reconnect);
+  }
+
+  #markUnhealthy(): void {
+    this.#unhealthySince ??= Date.now();
+  }
+
+  #onEnd(): void {
+    this.#markUnhealthy();
+    if (this.#retired) return;
+    // Jittered, so the connections of many processes do not all knock at once after a failover.
+    const delayMs = Math.round(Math.min(REVIVE_BASE_MS * 2 ** this.#revivals++, REVIVE_MAX_MS) * (0.5 + Math.random() / 2));
+    this.#onRepair?.({ connection: this.label, cause: 'ended', delayMs });
+    clearTimeout(this.#revive);
+    this.#revive = setTimeout(() => {
+      if (!this.#retired && this.status === 'end') this.connect().catch(() => {}); // a failure ends it again: back here
+    }, delayMs);
+  }
+
+  #probeTick(): void {
+    if (this.#retired || this.status !== 'ready') return;
+    const sentAt = this.#probeSentAt;
+    if (sentAt !== undefined) {
+      if (Date.now() - sentAt <= this.#probeTimeoutMs) return;
+      // The peer is gone without closing the socket: drop it; ioredis reconnects (asking Sentinel again).
+      this.#probeSentAt = undefined;
+      this.#markUnhealthy();
+      this.#onRepair?.({ connection: this.label, cause: 'unanswered', delayMs: 0 });
+      this.disconnect(true);
+      return;
+    }
+    const epoch = this.#epoch;
+    this.#probeSentAt = Date.now();
+    const answered = () => {
+      if (epoch !== this.#epoch) return;
+      this.#probeSentAt = undefined;
+      this.#unhealthySince = undefined;
+    };
+    // An error reply is an answer too; a connection lost meanwhile is seen by 'close'.
+    this.ping().then(answered, (err: unknown) => {
+      if (epoch === this.#epoch && (err as Error).name === 'ReplyError') answered();
+    });
+  }
+}
+
+/** The connections of one process, for its readiness and its watchdog. */
+export class ConnectionSet {
+  readonly #connections: SupervisedRedis[] = [];
+
+  add<T extends SupervisedRedis>(redis: T): T {
+    this.#connections.push(redis);
+    return redis;
+  }
+
+  report(now = Date.now()): ConnectionState[] {
+    return this.#connections.map((c) => c.health(now));
+  }
+
+  /** Every connection healthy (or every one of those named). */
+  healthy(names?: readonly string[]): boolean {
+    return this.unhealthyForMs(names) === 0;
+  }
+
+  /** How long the connection unhealthy longest (of those named, if given) has been so, ms; 0 when all are healthy. */
+  unhealthyForMs(names?: readonly string[], now = Date.now()): number {
+    return Math.max(0, ...this.report(now).filter((h) => names === undefined || names.includes(h.name)).map((h) => h.unhealthyForMs));
+  }
+
+  disconnectAll(): void {
+    for (const c of this.#connections) c.disconnect();
+  }
+}
