@@ -16,6 +16,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { apiAuth, principalOf } from './auth.js';
 import { describeIssues, toHttpError } from './errors.js';
 import { JobQuota, QUOTA_DEFAULTS } from './quota.js';
+import { readinessBody, type Readiness } from './readiness.js';
 
 export interface ApiOptions {
   /** Largest accepted request body, bytes. @default 1048576 */
@@ -46,6 +47,8 @@ export interface ApiDeps {
   readonly listStore?: JobStore;
   /** Job-end notifications, for `?wait=MS` on `POST /v1/jobs` and `GET /v1/jobs/:id/result`. */
   readonly jobEvents?: JobEvents;
+  /** Whether every Redis connection of the process answers. @default a PING on the store's */
+  readonly readiness?: () => Readiness;
 }
 
 export const API_DEFAULTS = Object.freeze({
@@ -114,8 +117,12 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
-    await store.redis.ping();
-    return c.json({ status: 'ready' });
+    if (deps.readiness === undefined) {
+      await store.redis.ping();
+      return c.json({ status: 'ready' });
+    }
+    const r = deps.readiness();
+    return c.json(readinessBody(r), r.ready ? 200 : 503);
   });
 
   const jobTypes = describeJobTypes(registry);

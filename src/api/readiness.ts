@@ -20,5 +20,5 @@ export interface Readiness {
 export function readinessBody(r: Readiness): object {
   if (r.ready) return { status: 'ready', connections: r.connections };
   const down = r.connections.filter((c) => !c.healthy).map((c) => `${c.name} (${c.status}, ${Math.round(c.unhealthyForMs / 1000)} s)`);
-  return { error: { code: 'REDIS_UNAVAILABLE', message: `Redis does not answer on ${down.join(', ')}`, details: { connections: r.connections } } };
+  return { error: { code: 'REDIS_UNAVAILABLE', message: `Redis is unreachable on ${down.join(', ')}`, details: { connections: r.connections } } };
 }

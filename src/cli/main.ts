@@ -95,6 +95,9 @@ function nodeConfig(args: string[]): Config {
   return loadConfig(flags, process.env, values.config as string | undefined);
 }
 
+/** Exit code of a process that gave up on its Redis connections (EX_TEMPFAIL: try again, i.e. restart it). */
+export const STUCK_EXIT_CODE = 75;
+
 async function runNode(args: string[], roles: Roles, allowLocalRedis: boolean): Promise<number> {
   const config = nodeConfig(args);
   const logger = createLogger(config.logLevel);
@@ -118,7 +121,15 @@ async function runNode(args: string[], roles: Roles, allowLocalRedis: boolean): 
   const minReplicas = config.minReplicas ?? (local || config.sentinels.length > 0 ? 1 : 0);
   let node;
   try {
-    node = await startNode({ ...config, ...(redisUrl === undefined ? {} : { redisUrl }), minReplicas }, roles, logger);
+    node = await startNode({ ...config, ...(redisUrl === undefined ? {} : { redisUrl }), minReplicas }, roles, logger, {
+      // Its connections could not repair themselves: exit to be restarted (by systemd, Kubernetes,
+      // `ringpool cluster up`), after stopping the local Redis pair if this process runs one.
+      onStuck: (reason) => {
+        console.error(`ringpool: stuck, exiting to be restarted: ${reason}`);
+        setTimeout(() => process.exit(STUCK_EXIT_CODE), 5_000).unref();
+        void (local?.stop() ?? Promise.resolve()).finally(() => process.exit(STUCK_EXIT_CODE));
+      },
+    });
   } catch (err) {
     await local?.stop();
     throw err;
@@ -132,7 +143,15 @@ async function runNode(args: string[], roles: Roles, allowLocalRedis: boolean): 
     console.log(`ringpool ${what} serving /healthz${roles.scheduler ? ', /raft' : ''} at ${node.url}`);
   }
   const signal = await stopSignal;
-  logger.info({ signal }, 'shutting down');
+  logger.info({ signal, drainTimeoutMs: config.drainTimeoutMs }, 'shutting down');
+  // Shutdown drains (a worker finishes its tasks in flight) but never past the drain limit, and a
+  // second signal ends it at once: a process stuck on a Redis that does not answer still ends.
+  const forceExit = (why: string) => {
+    logger.error(why);
+    process.exit(1);
+  };
+  setTimeout(() => forceExit(`shutdown did not finish within ${config.drainTimeoutMs} ms (--drain-timeout-ms); exiting`), config.drainTimeoutMs).unref();
+  for (const again of ['SIGINT', 'SIGTERM'] as const) process.once(again, () => forceExit(`${again} while shutting down: exiting now`));
   try {
     await node.close();
     await local?.stop();

@@ -43,6 +43,10 @@ export const ConfigSchema = z.object({
   /** A worker whose heartbeat is older than this is presumed dead, ms. */
   leaseMs: z.coerce.number().int().min(200).max(600_000).default(2000),
   heartbeatMs: z.coerce.number().int().min(50).max(60_000).default(500),
+  /** A process whose Redis connections stay unhealthy this long exits non-zero to be restarted, ms; 0: never. */
+  stuckAfterMs: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  /** A stop signal ends the process within this time, stuck or not (a worker drains meanwhile), ms. */
+  drainTimeoutMs: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
   maxTasksPerJob: z.coerce.number().int().min(1).default(10_000_000),
   /** Largest JSON result of one task, bytes. */
   maxTaskResultBytes: z.coerce.number().int().min(1024).default(8 * 1024 * 1024),
@@ -77,6 +81,8 @@ export const ENV: Readonly<Record<string, keyof Config>> = {
   RINGPOOL_PEERS: 'peers',
   RINGPOOL_LEASE_MS: 'leaseMs',
   RINGPOOL_HEARTBEAT_MS: 'heartbeatMs',
+  RINGPOOL_STUCK_AFTER_MS: 'stuckAfterMs',
+  RINGPOOL_DRAIN_TIMEOUT_MS: 'drainTimeoutMs',
   RINGPOOL_MAX_TASKS_PER_JOB: 'maxTasksPerJob',
   RINGPOOL_MAX_TASK_RESULT_BYTES: 'maxTaskResultBytes',
   RINGPOOL_MAX_JOB_RESULT_BYTES: 'maxJobResultBytes',

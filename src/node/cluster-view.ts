@@ -142,8 +142,11 @@ export async function schedulerViews(redis: Redis, keys: Keys): Promise<Schedule
     .map(({ id, role, term, commitIndex, url, at }) => ({ id, role, term, commitIndex, url, lastContactMs: now - at }))
     .sort((a, b) => (a.id < b.id ? -1 : 1));
   const leader = fresh.filter((s) => s.role === 'leader').sort((a, b) => b.term - a.term)[0];
+  // A leader whose own report is late (its Redis connection was away) is still named by the
+  // followers that hear from it: the view names a leader whenever one exists and anyone can say so.
+  const heard = fresh.filter((s) => s.role !== 'unknown' && s.leaderId).sort((a, b) => b.term - a.term)[0];
   return {
-    leaderId: leader?.id ?? null,
+    leaderId: leader?.id ?? (heard?.leaderId || null),
     term: Math.max(0, ...schedulers.map((s) => s.term)),
     schedulers,
     ...(leader?.members === undefined ? {} : { members: leader.members }),

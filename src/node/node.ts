@@ -16,6 +16,8 @@ import { createKeys } from '../store/keys.js';
 import type { WorkerNode } from '../worker/worker-node.js';
 import type { Consensus } from './consensus.js';
 import { openRedis, redisTarget, replicaTarget } from './redis-connections.js';
+import { readinessBody, type Readiness } from '../api/readiness.js';
+import { ConnectionSet } from './supervised-redis.js';
 
 export interface Roles {
   readonly api: boolean;
@@ -32,23 +34,41 @@ export interface RunningNode {
   /** The scheduler and its Raft node, when this process runs one. */
   readonly scheduler: Scheduler | undefined;
   readonly consensus: Consensus | undefined;
+  /** Every Redis connection this process holds, supervised: its readiness is theirs. */
+  readonly connections: ConnectionSet;
   close(): Promise<void>;
 }
 
+export interface NodeHooks {
+  /**
+   * Called once when the connections have stayed unhealthy for `config.stuckAfterMs`: the process
+   * cannot do its work and should exit non-zero so that its supervisor restarts it (the CLI does).
+   */
+  readonly onStuck?: (reason: string) => void;
+}
+
+
 type Fetch = (request: Request, env?: unknown) => Response | Promise<Response>;
 
-export async function startNode(config: Config, roles: Roles, logger: Logger): Promise<RunningNode> {
+export async function startNode(config: Config, roles: Roles, logger: Logger, hooks: NodeHooks = {}): Promise<RunningNode> {
   const target = redisTarget(config);
   if (target === undefined) throw new RingpoolError('CONFIG', 'give --redis URL or --sentinels host:port,… (or RINGPOOL_REDIS_URL / RINGPOOL_SENTINELS)');
   const registry = await loadJobRegistry(jobDirs(config));
   const keys = createKeys(config.prefix);
-  const connections: Redis[] = [];
-  const open = (use: Parameters<typeof openRedis>[1], name: string) => {
-    const c = openRedis(target, use, name);
-    connections.push(c);
-    return c;
-  };
   const metrics = new Metrics();
+  const connections = new ConnectionSet();
+  const supervision = {
+    onRepair: ({ connection, cause, delayMs }: { connection: string; cause: 'ended' | 'unanswered'; delayMs: number }) => {
+      logger.warn({ connection, cause, delayMs }, cause === 'ended' ? 'a Redis connection ended; connecting it again' : 'a Redis connection stopped answering; replacing it');
+      metrics.redisRepairs.inc({ connection, cause });
+    },
+  };
+  const open = (use: Parameters<typeof openRedis>[1], name: string) => connections.add(openRedis(target, use, name, supervision));
+  const readiness = (): Readiness => {
+    const report = connections.report();
+    return { ready: report.every((c) => c.healthy), connections: report };
+  };
+  const watchdog = startWatchdog(config.stuckAfterMs, connections, logger, hooks.onStuck);
   let lastWriteAcked: boolean | null = null;
   const storeOptions = {
     minReplicas: config.minReplicas ?? 0,
@@ -72,10 +92,11 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
     }
   };
   const closeAll = async () => {
+    clearInterval(watchdog);
     for (const close of closers) await stopPart(close);
     const drained = worker;
     if (drained !== undefined) await stopPart(() => drained.close());
-    for (const c of connections) c.disconnect();
+    connections.disconnectAll();
   };
   try {
     // The server starts first: a scheduler's own URL (its Raft address) needs the bound port.
@@ -104,12 +125,13 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
         {
           store,
           registry,
-          // Not in `connections`: the worker node closes it itself, and only once BullMQ has let go of it.
-          bullConnection: openRedis(target, 'blocking', 'worker-bullmq'),
+          // The worker node closes it itself, once BullMQ has let go of it (closing it again is harmless).
+          bullConnection: open('blocking', 'worker-bullmq'),
           subscriber: open('blocking', 'worker-events'),
           heartbeat: open('durable', 'worker-heartbeat'),
           logger: logger.child({ role: 'worker' }),
           metrics,
+          canWork: () => connections.healthy(WORKER_CONNECTIONS),
         },
         {
           id: config.workerId,
@@ -147,6 +169,7 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
       });
       const membership = new RaftMembership({ registry: registryMembership, control: consensus.control, node: consensus.node, leadership, logger: log });
       await membership.start();
+      const stopGuard = guardLeadership(consensus, connections, log);
       const stopStatus = publishSchedulerStatus(open('durable', 'scheduler-status'), keys, consensus.node, url, consensus.control);
       const running = new Scheduler(
         {
@@ -164,6 +187,7 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
       running.start();
       const started = consensus;
       closers.push(async () => {
+        stopGuard();
         await started.handOver();
         await running.close();
         membership.stop();
@@ -185,8 +209,7 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
       ]);
       const apiStore = new JobStore(open('api', 'api'), keys, storeOptions);
       const replica = replicaTarget(config, target);
-      const listStore = replica === undefined ? undefined : new JobStore(openRedis(replica, 'api', 'api-lists'), keys, storeOptions);
-      if (listStore !== undefined) connections.push(listStore.redis);
+      const listStore = replica === undefined ? undefined : new JobStore(connections.add(openRedis(replica, 'api', 'api-lists', supervision)), keys, storeOptions);
       const cluster = createClusterView({ store: apiStore, leaseMs: config.leaseMs, metrics, lastWriteAcked: () => lastWriteAcked });
       closers.push(cluster.close);
       const jobEvents = new JobEvents(open('blocking', 'api-events'), keys);
@@ -201,6 +224,7 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
           metrics,
           refreshMetrics: cluster.refreshMetrics,
           jobEvents,
+          readiness,
           ...(listStore === undefined ? {} : { listStore }),
         },
         { bodyLimitBytes: config.bodyLimitBytes, apiTokens: config.apiTokens, maxJobsInFlight: config.maxJobsInFlight },
@@ -210,10 +234,10 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
       mountDashboard(app, { queues: () => nodeQueues.list() });
       appFetch = app.fetch;
     } else {
-      appFetch = healthApp(store, metrics, consensus, scheduler, schedulerExtras).fetch;
+      appFetch = healthApp(readiness, metrics, consensus, scheduler, schedulerExtras).fetch;
     }
 
-    return { url, registry, store, metrics, scheduler, consensus, close: closeAll };
+    return { url, registry, store, metrics, scheduler, consensus, connections, close: closeAll };
   } catch (err) {
     // A role that failed to start takes down what had started: the process can exit with the error.
     await closeAll();
@@ -222,7 +246,7 @@ export async function startNode(config: Config, roles: Roles, logger: Logger): P
 }
 
 /** What a scheduler or worker process serves: liveness, readiness (Redis answers) and its metrics. */
-function healthApp(store: JobStore, metrics: Metrics, consensus: Consensus | undefined, scheduler: Scheduler | undefined, extras: () => object): Hono {
+function healthApp(readiness: () => Readiness, metrics: Metrics, consensus: Consensus | undefined, scheduler: Scheduler | undefined, extras: () => object): Hono {
   const app = new Hono();
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   // A scheduler's own Raft view (role, term, leader, commit index, peers' last contact), its last
@@ -240,17 +264,65 @@ function healthApp(store: JobStore, metrics: Metrics, consensus: Consensus | und
       }),
     );
   }
-  app.get('/readyz', async (c) => {
-    try {
-      await store.redis.ping();
-      return c.json({ status: 'ready' });
-    } catch {
-      return c.json({ error: { code: 'REDIS_UNAVAILABLE', message: 'Redis is unreachable' } }, 503);
-    }
+  app.get('/readyz', (c) => {
+    const r = readiness();
+    return c.json(readinessBody(r), r.ready ? 200 : 503);
   });
   app.get('/metrics', async (c) => c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
   app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${c.req.path} on this node; the API is served by \`ringpool api\`` } }, 404));
   return app;
+}
+
+/** The connections a worker node needs to take and finish work (see WorkerNodeDeps.canWork). */
+const WORKER_CONNECTIONS = ['store', 'worker-bullmq', 'worker-heartbeat'];
+
+/** The connections a scheduler needs to do a leader's work: split, place, resume, publish its status. */
+const SCHEDULER_CONNECTIONS = ['store', 'scheduler-membership', 'scheduler-status', 'scheduler-bullmq', 'scheduler-wake'];
+
+/** How long a scheduler's connections may be unhealthy before it gives up leading (a failover's blip is shorter). */
+const MAY_LEAD_PATIENCE_MS = 2000;
+
+/**
+ * A scheduler that cannot reach Redis cannot do a leader's work, yet its Raft heartbeats would keep
+ * it leader for ever and its peers from electing one that can: it starts no election while its
+ * connections are unhealthy, and a leader hands over to the most up-to-date follower (tried again
+ * every half second while it still leads). A group of one keeps its leader: there is no other.
+ */
+function guardLeadership(consensus: Consensus, connections: ConnectionSet, logger: Logger): () => void {
+  let mayLead = true;
+  let handingOver = false;
+  const timer = setInterval(() => {
+    const can = connections.unhealthyForMs(SCHEDULER_CONNECTIONS) < MAY_LEAD_PATIENCE_MS;
+    if (can !== mayLead) {
+      mayLead = can;
+      consensus.driver.setMayLead(can);
+      if (can) logger.info('Redis answers again: may lead');
+      else logger.warn({ connections: connections.report().filter((c) => !c.healthy) }, 'Redis does not answer: not campaigning, and handing leadership over if held');
+    }
+    if (!can && !handingOver && consensus.driver.isLeader) {
+      handingOver = true;
+      void consensus.handOver().finally(() => (handingOver = false));
+    }
+  }, 500).unref();
+  return () => clearInterval(timer);
+}
+
+/**
+ * Exits through `onStuck` (once) when some connection has stayed unhealthy for `stuckAfterMs`:
+ * every connection repairs itself, so one that has not by then will not, and a restart is the
+ * remaining cure (systemd, Kubernetes or `ringpool cluster up` restarts the process).
+ */
+function startWatchdog(stuckAfterMs: number, connections: ConnectionSet, logger: Logger, onStuck: ((reason: string) => void) | undefined): NodeJS.Timeout | undefined {
+  if (stuckAfterMs === 0 || onStuck === undefined) return undefined;
+  const timer = setInterval(() => {
+    if (connections.unhealthyForMs() < stuckAfterMs) return;
+    clearInterval(timer);
+    const down = connections.report().filter((c) => !c.healthy);
+    const reason = `Redis has not answered for ${Math.round(stuckAfterMs / 1000)} s on ${down.map((c) => `${c.name} (${c.status})`).join(', ')}`;
+    logger.error({ connections: down }, `stuck: ${reason}`);
+    onStuck(reason);
+  }, Math.min(1000, stuckAfterMs)).unref();
+  return timer;
 }
 
 function listen(fetch: Fetch, hostname: string, port: number): Promise<ServerType> {

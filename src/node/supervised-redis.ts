@@ -138,6 +138,11 @@ export class ConnectionSet {
     return redis;
   }
 
+  /** The connection opened under `name`, if any. */
+  get(name: string): SupervisedRedis | undefined {
+    return this.#connections.find((c) => c.label === name);
+  }
+
   report(now = Date.now()): ConnectionState[] {
     return this.#connections.map((c) => c.health(now));
   }

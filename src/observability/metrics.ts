@@ -22,6 +22,12 @@ export class Metrics {
   readonly leaderChanges = new Counter({ name: 'ringpool_raft_leader_changes_total', help: 'Leader changes seen by this scheduler', registers: [this.registry] });
   readonly replicationAcks = new Counter({ name: 'ringpool_replication_acks_total', help: 'WAIT calls by outcome', labelNames: ['outcome'], registers: [this.registry] });
   readonly replicaLagBytes = new Gauge({ name: 'ringpool_replica_lag_bytes', help: 'Replication offset lag of each replica', labelNames: ['replica'], registers: [this.registry] });
+  readonly redisRepairs = new Counter({
+    name: 'ringpool_redis_connection_repairs_total',
+    help: 'Redis connections revived after ioredis gave them up (ended) or replaced after a PING went unanswered',
+    labelNames: ['connection', 'cause'],
+    registers: [this.registry],
+  });
   readonly httpRequests = new Counter({ name: 'ringpool_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [this.registry] });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {

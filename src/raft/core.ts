@@ -116,6 +116,8 @@ export class RaftCore {
   readonly #progress = new Map<NodeId, Progress>();
   readonly #votes = new Map<NodeId, boolean>();
   #leadTransferee: NodeId = NONE;
+  /** See setMayLead. */
+  #mayLead = true;
   /** Index of the last config entry this leader appended; no new change until it commits (thesis §4.1). */
   #pendingConfIndex = 0;
 
@@ -224,6 +226,21 @@ export class RaftCore {
     this.#assertNotHandedOut('tick');
     if (this.#role === 'leader') this.#tickHeartbeat();
     else this.#tickElection();
+  }
+
+  /**
+   * Whether this node may become leader. One that may not (its host cannot do a leader's work, e.g.
+   * it cannot reach the data store) still votes and follows, but starts no election, at its
+   * election timeout or on a leader's TimeoutNow; it keeps a leadership it holds: the caller
+   * transfers it. As etcd does for a node that is not promotable.
+   */
+  setMayLead(mayLead: boolean): void {
+    this.#assertNotHandedOut('setMayLead');
+    this.#mayLead = mayLead;
+  }
+
+  get mayLead(): boolean {
+    return this.#mayLead;
   }
 
   /** Start an election now (as if the election timeout fired); ignored on a leader or a non-voter. */
@@ -474,7 +491,7 @@ export class RaftCore {
 
   #tickElection(): void {
     this.#electionElapsed++;
-    if (this.isVoter() && this.#electionElapsed >= this.#randomizedElectionTimeout) {
+    if (this.isVoter() && this.#mayLead && this.#electionElapsed >= this.#randomizedElectionTimeout) {
       this.#electionElapsed = 0;
       this.#hup(false);
     }
@@ -607,7 +624,7 @@ export class RaftCore {
         break;
       case 'timeoutNow':
         // Thesis §3.10: the leader hands over; campaign at once, skipping PreVote and the voters' lease.
-        this.#hup(true);
+        if (this.#mayLead) this.#hup(true);
         break;
       default:
         break;

@@ -208,6 +208,12 @@ export class RaftDriver<Command = unknown> {
     return this.#core.role === 'leader';
   }
 
+  /** Whether this node may become leader (see RaftCore.setMayLead); a leader that may not should transfer. */
+  setMayLead(mayLead: boolean): void {
+    this.#assertRunning();
+    this.#core.setMayLead(mayLead);
+  }
+
   get leaderId(): NodeId | undefined {
     return this.#core.leaderId === NONE ? undefined : this.#core.leaderId;
   }

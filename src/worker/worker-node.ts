@@ -43,6 +43,12 @@ export interface WorkerNodeDeps {
   readonly heartbeat: Redis;
   readonly logger: Logger;
   readonly metrics?: Metrics;
+  /**
+   * Whether this node can take and finish work now (its queue and store connections answer). While
+   * it cannot, it does not heartbeat: its lease lapses and the leader moves its tasks, as for a
+   * dead node; it registers again once it can. @default always
+   */
+  readonly canWork?: () => boolean;
 }
 
 export interface WorkerRegistration {
@@ -116,7 +122,15 @@ export class WorkerNode {
     this.#worker.on('error', (err) => this.#deps.logger.warn({ err }, 'worker queue error'));
     await this.#worker.waitUntilReady();
     await this.#register();
+    let silent = false;
     this.#heartbeat = setInterval(() => {
+      if (this.#deps.canWork?.() === false) {
+        if (!silent) this.#deps.logger.warn({ id: this.id }, 'cannot reach Redis on every connection: not heartbeating until it can (the leader moves this node\'s tasks when its lease lapses)');
+        silent = true;
+        return;
+      }
+      if (silent) this.#deps.logger.info({ id: this.id }, 'connections answer again: heartbeating');
+      silent = false;
       this.#register().catch((err: unknown) => this.#deps.logger.warn({ err }, 'heartbeat failed'));
       void this.#deps.store.takeDrainRequest(this.id).then((asked) => {
         if (asked && !this.#draining) {

@@ -193,6 +193,8 @@ describe('Redis unreachable', () => {
       res = await n.api('/v1/jobs', { body: { job: 'spin', input: { tasks: 2, ms: 0 } } });
     }
     expect(res.status, JSON.stringify(res.body)).toBe(202);
+    // Ready once every connection of the node is back (each reconnects on its own back-off).
+    while ((await n.api('/readyz')).status !== 200 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect((await n.api('/readyz')).status).toBe(200);
     // The new server is empty, so the old job is gone: a 404, not a 5xx.
     expect((await n.api(`/v1/jobs/${created.body.id}`)).status).toBe(404);

@@ -63,6 +63,29 @@ describe('RaftCore', () => {
     expect([again.term, again.vote, again.lastIndex, again.commitIndex]).toEqual([core.term, 'a', 3, 3]);
   });
 
+  it('a node that may not lead starts no election at its timeout, and does once it may again', () => {
+    const core = single();
+    core.setMayLead(false);
+    for (let i = 0; i < 100; i++) core.tick();
+    expect(core.role).toBe('follower');
+    expect(core.term).toBe(1);
+    core.setMayLead(true);
+    for (let i = 0; i < 20 && core.role !== 'leader'; i++) core.tick();
+    expect(core.role).toBe('leader');
+  });
+
+  it('a node that may not lead ignores a TimeoutNow (Raft thesis §3.10) but still grants its vote', () => {
+    const core = new RaftCore({ id: 'b', random: new SeededRandom(1) }, bootstrapState([{ id: 'a' }, { id: 'b' }, { id: 'c' }]));
+    core.setMayLead(false);
+    core.step({ type: 'timeoutNow', from: 'a', to: 'b', term: 1 });
+    expect(core.role).toBe('follower');
+    expect(core.term).toBe(1);
+    core.step({ type: 'vote', from: 'c', to: 'b', term: 2, lastIndex: 10, lastTerm: 1, transfer: false });
+    const rd = core.ready();
+    expect(rd.messages).toContainEqual(expect.objectContaining({ type: 'voteResponse', to: 'c', reject: false }));
+    core.advance();
+  });
+
   it('is deterministic: a seed replays the same run', () => {
     expect(runSeed({ seed: 42, nodes: 3, chaosMs: 5000 })).toEqual(runSeed({ seed: 42, nodes: 3, chaosMs: 5000 }));
   });
