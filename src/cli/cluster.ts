@@ -96,7 +96,7 @@ export interface ClusterExit {
   readonly pid: number;
   /** When the supervisor noticed (ISO 8601). */
   readonly at: string;
-  /** `signal SIGKILL`, `exit code 1`, or why it is not known. */
+  /** `signal SIGKILL`, `exit code 1`, or `status unknown (why)`. */
   readonly how: string;
 }
 
@@ -647,24 +647,28 @@ export async function clusterDown(dir: string = DEFAULTS.dir, options: ClusterDo
 /**
  * SIGKILLs, synchronously, every process of the manifest that is still ours, the supervisor and
  * those it restarted first: for an `exit` handler of a test or bench that must not leave a cluster
- * behind. Leaves the manifest in place.
+ * behind. Leaves the manifest in place; returns how many of its processes were running.
  */
 export function killClusterNow(dir: string = DEFAULTS.dir): number {
-  const killed = new Set<number>();
-  const kill = (p: ClusterProcess, target: number) => {
+  const kill = (target: number) => {
     try {
       process.kill(target, 'SIGKILL');
-      killed.add(p.pid);
     } catch {
       // exited in between
     }
   };
+  const before = (readManifest(dir)?.processes ?? []).filter((p) => ownership(p) === 'ours');
+  const running = new Set(before.map((p) => p.pid));
   // The supervisor first, with its process group: that holds the processes it restarted, even one
   // spawned a moment ago and not in the manifest yet (it is the group's leader: started detached).
-  for (const p of readManifest(dir)?.processes ?? []) if (p.role === 'supervisor' && ownership(p) === 'ours') kill(p, -p.pid);
+  for (const p of before) if (p.role === 'supervisor') kill(-p.pid);
   // Read again: the supervisor may have written a restarted pid before it died.
-  for (const p of readManifest(dir)?.processes ?? []) if (!killed.has(p.pid) && ownership(p) === 'ours') kill(p, p.pid);
-  return killed.size;
+  for (const p of readManifest(dir)?.processes ?? []) {
+    if (p.role === 'supervisor' || ownership(p) !== 'ours') continue;
+    running.add(p.pid);
+    kill(p.pid);
+  }
+  return running.size;
 }
 
 // ---- supervise: restart what exits ----------------------------------------------------------
@@ -828,7 +832,7 @@ export async function superviseCluster(dir: string, options: SuperviseOptions = 
   };
 
   const poll = setInterval(() => {
-    for (const w of watched) if (w.child === undefined && w.timer === undefined && ownership(w.proc) !== 'ours') exited(w, 'exit status unknown (started by `cluster up`, not by the supervisor)');
+    for (const w of watched) if (w.child === undefined && w.timer === undefined && ownership(w.proc) !== 'ours') exited(w, 'status unknown (started by `cluster up`, not a child of the supervisor)');
   }, pollMs);
   say(`${supervisingLine(process.pid)} the ${watched.length} processes of ${root}; restart delay ${restartDelay(0, options)} ms doubling up to ${restartDelay(30, options)} ms, reset after a run of ${resetAfterMs} ms`);
 
@@ -879,7 +883,7 @@ function formatStatus(status: ClusterStatus): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const lines = rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
   lines.unshift(`cluster in ${status.manifest.dir} (${status.manifest.state}, started ${status.manifest.createdAt}); API ${status.manifest.apiUrl}`, '');
-  for (const p of status.processes) if (p.lastExit !== undefined) lines.push(`${p.id}: last exit ${p.lastExit.how} (pid ${p.lastExit.pid}, ${p.lastExit.at})`);
+  for (const p of status.processes) if (p.lastExit !== undefined) lines.push(`${p.id}: last exit: ${p.lastExit.how} (pid ${p.lastExit.pid}, ${p.lastExit.at})`);
   lines.push('');
   const v = status.view;
   if ('error' in v) lines.push(`cluster view: the API did not answer (${v.error})`);

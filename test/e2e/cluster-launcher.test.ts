@@ -212,7 +212,7 @@ describe('ringpool cluster', () => {
       const printed = log.mock.calls.map((c) => String(c[0])).join('\n');
       expect(printed).toMatch(/^worker\s+w1\s+\d+\s+\d+\s+yes\s+1\s/m);
       expect(printed).toMatch(/^worker\s+w2\s+\d+\s+\d+\s+yes\s+0\s/m);
-      expect(printed).toMatch(/^w1: last exit /m);
+      expect(printed).toMatch(/^w1: last exit: /m);
     } finally {
       log.mockRestore();
     }
