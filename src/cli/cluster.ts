@@ -734,9 +734,9 @@ const isRedisData = (role: ClusterRole) => role === 'redis-master' || role === '
  * of redis-1, itself now a replica of it: a loop with no master. No sentinel answers: the argv it had.
  */
 async function redisRestartCommand(proc: ClusterProcess, manifest: ClusterManifest): Promise<readonly string[]> {
-  const named = (await Promise.all(manifest.sentinels.map((s) => sentinelMaster(Number(s.slice(s.lastIndexOf(':') + 1)), manifest.sentinelName)))).filter(
-    (port): port is number => port !== undefined,
-  );
+  // Bounded: a paused sentinel accepts the connection and never answers.
+  const ask = (sentinel: string) => Promise.race([sentinelMaster(Number(sentinel.slice(sentinel.lastIndexOf(':') + 1)), manifest.sentinelName), sleep(2_000).then(() => undefined)]);
+  const named = (await Promise.all(manifest.sentinels.map(ask))).filter((port): port is number => port !== undefined);
   if (named.length === 0) return proc.command;
   const votes = new Map<number, number>();
   for (const port of named) votes.set(port, (votes.get(port) ?? 0) + 1);
@@ -788,7 +788,7 @@ export async function superviseCluster(dir: string, options: SuperviseOptions = 
   let current: ClusterManifest = manifest;
 
   const watched = current.processes.filter((p) => p.role !== 'supervisor').map((proc): Watched => ({ proc, startedAt: Date.now(), quickExits: 0 }));
-  const exited = (w: Watched, how: string) => {
+  const exited = (w: Watched, how: string, failedStart = false) => {
     if (stopping) return;
     const now = Date.now();
     if (now - w.startedAt >= resetAfterMs) w.quickExits = 0;
@@ -796,13 +796,18 @@ export async function superviseCluster(dir: string, options: SuperviseOptions = 
     w.quickExits++;
     w.child = undefined;
     const exit: ClusterExit = { pid: w.proc.pid, at: new Date(now).toISOString(), how };
-    say(`${w.proc.id} (${w.proc.role}) pid ${w.proc.pid} exited: ${how}; restarting in ${delay} ms`);
-    w.timer = setTimeout(() => void restart(w, exit), delay);
+    say(failedStart ? `${w.proc.id} (${w.proc.role}) ${how}; trying again in ${delay} ms` : `${w.proc.id} (${w.proc.role}) pid ${w.proc.pid} exited: ${how}; restarting in ${delay} ms`);
+    w.timer = setTimeout(() => {
+      restart(w, exit).catch((err: Error) => {
+        w.timer = undefined;
+        exited(w, `could not be started again (${err.message})`, true);
+      });
+    }, delay);
   };
   const restart = async (w: Watched, exit: ClusterExit) => {
+    // `timer` stays set until it runs: the poll must not see the old pid gone and schedule a second restart.
     const command = isRedisData(w.proc.role) ? await redisRestartCommand(w.proc, current) : w.proc.command;
     if (stopping) return;
-    w.timer = undefined;
     const fd = openSync(w.proc.log, 'a');
     let child: ChildProcess;
     try {
@@ -814,10 +819,14 @@ export async function superviseCluster(dir: string, options: SuperviseOptions = 
     }
     child.unref();
     const pid = child.pid;
+    // Only a failed start reports here (its reason follows the spawn); the supervisor neither signals nor messages a child.
     child.once('error', (err) => {
-      if (pid === undefined) exited(w, `could not be started again (${err.message})`);
+      if (pid !== undefined) return;
+      w.timer = undefined;
+      exited(w, `could not be started again (${err.message})`, true);
     });
     if (pid === undefined) return;
+    w.timer = undefined;
     w.child = child;
     w.startedAt = Date.now();
     child.once('exit', (code, sig) => exited(w, sig === null ? `exit code ${code}` : `signal ${sig}`));
