@@ -455,6 +455,9 @@ export async function clusterUp(options: ClusterUpOptions = {}): Promise<Cluster
   };
 
   try {
+    // First: its own start (loading the CLI) overlaps the waits for Redis and Sentinel instead of
+    // competing for the cores with the schedulers'. It waits for `state: up` (see superviseCluster).
+    const supervisor = launch({ role: 'supervisor', id: 'supervisor', port: 0 }, process.execPath, [BIN, 'cluster', 'supervise', '--dir', dir], `${escapeRegExp(BIN)} cluster supervise --dir ${escapeRegExp(dir)}( |$)`);
     const masterPlan = plan.find((p) => p.role === 'redis-master') as Planned;
     progress(`starting Redis master ${HOST}:${masterPlan.port}, 2 replicas and 3 sentinels`);
     const master = launch(masterPlan, redisBinary, redisArgs(masterPlan), redisMatch(masterPlan));
@@ -518,8 +521,6 @@ export async function clusterUp(options: ClusterUpOptions = {}): Promise<Cluster
     const workerProcs = plan.filter((p) => p.role === 'worker').map((p) => node(p, ['--worker-id', p.id, '--threads', String(threads)]));
     const api = node(plan.find((p) => p.role === 'api') as Planned, []);
     const ringpool = [...schedulerProcs, ...workerProcs, api];
-    // Started now so that its own start overlaps the cluster's; it waits for `state: up` (see superviseCluster).
-    const supervisor = launch({ role: 'supervisor', id: 'supervisor', port: 0 }, process.execPath, [BIN, 'cluster', 'supervise', '--dir', dir], `${escapeRegExp(BIN)} cluster supervise --dir ${escapeRegExp(dir)}( |$)`);
 
     await waitFor('every process to answer /healthz', async () => ((await Promise.all(ringpool.map((s) => httpOk(`${s.proc.url}/healthz`)))).every(Boolean) ? true : undefined), started);
     const token = apiTokens[0]?.replace(/:[a-z+]*$/, '');
