@@ -17,10 +17,13 @@ const HOST = '127.0.0.1';
 const MANIFEST = 'cluster.json';
 const SECRETS = 'secrets.env';
 
-export type ClusterRole = 'redis-master' | 'redis-replica' | 'sentinel' | 'scheduler' | 'worker' | 'api';
+export type ClusterRole = 'supervisor' | 'redis-master' | 'redis-replica' | 'sentinel' | 'scheduler' | 'worker' | 'api';
 
-/** Stop order: nothing that others depend on goes before them (Redis last, the master very last). */
-const STOP_ORDER: readonly ClusterRole[] = ['api', 'worker', 'scheduler', 'sentinel', 'redis-replica', 'redis-master'];
+/**
+ * Stop order: the supervisor first (else it would restart what is being stopped), then nothing
+ * that others depend on goes before them (Redis last, the master very last).
+ */
+const STOP_ORDER: readonly ClusterRole[] = ['supervisor', 'api', 'worker', 'scheduler', 'sentinel', 'redis-replica', 'redis-master'];
 
 export interface ClusterUpOptions {
   /** Where logs, pid files, data and `cluster.json` go. @default './.ringpool/cluster' */
@@ -71,16 +74,30 @@ const DEFAULTS = Object.freeze({
 export interface ClusterProcess {
   readonly role: ClusterRole;
   readonly id: string;
+  /** 0 for the supervisor, which listens on none. */
   readonly port: number;
   readonly pid: number;
-  /** `http://…` for ringpool processes, `redis://…` for Redis and Sentinel. */
+  /** `http://…` for ringpool processes, `redis://…` for Redis and Sentinel, '' for the supervisor. */
   readonly url: string;
   readonly log: string;
   readonly pidFile: string;
-  /** The argv it was started with (secrets are passed in the environment, see `secrets.env`). */
+  /** The argv it was (last) started with (secrets are passed in the environment, see `secrets.env`). */
   readonly command: readonly string[];
   /** A regular expression its /proc/PID/cmdline (NULs as spaces) must match before it is signalled. */
   readonly match: string;
+  /** How many times the supervisor has restarted it (absent: never). */
+  readonly restarts?: number;
+  /** How its last run ended, as the supervisor saw it (absent: never restarted). */
+  readonly lastExit?: ClusterExit;
+}
+
+export interface ClusterExit {
+  /** The pid that ended. */
+  readonly pid: number;
+  /** When the supervisor noticed (ISO 8601). */
+  readonly at: string;
+  /** `signal SIGKILL`, `exit code 1`, or `status unknown (why)`. */
+  readonly how: string;
 }
 
 export interface ClusterManifest {
@@ -152,6 +169,14 @@ function readSecrets(dir: string): Record<string, string> {
     if (at > 0 && !line.startsWith('#')) out[line.slice(0, at)] = line.slice(at + 1);
   }
   return out;
+}
+
+/** What a process of `role` gets on top of the caller's environment: the secrets it needs (`up` and the supervisor alike). */
+function secretEnv(role: ClusterRole, secrets: Readonly<Record<string, string | undefined>>): NodeJS.ProcessEnv {
+  if (role !== 'scheduler' && role !== 'worker' && role !== 'api') return {};
+  const env: NodeJS.ProcessEnv = { RINGPOOL_CLUSTER_SECRET: secrets.RINGPOOL_CLUSTER_SECRET };
+  if (role === 'api' && secrets.RINGPOOL_API_TOKENS) env.RINGPOOL_API_TOKENS = secrets.RINGPOOL_API_TOKENS;
+  return env;
 }
 
 // ---- is this pid still the process we started? ---------------------------------------------
@@ -385,7 +410,7 @@ export async function clusterUp(options: ClusterUpOptions = {}): Promise<Cluster
     child.unref();
     const pidFile = join(dir, 'pids', `${p.id}.pid`);
     writeFileSync(pidFile, `${child.pid}\n`);
-    const url = p.role.startsWith('redis') || p.role === 'sentinel' ? `redis://${HOST}:${p.port}` : `http://${HOST}:${p.port}`;
+    const url = p.role === 'supervisor' ? '' : p.role.startsWith('redis') || p.role === 'sentinel' ? `redis://${HOST}:${p.port}` : `http://${HOST}:${p.port}`;
     const entry: Started = { proc: { role: p.role, id: p.id, port: p.port, pid: child.pid, url, log, pidFile, command: [command, ...args], match }, child };
     child.once('error', (err) => (entry.exit = err.message));
     child.once('exit', (code, sig) => (entry.exit = sig === null ? `exit code ${code}` : `signal ${sig}`));
@@ -430,6 +455,9 @@ export async function clusterUp(options: ClusterUpOptions = {}): Promise<Cluster
   };
 
   try {
+    // First: its own start (loading the CLI) overlaps the waits for Redis and Sentinel instead of
+    // competing for the cores with the schedulers'. It waits for `state: up` (see superviseCluster).
+    const supervisor = launch({ role: 'supervisor', id: 'supervisor', port: 0 }, process.execPath, [BIN, 'cluster', 'supervise', '--dir', dir], `${escapeRegExp(BIN)} cluster supervise --dir ${escapeRegExp(dir)}( |$)`);
     const masterPlan = plan.find((p) => p.role === 'redis-master') as Planned;
     progress(`starting Redis master ${HOST}:${masterPlan.port}, 2 replicas and 3 sentinels`);
     const master = launch(masterPlan, redisBinary, redisArgs(masterPlan), redisMatch(masterPlan));
@@ -485,8 +513,7 @@ export async function clusterUp(options: ClusterUpOptions = {}): Promise<Cluster
     const node = (p: Planned, roleArgs: string[]) => {
       // `…/bin/ringpool.mjs worker --worker-id w1 --threads 2 --port 7110 …`: role, id and port must all match.
       const match = `${escapeRegExp(BIN)} ${p.role} ${roleArgs.slice(0, 2).map(escapeRegExp).join(' ')}${roleArgs.length > 0 ? ' ' : ''}.*--port ${p.port}( |$)`;
-      const env: NodeJS.ProcessEnv = { RINGPOOL_CLUSTER_SECRET: secrets.RINGPOOL_CLUSTER_SECRET };
-      if (p.role === 'api' && apiTokens.length > 0) env.RINGPOOL_API_TOKENS = apiTokens.join(',');
+      const env = secretEnv(p.role, { ...secrets, RINGPOOL_API_TOKENS: apiTokens.join(',') });
       return launch(p, process.execPath, [BIN, p.role, ...roleArgs, '--port', String(p.port), ...common], match, env);
     };
     progress(`starting 3 schedulers, ${workers} worker node${workers > 1 ? 's' : ''} × ${threads} thread${threads > 1 ? 's' : ''} and the API`);
@@ -508,6 +535,8 @@ export async function clusterUp(options: ClusterUpOptions = {}): Promise<Cluster
     );
     manifest = { ...manifest, state: 'up' };
     writeManifest(manifest);
+    // From here on the supervisor is the only writer of the manifest: `up` only reads its log.
+    await waitFor('the supervisor to watch the processes', async () => (supervising(supervisor.proc) ? true : undefined), [supervisor]);
     return manifest;
   } catch (err) {
     progress(`start failed: stopping the ${started.length} processes started`);
@@ -586,13 +615,22 @@ async function getJson(url: string, token?: string): Promise<unknown> {
 
 /**
  * Stops exactly the processes `cluster.json` lists (each checked against its command line before
- * every signal), then removes the manifest and pid files. Data and logs stay unless `purge`.
+ * every signal), the supervisor first and then the others as the manifest names them once it is
+ * gone (restarted ones included), then removes the manifest and pid files. Data and logs stay unless `purge`.
  * Resolves with what happened to each; undefined when `dir` has no manifest.
  */
 export async function clusterDown(dir: string = DEFAULTS.dir, options: ClusterDownOptions = {}): Promise<StopOutcome[] | undefined> {
   const root = resolve(dir);
-  const manifest = readManifest(root);
-  const outcomes = manifest === undefined ? undefined : await stopProcesses(manifest.processes, options.graceMs ?? DEFAULTS.graceMs);
+  const graceMs = options.graceMs ?? DEFAULTS.graceMs;
+  const before = readManifest(root);
+  let manifest = before;
+  let outcomes: StopOutcome[] | undefined;
+  if (before !== undefined) {
+    outcomes = await stopProcesses(before.processes.filter((p) => p.role === 'supervisor'), graceMs);
+    // It may have restarted a process since `before` was read: once it is gone the manifest is final.
+    manifest = readManifest(root) ?? before;
+    outcomes.push(...(await stopProcesses(manifest.processes.filter((p) => p.role !== 'supervisor'), graceMs)));
+  }
   if (outcomes?.some((o) => o.outcome === 'stuck')) return outcomes; // keep the manifest: something still runs
   for (const p of manifest?.processes ?? []) rmSync(p.pidFile, { force: true });
   rmSync(manifestPath(root), { force: true });
@@ -608,21 +646,211 @@ export async function clusterDown(dir: string = DEFAULTS.dir, options: ClusterDo
 }
 
 /**
- * SIGKILLs, synchronously, every process of the manifest that is still ours: for an `exit` handler
- * of a test or bench that must not leave a cluster behind. Leaves the manifest in place.
+ * SIGKILLs, synchronously, every process of the manifest that is still ours, the supervisor and
+ * those it restarted first: for an `exit` handler of a test or bench that must not leave a cluster
+ * behind. Leaves the manifest in place; returns how many of its processes were running.
  */
 export function killClusterNow(dir: string = DEFAULTS.dir): number {
-  let killed = 0;
-  for (const p of readManifest(dir)?.processes ?? []) {
-    if (ownership(p) !== 'ours') continue;
+  const kill = (target: number) => {
     try {
-      process.kill(p.pid, 'SIGKILL');
-      killed++;
+      process.kill(target, 'SIGKILL');
     } catch {
       // exited in between
     }
+  };
+  const before = (readManifest(dir)?.processes ?? []).filter((p) => ownership(p) === 'ours');
+  const running = new Set(before.map((p) => p.pid));
+  // The supervisor first, with its process group: that holds the processes it restarted, even one
+  // spawned a moment ago and not in the manifest yet (it is the group's leader: started detached).
+  for (const p of before) if (p.role === 'supervisor') kill(-p.pid);
+  // Read again: the supervisor may have written a restarted pid before it died.
+  for (const p of readManifest(dir)?.processes ?? []) {
+    if (p.role === 'supervisor' || ownership(p) !== 'ours') continue;
+    running.add(p.pid);
+    kill(p.pid);
   }
-  return killed;
+  return running.size;
+}
+
+// ---- supervise: restart what exits ----------------------------------------------------------
+
+/*
+ * Why one detached supervisor process, started by `up` and recorded in the manifest: `up` returns
+ * once the cluster is ready (the CLI then exits), so what watches must outlive it, and `down` must
+ * find it to stop it first. The processes `up` started are not its children: it can only see that
+ * one is gone (polled through /proc, the check `down` makes), not how it ended. The ones it starts
+ * again are its children, so their `exit` gives the code or signal. Every exit is restarted, a clean
+ * one too (Kubernetes' `restartPolicy: Always`): the first runs' exit statuses are unknowable, and
+ * the way to stop a process of the cluster is `cluster down`. A stopped process (SIGSTOP) still
+ * exists and is left alone; a zombie, or a pid now running another program, has exited.
+ */
+
+export interface SuperviseOptions {
+  /** How often the processes `up` started are looked for in /proc. @default 250 */
+  readonly pollMs?: number;
+  /** Delay before a restart after a run that lasted; doubled after each quick exit. @default 500 */
+  readonly firstDelayMs?: number;
+  /** The longest delay before a restart. @default 10000 */
+  readonly maxDelayMs?: number;
+  /** A run at least this long counts as lasting: the next delay is `firstDelayMs` again. @default 30000 */
+  readonly resetAfterMs?: number;
+}
+
+const SUPERVISE_DEFAULTS = Object.freeze({ pollMs: 250, firstDelayMs: 500, maxDelayMs: 10_000, resetAfterMs: 30_000 });
+
+/** The back-off of the restart policy: 0.5 s, 1 s, 2 s … up to 10 s after `quickExits` quick exits in a row. */
+export function restartDelay(quickExits: number, options: SuperviseOptions = {}): number {
+  const first = options.firstDelayMs ?? SUPERVISE_DEFAULTS.firstDelayMs;
+  return Math.min(options.maxDelayMs ?? SUPERVISE_DEFAULTS.maxDelayMs, first * 2 ** Math.min(quickExits, 30));
+}
+
+/** The line the supervisor logs once it watches; `up` waits for it. */
+const supervisingLine = (pid: number) => `supervisor pid ${pid} is watching`;
+
+function supervising(proc: ClusterProcess): boolean {
+  try {
+    return readFileSync(proc.log, 'utf8').includes(supervisingLine(proc.pid));
+  } catch {
+    return false;
+  }
+}
+
+interface Watched {
+  proc: ClusterProcess;
+  /** Set once the supervisor has started it: then its `exit` event, not /proc, says it ended. */
+  child?: ChildProcess;
+  startedAt: number;
+  quickExits: number;
+  /** A restart is due. */
+  timer?: NodeJS.Timeout;
+}
+
+const isRedisData = (role: ClusterRole) => role === 'redis-master' || role === 'redis-replica';
+
+/**
+ * The argv to start a Redis node again with: its own, replicating from the master the sentinels name
+ * now (none when they name this node). As started, the old master would come back a master with old
+ * data after a failover (min-replicas-to-write keeps writes off it, and Sentinel makes it a replica
+ * some seconds later, docs/replication.md), and a replica promoted since would come back a replica
+ * of redis-1, itself now a replica of it: a loop with no master. No sentinel answers: the argv it had.
+ */
+async function redisRestartCommand(proc: ClusterProcess, manifest: ClusterManifest): Promise<readonly string[]> {
+  // Bounded: a paused sentinel accepts the connection and never answers.
+  const ask = (sentinel: string) => Promise.race([sentinelMaster(Number(sentinel.slice(sentinel.lastIndexOf(':') + 1)), manifest.sentinelName), sleep(2_000).then(() => undefined)]);
+  const named = (await Promise.all(manifest.sentinels.map(ask))).filter((port): port is number => port !== undefined);
+  if (named.length === 0) return proc.command;
+  const votes = new Map<number, number>();
+  for (const port of named) votes.set(port, (votes.get(port) ?? 0) + 1);
+  const master = [...votes].sort((a, b) => b[1] - a[1])[0]![0];
+  const at = proc.command.indexOf('--replicaof');
+  const own = at < 0 ? [...proc.command] : [...proc.command.slice(0, at), ...proc.command.slice(at + 3)];
+  return master === proc.port ? own : [...own, '--replicaof', HOST, String(master)];
+}
+
+/**
+ * `ringpool cluster supervise --dir D` (started by `up`, not for users): restarts every process of
+ * the manifest that exits, with its argv, environment and log file, after the back-off of
+ * `restartDelay`; records the new pid, `restarts` and `lastExit` in the manifest and one line per
+ * exit and per restart in its own log. Resolves with the exit code on SIGTERM or SIGINT, leaving the
+ * processes running (`down` stops them next).
+ */
+export async function superviseCluster(dir: string, options: SuperviseOptions = {}): Promise<number> {
+  const root = resolve(dir);
+  const pollMs = options.pollMs ?? SUPERVISE_DEFAULTS.pollMs;
+  const resetAfterMs = options.resetAfterMs ?? SUPERVISE_DEFAULTS.resetAfterMs;
+  const say = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+  let stopping = false;
+  let onStop = () => {};
+  const stopped = new Promise<void>((done) => (onStop = done));
+  const stop = () => {
+    stopping = true;
+    onStop();
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+
+  // Wait for `up` to finish: a process that dies while it starts is its failure to report, not ours to restart.
+  const parent = process.ppid;
+  let manifest: ClusterManifest | undefined;
+  for (;;) {
+    if (stopping) return 0;
+    manifest = readManifest(root);
+    if (manifest?.processes.find((p) => p.role === 'supervisor')?.pid !== process.pid) {
+      say(`${manifestPath(root)} does not list this supervisor (pid ${process.pid}): nothing to supervise`);
+      return 1;
+    }
+    if (manifest.state === 'up') break;
+    if (process.ppid !== parent) {
+      say('`cluster up` is gone before the cluster was up: nothing to supervise');
+      return 1;
+    }
+    await sleep(100);
+  }
+  let current: ClusterManifest = manifest;
+
+  const watched = current.processes.filter((p) => p.role !== 'supervisor').map((proc): Watched => ({ proc, startedAt: Date.now(), quickExits: 0 }));
+  const exited = (w: Watched, how: string, failedStart = false) => {
+    if (stopping) return;
+    const now = Date.now();
+    if (now - w.startedAt >= resetAfterMs) w.quickExits = 0;
+    const delay = restartDelay(w.quickExits, options);
+    w.quickExits++;
+    w.child = undefined;
+    const exit: ClusterExit = { pid: w.proc.pid, at: new Date(now).toISOString(), how };
+    say(failedStart ? `${w.proc.id} (${w.proc.role}) ${how}; trying again in ${delay} ms` : `${w.proc.id} (${w.proc.role}) pid ${w.proc.pid} exited: ${how}; restarting in ${delay} ms`);
+    w.timer = setTimeout(() => {
+      restart(w, exit).catch((err: Error) => {
+        w.timer = undefined;
+        exited(w, `could not be started again (${err.message})`, true);
+      });
+    }, delay);
+  };
+  const restart = async (w: Watched, exit: ClusterExit) => {
+    // `timer` stays set until it runs: the poll must not see the old pid gone and schedule a second restart.
+    const command = isRedisData(w.proc.role) ? await redisRestartCommand(w.proc, current) : w.proc.command;
+    if (stopping) return;
+    const fd = openSync(w.proc.log, 'a');
+    let child: ChildProcess;
+    try {
+      // Not detached: in the supervisor's process group (its own, as it was started detached), which
+      // `killClusterNow` kills as one. A terminal's Ctrl-C reaches neither.
+      child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', fd, fd], env: { ...process.env, ...secretEnv(w.proc.role, readSecrets(root)) } });
+    } finally {
+      closeSync(fd);
+    }
+    child.unref();
+    const pid = child.pid;
+    // Only a failed start reports here (its reason follows the spawn); the supervisor neither signals nor messages a child.
+    child.once('error', (err) => {
+      if (pid !== undefined) return;
+      w.timer = undefined;
+      exited(w, `could not be started again (${err.message})`, true);
+    });
+    if (pid === undefined) return;
+    w.timer = undefined;
+    w.child = child;
+    w.startedAt = Date.now();
+    child.once('exit', (code, sig) => exited(w, sig === null ? `exit code ${code}` : `signal ${sig}`));
+    w.proc = { ...w.proc, pid, command, restarts: (w.proc.restarts ?? 0) + 1, lastExit: exit };
+    writeFileSync(w.proc.pidFile, `${pid}\n`);
+    // Synchronous from the spawn on: a SIGTERM from `down` is handled after the manifest names the new pid.
+    current = { ...current, processes: current.processes.map((p) => (p.id === w.proc.id ? w.proc : p)) };
+    writeManifest(current);
+    const replicaOf = command.indexOf('--replicaof');
+    const as = !isRedisData(w.proc.role) ? '' : replicaOf < 0 ? ' as a master' : ` as a replica of ${command[replicaOf + 1]}:${command[replicaOf + 2]}`;
+    say(`${w.proc.id} (${w.proc.role}) restarted${as}: pid ${pid} (was ${exit.pid}), restart ${w.proc.restarts}`);
+  };
+
+  const poll = setInterval(() => {
+    for (const w of watched) if (w.child === undefined && w.timer === undefined && ownership(w.proc) !== 'ours') exited(w, 'status unknown (started by `cluster up`, not a child of the supervisor)');
+  }, pollMs);
+  say(`${supervisingLine(process.pid)} the ${watched.length} processes of ${root}; restart delay ${restartDelay(0, options)} ms doubling up to ${restartDelay(30, options)} ms, reset after a run of ${resetAfterMs} ms`);
+
+  await stopped;
+  clearInterval(poll);
+  for (const w of watched) clearTimeout(w.timer);
+  say('stopped by a signal; the processes run on (`cluster down` stops them)');
+  return 0;
 }
 
 // ---- status ----------------------------------------------------------------------------------
@@ -658,10 +886,14 @@ export async function clusterStatus(dir: string = DEFAULTS.dir, token?: string):
 }
 
 function formatStatus(status: ClusterStatus): string {
-  const rows = [['ROLE', 'ID', 'PORT', 'PID', 'ALIVE', 'URL'], ...status.processes.map((p) => [p.role, p.id, String(p.port), String(p.pid), p.alive ? 'yes' : 'NO', p.url])];
+  const rows = [
+    ['ROLE', 'ID', 'PORT', 'PID', 'ALIVE', 'RESTARTS', 'URL'],
+    ...status.processes.map((p) => [p.role, p.id, p.port === 0 ? '-' : String(p.port), String(p.pid), p.alive ? 'yes' : 'NO', String(p.restarts ?? 0), p.url]),
+  ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const lines = rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
   lines.unshift(`cluster in ${status.manifest.dir} (${status.manifest.state}, started ${status.manifest.createdAt}); API ${status.manifest.apiUrl}`, '');
+  for (const p of status.processes) if (p.lastExit !== undefined) lines.push(`${p.id}: last exit: ${p.lastExit.how} (pid ${p.lastExit.pid}, ${p.lastExit.at})`);
   lines.push('');
   const v = status.view;
   if ('error' in v) lines.push(`cluster view: the API did not answer (${v.error})`);
@@ -683,10 +915,11 @@ const USAGE = `usage:
       Redis master + 2 replicas + 3 sentinels, 3 schedulers (Raft), N worker nodes (default 3) and the API,
       each a detached process on this host with its log in DIR/logs and its pid in DIR/pids;
       ports consecutive from --base-port (default 7100; 0: free ports). Prints the API URL.
+      A supervisor process restarts any that exits (back-off 0.5 s doubling up to 10 s); its log: DIR/logs/supervisor.log
   ringpool cluster down [--dir DIR] [--grace-ms N] [--purge]
-      stops exactly the processes in DIR/cluster.json (SIGTERM, SIGKILL after the grace); --purge also deletes data and logs
+      stops exactly the processes in DIR/cluster.json, the supervisor first (SIGTERM, SIGKILL after the grace); --purge also deletes data and logs
   ringpool cluster status [--dir DIR] [--token T] [--json]
-      each process (role, id, port, pid, alive) and the cluster view of the API;
+      each process (role, id, port, pid, alive, restarts) and the cluster view of the API;
       exit 0 when every process is alive and the API answers, 1 otherwise, 3 when DIR holds no cluster
 DIR defaults to ./.ringpool/cluster.`;
 
@@ -713,7 +946,7 @@ function intFlag(name: string, value: string | undefined): number | undefined {
   return Number(value);
 }
 
-/** `ringpool cluster <up|down|status> [flags]`; resolves with the exit code. */
+/** `ringpool cluster <up|down|status> [flags]` (and `supervise`, which `up` starts); resolves with the exit code. */
 export async function runClusterCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   let parsed;
@@ -759,7 +992,7 @@ export async function runClusterCommand(args: string[]): Promise<number> {
           console.error(
             `up: ${count('scheduler')} schedulers, ${count('worker')} worker nodes × ${manifest.threads} thread${manifest.threads > 1 ? 's' : ''}, ` +
               `Redis master + ${count('redis-replica')} replicas + ${count('sentinel')} sentinels (${manifest.sentinels.join(',')}, name ${manifest.sentinelName})\n` +
-              `manifest ${manifestPath(dir)}, logs ${join(dir, 'logs')}; stop with: ringpool cluster down --dir ${dir}`,
+              `manifest ${manifestPath(dir)}, logs ${join(dir, 'logs')} (restarts: supervisor.log); stop with: ringpool cluster down --dir ${dir}`,
           );
           console.log(`ringpool cluster is running at ${manifest.apiUrl}`);
           return 0;
@@ -784,6 +1017,9 @@ export async function runClusterCommand(args: string[]): Promise<number> {
         console.error(`cluster in ${dir} is down${values.purge ? '; data, logs and secrets deleted' : '; data and logs kept (--purge deletes them)'}`);
         return 0;
       }
+      case 'supervise':
+        // Not in USAGE: `up` starts it, and one started by hand would not be in the manifest (it exits 1).
+        return await superviseCluster(dir);
       case 'status': {
         const status = await clusterStatus(dir, values.token ?? process.env.RINGPOOL_TOKEN);
         if (status === undefined) {

@@ -1,11 +1,11 @@
-// `ringpool cluster up/down`: the whole topology as detached processes on free ports, a job across three workers, nothing left behind.
+// `ringpool cluster up/down`: the whole topology as detached processes on free ports, a job across three workers, restarts by the supervisor, nothing left behind.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { clusterDown, clusterStatus, clusterUp, killClusterNow, manifestPath, runClusterCommand, type ClusterManifest } from '../../src/cli/cluster.js';
+import { clusterDown, clusterStatus, clusterUp, killClusterNow, manifestPath, readManifest, restartDelay, runClusterCommand, type ClusterManifest, type ClusterProcess } from '../../src/cli/cluster.js';
 import { freePort } from '../../src/store/local-redis.js';
 
 const dirs: string[] = [];
@@ -43,6 +43,17 @@ async function json(url: string, init?: RequestInit): Promise<any> {
   return body;
 }
 
+/** Polls `probe` until it returns a value; fails naming `what` after `ms`. */
+async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await Promise.resolve(probe()).catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 /** `ringpool_tasks_completed_total` of one worker node, summed over job types. */
 async function tasksCompleted(workerUrl: string): Promise<number> {
   const text = await (await fetch(`${workerUrl}/metrics`)).text();
@@ -66,6 +77,8 @@ describe('ringpool cluster', () => {
     expect(byRole('scheduler').map((p) => p.id)).toEqual(['s1', 's2', 's3']);
     expect(byRole('worker').map((p) => p.id)).toEqual(['w1', 'w2', 'w3']);
     expect(byRole('api')).toHaveLength(1);
+    expect(byRole('supervisor')).toHaveLength(1);
+    expect(readFileSync(byRole('supervisor')[0]!.log, 'utf8')).toMatch(/supervisor pid \d+ is watching the 13 processes/);
     expect(new Set(manifest.processes.map((p) => p.port)).size).toBe(manifest.processes.length);
     for (const p of manifest.processes) {
       expect(running(p.pid), `${p.id} pid ${p.pid}`).toBe(true);
@@ -120,7 +133,7 @@ describe('ringpool cluster', () => {
     try {
       expect(await runClusterCommand(['status', '--dir', dir])).toBe(0);
       const printed = log.mock.calls.map((c) => String(c[0])).join('\n');
-      expect(printed).toMatch(/^scheduler\s+s1\s+\d+\s+\d+\s+yes/m);
+      expect(printed).toMatch(/^scheduler\s+s1\s+\d+\s+\d+\s+yes\s+0\s/m);
       expect(printed).toMatch(/^redis-master\s+redis-1\s+\d+\s+\d+\s+yes/m);
       expect(printed).toMatch(/schedulers: leader s[123]/);
     } finally {
@@ -130,7 +143,7 @@ describe('ringpool cluster', () => {
     const downStarted = Date.now();
     const outcomes = await clusterDown(dir);
     const downMs = Date.now() - downStarted;
-    expect(outcomes?.map((o) => o.id)).toEqual(['api', 'w1', 'w2', 'w3', 's1', 's2', 's3', 'sentinel-1', 'sentinel-2', 'sentinel-3', 'redis-2', 'redis-3', 'redis-1']);
+    expect(outcomes?.map((o) => o.id)).toEqual(['supervisor', 'api', 'w1', 'w2', 'w3', 's1', 's2', 's3', 'sentinel-1', 'sentinel-2', 'sentinel-3', 'redis-2', 'redis-3', 'redis-1']);
     // SIGTERM is a graceful stop for every part: none should need SIGKILL.
     expect(outcomes?.filter((o) => o.outcome !== 'stopped')).toEqual([]);
     for (const p of manifest.processes) expect(running(p.pid), `${p.id} pid ${p.pid} still running`).toBe(false);
@@ -139,6 +152,83 @@ describe('ringpool cluster', () => {
     expect(existsSync(join(dir, 'data', 'raft', 's1'))).toBe(true);
     console.log(`cluster-launcher: up ${upMs} ms, primes job ${jobMs} ms (tasks per node ${perNode.join('/')}), down ${downMs} ms`);
   }, 90_000);
+
+  it('a worker and the Redis master killed with SIGKILL are restarted with new pids in cluster.json; a paused process is left alone; a job then runs; down stops every pid ever recorded', async () => {
+    const dir = tempDir('supervised');
+    const manifest = await clusterUp({ dir, basePort: 0, workers: 2, threads: 1, logLevel: 'warn' });
+    const everyPid = new Set(manifest.processes.map((p) => p.pid));
+    const find = (m: ClusterManifest, id: string) => m.processes.find((p) => p.id === id) as ClusterProcess;
+    const [w1, master, api] = [find(manifest, 'w1'), find(manifest, 'redis-1'), find(manifest, 'api')];
+
+    // SIGSTOP pauses a process, it does not end it: the api must keep its pid while it is stopped.
+    process.kill(api.pid, 'SIGSTOP');
+    let after: ClusterManifest;
+    try {
+      process.kill(w1.pid, 'SIGKILL');
+      process.kill(master.pid, 'SIGKILL');
+      after = await until('w1 and redis-1 to run again under new pids', 20_000, () => {
+        const m = readManifest(dir);
+        for (const p of m?.processes ?? []) everyPid.add(p.pid);
+        const [w, r] = m === undefined ? [] : [find(m, 'w1'), find(m, 'redis-1')];
+        return w && r && w.pid !== w1.pid && r.pid !== master.pid && running(w.pid) && running(r.pid) ? m : undefined;
+      });
+      expect(find(after, 'api')).toEqual(api);
+      expect(running(api.pid)).toBe(true);
+    } finally {
+      process.kill(api.pid, 'SIGCONT');
+    }
+
+    // Counted and explained in the manifest, the pid files and the supervisor's log.
+    for (const [before, id] of [[w1, 'w1'], [master, 'redis-1']] as const) {
+      const now = find(after, id);
+      expect(now).toMatchObject({ restarts: 1, lastExit: { pid: before.pid }, log: before.log, port: before.port });
+      expect(readFileSync(now.pidFile, 'utf8').trim()).toBe(String(now.pid));
+    }
+    expect(find(after, 'w1').command).toEqual(w1.command);
+    const supervisorLog = readFileSync(find(after, 'supervisor').log, 'utf8');
+    expect(supervisorLog).toMatch(new RegExp(`w1 \\(worker\\) pid ${w1.pid} exited: .*; restarting in 500 ms`));
+    expect(supervisorLog).toMatch(new RegExp(`redis-1 \\(redis-master\\) restarted as a (master|replica of [\\d.:]+): pid ${find(after, 'redis-1').pid} \\(was ${master.pid}\\)`));
+    // Same log file, appended to: the lines of the first run are still there.
+    expect(readFileSync(w1.log, 'utf8').length).toBeGreaterThan(0);
+
+    // The cluster heals: both workers alive, a master with its two replicas, and a job runs to the right answer.
+    await until('both workers alive and Redis with two replicas in the cluster view', 30_000, async () => {
+      const view = await json(`${manifest.apiUrl}/v1/cluster`);
+      const alive = view.workers.filter((w: { state: string }) => w.state === 'alive').length;
+      return alive === 2 && view.redis.master !== null && view.redis.replicas.length === 2 ? true : undefined;
+    });
+    const { id } = await json(`${manifest.apiUrl}/v1/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ job: 'primes', input: { from: 0, to: 1_000_000 } }),
+    });
+    const { result } = await json(`${manifest.apiUrl}/v1/jobs/${id}/result?wait=30000`);
+    expect(result).toBe(78498);
+
+    // `cluster status` shows the restarts.
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      await runClusterCommand(['status', '--dir', dir]);
+      const printed = log.mock.calls.map((c) => String(c[0])).join('\n');
+      expect(printed).toMatch(/^worker\s+w1\s+\d+\s+\d+\s+yes\s+1\s/m);
+      expect(printed).toMatch(/^worker\s+w2\s+\d+\s+\d+\s+yes\s+0\s/m);
+      expect(printed).toMatch(/^w1: last exit: /m);
+    } finally {
+      log.mockRestore();
+    }
+
+    for (const p of readManifest(dir)?.processes ?? []) everyPid.add(p.pid);
+    const outcomes = await clusterDown(dir, { graceMs: 5_000 });
+    expect(outcomes?.[0]).toMatchObject({ id: 'supervisor', outcome: 'stopped' });
+    // Every process of the manifest was still ours (restarted ones under their new pids); SIGKILL after the grace is fine here.
+    expect(outcomes?.filter((o) => o.outcome !== 'stopped' && o.outcome !== 'killed')).toEqual([]);
+    const left = [...everyPid].filter(running);
+    expect(left, `still running after down: ${left.join(', ')}`).toEqual([]);
+  }, 120_000);
+
+  it('the restart delay doubles from 0.5 s up to 10 s', () => {
+    expect([0, 1, 2, 3, 4, 5, 6, 50].map((n) => restartDelay(n))).toEqual([500, 1000, 2000, 4000, 8000, 10_000, 10_000, 10_000]);
+  });
 
   it('down signals nothing whose command line is not the one it started (a recycled pid)', async () => {
     const dir = tempDir('recycled');
