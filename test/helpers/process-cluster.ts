@@ -20,6 +20,8 @@ export interface ProcessClusterOptions {
   /** Extra flags for every process (e.g. --lease-ms). */
   readonly flags?: readonly string[];
   readonly name?: string;
+  /** Where a scheduler reaches Redis, when not `redisUrl` (e.g. through a proxy the test can cut). */
+  readonly schedulerRedisUrl?: (id: string) => string;
 }
 
 export interface SchedulerStatus {
@@ -41,6 +43,8 @@ export interface ProcessCluster {
   startWorker(id: string, threads: number): Promise<Spawned>;
   /** (Re)starts scheduler `id` on its port with its data dir. */
   startScheduler(id: string): Spawned;
+  /** The base URL of scheduler `id` (/status, /readyz, /metrics). */
+  schedulerUrl(id: string): string;
   /** Its Raft status, or undefined when it does not answer (killed, stopped). */
   status(id: string): Promise<SchedulerStatus | undefined>;
   /** Waits for a leader among `among` (default: all) with a term above `aboveTerm`. */
@@ -93,7 +97,7 @@ async function startLinkProxy(targetPort: number): Promise<LinkProxy> {
 export async function startProcessCluster(options: ProcessClusterOptions): Promise<ProcessCluster> {
   const prefix = uniquePrefix(options.name ?? 'procs');
   const dataDir = mkdtempSync(join(tmpdir(), `ringpool-${prefix}-`));
-  const common = ['--redis', options.redisUrl, '--prefix', prefix, '--jobs', FIXTURE_JOBS, '--log-level', 'warn', ...(options.flags ?? [])];
+  const common = ['--prefix', prefix, '--jobs', FIXTURE_JOBS, '--log-level', 'warn', ...(options.flags ?? [])];
   const schedulerIds = Array.from({ length: options.schedulers ?? 1 }, (_, i) => `s${i + 1}`);
   const ports = new Map<string, number>();
   for (const id of schedulerIds) ports.set(id, await freePort());
@@ -107,19 +111,19 @@ export async function startProcessCluster(options: ProcessClusterOptions): Promi
 
   const schedulers = new Map<string, Spawned>();
   const startScheduler = (id: string) => {
-    const s = spawnRingpool(['scheduler', ...common, '--id', id, '--peers', peersFor(id), '--port', String(ports.get(id)), '--data-dir', dataDir]);
+    const s = spawnRingpool(['scheduler', '--redis', options.schedulerRedisUrl?.(id) ?? options.redisUrl, ...common, '--id', id, '--peers', peersFor(id), '--port', String(ports.get(id)), '--data-dir', dataDir]);
     schedulers.set(id, s);
     return s;
   };
   for (const id of schedulerIds) startScheduler(id);
   const workers = new Map<string, Spawned>();
   const startWorker = async (id: string, threads: number) => {
-    const w = spawnRingpool(['worker', ...common, '--worker-id', id, '--threads', String(threads), '--port', '0']);
+    const w = spawnRingpool(['worker', '--redis', options.redisUrl, ...common, '--worker-id', id, '--threads', String(threads), '--port', '0']);
     workers.set(id, w);
     return w;
   };
   for (const w of options.workers) await startWorker(w.id, w.threads);
-  const api = spawnRingpool(['api', ...common, '--port', '0']);
+  const api = spawnRingpool(['api', '--redis', options.redisUrl, ...common, '--port', '0']);
   const [, url] = await api.waitFor(/running at (http:\S+)/, 60_000);
   const redis = new Redis(options.redisUrl);
 
@@ -159,6 +163,7 @@ export async function startProcessCluster(options: ProcessClusterOptions): Promi
     api,
     startWorker,
     startScheduler,
+    schedulerUrl: (id) => `http://127.0.0.1:${ports.get(id)}`,
     status,
     async waitForLeader({ among = schedulerIds, aboveTerm = 0, timeoutMs = 30_000 } = {}) {
       return await waitFor(`a leader above term ${aboveTerm}`, async () => {

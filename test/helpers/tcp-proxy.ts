@@ -9,6 +9,10 @@ export interface TcpProxy {
   release(): void;
   /** Connections open now stop forwarding either way and stay open, as across a partition; new ones are served. */
   freeze(): void;
+  /** Drops every connection and refuses new ones: the target is unreachable. */
+  cut(): void;
+  /** Accepts connections again after `cut`. */
+  heal(): void;
   /** Connections open now. */
   readonly open: number;
   close(): void;
@@ -24,7 +28,12 @@ interface Pair {
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const pairs = new Set<Pair>();
   let holding = false;
+  let refusing = false;
   const server: Server = createServer((down) => {
+    if (refusing) {
+      down.destroy();
+      return;
+    }
     const up = createConnection(target);
     const pair: Pair = { down, up, held: holding ? [] : undefined, frozen: false };
     for (const s of [down, up]) s.setNoDelay(true);
@@ -63,6 +72,16 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
     freeze() {
       for (const pair of pairs) pair.frozen = true;
+    },
+    cut() {
+      refusing = true;
+      for (const pair of [...pairs]) {
+        pair.down.destroy();
+        pair.up.destroy();
+      }
+    },
+    heal() {
+      refusing = false;
     },
     get open() {
       return pairs.size;
