@@ -1,0 +1,285 @@
+// The nemesis: injects the planned faults one at a time into a `cluster up` cluster, heals them, and times the recovery.
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { manifestPath, readManifest, type ClusterManifest, type ClusterProcess } from '../../src/cli/cluster.js';
+import { currentPid, findLeader, readiness, sentinelMasterPort } from './cluster-probe.js';
+import type { PartitionProxy } from './partition-proxy.js';
+import type { FaultKind, PlannedFault } from './schedule.js';
+
+export interface FaultRecord {
+  readonly n: number;
+  readonly kind: FaultKind;
+  /** The process hit (its id), and what it was then (`leader`, `follower`, `master`). */
+  readonly target: string;
+  readonly targetRole?: string;
+  readonly pid?: number;
+  readonly startAt: number;
+  /** When the fault was healed: the SIGCONT, the link restored; a kill ends when it is sent. */
+  endAt: number;
+  /** redis-master-kill: when a sentinel first named another master (null: none within the wait). */
+  promotedAt?: number | null;
+  newMaster?: string;
+  /** When every process was ready again; null when not within the recovery wait. */
+  recoveredAt: number | null;
+  /** From the end (or the promotion) to ready. */
+  recoveryMs: number | null;
+  /** Who was still not ready when the wait ran out. */
+  notReady?: readonly string[];
+  /** The harness itself restarted the killed process (`--restart-killed`, a stand-in for the launcher). */
+  restartedByHarness?: boolean;
+  /** The fault could not be injected (no leader, no master found…): why. */
+  skipped?: string;
+}
+
+export interface NemesisOptions {
+  readonly dir: string;
+  /** The worker behind the partition proxy, with the proxy; absent when partitions are not planned. */
+  readonly partition?: { readonly workerId: string; readonly url: string; readonly proxy: PartitionProxy };
+  /** Stand-in for the launcher's supervision: restart a killed process from its manifest command. */
+  readonly restartKilled: boolean;
+  /** How long to wait for every process to be ready after a fault. @default 60000 */
+  readonly recoveryTimeoutMs?: number;
+  readonly onFault?: (record: FaultRecord) => void;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+
+export class Nemesis {
+  readonly records: FaultRecord[] = [];
+  readonly #options: NemesisOptions;
+  /** Processes SIGSTOPped and not yet continued: healed by `healAll`. */
+  readonly #stopped = new Map<number, string>();
+  readonly #restarts: Promise<void>[] = [];
+
+  constructor(options: NemesisOptions) {
+    this.#options = options;
+  }
+
+  #manifest(): ClusterManifest {
+    const m = readManifest(this.#options.dir);
+    if (m === undefined) throw new Error(`no cluster manifest in ${this.#options.dir}`);
+    return m;
+  }
+
+  #extra(): Array<{ id: string; url: string }> {
+    const p = this.#options.partition;
+    return p === undefined ? [] : [{ id: p.workerId, url: p.url }];
+  }
+
+  /** Runs the plan until it is done or `stop` aborts (a fault under way is healed at once). */
+  async run(plan: readonly PlannedFault[], stop: AbortSignal): Promise<void> {
+    for (const fault of plan) {
+      if (stop.aborted) return;
+      // One fault at a time: the next waits until the cluster has recovered from the last.
+      await this.waitReady(Date.now(), stop);
+      if (stop.aborted) return;
+      const record = await this.#inject(fault, stop);
+      this.records.push(record);
+      this.#options.onFault?.(record);
+      await sleep(fault.gapMs, stop);
+    }
+  }
+
+  /** SIGCONTs every process still stopped and restores the partitioned link. */
+  healAll(): void {
+    for (const [pid] of this.#stopped) this.#continue(pid);
+    this.#options.partition?.proxy.heal();
+  }
+
+  /** Restarts under way (`--restart-killed`) have finished. */
+  async settled(): Promise<void> {
+    await Promise.allSettled(this.#restarts);
+  }
+
+  /** Polls readiness from `from` until every process is ready; resolves with when, or null and who was not. */
+  async waitReady(from: number, stop?: AbortSignal): Promise<{ at: number | null; notReady: readonly string[] }> {
+    const deadline = from + (this.#options.recoveryTimeoutMs ?? 60_000);
+    let notReady: readonly string[] = [];
+    for (;;) {
+      const r = await readiness(this.#manifest(), this.#extra());
+      if (r.ready) return { at: Date.now(), notReady: [] };
+      notReady = r.notReady;
+      if (Date.now() >= deadline || stop?.aborted) return { at: null, notReady };
+      await sleep(100);
+    }
+  }
+
+  async #inject(fault: PlannedFault, stop: AbortSignal): Promise<FaultRecord> {
+    const manifest = this.#manifest();
+    const byRole = (role: ClusterProcess['role']) => manifest.processes.filter((p) => p.role === role);
+    const drawn = (procs: readonly ClusterProcess[]) => procs[Math.floor(fault.targetDraw * procs.length)] as ClusterProcess;
+    const base = { n: fault.n, kind: fault.kind, recoveredAt: null, recoveryMs: null };
+    const skipped = (target: string, why: string): FaultRecord => ({ ...base, target, startAt: Date.now(), endAt: Date.now(), skipped: why });
+
+    switch (fault.kind) {
+      case 'scheduler-leader-kill': {
+        const leader = await findLeader(manifest);
+        const proc = manifest.processes.find((p) => p.role === 'scheduler' && p.id === leader?.id);
+        if (proc === undefined) return skipped('leader', 'no scheduler called itself leader');
+        return await this.#kill(base, proc, 'leader');
+      }
+      case 'worker-kill':
+        return await this.#kill(base, drawn(byRole('worker')), undefined);
+      case 'scheduler-pause': {
+        const proc = drawn(byRole('scheduler'));
+        const leader = await findLeader(manifest);
+        return await this.#pause(base, proc, leader?.id === proc.id ? 'leader' : 'follower', fault.durationMs, stop);
+      }
+      case 'worker-pause':
+        return await this.#pause(base, drawn(byRole('worker')), undefined, fault.durationMs, stop);
+      case 'redis-master-kill': {
+        const port = await sentinelMasterPort(manifest);
+        const proc = manifest.processes.find((p) => (p.role === 'redis-master' || p.role === 'redis-replica') && p.port === port);
+        if (proc === undefined) return skipped('redis master', `no sentinel named a master of this cluster (port ${port ?? 'none'})`);
+        return await this.#killRedisMaster(base, proc, manifest, stop);
+      }
+      case 'worker-partition': {
+        const partition = this.#options.partition;
+        if (partition === undefined) return skipped('partition', 'no partitionable worker was started');
+        const startAt = Date.now();
+        partition.proxy.cut();
+        await sleep(fault.durationMs, stop);
+        partition.proxy.heal();
+        return await this.#recovered({ ...base, target: partition.workerId, targetRole: 'worker (Redis link cut)', startAt, endAt: Date.now() }, Date.now());
+      }
+    }
+  }
+
+  async #recovered(record: FaultRecord, from: number): Promise<FaultRecord> {
+    const ready = await this.waitReady(from);
+    record.recoveredAt = ready.at;
+    record.recoveryMs = ready.at === null ? null : Math.max(0, ready.at - from);
+    if (ready.at === null) record.notReady = ready.notReady;
+    return record;
+  }
+
+  async #kill(base: Pick<FaultRecord, 'n' | 'kind' | 'recoveredAt' | 'recoveryMs'>, proc: ClusterProcess, targetRole: string | undefined): Promise<FaultRecord> {
+    const pid = currentPid(proc);
+    if (pid === undefined) return { ...base, target: proc.id, startAt: Date.now(), endAt: Date.now(), skipped: `${proc.id} is not running` };
+    const startAt = Date.now();
+    process.kill(pid, 'SIGKILL');
+    const record: FaultRecord = { ...base, target: proc.id, ...(targetRole ? { targetRole } : {}), pid, startAt, endAt: startAt };
+    if (this.#options.restartKilled) {
+      record.restartedByHarness = true;
+      this.#restartLater(proc, pid, 500);
+    }
+    return await this.#recovered(record, startAt);
+  }
+
+  async #pause(base: Pick<FaultRecord, 'n' | 'kind' | 'recoveredAt' | 'recoveryMs'>, proc: ClusterProcess, targetRole: string | undefined, ms: number, stop: AbortSignal): Promise<FaultRecord> {
+    const pid = currentPid(proc);
+    if (pid === undefined) return { ...base, target: proc.id, startAt: Date.now(), endAt: Date.now(), skipped: `${proc.id} is not running` };
+    const startAt = Date.now();
+    this.#stopped.set(pid, proc.id);
+    process.kill(pid, 'SIGSTOP');
+    await sleep(ms, stop);
+    this.#continue(pid);
+    const endAt = Date.now();
+    return await this.#recovered({ ...base, target: proc.id, ...(targetRole ? { targetRole } : {}), pid, startAt, endAt }, endAt);
+  }
+
+  async #killRedisMaster(base: Pick<FaultRecord, 'n' | 'kind' | 'recoveredAt' | 'recoveryMs'>, proc: ClusterProcess, manifest: ClusterManifest, stop: AbortSignal): Promise<FaultRecord> {
+    const pid = currentPid(proc);
+    if (pid === undefined) return { ...base, target: proc.id, startAt: Date.now(), endAt: Date.now(), skipped: `${proc.id} is not running` };
+    const startAt = Date.now();
+    process.kill(pid, 'SIGKILL');
+    const record: FaultRecord = { ...base, target: proc.id, targetRole: 'master', pid, startAt, endAt: startAt, promotedAt: null };
+    // The promotion: a sentinel names another master (down-after 2 s, then the sentinels' election).
+    const deadline = startAt + 30_000;
+    while (Date.now() < deadline && !stop.aborted) {
+      const port = await sentinelMasterPort(manifest);
+      if (port !== undefined && port !== proc.port) {
+        record.promotedAt = Date.now();
+        record.newMaster = manifest.processes.find((p) => p.port === port)?.id ?? `port ${port}`;
+        break;
+      }
+      await sleep(100);
+    }
+    if (this.#options.restartKilled) {
+      // After the promotion, not before: a master restarted within the sentinels' down-after is
+      // simply taken back as the master, with no failover (and whatever its AOF lacked, lost).
+      record.restartedByHarness = true;
+      this.#restartLater(proc, pid, 0);
+    }
+    return await this.#recovered(record, record.promotedAt ?? startAt);
+  }
+
+  #continue(pid: number): void {
+    this.#stopped.delete(pid);
+    try {
+      process.kill(pid, 'SIGCONT');
+    } catch {
+      // gone meanwhile
+    }
+  }
+
+  /**
+   * STAND-IN FOR THE LAUNCHER'S SUPERVISION (`--restart-killed` only): once `pid` is gone, start
+   * `proc` again from its manifest command with the cluster's secrets, and record the new pid in
+   * the manifest so `cluster down` stops it. Real runs leave this to `ringpool cluster up`.
+   */
+  #restartLater(proc: ClusterProcess, pid: number, delayMs: number): void {
+    const restart = (async () => {
+      for (let i = 0; i < 100 && currentPidIs(proc, pid); i++) await sleep(50);
+      await sleep(delayMs);
+      // Also after the run was stopped: the final check needs the whole cluster.
+      if (currentPid(proc) !== undefined) return; // someone else (the launcher) already restarted it
+      restartFromManifest(this.#options.dir, proc);
+    })();
+    this.#restarts.push(restart);
+  }
+}
+
+function currentPidIs(proc: ClusterProcess, pid: number): boolean {
+  return currentPid(proc) === pid;
+}
+
+/** `KEY=value` lines of `<dir>/secrets.env`. */
+function readSecrets(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  try {
+    for (const line of readFileSync(join(dir, 'secrets.env'), 'utf8').split('\n')) {
+      const at = line.indexOf('=');
+      if (at > 0 && !line.startsWith('#')) out[line.slice(0, at)] = line.slice(at + 1);
+    }
+  } catch {
+    // no secrets file: nothing to pass
+  }
+  return out;
+}
+
+/** Starts `proc` again as `cluster up` did (detached, its log appended) and records its new pid. */
+export function restartFromManifest(dir: string, proc: ClusterProcess): number {
+  const [command, ...args] = proc.command;
+  const fd = openSync(proc.log, 'a');
+  let pid: number | undefined;
+  try {
+    const child = spawn(command as string, args, { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, ...readSecrets(dir) } });
+    child.unref();
+    child.on('error', () => {});
+    pid = child.pid;
+  } finally {
+    closeSync(fd);
+  }
+  if (pid === undefined) throw new Error(`could not restart ${proc.id}`);
+  writeFileSync(proc.pidFile, `${pid}\n`);
+  const manifest = readManifest(dir);
+  if (manifest !== undefined) {
+    const path = manifestPath(dir);
+    const next = { ...manifest, processes: manifest.processes.map((p) => (p.id === proc.id ? { ...p, pid } : p)) };
+    writeFileSync(`${path}.chaos.tmp`, `${JSON.stringify(next, null, 2)}\n`);
+    renameSync(`${path}.chaos.tmp`, path);
+  }
+  return pid;
+}
