@@ -23,6 +23,8 @@ export interface ChaosOptions {
   readonly settleMs?: number;
   /** Per fault, how long to wait for every process to be ready again. @default 60000 */
   readonly recoveryTimeoutMs?: number;
+  /** Quiet time between a fault's recovery and the next fault, drawn from [min, max] by the seed. @default [3000, 7000] */
+  readonly gapMs?: readonly [number, number];
   /** Keep the cluster's directory (logs, data) afterwards; it is kept anyway when a safety figure fails. @default false */
   readonly keepDir?: boolean;
   /** A line per fault and per phase. */
@@ -58,6 +60,8 @@ export interface ChaosReport {
   /** wrong = failed = stuck = lost = 0: the exit code's figure. */
   readonly safe: boolean;
   readonly restartsBy: 'harness (--restart-killed)' | 'launcher';
+  /** Processes still not ready a minute after the heal (empty: all ready). */
+  readonly notReadyAfterHeal: readonly string[];
   /** Where the cluster's logs were kept, if they were. */
   readonly keptDir?: string;
 }
@@ -128,7 +132,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosDetail> {
       const t = setTimeout(resolve, Math.min(5_000, runMs));
       stop.signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
     });
-    const plan = planFaults({ seed: options.seed, kinds, count: Math.ceil(runMs / 3_000) + 1 });
+    const plan = planFaults({ seed: options.seed, kinds, count: Math.ceil(runMs / 1_000) + 1, ...(options.gapMs ? { minGapMs: options.gapMs[0], maxGapMs: options.gapMs[1] } : {}) });
     try {
       await nemesis.run(plan, stop.signal);
       // The plan is long enough to fill the time; if not, the client runs on to the end.
@@ -145,9 +149,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosDetail> {
     if (options.signal?.aborted) throw new Error('interrupted');
 
     say(`${at()} time is up: healed everything; waiting up to ${(options.settleMs ?? 120_000) / 1000} s for the ${client.accepted.length} accepted jobs`);
-    const finalReady = await nemesis.waitReady(Date.now());
-    say(`${at()} ${finalReady.at === null ? `still not ready: ${finalReady.notReady.join(', ')}` : 'every process ready'}`);
-    const verdicts = await checkJobs(manifest.apiUrl, client.accepted, Date.now() + (options.settleMs ?? 120_000), options.signal);
+    // The jobs' 2 minutes start at the heal; readiness is watched meanwhile, for the log.
+    const healedAt = Date.now();
+    const [finalReady, verdicts] = await Promise.all([
+      nemesis.waitReady(healedAt).then((r) => {
+        say(`${at()} ${r.at === null ? `still not ready a minute after the heal: ${r.notReady.join(', ')}` : `every process ready ${r.at - healedAt} ms after the heal`}`);
+        return r;
+      }),
+      checkJobs(manifest.apiUrl, client.accepted, healedAt + (options.settleMs ?? 120_000), options.signal),
+    ]);
+    say(`${at()} jobs checked: ${[...verdicts.values()].filter((v) => v.verdict === 'correct').length} of ${client.accepted.length} correct`);
 
     const outages = outagesOf(client.requests, endedAt);
     const faultLog = nemesis.records.map((r, i) => {
@@ -200,6 +211,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosDetail> {
       targetsMet: safe && recoveryOk && apiOk,
       safe,
       restartsBy: options.restartKilled ? 'harness (--restart-killed)' : 'launcher',
+      notReadyAfterHeal: finalReady.notReady,
       ...(keep ? { keptDir: dir } : {}),
     };
     const badJobs = client.accepted
