@@ -89,10 +89,17 @@ export class LoadClient {
     }
   }
 
-  /** Asks the status of the oldest unfinished jobs, a few at a time: the other half of the availability samples. */
+  /**
+   * Asks the status of the unfinished jobs, a few at a time and in turn (a job that never ends does
+   * not hide the others): the other half of the availability samples.
+   */
   async #statusLoop(): Promise<void> {
+    let turn = 0;
     while (this.#running) {
-      const batch = this.accepted.filter((j) => j.endedAt === undefined).slice(0, 4);
+      const unfinished = this.accepted.filter((j) => j.endedAt === undefined);
+      turn = unfinished.length === 0 ? 0 : turn % unfinished.length;
+      const batch = unfinished.slice(turn, turn + 4);
+      turn += batch.length;
       for (const job of batch) {
         if (!this.#running) break;
         const at = Date.now();

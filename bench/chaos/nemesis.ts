@@ -151,7 +151,7 @@ export class Nemesis {
         partition.proxy.cut();
         await sleep(fault.durationMs, stop);
         partition.proxy.heal();
-        return await this.#recovered({ ...base, target: partition.workerId, targetRole: 'worker (Redis link cut)', startAt, endAt: Date.now() }, Date.now());
+        return await this.#recovered({ ...base, target: partition.workerId, targetRole: 'worker, its Redis link cut', startAt, endAt: Date.now() }, Date.now());
       }
     }
   }

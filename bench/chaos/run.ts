@@ -100,7 +100,7 @@ function printReport(r: ChaosReport, print: (line: string) => void): void {
   try {
     const ms = (n: number | null) => (n === null ? '—' : String(n));
     const ok = (met: boolean) => (met ? 'ok' : 'MISSED');
-    printTable(`chaos: seed ${r.seed}, ${r.minutes} min, ${r.faults} faults; restarts by ${r.restartsBy}`, [
+    printTable(`chaos: seed ${r.seed}, ${r.minutes} min, ${r.faults} fault${r.faults === 1 ? '' : 's'}; restarts by ${r.restartsBy}`, [
       ['jobs', 'accepted', 'correct', 'wrong', 'failed', 'stuck', 'lost', 'ambiguous submits'],
       ['', r.jobs.accepted, r.jobs.correct, r.jobs.wrong, r.jobs.failed, r.jobs.stuck, r.jobs.lost, r.jobs.ambiguousSubmits],
     ]);
