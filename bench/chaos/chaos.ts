@@ -17,8 +17,6 @@ export interface ChaosOptions {
   readonly seed: number;
   /** @default every kind */
   readonly kinds?: readonly FaultKind[];
-  /** Stand-in for the launcher's supervision: the harness restarts what it killed. @default false */
-  readonly restartKilled?: boolean;
   /** After the heal, how long jobs may take to end before they count as stuck. @default 120000 */
   readonly settleMs?: number;
   /** Per fault, how long to wait for every process to be ready again. @default 60000 */
@@ -59,7 +57,6 @@ export interface ChaosReport {
   readonly targetsMet: boolean;
   /** wrong = failed = stuck = lost = 0: the exit code's figure. */
   readonly safe: boolean;
-  readonly restartsBy: 'harness (--restart-killed)' | 'launcher';
   /** Processes still not ready a minute after the heal (empty: all ready). */
   readonly notReadyAfterHeal: readonly string[];
   /** Where the cluster's logs were kept, if they were. */
@@ -95,7 +92,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosDetail> {
   const t0 = Date.now();
   const at = () => `[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s]`;
   try {
-    say(`${at()} cluster up in ${dir} (3 schedulers, 3 workers × 1 thread, Redis master + 2 replicas, 3 sentinels, the API)`);
+    say(`${at()} cluster up in ${dir} (3 schedulers, 3 workers × 1 thread, Redis master + 2 replicas, 3 sentinels, the API, the supervisor)`);
     const manifest = await clusterUp({ dir, basePort: 0, workers: 3, threads: 1, logLevel: 'info', prefix: `chaos${options.seed}`, onProgress: (l) => say(`${at()} ${l}`), ...(options.signal ? { signal: options.signal } : {}) });
 
     let partition: { workerId: string; url: string; proxy: PartitionProxy } | undefined;
@@ -110,7 +107,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosDetail> {
     const nemesis = new Nemesis({
       dir,
       ...(partition ? { partition } : {}),
-      restartKilled: options.restartKilled ?? false,
       recoveryTimeoutMs: options.recoveryTimeoutMs ?? 60_000,
       onFault: (r) => say(`${at()} ${describeFault(r, t0)}`),
     });
@@ -125,7 +121,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosDetail> {
     const timer = setTimeout(abort, runMs);
     const startedAt = Date.now();
     client.start();
-    say(`${at()} client and nemesis running for ${options.minutes} min (seed ${options.seed}; faults: ${kinds.join(', ')}${options.restartKilled ? '; RESTARTS BY THE HARNESS, not the launcher' : ''})`);
+    say(`${at()} client and nemesis running for ${options.minutes} min (seed ${options.seed}; faults: ${kinds.join(', ')})`);
     const ticker = setInterval(() => say(`${at()} client: ${client.accepted.length} accepted, ${client.unfinished} unfinished, ${client.requests.filter((r) => r.outcome !== 'ok').length} requests not answered`), 30_000);
     // Warm up before the first fault: the client's figures then have a baseline.
     await new Promise<void>((resolve) => {
@@ -143,7 +139,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosDetail> {
       options.signal?.removeEventListener('abort', abort);
       await client.stop();
       nemesis.healAll();
-      await nemesis.settled();
     }
     const endedAt = Date.now();
     if (options.signal?.aborted) throw new Error('interrupted');
@@ -210,7 +205,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosDetail> {
       targets: TARGETS,
       targetsMet: safe && recoveryOk && apiOk,
       safe,
-      restartsBy: options.restartKilled ? 'harness (--restart-killed)' : 'launcher',
       notReadyAfterHeal: finalReady.notReady,
       ...(keep ? { keptDir: dir } : {}),
     };
@@ -235,7 +229,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosDetail> {
   }
 }
 
-/** Anything still running a command of the cluster (a process a supervisor restarted behind the manifest's back): SIGKILLed. */
+/** Anything still running a command of the cluster (a process restarted as `cluster down` stopped it): SIGKILLed. */
 function killStragglers(dir: string): void {
   let manifest: ClusterManifest | undefined;
   try {
@@ -366,7 +360,7 @@ export function describeFault(r: FaultRecord, t0: number): string {
   if (r.skipped) return `${head}: skipped, ${r.skipped}`;
   const span = r.endAt > r.startAt ? ` ${rel(r.startAt)}–${rel(r.endAt)}` : ` at ${rel(r.startAt)}`;
   const promoted = r.promotedAt === undefined ? '' : r.promotedAt === null ? '; NO PROMOTION within 30 s' : `; ${r.newMaster} promoted after ${r.promotedAt - r.startAt} ms`;
-  const restarted = r.restartedByHarness ? '; restarted by the harness' : '';
+  const restarted = r.newPid ? `; running again as pid ${r.newPid}` : '';
   const ready = r.recoveryMs === null ? `; NOT READY after the wait: ${(r.notReady ?? []).join(', ')}` : `; every process ready ${r.recoveryMs} ms after ${r.promotedAt ? 'the promotion' : 'the end'}`;
   return `${head}${span}${promoted}${restarted}${ready}`;
 }

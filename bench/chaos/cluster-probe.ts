@@ -110,11 +110,13 @@ export interface Readiness {
 
 /**
  * Every process ready: ringpool processes answer `/readyz` 200, Redis nodes and sentinels answer
- * PING, and the API's cluster view names a leader. `extra` are more ringpool processes (by URL).
+ * PING, the supervisor runs, and the API's cluster view names a leader. `extra` are more ringpool processes (by URL).
  */
 export async function readiness(manifest: ClusterManifest, extra: ReadonlyArray<{ id: string; url: string }> = []): Promise<Readiness> {
   const probes = [
     ...manifest.processes.map(async (p) => {
+      // The supervisor of `cluster up` serves nothing: it is ready when it runs.
+      if (p.role === 'supervisor') return currentPid(p) === undefined ? p.id : undefined;
       if (p.role === 'redis-master' || p.role === 'redis-replica' || p.role === 'sentinel') {
         return (await askRedis(p.port, (c) => c.ping())) === 'PONG' ? undefined : p.id;
       }

@@ -1,8 +1,5 @@
 // The nemesis: injects the planned faults one at a time into a `cluster up` cluster, heals them, and times the recovery.
-import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { manifestPath, readManifest, type ClusterManifest, type ClusterProcess } from '../../src/cli/cluster.js';
+import { readManifest, type ClusterManifest, type ClusterProcess } from '../../src/cli/cluster.js';
 import { currentPid, findLeader, readiness, sentinelMasterPort } from './cluster-probe.js';
 import type { PartitionProxy } from './partition-proxy.js';
 import type { FaultKind, PlannedFault } from './schedule.js';
@@ -26,8 +23,8 @@ export interface FaultRecord {
   recoveryMs: number | null;
   /** Who was still not ready when the wait ran out. */
   notReady?: readonly string[];
-  /** The harness itself restarted the killed process (`--restart-killed`, a stand-in for the launcher). */
-  restartedByHarness?: boolean;
+  /** A killed process: the pid it runs under again once the cluster is ready (the supervisor of `cluster up` restarted it). */
+  newPid?: number;
   /** The fault could not be injected (no leader, no master found…): why. */
   skipped?: string;
 }
@@ -36,8 +33,6 @@ export interface NemesisOptions {
   readonly dir: string;
   /** The worker behind the partition proxy, with the proxy; absent when partitions are not planned. */
   readonly partition?: { readonly workerId: string; readonly url: string; readonly proxy: PartitionProxy };
-  /** Stand-in for the launcher's supervision: restart a killed process from its manifest command. */
-  readonly restartKilled: boolean;
   /** How long to wait for every process to be ready after a fault. @default 60000 */
   readonly recoveryTimeoutMs?: number;
   readonly onFault?: (record: FaultRecord) => void;
@@ -60,7 +55,6 @@ export class Nemesis {
   readonly #options: NemesisOptions;
   /** Processes SIGSTOPped and not yet continued: healed by `healAll`. */
   readonly #stopped = new Map<number, string>();
-  readonly #restarts: Promise<void>[] = [];
 
   constructor(options: NemesisOptions) {
     this.#options = options;
@@ -95,11 +89,6 @@ export class Nemesis {
   healAll(): void {
     for (const [pid] of this.#stopped) this.#continue(pid);
     this.#options.partition?.proxy.heal();
-  }
-
-  /** Restarts under way (`--restart-killed`) have finished. */
-  async settled(): Promise<void> {
-    await Promise.allSettled(this.#restarts);
   }
 
   /** Polls readiness from `from` until every process is ready; resolves with when, or null and who was not. */
@@ -170,11 +159,7 @@ export class Nemesis {
     const startAt = Date.now();
     process.kill(pid, 'SIGKILL');
     const record: FaultRecord = { ...base, target: proc.id, ...(targetRole ? { targetRole } : {}), pid, startAt, endAt: startAt };
-    if (this.#options.restartKilled) {
-      record.restartedByHarness = true;
-      this.#restartLater(proc, pid, 500);
-    }
-    return await this.#recovered(record, startAt);
+    return this.#restarted(await this.#recovered(record, startAt), proc);
   }
 
   async #pause(base: Pick<FaultRecord, 'n' | 'kind' | 'recoveredAt' | 'recoveryMs'>, proc: ClusterProcess, targetRole: string | undefined, ms: number, stop: AbortSignal): Promise<FaultRecord> {
@@ -206,13 +191,16 @@ export class Nemesis {
       }
       await sleep(100);
     }
-    if (this.#options.restartKilled) {
-      // After the promotion, not before: a master restarted within the sentinels' down-after is
-      // simply taken back as the master, with no failover (and whatever its AOF lacked, lost).
-      record.restartedByHarness = true;
-      this.#restartLater(proc, pid, 0);
-    }
-    return await this.#recovered(record, record.promotedAt ?? startAt);
+    // No promotion (the master was back within the sentinels' down-after, 2 s, and they kept it):
+    // recovery is timed from the kill.
+    return this.#restarted(await this.#recovered(record, record.promotedAt ?? startAt), proc);
+  }
+
+  #restarted(record: FaultRecord, proc: ClusterProcess): FaultRecord {
+    const manifestProc = readManifest(this.#options.dir)?.processes.find((p) => p.id === proc.id);
+    const pid = manifestProc === undefined ? undefined : currentPid(manifestProc);
+    if (pid !== undefined && pid !== record.pid) record.newPid = pid;
+    return record;
   }
 
   #continue(pid: number): void {
@@ -223,63 +211,4 @@ export class Nemesis {
       // gone meanwhile
     }
   }
-
-  /**
-   * STAND-IN FOR THE LAUNCHER'S SUPERVISION (`--restart-killed` only): once `pid` is gone, start
-   * `proc` again from its manifest command with the cluster's secrets, and record the new pid in
-   * the manifest so `cluster down` stops it. Real runs leave this to `ringpool cluster up`.
-   */
-  #restartLater(proc: ClusterProcess, pid: number, delayMs: number): void {
-    const restart = (async () => {
-      for (let i = 0; i < 100 && currentPidIs(proc, pid); i++) await sleep(50);
-      await sleep(delayMs);
-      // Also after the run was stopped: the final check needs the whole cluster.
-      if (currentPid(proc) !== undefined) return; // someone else (the launcher) already restarted it
-      restartFromManifest(this.#options.dir, proc);
-    })();
-    this.#restarts.push(restart);
-  }
-}
-
-function currentPidIs(proc: ClusterProcess, pid: number): boolean {
-  return currentPid(proc) === pid;
-}
-
-/** `KEY=value` lines of `<dir>/secrets.env`. */
-function readSecrets(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  try {
-    for (const line of readFileSync(join(dir, 'secrets.env'), 'utf8').split('\n')) {
-      const at = line.indexOf('=');
-      if (at > 0 && !line.startsWith('#')) out[line.slice(0, at)] = line.slice(at + 1);
-    }
-  } catch {
-    // no secrets file: nothing to pass
-  }
-  return out;
-}
-
-/** Starts `proc` again as `cluster up` did (detached, its log appended) and records its new pid. */
-export function restartFromManifest(dir: string, proc: ClusterProcess): number {
-  const [command, ...args] = proc.command;
-  const fd = openSync(proc.log, 'a');
-  let pid: number | undefined;
-  try {
-    const child = spawn(command as string, args, { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, ...readSecrets(dir) } });
-    child.unref();
-    child.on('error', () => {});
-    pid = child.pid;
-  } finally {
-    closeSync(fd);
-  }
-  if (pid === undefined) throw new Error(`could not restart ${proc.id}`);
-  writeFileSync(proc.pidFile, `${pid}\n`);
-  const manifest = readManifest(dir);
-  if (manifest !== undefined) {
-    const path = manifestPath(dir);
-    const next = { ...manifest, processes: manifest.processes.map((p) => (p.id === proc.id ? { ...p, pid } : p)) };
-    writeFileSync(`${path}.chaos.tmp`, `${JSON.stringify(next, null, 2)}\n`);
-    renameSync(`${path}.chaos.tmp`, path);
-  }
-  return pid;
 }

@@ -1,4 +1,4 @@
-// `npm run chaos -- --minutes N [--seed S] [--faults a,b] [--json] [--out FILE] [--keep] [--restart-killed]`: the chaos harness (issue #28).
+// `npm run chaos -- --minutes N [--seed S] [--faults a,b] [--json] [--out FILE] [--keep]`: the chaos harness (issue #28).
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,18 +7,17 @@ import { printTable } from '../report.js';
 import { runChaos, TARGETS, type ChaosReport } from './chaos.js';
 import { FAULT_KINDS, parseFaultKinds } from './schedule.js';
 
-const USAGE = `usage: npm run chaos -- --minutes N [--seed S] [--faults KIND,…] [--json] [--out FILE] [--keep] [--restart-killed]
+const USAGE = `usage: npm run chaos -- --minutes N [--seed S] [--faults KIND,…] [--json] [--out FILE] [--keep] [--settle-ms N]
   Brings up a cluster with \`ringpool cluster up\` in a temporary directory, runs a client and a
   nemesis against it for N minutes, heals everything, waits up to 2 minutes and checks every
-  accepted job against a serial reference. Exit 0 only when no job is wrong, failed, stuck or lost.
+  accepted job against a serial reference. Killed processes come back by the supervision of
+  \`cluster up\`, with no action of the harness. Exit 0 only when no job is wrong, failed, stuck or lost.
   --seed S           the nemesis's and the client's seed (default: from the clock, printed)
   --faults K,…       fault kinds (default all): ${FAULT_KINDS.join(', ')}
   --json             one JSON object on stdout (the table goes to stderr)
   --out FILE         the details (every fault, outage, refused request, bad job) as JSON
                      (default: $TMPDIR/ringpool-chaos-<seed>-<time>.json)
   --keep             keep the cluster's directory (logs, data); kept anyway when a safety figure fails
-  --restart-killed   STAND-IN for the launcher's supervision: the harness restarts what it kills.
-                     Real runs must not use it: they rely on \`cluster up\` restarting processes itself.
   --settle-ms N      how long jobs may take to end after the heal (default 120000)`;
 
 let values;
@@ -32,7 +31,6 @@ try {
       json: { type: 'boolean' },
       out: { type: 'string' },
       keep: { type: 'boolean' },
-      'restart-killed': { type: 'boolean' },
       'settle-ms': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -82,7 +80,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 const log = (line: string) => console.error(line);
 try {
-  const detail = await runChaos({ minutes, seed, ...(kinds ? { kinds } : {}), restartKilled: values['restart-killed'] ?? false, settleMs, keepDir: values.keep ?? false, onProgress: log, signal: interrupt.signal });
+  const detail = await runChaos({ minutes, seed, ...(kinds ? { kinds } : {}), settleMs, keepDir: values.keep ?? false, onProgress: log, signal: interrupt.signal });
   writeFileSync(out, `${JSON.stringify(detail, null, 2)}\n`);
   const print = values.json ? (line: string) => console.error(line) : (line: string) => console.log(line);
   printReport(detail.report, print);
@@ -100,7 +98,7 @@ function printReport(r: ChaosReport, print: (line: string) => void): void {
   try {
     const ms = (n: number | null) => (n === null ? '—' : String(n));
     const ok = (met: boolean) => (met ? 'ok' : 'MISSED');
-    printTable(`chaos: seed ${r.seed}, ${r.minutes} min, ${r.faults} fault${r.faults === 1 ? '' : 's'}; restarts by ${r.restartsBy}`, [
+    printTable(`chaos: seed ${r.seed}, ${r.minutes} min, ${r.faults} fault${r.faults === 1 ? '' : 's'}`, [
       ['jobs', 'accepted', 'correct', 'wrong', 'failed', 'stuck', 'lost', 'ambiguous submits'],
       ['', r.jobs.accepted, r.jobs.correct, r.jobs.wrong, r.jobs.failed, r.jobs.stuck, r.jobs.lost, r.jobs.ambiguousSubmits],
     ]);
