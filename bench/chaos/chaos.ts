@@ -359,8 +359,11 @@ export function describeFault(r: FaultRecord, t0: number): string {
   const head = `#${r.n} ${r.kind} ${r.target}${r.targetRole ? ` (${r.targetRole})` : ''}${r.pid ? ` pid ${r.pid}` : ''}`;
   if (r.skipped) return `${head}: skipped, ${r.skipped}`;
   const span = r.endAt > r.startAt ? ` ${rel(r.startAt)}–${rel(r.endAt)}` : ` at ${rel(r.startAt)}`;
-  const promoted = r.promotedAt === undefined ? '' : r.promotedAt === null ? '; NO PROMOTION within 30 s' : `; ${r.newMaster} promoted after ${r.promotedAt - r.startAt} ms`;
+  const promoted = r.promotedAt === undefined ? '' : r.promotedAt === null ? '; NO PROMOTION (the sentinels kept the restarted master)' : `; ${r.newMaster} promoted after ${r.promotedAt - r.startAt} ms`;
   const restarted = r.newPid ? `; running again as pid ${r.newPid}` : '';
-  const ready = r.recoveryMs === null ? `; NOT READY after the wait: ${(r.notReady ?? []).join(', ')}` : `; every process ready ${r.recoveryMs} ms after ${r.promotedAt ? 'the promotion' : 'the end'}`;
+  const ready =
+    r.recoveryMs === null
+      ? `; NOT READY after the wait: ${(r.notReady ?? []).join(', ')}`
+      : `; every process ready ${r.recoveryMs} ms after ${r.promotedAt ? 'the promotion' : 'the end'}${r.notReady ? ` (last not ready: ${r.notReady.join(', ')})` : ''}`;
   return `${head}${span}${promoted}${restarted}${ready}`;
 }

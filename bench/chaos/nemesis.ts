@@ -21,7 +21,7 @@ export interface FaultRecord {
   recoveredAt: number | null;
   /** From the end (or the promotion) to ready. */
   recoveryMs: number | null;
-  /** Who was still not ready when the wait ran out. */
+  /** Who was not ready at the last poll that found anyone not ready: what held the recovery up (or, unrecovered, what still does). */
   notReady?: readonly string[];
   /** A killed process: the pid it runs under again once the cluster is ready (the supervisor of `cluster up` restarted it). */
   newPid?: number;
@@ -37,6 +37,12 @@ export interface NemesisOptions {
   readonly recoveryTimeoutMs?: number;
   readonly onFault?: (record: FaultRecord) => void;
 }
+
+/**
+ * How long after a Redis master's kill a promotion may still come: the sentinels' down-after
+ * (2000 ms in `cluster up`) plus their election (about 1.5 s seen here), with room to spare.
+ */
+const PROMOTION_WINDOW_MS = 8_000;
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -91,13 +97,13 @@ export class Nemesis {
     this.#options.partition?.proxy.heal();
   }
 
-  /** Polls readiness from `from` until every process is ready; resolves with when, or null and who was not. */
+  /** Polls readiness from `from` until every process is ready; resolves with when (null: not within the wait) and who was last seen not ready. */
   async waitReady(from: number, stop?: AbortSignal): Promise<{ at: number | null; notReady: readonly string[] }> {
     const deadline = from + (this.#options.recoveryTimeoutMs ?? 60_000);
     let notReady: readonly string[] = [];
     for (;;) {
       const r = await readiness(this.#manifest(), this.#extra());
-      if (r.ready) return { at: Date.now(), notReady: [] };
+      if (r.ready) return { at: Date.now(), notReady };
       notReady = r.notReady;
       if (Date.now() >= deadline || stop?.aborted) return { at: null, notReady };
       await sleep(100);
@@ -131,7 +137,7 @@ export class Nemesis {
         const port = await sentinelMasterPort(manifest);
         const proc = manifest.processes.find((p) => (p.role === 'redis-master' || p.role === 'redis-replica') && p.port === port);
         if (proc === undefined) return skipped('redis master', `no sentinel named a master of this cluster (port ${port ?? 'none'})`);
-        return await this.#killRedisMaster(base, proc, manifest, stop);
+        return await this.#killRedisMaster(base, proc, manifest);
       }
       case 'worker-partition': {
         const partition = this.#options.partition;
@@ -149,7 +155,7 @@ export class Nemesis {
     const ready = await this.waitReady(from);
     record.recoveredAt = ready.at;
     record.recoveryMs = ready.at === null ? null : Math.max(0, ready.at - from);
-    if (ready.at === null) record.notReady = ready.notReady;
+    if (ready.notReady.length > 0) record.notReady = ready.notReady;
     return record;
   }
 
@@ -174,26 +180,43 @@ export class Nemesis {
     return await this.#recovered({ ...base, target: proc.id, ...(targetRole ? { targetRole } : {}), pid, startAt, endAt }, endAt);
   }
 
-  async #killRedisMaster(base: Pick<FaultRecord, 'n' | 'kind' | 'recoveredAt' | 'recoveryMs'>, proc: ClusterProcess, manifest: ClusterManifest, stop: AbortSignal): Promise<FaultRecord> {
+  async #killRedisMaster(base: Pick<FaultRecord, 'n' | 'kind' | 'recoveredAt' | 'recoveryMs'>, proc: ClusterProcess, manifest: ClusterManifest): Promise<FaultRecord> {
     const pid = currentPid(proc);
     if (pid === undefined) return { ...base, target: proc.id, startAt: Date.now(), endAt: Date.now(), skipped: `${proc.id} is not running` };
     const startAt = Date.now();
     process.kill(pid, 'SIGKILL');
     const record: FaultRecord = { ...base, target: proc.id, targetRole: 'master', pid, startAt, endAt: startAt, promotedAt: null };
-    // The promotion: a sentinel names another master (down-after 2 s, then the sentinels' election).
-    const deadline = startAt + 30_000;
-    while (Date.now() < deadline && !stop.aborted) {
-      const port = await sentinelMasterPort(manifest);
-      if (port !== undefined && port !== proc.port) {
-        record.promotedAt = Date.now();
-        record.newMaster = manifest.processes.find((p) => p.port === port)?.id ?? `port ${port}`;
+    // The promotion (a sentinel names another master: down-after 2 s, then their election) and the
+    // readiness are watched together. A master back before the sentinels' down-after is kept by
+    // them, with no promotion: once PROMOTION_WINDOW_MS has passed, recovery is timed from the kill.
+    const deadline = startAt + (this.#options.recoveryTimeoutMs ?? 60_000);
+    let readySince: number | undefined;
+    let notReady: readonly string[] = [];
+    for (;;) {
+      if (record.promotedAt === null) {
+        const port = await sentinelMasterPort(manifest);
+        if (port !== undefined && port !== proc.port) {
+          record.promotedAt = Date.now();
+          record.newMaster = manifest.processes.find((p) => p.port === port)?.id ?? `port ${port}`;
+          readySince = undefined; // ready again after the promotion is what counts
+        }
+      }
+      const r = await readiness(this.#manifest(), this.#extra());
+      if (!r.ready) {
+        readySince = undefined;
+        notReady = r.notReady;
+      } else readySince ??= Date.now();
+      if (readySince !== undefined && (record.promotedAt != null || Date.now() - startAt >= PROMOTION_WINDOW_MS)) {
+        const from = record.promotedAt ?? startAt;
+        record.recoveredAt = readySince;
+        record.recoveryMs = Math.max(0, readySince - from);
         break;
       }
+      if (Date.now() >= deadline) break;
       await sleep(100);
     }
-    // No promotion (the master was back within the sentinels' down-after, 2 s, and they kept it):
-    // recovery is timed from the kill.
-    return this.#restarted(await this.#recovered(record, record.promotedAt ?? startAt), proc);
+    if (notReady.length > 0) record.notReady = notReady;
+    return this.#restarted(record, proc);
   }
 
   #restarted(record: FaultRecord, proc: ClusterProcess): FaultRecord {
