@@ -10,7 +10,7 @@ import { currentPid, httpStatus, sentinelMasterPort } from './cluster-probe.js';
 import { LoadClient, type AcceptedJob } from './load-client.js';
 import { Nemesis, type FaultRecord } from './nemesis.js';
 import { PartitionProxy } from './partition-proxy.js';
-import { FAULT_KINDS, planFaults, type FaultKind } from './schedule.js';
+import { FAULT_KINDS, planFaults, REDIS_FAULT_KINDS, type FaultKind } from './schedule.js';
 
 export interface ChaosOptions {
   readonly minutes: number;
@@ -165,8 +165,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosDetail> {
     const inWindows = faultLog.reduce((sum, r) => sum + r.apiUnavailableMs, 0);
     const totalOutage = outages.reduce((sum, o) => sum + (o.to - o.from), 0);
     const injected = faultLog.filter((r) => r.skipped === undefined);
-    const redis = injected.filter((r) => r.kind === 'redis-master-kill').map((r) => r.apiUnavailableMs);
-    const other = injected.filter((r) => r.kind !== 'redis-master-kill').map((r) => r.apiUnavailableMs);
+    const redis = injected.filter((r) => REDIS_FAULT_KINDS.includes(r.kind)).map((r) => r.apiUnavailableMs);
+    const other = injected.filter((r) => !REDIS_FAULT_KINDS.includes(r.kind)).map((r) => r.apiUnavailableMs);
     const count = (v: JobVerdict) => [...verdicts.values()].filter((x) => x.verdict === v).length;
     const jobs = { accepted: client.accepted.length, correct: count('correct'), wrong: count('wrong'), failed: count('failed'), stuck: count('stuck'), lost: count('lost'), ambiguousSubmits: client.ambiguousSubmits };
     const recoveryMs: ChaosReport['recoveryMs'] = {};
@@ -359,11 +359,12 @@ export function describeFault(r: FaultRecord, t0: number): string {
   const head = `#${r.n} ${r.kind} ${r.target}${r.targetRole ? ` (${r.targetRole})` : ''}${r.pid ? ` pid ${r.pid}` : ''}`;
   if (r.skipped) return `${head}: skipped, ${r.skipped}`;
   const span = r.endAt > r.startAt ? ` ${rel(r.startAt)}–${rel(r.endAt)}` : ` at ${rel(r.startAt)}`;
-  const promoted = r.promotedAt === undefined ? '' : r.promotedAt === null ? '; NO PROMOTION (the sentinels kept the restarted master)' : `; ${r.newMaster} promoted after ${r.promotedAt - r.startAt} ms`;
+  const promoted =
+    r.promotedAt === undefined ? '' : r.promotedAt === null ? `; NO PROMOTION (the sentinels kept the ${r.kind === 'redis-master-kill' ? 'restarted' : 'paused'} master)` : `; ${r.newMaster} promoted after ${r.promotedAt - r.startAt} ms`;
   const restarted = r.newPid ? `; running again as pid ${r.newPid}` : '';
   const ready =
     r.recoveryMs === null
       ? `; NOT READY after the wait: ${(r.notReady ?? []).join(', ')}`
-      : `; every process ready ${r.recoveryMs} ms after ${r.promotedAt ? 'the promotion' : 'the end'}${r.notReady ? ` (last not ready: ${r.notReady.join(', ')})` : ''}`;
+      : `; every process ready ${r.recoveryMs} ms after ${r.kind === 'redis-master-kill' && r.promotedAt ? 'the promotion' : 'the end'}${r.notReady ? ` (last not ready: ${r.notReady.join(', ')})` : ''}`;
   return `${head}${span}${promoted}${restarted}${ready}`;
 }

@@ -139,6 +139,12 @@ export class Nemesis {
         if (proc === undefined) return skipped('redis master', `no sentinel named a master of this cluster (port ${port ?? 'none'})`);
         return await this.#killRedisMaster(base, proc, manifest);
       }
+      case 'redis-master-pause': {
+        const port = await sentinelMasterPort(manifest);
+        const proc = manifest.processes.find((p) => (p.role === 'redis-master' || p.role === 'redis-replica') && p.port === port);
+        if (proc === undefined) return skipped('redis master', `no sentinel named a master of this cluster (port ${port ?? 'none'})`);
+        return await this.#pauseRedisMaster(base, proc, manifest, fault.durationMs, stop);
+      }
       case 'worker-partition': {
         const partition = this.#options.partition;
         if (partition === undefined) return skipped('partition', 'no partitionable worker was started');
@@ -217,6 +223,34 @@ export class Nemesis {
     }
     if (notReady.length > 0) record.notReady = notReady;
     return this.#restarted(record, proc);
+  }
+
+  /**
+   * The master freezes for longer than the sentinels' down-after: they promote a replica while it
+   * is stopped, and demote it when it wakes. The supervisor leaves a stopped process alone, so
+   * this is a failover proper, which a kill (restarted within 0.6 s) may not be.
+   */
+  async #pauseRedisMaster(base: Pick<FaultRecord, 'n' | 'kind' | 'recoveredAt' | 'recoveryMs'>, proc: ClusterProcess, manifest: ClusterManifest, ms: number, stop: AbortSignal): Promise<FaultRecord> {
+    const pid = currentPid(proc);
+    if (pid === undefined) return { ...base, target: proc.id, startAt: Date.now(), endAt: Date.now(), skipped: `${proc.id} is not running` };
+    const startAt = Date.now();
+    this.#stopped.set(pid, proc.id);
+    process.kill(pid, 'SIGSTOP');
+    const record: FaultRecord = { ...base, target: proc.id, targetRole: 'master', pid, startAt, endAt: startAt, promotedAt: null };
+    while (Date.now() - startAt < ms && !stop.aborted) {
+      if (record.promotedAt === null) {
+        const port = await sentinelMasterPort(manifest);
+        if (port !== undefined && port !== proc.port) {
+          record.promotedAt = Date.now();
+          record.newMaster = manifest.processes.find((p) => p.port === port)?.id ?? `port ${port}`;
+        }
+      }
+      await sleep(Math.min(100, Math.max(0, startAt + ms - Date.now())), stop);
+    }
+    this.#continue(pid);
+    record.endAt = Date.now();
+    // Ready is timed from the SIGCONT: until then the stopped master itself cannot answer.
+    return await this.#recovered(record, record.endAt);
   }
 
   #restarted(record: FaultRecord, proc: ClusterProcess): FaultRecord {

@@ -1,8 +1,11 @@
 // The nemesis's fault schedule: a pure function of the seed, so the same seed injects the same faults in the same order.
 import { SeededRandom } from '../../src/raft/random.js';
 
-export const FAULT_KINDS = ['scheduler-leader-kill', 'scheduler-pause', 'worker-kill', 'worker-pause', 'redis-master-kill', 'worker-partition'] as const;
+export const FAULT_KINDS = ['scheduler-leader-kill', 'scheduler-pause', 'worker-kill', 'worker-pause', 'redis-master-kill', 'redis-master-pause', 'worker-partition'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/** The kinds that make (or may make) the sentinels fail the Redis master over. */
+export const REDIS_FAULT_KINDS: readonly FaultKind[] = ['redis-master-kill', 'redis-master-pause'];
 
 /** The kinds cheap enough for the test slice: no Redis failover (that one is the full run's). */
 export const CHEAP_FAULT_KINDS: readonly FaultKind[] = ['scheduler-leader-kill', 'scheduler-pause', 'worker-kill', 'worker-pause', 'worker-partition'];
@@ -14,6 +17,8 @@ export const FAULT_DURATION_MS: Readonly<Record<FaultKind, number>> = Object.fre
   'worker-kill': 0,
   'worker-pause': 8_000,
   'redis-master-kill': 0,
+  // Longer than the sentinels' down-after (2 s) and their election: a failover proper.
+  'redis-master-pause': 10_000,
   'worker-partition': 8_000,
 });
 
