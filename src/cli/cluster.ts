@@ -725,6 +725,9 @@ interface Watched {
   timer?: NodeJS.Timeout;
 }
 
+/** How long a dead master's restart waits for Sentinel to promote a replica (down-after 2 s + a failover). */
+const MASTER_FAILOVER_WAIT_MS = 30_000;
+
 const isRedisData = (role: ClusterRole) => role === 'redis-master' || role === 'redis-replica';
 
 /**
@@ -734,14 +737,26 @@ const isRedisData = (role: ClusterRole) => role === 'redis-master' || role === '
  * some seconds later, docs/replication.md), and a replica promoted since would come back a replica
  * of redis-1, itself now a replica of it: a loop with no master. No sentinel answers: the argv it had.
  */
-async function redisRestartCommand(proc: ClusterProcess, manifest: ClusterManifest): Promise<readonly string[]> {
+async function redisRestartCommand(proc: ClusterProcess, manifest: ClusterManifest, stopping: () => boolean): Promise<readonly string[]> {
   // Bounded: a paused sentinel accepts the connection and never answers.
   const ask = (sentinel: string) => Promise.race([sentinelMaster(Number(sentinel.slice(sentinel.lastIndexOf(':') + 1)), manifest.sentinelName), sleep(2_000).then(() => undefined)]);
-  const named = (await Promise.all(manifest.sentinels.map(ask))).filter((port): port is number => port !== undefined);
-  if (named.length === 0) return proc.command;
-  const votes = new Map<number, number>();
-  for (const port of named) votes.set(port, (votes.get(port) ?? 0) + 1);
-  const master = [...votes].sort((a, b) => b[1] - a[1])[0]![0];
+  const namedMaster = async (): Promise<number | undefined> => {
+    const named = (await Promise.all(manifest.sentinels.map(ask))).filter((port): port is number => port !== undefined);
+    const votes = new Map<number, number>();
+    for (const port of named) votes.set(port, (votes.get(port) ?? 0) + 1);
+    return [...votes].sort((a, b) => b[1] - a[1])[0]?.[0];
+  };
+  let master = await namedMaster();
+  if (master === undefined) return proc.command;
+  // A master that died is not started again as the master: back before the sentinels notice (their
+  // down-after is 2 s), it would keep the role with what its append-only file held (fsync'd once a
+  // second), and the replicas would resync from it, dropping writes they had confirmed to WAIT.
+  // So wait for Sentinel to promote a replica, and come back as its replica; only if none is
+  // promoted in time (no replica left) does it come back the master.
+  for (const deadline = Date.now() + MASTER_FAILOVER_WAIT_MS; master === proc.port && Date.now() < deadline && !stopping(); ) {
+    await sleep(500);
+    master = (await namedMaster()) ?? master;
+  }
   const at = proc.command.indexOf('--replicaof');
   const own = at < 0 ? [...proc.command] : [...proc.command.slice(0, at), ...proc.command.slice(at + 3)];
   return master === proc.port ? own : [...own, '--replicaof', HOST, String(master)];
@@ -807,7 +822,7 @@ export async function superviseCluster(dir: string, options: SuperviseOptions = 
   };
   const restart = async (w: Watched, exit: ClusterExit) => {
     // `timer` stays set until it runs: the poll must not see the old pid gone and schedule a second restart.
-    const command = isRedisData(w.proc.role) ? await redisRestartCommand(w.proc, current) : w.proc.command;
+    const command = isRedisData(w.proc.role) ? await redisRestartCommand(w.proc, current, () => stopping) : w.proc.command;
     if (stopping) return;
     const fd = openSync(w.proc.log, 'a');
     let child: ChildProcess;
