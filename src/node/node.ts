@@ -2,8 +2,8 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { readinessBody, type Readiness } from '../api/readiness.js';
 import type { Config } from '../config/config.js';
 import { jobDirs } from '../config/config.js';
 import { RingpoolError } from '../errors.js';
@@ -16,8 +16,7 @@ import { createKeys } from '../store/keys.js';
 import type { WorkerNode } from '../worker/worker-node.js';
 import type { Consensus } from './consensus.js';
 import { openRedis, redisTarget, replicaTarget } from './redis-connections.js';
-import { readinessBody, type Readiness } from '../api/readiness.js';
-import { ConnectionSet } from './supervised-redis.js';
+import { ConnectionSet, type SupervisionOptions } from './supervised-redis.js';
 
 export interface Roles {
   readonly api: boolean;
@@ -47,7 +46,6 @@ export interface NodeHooks {
   readonly onStuck?: (reason: string) => void;
 }
 
-
 type Fetch = (request: Request, env?: unknown) => Response | Promise<Response>;
 
 export async function startNode(config: Config, roles: Roles, logger: Logger, hooks: NodeHooks = {}): Promise<RunningNode> {
@@ -57,8 +55,8 @@ export async function startNode(config: Config, roles: Roles, logger: Logger, ho
   const keys = createKeys(config.prefix);
   const metrics = new Metrics();
   const connections = new ConnectionSet();
-  const supervision = {
-    onRepair: ({ connection, cause, delayMs }: { connection: string; cause: 'ended' | 'unanswered'; delayMs: number }) => {
+  const supervision: SupervisionOptions = {
+    onRepair: ({ connection, cause, delayMs }) => {
       logger.warn({ connection, cause, delayMs }, cause === 'ended' ? 'a Redis connection ended; connecting it again' : 'a Redis connection stopped answering; replacing it');
       metrics.redisRepairs.inc({ connection, cause });
     },
