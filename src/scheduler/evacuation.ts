@@ -33,6 +33,8 @@ export async function evacuateNode(
     queueFor: (node: string) => Queue<TaskBatch>;
     /** The placement key of a task, as the split computed it. */
     keyOf: (batch: TaskBatch, task: readonly [number, unknown]) => string;
+    /** Asked right before a lapsed node's queue is cleared: false once the node is back. @default always */
+    stillDeparted?: () => boolean;
   },
 ): Promise<EvacuationReport> {
   const { node, lapsed, ring, term, store } = args;
@@ -67,8 +69,12 @@ export async function evacuateNode(
     }
     await Promise.all([...targets].map(([owner, list]) => args.queueFor(owner).addBulk(list as never)));
     // Only after the copies are safely enqueued: remove the originals.
+    // A lapsed node's queue is cleared whole (its running entries are locked by a worker presumed
+    // dead), unless the node came back meanwhile: then the leader may be placing new entries on
+    // it, which clearing would lose; only the entries moved are removed (a locked one is left to
+    // its worker, whose result the first write wins over or drops).
     if (entries.length > 0) {
-      if (lapsed) await source.obliterate({ force: true });
+      if (lapsed && (args.stillDeparted?.() ?? true)) await source.obliterate({ force: true });
       else await Promise.all(entries.map((e) => e.remove().catch(() => {})));
     }
     return { node, movedTasks, entries: entries.length };

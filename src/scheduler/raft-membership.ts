@@ -68,7 +68,15 @@ export class RaftMembership implements Membership {
    */
   departed(): readonly DepartedNode[] {
     const registered = new Map(this.#registry.departed().map((d) => [d.id, d]));
-    return this.#control.snapshot().retired.map((id) => registered.get(id) ?? { id, lapsed: true, heartbeatAt: 0 });
+    // A retired node that heartbeats again (a pause, a Redis failover that outlasted its lease) is
+    // live, not gone: it is admitted again at the next reconcile and serves its own queue. Taking
+    // it for one whose registration is gone would clear that queue (obliterate) while the leader
+    // places new tasks on it, losing them: a job then waits for ever.
+    const live = new Set(this.#registry.current().map((n) => n.id));
+    return this.#control
+      .snapshot()
+      .retired.filter((id) => !live.has(id))
+      .map((id) => registered.get(id) ?? { id, lapsed: true, heartbeatAt: 0 });
   }
 
   async forget(id: string): Promise<void> {

@@ -134,6 +134,7 @@ export class Scheduler {
             connection: this.#deps.connection,
             queueFor: (node) => this.#queue(node),
             keyOf: (batch, task) => this.#keyOf(batch.job, batch.jobId, task),
+            stillDeparted: () => membership.departed().some((d) => d.id === departed.id),
           });
           if (report.entries > 0) {
             logger.info(report, 'moved the tasks of a departed worker node');
