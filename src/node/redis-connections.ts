@@ -56,7 +56,10 @@ export function replicaTarget(config: { readFrom: 'master' | 'replica'; replicaU
 export function openRedis(target: RedisTarget, use: ConnectionUse, name: string, supervision?: SupervisionOptions): SupervisedRedis {
   const options: RedisOptions = {
     connectionName: `ringpool:${name}`,
-    retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000),
+    // At most 500 ms between attempts: after a failover every process is back within that of the
+    // promotion (a reconnect that is under way no longer hears Sentinel's announcement, see
+    // sentinel-connector.ts); an attempt at a server that is down costs one refused connection.
+    retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 500),
     // On a failover ioredis ends the old socket and waits this long for it to close before it
     // destroys it and reconnects: a frozen master never closes it, and the default 2 s was 2 s more
     // of unavailability per failover. A live peer closes in well under this.
