@@ -36,6 +36,15 @@ function running(pid: number): boolean {
   }
 }
 
+/** Whether `pid` still runs the command recorded for it (not a process that reused the pid). */
+function ours(pid: number, match: string): boolean {
+  try {
+    return new RegExp(match).test(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '));
+  } catch {
+    return false;
+  }
+}
+
 async function json(url: string, init?: RequestInit): Promise<any> {
   const res = await fetch(url, init);
   const body = await res.json();
@@ -156,7 +165,9 @@ describe('ringpool cluster', () => {
   it('a worker and the Redis master killed with SIGKILL are restarted with new pids in cluster.json; a paused process is left alone; a job then runs; down stops every pid ever recorded', async () => {
     const dir = tempDir('supervised');
     const manifest = await clusterUp({ dir, basePort: 0, workers: 2, threads: 1, logLevel: 'warn' });
-    const everyPid = new Set(manifest.processes.map((p) => p.pid));
+    // pid → the command-line pattern it was recorded with: with pid_max 32768 and a suite spawning
+    // processes and threads by the thousand, a pid may be reused by another test's process.
+    const everyPid = new Map(manifest.processes.map((p) => [p.pid, p.match]));
     const find = (m: ClusterManifest, id: string) => m.processes.find((p) => p.id === id) as ClusterProcess;
     const [w1, master, api] = [find(manifest, 'w1'), find(manifest, 'redis-1'), find(manifest, 'api')];
 
@@ -169,7 +180,7 @@ describe('ringpool cluster', () => {
       // redis-1 was the master: it comes back only once Sentinel has promoted a replica (down-after 2 s + a failover).
       after = await until('w1 and redis-1 to run again under new pids', 60_000, () => {
         const m = readManifest(dir);
-        for (const p of m?.processes ?? []) everyPid.add(p.pid);
+        for (const p of m?.processes ?? []) everyPid.set(p.pid, p.match);
         const [w, r] = m === undefined ? [] : [find(m, 'w1'), find(m, 'redis-1')];
         return w && r && w.pid !== w1.pid && r.pid !== master.pid && running(w.pid) && running(r.pid) ? m : undefined;
       });
@@ -218,12 +229,12 @@ describe('ringpool cluster', () => {
       log.mockRestore();
     }
 
-    for (const p of readManifest(dir)?.processes ?? []) everyPid.add(p.pid);
+    for (const p of readManifest(dir)?.processes ?? []) everyPid.set(p.pid, p.match);
     const outcomes = await clusterDown(dir, { graceMs: 5_000 });
     expect(outcomes?.[0]).toMatchObject({ id: 'supervisor', outcome: 'stopped' });
     // Every process of the manifest was still ours (restarted ones under their new pids); SIGKILL after the grace is fine here.
     expect(outcomes?.filter((o) => o.outcome !== 'stopped' && o.outcome !== 'killed')).toEqual([]);
-    const left = [...everyPid].filter(running);
+    const left = [...everyPid].filter(([pid, match]) => running(pid) && ours(pid, match)).map(([pid]) => pid);
     expect(left, `still running after down: ${left.join(', ')}`).toEqual([]);
   }, 120_000);
 
