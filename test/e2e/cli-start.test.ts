@@ -66,7 +66,7 @@ describe('ringpool start', () => {
     const { code } = await scheduler.exited;
     expect(code).toBe(2); // a configuration error
     expect(scheduler.stderr()).toMatch(/ringpool scheduler: --data-dir ".*a-file" cannot hold the Raft log \(ENOTDIR: not a directory.*\): give a writable directory/);
-  }, 30_000);
+  }, 120_000);
 
   it('a stop that comes while it starts is acted on once started: exit 0 and no redis-server left', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ringpool-e2e-early-stop-'));
