@@ -54,7 +54,8 @@ describe('ringpool cluster', () => {
     const dir = tempDir('full');
     const started = Date.now();
     const progress: string[] = [];
-    const manifest: ClusterManifest = await clusterUp({ dir, basePort: 0, workers: 3, threads: 1, logLevel: 'warn', onProgress: (l) => progress.push(l) });
+    // Thirteen processes starting on a loaded two-core machine: give `up` all the time it needs to be ready.
+    const manifest: ClusterManifest = await clusterUp({ dir, basePort: 0, workers: 3, threads: 1, logLevel: 'warn', timeoutMs: 300_000, onProgress: (l) => progress.push(l) });
     const upMs = Date.now() - started;
 
     // The manifest: every role, its own port, a live pid, a pid file and a log file.
