@@ -120,7 +120,7 @@ export async function startProcessCluster(options: ProcessClusterOptions): Promi
   };
   for (const w of options.workers) await startWorker(w.id, w.threads);
   const api = spawnRingpool(['api', ...common, '--port', '0']);
-  const [, url] = await api.waitFor(/running at (http:\S+)/, 60_000);
+  const [, url] = await api.waitFor(/running at (http:\S+)/, 180_000);
   const redis = new Redis(options.redisUrl);
 
   const call = async (path: string, init: { method?: string; body?: unknown } = {}) => {
