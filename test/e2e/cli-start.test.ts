@@ -16,7 +16,7 @@ describe('ringpool start', () => {
   it('serves the API, runs primes, drives the CLI client, and leaves no redis-server behind', async () => {
     const port = await freePort();
     const server = spawnRingpool(['start', '--port', String(port), '--data-dir', dataDir, '--threads', '2', '--log-level', 'warn']);
-    const [, url] = await server.waitFor(/running at (http:\S+)/, 60_000);
+    const [, url] = await server.waitFor(/running at (http:\S+)/, 120_000);
     expect(url).toBe(`http://127.0.0.1:${port}`);
     await server.waitFor(/curl -s -X POST/); // printed on the next line, maybe in the next chunk
     const redisPids = readFileSync(join(dataDir, 'redis', 'redis.pids'), 'utf8').trim().split('\n').map(Number);
@@ -48,7 +48,7 @@ describe('ringpool start', () => {
     server.child.kill('SIGTERM');
     expect((await server.exited).code).toBe(0);
     for (const pid of redisPids) expect(isAlive(pid)).toBe(false);
-  }, 180_000);
+  }, 300_000);
 
   it('says how to install redis-server when it is missing', async () => {
     const server = spawnRingpool(['start', '--port', '0', '--data-dir', dataDir], { PATH: '/nonexistent' });
@@ -66,7 +66,7 @@ describe('ringpool start', () => {
     const { code } = await scheduler.exited;
     expect(code).toBe(2); // a configuration error
     expect(scheduler.stderr()).toMatch(/ringpool scheduler: --data-dir ".*a-file" cannot hold the Raft log \(ENOTDIR: not a directory.*\): give a writable directory/);
-  }, 30_000);
+  }, 120_000);
 
   it('a stop that comes while it starts is acted on once started: exit 0 and no redis-server left', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ringpool-e2e-early-stop-'));

@@ -1,6 +1,8 @@
 // The dashboard in real headless Chromium against a whole node in this process (real Redis, real threads).
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -14,9 +16,14 @@ import { startTestNode, type TestNode } from '../helpers/cluster.js';
 
 const ARTIFACTS = new URL('../artifacts/', import.meta.url).pathname;
 const TOKEN = 'dashboard-e2e-token-0123456789';
-const WAIT = { timeout: 20_000 };
+/**
+ * How long a wait for a page or job state may take before the test fails. Every wait is for the
+ * state itself, so this is only the point at which it is declared never coming: generous, for a
+ * loaded two-core machine that runs Chromium, Redis, the node's threads and other test files at once.
+ */
+const WAIT = { timeout: 60_000 };
 
-describe.skipIf(!HAS_CHROMIUM)('the dashboard in a browser', () => {
+describe.skipIf(!HAS_CHROMIUM)('the dashboard in a browser', { timeout: 240_000 }, () => {
   let node: TestNode;
   let queues: NodeQueues;
   let closeView: () => Promise<void>;
@@ -30,6 +37,8 @@ describe.skipIf(!HAS_CHROMIUM)('the dashboard in a browser', () => {
   let pageErrors: string[][];
   let base: string;
   const ids: { primes?: string; flaky?: string } = {};
+  /** Files the `spin` jobs below wait for (spin's `until`): a job ends when the test says so. */
+  let gates: string;
 
   /** The dashboard and the API on one Hono app, as a node serves them, on a free port. */
   async function serveDashboard(apiOptions: ApiOptions = {}): Promise<string> {
@@ -46,6 +55,7 @@ describe.skipIf(!HAS_CHROMIUM)('the dashboard in a browser', () => {
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
+    gates = mkdtempSync(join(tmpdir(), 'ringpool-dashboard-gates-'));
     node = await startTestNode({}, 'dash');
     queues = createNodeQueues(node.store.redis, node.store.keys);
     const cluster = createClusterView({ store: node.store, leaseMs: loadConfig({}, {}).leaseMs });
@@ -70,6 +80,7 @@ describe.skipIf(!HAS_CHROMIUM)('the dashboard in a browser', () => {
     await closeView?.();
     await queues?.close();
     await node?.close();
+    if (gates !== undefined) rmSync(gates, { recursive: true, force: true });
   });
 
   it('shows the worker node, its share of the ring and the Redis master on the overview', async () => {
@@ -111,8 +122,10 @@ describe.skipIf(!HAS_CHROMIUM)('the dashboard in a browser', () => {
     expect(await page.getByTestId('job-status').textContent()).toBe('completed');
     // Where the time went, and on which node the tasks ran.
     expect(await page.locator('[data-testid="job-tasks-per-node"] li[data-node-id="w-dash"]').textContent()).toMatch(/w-dash \d+/);
-    expect(await page.getByTestId('job-run-time').textContent()).not.toBe('—');
-    expect(await page.getByTestId('job-reduce-time').textContent()).not.toBe('—');
+    // The timings come with the job's full record, which the page loads at the stream's end: it
+    // may land after the result, which the page fetches as soon as the stream says "completed".
+    await expect.poll(() => page.getByTestId('job-run-time').textContent(), WAIT).not.toBe('—');
+    await expect.poll(() => page.getByTestId('job-reduce-time').textContent(), WAIT).not.toBe('—');
     // A completed job can be neither cancelled nor retried.
     expect(await page.getByTestId('job-cancel').count()).toBe(0);
     expect(await page.getByTestId('job-retry').count()).toBe(0);
@@ -149,15 +162,24 @@ describe.skipIf(!HAS_CHROMIUM)('the dashboard in a browser', () => {
 
     // Retrying runs task 7 again, which fails again: the page says so and shows the new failure.
     const before = (await node.api(`/v1/jobs/${id}`)).body.finishedAt as number;
+    // The page has the new failure once it has loaded the record of the retried run's end (it
+    // showed "failed" before the retry too, so its badge alone would say nothing).
+    const newFailure = page.waitForResponse(async (res) => {
+      if (res.request().method() !== 'GET' || !res.url().endsWith(`/v1/jobs/${encodeURIComponent(id)}`) || res.status() !== 200) return false;
+      const job = (await res.json()) as { status: string; finishedAt: number | null };
+      return job.status === 'failed' && (job.finishedAt ?? 0) > before;
+    }, WAIT);
     await page.getByTestId('job-retry').click();
     await page.getByTestId('job-action-info').waitFor(WAIT);
     expect(await page.getByTestId('job-action-error').isVisible()).toBe(false);
     await expect.poll(async () => (await node.api(`/v1/jobs/${id}`)).body.finishedAt > before, WAIT).toBe(true);
+    await newFailure;
     await expect.poll(() => page.getByTestId('job-status').textContent(), WAIT).toBe('failed');
   });
 
   it('cancels a running job from its page', async () => {
-    const created = await node.api('/v1/jobs', { body: { job: 'spin', input: { tasks: 40, ms: 200 } } });
+    // Its tasks wait for a file no one creates: the job runs until the page cancels it.
+    const created = await node.api('/v1/jobs', { body: { job: 'spin', input: { tasks: 4, ms: 0, until: join(gates, 'never') } } });
     const id = created.body.id as string;
     await page.goto(`${base}/#/jobs/${id}`);
     await page.getByTestId('job-cancel').click(WAIT);
@@ -172,6 +194,8 @@ describe.skipIf(!HAS_CHROMIUM)('the dashboard in a browser', () => {
     const flaky = ids.flaky as string;
     const probe = await node.api(`/v1/jobs?q=${encodeURIComponent(flaky.slice(0, -2))}`);
     if (probe.status !== 200) ctx.skip(); // the server does not search yet
+    // The failed job of the test above, once its retry has failed too (the list shows it as it is).
+    expect((await node.waitForJob(flaky)).status).toBe('failed');
 
     await page.goto(`${base}/#/jobs`);
     await page.locator('[data-testid="job-row"]').first().waitFor(WAIT);
@@ -207,10 +231,13 @@ describe.skipIf(!HAS_CHROMIUM)('the dashboard in a browser', () => {
     await authPage.locator('[data-testid="worker-row"][data-node-id="w-dash"]').waitFor(WAIT);
     expect(await authPage.getByTestId('auth-form').isVisible()).toBe(false);
     // A running job's event stream carries the token in its query (EventSource sends no headers).
-    const created = await node.api('/v1/jobs', { body: { job: 'spin', input: { tasks: 6, ms: 150 } } });
+    // The job runs until its stream has been seen: its tasks wait for this file.
+    const gate = join(gates, 'auth-job');
+    const created = await node.api('/v1/jobs', { body: { job: 'spin', input: { tasks: 6, ms: 150, until: gate } } });
     const stream = authPage.waitForResponse((res) => res.url().includes(`/v1/jobs/${created.body.id}/events?token=`), WAIT);
     await authPage.goto(`${authBase}/#/jobs/${created.body.id}`);
     expect((await stream).status()).toBe(200);
+    writeFileSync(gate, '');
     await authPage.locator('[data-testid="job-progress"][data-percent="100"]').waitFor(WAIT);
     expect(await authPage.getByTestId('job-result').textContent()).toBe('6');
     await authPage.close();

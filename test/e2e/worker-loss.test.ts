@@ -1,11 +1,12 @@
 // Worker nodes die and drain under a running job: only their unfinished tasks move, and nothing is lost.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { HashRing } from '../../src/ring/index.js';
 import type { TaskBatch } from '../../src/transport/task-batch.js';
 import { JobStore } from '../../src/store/job-store.js';
 import { createKeys } from '../../src/store/keys.js';
 import { processClusterPerTest } from '../helpers/process-cluster-per-test.js';
+import { tcpClientAddresses } from '../helpers/processes.js';
 
 const startCluster = processClusterPerTest();
 
@@ -21,10 +22,20 @@ describe('worker nodes leaving', () => {
     const c = await startCluster({ workers: WORKERS, flags: FLAGS, name: 'kill' });
     const { id } = await c.call('/v1/jobs', { body: { job: 'spin', input: { tasks: 3000, ms: 5 }, options: { batchSize: 1 } } });
     await c.waitFor('300 tasks done', async () => (await c.call(`/v1/jobs/${id}`)).progress.done >= 300);
+    // Its connections to Redis, to know when all it sent before dying has landed.
+    const w2Links = tcpClientAddresses(c.workers.get('w2')?.child.pid as number, Number(new URL(inject('redisUrl')).port));
+    expect(w2Links.length).toBeGreaterThan(0);
     const killedAt = Date.now();
     c.workers.get('w2')?.child.kill('SIGKILL');
     await c.workers.get('w2')?.exited;
-    await new Promise((r) => setTimeout(r, 200)); // let any result w2 sent before dying land
+    // Let any result w2 sent before dying land: Redis runs what a connection sent before it drops
+    // that connection from its client list.
+    await expect
+      .poll(async () => {
+        const clients = String(await c.redis.call('CLIENT', 'LIST'));
+        return w2Links.filter((a) => clients.includes(`addr=${a} `)).length;
+      }, { timeout: 60_000 })
+      .toBe(0);
     // What w2 held when it died, read from its own queue: independent of how the ring placed it.
     const queue = new Queue<TaskBatch>('node-w2', { connection: c.redis, prefix: c.prefix });
     const held = (await queue.getJobs(['waiting', 'active', 'delayed', 'prioritized', 'paused'])).flatMap((e) => e.data.tasks.map(([i]) => i));
@@ -49,7 +60,7 @@ describe('worker nodes leaving', () => {
     console.log(`worker-loss: w2 owned ${owned.length} of 3000 tasks by the ring, held ${held.length} at the kill, ${unfinished.length} of them unfinished; ${w2[0].movedTasks} moved; duplicates ${job.progress.duplicates}`);
     expect(w2[0].movedTasks).toBe(unfinished.length);
     expect(reports.filter((r) => r.node !== 'w2')).toEqual([]);
-  }, 180_000);
+  }, 300_000);
 
   it('SIGTERM or POST /v1/workers/:id/drain drains a node: it finishes what it runs, its waiting tasks move, it exits 0, nothing is lost', async () => {
     const c = await startCluster({ workers: WORKERS, flags: FLAGS, name: 'drain' });
@@ -69,5 +80,5 @@ describe('worker nodes leaving', () => {
     expect((await c.call(`/v1/jobs/${id}/result`)).result).toBe(600);
     const view = await c.call('/v1/cluster');
     for (const id of ['w1', 'w3']) expect(view.workers.find((w: { id: string }) => w.id === id)?.state ?? 'gone').not.toBe('alive');
-  }, 180_000);
+  }, 300_000);
 });

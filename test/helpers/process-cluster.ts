@@ -124,7 +124,7 @@ export async function startProcessCluster(options: ProcessClusterOptions): Promi
   };
   for (const w of options.workers) await startWorker(w.id, w.threads);
   const api = spawnRingpool(['api', '--redis', options.redisUrl, ...common, '--port', '0']);
-  const [, url] = await api.waitFor(/running at (http:\S+)/, 60_000);
+  const [, url] = await api.waitFor(/running at (http:\S+)/, 180_000);
   const redis = new Redis(options.redisUrl);
 
   const call = async (path: string, init: { method?: string; body?: unknown } = {}) => {
@@ -147,7 +147,9 @@ export async function startProcessCluster(options: ProcessClusterOptions): Promi
   };
   const status = async (id: string): Promise<SchedulerStatus | undefined> => {
     try {
-      const res = await fetch(`http://127.0.0.1:${ports.get(id)}/status`, { signal: AbortSignal.timeout(300) });
+      // A stopped (SIGSTOP) process never answers; a loaded one may take a while, and a probe that
+      // gives up too soon reads as "no leader" again and again.
+      const res = await fetch(`http://127.0.0.1:${ports.get(id)}/status`, { signal: AbortSignal.timeout(3_000) });
       return res.ok ? ((await res.json()) as SchedulerStatus) : undefined;
     } catch {
       return undefined;
@@ -165,7 +167,7 @@ export async function startProcessCluster(options: ProcessClusterOptions): Promi
     startScheduler,
     schedulerUrl: (id) => `http://127.0.0.1:${ports.get(id)}`,
     status,
-    async waitForLeader({ among = schedulerIds, aboveTerm = 0, timeoutMs = 30_000 } = {}) {
+    async waitForLeader({ among = schedulerIds, aboveTerm = 0, timeoutMs = 60_000 } = {}) {
       return await waitFor(`a leader above term ${aboveTerm}`, async () => {
         const all = await Promise.all(among.map(status));
         return all.find((s) => s !== undefined && s.role === 'leader' && s.term > aboveTerm);

@@ -1,5 +1,6 @@
 // Spawns real ringpool processes for the end-to-end tests and makes sure none outlives its test.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../bin/ringpool.mjs', import.meta.url));
@@ -49,6 +50,32 @@ export function spawnRingpool(args: string[], env: NodeJS.ProcessEnv = {}): Spaw
 /** SIGKILLs every process a test started and did not see exit. */
 export function killAllSpawned(): void {
   for (const child of started) child.kill('SIGKILL');
+}
+
+/**
+ * The client addresses (`127.0.0.1:port`, as Redis's CLIENT LIST shows them) of a live process's
+ * TCP connections to `remotePort` (Linux /proc): to know, once it has died, when the server has
+ * read all it sent (those connections are gone from CLIENT LIST).
+ */
+export function tcpClientAddresses(pid: number, remotePort: number): string[] {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1];
+      if (inode !== undefined) inodes.add(inode);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const addresses: string[] = [];
+  for (const row of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const f = row.trim().split(/\s+/);
+    const [local, remote, inode] = [f[1], f[2], f[9]];
+    if (local === undefined || remote === undefined || inode === undefined || !inodes.has(inode)) continue;
+    if (parseInt(remote.split(':')[1] ?? '', 16) !== remotePort) continue;
+    addresses.push(`127.0.0.1:${parseInt(local.split(':')[1] ?? '', 16)}`);
+  }
+  return addresses;
 }
 
 export function isAlive(pid: number): boolean {

@@ -154,8 +154,9 @@ export async function startRedisTopology(options: RedisTopologyOptions = {}): Pr
     return p;
   }
 
+  /** One look at a node; undefined when it does not answer (the polls above look again). */
   function probe<T>(port: number, fn: (c: Redis) => Promise<T>): Promise<T | undefined> {
-    return probeRedis(port, fn, 500);
+    return probeRedis(port, fn, 2_000);
   }
 
   async function sentinelMasters(): Promise<Array<Address | undefined>> {
@@ -173,7 +174,8 @@ export async function startRedisTopology(options: RedisTopologyOptions = {}): Pr
     return await probe(port, async (c) => ((await c.call('ROLE')) as [string])[0]);
   }
 
-  async function waitForReplicas(port: number, count: number, timeoutMs = 15_000): Promise<void> {
+  // Deadlines here only say when a state is declared never coming: generous for a loaded machine.
+  async function waitForReplicas(port: number, count: number, timeoutMs = 60_000): Promise<void> {
     await poll(`master ${port} to have ${count} replica(s) online`, timeoutMs, async () => {
       const info = await probe(port, (c) => c.info('replication'));
       return info !== undefined && [...info.matchAll(/^slave\d+:.*state=online/gm)].length >= count;
@@ -181,7 +183,7 @@ export async function startRedisTopology(options: RedisTopologyOptions = {}): Pr
   }
 
   /** Sentinel learns replicas from the master's INFO (every 10 s at first): a failover needs them known. */
-  async function waitForSentinelsToSeeReplicas(timeoutMs = 15_000): Promise<void> {
+  async function waitForSentinelsToSeeReplicas(timeoutMs = 60_000): Promise<void> {
     const want = nodes.size - 1;
     await poll(`every sentinel to know ${want} replica(s) and the other sentinels`, timeoutMs, async () => {
       const seen = await Promise.all(
@@ -240,7 +242,7 @@ export async function startRedisTopology(options: RedisTopologyOptions = {}): Pr
       nodes.set(port, again);
       await tune(port, minReplicasToWrite);
     },
-    async waitForFailover(oldPort, timeoutMs = 30_000) {
+    async waitForFailover(oldPort, timeoutMs = 90_000) {
       let found: Address | undefined;
       await poll(`the sentinels to promote a replica in place of ${oldPort}`, timeoutMs, async () => {
         const named = await sentinelMasters();
@@ -348,8 +350,15 @@ export interface AckRecorder {
   readonly rejected: ReadonlyMap<string, number>;
   /** Results of resolved calls that also met earlier results (not counted as acknowledged: see below). */
   readonly ambiguous: number;
-  /** Time of each acknowledgement, ms since the epoch (for "nothing was acknowledged while ..."). */
+  /** Time of each acknowledgement, ms since the epoch. */
   readonly ackTimes: readonly number[];
+  /** How many `storeResultJson` calls have started so far (acknowledged or not). */
+  readonly callsStarted: number;
+  /**
+   * The number of each acknowledged call in the order calls started (1 = the first call): for
+   * "no call started after X was acknowledged", which holds or not however late its answer came.
+   */
+  readonly ackedCalls: readonly number[];
   /** A copy of `acked` taken now. */
   snapshot(): Map<number, string>;
 }
@@ -365,14 +374,18 @@ export function recordAcks(store: JobStore): AckRecorder {
   const acked = new Map<number, string>();
   const rejected = new Map<string, number>();
   const ackTimes: number[] = [];
+  const ackedCalls: number[] = [];
+  let callsStarted = 0;
   let ambiguous = 0;
   const storeResultJson = store.storeResultJson.bind(store);
   store.storeResultJson = async (jobId, entries, timing, ending) => {
+    const call = ++callsStarted;
     try {
       const outcome = await storeResultJson(jobId, entries, timing, ending);
       if (outcome.stored === entries.length && entries.length > 0) {
         for (const [index, json] of entries) acked.set(index, (JSON.parse(json) as AckProbeResult).nonce);
         ackTimes.push(Date.now());
+        ackedCalls.push(call);
       } else ambiguous += entries.length;
       return outcome;
     } catch (err) {
@@ -385,6 +398,10 @@ export function recordAcks(store: JobStore): AckRecorder {
     acked,
     rejected,
     ackTimes,
+    ackedCalls,
+    get callsStarted() {
+      return callsStarted;
+    },
     get ambiguous() {
       return ambiguous;
     },

@@ -1,4 +1,7 @@
 // API tokens: each scope allowed and refused where it should be (401 without a valid token, 403 without the scope), never logged.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,18 +30,22 @@ const GRANTS: Record<Who, ReadonlySet<string>> = {
 let node: TestNode;
 let doneId: string;
 let runningId: string;
+/** Holds the file the running job's task waits for, which no one creates: it runs until cancelled. */
+const gates = mkdtempSync(join(tmpdir(), 'ringpool-api-auth-'));
 
 function as(who: Who | undefined, extra: Record<string, string> = {}): Record<string, string> {
   return who === undefined ? extra : { authorization: `Bearer ${SECRET[who]}`, ...extra };
 }
 
-async function waitEnded(id: string): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    const { body } = await node.api(`/v1/jobs/${id}`, { headers: as('read') });
-    if (['completed', 'failed', 'cancelled'].includes(body.status)) return;
+/** Polls the job until its status matches (a hook cannot use expect.poll). */
+async function untilStatus(id: string, wanted: RegExp, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { status } = (await node.api(`/v1/jobs/${id}`, { headers: as('read') })).body;
+    if (wanted.test(status)) return;
+    if (Date.now() > deadline) throw new Error(`job ${id} still ${status} after ${timeoutMs} ms, waiting for ${wanted}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`job ${id} did not end`);
 }
 
 beforeAll(async () => {
@@ -46,12 +53,16 @@ beforeAll(async () => {
   const done = await node.api('/v1/jobs', { body: { job: 'spin', input: { tasks: 1, ms: 0 } }, headers: as('submit') });
   expect(done.status).toBe(202);
   doneId = done.body.id;
-  await waitEnded(doneId);
-  const running = await node.api('/v1/jobs', { body: { job: 'spin', input: { tasks: 1, ms: 60_000 } }, headers: as('submit') });
+  await untilStatus(doneId, /^(completed|failed|cancelled)$/);
+  // Running, and still running when each test compares its status before and after a request
+  // (until the DELETE route's allowed callers cancel it): not queued, not ended by a clock.
+  const running = await node.api('/v1/jobs', { body: { job: 'spin', input: { tasks: 1, ms: 0, until: join(gates, 'never') } }, headers: as('submit') });
   runningId = running.body.id;
-});
+  await untilStatus(runningId, /^running$/);
+}, 120_000);
 afterAll(async () => {
   await node?.close();
+  rmSync(gates, { recursive: true, force: true });
 });
 
 interface Route {

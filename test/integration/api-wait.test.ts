@@ -1,4 +1,7 @@
 // Submit and wait (`POST /v1/jobs?wait=MS`): one request, the result in its answer, as a serverless function is invoked.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestNode, type TestNode } from '../helpers/cluster.js';
@@ -22,13 +25,18 @@ describe('POST /v1/jobs?wait=MS', () => {
   });
 
   it('answers 202 for a job still running when the wait runs out; the result route\'s long poll then has it', async () => {
+    // The task runs until the test creates this file: the job is still running when the wait runs out, however slow the machine.
+    const dir = mkdtempSync(join(tmpdir(), 'ringpool-wait-'));
+    const gate = join(dir, 'end-now');
     const submitted = Date.now();
-    const { status, body } = await node.api('/v1/jobs?wait=300', { body: { job: 'which-thread', input: { tasks: [{ ms: 1500 }] } } });
+    const { status, body } = await node.api('/v1/jobs?wait=300', { body: { job: 'which-thread', input: { tasks: [{ ms: 0, until: gate }] } } });
     expect(status).toBe(202);
     expect(Date.now() - submitted).toBeGreaterThanOrEqual(300);
     expect(['queued', 'running']).toContain(body.status);
     expect(body.result).toBeUndefined();
+    writeFileSync(gate, '');
     const later = await node.api(`${body.links.result}?wait=20000`);
+    rmSync(dir, { recursive: true, force: true });
     expect(later.status).toBe(200);
     expect(later.body.result).toHaveLength(1);
   });

@@ -1,4 +1,8 @@
 // Each example job submitted over HTTP, run on real threads through BullMQ, matches its serial reference.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mandelbrot from '../../jobs/mandelbrot.js';
@@ -88,14 +92,31 @@ describe('example jobs end to end', () => {
   });
 
   it('cancels a running job: it ends cancelled and stores nothing more', async () => {
-    const created = await node.api('/v1/jobs', { body: { job: 'spin', input: { tasks: 40, ms: 200 } } });
+    // Tasks from 2 on wait for a file the test creates only after the cancel: the job is running
+    // when cancelled, however slow the machine, and its tasks may still finish afterwards. One
+    // task per queue entry, so that the first two are stored as each ends (an entry stores its
+    // tasks' results together).
+    const dir = mkdtempSync(join(tmpdir(), 'ringpool-cancel-'));
+    const gate = join(dir, 'finish-now');
+    const created = await node.api('/v1/jobs', { body: { job: 'spin', input: { tasks: 40, ms: 200, until: gate, untilFrom: 2 }, options: { batchSize: 1 } } });
     const id = created.body.id;
-    for (let i = 0; i < 100 && (await node.api(`/v1/jobs/${id}`)).body.progress.done < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    await expect.poll(async () => (await node.api(`/v1/jobs/${id}`)).body.progress.done, { timeout: 60_000 }).toBeGreaterThanOrEqual(2);
     const cancelled = await node.api(`/v1/jobs/${id}`, { method: 'DELETE' });
     expect(cancelled.status).toBe(200);
     expect(cancelled.body.status).toBe('cancelled');
     const doneAtCancel = (await node.api(`/v1/jobs/${id}`)).body.progress.done;
-    await new Promise((r) => setTimeout(r, 800));
+    // Whatever still runs or waits in the queue may finish now; once the node's queue holds
+    // nothing (no entry waiting or running), nothing of the job can store anything any more.
+    writeFileSync(gate, '');
+    const queue = new Queue(node.store.keys.nodeQueue('w-examples'), { connection: node.store.redis, prefix: node.store.keys.prefix });
+    try {
+      await expect
+        .poll(async () => Object.values(await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'paused')).reduce((a, b) => a + b, 0), { timeout: 60_000 })
+        .toBe(0);
+    } finally {
+      await queue.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
     const after = await node.api(`/v1/jobs/${id}`);
     expect(after.body.status).toBe('cancelled');
     expect(after.body.progress.done).toBe(doneAtCancel);

@@ -147,7 +147,8 @@ describe('JobStore', () => {
   });
 
   it('acknowledges a write once the replica confirms it, and refuses when too few replicas exist', async () => {
-    const { store, id } = await newStore({ minReplicas: 1 });
+    // WAIT returns as soon as the replica confirms: a long timeout only spares a loaded machine a false NOT_REPLICATED.
+    const { store, id } = await newStore({ minReplicas: 1, waitTimeoutMs: 30_000 });
     await store.startJob(id, 1);
     expect((await store.storeResults(id, [[0, 42]])).stored).toBe(1);
     const replica = new Redis(inject('redisReplicaUrl'));
@@ -170,7 +171,7 @@ describe('JobStore', () => {
     monitor.on('data', (chunk: Buffer) => (lines += chunk.toString('utf8')));
     monitor.write('MONITOR\r\n');
     try {
-      const store = new JobStore(own, createKeys(uniquePrefix('store')), { minReplicas: 1 });
+      const store = new JobStore(own, createKeys(uniquePrefix('store')), { minReplicas: 1, waitTimeoutMs: 30_000 });
       const id = newJobId();
       await store.createJob({ id, name: 'primes', input: { from: 0, to: 10 }, options: JOB_OPTION_DEFAULTS, resultType: 'json' });
       await store.startJob(id, 1);

@@ -65,7 +65,8 @@ async function cluster(prefix: string, secret?: string): Promise<TestNode[]> {
   return group;
 }
 
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 5000): Promise<T> {
+/** Polls until `probe` gives a value; the deadline only says when it is declared never coming. */
+async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = probe();
@@ -122,7 +123,7 @@ describe('Raft over HTTP, three drivers in one process', () => {
     startDriver(first, group.map((n) => ({ id: n.id, address: n.url })), undefined);
     await waitFor('the restarted node to catch up', () => (first.applied.join() === 'x1,x2' ? true : undefined));
     expect(first.driver?.leaderId).toBe(second.id);
-  }, 30_000);
+  }, 120_000);
 
   it('hands leadership over on request (graceful shutdown)', async () => {
     const group = await cluster('t');
@@ -133,7 +134,7 @@ describe('Raft over HTTP, three drivers in one process', () => {
     await waitFor('the target to lead', () => (target.driver?.isLeader ? true : undefined));
     await target.driver?.propose('after');
     await waitFor('after everywhere', () => (group.every((n) => n.applied.join() === 'before,after') ? true : undefined));
-  }, 30_000);
+  }, 120_000);
 
   it('with a cluster secret, works among nodes that share it and rejects unsigned, forged and replayed requests', async () => {
     const secret = 'a-cluster-secret-of-some-length';
@@ -169,5 +170,5 @@ describe('Raft over HTTP, three drivers in one process', () => {
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/messages\.0\.term/);
     await waitFor('the cluster to keep working', () => (group.every((n) => n.applied.includes('signed')) ? true : undefined));
-  }, 30_000);
+  }, 120_000);
 });

@@ -25,7 +25,7 @@ describe('an ended job whose end the replicas have not confirmed', () => {
     // The API alone: the test writes the jobs' ends itself, as a worker or the reduce would.
     node = await startTestNode({ redisUrl: `redis://127.0.0.1:${masterPort}`, minReplicas: 1 }, 'committed', { api: true, scheduler: false, worker: false });
     writer = new JobStore(topology.client(masterPort), createKeys(node.prefix), { minReplicas: 1, waitTimeoutMs: 300 });
-  }, 60_000);
+  }, 180_000);
 
   // A test that failed with the link cut must not leave it cut for the next.
   afterEach(() => topology.healLink(topology.ports[1] as number));
@@ -51,16 +51,22 @@ describe('an ended job whose end the replicas have not confirmed', () => {
    */
   async function submittedElsewhere(to: number): Promise<string> {
     let id: string | undefined;
-    for (let i = 0; i < 400 && id === undefined; i++) {
-      const { body } = await node.api('/v1/jobs?limit=10');
-      id = (body.jobs as Array<{ id: string; input: { to: number } }>).find((j) => j.input.to === to)?.id;
-      if (id === undefined) await new Promise((r) => setTimeout(r, 25));
-    }
-    if (id === undefined) throw new Error(`no job with input.to ${to} was created`);
+    await expect
+      .poll(async () => {
+        const { body } = await node.api('/v1/jobs?limit=10');
+        return (id = (body.jobs as Array<{ id: string; input: { to: number } }>).find((j) => j.input.to === to)?.id);
+      }, { timeout: 60_000, message: `a job with input.to ${to} to be created` })
+      .toBeDefined();
+    const created = id as string;
     const replica = topology.client(topology.ports[1] as number);
-    for (let i = 0; i < 200 && (await replica.exists(createKeys(node.prefix).job(id))) === 0; i++) await new Promise((r) => setTimeout(r, 10));
-    await new Promise((r) => setTimeout(r, 200));
-    return id;
+    await expect.poll(() => replica.exists(createKeys(node.prefix).job(created)), { timeout: 60_000 }).toBe(1);
+    // The master has the replica's acknowledgement of all it had written by now, the creation
+    // included: the creation's WAIT has been answered (or will be at once, when it is sent).
+    const master = topology.client(topology.ports[0] as number);
+    const offset = async (pattern: RegExp) => Number(pattern.exec(await master.info('replication'))?.[1] ?? -1);
+    const written = await offset(/^master_repl_offset:(\d+)/m);
+    await expect.poll(() => offset(/^slave0:.*\boffset=(\d+)/m), { timeout: 60_000 }).toBeGreaterThanOrEqual(written);
+    return created;
   }
 
   it('the result route answers 503 NOT_REPLICATED, then the result once the replica has it', async () => {
@@ -76,9 +82,11 @@ describe('an ended job whose end the replicas have not confirmed', () => {
     expect(early.headers.get('retry-after')).not.toBeNull();
 
     topology.healLink(topology.ports[1] as number);
+    // Asked again, as Retry-After says, until the replica has confirmed the end.
+    await expect.poll(async () => (await node.api(`/v1/jobs/${id}/result`)).status, { timeout: 60_000 }).toBe(200);
     const later = await node.api(`/v1/jobs/${id}/result`);
     expect(later).toMatchObject({ status: 200, body: { id, result: 4 } });
-  }, 60_000);
+  }, 180_000);
 
   it('submit-and-wait does not answer with an end the replicas have not confirmed', async () => {
     const answer = node.api('/v1/jobs?wait=20000', { body: { job: 'primes', input: { from: 0, to: 20 } } });
@@ -89,18 +97,19 @@ describe('an ended job whose end the replicas have not confirmed', () => {
     expect(early.body.error.message).toMatch(new RegExp(`job ${id} has ended on the Redis master, but the replicas have not confirmed it yet`));
 
     topology.healLink(topology.ports[1] as number);
+    await expect.poll(async () => (await node.api(`/v1/jobs/${id}/result`)).status, { timeout: 60_000 }).toBe(200);
     expect(await node.api(`/v1/jobs/${id}/result`)).toMatchObject({ status: 200, body: { id, result: 8 } });
-  }, 60_000);
+  }, 180_000);
 
   it('ringpool submit --wait asks again after Retry-After and prints the result once the replica has it', async () => {
     const cli = spawnRingpool(['submit', 'primes', '--input', '{"from":0,"to":30}', '--wait', '--url', node.url]);
     const id = await submittedElsewhere(30);
     await endUnreplicated(id, 10);
-    for (let i = 0; i < 200 && !cli.stderr().includes('answered 503'); i++) await new Promise((r) => setTimeout(r, 50));
+    await expect.poll(() => cli.stderr().includes('answered 503'), { timeout: 60_000 }).toBe(true).catch(() => {}); // the match below says what it printed instead
     expect(cli.stderr()).toMatch(new RegExp(`ringpool answered 503 \\(job ${id} has ended on the Redis master, but the replicas have not confirmed it yet.*asking again in \\d+ s`));
     topology.healLink(topology.ports[1] as number);
     const { code } = await cli.exited;
     expect(code, cli.stderr()).toBe(0);
     expect(cli.stdout().trim()).toBe('10');
-  }, 60_000);
+  }, 180_000);
 });

@@ -28,7 +28,7 @@ describe('a WAIT interrupted by a failover', () => {
 
   beforeAll(async () => {
     topology = await startRedisTopology({ replicas: 2, sentinels: 3, linkProxies: true });
-  });
+  }, 180_000);
 
   afterAll(async () => {
     await topology?.stop();
@@ -51,13 +51,11 @@ describe('a WAIT interrupted by a failover', () => {
         (r) => ({ acknowledged: r.stored === 1 }),
         (err: { code?: string }) => ({ acknowledged: false, code: err.code }),
       );
-      // The write is on the master; its WAIT is now blocked there.
+      // The write is on the master, and its WAIT is blocked there (the master counts a client
+      // blocked in WAIT: nothing else of this topology blocks).
       const master = topology.client(oldMaster);
-      for (;;) {
-        if ((await master.exists(keys.results(id))) === 1) break;
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      await new Promise((r) => setTimeout(r, 100));
+      await expect.poll(async () => (await master.exists(keys.results(id))) === 1, { timeout: 60_000 }).toBe(true);
+      await expect.poll(async () => /^blocked_clients:(\d+)/m.exec(await master.info('clients'))?.[1], { timeout: 60_000 }).toBe('1');
       await topology.kill(oldMaster);
       topology.dropLink(r1); // what the proxy held back is gone with the master
       topology.dropLink(r2);
@@ -70,5 +68,5 @@ describe('a WAIT interrupted by a failover', () => {
     } finally {
       connection.disconnect();
     }
-  });
+  }, 180_000);
 });

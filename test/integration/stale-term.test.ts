@@ -93,7 +93,7 @@ describe('a worker and a batch of a stale term', () => {
   it('a batch of a job that already ended: a long one is stopped once its job\'s view is read, a short one stores nothing', async () => {
     const { store } = node;
     const id = newJobId();
-    await store.createJob({ id, name: 'spin', input: { tasks: 2, ms: 60_000 }, options: JOB_OPTION_DEFAULTS, resultType: 'json' });
+    await store.createJob({ id, name: 'spin', input: { tasks: 2, ms: 600_000 }, options: JOB_OPTION_DEFAULTS, resultType: 'json' });
     await store.startJob(id, 2); // the fence is at term 2 since the test above
     await store.failJob(id, 2, { code: 'TASK_FAILED', message: 'ended before its batches ran' });
     const spin = async (index: number, ms: number) => {
@@ -103,12 +103,13 @@ describe('a worker and a batch of a stale term', () => {
     // Short: done before the view would be read; the fenced write refuses an ended job.
     await spin(0, 1);
     await drained();
-    // Long: a minute of work, stopped when the view says the job has ended (this test's timeout is 30 s).
-    await spin(1, 60_000);
+    // Long: ten minutes of work, far past this test's timeout: drained only if stopped when the
+    // view says the job has ended (however long a loaded machine takes to read it).
+    await spin(1, 600_000);
     await drained();
     const job = await store.getJob(id);
     expect(job?.status).toBe('failed');
     expect(job?.progress.done).toBe(0);
     expect((await store.storedIndices(id, [0, 1])).size).toBe(0);
-  }, 30_000);
+  }, 90_000); // below the batch's own 120 s task limit, which would otherwise end the spin
 });

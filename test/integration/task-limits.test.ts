@@ -18,12 +18,12 @@ async function run(job: string, input: unknown, options: unknown) {
 
 describe('task limits', () => {
   it('a task that loops forever and ignores its signal is stopped at its timeout: TIMEOUT', async () => {
-    const started = Date.now();
+    // Stopped at all: the task never ends by itself, so the job's end is the stop (waitForJob
+    // fails the test if it never comes), and the error is the watchdog's, at the task's limit.
     const job = await run('hog', { mode: 'hang' }, { taskTimeoutMs: 300, retries: 0 });
     expect(job.status).toBe('failed');
     expect(job.error.code).toBe('TIMEOUT');
     expect(job.error.message).toMatch(/time limit of 300 ms/);
-    expect(Date.now() - started).toBeLessThan(15_000);
   });
 
   it('a cooperative task is stopped at its timeout too', async () => {
@@ -33,7 +33,9 @@ describe('task limits', () => {
   });
 
   it('a task that hangs only on its first attempt succeeds on retry', async () => {
-    const job = await run('hog', { mode: 'hang-once', tasks: 2 }, { taskTimeoutMs: 300, retries: 1 });
+    // The limit must stop the hanging first attempt, never the second, which returns at once but
+    // may start in a fresh thread on a loaded machine: a limit well above that, not 300 ms.
+    const job = await run('hog', { mode: 'hang-once', tasks: 2 }, { taskTimeoutMs: 3_000, retries: 1 });
     expect(job.status).toBe('completed');
     expect((await node.api(`/v1/jobs/${job.id}/result`)).body.result).toEqual(['finished on a later attempt', 'finished on a later attempt']);
   });

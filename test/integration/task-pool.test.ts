@@ -1,4 +1,7 @@
 // A batch's tasks are shared by the pool's real threads: each runs once, and a stop or a crash costs only its own task.
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TaskPool, type BatchRun } from '../../src/worker/task-pool.js';
@@ -8,18 +11,24 @@ import type { WhichThreadInput, WhichThreadTask } from '../fixtures/jobs/which-t
 const MODULE = fileURLToPath(new URL('../fixtures/jobs/which-thread.ts', import.meta.url));
 
 let pool: TaskPool;
+const meetings = mkdtempSync(join(tmpdir(), 'ringpool-task-pool-'));
+/** A fresh directory for the tasks of one run to meet in (WhichThreadTask.meet). */
+const meetingPlace = (() => {
+  let n = 0;
+  return () => join(meetings, `meeting-${n++}`);
+})();
 beforeAll(async () => {
   pool = new TaskPool({ threads: 2, stopGraceMs: 200 });
   // Both threads up with the module loaded: on a loaded machine one thread may still be starting
-  // while the other runs a whole batch, which is right, but not what these tests look at.
-  for (let tries = 0; tries < 50; tries++) {
-    const { outcomes } = await pool.run(batch([{ ms: 50 }, { ms: 50 }], { chunk: 1 }));
-    if (new Set(outcomes.map(threadOf)).size === 2) return;
-  }
-  throw new Error('the second thread never took a task');
-}, 60_000);
+  // while the other runs a whole batch, which is right, but not what these tests look at. Two
+  // tasks that wait for each other on two threads return only once both threads run.
+  const meet = meetingPlace();
+  const { outcomes } = await pool.run(batch([{ ms: 0, meet }, { ms: 0, meet }], { chunk: 1, timeoutMs: 60_000 }));
+  expect(outcomes.map((o) => o.ok)).toEqual([true, true]);
+}, 120_000);
 afterAll(async () => {
   await pool?.close();
+  rmSync(meetings, { recursive: true, force: true });
 });
 
 function batch(tasks: WhichThreadTask[], extra: Partial<BatchRun> = {}): BatchRun {
@@ -30,7 +39,11 @@ const threadOf = (o: TaskOutcome) => (o.ok ? (JSON.parse(o.json) as { thread: nu
 
 describe('a batch run on the task pool', () => {
   it('claimed one task at a time, long tasks spread over both threads, each run exactly once, outcomes in task order', async () => {
-    const { outcomes, micros } = await pool.run(batch(Array.from({ length: 8 }, () => ({ ms: 40 })), { chunk: 1 }));
+    // The first two tasks wait for each other: a thread that had claimed more than one task at a
+    // time, or a second thread never given one, would leave them waiting (until their time limit).
+    const meet = meetingPlace();
+    const tasks = Array.from({ length: 8 }, (_, i) => ({ ms: 40, ...(i < 2 ? { meet } : {}) }));
+    const { outcomes, micros } = await pool.run(batch(tasks, { chunk: 1 }));
     expect(outcomes.map((o) => [o.index, o.ok])).toEqual(Array.from({ length: 8 }, (_, i) => [i, true]));
     expect(new Set(outcomes.map(threadOf)).size).toBe(2);
     expect(micros).toBeGreaterThanOrEqual(8 * 40 * 1000 * 0.9);
@@ -52,10 +65,12 @@ describe('a batch run on the task pool', () => {
   });
 
   it('a task past its time limit is stopped alone: the other thread takes every remaining task', async () => {
+    // The limit is far above the 30 ms tasks' own time, so that only the hanging task can reach
+    // it, however long a loaded machine keeps a thread off the CPU.
     const tasks: WhichThreadTask[] = [{ ms: 0, mode: 'hang' }, ...Array.from({ length: 6 }, () => ({ ms: 30 }))];
-    const { outcomes } = await pool.run(batch(tasks, { chunk: 1, timeoutMs: 300 }));
+    const { outcomes } = await pool.run(batch(tasks, { chunk: 1, timeoutMs: 1_500 }));
     expect(outcomes[0]).toMatchObject({ index: 0, ok: false, retryable: true, error: { code: 'TIMEOUT' } });
-    expect((outcomes[0] as Extract<TaskOutcome, { ok: false }>).error.message).toMatch(/task 0 exceeded its time limit of 300 ms/);
+    expect((outcomes[0] as Extract<TaskOutcome, { ok: false }>).error.message).toMatch(/task 0 exceeded its time limit of 1500 ms/);
     expect(outcomes.slice(1).map((o) => o.ok)).toEqual(Array(6).fill(true));
   });
 
@@ -70,9 +85,13 @@ describe('a batch run on the task pool', () => {
     await pool.run(batch([{ ms: 1 }, { ms: 1 }], { chunk: 1 })); // both threads up, module loaded
     const cancel = new AbortController();
     // Two quick tasks, then tasks that would spin for ten minutes unless stopped.
-    const tasks: WhichThreadTask[] = [{ ms: 0 }, { ms: 0 }, ...Array.from({ length: 8 }, () => ({ ms: 600_000 }))];
-    const running = pool.run(batch(tasks, { chunk: 1, cancel: cancel.signal }));
-    setTimeout(() => cancel.abort(), 1_000);
+    const meet = meetingPlace();
+    const tasks: WhichThreadTask[] = [{ ms: 0 }, { ms: 0 }, ...Array.from({ length: 8 }, () => ({ ms: 600_000, meet }))];
+    const running = pool.run(batch(tasks, { chunk: 1, cancel: cancel.signal, timeoutMs: 600_000 }));
+    // Cancel once two long tasks run (one on each thread): tasks are claimed in order, one at a
+    // time per thread, so by then both quick ones have finished, however slowly.
+    await expect.poll(() => (existsSync(meet) ? readdirSync(meet).length : 0), { timeout: 60_000 }).toBe(2);
+    cancel.abort();
     const { outcomes } = await running;
     expect(outcomes.slice(0, 2).map((o) => o.ok)).toEqual([true, true]);
     for (const o of outcomes.slice(2)) expect(o).toMatchObject({ ok: false, retryable: true, error: { code: 'CANCELLED' } });
@@ -108,7 +127,8 @@ describe('a run that holds its whole job reduces it in the same thread call (Tas
   });
 
   it('a reduce is not held to the task time limit', async () => {
-    const { reduced } = await pool.run(whole(three, { reduceMs: 800 }, { timeoutMs: 200 }));
+    // The 1 ms tasks are far within the limit even on a loaded machine; the reduce is well past it.
+    const { reduced } = await pool.run(whole(three, { reduceMs: 3_000 }, { timeoutMs: 1_000 }));
     expect(reduced).toMatchObject({ json: expect.any(String) });
   });
 

@@ -38,7 +38,8 @@ function node(net: MemoryNetwork, id: string, bootstrap?: string[]): Node {
   return n;
 }
 
-async function until<T>(probe: () => T | undefined, ms = 5000): Promise<T> {
+/** Polls until `probe` gives a value; the deadline only says when it is declared never coming. */
+async function until<T>(probe: () => T | undefined, ms = 60_000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = probe();
@@ -69,7 +70,7 @@ describe('RaftDriver', () => {
     await until(() => (newLeader.driver.isLeader ? true : undefined));
     await newLeader.driver.propose(1);
     await until(() => (d.sum === 211 && leader.sum === 211 ? true : undefined));
-  }, 20_000);
+  }, 120_000);
 
   it('maps refusals to typed errors', async () => {
     const net = new MemoryNetwork();
@@ -85,5 +86,5 @@ describe('RaftDriver', () => {
     await follower.driver.stop();
     await expect(follower.driver.propose(1)).rejects.toMatchObject({ code: 'CANCELLED' });
     expect(() => node(net, 'x', ['y'])).toThrow(/must include this node, x/);
-  }, 20_000);
+  }, 120_000);
 });
