@@ -40,7 +40,7 @@ export interface NemesisOptions {
 
 /**
  * How long after a Redis master's kill a promotion may still come: the sentinels' down-after
- * (2000 ms in `cluster up`) plus their election (about 1.5 s seen here), with room to spare.
+ * (1500 ms in `cluster up`) plus their election (about 1.5 s seen here), with room to spare.
  */
 const PROMOTION_WINDOW_MS = 8_000;
 
@@ -192,7 +192,7 @@ export class Nemesis {
     const startAt = Date.now();
     process.kill(pid, 'SIGKILL');
     const record: FaultRecord = { ...base, target: proc.id, targetRole: 'master', pid, startAt, endAt: startAt, promotedAt: null };
-    // The promotion (a sentinel names another master: down-after 2 s, then their election) and the
+    // The promotion (a sentinel names another master: down-after 1.5 s, then their election) and the
     // readiness are watched together. A master back before the sentinels' down-after is kept by
     // them, with no promotion: once PROMOTION_WINDOW_MS has passed, recovery is timed from the kill.
     const deadline = startAt + (this.#options.recoveryTimeoutMs ?? 60_000);

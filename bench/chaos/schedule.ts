@@ -17,7 +17,7 @@ export const FAULT_DURATION_MS: Readonly<Record<FaultKind, number>> = Object.fre
   'worker-kill': 0,
   'worker-pause': 8_000,
   'redis-master-kill': 0,
-  // Longer than the sentinels' down-after (2 s) and their election: a failover proper.
+  // Longer than the sentinels' down-after (1.5 s) and their election: a failover proper.
   'redis-master-pause': 10_000,
   'worker-partition': 8_000,
 });

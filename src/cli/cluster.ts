@@ -482,7 +482,9 @@ export async function clusterUp(options: ClusterUpOptions = {}): Promise<Cluster
             `dir ${sdir}`,
             'logfile ""',
             `sentinel monitor ${sentinelName} ${HOST} ${masterPlan.port} 2`,
-            `sentinel down-after-milliseconds ${sentinelName} 2000`,
+            // 1.5 s: a failover takes this plus the sentinels' election (up to 1 s of random
+            // desync, then the promotion), and the API must be back within 5 s of a master's loss.
+            `sentinel down-after-milliseconds ${sentinelName} 1500`,
             `sentinel failover-timeout ${sentinelName} 10000`,
             `sentinel parallel-syncs ${sentinelName} 1`,
             '',
@@ -725,7 +727,7 @@ interface Watched {
   timer?: NodeJS.Timeout;
 }
 
-/** How long a dead master's restart waits for Sentinel to promote a replica (down-after 2 s + a failover). */
+/** How long a dead master's restart waits for Sentinel to promote a replica (down-after 1.5 s + a failover). */
 const MASTER_FAILOVER_WAIT_MS = 30_000;
 
 const isRedisData = (role: ClusterRole) => role === 'redis-master' || role === 'redis-replica';
@@ -749,7 +751,7 @@ async function redisRestartCommand(proc: ClusterProcess, manifest: ClusterManife
   let master = await namedMaster();
   if (master === undefined) return proc.command;
   // A master that died is not started again as the master: back before the sentinels notice (their
-  // down-after is 2 s), it would keep the role with what its append-only file held (fsync'd once a
+  // down-after is 1.5 s), it would keep the role with what its append-only file held (fsync'd once a
   // second), and the replicas would resync from it, dropping writes they had confirmed to WAIT.
   // So wait for Sentinel to promote a replica, and come back as its replica; only if none is
   // promoted in time (no replica left) does it come back the master.

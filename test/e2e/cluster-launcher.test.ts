@@ -192,7 +192,7 @@ describe('ringpool cluster', () => {
     try {
       process.kill(w1.pid, 'SIGKILL');
       process.kill(master.pid, 'SIGKILL');
-      // redis-1 was the master: it comes back only once Sentinel has promoted a replica (down-after 2 s + a failover).
+      // redis-1 was the master: it comes back only once Sentinel has promoted a replica (down-after 1.5 s + a failover).
       after = await until('w1 and redis-1 to run again under new pids', 60_000, () => {
         const m = readManifest(dir);
         for (const p of m?.processes ?? []) everyPid.set(p.pid, p.match);
