@@ -505,6 +505,7 @@ export function publicJob(job: JobRecord) {
     timing: job.timing,
     tasksPerNode: job.tasksPerNode,
     retriedTasks: job.retriedTasks,
+    reruns: job.reruns,
     links: jobLinks(job.id),
   };
 }

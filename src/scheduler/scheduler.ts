@@ -231,6 +231,7 @@ export class Scheduler {
       ...(perCall < tasks.length ? { perCall } : {}),
       taskTimeoutMs: job.options.taskTimeoutMs,
       taskMemoryMb: job.options.taskMemoryMb,
+      ...(job.reruns > 0 ? { rerun: job.reruns } : {}),
     };
     return {
       name: job.name,

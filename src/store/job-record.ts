@@ -56,6 +56,8 @@ export interface JobRecord {
   readonly tasksPerNode: Readonly<Record<string, number>>;
   /** Tasks whose result came from a retried queue entry. */
   readonly retriedTasks: number;
+  /** How many times the job was retried after it failed (POST /v1/jobs/:id/retry): its current run. */
+  readonly reruns: number;
 }
 
 /** Builds the typed record from HGETALL's reply; `undefined` for a missing hash. */
@@ -84,5 +86,6 @@ export function parseJobHash(hash: Record<string, string>): JobRecord | undefine
     timing: { splitDoneAt: num(hash.splitDoneAt), lastResultAt: num(hash.lastResultAt), runMicros: Number(hash.runMicros ?? 0), reducedOn: hash.reducedOn ?? null },
     tasksPerNode: Object.fromEntries(Object.entries(hash).filter(([k]) => k.startsWith('node:')).map(([k, v]) => [k.slice(5), Number(v)])),
     retriedTasks: Number(hash.retriedTasks ?? 0),
+    reruns: Number(hash.retries ?? 0),
   };
 }

@@ -32,6 +32,14 @@ export interface NewJob {
   readonly resultType: ResultType;
 }
 
+/** A job's state as a worker needs it to decide whether to run a batch (JobStore.placementView). */
+export interface PlacementView {
+  readonly ended: boolean;
+  readonly adoptions: Adoption[];
+  /** The job's current run (JobRecord.reruns). */
+  readonly rerun: number;
+}
+
 export interface StartedJob {
   readonly status: JobStatus | 'missing';
   /** Tasks enqueued before the last checkpoint: the split resumes after them. */
@@ -270,10 +278,13 @@ export class JobStore {
     return { status: job?.status ?? 'missing', placed: job?.progress.placed ?? 0, job, taskMicros: micros === null ? undefined : Number(micros) };
   }
 
-  /** What a worker checks before running a batch: has the job ended, and which leaders adopted it. */
-  async placementView(id: string): Promise<{ ended: boolean; adoptions: Adoption[] }> {
-    const [status, adoptions] = await this.#redis.hmget(this.keys.job(id), 'status', 'adoptions');
-    return { ended: this.isTerminal((status ?? undefined) as JobStatus | undefined), adoptions: parseAdoptions(adoptions) };
+  /**
+   * What a worker checks before running a batch: has the job ended, which leaders adopted it,
+   * and which run it is in (JobRecord.reruns).
+   */
+  async placementView(id: string): Promise<PlacementView> {
+    const [status, adoptions, reruns] = await this.#redis.hmget(this.keys.job(id), 'status', 'adoptions', 'retries');
+    return { ended: this.isTerminal((status ?? undefined) as JobStatus | undefined), adoptions: parseAdoptions(adoptions), rerun: Number(reruns ?? 0) };
   }
 
   /** Records how many tasks are enqueued; `total` once the split has ended. */

@@ -24,6 +24,12 @@ export interface TaskBatch {
    * turn (a task failed, the reduce threw, a result was stored already) takes the usual path.
    */
   readonly whole?: WholeJob;
+  /**
+   * The job's run that placed the batch: how many times it had been retried after failing
+   * (absent: 0). A retry's batches are new queue entries even in the same term, and a worker
+   * that saw the job end reads its state again for them.
+   */
+  readonly rerun?: number;
 }
 
 /** What a worker needs to reduce and end a job of one entry: tasks 0 … total-1 are all in it. */
@@ -43,10 +49,12 @@ export function rebatch(batch: TaskBatch, term: number, tasks: ReadonlyArray<rea
 /**
  * Deterministic BullMQ job id of a batch: re-enqueueing the same batch in the same term is a
  * no-op (DESIGN §3). The term is part of it so that a new leader's batch never collides with
- * a stale one of an earlier term still waiting in a queue (which workers then refuse).
+ * a stale one of an earlier term still waiting in a queue (which workers then refuse); the run
+ * so that a retry's batch never collides with one of the failed run still in a queue.
  */
-export function batchId(batch: Pick<TaskBatch, 'jobId' | 'term' | 'tasks'>): string {
-  return `${batch.jobId}-${(batch.tasks[0] as readonly [number, unknown])[0]}-t${batch.term}`;
+export function batchId(batch: Pick<TaskBatch, 'jobId' | 'term' | 'tasks' | 'rerun'>): string {
+  const run = batch.rerun ? `-r${batch.rerun}` : '';
+  return `${batch.jobId}-${(batch.tasks[0] as readonly [number, unknown])[0]}-t${batch.term}${run}`;
 }
 
 /** What makes a batch stale or not: the term that placed it and its last task. */

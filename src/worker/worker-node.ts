@@ -6,9 +6,9 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { serializeError } from '../errors.js';
 import type { JobRegistry } from '../registry/job-registry.js';
-import type { JobStore } from '../store/job-store.js';
+import type { JobStore, PlacementView } from '../store/job-store.js';
 import { isTransientRedisError } from '../store/scripts.js';
-import { batchStamp, isStaleBatch, type Adoption, type TaskBatch } from '../transport/task-batch.js';
+import { batchStamp, isStaleBatch, type TaskBatch } from '../transport/task-batch.js';
 import type { Metrics } from '../observability/metrics.js';
 import { signRegistration } from '../transport/registration-signature.js';
 import { closeBullmqConnection } from './bullmq-connection.js';
@@ -78,7 +78,7 @@ export class WorkerNode {
   #draining = false;
   #closed = false;
   #closingSince: number | undefined;
-  readonly #views = new Map<string, { ended: boolean; adoptions: Adoption[]; at: number }>();
+  readonly #views = new Map<string, PlacementView & { at: number }>();
   readonly #onDrainRequested: (() => void) | undefined;
   readonly #maxTaskResultBytes: number;
   readonly #clusterSecret: string | undefined;
@@ -180,7 +180,8 @@ export class WorkerNode {
       logger.info({ jobId: batch.jobId, term: batch.term, entry: entry.id }, 'refused a batch stamped with a stale term');
       this.#deps.metrics?.staleBatchesRefused.inc();
     };
-    const known = this.#knownView(batch.jobId);
+    const run = batch.rerun ?? 0;
+    const known = this.#knownView(batch.jobId, run);
     if (known?.ended) return; // nothing more is stored for an ended job
     if (known !== undefined && isStaleBatch(stamp, known.adoptions)) return refuse();
     const halt = new AbortController();
@@ -206,7 +207,7 @@ export class WorkerNode {
     // after they started; if it says the job ended or the batch is stale, the tasks are stopped and
     // nothing is stored. Shorter work is done before the answer could come: the check where
     // results are written (fenced, and refusing ended jobs) stays the authority.
-    const verdict = known !== undefined ? undefined : this.#deferredVerdict(batch.jobId, stamp, halt);
+    const verdict = known !== undefined ? undefined : this.#deferredVerdict(batch.jobId, run, stamp, halt);
     const metrics = this.#deps.metrics;
     const timer = metrics?.taskDuration.startTimer({ job_type: batch.job });
     metrics?.inFlight.inc({ node: this.id }, tasks.length);
@@ -271,10 +272,10 @@ export class WorkerNode {
    * times) once the tasks are done: a view not read by then is not read, and the batch counts as
    * `run`.
    */
-  #deferredVerdict(jobId: string, stamp: ReturnType<typeof batchStamp>, halt: AbortController): { settle(): Promise<'run' | 'ended' | 'stale'> } {
+  #deferredVerdict(jobId: string, run: number, stamp: ReturnType<typeof batchStamp>, halt: AbortController): { settle(): Promise<'run' | 'ended' | 'stale'> } {
     let verdict: Promise<'run' | 'ended' | 'stale'> | undefined;
     const read = setTimeout(() => {
-      verdict = this.#placementView(jobId).then(
+      verdict = this.#placementView(jobId, run).then(
         (view) => {
           const said = view.ended ? ('ended' as const) : isStaleBatch(stamp, view.adoptions) ? ('stale' as const) : ('run' as const);
           if (said !== 'run') halt.abort();
@@ -296,8 +297,8 @@ export class WorkerNode {
    * (a cancel also arrives on the events channel at once; a stale batch's results are refused
    * where they are written: a late answer here only costs work whose results are then dropped).
    */
-  async #placementView(jobId: string): Promise<{ ended: boolean; adoptions: Adoption[] }> {
-    const known = this.#knownView(jobId);
+  async #placementView(jobId: string, run: number): Promise<PlacementView> {
+    const known = this.#knownView(jobId, run);
     if (known !== undefined) return known;
     const now = Date.now();
     const view = { ...(await this.#deps.store.placementView(jobId)), at: now };
@@ -306,10 +307,14 @@ export class WorkerNode {
     return view;
   }
 
-  /** The view of the job read at most 500 ms ago (an ended job's for good), if any. */
-  #knownView(jobId: string): { ended: boolean; adoptions: Adoption[] } | undefined {
+  /**
+   * The view of the job read at most 500 ms ago, if any; a view that says the job ended holds for
+   * good, for batches of the run it ended (`run`, TaskBatch.rerun): a retry's are read again.
+   */
+  #knownView(jobId: string, run: number): PlacementView | undefined {
     const known = this.#views.get(jobId);
-    return known !== undefined && (known.ended || Date.now() - known.at < 500) ? known : undefined;
+    if (known === undefined || known.rerun < run) return undefined;
+    return known.ended || Date.now() - known.at < 500 ? known : undefined;
   }
 
   /**

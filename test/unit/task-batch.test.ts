@@ -20,3 +20,13 @@ describe('rebatch', () => {
     }
   });
 });
+
+describe('batchId', () => {
+  it("is the same for the same batch, and differs for a retry's run in the same term", () => {
+    expect(batchId(batch)).toBe('j1-0-t2');
+    const retried = { ...batch, rerun: 1 };
+    expect(batchId(retried)).toBe('j1-0-t2-r1');
+    // Moved in a later term, it keeps its run: it never collides with the failed run's entry.
+    expect(batchId(rebatch(retried, 3, batch.tasks.slice(1)))).toBe('j1-1-t3-r1');
+  });
+});
