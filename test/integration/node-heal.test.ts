@@ -83,13 +83,17 @@ describe('a worker node that cannot take work', () => {
 
     // Its queue connection is gone (closed for good: no repair brings it back); the heartbeat's own connection still works.
     node.connections.get('worker-bullmq')?.disconnect();
-    await sleep(1000); // a heartbeat already on its way may land
+    // The gate the heartbeat passes through is the one /readyz reports: once it says so, a
+    // heartbeat already on its way may still land, and then none.
+    const ready = await until('/readyz to say the node cannot work', 10_000, async () => {
+      const res = await node.api('/readyz');
+      return res.status === 503 ? res : undefined;
+    });
+    await sleep(500);
     const last = await heartbeatAt();
     await sleep(2500); // five heartbeat periods
     expect(await heartbeatAt()).toBe(last);
 
-    const ready = await node.api('/readyz');
-    expect(ready.status).toBe(503);
     expect(ready.body.error.code).toBe('REDIS_UNAVAILABLE');
     expect(ready.body.error.message).toContain('worker-bullmq (closed');
   });
