@@ -224,6 +224,9 @@ describe('ringpool cluster', () => {
       const alive = view.workers.filter((w: { state: string }) => w.state === 'alive').length;
       return alive === 2 && view.redis.master !== null && view.redis.replicas.length === 2 ? true : undefined;
     });
+    // The api was paused through the failover: its connections catch up once it runs again, and
+    // until then it answers 503 (a client retries); /readyz says when every one of them answers.
+    await until('the api to be ready', 30_000, async () => ((await fetch(`${manifest.apiUrl}/readyz`)).ok ? true : undefined));
     const { id } = await json(`${manifest.apiUrl}/v1/jobs`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
