@@ -1,0 +1,28 @@
+// A job as the API shows it, with the links to its record, result and event stream.
+import type { JobRecord } from '../store/job-record.js';
+
+export function jobLinks(id: string) {
+  return { self: `/v1/jobs/${id}`, result: `/v1/jobs/${id}/result`, events: `/v1/jobs/${id}/events` };
+}
+
+/** The job as the API shows it. */
+export function publicJob(job: JobRecord) {
+  return {
+    id: job.id,
+    job: job.name,
+    status: job.status,
+    input: job.input,
+    options: job.options,
+    resultType: job.resultType,
+    createdAt: job.createdAt,
+    startedAt: job.startedAt,
+    finishedAt: job.finishedAt,
+    progress: job.progress,
+    error: job.error,
+    timing: job.timing,
+    tasksPerNode: job.tasksPerNode,
+    retriedTasks: job.retriedTasks,
+    reruns: job.reruns,
+    links: jobLinks(job.id),
+  };
+}

@@ -1,0 +1,51 @@
+// GET /v1/jobs/:id/result: a completed job's result (JSON, or the image itself), with an optional long poll (`?wait=MS`).
+import { Hono } from 'hono';
+import { RingpoolError } from '../../errors.js';
+import type { JobEvents } from '../../store/job-events.js';
+import { TERMINAL_STATUSES, type JobRecord } from '../../store/job-record.js';
+import { isJobId, type JobResultBody } from '../../store/job-store.js';
+import { confirmEnd, findJob, noSuchJob, readEnded, waitQuery, type EndedJobReader } from './job-reads.js';
+
+export interface JobResultDeps {
+  readonly store: EndedJobReader;
+  /** Job-end notifications, for `?wait=MS`; without them the answer is always at once. */
+  readonly jobEvents?: Pick<JobEvents, 'waitForEnd'> | undefined;
+}
+
+/** Mounted at /v1/jobs. */
+export function jobResultRoutes(deps: JobResultDeps): Hono {
+  const { store } = deps;
+  const app = new Hono();
+  app.get('/:id/result', async (c) => {
+    const id = c.req.param('id');
+    const wait = waitQuery(c.req.query('wait'));
+    // Long poll: register before the first read, so an end published in between is not missed.
+    const waiter = wait > 0 && isJobId(id) ? deps.jobEvents?.waitForEnd(id, wait) : undefined;
+    let job: JobRecord;
+    let result: JobResultBody | undefined;
+    try {
+      job = await findJob(store, id);
+      if (waiter !== undefined && !TERMINAL_STATUSES.has(job.status)) {
+        await waiter.ended;
+        const ended = await readEnded(store, id, job.resultType);
+        if (ended.job === undefined) throw noSuchJob(id);
+        ({ job, result } = ended);
+      }
+    } finally {
+      waiter?.cancel();
+    }
+    if (TERMINAL_STATUSES.has(job.status)) await confirmEnd(store, job.id);
+    if (job.status !== 'completed') throw notFinished(job);
+    result ??= await store.getResult(job.id, job.resultType);
+    if (result === undefined) throw new RingpoolError('NOT_FOUND', `the result of job ${job.id} has expired`);
+    if (result.type === 'image/png') return c.body(new Uint8Array(result.bytes), 200, { 'content-type': 'image/png' });
+    return c.json({ id: job.id, result: result.value });
+  });
+  return app;
+}
+
+/** Why a job that is not completed has no result: it failed (and with what), or it is still on its way. */
+function notFinished(job: JobRecord): RingpoolError {
+  if (job.status === 'failed') return new RingpoolError('NOT_FINISHED', `job ${job.id} failed and has no result: ${job.error?.message ?? ''}`, { details: { status: job.status, error: job.error } });
+  return new RingpoolError('NOT_FINISHED', `job ${job.id} is ${job.status}; its result is ready once it is completed`, { details: { status: job.status, progress: job.progress } });
+}

@@ -1,0 +1,138 @@
+// POST /v1/jobs: a submission validated, admitted against its principal's quota, created, and answered (at once, or at its end with `?wait=MS`).
+import { Hono, type Context } from 'hono';
+import { z } from 'zod';
+import { RingpoolError } from '../../errors.js';
+import type { JobRegistry } from '../../registry/job-registry.js';
+import { JobOptionsSchema, resolveJobOptions } from '../../sdk/job-options.js';
+import type { JobEvents } from '../../store/job-events.js';
+import { TERMINAL_STATUSES } from '../../store/job-record.js';
+import { newJobId, type JobStore, type NewJob } from '../../store/job-store.js';
+import { principalOf } from '../auth.js';
+import { describeIssues } from '../errors.js';
+import { readJson } from '../json-body.js';
+import { jobLinks } from '../public-job.js';
+import type { JobQuota } from '../quota.js';
+import { confirmEnd, readEnded, waitQuery, type EndedJobReader } from './job-reads.js';
+
+export interface SubmitJobDeps {
+  readonly store: EndedJobReader & Pick<JobStore, 'createJob'>;
+  readonly registry: JobRegistry;
+  readonly quota: Pick<JobQuota, 'keyOf' | 'admit' | 'release'>;
+  /** Job-end notifications, for `?wait=MS`; without them the answer is always at once. */
+  readonly jobEvents?: Pick<JobEvents, 'waitForEnd'> | undefined;
+  /** Deepest nesting of arrays and objects accepted in the body. */
+  readonly maxJsonDepth: number;
+  /** Largest accepted body, bytes. */
+  readonly bodyLimitBytes: number;
+}
+
+const SubmitSchema = z
+  .object({
+    job: z.string().min(1).max(100).describe('job type name, see GET /v1/job-types'),
+    input: z.unknown(),
+    options: JobOptionsSchema.optional(),
+  })
+  .strict();
+
+/** A submission that passed validation: the job to create, but for its id. */
+type Submission = Omit<NewJob, 'id'>;
+
+type EndWaiter = ReturnType<JobEvents['waitForEnd']>;
+
+/** Mounted at /v1/jobs. Needs the `submit` scope: listed in SUBMIT_ROUTES in auth.ts. */
+export function submitJobRoutes(deps: SubmitJobDeps): Hono {
+  const app = new Hono();
+  app.post('/', async (c) => {
+    const wait = waitQuery(c.req.query('wait'));
+    const submission = parseSubmission(deps.registry, await readJson(c, deps.maxJsonDepth, deps.bodyLimitBytes));
+    const job: NewJob = { id: newJobId(), ...submission };
+    const principal = principalOf(c).id;
+    // `?wait=MS`: registered before the job exists, so its end cannot pass unseen.
+    const waiter = wait > 0 ? deps.jobEvents?.waitForEnd(job.id, wait) : undefined;
+    try {
+      await reserveAndCreate(deps, principal, job);
+      if (waiter === undefined) return c.json({ id: job.id, status: 'queued', links: jobLinks(job.id) }, 202);
+      return await answerAtEnd(c, deps.store, job, waiter);
+    } finally {
+      waiter?.cancel();
+    }
+  });
+  return app;
+}
+
+/** Step 1: the envelope checked, the job type looked up, the input checked against its schema, options merged with defaults. */
+function parseSubmission(registry: JobRegistry, body: unknown): Submission {
+  const envelope = SubmitSchema.safeParse(body);
+  if (!envelope.success) throw new RingpoolError('BAD_INPUT', describeIssues(envelope.error.issues, ''));
+  const loaded = registry.get(envelope.data.job);
+  if (loaded === undefined) {
+    const known = registry.list().map((j) => j.name).join(', ');
+    throw new RingpoolError('UNKNOWN_JOB_TYPE', `unknown job type ${JSON.stringify(envelope.data.job)}; known types: ${known}`);
+  }
+  const input = loaded.module.input.safeParse(envelope.data.input);
+  if (!input.success) throw new RingpoolError('BAD_INPUT', describeIssues(input.error.issues, 'input'), { details: { issues: input.error.issues } });
+  return {
+    name: loaded.name,
+    input: input.data,
+    options: resolveJobOptions(loaded.module.defaults, envelope.data.options),
+    resultType: loaded.module.resultType ?? 'json',
+  };
+}
+
+/**
+ * Steps 2 and 3: the quota's admission and the creation leave in one write, in that order: the
+ * creation checks the reservation, so a refused submission creates nothing.
+ */
+async function reserveAndCreate(deps: SubmitJobDeps, principal: string, job: NewJob): Promise<void> {
+  const { store, quota } = deps;
+  const create = () => store.createJob(job, { reservedIn: quota.keyOf(principal) });
+  const [admitted, created] = store.together(() => [quota.admit(principal, job.id), create()]);
+  await reserved(admitted, created);
+  await createdOrGivenBack(quota, principal, job.id, created, create);
+}
+
+/** The quota's answer. Refused (429): the creation, refused too for want of a reservation, is awaited first. */
+async function reserved(admitted: Promise<void>, created: Promise<void>): Promise<void> {
+  try {
+    await admitted;
+  } catch (err) {
+    await created.catch(() => {});
+    throw err;
+  }
+}
+
+/** The creation's answer. Failed: the reserved slot is given back unless the job exists after all. */
+async function createdOrGivenBack(quota: SubmitJobDeps['quota'], principal: string, id: string, created: Promise<void>, create: () => Promise<void>): Promise<void> {
+  try {
+    // Admitted yet refused: ioredis resent the admission after the creation (its script was
+    // missing on a new master), so the creation ran first. Now the reservation is there.
+    await created.catch((err: unknown) => {
+      if ((err as { code?: unknown }).code === 'RATE_LIMITED') return create();
+      throw err;
+    });
+  } catch (err) {
+    // Give the slot back unless the job exists after all (e.g. stored but short of replicas).
+    await quota.release(principal, id, { onlyIfMissing: true }).catch(() => {});
+    throw err;
+  }
+}
+
+/**
+ * Step 4 with `?wait=MS`: submit and wait, as a serverless function is invoked: one request, the
+ * result in its answer when the job ends within the wait (a job still running answers 202 as without).
+ */
+async function answerAtEnd(c: Context, store: EndedJobReader, submitted: NewJob, waiter: EndWaiter): Promise<Response> {
+  const { id } = submitted;
+  await waiter.ended;
+  const { job, result } = await readEnded(store, id, submitted.resultType);
+  if (job === undefined || !TERMINAL_STATUSES.has(job.status)) return c.json({ id, status: job?.status ?? 'queued', links: jobLinks(id) }, 202);
+  await confirmEnd(store, id);
+  return c.json({
+    id,
+    status: job.status,
+    // An image is not inlined in JSON: it is at links.result.
+    ...(result?.type === 'json' ? { result: result.value } : {}),
+    ...(job.error === null ? {} : { error: job.error }),
+    links: jobLinks(id),
+  });
+}
