@@ -81,6 +81,9 @@ describe('markWhole', () => {
     const resumed = readyOf(undefined, { a: [2, 3] });
     markWhole(jobRecord(), resumed, 4, MAX);
     expect(resumed.get('a')?.[0]?.data.whole).toBeUndefined();
+    const offset = readyOf(undefined, { a: [1, 2, 3] }); // as many tasks as the job, but not from task 0
+    markWhole(jobRecord(), offset, 3, MAX);
+    expect(offset.get('a')?.[0]?.data.whole).toBeUndefined();
     const big = jobRecord({ input: { text: 'x'.repeat(WHOLE_MAX_INPUT_CHARS) } });
     const ready = readyOf(big, { a: [0, 1] });
     markWhole(big, ready, 2, MAX);
