@@ -7,6 +7,7 @@ import { startNode, type Roles } from '../node/node.js';
 import { assertRedisServerAvailable } from '../store/local-redis.js';
 import { runClusterCommand } from './cluster.js';
 import { startLocalRedisPair, type LocalRedisPair } from './local-cluster.js';
+import { jobOptionsFromFlags } from './job-option-flags.js';
 import { createLogger } from './logger.js';
 import { ProgressBar } from './progress-bar.js';
 
@@ -20,7 +21,8 @@ usage:
   ringpool scheduler --redis URL [--id s1 --peers s1=URL,s2=URL,s3=URL --data-dir DIR]
   ringpool cluster up|down|status [--dir DIR] [--workers N]   a whole cluster on this host, as separate processes
   ringpool config [flags]        the effective configuration (flags > env > --config FILE > defaults), secrets masked
-  ringpool submit <job> --input JSON|@file [--wait] [--out FILE] [--url URL]
+  ringpool submit <job> --input JSON|@file [--option key=value]... [--options JSON] [--wait] [--out FILE] [--url URL]
+      job options (retries, taskTimeoutMs, taskMemoryMb, batchSize, resultTtlSec) over the module's defaults
   ringpool status <id> [--url URL]
   ringpool jobs [--status S] [--job NAME] [--limit N] [--url URL]
 
@@ -37,6 +39,8 @@ const CLIENT_FLAGS = {
   url: { type: 'string' },
   token: { type: 'string' },
   input: { type: 'string' },
+  option: { type: 'string', multiple: true },
+  options: { type: 'string' },
   wait: { type: 'boolean' },
   out: { type: 'string' },
   status: { type: 'string' },
@@ -219,9 +223,10 @@ async function submit(args: string[]): Promise<number> {
   } catch (err) {
     throw new RingpoolError('CONFIG', `--input is not valid JSON: ${(err as Error).message}`);
   }
+  const options = jobOptionsFromFlags(values.options, values.option);
   const call = client(values);
   const created = (await expectOk(
-    await call('/v1/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ job, input }) }),
+    await call('/v1/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ job, input, ...(options === undefined ? {} : { options }) }) }),
   )) as { id: string };
   if (!values.wait) {
     console.log(created.id);

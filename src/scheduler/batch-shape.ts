@@ -48,3 +48,22 @@ export function batchShape(micros: number | undefined, options: BatchShapeOption
 export function firstCheckpoint(shape: BatchShape, clusterThreads: number, regular: number): number {
   return Math.min(regular, Math.max(shape.batchSize, 2 * Math.max(1, clusterThreads) * shape.perCall));
 }
+
+/** Tasks split before the first checkpoint of a job whose task time is not yet measured. */
+export const UNMEASURED_FIRST_CHECKPOINT = 128;
+
+/** Tasks split between two checkpoints: `checkpointEvery`, or eight entries if that is more. */
+export function checkpointAfter(shape: BatchShape, checkpointEvery: number): number {
+  return Math.max(checkpointEvery, shape.batchSize * 8);
+}
+
+/**
+ * Tasks split before a job's first checkpoint, which comes early. An unmeasured job type (`micros`
+ * undefined, and no `fixedBatchSize` of its own): after UNMEASURED_FIRST_CHECKPOINT tasks, so the
+ * batch size adapts once they ran. A measured one: once every thread of the cluster has a call to
+ * run and one waiting (firstCheckpoint).
+ */
+export function openingCheckpoint(micros: number | undefined, fixedBatchSize: number, shape: BatchShape, clusterThreads: number, checkpointEvery: number): number {
+  if (micros === undefined && !fixedBatchSize) return UNMEASURED_FIRST_CHECKPOINT;
+  return firstCheckpoint(shape, clusterThreads, checkpointAfter(shape, checkpointEvery));
+}

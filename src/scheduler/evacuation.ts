@@ -2,9 +2,10 @@
 import { Queue, type JobType } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { JobStore } from '../store/job-store.js';
-import { batchId, batchStamp, isStaleBatch, rebatch, type TaskBatch } from '../transport/task-batch.js';
+import { batchStamp, isStaleBatch, rebatch, type TaskBatch } from '../transport/task-batch.js';
 import type { HashRing } from '../ring/index.js';
 import { placeTask } from './placement.js';
+import { movedEntry, type QueueEntry } from './queue-entry.js';
 
 /** Entry states that can be moved: a drained node keeps its running entries until they finish. */
 const QUEUED: JobType[] = ['waiting', 'delayed', 'prioritized', 'paused'];
@@ -42,7 +43,7 @@ export async function evacuateNode(
   try {
     const entries = await source.getJobs(lapsed ? [...QUEUED, 'active'] : QUEUED, 0, -1);
     let movedTasks = 0;
-    const targets = new Map<string, Array<{ name: string; data: TaskBatch; opts: Record<string, unknown> }>>();
+    const targets = new Map<string, QueueEntry[]>();
     for (const entry of entries) {
       const batch = entry.data;
       if (batch === undefined) continue;
@@ -63,8 +64,7 @@ export async function evacuateNode(
         movedTasks += tasks.length;
         let list = targets.get(owner);
         if (list === undefined) targets.set(owner, (list = []));
-        const data = rebatch(batch, term, tasks);
-        list.push({ name: entry.name, data, opts: { ...pickRetryOptions(entry.opts), jobId: batchId(data) } });
+        list.push(movedEntry(entry.name, entry.opts, rebatch(batch, term, tasks)));
       }
     }
     await Promise.all([...targets].map(([owner, list]) => args.queueFor(owner).addBulk(list as never)));
@@ -81,8 +81,4 @@ export async function evacuateNode(
   } finally {
     await source.close();
   }
-}
-
-function pickRetryOptions(opts: { attempts?: number; backoff?: unknown }): Record<string, unknown> {
-  return { attempts: opts.attempts ?? 1, backoff: opts.backoff, removeOnComplete: true, removeOnFail: true };
 }

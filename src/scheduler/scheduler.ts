@@ -6,16 +6,17 @@ import type { Logger } from 'pino';
 import { RingpoolError, serializeError } from '../errors.js';
 import { threadExecArgv } from '../registry/import-module.js';
 import type { JobRegistry } from '../registry/job-registry.js';
-import type { JobRecord } from '../store/job-record.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { JobStore } from '../store/job-store.js';
 import { isTransientRedisError } from '../store/scripts.js';
-import { batchId, rebatch, type TaskBatch } from '../transport/task-batch.js';
+import type { TaskBatch } from '../transport/task-batch.js';
 import type { Leadership } from './leadership.js';
 import type { Membership } from './membership.js';
 import { evacuateNode } from './evacuation.js';
-import { batchShape, firstCheckpoint, type BatchShape } from './batch-shape.js';
+import { batchShape, checkpointAfter, openingCheckpoint } from './batch-shape.js';
+import { EntryBatcher, markWhole } from './entry-batcher.js';
 import { Placement, placeTask, taskKey } from './placement.js';
+import { unstoredEntry, type QueueEntry } from './queue-entry.js';
 import type { ReduceOutcome, ReduceRequest } from './reduce-runner.js';
 
 const REDUCE_ENTRY = new URL('./reduce-entry.cjs', import.meta.url).href;
@@ -65,14 +66,6 @@ const SPLIT_SLICE_MS = 10;
 
 /** How often the leader looks for active jobs that nothing is working on. */
 const SWEEP_EVERY_MS = 3_000;
-
-/** Tasks split before the first checkpoint of a job whose task time is not yet measured. */
-const FIRST_CHECKPOINT = 128;
-
-/** Largest input (JSON characters) a job of one entry carries to the worker that reduces it. */
-const WHOLE_MAX_INPUT_CHARS = 64 * 1024;
-
-type Entry = { name: string; data: TaskBatch; opts: Record<string, unknown> };
 
 export class Scheduler {
   readonly #deps: SchedulerDeps;
@@ -222,30 +215,6 @@ export class Scheduler {
     return queue;
   }
 
-  #entry(job: JobRecord, term: number, tasks: Array<readonly [number, unknown]>, perCall: number): Entry {
-    const data: TaskBatch = {
-      jobId: job.id,
-      job: job.name,
-      term,
-      tasks,
-      ...(perCall < tasks.length ? { perCall } : {}),
-      taskTimeoutMs: job.options.taskTimeoutMs,
-      taskMemoryMb: job.options.taskMemoryMb,
-      ...(job.reruns > 0 ? { rerun: job.reruns } : {}),
-    };
-    return {
-      name: job.name,
-      data,
-      opts: {
-        jobId: batchId(data),
-        attempts: job.options.retries + 1,
-        backoff: { type: 'exponential', delay: 200, jitter: 0.5 },
-        removeOnComplete: true,
-        removeOnFail: true,
-      },
-    };
-  }
-
   async #split(id: string, term: number): Promise<void> {
     const { store, registry, membership, logger } = this.#deps;
     // One round trip: the job starts (this leader adopts it) and is read, with its type's task time.
@@ -258,24 +227,16 @@ export class Scheduler {
       await store.failJob(id, term, { code: 'UNKNOWN_JOB_TYPE', message: `no scheduler job module named "${job.name}"` });
       return;
     }
-    let shape = batchShape(micros, this.#options, job.options.batchSize);
-    const pending = new Map<string, Array<readonly [number, unknown]>>();
-    const ready = new Map<string, Entry[]>();
-    const seal = (node: string, tasks: Array<readonly [number, unknown]>) => {
-      let list = ready.get(node);
-      if (list === undefined) ready.set(node, (list = []));
-      list.push(this.#entry(job, term, tasks, shape.perCall));
-      pending.set(node, []);
-    };
+    const batches = new EntryBatcher(job, term, batchShape(micros, this.#options, job.options.batchSize));
     // A re-split (a retry, or a new leader resuming) enqueues only tasks without a stored result.
     const resplit = job.progress.done > 0;
     let enqueued = false;
     /** `total`: the split has ended with this many tasks. */
     const enqueueAll = async (total?: number) => {
-      for (const [node, tasks] of pending) if (tasks.length > 0) seal(node, tasks);
+      const ready = batches.takeReady();
       if (resplit) await this.#dropStored(id, ready);
       if (ready.size === 0) return;
-      if (total !== undefined && !enqueued) this.#markWhole(job, ready, total);
+      if (total !== undefined && !enqueued) markWhole(job, ready, total, this.#options.maxJobResultBytes);
       enqueued = true;
       // One entry goes by `add`: the same script, without the MULTI that addBulk builds around it.
       await Promise.all(
@@ -285,18 +246,14 @@ export class Scheduler {
         }),
       );
       this.lastPlacement = { term, at: Date.now() };
-      ready.clear();
     };
 
     const keyOf = loaded.module.keyOf;
     const nodes = await membership.waitForNodes();
     let ring = this.#placement.ringFor(nodes);
-    // The first checkpoint comes early. An unmeasured job type: after FIRST_CHECKPOINT tasks, so
-    // the batch size adapts once they ran. A measured one: once every thread of the cluster has a
-    // call to run and one waiting, so none idles while the rest is split and enqueued.
+    // The first checkpoint comes early, so no thread idles while the rest is split and enqueued.
     const threads = nodes.reduce((sum, n) => sum + n.weight, 0);
-    const first = micros === undefined && !job.options.batchSize ? FIRST_CHECKPOINT : firstCheckpoint(shape, threads, this.#checkpointAfter(shape));
-    let nextCheckpoint = skip + first;
+    let nextCheckpoint = skip + openingCheckpoint(micros, job.options.batchSize, batches.shape, threads, this.#options.checkpointEvery);
     let index = 0;
     try {
       let sliceStart = performance.now();
@@ -306,13 +263,7 @@ export class Scheduler {
           await new Promise((r) => setImmediate(r));
           sliceStart = performance.now();
         }
-        if (index >= skip) {
-          const node = placeTask(ring, taskKey(keyOf, id, index, task)) as string;
-          let list = pending.get(node);
-          if (list === undefined) pending.set(node, (list = []));
-          list.push([index, task]);
-          if (list.length >= shape.batchSize) seal(node, list);
-        }
+        if (index >= skip) batches.add(placeTask(ring, taskKey(keyOf, id, index, task)) as string, [index, task]);
         index++;
         if (index > this.#options.maxTasksPerJob) {
           throw new RingpoolError('TOO_MANY_TASKS', `split yielded more than ${this.#options.maxTasksPerJob} tasks (maxTasksPerJob)`);
@@ -323,8 +274,8 @@ export class Scheduler {
           if (store.isTerminal(await store.recordSplit(id, term, index))) return; // cancelled or failed meanwhile
           await this.#awaitCapacity(id, index);
           ring = this.#placement.ringFor(await membership.waitForNodes());
-          shape = batchShape(await store.taskMicros(job.name), this.#options, job.options.batchSize);
-          nextCheckpoint = index + this.#checkpointAfter(shape);
+          batches.reshape(batchShape(await store.taskMicros(job.name), this.#options, job.options.batchSize));
+          nextCheckpoint = index + checkpointAfter(batches.shape, this.#options.checkpointEvery);
         }
       }
       await enqueueAll(index);
@@ -338,10 +289,6 @@ export class Scheduler {
     }
   }
 
-  #checkpointAfter(shape: BatchShape): number {
-    return Math.max(this.#options.checkpointEvery, shape.batchSize * 8);
-  }
-
   /** A closing scheduler stops a split at its next checkpoint; the next leader resumes from it. */
   #stopIfClosing(): void {
     if (!this.#running || this.#deps.leadership.term === undefined) {
@@ -350,40 +297,15 @@ export class Scheduler {
   }
 
   /** Takes out of the sealed entries every task that already has a stored result. */
-  async #dropStored(jobId: string, ready: Map<string, Entry[]>): Promise<void> {
+  async #dropStored(jobId: string, ready: Map<string, QueueEntry[]>): Promise<void> {
     for (const [node, entries] of ready) {
-      const kept: Entry[] = [];
+      const kept: QueueEntry[] = [];
       for (const entry of entries) {
-        const stored = await this.#deps.store.storedIndices(jobId, entry.data.tasks.map(([i]) => i));
-        const tasks = entry.data.tasks.filter(([i]) => !stored.has(i));
-        if (tasks.length === entry.data.tasks.length) kept.push(entry);
-        else if (tasks.length > 0) kept.push(this.#reentry(entry, tasks));
+        const left = unstoredEntry(entry, await this.#deps.store.storedIndices(jobId, entry.data.tasks.map(([i]) => i)));
+        if (left !== undefined) kept.push(left);
       }
       ready.set(node, kept);
     }
-  }
-
-  /** The same entry with fewer tasks: its id follows its new first task. */
-  #reentry(entry: Entry, tasks: ReadonlyArray<readonly [number, unknown]>): Entry {
-    const data = rebatch(entry.data, entry.data.term, tasks);
-    return { ...entry, data, opts: { ...entry.opts, jobId: batchId(data) } };
-  }
-
-  /**
-   * A job whose every task went into one entry that runs as one thread call is reduced by the
-   * worker that runs it, in that call, and ended by the write of its results (TaskBatch.whole):
-   * one wake-up, read, thread call and acknowledged write fewer than a reduce here. The common
-   * case of a small job, and of the latency a user sees for it.
-   */
-  #markWhole(job: JobRecord, ready: Map<string, Entry[]>, total: number): void {
-    const [list, ...others] = [...ready.values()];
-    const entry = list?.length === 1 && others.length === 0 ? list[0] : undefined;
-    if (list === undefined || entry === undefined) return;
-    const { tasks, perCall } = entry.data;
-    if (perCall !== undefined || tasks.length !== total || tasks[0]?.[0] !== 0) return;
-    if ((JSON.stringify(job.input) ?? '').length > WHOLE_MAX_INPUT_CHARS) return;
-    const whole = { total, input: job.input, resultType: job.resultType, maxResultBytes: this.#options.maxJobResultBytes, resultTtlSec: job.options.resultTtlSec };
-    list[0] = { ...entry, data: { ...entry.data, whole } };
   }
 
   /** Back-pressure: waits while too many enqueued tasks of the job have no result yet. */

@@ -30,6 +30,14 @@ export function resolveJobOptions(moduleDefaults: JobOptions | undefined, submit
   return Object.freeze(merged);
 }
 
+/**
+ * The options stored with a job, read back with ringpool's defaults under them: a job stored
+ * before an option existed reads back with that option's default, as every node must run it alike.
+ */
+export function storedJobOptions(stored: JobOptions): ResolvedJobOptions {
+  return resolveJobOptions(undefined, stored);
+}
+
 function stripUndefined(o: JobOptions | undefined): Partial<ResolvedJobOptions> {
   if (o === undefined) return {};
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<ResolvedJobOptions>;

@@ -1,7 +1,7 @@
 // The job record as stored in Redis, and how a hash of strings becomes a typed record.
 import type { SerializedError } from '../errors.js';
-import type { ResultType } from '../sdk/index.js';
-import type { ResolvedJobOptions } from '../sdk/job-options.js';
+import type { JobOptions, ResultType } from '../sdk/index.js';
+import { storedJobOptions, type ResolvedJobOptions } from '../sdk/job-options.js';
 
 export type JobStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
 export const TERMINAL_STATUSES: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'cancelled']);
@@ -69,7 +69,7 @@ export function parseJobHash(hash: Record<string, string>): JobRecord | undefine
     name: hash.name ?? '',
     status: hash.status as JobStatus,
     input: JSON.parse(hash.input ?? 'null'),
-    options: JSON.parse(hash.options ?? '{}') as ResolvedJobOptions,
+    options: storedJobOptions(JSON.parse(hash.options ?? '{}') as JobOptions),
     resultType: (hash.resultType ?? 'json') as ResultType,
     createdAt: Number(hash.createdAt ?? 0),
     startedAt: num(hash.startedAt),

@@ -8,12 +8,13 @@ import { serializeError } from '../errors.js';
 import type { JobRegistry } from '../registry/job-registry.js';
 import type { JobStore, PlacementView } from '../store/job-store.js';
 import { isTransientRedisError } from '../store/scripts.js';
-import { batchStamp, isStaleBatch, type TaskBatch } from '../transport/task-batch.js';
+import { batchStamp, type TaskBatch, type WholeJob } from '../transport/task-batch.js';
 import type { Metrics } from '../observability/metrics.js';
 import { signRegistration } from '../transport/registration-signature.js';
 import { closeBullmqConnection } from './bullmq-connection.js';
 import { TaskPool } from './task-pool.js';
-import type { TaskOutcome } from './task-runner.js';
+import { jobEnding, retriesEntry, sortOutcomes, unstoredTasks, verdictOf, wholeJobOf } from './batch-decisions.js';
+import type { BatchOutcome } from './task-runner.js';
 
 export interface WorkerNodeOptions {
   /** Node id: letters, digits, dashes. */
@@ -170,54 +171,60 @@ export class WorkerNode {
 
   async #process(entry: Job<TaskBatch>): Promise<void> {
     const batch = entry.data;
-    const { store, registry, logger } = this.#deps;
+    const { store, registry } = this.#deps;
     const cancel = this.#cancelFor(batch.jobId);
     if (cancel.signal.aborted) return;
     // Fencing (DESIGN §2): a later leader re-placed these tasks; the batch's own leader was deposed.
     // Checked here from a view at most 500 ms old, and again, atomically, where results are written.
     const stamp = batchStamp(batch);
-    const refuse = () => {
-      logger.info({ jobId: batch.jobId, term: batch.term, entry: entry.id }, 'refused a batch stamped with a stale term');
-      this.#deps.metrics?.staleBatchesRefused.inc();
-    };
-    const run = batch.rerun ?? 0;
-    const known = this.#knownView(batch.jobId, run);
-    if (known?.ended) return; // nothing more is stored for an ended job
-    if (known !== undefined && isStaleBatch(stamp, known.adoptions)) return refuse();
-    const halt = new AbortController();
+    const known = this.#knownView(batch.jobId, batch.rerun ?? 0);
+    const before = known === undefined ? undefined : verdictOf(known, stamp);
+    if (before === 'ended') return; // nothing more is stored for an ended job
+    if (before === 'stale') return this.#refuse(entry);
     const loaded = registry.get(batch.job);
     if (loaded === undefined) {
       const status = await store.failTask(batch.jobId, batch.tasks[0]?.[0] ?? 0, { code: 'UNKNOWN_JOB_TYPE', message: `worker ${this.id} has no job module named "${batch.job}"` }, stamp);
-      if (status === 'stale') refuse();
+      if (status === 'stale') this.#refuse(entry);
       return;
     }
     let tasks = batch.tasks;
     if (entry.attemptsMade > 0) {
       // A retry: skip the tasks whose results an earlier attempt already stored.
       const done = await store.storedIndices(batch.jobId, tasks.map(([i]) => i));
-      tasks = tasks.filter(([i]) => !done.has(i));
+      tasks = unstoredTasks(tasks, done);
       // An earlier attempt may have stored them without seeing them replicated.
       if (done.size > 0) await this.#untilReplicated(cancel.signal, () => store.confirmReplicated());
     }
     if (tasks.length === 0) return;
+    // An entry that is its whole job (none of it stored before) is reduced in the same thread call.
+    const whole = wholeJobOf(batch, tasks);
+    const ran = await this.#run(entry, tasks, loaded.path, whole, cancel.signal, known === undefined);
+    if (ran !== undefined) await this.#settle(entry, ran, whole, cancel.signal);
+  }
+
+  /**
+   * Runs the attempt's tasks on the pool. The entry's tasks are shared by the threads, claimed
+   * `perCall` at a time (long tasks one by one); their results are written together (#settle),
+   * with one script and one WAIT. Undefined when the job was cancelled or ended meanwhile, or the
+   * batch turned out stale (refused): nothing is stored then.
+   */
+  async #run(entry: Job<TaskBatch>, tasks: TaskBatch['tasks'], modulePath: string, whole: WholeJob | undefined, cancel: AbortSignal, unseen: boolean): Promise<BatchOutcome | undefined> {
+    const batch = entry.data;
+    const halt = new AbortController();
     const onCancel = () => halt.abort(); // the job's cancel stops this entry too
-    cancel.signal.addEventListener('abort', onCancel, { once: true });
-    if (cancel.signal.aborted) halt.abort();
-    // A job this node has not seen lately: its view is read if the tasks still run VIEW_AFTER_MS
-    // after they started; if it says the job ended or the batch is stale, the tasks are stopped and
-    // nothing is stored. Shorter work is done before the answer could come: the check where
-    // results are written (fenced, and refusing ended jobs) stays the authority.
-    const verdict = known !== undefined ? undefined : this.#deferredVerdict(batch.jobId, run, stamp, halt);
+    cancel.addEventListener('abort', onCancel, { once: true });
+    if (cancel.aborted) halt.abort();
+    // A job this node has not seen lately (`unseen`): its view is read if the tasks still run
+    // VIEW_AFTER_MS after they started; if it says the job ended or the batch is stale, the tasks
+    // are stopped and nothing is stored. Shorter work is done before the answer could come: the
+    // check where results are written (fenced, and refusing ended jobs) stays the authority.
+    const verdict = unseen ? this.#deferredVerdict(batch.jobId, batch.rerun ?? 0, batchStamp(batch), halt) : undefined;
     const metrics = this.#deps.metrics;
     const timer = metrics?.taskDuration.startTimer({ job_type: batch.job });
     metrics?.inFlight.inc({ node: this.id }, tasks.length);
-    // The entry's tasks are shared by the threads, claimed `perCall` at a time (long tasks one by
-    // one); their results are written together below, with one script and one WAIT. An entry
-    // that is its whole job (none of it stored before) is reduced in the same thread call.
-    const whole = tasks.length === batch.tasks.length ? batch.whole : undefined;
-    const { outcomes, micros, reduced } = await this.#pool
+    const outcome = await this.#pool
       .run({
-        modulePath: loaded.path,
+        modulePath,
         jobId: batch.jobId,
         attempt: entry.attemptsMade,
         tasks,
@@ -229,41 +236,49 @@ export class WorkerNode {
         ...(whole === undefined ? {} : { reduce: whole }),
       })
       .finally(() => {
-        cancel.signal.removeEventListener('abort', onCancel);
+        cancel.removeEventListener('abort', onCancel);
         void verdict?.settle(); // done: a view not yet read is not read
         timer?.();
         metrics?.inFlight.dec({ node: this.id }, tasks.length);
       });
     const said = verdict === undefined ? 'run' : await verdict.settle();
-    if (said === 'stale') return refuse();
-    if (said === 'ended' || cancel.signal.aborted) return;
-    const successes: Array<readonly [number, string]> = [];
-    let failure: Extract<TaskOutcome, { ok: false }> | undefined;
-    for (const outcome of outcomes) {
-      if (outcome.ok) successes.push([outcome.index, outcome.json]);
-      else failure ??= outcome;
-    }
+    if (said === 'stale') return this.#refuse(entry);
+    if (said === 'ended' || cancel.aborted) return undefined;
+    return outcome;
+  }
+
+  /**
+   * Stores the results of the tasks that succeeded (and the job's end, for a whole job reduced in
+   * the call); a failed task has BullMQ retry the entry while it has attempts left, else fails.
+   */
+  async #settle(entry: Job<TaskBatch>, { outcomes, micros, reduced }: BatchOutcome, whole: WholeJob | undefined, cancel: AbortSignal): Promise<void> {
+    const batch = entry.data;
+    const { store, logger, metrics } = this.#deps;
+    const stamp = batchStamp(batch);
+    const { successes, failure } = sortOutcomes(outcomes);
     if (successes.length > 0) {
       const from = { jobType: batch.job, node: this.id, attempt: entry.attemptsMade, batch: stamp, ...(micros > 0 ? { microsPerTask: micros / successes.length } : {}) };
-      // A reduce that failed is left to the scheduler's, which fails the job with its error.
-      const ending = whole === undefined || reduced === undefined || 'error' in reduced ? undefined : {
-        result: 'json' in reduced ? reduced.json : Buffer.from(reduced.bytes.buffer, reduced.bytes.byteOffset, reduced.bytes.byteLength),
-        ttlSec: whole.resultTtlSec,
-      };
-      const { stored, duplicates, status } = await this.#untilReplicated(cancel.signal, () => store.storeResultJson(batch.jobId, successes, from, ending));
-      if (status === 'stale') return refuse();
+      const ending = jobEnding(whole, reduced);
+      const { stored, duplicates, status } = await this.#untilReplicated(cancel, () => store.storeResultJson(batch.jobId, successes, from, ending));
+      if (status === 'stale') return this.#refuse(entry);
       metrics?.tasksCompleted.inc({ job_type: batch.job }, stored);
       if (duplicates > 0) metrics?.duplicateResults.inc(duplicates);
     }
     if (failure === undefined) return;
     metrics?.tasksFailed.inc({ job_type: batch.job, code: failure.error.code });
-    const attempts = entry.opts.attempts ?? 1;
-    if (failure.retryable && entry.attemptsMade + 1 < attempts) {
+    if (retriesEntry(failure, entry.attemptsMade, entry.opts.attempts)) {
       // BullMQ retries the entry with exponential backoff and jitter; stored results are skipped then.
       throw Object.assign(new Error(failure.error.message), { code: failure.error.code });
     }
     logger.debug({ jobId: batch.jobId, task: failure.index, code: failure.error.code }, 'task failed for good');
-    if ((await store.failTask(batch.jobId, failure.index, failure.error, stamp)) === 'stale') refuse();
+    if ((await store.failTask(batch.jobId, failure.index, failure.error, stamp)) === 'stale') this.#refuse(entry);
+  }
+
+  /** A batch stamped with a stale term is refused: its tasks run from the adopting leader's batches. */
+  #refuse(entry: Job<TaskBatch>): undefined {
+    this.#deps.logger.info({ jobId: entry.data.jobId, term: entry.data.term, entry: entry.id }, 'refused a batch stamped with a stale term');
+    this.#deps.metrics?.staleBatchesRefused.inc();
+    return undefined;
   }
 
   /**
@@ -277,7 +292,7 @@ export class WorkerNode {
     const read = setTimeout(() => {
       verdict = this.#placementView(jobId, run).then(
         (view) => {
-          const said = view.ended ? ('ended' as const) : isStaleBatch(stamp, view.adoptions) ? ('stale' as const) : ('run' as const);
+          const said = verdictOf(view, stamp);
           if (said !== 'run') halt.abort();
           return said;
         },

@@ -1,7 +1,7 @@
 // The automatic batch shape: entries of about half a second of work, thread calls of a few tens of ms, never empty.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { batchShape, firstCheckpoint } from '../../src/scheduler/batch-shape.js';
+import { UNMEASURED_FIRST_CHECKPOINT, batchShape, checkpointAfter, firstCheckpoint, openingCheckpoint } from '../../src/scheduler/batch-shape.js';
 import { SCHEDULER_DEFAULTS } from '../../src/scheduler/scheduler.js';
 
 const OPTIONS = SCHEDULER_DEFAULTS;
@@ -71,5 +71,29 @@ describe('firstCheckpoint', () => {
         expect(first).toBeGreaterThanOrEqual(batchSize);
       }),
     );
+  });
+});
+
+describe('checkpointAfter', () => {
+  it('is checkpointEvery tasks, or eight entries when that is more', () => {
+    expect(checkpointAfter({ batchSize: 10, perCall: 1 }, 2_000)).toBe(2_000);
+    expect(checkpointAfter({ batchSize: 1_000, perCall: 20 }, 2_000)).toBe(8_000);
+    expect(checkpointAfter({ batchSize: 250, perCall: 20 }, 2_000)).toBe(2_000);
+  });
+});
+
+describe('openingCheckpoint', () => {
+  it('an unmeasured job type without a batch size of its own: after a fixed few tasks, whatever the cluster', () => {
+    expect(UNMEASURED_FIRST_CHECKPOINT).toBe(128);
+    const shape = batchShape(undefined, OPTIONS);
+    expect(openingCheckpoint(undefined, 0, shape, 2, 2_000)).toBe(UNMEASURED_FIRST_CHECKPOINT);
+    expect(openingCheckpoint(undefined, 0, shape, 512, 2_000)).toBe(UNMEASURED_FIRST_CHECKPOINT);
+  });
+
+  it('a measured job type, or one with its own batch size: once every thread has a call running and one waiting', () => {
+    expect(openingCheckpoint(50_000, 0, batchShape(50_000, OPTIONS), 6, 2_000)).toBe(12);
+    expect(openingCheckpoint(undefined, 7, batchShape(undefined, OPTIONS, 7), 2, 2_000)).toBe(28);
+    // Tiny tasks: capped at a regular checkpoint, which eight full entries lengthen.
+    expect(openingCheckpoint(1, 0, batchShape(1, OPTIONS), 64, 2_000)).toBe(8_000);
   });
 });
