@@ -11,12 +11,12 @@ import { Metrics } from '../observability/metrics.js';
 import { typeScriptRequire } from '../registry/import-module.js';
 import { loadJobRegistry, type JobRegistry } from '../registry/job-registry.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
-import { JobStore } from '../store/job-store.js';
-import { createKeys } from '../store/keys.js';
+import { JobStore, type JobStoreOptions } from '../store/job-store.js';
+import { createKeys, type Keys } from '../store/keys.js';
 import type { WorkerNode } from '../worker/worker-node.js';
 import type { Consensus } from './consensus.js';
-import { openRedis, redisTarget, replicaTarget } from './redis-connections.js';
-import { ConnectionSet, type SupervisionOptions } from './supervised-redis.js';
+import { openRedis, redisTarget, replicaTarget, type ConnectionUse, type RedisTarget } from './redis-connections.js';
+import { ConnectionSet, type SupervisedRedis, type SupervisionOptions } from './supervised-redis.js';
 
 export interface Roles {
   readonly api: boolean;
@@ -48,7 +48,51 @@ export interface NodeHooks {
 
 type Fetch = (request: Request, env?: unknown) => Response | Promise<Response>;
 
+/** Starts the roles `roles` names in this process: the HTTP server, the worker, the scheduler, then the API or the health routes. */
 export async function startNode(config: Config, roles: Roles, logger: Logger, hooks: NodeHooks = {}): Promise<RunningNode> {
+  const parts = await openParts(config, roles, logger);
+  const { registry, store, metrics, connections } = parts;
+  const shutdown = new Shutdown(connections, logger, startWatchdog(config.stuckAfterMs, connections, logger, hooks.onStuck));
+  try {
+    // The server starts first: a scheduler's own URL (its Raft address) needs the bound port.
+    const server = new NodeServer();
+    const url = await server.listen(config.host, config.port);
+    shutdown.add(() => server.close());
+    // Each role's modules load only in a process that runs it: a worker-only process stays small.
+    if (roles.worker) await startWorkerRole(parts, shutdown);
+    const scheduling = roles.scheduler ? await startSchedulerRole(parts, url, server, shutdown) : undefined;
+    if (roles.api) server.serveApp(await startApiRole(parts, shutdown));
+    else server.serveApp(healthApp(parts.readiness, metrics, scheduling?.consensus, scheduling?.scheduler, scheduling?.extras ?? (() => ({}))).fetch);
+    return { url, registry, store, metrics, scheduler: scheduling?.scheduler, consensus: scheduling?.consensus, connections, close: () => shutdown.run() };
+  } catch (err) {
+    // A role that failed to start takes down what had started: the process can exit with the error.
+    await shutdown.run();
+    throw err;
+  }
+}
+
+/** What every role of the process shares: the job registry, the metrics, the supervised Redis connections and the store. */
+interface NodeParts {
+  readonly config: Config;
+  readonly roles: Roles;
+  readonly logger: Logger;
+  readonly target: RedisTarget;
+  readonly registry: JobRegistry;
+  readonly keys: Keys;
+  readonly metrics: Metrics;
+  readonly connections: ConnectionSet;
+  readonly supervision: SupervisionOptions;
+  readonly storeOptions: JobStoreOptions;
+  readonly store: JobStore;
+  /** A supervised connection to the master, configured for `use`, reported under `name`. */
+  readonly open: (use: ConnectionUse, name: string) => SupervisedRedis;
+  /** Ready when every connection is healthy. */
+  readonly readiness: () => Readiness;
+  /** Whether the last write that waited for replicas got them (null: none yet). */
+  readonly lastWriteAcked: () => boolean | null;
+}
+
+async function openParts(config: Config, roles: Roles, logger: Logger): Promise<NodeParts> {
   const target = redisTarget(config);
   if (target === undefined) throw new RingpoolError('CONFIG', 'give --redis URL or --sentinels host:port,… (or RINGPOOL_REDIS_URL / RINGPOOL_SENTINELS)');
   const registry = await loadJobRegistry(jobDirs(config));
@@ -66,7 +110,6 @@ export async function startNode(config: Config, roles: Roles, logger: Logger, ho
     const report = connections.report();
     return { ready: report.every((c) => c.healthy), connections: report };
   };
-  const watchdog = startWatchdog(config.stuckAfterMs, connections, logger, hooks.onStuck);
   let lastWriteAcked: boolean | null = null;
   const storeOptions = {
     minReplicas: config.minReplicas ?? 0,
@@ -76,171 +119,211 @@ export async function startNode(config: Config, roles: Roles, logger: Logger, ho
     },
   };
   const store = new JobStore(open('durable', 'store'), keys, storeOptions);
-  // Shutdown runs these in order: stop serving, hand over leadership, stop scheduling, the API's
-  // parts; then the worker drains, and the connections close.
-  const closers: Array<() => Promise<void>> = [];
-  let worker: WorkerNode | undefined;
+  return { config, roles, logger, target, registry, keys, metrics, connections, supervision, storeOptions, store, open, readiness, lastWriteAcked: () => lastWriteAcked };
+}
+
+/**
+ * Shutdown runs the parts' closers in order: stop serving, hand over leadership, stop scheduling,
+ * the API's parts; then the worker drains, and the connections close.
+ */
+class Shutdown {
+  readonly #closers: Array<() => Promise<void>> = [];
+  readonly #connections: ConnectionSet;
+  readonly #logger: Logger;
+  readonly #watchdog: NodeJS.Timeout | undefined;
+  #worker: WorkerNode | undefined;
+
+  constructor(connections: ConnectionSet, logger: Logger, watchdog: NodeJS.Timeout | undefined) {
+    this.#connections = connections;
+    this.#logger = logger;
+    this.#watchdog = watchdog;
+  }
+
+  add(close: () => Promise<void>): void {
+    this.#closers.push(close);
+  }
+
+  /** The worker drains after every other part has stopped. */
+  drainLast(worker: WorkerNode): void {
+    this.#worker = worker;
+  }
+
+  async run(): Promise<void> {
+    clearInterval(this.#watchdog);
+    for (const close of this.#closers) await this.#stopPart(close);
+    const drained = this.#worker;
+    if (drained !== undefined) await this.#stopPart(() => drained.close());
+    this.#connections.disconnectAll();
+  }
+
   /** Stops one part, given up on after 20 s: no part may hold the process up for ever (Redis gone, a peer gone). */
-  const stopPart = async (close: () => Promise<void>) => {
+  async #stopPart(close: () => Promise<void>): Promise<void> {
     try {
       const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20_000).unref());
-      if ((await Promise.race([close(), timer])) === 'timeout') logger.warn('a part did not stop within 20 s; going on');
+      if ((await Promise.race([close(), timer])) === 'timeout') this.#logger.warn('a part did not stop within 20 s; going on');
     } catch (err) {
-      logger.warn({ err }, 'error while shutting down');
+      this.#logger.warn({ err }, 'error while shutting down');
     }
-  };
-  const closeAll = async () => {
-    clearInterval(watchdog);
-    for (const close of closers) await stopPart(close);
-    const drained = worker;
-    if (drained !== undefined) await stopPart(() => drained.close());
-    connections.disconnectAll();
-  };
-  try {
-    // The server starts first: a scheduler's own URL (its Raft address) needs the bound port.
-    let appFetch: Fetch = () => new Response('starting', { status: 503 });
-    let raftFetch: Fetch | undefined;
-    const server = await listen(
-      // Raft traffic carries its own HMAC and never passes the API's bearer-token middleware.
-      (request, env) => (raftFetch !== undefined && new URL(request.url).pathname.startsWith('/raft/') ? raftFetch(request, env) : appFetch(request, env)),
-      config.host,
-      config.port,
-    );
-    const url = `http://${config.host}:${(server.address() as { port: number }).port}`;
-    closers.push(
-      () =>
-        new Promise<void>((r) => {
-          server.close(() => r());
-          // SSE streams keep connections open: end them so shutdown does not wait for clients.
-          (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-        }),
-    );
-
-    // Each role's modules load only in a process that runs it: a worker-only process stays small.
-    if (roles.worker) {
-      const { WorkerNode } = await roleModule<typeof import('../worker/worker-node.js')>('../worker/worker-node.js');
-      worker = new WorkerNode(
-        {
-          store,
-          registry,
-          // The worker node closes it itself, once BullMQ has let go of it (closing it again is harmless).
-          bullConnection: open('blocking', 'worker-bullmq'),
-          subscriber: open('blocking', 'worker-events'),
-          heartbeat: open('durable', 'worker-heartbeat'),
-          logger: logger.child({ role: 'worker' }),
-          metrics,
-          canWork: () => connections.healthy(WORKER_CONNECTIONS),
-        },
-        {
-          id: config.workerId,
-          threads: config.threads,
-          heartbeatMs: config.heartbeatMs,
-          maxTaskResultBytes: config.maxTaskResultBytes,
-          ...(config.clusterSecret ? { clusterSecret: config.clusterSecret } : {}),
-          // A process that is only a worker leaves entirely when drained, as on SIGTERM.
-          ...(roles.api || roles.scheduler ? {} : { onDrainRequested: () => process.kill(process.pid, 'SIGTERM') }),
-        },
-      );
-      await worker.start();
-      logger.info({ id: worker.id, threads: worker.threads }, 'worker node started');
-    }
-
-    let scheduler: Scheduler | undefined;
-    let consensus: Consensus | undefined;
-    /** What a scheduler adds to its /status: refused registrations and Raft messages. */
-    let schedulerExtras: () => object = () => ({});
-    if (roles.scheduler) {
-      const [{ Scheduler }, { RaftLeadership }, { RaftMembership }, { RegistryMembership }, { publishSchedulerStatus, startConsensus }] = await Promise.all([
-        roleModule<typeof import('../scheduler/scheduler.js')>('../scheduler/scheduler.js'),
-        roleModule<typeof import('../scheduler/raft-leadership.js')>('../scheduler/raft-leadership.js'),
-        roleModule<typeof import('../scheduler/raft-membership.js')>('../scheduler/raft-membership.js'),
-        roleModule<typeof import('../scheduler/membership.js')>('../scheduler/membership.js'),
-        roleModule<typeof import('./consensus.js')>('./consensus.js'),
-      ]);
-      const log = logger.child({ role: 'scheduler', id: config.schedulerId });
-      consensus = startConsensus({ config, selfUrl: url, logger: log, metrics });
-      raftFetch = consensus.routes.fetch;
-      const leadership = new RaftLeadership(consensus.node, log);
-      const registryMembership = new RegistryMembership(open('durable', 'scheduler-membership'), keys.workers, {
-        leaseMs: config.leaseMs,
-        ...(config.clusterSecret ? { clusterSecret: config.clusterSecret } : {}),
-      });
-      const membership = new RaftMembership({ registry: registryMembership, control: consensus.control, node: consensus.node, leadership, logger: log });
-      await membership.start();
-      const stopGuard = guardLeadership(consensus, connections, log);
-      const stopStatus = publishSchedulerStatus(open('durable', 'scheduler-status'), keys, consensus.node, url, consensus.control);
-      const running = new Scheduler(
-        {
-          store,
-          registry,
-          leadership,
-          membership,
-          connection: open('blocking', 'scheduler-bullmq'),
-          blocking: open('blocking', 'scheduler-wake'),
-          logger: log,
-          metrics,
-        },
-        { maxTasksPerJob: config.maxTasksPerJob, maxJobResultBytes: config.maxJobResultBytes },
-      );
-      running.start();
-      const started = consensus;
-      closers.push(async () => {
-        stopGuard();
-        await started.handOver();
-        await running.close();
-        membership.stop();
-        stopStatus();
-        leadership.close();
-        await started.close();
-      });
-      scheduler = running;
-      const routes = consensus.routes;
-      schedulerExtras = () => ({ rejectedRegistrations: registryMembership.rejectedRegistrations, raftMessages: routes.stats });
-    }
-
-    if (roles.api) {
-      const [{ createApi }, { createNodeQueues, mountDashboard }, { JobEvents }, { createClusterView }] = await Promise.all([
-        roleModule<typeof import('../api/app.js')>('../api/app.js'),
-        roleModule<typeof import('../ui/routes.js')>('../ui/routes.js'),
-        roleModule<typeof import('../store/job-events.js')>('../store/job-events.js'),
-        roleModule<typeof import('./cluster-view.js')>('./cluster-view.js'),
-      ]);
-      const apiStore = new JobStore(open('api', 'api'), keys, storeOptions);
-      const replica = replicaTarget(config, target);
-      const listStore = replica === undefined ? undefined : new JobStore(connections.add(openRedis(replica, 'api', 'api-lists', supervision)), keys, storeOptions);
-      const cluster = createClusterView({ store: apiStore, leaseMs: config.leaseMs, metrics, lastWriteAcked: () => lastWriteAcked });
-      closers.push(cluster.close);
-      const jobEvents = new JobEvents(open('blocking', 'api-events'), keys);
-      await jobEvents.start();
-      closers.push(() => jobEvents.close());
-      const app = createApi(
-        {
-          store: apiStore,
-          registry,
-          logger: logger.child({ role: 'api' }),
-          clusterView: cluster.view,
-          metrics,
-          refreshMetrics: cluster.refreshMetrics,
-          jobEvents,
-          readiness,
-          ...(listStore === undefined ? {} : { listStore }),
-        },
-        { bodyLimitBytes: config.bodyLimitBytes, apiTokens: config.apiTokens, maxJobsInFlight: config.maxJobsInFlight },
-      );
-      const nodeQueues = createNodeQueues(apiStore.redis, keys);
-      closers.push(() => nodeQueues.close());
-      mountDashboard(app, { queues: () => nodeQueues.list() });
-      appFetch = app.fetch;
-    } else {
-      appFetch = healthApp(readiness, metrics, consensus, scheduler, schedulerExtras).fetch;
-    }
-
-    return { url, registry, store, metrics, scheduler, consensus, connections, close: closeAll };
-  } catch (err) {
-    // A role that failed to start takes down what had started: the process can exit with the error.
-    await closeAll();
-    throw err;
   }
+}
+
+/** The process's one HTTP server: Raft messages go to the scheduler's routes, the rest to the API or the health routes. */
+class NodeServer {
+  #app: Fetch = () => new Response('starting', { status: 503 });
+  #raft: Fetch | undefined;
+  #server: ServerType | undefined;
+
+  /** Resolves with the server's base URL. */
+  async listen(hostname: string, port: number): Promise<string> {
+    this.#server = await listen(
+      // Raft traffic carries its own HMAC and never passes the API's bearer-token middleware.
+      (request, env) => (this.#raft !== undefined && new URL(request.url).pathname.startsWith('/raft/') ? this.#raft(request, env) : this.#app(request, env)),
+      hostname,
+      port,
+    );
+    return `http://${hostname}:${(this.#server.address() as { port: number }).port}`;
+  }
+
+  serveApp(fetch: Fetch): void {
+    this.#app = fetch;
+  }
+
+  serveRaft(fetch: Fetch): void {
+    this.#raft = fetch;
+  }
+
+  close(): Promise<void> {
+    return new Promise<void>((r) => {
+      if (this.#server === undefined) return r();
+      this.#server.close(() => r());
+      // SSE streams keep connections open: end them so shutdown does not wait for clients.
+      (this.#server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+    });
+  }
+}
+
+/** The worker role: takes its node queue's tasks into a pool of `config.threads` threads. */
+async function startWorkerRole(parts: NodeParts, shutdown: Shutdown): Promise<void> {
+  const { config, roles, logger, store, registry, metrics, connections, open } = parts;
+  const { WorkerNode } = await roleModule<typeof import('../worker/worker-node.js')>('../worker/worker-node.js');
+  const worker = new WorkerNode(
+    {
+      store,
+      registry,
+      // The worker node closes it itself, once BullMQ has let go of it (closing it again is harmless).
+      bullConnection: open('blocking', 'worker-bullmq'),
+      subscriber: open('blocking', 'worker-events'),
+      heartbeat: open('durable', 'worker-heartbeat'),
+      logger: logger.child({ role: 'worker' }),
+      metrics,
+      canWork: () => connections.healthy(WORKER_CONNECTIONS),
+    },
+    {
+      id: config.workerId,
+      threads: config.threads,
+      heartbeatMs: config.heartbeatMs,
+      maxTaskResultBytes: config.maxTaskResultBytes,
+      ...(config.clusterSecret ? { clusterSecret: config.clusterSecret } : {}),
+      // A process that is only a worker leaves entirely when drained, as on SIGTERM.
+      ...(roles.api || roles.scheduler ? {} : { onDrainRequested: () => process.kill(process.pid, 'SIGTERM') }),
+    },
+  );
+  shutdown.drainLast(worker);
+  await worker.start();
+  logger.info({ id: worker.id, threads: worker.threads }, 'worker node started');
+}
+
+interface Scheduling {
+  readonly scheduler: Scheduler;
+  readonly consensus: Consensus;
+  /** What a scheduler adds to its /status: refused registrations and Raft messages. */
+  readonly extras: () => object;
+}
+
+/** The scheduler role: a Raft member (its messages served at `url`) that, while it leads, splits jobs and places tasks. */
+async function startSchedulerRole(parts: NodeParts, url: string, server: NodeServer, shutdown: Shutdown): Promise<Scheduling> {
+  const { config, logger, store, registry, metrics, connections, keys, open } = parts;
+  const [{ Scheduler }, { RaftLeadership }, { RaftMembership }, { RegistryMembership }, { publishSchedulerStatus, startConsensus }] = await Promise.all([
+    roleModule<typeof import('../scheduler/scheduler.js')>('../scheduler/scheduler.js'),
+    roleModule<typeof import('../scheduler/raft-leadership.js')>('../scheduler/raft-leadership.js'),
+    roleModule<typeof import('../scheduler/raft-membership.js')>('../scheduler/raft-membership.js'),
+    roleModule<typeof import('../scheduler/membership.js')>('../scheduler/membership.js'),
+    roleModule<typeof import('./consensus.js')>('./consensus.js'),
+  ]);
+  const log = logger.child({ role: 'scheduler', id: config.schedulerId });
+  const consensus = startConsensus({ config, selfUrl: url, logger: log, metrics });
+  server.serveRaft(consensus.routes.fetch);
+  const leadership = new RaftLeadership(consensus.node, log);
+  const registryMembership = new RegistryMembership(open('durable', 'scheduler-membership'), keys.workers, {
+    leaseMs: config.leaseMs,
+    ...(config.clusterSecret ? { clusterSecret: config.clusterSecret } : {}),
+  });
+  const membership = new RaftMembership({ registry: registryMembership, control: consensus.control, node: consensus.node, leadership, logger: log });
+  await membership.start();
+  const stopGuard = guardLeadership(consensus, connections, log);
+  const stopStatus = publishSchedulerStatus(open('durable', 'scheduler-status'), keys, consensus.node, url, consensus.control);
+  const running = new Scheduler(
+    {
+      store,
+      registry,
+      leadership,
+      membership,
+      connection: open('blocking', 'scheduler-bullmq'),
+      blocking: open('blocking', 'scheduler-wake'),
+      logger: log,
+      metrics,
+    },
+    { maxTasksPerJob: config.maxTasksPerJob, maxJobResultBytes: config.maxJobResultBytes },
+  );
+  running.start();
+  shutdown.add(async () => {
+    stopGuard();
+    await consensus.handOver();
+    await running.close();
+    membership.stop();
+    stopStatus();
+    leadership.close();
+    await consensus.close();
+  });
+  const routes = consensus.routes;
+  return { scheduler: running, consensus, extras: () => ({ rejectedRegistrations: registryMembership.rejectedRegistrations, raftMessages: routes.stats }) };
+}
+
+/** The API role: the HTTP API and the dashboard, reading through their own connections (and a replica's, if configured). */
+async function startApiRole(parts: NodeParts, shutdown: Shutdown): Promise<Fetch> {
+  const { config, logger, target, registry, metrics, connections, keys, supervision, storeOptions, open, readiness, lastWriteAcked } = parts;
+  const [{ createApi }, { createNodeQueues, mountDashboard }, { JobEvents }, { createClusterView }] = await Promise.all([
+    roleModule<typeof import('../api/app.js')>('../api/app.js'),
+    roleModule<typeof import('../ui/routes.js')>('../ui/routes.js'),
+    roleModule<typeof import('../store/job-events.js')>('../store/job-events.js'),
+    roleModule<typeof import('./cluster-view.js')>('./cluster-view.js'),
+  ]);
+  const apiStore = new JobStore(open('api', 'api'), keys, storeOptions);
+  const replica = replicaTarget(config, target);
+  const listStore = replica === undefined ? undefined : new JobStore(connections.add(openRedis(replica, 'api', 'api-lists', supervision)), keys, storeOptions);
+  const cluster = createClusterView({ store: apiStore, leaseMs: config.leaseMs, metrics, lastWriteAcked });
+  shutdown.add(cluster.close);
+  const jobEvents = new JobEvents(open('blocking', 'api-events'), keys);
+  await jobEvents.start();
+  shutdown.add(() => jobEvents.close());
+  const app = createApi(
+    {
+      store: apiStore,
+      registry,
+      logger: logger.child({ role: 'api' }),
+      clusterView: cluster.view,
+      metrics,
+      refreshMetrics: cluster.refreshMetrics,
+      jobEvents,
+      readiness,
+      ...(listStore === undefined ? {} : { listStore }),
+    },
+    { bodyLimitBytes: config.bodyLimitBytes, apiTokens: config.apiTokens, maxJobsInFlight: config.maxJobsInFlight },
+  );
+  const nodeQueues = createNodeQueues(apiStore.redis, keys);
+  shutdown.add(() => nodeQueues.close());
+  mountDashboard(app, { queues: () => nodeQueues.list() });
+  return app.fetch;
 }
 
 /** What a scheduler or worker process serves: liveness, readiness (Redis answers) and its metrics. */

@@ -62,17 +62,8 @@ export function createRaftRoutes(options: RaftRoutesOptions): RaftRoutes {
   }
   const replayWindowMs = options.replayWindowMs ?? RAFT_ROUTES_DEFAULTS.replayWindowMs;
   const maxBodyBytes = options.maxBodyBytes ?? RAFT_ROUTES_DEFAULTS.maxBodyBytes;
-  const now = options.now ?? Date.now;
-  const counts = { accepted: 0, rejectedUnauthenticated: 0, rejectedReplayed: 0, rejectedMalformed: 0 };
-  /** Nonces of accepted requests until they fall out of the window. */
-  const seenNonces = new Map<string, number>();
-
-  const forgetOldNonces = (t: number): void => {
-    for (const [nonce, expires] of seenNonces) {
-      if (expires > t) break; // insertion order ≈ expiry order
-      seenNonces.delete(nonce);
-    }
-  };
+  const counts: RouteCounts = { accepted: 0, rejectedUnauthenticated: 0, rejectedReplayed: 0, rejectedMalformed: 0 };
+  const signed = options.secret === undefined ? undefined : new SignedRequests(options.secret, replayWindowMs, options.now ?? Date.now);
 
   const app = new Hono();
   app.post(RAFT_MESSAGE_PATH, async (c) => {
@@ -86,24 +77,10 @@ export function createRaftRoutes(options: RaftRoutesOptions): RaftRoutes {
       counts.rejectedMalformed++;
       return c.json({ error: { code: 'PAYLOAD_TOO_LARGE', message: `body exceeds ${maxBodyBytes} bytes` } }, 413);
     }
-    if (options.secret !== undefined) {
-      const t = now();
-      const timestamp = Number(c.req.header(HEADER_TIMESTAMP));
-      const nonce = c.req.header(HEADER_NONCE) ?? '';
-      const signature = c.req.header(HEADER_SIGNATURE) ?? '';
-      const expected = Buffer.from(signRaftRequest(options.secret, timestamp, nonce, body), 'hex');
-      const given = Buffer.from(signature, 'hex');
-      const authentic = Number.isFinite(timestamp) && /^[0-9a-f]{16,128}$/.test(nonce) && given.length === expected.length && timingSafeEqual(given, expected);
-      if (!authentic || Math.abs(t - timestamp) > replayWindowMs) {
-        counts.rejectedUnauthenticated++;
-        return c.json({ error: { code: 'UNAUTHORIZED', message: authentic ? 'request timestamp is outside the replay window' : 'missing or invalid HMAC signature' } }, 401);
-      }
-      forgetOldNonces(t);
-      if (seenNonces.has(nonce)) {
-        counts.rejectedReplayed++;
-        return c.json({ error: { code: 'UNAUTHORIZED', message: 'replayed request' } }, 401);
-      }
-      seenNonces.set(nonce, t + 2 * replayWindowMs);
+    const refused = signed?.refuse(c.req.header(HEADER_TIMESTAMP), c.req.header(HEADER_NONCE), c.req.header(HEADER_SIGNATURE), body);
+    if (refused !== undefined) {
+      counts[refused.count]++;
+      return c.json({ error: { code: 'UNAUTHORIZED', message: refused.message } }, 401);
     }
     let batch;
     try {
@@ -121,8 +98,54 @@ export function createRaftRoutes(options: RaftRoutesOptions): RaftRoutes {
     options.receive(batch.messages, batch.from);
     return c.body(null, 204);
   });
+  return Object.assign(app, { stats: liveStats(counts) });
+}
 
-  const stats: RaftRouteStats = {
+type RouteCounts = { -readonly [K in Exclude<keyof RaftRouteStats, 'rejected'>]: number };
+
+/** The HMAC check of a signed request, and the nonces seen within the replay window. */
+class SignedRequests {
+  readonly #secret: string;
+  readonly #replayWindowMs: number;
+  readonly #now: () => number;
+  /** Nonces of accepted requests until they fall out of the window. */
+  readonly #seenNonces = new Map<string, number>();
+
+  constructor(secret: string, replayWindowMs: number, now: () => number) {
+    this.#secret = secret;
+    this.#replayWindowMs = replayWindowMs;
+    this.#now = now;
+  }
+
+  /** Why the request is refused, and the count it adds to; undefined when it is authentic and new. */
+  refuse(timestampHeader: string | undefined, nonceHeader: string | undefined, signatureHeader: string | undefined, body: string): { count: 'rejectedUnauthenticated' | 'rejectedReplayed'; message: string } | undefined {
+    const t = this.#now();
+    const timestamp = Number(timestampHeader);
+    const nonce = nonceHeader ?? '';
+    const signature = signatureHeader ?? '';
+    const expected = Buffer.from(signRaftRequest(this.#secret, timestamp, nonce, body), 'hex');
+    const given = Buffer.from(signature, 'hex');
+    const authentic = Number.isFinite(timestamp) && /^[0-9a-f]{16,128}$/.test(nonce) && given.length === expected.length && timingSafeEqual(given, expected);
+    if (!authentic || Math.abs(t - timestamp) > this.#replayWindowMs) {
+      return { count: 'rejectedUnauthenticated', message: authentic ? 'request timestamp is outside the replay window' : 'missing or invalid HMAC signature' };
+    }
+    this.#forgetOldNonces(t);
+    if (this.#seenNonces.has(nonce)) return { count: 'rejectedReplayed', message: 'replayed request' };
+    this.#seenNonces.set(nonce, t + 2 * this.#replayWindowMs);
+    return undefined;
+  }
+
+  #forgetOldNonces(t: number): void {
+    for (const [nonce, expires] of this.#seenNonces) {
+      if (expires > t) break; // insertion order ≈ expiry order
+      this.#seenNonces.delete(nonce);
+    }
+  }
+}
+
+/** The counts as they are when read. */
+function liveStats(counts: Readonly<RouteCounts>): RaftRouteStats {
+  return {
     get accepted() {
       return counts.accepted;
     },
@@ -139,7 +162,6 @@ export function createRaftRoutes(options: RaftRoutesOptions): RaftRoutes {
       return counts.rejectedUnauthenticated + counts.rejectedReplayed;
     },
   };
-  return Object.assign(app, { stats });
 }
 
 // ── Client side ──────────────────────────────────────────────────────────────────────────────

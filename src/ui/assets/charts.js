@@ -2,16 +2,16 @@
 import uPlot from './vendor/uPlot.esm.js';
 import { colourFor, h } from './dom.js';
 
-/**
- * A uPlot plugin drawing a dashed vertical line, labelled, at each marker `{ t (s), label }`.
- * Markers outside the visible range are skipped.
- */
 /** Seconds since the epoch as local "HH:MM:SS". */
 function clock(sec) {
   const d = new Date(sec * 1000);
   return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
 }
 
+/**
+ * A uPlot plugin drawing a dashed vertical line, labelled, at each marker `{ t (s), label }`.
+ * Markers outside the visible range are skipped.
+ */
 function markersPlugin(getMarkers) {
   return {
     hooks: {
@@ -64,9 +64,7 @@ export function liveChart(container, { title, unit, markers = () => [], windowSe
   wrap.append(plot);
   container.append(wrap);
 
-  let times = [];
-  /** id → values aligned with `times` (null where the series had no sample). */
-  const values = new Map();
+  const samples = new RollingSamples(windowSec);
   let chart = null;
   let ids = [];
 
@@ -74,47 +72,7 @@ export function liveChart(container, { title, unit, markers = () => [], windowSe
 
   function build() {
     chart?.destroy();
-    const series = [
-      { value: (_u, v) => (v === null || v === undefined ? '—' : clock(v)) },
-      ...ids.map((id) => ({
-        label: id,
-        stroke: colour(id),
-        width: 2,
-        fill: fill ? `${colour(id)}1f` : undefined,
-        spanGaps: false,
-        points: { show: false },
-        value: (_u, v) => (v === null || v === undefined ? '—' : `${Number(v).toLocaleString('en-US', { maximumFractionDigits: 1 })} ${unit}`),
-      })),
-    ];
-    chart = new uPlot(
-      {
-        width: width(),
-        height: 190,
-        series,
-        scales: { x: { time: true }, y: { range: (_u, min, max) => [0, Math.max(1, max * 1.15)] } },
-        axes: [
-          {
-            stroke: '#64748b',
-            grid: { stroke: '#eef2f7' },
-            ticks: { stroke: '#e2e8f0' },
-            space: 70,
-            // Whole seconds at least: a short window must not get ticks like ":19.500".
-            incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600],
-            values: (_u, splits) => splits.map((v) => clock(v)),
-          },
-          { stroke: '#64748b', grid: { stroke: '#eef2f7' }, ticks: { stroke: '#e2e8f0' }, size: 52 },
-        ],
-        legend: { live: true },
-        cursor: { drag: { x: false, y: false } },
-        plugins: [markersPlugin(markers)],
-      },
-      data(),
-      plot,
-    );
-  }
-
-  function data() {
-    return [times, ...ids.map((id) => values.get(id))];
+    chart = new uPlot(chartOptions(width(), ids, { unit, fill, colour, markers }), samples.data(ids), plot);
   }
 
   const resize = new ResizeObserver(() => chart?.setSize({ width: width(), height: 190 }));
@@ -123,23 +81,12 @@ export function liveChart(container, { title, unit, markers = () => [], windowSe
   return {
     /** Adds one sample per series at time `t` (seconds). */
     push(t, sample) {
-      const newIds = Object.keys(sample).filter((id) => !values.has(id));
-      for (const id of newIds) values.set(id, times.map(() => null));
-      times.push(t);
-      for (const [id, arr] of values) arr.push(id in sample ? sample[id] : null);
-      // Drop what has left the window.
-      const cut = times.findIndex((x) => x >= t - windowSec);
-      if (cut > 0) {
-        times = times.slice(cut);
-        for (const [id, arr] of values) values.set(id, arr.slice(cut));
-      }
-      // Series whose every value has left the window go too (a node that left long ago).
-      for (const [id, arr] of values) if (arr.every((v) => v === null)) values.delete(id);
-      const current = [...values.keys()].sort();
+      samples.add(t, sample);
+      const current = samples.ids();
       if (chart === null || current.join('\n') !== ids.join('\n')) {
         ids = current;
         build();
-      } else chart.setData(data());
+      } else chart.setData(samples.data(ids));
     },
     /** Redraws (after the markers changed). */
     redraw() {
@@ -154,5 +101,80 @@ export function liveChart(container, { title, unit, markers = () => [], windowSe
     load(history) {
       for (const { t, sample } of history) this.push(t, sample);
     },
+  };
+}
+
+/** Samples of several series over a rolling window: their times, and per series id values aligned with them. */
+class RollingSamples {
+  #windowSec;
+  #times = [];
+  /** id → values aligned with `#times` (null where the series had no sample). */
+  #values = new Map();
+
+  constructor(windowSec) {
+    this.#windowSec = windowSec;
+  }
+
+  add(t, sample) {
+    const values = this.#values;
+    const newIds = Object.keys(sample).filter((id) => !values.has(id));
+    for (const id of newIds) values.set(id, this.#times.map(() => null));
+    this.#times.push(t);
+    for (const [id, arr] of values) arr.push(id in sample ? sample[id] : null);
+    // Drop what has left the window.
+    const cut = this.#times.findIndex((x) => x >= t - this.#windowSec);
+    if (cut > 0) {
+      this.#times = this.#times.slice(cut);
+      for (const [id, arr] of values) values.set(id, arr.slice(cut));
+    }
+    // Series whose every value has left the window go too (a node that left long ago).
+    for (const [id, arr] of values) if (arr.every((v) => v === null)) values.delete(id);
+  }
+
+  /** The series ids, sorted. */
+  ids() {
+    return [...this.#values.keys()].sort();
+  }
+
+  /** uPlot's data: the times, then the values of each of `ids`. */
+  data(ids) {
+    return [this.#times, ...ids.map((id) => this.#values.get(id))];
+  }
+}
+
+/** uPlot's options for a chart of the series `ids`: time on x, from 0 on y, a legend, the markers. */
+function chartOptions(width, ids, { unit, fill, colour, markers }) {
+  const series = [
+    { value: (_u, v) => (v === null || v === undefined ? '—' : clock(v)) },
+    ...ids.map((id) => ({
+      label: id,
+      stroke: colour(id),
+      width: 2,
+      fill: fill ? `${colour(id)}1f` : undefined,
+      spanGaps: false,
+      points: { show: false },
+      value: (_u, v) => (v === null || v === undefined ? '—' : `${Number(v).toLocaleString('en-US', { maximumFractionDigits: 1 })} ${unit}`),
+    })),
+  ];
+  return {
+    width,
+    height: 190,
+    series,
+    scales: { x: { time: true }, y: { range: (_u, min, max) => [0, Math.max(1, max * 1.15)] } },
+    axes: [
+      {
+        stroke: '#64748b',
+        grid: { stroke: '#eef2f7' },
+        ticks: { stroke: '#e2e8f0' },
+        space: 70,
+        // Whole seconds at least: a short window must not get ticks like ":19.500".
+        incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600],
+        values: (_u, splits) => splits.map((v) => clock(v)),
+      },
+      { stroke: '#64748b', grid: { stroke: '#eef2f7' }, ticks: { stroke: '#e2e8f0' }, size: 52 },
+    ],
+    legend: { live: true },
+    cursor: { drag: { x: false, y: false } },
+    plugins: [markersPlugin(markers)],
   };
 }

@@ -12,38 +12,39 @@ const REFRESH_MS = 2000;
 const cursorStacks = new Map();
 
 export function renderJobs(main, params) {
-  const state = {
+  const page = new JobsPage(main, {
     status: params.get('status') ?? '',
     job: params.get('job') ?? '',
     q: params.get('q') ?? '',
     cursor: params.get('cursor') ?? '',
-  };
-  const filterKey = () => JSON.stringify([state.status, state.job, state.q]);
-  const stack = () => {
-    if (!cursorStacks.has(filterKey())) cursorStacks.set(filterKey(), []);
-    return cursorStacks.get(filterKey());
-  };
+  });
+  page.start();
+  return () => page.stop();
+}
 
-  const statusSelect = h('select', { id: 'f-status', 'data-testid': 'jobs-status' }, h('option', { value: '' }, 'any status'), STATUSES.map((st) => h('option', { value: st, selected: st === state.status }, st)));
-  const typeSelect = h('select', { id: 'f-type', 'data-testid': 'jobs-type' }, h('option', { value: '' }, 'any type'));
-  const search = h('input', { id: 'f-q', type: 'search', placeholder: 'job id prefix or words of the input', value: state.q, autocomplete: 'off', spellcheck: 'false', 'data-testid': 'jobs-search' });
-  const info = h('p', { class: 'muted small', role: 'status', 'aria-live': 'polite', 'data-testid': 'jobs-info' });
-  const error = h('p', { class: 'error', role: 'alert', hidden: true, 'data-testid': 'jobs-error' });
-  const tbody = h('tbody', {});
-  const newer = h('button', { type: 'button', 'data-testid': 'jobs-newer' }, '← Newer');
-  const older = h('button', { type: 'button', 'data-testid': 'jobs-older' }, 'Older →');
-
+/** The filters, the table and the pager, laid out once. */
+function layout(main, state) {
+  const el = {
+    statusSelect: h('select', { id: 'f-status', 'data-testid': 'jobs-status' }, h('option', { value: '' }, 'any status'), STATUSES.map((st) => h('option', { value: st, selected: st === state.status }, st))),
+    typeSelect: h('select', { id: 'f-type', 'data-testid': 'jobs-type' }, h('option', { value: '' }, 'any type')),
+    search: h('input', { id: 'f-q', type: 'search', placeholder: 'job id prefix or words of the input', value: state.q, autocomplete: 'off', spellcheck: 'false', 'data-testid': 'jobs-search' }),
+    info: h('p', { class: 'muted small', role: 'status', 'aria-live': 'polite', 'data-testid': 'jobs-info' }),
+    error: h('p', { class: 'error', role: 'alert', hidden: true, 'data-testid': 'jobs-error' }),
+    tbody: h('tbody', {}),
+    newer: h('button', { type: 'button', 'data-testid': 'jobs-newer' }, '← Newer'),
+    older: h('button', { type: 'button', 'data-testid': 'jobs-older' }, 'Older →'),
+  };
   replace(
     main,
     h('div', { class: 'page-head' }, h('h1', {}, 'Jobs'), h('a', { class: 'button primary', href: '#/submit' }, 'Submit a job')),
     h(
       'form',
       { class: 'filters card', role: 'search', 'aria-label': 'Filter jobs', onsubmit: (e) => e.preventDefault() },
-      h('div', { class: 'field grow' }, h('label', { for: 'f-q' }, 'Search'), search),
-      h('div', { class: 'field' }, h('label', { for: 'f-status' }, 'Status'), statusSelect),
-      h('div', { class: 'field' }, h('label', { for: 'f-type' }, 'Type'), typeSelect),
+      h('div', { class: 'field grow' }, h('label', { for: 'f-q' }, 'Search'), el.search),
+      h('div', { class: 'field' }, h('label', { for: 'f-status' }, 'Status'), el.statusSelect),
+      h('div', { class: 'field' }, h('label', { for: 'f-type' }, 'Type'), el.typeSelect),
     ),
-    error,
+    el.error,
     h(
       'div',
       { class: 'card flush' },
@@ -51,53 +52,127 @@ export function renderJobs(main, params) {
         'table',
         { class: 'table jobs-table', 'data-testid': 'jobs-table' },
         h('thead', {}, h('tr', {}, ['Job', 'Type', 'Status', 'Progress', 'Duration', 'Created', 'Input'].map((t) => h('th', { scope: 'col', class: t === 'Duration' ? 'num' : undefined }, t)))),
-        tbody,
+        el.tbody,
       ),
-      h('div', { class: 'pager' }, info, h('div', { class: 'pager-buttons' }, newer, older)),
+      h('div', { class: 'pager' }, el.info, h('div', { class: 'pager-buttons' }, el.newer, el.older)),
     ),
   );
+  return el;
+}
 
-  jobTypes()
-    .then((types) => {
-      for (const t of types) typeSelect.append(h('option', { value: t.name, selected: t.name === state.job }, t.name));
-    })
-    .catch(() => {});
+/** The jobs page: one page of jobs at a time, refreshed while shown; filters and the page live in the address. */
+class JobsPage {
+  #state;
+  #el;
+  #next = null;
+  #lastJson = '';
+  #timer;
+  #stopped = false;
+  #controller;
 
-  let next = null;
-  let lastJson = '';
-  let timer;
-  let stopped = false;
-  let controller;
+  constructor(main, state) {
+    this.#state = state;
+    this.#el = layout(main, state);
+  }
+
+  start() {
+    const { typeSelect } = this.#el;
+    jobTypes()
+      .then((types) => {
+        for (const t of types) typeSelect.append(h('option', { value: t.name, selected: t.name === this.#state.job }, t.name));
+      })
+      .catch(() => {});
+    this.#listen();
+    this.#load();
+  }
+
+  stop() {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    this.#controller?.abort();
+    setConnection('idle');
+  }
+
+  #listen() {
+    const { statusSelect, typeSelect, search, older, newer } = this.#el;
+    const state = this.#state;
+    statusSelect.addEventListener('change', () => {
+      state.status = statusSelect.value;
+      this.#restart();
+    });
+    typeSelect.addEventListener('change', () => {
+      state.job = typeSelect.value;
+      this.#restart();
+    });
+    const searchNow = () => {
+      const q = search.value.trim();
+      if (q === state.q) return;
+      state.q = q;
+      this.#restart();
+    };
+    search.addEventListener('input', debounce(searchNow, 250));
+    search.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') searchNow();
+    });
+    older.addEventListener('click', () => this.#older());
+    newer.addEventListener('click', () => this.#newer());
+  }
+
+  #filterKey() {
+    return JSON.stringify([this.#state.status, this.#state.job, this.#state.q]);
+  }
+
+  /** Cursors of the pages before this one, for the current filters. */
+  #stack() {
+    if (!cursorStacks.has(this.#filterKey())) cursorStacks.set(this.#filterKey(), []);
+    return cursorStacks.get(this.#filterKey());
+  }
+
+  /** New filters: back to the first page. */
+  #restart() {
+    this.#state.cursor = '';
+    cursorStacks.set(this.#filterKey(), []);
+    this.#syncHash();
+    this.#load();
+  }
+
+  #older() {
+    if (this.#next === null) return;
+    this.#stack().push(this.#state.cursor);
+    this.#state.cursor = String(this.#next);
+    this.#syncHash();
+    this.#load();
+  }
+
+  #newer() {
+    this.#state.cursor = this.#stack().pop() ?? '';
+    this.#syncHash();
+    this.#load();
+  }
 
   /** Keeps the filters in the address (without a hashchange: the view stays, focus stays in the box). */
-  function syncHash() {
-    const hash = `#/jobs${query({ status: state.status, job: state.job, q: state.q, cursor: state.cursor })}`;
+  #syncHash() {
+    const { status, job, q, cursor } = this.#state;
+    const hash = `#/jobs${query({ status, job, q, cursor })}`;
     if (location.hash !== hash) history.replaceState(null, '', hash);
   }
 
-  async function load({ quiet = false } = {}) {
-    clearTimeout(timer);
-    controller?.abort();
-    const mine = (controller = new AbortController());
+  async #load({ quiet = false } = {}) {
+    const { info, error } = this.#el;
+    const state = this.#state;
+    clearTimeout(this.#timer);
+    this.#controller?.abort();
+    const mine = (this.#controller = new AbortController());
     const started = performance.now();
     if (!quiet) info.textContent = 'Loading…';
     try {
       const page = await api(`/v1/jobs${query({ limit: PAGE_SIZE, status: state.status, job: state.job, q: state.q, cursor: state.cursor })}`, { signal: mine.signal });
-      if (stopped || mine !== controller) return;
+      if (this.#stopped || mine !== this.#controller) return;
       error.hidden = true;
       setConnection('ok');
-      next = page.next ?? null;
-      const json = JSON.stringify(page.jobs);
-      if (json !== lastJson || !quiet) {
-        lastJson = json;
-        renderRows(tbody, page.jobs, state);
-      }
-      const pageNo = stack().length + 1;
-      info.textContent = page.jobs.length === 0 ? (pageNo > 1 ? 'No more jobs.' : 'No jobs match.') : `Page ${pageNo} · ${page.jobs.length} job${page.jobs.length === 1 ? '' : 's'}${next === null ? '' : ' · more below'}`;
-      newer.disabled = state.cursor === '';
-      older.disabled = next === null;
+      this.#show(page, quiet);
     } catch (err) {
-      if (stopped || err.name === 'AbortError') return;
+      if (this.#stopped || err.name === 'AbortError') return;
       error.hidden = false;
       error.textContent = err.status === 400 && state.q ? `Search failed: ${err.message}` : `Could not load the jobs: ${err.message}`;
       info.textContent = '';
@@ -106,56 +181,27 @@ export function renderJobs(main, params) {
     }
     // A slow page (a filter the server answers by scanning) is refreshed less often, and a hidden tab not at all.
     const delay = Math.max(REFRESH_MS, (performance.now() - started) * 10);
-    if (!stopped) timer = setTimeout(function refresh() {
-      if (document.hidden) timer = setTimeout(refresh, REFRESH_MS);
-      else load({ quiet: true });
-    }, delay);
+    const refresh = () => {
+      if (document.hidden) this.#timer = setTimeout(refresh, REFRESH_MS);
+      else this.#load({ quiet: true });
+    };
+    if (!this.#stopped) this.#timer = setTimeout(refresh, delay);
   }
 
-  const restart = () => {
-    state.cursor = '';
-    cursorStacks.set(filterKey(), []);
-    syncHash();
-    load();
-  };
-  statusSelect.addEventListener('change', () => {
-    state.status = statusSelect.value;
-    restart();
-  });
-  typeSelect.addEventListener('change', () => {
-    state.job = typeSelect.value;
-    restart();
-  });
-  const searchNow = () => {
-    const q = search.value.trim();
-    if (q === state.q) return;
-    state.q = q;
-    restart();
-  };
-  search.addEventListener('input', debounce(searchNow, 250));
-  search.addEventListener('keydown', (e) => {
-    if (e.key === 'Enter') searchNow();
-  });
-  older.addEventListener('click', () => {
-    if (next === null) return;
-    stack().push(state.cursor);
-    state.cursor = String(next);
-    syncHash();
-    load();
-  });
-  newer.addEventListener('click', () => {
-    state.cursor = stack().pop() ?? '';
-    syncHash();
-    load();
-  });
-
-  load();
-  return () => {
-    stopped = true;
-    clearTimeout(timer);
-    controller?.abort();
-    setConnection('idle');
-  };
+  /** The rows (redrawn only when they changed, or on a load the user asked for), the page line and the pager. */
+  #show(page, quiet) {
+    const { info, tbody, newer, older } = this.#el;
+    this.#next = page.next ?? null;
+    const json = JSON.stringify(page.jobs);
+    if (json !== this.#lastJson || !quiet) {
+      this.#lastJson = json;
+      renderRows(tbody, page.jobs, this.#state);
+    }
+    const pageNo = this.#stack().length + 1;
+    info.textContent = page.jobs.length === 0 ? (pageNo > 1 ? 'No more jobs.' : 'No jobs match.') : `Page ${pageNo} · ${page.jobs.length} job${page.jobs.length === 1 ? '' : 's'}${this.#next === null ? '' : ' · more below'}`;
+    newer.disabled = this.#state.cursor === '';
+    older.disabled = this.#next === null;
+  }
 }
 
 function jobDuration(job, now = Date.now()) {

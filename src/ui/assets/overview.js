@@ -29,25 +29,37 @@ function remember(view, t) {
 }
 
 export function renderOverview(main) {
-  const stats = h('section', { class: 'stats', 'aria-label': 'Summary' });
-  const schedulers = h('section', { class: 'card', 'aria-labelledby': 'h-schedulers' });
-  const ring = h('section', { class: 'card ring-card', 'aria-labelledby': 'h-ring' });
-  const workers = h('section', { class: 'card span-2', 'aria-labelledby': 'h-workers' });
-  const charts = h('section', { class: 'card', 'aria-labelledby': 'h-charts' });
-  const redis = h('section', { class: 'card', 'aria-labelledby': 'h-redis' });
-  const error = h('p', { class: 'error', role: 'alert', hidden: true, 'data-testid': 'overview-error' });
+  const page = new OverviewPage(main);
+  page.start();
+  return () => page.stop();
+}
 
+/** The page's cards, laid out once; each is filled from every poll. */
+function layout(main) {
+  const el = {
+    stats: h('section', { class: 'stats', 'aria-label': 'Summary' }),
+    schedulers: h('section', { class: 'card', 'aria-labelledby': 'h-schedulers' }),
+    ring: h('section', { class: 'card ring-card', 'aria-labelledby': 'h-ring' }),
+    workers: h('section', { class: 'card span-2', 'aria-labelledby': 'h-workers' }),
+    charts: h('section', { class: 'card', 'aria-labelledby': 'h-charts' }),
+    redis: h('section', { class: 'card', 'aria-labelledby': 'h-redis' }),
+    error: h('p', { class: 'error', role: 'alert', hidden: true, 'data-testid': 'overview-error' }),
+  };
   replace(
     main,
     h('div', { class: 'page-head' }, h('h1', {}, 'Cluster overview'), h('span', { class: 'muted', id: 'overview-updated', 'data-testid': 'overview-updated' })),
-    error,
-    stats,
-    h('div', { class: 'stack' }, h('div', { class: 'grid grid-3' }, ring, workers), charts, h('div', { class: 'grid' }, schedulers, redis)),
+    el.error,
+    el.stats,
+    h('div', { class: 'stack' }, h('div', { class: 'grid grid-3' }, el.ring, el.workers), el.charts, h('div', { class: 'grid' }, el.schedulers, el.redis)),
   );
+  return el;
+}
 
-  replace(charts, h('h2', { id: 'h-charts' }, 'Throughput and queues'));
+/** The throughput and queue-depth charts, with the samples kept from earlier visits. */
+function liveCharts(card) {
+  replace(card, h('h2', { id: 'h-charts' }, 'Throughput and queues'));
   const chartRow = h('div', { class: 'chart-row' });
-  charts.append(chartRow, h('div', { class: 'leader-changes', 'data-testid': 'leader-changes' }));
+  card.append(chartRow, h('div', { class: 'leader-changes', 'data-testid': 'leader-changes' }));
   const throughput = liveChart(chartRow, {
     title: 'Tasks completed per second',
     unit: 'tasks/s',
@@ -68,60 +80,80 @@ export function renderOverview(main) {
     throughput.push(x.t, x.throughput);
     queues.push(x.t, x.depth);
   }
+  return { throughput, queues };
+}
 
-  let ringKey = '';
-  let stopped = false;
-  let timer;
-  let controller;
+/** The overview: polls the cluster view once a second while shown. */
+class OverviewPage {
+  #el;
+  #charts;
+  #ringKey = '';
+  #stopped = false;
+  #timer;
+  #controller;
 
-  async function poll() {
-    controller = new AbortController();
+  constructor(main) {
+    this.#el = layout(main);
+    this.#charts = liveCharts(this.#el.charts);
+  }
+
+  start() {
+    this.#poll();
+  }
+
+  stop() {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    this.#controller?.abort();
+    this.#charts.throughput.destroy();
+    this.#charts.queues.destroy();
+    setConnection('idle');
+  }
+
+  async #poll() {
+    const { error } = this.#el;
+    this.#controller = new AbortController();
     try {
-      const view = await api('/v1/cluster', { signal: controller.signal });
-      if (stopped) return;
-      const now = Date.now();
-      const t = now / 1000;
-      const changesBefore = kept.leaderChanges.length;
-      remember(view, t);
-      const last = kept.samples[kept.samples.length - 1];
-      throughput.push(t, last.throughput);
-      queues.push(t, last.depth);
-      if (kept.leaderChanges.length !== changesBefore) {
-        throughput.redraw();
-        queues.redraw();
-      }
-      renderStats(stats, view);
-      renderSchedulers(schedulers, view);
-      const key = JSON.stringify([view.ring?.version, view.ring?.shares]);
-      if (key !== ringKey) {
-        ringKey = key;
-        renderRing(ring, view);
-      }
-      renderWorkers(workers, view);
-      renderRedis(redis, view);
-      renderLeaderChanges(charts.querySelector('.leader-changes'));
-      document.getElementById('overview-updated').textContent = `updated ${timestamp(now).slice(11)}`;
+      const view = await api('/v1/cluster', { signal: this.#controller.signal });
+      if (this.#stopped) return;
+      this.#show(view, Date.now());
       error.hidden = true;
       setConnection('ok');
     } catch (err) {
-      if (stopped || err.name === 'AbortError') return;
+      if (this.#stopped || err.name === 'AbortError') return;
       error.hidden = false;
       error.textContent = `Could not load the cluster view: ${err.message}`;
       setConnection('error', err.message);
       if (err.status === 401) return; // the token form is up; it re-renders the page
     }
-    if (!stopped) timer = setTimeout(poll, POLL_MS);
+    if (!this.#stopped) this.#timer = setTimeout(() => this.#poll(), POLL_MS);
   }
-  poll();
 
-  return () => {
-    stopped = true;
-    clearTimeout(timer);
-    controller?.abort();
-    throughput.destroy();
-    queues.destroy();
-    setConnection('idle');
-  };
+  #show(view, now) {
+    const { stats, schedulers, ring, workers, redis, charts } = this.#el;
+    const { throughput, queues } = this.#charts;
+    const t = now / 1000;
+    const changesBefore = kept.leaderChanges.length;
+    remember(view, t);
+    const last = kept.samples[kept.samples.length - 1];
+    throughput.push(t, last.throughput);
+    queues.push(t, last.depth);
+    if (kept.leaderChanges.length !== changesBefore) {
+      throughput.redraw();
+      queues.redraw();
+    }
+    renderStats(stats, view);
+    renderSchedulers(schedulers, view);
+    const key = JSON.stringify([view.ring?.version, view.ring?.shares]);
+    if (key !== this.#ringKey) {
+      this.#ringKey = key;
+      renderRing(ring, view);
+    }
+    renderWorkers(workers, view);
+    renderRedis(redis, view);
+    renderLeaderChanges(charts.querySelector('.leader-changes'));
+    document.getElementById('overview-updated').textContent = `updated ${timestamp(now).slice(11)}`;
+  }
 }
 
 function stat(label, value, testid, extra) {

@@ -70,72 +70,88 @@ function field(prop, path, required, idPrefix) {
   const id = `${idPrefix}-${path.join('-')}`;
   const hintId = `${id}-hint`;
   const hintText = hint(prop);
-  const label = h('label', { for: id }, name, required ? h('span', { class: 'req', 'aria-hidden': 'true' }, ' *') : null);
-  const hintEl = hintText ? h('p', { class: 'hint', id: hintId }, hintText) : null;
-  const common = { id, name: key, 'data-testid': `field-${key}`, 'aria-describedby': hintText ? hintId : undefined, 'aria-required': required ? 'true' : undefined };
-
-  if (isObjectSchema(prop)) {
-    const group = objectFields(prop, path, idPrefix);
-    return {
-      name,
-      element: h('fieldset', { class: 'nested', 'data-testid': `field-${key}` }, h('legend', {}, name, required ? ' *' : ' (optional)'), hintEl, h('div', { class: 'field-grid' }, group.elements)),
-      read() {
-        const r = readObject(group);
-        // An optional group left entirely empty is left out, and so are its fields' "required" errors.
-        if (!required && Object.keys(r.value).length === 0) return { value: undefined, errors: [] };
-        return r;
-      },
-      write: (v) => group.write(v),
-    };
-  }
-
+  const f = {
+    prop,
+    path,
+    required,
+    idPrefix,
+    name,
+    key,
+    label: h('label', { for: id }, name, required ? h('span', { class: 'req', 'aria-hidden': 'true' }, ' *') : null),
+    hintEl: hintText ? h('p', { class: 'hint', id: hintId }, hintText) : null,
+    common: { id, name: key, 'data-testid': `field-${key}`, 'aria-describedby': hintText ? hintId : undefined, 'aria-required': required ? 'true' : undefined },
+  };
+  if (isObjectSchema(prop)) return objectField(f);
   const type = Array.isArray(prop.type) ? prop.type.find((t) => t !== 'null') : prop.type;
-
-  if (Array.isArray(prop.enum) && prop.enum.every((v) => typeof v === 'string')) {
-    const select = h('select', common, required ? h('option', { value: '' }, 'choose…') : h('option', { value: '' }, prop.default !== undefined ? `default (${prop.default})` : '—'), prop.enum.map((v) => h('option', { value: v }, v)));
-    return simple(name, key, label, hintEl, select, required, (raw) => (raw === '' ? undefined : raw), (v) => (v === undefined ? '' : String(v)));
-  }
-
-  if (type === 'integer' || type === 'number') {
-    const input = h('input', {
-      ...common,
-      type: 'number',
-      inputmode: type === 'integer' ? 'numeric' : 'decimal',
-      step: type === 'integer' ? '1' : 'any',
-      min: prop.minimum !== undefined && Math.abs(prop.minimum) < SAFE ? prop.minimum : undefined,
-      max: prop.maximum !== undefined && Math.abs(prop.maximum) < SAFE ? prop.maximum : undefined,
-      placeholder: prop.default !== undefined ? String(prop.default) : '',
-    });
-    return simple(name, key, label, hintEl, input, required, (raw) => {
-      if (raw.trim() === '') return undefined;
-      const n = Number(raw);
-      if (!Number.isFinite(n)) throw new Error(`${key}: “${raw}” is not a number`);
-      if (type === 'integer' && !Number.isInteger(n)) throw new Error(`${key}: expected an integer, got ${raw}`);
-      return n;
-    }, (v) => (v === undefined || v === null ? '' : String(v)));
-  }
-
-  if (type === 'boolean') {
-    const input = h('input', { ...common, 'aria-required': undefined, type: 'checkbox', checked: prop.default === true });
-    return {
-      name,
-      element: h('div', { class: 'field checkbox' }, h('div', { class: 'check-row' }, input, label), hintEl),
-      read: () => ({ value: input.checked, errors: [] }),
-      write: (v) => {
-        input.checked = v === undefined ? prop.default === true : Boolean(v);
-      },
-    };
-  }
-
-  if (type === 'string') {
-    const long = (prop.maxLength ?? 0) > 200 || /text/i.test(name);
-    const input = long
-      ? h('textarea', { ...common, rows: '4', maxlength: prop.maxLength && prop.maxLength < 1e7 ? prop.maxLength : undefined, placeholder: prop.default ?? '' })
-      : h('input', { ...common, type: 'text', maxlength: prop.maxLength, placeholder: prop.default ?? '' });
-    return simple(name, key, label, hintEl, input, required, (raw) => (raw === '' ? undefined : raw), (v) => (v === undefined || v === null ? '' : String(v)));
-  }
-
+  if (Array.isArray(prop.enum) && prop.enum.every((v) => typeof v === 'string')) return enumField(f);
+  if (type === 'integer' || type === 'number') return numberField(f, type);
+  if (type === 'boolean') return booleanField(f);
+  if (type === 'string') return stringField(f);
   // Arrays, unions and anything else: a small JSON editor for this field.
+  return jsonField(f);
+}
+
+/** A nested object: a fieldset of its own fields. */
+function objectField({ prop, path, required, idPrefix, name, key, hintEl }) {
+  const group = objectFields(prop, path, idPrefix);
+  return {
+    name,
+    element: h('fieldset', { class: 'nested', 'data-testid': `field-${key}` }, h('legend', {}, name, required ? ' *' : ' (optional)'), hintEl, h('div', { class: 'field-grid' }, group.elements)),
+    read() {
+      const r = readObject(group);
+      // An optional group left entirely empty is left out, and so are its fields' "required" errors.
+      if (!required && Object.keys(r.value).length === 0) return { value: undefined, errors: [] };
+      return r;
+    },
+    write: (v) => group.write(v),
+  };
+}
+
+function enumField({ prop, required, name, key, label, hintEl, common }) {
+  const select = h('select', common, required ? h('option', { value: '' }, 'choose…') : h('option', { value: '' }, prop.default !== undefined ? `default (${prop.default})` : '—'), prop.enum.map((v) => h('option', { value: v }, v)));
+  return simple(name, key, label, hintEl, select, required, (raw) => (raw === '' ? undefined : raw), (v) => (v === undefined ? '' : String(v)));
+}
+
+function numberField({ prop, required, name, key, label, hintEl, common }, type) {
+  const input = h('input', {
+    ...common,
+    type: 'number',
+    inputmode: type === 'integer' ? 'numeric' : 'decimal',
+    step: type === 'integer' ? '1' : 'any',
+    min: prop.minimum !== undefined && Math.abs(prop.minimum) < SAFE ? prop.minimum : undefined,
+    max: prop.maximum !== undefined && Math.abs(prop.maximum) < SAFE ? prop.maximum : undefined,
+    placeholder: prop.default !== undefined ? String(prop.default) : '',
+  });
+  return simple(name, key, label, hintEl, input, required, (raw) => {
+    if (raw.trim() === '') return undefined;
+    const n = Number(raw);
+    if (!Number.isFinite(n)) throw new Error(`${key}: “${raw}” is not a number`);
+    if (type === 'integer' && !Number.isInteger(n)) throw new Error(`${key}: expected an integer, got ${raw}`);
+    return n;
+  }, (v) => (v === undefined || v === null ? '' : String(v)));
+}
+
+function booleanField({ prop, name, label, hintEl, common }) {
+  const input = h('input', { ...common, 'aria-required': undefined, type: 'checkbox', checked: prop.default === true });
+  return {
+    name,
+    element: h('div', { class: 'field checkbox' }, h('div', { class: 'check-row' }, input, label), hintEl),
+    read: () => ({ value: input.checked, errors: [] }),
+    write: (v) => {
+      input.checked = v === undefined ? prop.default === true : Boolean(v);
+    },
+  };
+}
+
+function stringField({ prop, required, name, key, label, hintEl, common }) {
+  const long = (prop.maxLength ?? 0) > 200 || /text/i.test(name);
+  const input = long
+    ? h('textarea', { ...common, rows: '4', maxlength: prop.maxLength && prop.maxLength < 1e7 ? prop.maxLength : undefined, placeholder: prop.default ?? '' })
+    : h('input', { ...common, type: 'text', maxlength: prop.maxLength, placeholder: prop.default ?? '' });
+  return simple(name, key, label, hintEl, input, required, (raw) => (raw === '' ? undefined : raw), (v) => (v === undefined || v === null ? '' : String(v)));
+}
+
+function jsonField({ prop, required, name, key, label, hintEl, common }) {
   const area = h('textarea', { ...common, rows: '3', class: 'mono', placeholder: prop.default !== undefined ? JSON.stringify(prop.default) : 'JSON' });
   return simple(name, key, label, hintEl ?? h('p', { class: 'hint' }, 'JSON'), area, required, (raw) => {
     if (raw.trim() === '') return undefined;
