@@ -66,11 +66,3 @@ export function toTypedError(err: unknown): unknown {
   if (isErrorCode(first)) return new RingpoolError(first, message.slice(first.length + 1), { cause: err });
   return err;
 }
-
-/** Errors a retry can outlive: replicas behind, a failover in progress, a dropped connection. */
-export function isTransientRedisError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | undefined)?.code;
-  if (code === 'NOT_REPLICATED' || code === 'REDIS_UNAVAILABLE') return true;
-  const message = err instanceof Error ? err.message : String(err);
-  return /NOREPLICAS|READONLY|LOADING|MASTERDOWN|Connection is closed|ECONNREFUSED|ECONNRESET|Stream isn't writeable|MaxRetriesPerRequest/.test(message);
-}
