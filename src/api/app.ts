@@ -82,8 +82,8 @@ const ListQuery = z
 
 export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
   const opts = { ...API_DEFAULTS, ...options };
-  if (!Number.isInteger(opts.bodyLimitBytes) || opts.bodyLimitBytes < 1) throw new TypeError(`bodyLimitBytes must be an integer >= 1, got ${opts.bodyLimitBytes}`);
-  if (!Number.isInteger(opts.maxJsonDepth) || opts.maxJsonDepth < 1) throw new TypeError(`maxJsonDepth must be an integer >= 1, got ${opts.maxJsonDepth}`);
+  if (!Number.isInteger(opts.bodyLimitBytes) || opts.bodyLimitBytes < 1) throw new RingpoolError('CONFIG', `bodyLimitBytes must be an integer >= 1, got ${opts.bodyLimitBytes}`);
+  if (!Number.isInteger(opts.maxJsonDepth) || opts.maxJsonDepth < 1) throw new RingpoolError('CONFIG', `maxJsonDepth must be an integer >= 1, got ${opts.maxJsonDepth}`);
   const { store, registry } = deps;
   const quota = new JobQuota(store.redis, store.keys, { maxJobsInFlight: opts.maxJobsInFlight });
   const app = new Hono();

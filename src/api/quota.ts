@@ -82,9 +82,9 @@ export class JobQuota {
 
   constructor(redis: Redis, keys: Keys, options: JobQuotaOptions = {}) {
     const opts = { ...QUOTA_DEFAULTS, ...options };
-    if (!Number.isInteger(opts.maxJobsInFlight) || opts.maxJobsInFlight < 1) throw new TypeError(`maxJobsInFlight must be an integer >= 1, got ${opts.maxJobsInFlight}`);
-    if (!Number.isFinite(opts.retryAfterSec) || opts.retryAfterSec < 1) throw new TypeError(`retryAfterSec must be a number >= 1, got ${opts.retryAfterSec}`);
-    if (!Number.isInteger(opts.reservationGraceMs) || opts.reservationGraceMs < 0) throw new TypeError(`reservationGraceMs must be an integer >= 0, got ${opts.reservationGraceMs}`);
+    if (!Number.isInteger(opts.maxJobsInFlight) || opts.maxJobsInFlight < 1) throw new RingpoolError('CONFIG', `maxJobsInFlight must be an integer >= 1, got ${opts.maxJobsInFlight}`);
+    if (!Number.isFinite(opts.retryAfterSec) || opts.retryAfterSec < 1) throw new RingpoolError('CONFIG', `retryAfterSec must be a number >= 1, got ${opts.retryAfterSec}`);
+    if (!Number.isInteger(opts.reservationGraceMs) || opts.reservationGraceMs < 0) throw new RingpoolError('CONFIG', `reservationGraceMs must be an integer >= 0, got ${opts.reservationGraceMs}`);
     // defineCommand is idempotent per connection: EVALSHA, falling back to EVAL after a Redis restart.
     redis.defineCommand('rp_quota_admit', { numberOfKeys: 1, lua: ADMIT_LUA });
     redis.defineCommand('rp_quota_release', { numberOfKeys: 2, lua: RELEASE_LUA });

@@ -93,7 +93,7 @@ export class Scheduler {
     this.#deps = deps;
     this.#options = { ...SCHEDULER_DEFAULTS, ...options };
     for (const [name, value] of Object.entries(this.#options)) {
-      if (!Number.isInteger(value) || value < 1) throw new TypeError(`scheduler option ${name} must be an integer >= 1, got ${value}`);
+      if (!Number.isInteger(value) || value < 1) throw new RingpoolError('CONFIG', `scheduler option ${name} must be an integer >= 1, got ${value}`);
     }
   }
 

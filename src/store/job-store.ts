@@ -112,8 +112,8 @@ export class JobStore {
   constructor(redis: Redis, keys: Keys, options: JobStoreOptions = {}) {
     const minReplicas = options.minReplicas ?? 0;
     const waitTimeoutMs = options.waitTimeoutMs ?? 2000;
-    if (!Number.isInteger(minReplicas) || minReplicas < 0) throw new TypeError(`minReplicas must be an integer >= 0, got ${minReplicas}`);
-    if (!Number.isInteger(waitTimeoutMs) || waitTimeoutMs < 1) throw new TypeError(`waitTimeoutMs must be an integer >= 1, got ${waitTimeoutMs}`);
+    if (!Number.isInteger(minReplicas) || minReplicas < 0) throw new RingpoolError('CONFIG', `minReplicas must be an integer >= 0, got ${minReplicas}`);
+    if (!Number.isInteger(waitTimeoutMs) || waitTimeoutMs < 1) throw new RingpoolError('CONFIG', `waitTimeoutMs must be an integer >= 1, got ${waitTimeoutMs}`);
     this.#redis = redis;
     this.keys = keys;
     this.#minReplicas = minReplicas;

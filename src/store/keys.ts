@@ -1,4 +1,5 @@
 // Every Redis key and channel name ringpool uses, built in one place from one prefix.
+import { RingpoolError } from '../errors.js';
 
 export interface Keys {
   readonly prefix: string;
@@ -44,7 +45,7 @@ export interface Keys {
 
 export function createKeys(prefix: string): Keys {
   if (!/^[A-Za-z0-9:_-]{1,64}$/.test(prefix)) {
-    throw new TypeError(`Redis key prefix must be 1-64 of [A-Za-z0-9:_-], got ${JSON.stringify(prefix)}`);
+    throw new RingpoolError('CONFIG', `Redis key prefix must be 1-64 of [A-Za-z0-9:_-], got ${JSON.stringify(prefix)}`);
   }
   const p = `${prefix}:`;
   return Object.freeze({

@@ -11,6 +11,7 @@ import { serveStatic } from '@hono/node-server/serve-static';
 import { Queue } from 'bullmq';
 import type { Context, Hono, MiddlewareHandler } from 'hono';
 import type { Redis } from 'ioredis';
+import { RingpoolError } from '../errors.js';
 import type { Keys } from '../store/keys.js';
 
 export interface DashboardDeps {
@@ -80,7 +81,7 @@ interface Asset {
 export function mountDashboard(app: Hono, deps: DashboardDeps, options: DashboardOptions = {}): void {
   const opts = { ...DASHBOARD_DEFAULTS, ...options };
   if (!Number.isInteger(opts.queueRefreshMs) || opts.queueRefreshMs < 0) {
-    throw new TypeError(`queueRefreshMs must be an integer >= 0, got ${opts.queueRefreshMs}`);
+    throw new RingpoolError('CONFIG', `queueRefreshMs must be an integer >= 0, got ${opts.queueRefreshMs}`);
   }
   const assets = loadAssets();
   const index = assets.get('index.html');

@@ -4,7 +4,8 @@ import { hostname } from 'node:os';
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { isTransientRedisError, serializeError } from '../errors.js';
+import { RingpoolError, isTransientRedisError, serializeError } from '../errors.js';
+import { isNodeId } from '../node-id.js';
 import type { JobRegistry } from '../registry/job-registry.js';
 import type { JobStore, PlacementView } from '../store/job-store.js';
 import { batchStamp, isStaleBatch, type TaskBatch } from '../transport/task-batch.js';
@@ -61,8 +62,6 @@ export interface WorkerRegistration {
   readonly draining: boolean;
 }
 
-const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
-
 export class WorkerNode {
   readonly id: string;
   readonly #deps: WorkerNodeDeps;
@@ -83,9 +82,9 @@ export class WorkerNode {
   readonly #clusterSecret: string | undefined;
 
   constructor(deps: WorkerNodeDeps, options: WorkerNodeOptions) {
-    if (!NODE_ID.test(options.id)) throw new TypeError(`worker id must be letters, digits, '_' or '-' (at most 63), got ${JSON.stringify(options.id)}`);
+    if (!isNodeId(options.id)) throw new RingpoolError('CONFIG', `worker id must be letters, digits, '_' or '-' (at most 63), got ${JSON.stringify(options.id)}`);
     const prefetch = options.prefetchPerThread ?? 2;
-    if (!Number.isInteger(prefetch) || prefetch < 1) throw new TypeError(`prefetchPerThread must be an integer >= 1, got ${prefetch}`);
+    if (!Number.isInteger(prefetch) || prefetch < 1) throw new RingpoolError('CONFIG', `prefetchPerThread must be an integer >= 1, got ${prefetch}`);
     this.id = options.id;
     this.#deps = deps;
     this.#pool = new TaskPool(options.threads === undefined ? {} : { threads: options.threads });
