@@ -1,7 +1,6 @@
 // createApi(deps): the HTTP API as a Hono app; tests call app.request(), only the CLI opens a socket.
 import { IncomingMessage } from 'node:http';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
-import type { Redis } from 'ioredis';
 import { streamSSE } from 'hono/streaming';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -13,6 +12,7 @@ import { JOB_STATUSES, TERMINAL_STATUSES, type JobRecord } from '../store/job-re
 import type { JobEvents } from '../store/job-events.js';
 import { isJobId, newJobId, type JobResultBody, type JobStore } from '../store/job-store.js';
 import type { Metrics } from '../observability/metrics.js';
+import { isNodeId } from '../node-id.js';
 import { apiAuth, principalOf } from './auth.js';
 import { describeIssues, toHttpError } from './errors.js';
 import { JobQuota, QUOTA_DEFAULTS } from './quota.js';
@@ -85,7 +85,7 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
   if (!Number.isInteger(opts.bodyLimitBytes) || opts.bodyLimitBytes < 1) throw new RingpoolError('CONFIG', `bodyLimitBytes must be an integer >= 1, got ${opts.bodyLimitBytes}`);
   if (!Number.isInteger(opts.maxJsonDepth) || opts.maxJsonDepth < 1) throw new RingpoolError('CONFIG', `maxJsonDepth must be an integer >= 1, got ${opts.maxJsonDepth}`);
   const { store, registry } = deps;
-  const quota = new JobQuota(store.redis, store.keys, { maxJobsInFlight: opts.maxJobsInFlight });
+  const quota = new JobQuota(store.quotas, { maxJobsInFlight: opts.maxJobsInFlight });
   const app = new Hono();
 
   app.onError((err, c) => {
@@ -106,7 +106,7 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
   app.use('*', apiAuth(opts.apiTokens));
   // Routes that need Redis answer 503 at once while the connection is down (after auth: a client
   // without a token learns nothing about the backend).
-  const redisUp = failFastWhileRedisDown(store.redis);
+  const redisUp = failFastWhileRedisDown(store);
   for (const path of ['/readyz', '/v1/jobs', '/v1/jobs/*', '/v1/cluster', '/v1/workers/*']) app.use(path, redisUp);
 
   app.get('/metrics', async (c) => {
@@ -118,7 +118,7 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
     if (deps.readiness === undefined) {
-      await store.redis.ping();
+      await store.ping();
       return c.json({ status: 'ready' });
     }
     const r = deps.readiness();
@@ -264,8 +264,7 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
 
   app.post('/v1/workers/:id/drain', async (c) => {
     const id = c.req.param('id');
-    const workers = await store.redis.hgetall(store.keys.workers);
-    if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/.test(id) || workers[id] === undefined) {
+    if (!isNodeId(id) || !(await store.workers.isRegistered(id))) {
       throw new RingpoolError('NOT_FOUND', `no worker node ${JSON.stringify(id.slice(0, 80))}; see GET /v1/cluster for the nodes`);
     }
     await store.requestDrain(id);
@@ -366,31 +365,16 @@ function waitQuery(raw: string | undefined): number {
   return wait.data;
 }
 
-/** One listener pair per connection, however many apps share it. */
-const LINKS = new WeakMap<Redis, { lost: boolean }>();
-
 /**
- * While a connection that was up is lost, ioredis queues commands until a reconnect attempt fails
- * (seconds, with backoff); a request then fails fast instead, and sends nothing, so "changed
- * nothing" holds. The client reconnects by itself, and requests pass again once it is ready.
- * Before the first connection, requests are let through (and queued), as at startup.
+ * While the store's connection that was up is lost (see `JobStore.lostConnection`), a request
+ * fails fast instead of waiting in ioredis's queue, and sends nothing, so "changed nothing" holds.
+ * The client reconnects by itself, and requests pass again once it is ready.
  */
-function failFastWhileRedisDown(redis: Redis): MiddlewareHandler {
-  let link = LINKS.get(redis);
-  if (link === undefined) {
-    const state = { lost: false };
-    redis.on('close', () => {
-      state.lost = true;
-    });
-    redis.on('ready', () => {
-      state.lost = false;
-    });
-    LINKS.set(redis, (link = state));
-  }
-  const state = link;
+function failFastWhileRedisDown(store: JobStore): MiddlewareHandler {
   return async (_c, next) => {
-    if (state.lost && redis.status !== 'ready') {
-      throw new RingpoolError('REDIS_UNAVAILABLE', `Redis is unreachable (connection ${redis.status}); the request changed nothing, try again shortly`);
+    const lost = store.lostConnection;
+    if (lost !== undefined) {
+      throw new RingpoolError('REDIS_UNAVAILABLE', `Redis is unreachable (connection ${lost}); the request changed nothing, try again shortly`);
     }
     await next();
   };

@@ -7,9 +7,8 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import { RingpoolError } from '../errors.js';
-import { assertRedisServerAvailable, freePort, probeRedis } from '../store/local-redis.js';
+import { assertRedisServerAvailable, freePort, redisReplicasOnline, sentinelMaster } from '../store/local-redis.js';
 
 /** The `ringpool` entry point every node process runs (`node bin/ringpool.mjs <role> …`). */
 const BIN = fileURLToPath(new URL('../../bin/ringpool.mjs', import.meta.url));
@@ -579,22 +578,6 @@ function logTail(path: string, lines = 15): string {
   } catch {
     return '';
   }
-}
-
-function withRedis<T>(port: number, fn: (c: Redis) => Promise<T>): Promise<T | undefined> {
-  return probeRedis(port, fn, 1000);
-}
-
-async function redisReplicasOnline(masterPort: number, count: number): Promise<true | undefined> {
-  const info = await withRedis(masterPort, (c) => c.info('replication'));
-  return info !== undefined && [...info.matchAll(/^slave\d+:.*state=online/gm)].length >= count ? true : undefined;
-}
-
-async function sentinelMaster(port: number, name: string): Promise<number | undefined> {
-  return await withRedis(port, async (c) => {
-    const reply = (await c.call('SENTINEL', 'get-master-addr-by-name', name)) as [string, string] | null;
-    return reply === null ? undefined : Number(reply[1]);
-  });
 }
 
 async function httpOk(url: string): Promise<boolean> {

@@ -1,5 +1,5 @@
 // The leader-only loop: splits submitted jobs, places each task on the ring, enqueues batches, reduces.
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import { Piscina } from 'piscina';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -83,8 +83,7 @@ export class Scheduler {
   /** Jobs this process is splitting or reducing now: one piece of work per job at a time. */
   readonly #working = new Map<string, Promise<void>>();
   #running = false;
-  /** When this process last enqueued tasks, and in which term (the failover bench reads it). */
-  lastPlacement: { readonly term: number; readonly at: number } | undefined;
+  #lastPlacement: { readonly term: number; readonly at: number } | undefined;
   #loop: Promise<void> | undefined;
   #watch: Promise<void> | undefined;
   #unsubscribe: (() => void) | undefined;
@@ -95,6 +94,11 @@ export class Scheduler {
     for (const [name, value] of Object.entries(this.#options)) {
       if (!Number.isInteger(value) || value < 1) throw new RingpoolError('CONFIG', `scheduler option ${name} must be an integer >= 1, got ${value}`);
     }
+  }
+
+  /** When this process last enqueued tasks, and in which term (a scheduler's /status shows it; the failover bench reads it there). */
+  get lastPlacement(): { readonly term: number; readonly at: number } | undefined {
+    return this.#lastPlacement;
   }
 
   start(): void {
@@ -215,7 +219,7 @@ export class Scheduler {
   #queue(nodeId: string): Queue<TaskBatch> {
     let queue = this.#queues.get(nodeId);
     if (queue === undefined) {
-      queue = new Queue<TaskBatch>(this.#deps.store.keys.nodeQueue(nodeId), { connection: this.#deps.connection, prefix: this.#deps.store.keys.prefix });
+      queue = this.#deps.store.workers.queue(nodeId, this.#deps.connection);
       this.#queues.set(nodeId, queue);
     }
     return queue;
@@ -283,7 +287,7 @@ export class Scheduler {
           return list.length === 1 && only !== undefined ? this.#queue(node).add(only.name, only.data, only.opts) : this.#queue(node).addBulk(list as never);
         }),
       );
-      this.lastPlacement = { term, at: Date.now() };
+      this.#lastPlacement = { term, at: Date.now() };
       ready.clear();
     };
 

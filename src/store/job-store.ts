@@ -10,6 +10,10 @@ import { queryWords, searchWords } from './search-words.js';
 import { assembleResults } from './result-blobs.js';
 import { defineScripts, runScript, sendScript, toTypedError } from './scripts.js';
 import { inOneWrite } from './one-write.js';
+import { QuotaStore } from './quota-store.js';
+import { readReplication, type ReplicationView } from './replication.js';
+import { SchedulerStatuses } from './scheduler-statuses.js';
+import { WorkerStore } from './worker-store.js';
 import { parseAdoptions, type Adoption, type BatchStamp } from '../transport/task-batch.js';
 
 export interface JobStoreOptions {
@@ -94,7 +98,13 @@ export function isJobId(id: string): boolean {
   return JOB_ID.test(id);
 }
 
+/**
+ * Jobs, their tasks' results and errors, on one connection. The other concerns' facades over the
+ * same connection hang off it (`workers`, `quotas`, `schedulerStatuses`): a quota admission must
+ * leave in one write with its job's creation, and the API's other reads need no connection more.
+ */
 export class JobStore {
+  /** The key names of this store's prefix: for tests and tools that look into Redis. */
   readonly keys: Keys;
   readonly #redis: Redis;
   readonly #minReplicas: number;
@@ -108,6 +118,11 @@ export class JobStore {
    * reconnect therefore counts as not stored (test/integration/replication-wait-resend.test.ts).
    */
   #connectionEpoch = 0;
+  /** The connection was up and is lost (closed, not yet ready again). */
+  #lost = false;
+  #workers: WorkerStore | undefined;
+  #quotas: QuotaStore | undefined;
+  #schedulerStatuses: SchedulerStatuses | undefined;
 
   constructor(redis: Redis, keys: Keys, options: JobStoreOptions = {}) {
     const minReplicas = options.minReplicas ?? 0;
@@ -119,12 +134,54 @@ export class JobStore {
     this.#minReplicas = minReplicas;
     this.#waitTimeoutMs = waitTimeoutMs;
     this.#onAcknowledge = options.onAcknowledge;
-    redis.on('close', () => this.#connectionEpoch++);
+    redis.on('close', () => {
+      this.#connectionEpoch++;
+      this.#lost = true;
+    });
+    redis.on('ready', () => {
+      this.#lost = false;
+    });
     defineScripts(redis);
   }
 
-  get redis(): Redis {
-    return this.#redis;
+  /** Worker registrations and node queues, on this store's connection. */
+  get workers(): WorkerStore {
+    return (this.#workers ??= new WorkerStore(this.#redis, this.keys));
+  }
+
+  /** Jobs in flight per principal, on this store's connection (see `createJob`'s `reservedIn`). */
+  get quotas(): QuotaStore {
+    return (this.#quotas ??= new QuotaStore(this.#redis, this.keys));
+  }
+
+  /** The schedulers' published statuses, on this store's connection. */
+  get schedulerStatuses(): SchedulerStatuses {
+    return (this.#schedulerStatuses ??= new SchedulerStatuses(this.#redis, this.keys));
+  }
+
+  /**
+   * The connection's status while it is lost after having been up, else undefined. ioredis
+   * queues commands meanwhile until a reconnect attempt fails (seconds, with backoff): a caller
+   * that must not wait that long (the API) fails fast instead. Before the first connection it is
+   * undefined: commands queue, as at startup.
+   */
+  get lostConnection(): string | undefined {
+    return this.#lost && this.#redis.status !== 'ready' ? this.#redis.status : undefined;
+  }
+
+  /** Resolves once Redis answers on this store's connection. */
+  async ping(): Promise<void> {
+    await this.#redis.ping();
+  }
+
+  /** Replication as the master this store's connection reaches reports it. */
+  async replication(): Promise<ReplicationView> {
+    return await readReplication(this.#redis);
+  }
+
+  /** Results stored cluster-wide since the start (their rate is the cluster's throughput). */
+  async resultsStored(): Promise<number> {
+    return Number(await this.#redis.get(this.keys.resultsStored));
   }
 
   get minReplicas(): number {
@@ -331,6 +388,18 @@ export class JobStore {
       cursor = next;
     } while (cursor !== '0');
     return blobs;
+  }
+
+  /**
+   * Calls `onCancel` with the id of every job cancelled from now on (the events channel).
+   * `subscriber` must be a connection of its own: it enters subscribe mode.
+   */
+  async onCancelled(subscriber: Redis, onCancel: (jobId: string) => void): Promise<void> {
+    const channel = this.keys.events;
+    subscriber.on('message', (from: string, message: string) => {
+      if (from === channel && message.startsWith('cancel:')) onCancel(message.slice(7));
+    });
+    await subscriber.subscribe(channel);
   }
 
   /** Blocks on the scheduler's wake list; `client` must be a connection of its own. */

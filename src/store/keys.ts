@@ -39,6 +39,8 @@ export interface Keys {
   readonly workers: string;
   /** Pub/sub channel: `cancel:<id>` when a job is cancelled. */
   readonly events: string;
+  /** Sorted set: a principal's jobs in flight, job id → reservation time in ms (see quota-admit.lua). */
+  quota(principal: string): string;
   /** BullMQ queue name of a worker node (BullMQ adds its own prefix: ours). */
   nodeQueue(nodeId: string): string;
 }
@@ -68,6 +70,7 @@ export function createKeys(prefix: string): Keys {
     schedulers: `${p}schedulers`,
     workers: `${p}workers`,
     events: `${p}events`,
+    quota: (principal: string) => `${p}quota:${principal}`,
     nodeQueue: (nodeId: string) => `node-${nodeId}`,
   });
 }

@@ -1,17 +1,18 @@
 // A worker node: registers itself, takes task batches from its BullMQ queue and runs them on its thread pool.
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
-import { Worker, type Job } from 'bullmq';
+import type { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { RingpoolError, isTransientRedisError, serializeError } from '../errors.js';
 import { isNodeId } from '../node-id.js';
 import type { JobRegistry } from '../registry/job-registry.js';
 import type { JobStore, PlacementView } from '../store/job-store.js';
+import type { WorkerStore } from '../store/worker-store.js';
 import { batchStamp, isStaleBatch, type TaskBatch } from '../transport/task-batch.js';
 import type { Metrics } from '../observability/metrics.js';
 import { signRegistration } from '../transport/registration-signature.js';
-import { closeBullmqConnection } from './bullmq-connection.js';
+import { closeBullmqConnection } from '../store/bullmq-connection.js';
 import { TaskPool } from './task-pool.js';
 import type { TaskOutcome } from './task-runner.js';
 
@@ -39,8 +40,8 @@ export interface WorkerNodeDeps {
   readonly bullConnection: Redis;
   /** A connection of its own for the cancel channel. */
   readonly subscriber: Redis;
-  /** A connection of its own for the heartbeat: never queued behind a result's WAIT. */
-  readonly heartbeat: Redis;
+  /** Where the registration is renewed: on a connection of its own, never queued behind a result's WAIT. */
+  readonly heartbeat: WorkerStore;
   readonly logger: Logger;
   readonly metrics?: Metrics;
   /**
@@ -101,13 +102,9 @@ export class WorkerNode {
 
   async start(): Promise<void> {
     const { store, subscriber, bullConnection } = this.#deps;
-    await subscriber.subscribe(store.keys.events);
-    subscriber.on('message', (_channel: string, message: string) => {
-      if (message.startsWith('cancel:')) this.#cancelFor(message.slice(7)).abort();
-    });
-    this.#worker = new Worker<TaskBatch>(store.keys.nodeQueue(this.id), (job) => this.#process(job), {
+    await store.onCancelled(subscriber, (jobId) => this.#cancelFor(jobId).abort());
+    this.#worker = store.workers.worker(this.id, (job) => this.#process(job), {
       connection: bullConnection,
-      prefix: store.keys.prefix,
       concurrency: this.#concurrency,
       // CPU work runs in threads, so this event loop stays free to renew locks (BullMQ #652).
       lockDuration: 10_000,
@@ -150,7 +147,7 @@ export class WorkerNode {
       busy: this.#pool.busy,
       draining: this.#draining,
     };
-    await this.#deps.heartbeat.hset(this.#deps.store.keys.workers, this.id, signRegistration(registration, this.#clusterSecret));
+    await this.#deps.heartbeat.register(this.id, signRegistration(registration, this.#clusterSecret));
   }
 
   #cancelFor(jobId: string): AbortController {
