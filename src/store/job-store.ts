@@ -7,7 +7,6 @@ import type { ResolvedJobOptions } from '../sdk/job-options.js';
 import { TERMINAL_STATUSES, parseJobHash, type JobError, type JobRecord, type JobStatus } from './job-record.js';
 import type { Keys } from './keys.js';
 import { queryWords, searchWords } from './search-words.js';
-import { assembleResults } from './result-blobs.js';
 import { defineScripts, runScript, sendScript, toTypedError } from './scripts.js';
 import { inOneWrite } from './one-write.js';
 import { QuotaStore } from './quota-store.js';
@@ -287,10 +286,6 @@ export class JobStore {
     }
   }
 
-  async countJobs(): Promise<number> {
-    return await this.#redis.zcard(this.keys.jobs);
-  }
-
   /** Cancels a job that has not ended; returns its status after the call. */
   async cancelJob(id: string, now: number = Date.now()): Promise<JobStatus | 'missing'> {
     const k = this.keys;
@@ -353,11 +348,7 @@ export class JobStore {
     return await this.#writeAcked(() => sendScript<JobStatus | 'missing'>(this.#redis, 'record-split', [k.fence, k.job(id), k.wake], [term, id, placed, total ?? '']), epoch);
   }
 
-  async completeJob(id: string, term: number, result: JobResultBody, ttlSec: number, now: number = Date.now()): Promise<JobStatus | 'missing'> {
-    return await this.completeJobWith(id, term, result.type === 'image/png' ? result.bytes : JSON.stringify(result.value ?? null), ttlSec, now);
-  }
-
-  /** `completeJob` with the result already serialised: JSON text, or the bytes of an image. */
+  /** Completes a running job with its reduced result, serialised: JSON text, or the bytes of an image. */
   async completeJobWith(id: string, term: number, payload: string | Buffer, ttlSec: number, now: number = Date.now()): Promise<JobStatus | 'missing'> {
     const k = this.keys;
     const epoch = this.#connectionEpoch;
@@ -373,12 +364,7 @@ export class JobStore {
     return await this.#writeAcked(() => sendScript<JobStatus | 'missing'>(this.#redis, 'fail-job', [k.fence, k.job(id), k.active], [term, id, JSON.stringify(error), now, k.events]), epoch);
   }
 
-  /** Every stored task result of a job, in task order. */
-  async readResults(id: string, total: number): Promise<unknown[]> {
-    return assembleResults(await this.readResultBlobs(id), total);
-  }
-
-  /** The stored result batches as they are in Redis: JSON `[[index, result], …]` each. */
+  /** The stored result batches as they are in Redis: JSON `[[index, result], …]` each (see `assembleResults`). */
   async readResultBlobs(id: string): Promise<string[]> {
     const blobs: string[] = [];
     let cursor = '0';
@@ -436,19 +422,9 @@ export class JobStore {
   // ---- worker side ------------------------------------------------------------------------
 
   /**
-   * Stores task results (first write wins) and, when `WAIT` is configured, returns only once
-   * the replicas confirm them; a short count throws NOT_REPLICATED so the tasks are retried.
-   */
-  async storeResults(
-    jobId: string,
-    entries: ReadonlyArray<readonly [number, unknown]>,
-    from?: StoredFrom,
-  ): Promise<StoredResults> {
-    return await this.storeResultJson(jobId, entries.map(([index, value]) => [index, JSON.stringify(value ?? null)] as const), from);
-  }
-
-  /**
-   * `storeResults` for values already serialised (a worker thread sends its results as JSON).
+   * Stores task results, each already JSON (a worker thread sends its results so), first write
+   * wins; when `WAIT` is configured, returns only once the replicas confirm them, and a short
+   * count throws NOT_REPLICATED so the tasks are retried.
    * `ending`: the entries are every task of the job (TaskBatch.whole) and this is their reduced
    * result: unless a result of the job was stored before, the job completes with it in the same
    * script (status 'completed'), and the task results are not kept.
