@@ -1,4 +1,4 @@
-// Every read and write of jobs, tasks and results in Redis: the one store module (DESIGN §1-3, §6).
+// Every read and write of jobs, their tasks and results in Redis (DESIGN §1-3, §6); other concerns have their own facades in src/store.
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { RingpoolError, type SerializedError } from '../errors.js';
@@ -7,25 +7,17 @@ import type { ResolvedJobOptions } from '../sdk/job-options.js';
 import { TERMINAL_STATUSES, parseJobHash, type JobError, type JobRecord, type JobStatus } from './job-record.js';
 import type { Keys } from './keys.js';
 import { queryWords, searchWords } from './search-words.js';
-import { defineScripts, runScript, sendScript, toTypedError } from './scripts.js';
+import { defineScripts, runScript, sendScript } from './scripts.js';
 import { inOneWrite } from './one-write.js';
+import { ReplicatedWrites, type ReplicatedWritesOptions } from './replicated-writes.js';
 import { QuotaStore } from './quota-store.js';
 import { readReplication, type ReplicationView } from './replication.js';
 import { SchedulerStatuses } from './scheduler-statuses.js';
 import { WorkerStore } from './worker-store.js';
 import { parseAdoptions, type Adoption, type BatchStamp } from '../transport/task-batch.js';
 
-export interface JobStoreOptions {
-  /**
-   * Replicas that must confirm a write before it counts as stored (`WAIT`, DESIGN §6).
-   * @default 0
-   */
-  readonly minReplicas?: number;
-  /** How long `WAIT` may block, in ms. @default 2000 */
-  readonly waitTimeoutMs?: number;
-  /** Told the outcome of every `WAIT` (for metrics and the cluster view). */
-  readonly onAcknowledge?: (acked: boolean) => void;
-}
+/** How the store's writes wait for the replicas (see ReplicatedWrites). */
+export type JobStoreOptions = ReplicatedWritesOptions;
 
 export interface NewJob {
   readonly id: string;
@@ -106,17 +98,8 @@ export class JobStore {
   /** The key names of this store's prefix: for tests and tools that look into Redis. */
   readonly keys: Keys;
   readonly #redis: Redis;
-  readonly #minReplicas: number;
-  readonly #waitTimeoutMs: number;
-  readonly #onAcknowledge: ((acked: boolean) => void) | undefined;
-  #lastAcked: boolean | null = null;
-  /**
-   * Bumped whenever the connection closes. WAIT confirms only the writes made on its own
-   * connection; ioredis resends a WAIT cut off by a failover on the new connection, where it
-   * would confirm nothing this client wrote yet answer "replicated". A write whose WAIT spans a
-   * reconnect therefore counts as not stored (test/integration/replication-wait-resend.test.ts).
-   */
-  #connectionEpoch = 0;
+  /** Every write the callers must be able to rely on waits for the replicas through it. */
+  readonly #acks: ReplicatedWrites;
   /** The connection was up and is lost (closed, not yet ready again). */
   #lost = false;
   #workers: WorkerStore | undefined;
@@ -124,17 +107,10 @@ export class JobStore {
   #schedulerStatuses: SchedulerStatuses | undefined;
 
   constructor(redis: Redis, keys: Keys, options: JobStoreOptions = {}) {
-    const minReplicas = options.minReplicas ?? 0;
-    const waitTimeoutMs = options.waitTimeoutMs ?? 2000;
-    if (!Number.isInteger(minReplicas) || minReplicas < 0) throw new RingpoolError('CONFIG', `minReplicas must be an integer >= 0, got ${minReplicas}`);
-    if (!Number.isInteger(waitTimeoutMs) || waitTimeoutMs < 1) throw new RingpoolError('CONFIG', `waitTimeoutMs must be an integer >= 1, got ${waitTimeoutMs}`);
+    this.#acks = new ReplicatedWrites(redis, options);
     this.#redis = redis;
     this.keys = keys;
-    this.#minReplicas = minReplicas;
-    this.#waitTimeoutMs = waitTimeoutMs;
-    this.#onAcknowledge = options.onAcknowledge;
     redis.on('close', () => {
-      this.#connectionEpoch++;
       this.#lost = true;
     });
     redis.on('ready', () => {
@@ -184,12 +160,12 @@ export class JobStore {
   }
 
   get minReplicas(): number {
-    return this.#minReplicas;
+    return this.#acks.minReplicas;
   }
 
   /** Whether the last `WAIT` was confirmed by enough replicas; null before the first. */
   get lastWriteAcked(): boolean | null {
-    return this.#lastAcked;
+    return this.#acks.lastAcked;
   }
 
   // ---- API side -------------------------------------------------------------------------
@@ -202,7 +178,7 @@ export class JobStore {
   async createJob(job: NewJob, options: { reservedIn?: string; now?: number } = {}): Promise<void> {
     const k = this.keys;
     const now = options.now ?? Date.now();
-    const epoch = this.#connectionEpoch;
+    const epoch = this.#acks.epoch;
     const words = searchWords(job.name, job.input).map(k.searchWord);
     const write = () => sendScript<number>(this.#redis, 'create-job', [k.job(job.id), k.jobs, k.active, k.wake, k.jobsById, options.reservedIn ?? ''], [
       job.id, now, SEARCH_TTL_SEC, words.length, ...words,
@@ -215,7 +191,7 @@ export class JobStore {
       'createdAt', now,
       'placed', 0, 'done', 0, 'failed', 0, 'duplicates', 0,
     ]);
-    const created = await this.#writeAcked(write, epoch, (c) => c === 1);
+    const created = await this.#acks.write(write, epoch, (c) => c === 1);
     if (created === -1) throw new RingpoolError('RATE_LIMITED', `job ${job.id} was not admitted: no quota reservation in ${options.reservedIn}`);
     if (created !== 1) throw new RingpoolError('CONFLICT', `job id ${job.id} is already taken`);
   }
@@ -254,9 +230,9 @@ export class JobStore {
   /** A failed job runs again: its tasks without a stored result are re-enqueued. Returns the status before. */
   async retryJob(id: string): Promise<JobStatus | 'missing'> {
     const k = this.keys;
-    const epoch = this.#connectionEpoch;
+    const epoch = this.#acks.epoch;
     const before = await runScript<JobStatus | 'missing'>(this.#redis, 'retry-job', [k.fence, k.job(id), k.taskErrors(id), k.active, k.wake], [id]);
-    if (before === 'failed') await this.#acknowledge(epoch);
+    if (before === 'failed') await this.#acks.acknowledge(epoch);
     return before;
   }
 
@@ -342,26 +318,26 @@ export class JobStore {
   /** Records how many tasks are enqueued; `total` once the split has ended. */
   async recordSplit(id: string, term: number, placed: number, total?: number): Promise<JobStatus | 'missing'> {
     const k = this.keys;
-    const epoch = this.#connectionEpoch;
+    const epoch = this.#acks.epoch;
     // Every checkpoint is confirmed: a split that goes on from a checkpoint lost in a Redis failover
     // would leave the tasks in between unplaced. Unconfirmed, the split stops and resumes from Redis.
-    return await this.#writeAcked(() => sendScript<JobStatus | 'missing'>(this.#redis, 'record-split', [k.fence, k.job(id), k.wake], [term, id, placed, total ?? '']), epoch);
+    return await this.#acks.write(() => sendScript<JobStatus | 'missing'>(this.#redis, 'record-split', [k.fence, k.job(id), k.wake], [term, id, placed, total ?? '']), epoch);
   }
 
   /** Completes a running job with its reduced result, serialised: JSON text, or the bytes of an image. */
   async completeJobWith(id: string, term: number, payload: string | Buffer, ttlSec: number, now: number = Date.now()): Promise<JobStatus | 'missing'> {
     const k = this.keys;
-    const epoch = this.#connectionEpoch;
+    const epoch = this.#acks.epoch;
     const write = () => sendScript<JobStatus | 'missing'>(this.#redis, 'complete-job', [k.fence, k.job(id), k.jobResult(id), k.active, k.results(id), k.storedBits(id)], [
       term, id, now, payload, ttlSec, k.events,
     ]);
-    return await this.#writeAcked(write, epoch);
+    return await this.#acks.write(write, epoch);
   }
 
   async failJob(id: string, term: number, error: SerializedError, now: number = Date.now()): Promise<JobStatus | 'missing'> {
     const k = this.keys;
-    const epoch = this.#connectionEpoch;
-    return await this.#writeAcked(() => sendScript<JobStatus | 'missing'>(this.#redis, 'fail-job', [k.fence, k.job(id), k.active], [term, id, JSON.stringify(error), now, k.events]), epoch);
+    const epoch = this.#acks.epoch;
+    return await this.#acks.write(() => sendScript<JobStatus | 'missing'>(this.#redis, 'fail-job', [k.fence, k.job(id), k.active], [term, id, JSON.stringify(error), now, k.events]), epoch);
   }
 
   /** The stored result batches as they are in Redis: JSON `[[index, result], …]` each (see `assembleResults`). */
@@ -442,7 +418,7 @@ export class JobStore {
       ending === undefined ? '' : '1', ending?.ttlSec ?? 0, k.events, ending?.result ?? '',
     ];
     for (const [index, json] of entries) args.push(index, json);
-    const epoch = this.#connectionEpoch;
+    const epoch = this.#acks.epoch;
     const write = () => sendScript<[number, number, JobStatus | 'missing' | 'stale']>(
       this.#redis, 'store-results',
       [k.fence, k.job(jobId), k.results(jobId), k.wake, k.resultsStored, k.taskTimes, k.storedBits(jobId), k.jobResult(jobId), k.active],
@@ -450,7 +426,7 @@ export class JobStore {
     );
     // A duplicate may be an earlier attempt's own write that was never confirmed: the script wrote
     // (the duplicates counter), so this WAIT covers it too.
-    const [stored, duplicates, status] = await this.#writeAcked(write, epoch, ([s, d, st]) => s > 0 || (d > 0 && st !== 'stale' && !this.isTerminal(st)));
+    const [stored, duplicates, status] = await this.#acks.write(write, epoch, ([s, d, st]) => s > 0 || (d > 0 && st !== 'stale' && !this.isTerminal(st)));
     return { stored, duplicates, status };
   }
 
@@ -468,10 +444,7 @@ export class JobStore {
    * too. The write and its WAIT leave in one socket write. NOT_REPLICATED when they fall short.
    */
   async confirmReplicated(): Promise<void> {
-    if (this.#minReplicas === 0) return;
-    const epoch = this.#connectionEpoch;
-    const [, acked] = await this.together(() => Promise.all([this.#redis.incrby(this.keys.resultsStored, 0), this.#wait()]));
-    this.#checkAcked(acked, epoch);
+    await this.#acks.confirmAfter(() => this.#redis.incrby(this.keys.resultsStored, 0));
   }
 
   /** Indices (of those given) that already have a stored result. */
@@ -484,92 +457,14 @@ export class JobStore {
 
   async failTask(jobId: string, taskIndex: number, error: SerializedError, batch?: BatchStamp, now: number = Date.now()): Promise<JobStatus | 'missing' | 'stale'> {
     const k = this.keys;
-    const epoch = this.#connectionEpoch;
+    const epoch = this.#acks.epoch;
     const write = () => sendScript<JobStatus | 'missing' | 'stale'>(this.#redis, 'fail-task', [k.fence, k.job(jobId), k.taskErrors(jobId), k.active], [
       jobId, taskIndex, JSON.stringify({ ...error, taskIndex }), now, k.events, batch?.term ?? 0, batch?.lastIndex ?? 0,
     ]);
-    return await this.#writeAcked(write, epoch);
+    return await this.#acks.write(write, epoch);
   }
 
   isTerminal(status: JobStatus | 'missing' | undefined): boolean {
     return status === undefined || status === 'missing' || TERMINAL_STATUSES.has(status);
-  }
-
-  /**
-   * `WAIT` for the configured replicas (Redis docs: WAIT confirms the writes made before it on
-   * this connection). `epoch` is the connection epoch before those writes were sent.
-   */
-  async #acknowledge(epoch: number): Promise<void> {
-    if (this.#minReplicas === 0) return;
-    this.#checkAcked(await this.#wait(), epoch);
-  }
-
-  #wait(): Promise<number> {
-    return this.#redis.call('WAIT', this.#minReplicas, this.#waitTimeoutMs) as Promise<number>;
-  }
-
-  /**
-   * A script write whose `WAIT` goes out right behind it on the same connection, saving the round
-   * trip between them. Replies come back in order, so the script's reply arrives before the
-   * WAIT's, unless ioredis had to resend the script (NOSCRIPT after a SCRIPT FLUSH or a failover):
-   * then the WAIT ran first and covered nothing, and a second WAIT is sent. The order is read
-   * from callbacks on the two promises, which run in reply order only at equal depth: ioredis's
-   * promise of a script reply sits one `.catch` (its NOSCRIPT fallback) above the reply, so the
-   * WAIT's is given one step too. `send` must return that promise as ioredis returns it
-   * (`sendScript`); a further wrapped one would make every WAIT look first (one needless WAIT per
-   * write; `job-store.test.ts` counts them). `needsAck` may waive the check for a write that
-   * changed nothing.
-   */
-  async #writeAcked<T>(send: () => Promise<T>, epoch: number, needsAck: (reply: T) => boolean = () => true): Promise<T> {
-    if (this.#minReplicas === 0) {
-      return await send().catch((err: unknown) => {
-        throw toTypedError(err);
-      });
-    }
-    // The script and its WAIT leave in one socket write.
-    const [write, wait] = inOneWrite(this.#redis, () => [send(), this.#wait()] as const);
-    let scriptFirst: boolean | undefined;
-    const replied = write.then(
-      (reply) => {
-        scriptFirst ??= true;
-        return reply;
-      },
-      (err: unknown) => {
-        scriptFirst ??= true;
-        throw toTypedError(err);
-      },
-    );
-    const waited = wait
-      .then((n) => n) // the script promise's depth: see above
-      .then((n) => {
-        scriptFirst ??= false;
-        return n;
-      });
-    let reply: T;
-    try {
-      reply = await replied;
-    } catch (err) {
-      waited.catch(() => {});
-      throw err;
-    }
-    if (!needsAck(reply)) {
-      waited.catch(() => {});
-      return reply;
-    }
-    const acked = await waited;
-    this.#checkAcked(scriptFirst === false ? await this.#wait() : acked, epoch);
-    return reply;
-  }
-
-  #checkAcked(count: number, epoch: number): void {
-    let acked = count;
-    if (this.#connectionEpoch !== epoch) acked = 0; // the write and its WAIT may have run on different masters
-    this.#lastAcked = acked >= this.#minReplicas;
-    this.#onAcknowledge?.(this.#lastAcked);
-    if (acked < this.#minReplicas) {
-      throw new RingpoolError('NOT_REPLICATED', `write confirmed by ${acked} replica(s), ${this.#minReplicas} required within ${this.#waitTimeoutMs} ms`, {
-        details: { acked, required: this.#minReplicas },
-      });
-    }
   }
 }
