@@ -1,4 +1,4 @@
-// Starts and stops redis-server processes on this host: the local cluster of `ringpool start` and the tests.
+// Starts, stops and probes redis-server processes on this host: the local cluster of `ringpool start` and `cluster up`, and the tests.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
