@@ -3,6 +3,7 @@ import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { defineScripts } from '../src/store/scripts.js';
 import { hasFlag, numberFlag, startBenchCluster } from './harness.js';
 import { redisCostPerJob, startRedisCost } from './redis-cost.js';
 import { printTable, quantile, type BenchSuite } from './report.js';
@@ -41,7 +42,9 @@ const suite: BenchSuite = async (args) => {
     const cpu = process.cpuUsage();
     const timed = await ask<Ringpool>({ url: cluster.url, runs });
     const used = process.cpuUsage(cpu);
-    const redisCost = stats === undefined ? undefined : await redisCostPerJob(stats, 2 * runs, [cluster.node.store.redis]);
+    // The slow log names scripts by SHA: the stats connection defines the node's scripts to know theirs.
+    if (stats !== undefined) defineScripts(stats);
+    const redisCost = stats === undefined ? undefined : await redisCostPerJob(stats, 2 * runs, [stats]);
     // The baseline, on the same Redis master: a raw BullMQ job added and awaited by the same
     // client process, its Worker (a trivial processor) in this one. No HTTP, no replication WAIT.
     const connection = new Redis(cluster.redis.masterUrl, { maxRetriesPerRequest: null });

@@ -7,6 +7,7 @@ import { createKeys } from '../src/store/keys.js';
 import { startRedisTopology, type RedisTopology } from '../test/helpers/redis-topology.js';
 import { numberFlag } from './harness.js';
 import { printTable, type BenchSuite } from './report.js';
+import { readResults, storeResults } from '../test/helpers/store-helpers.js';
 
 /*
  * One topology for the whole run: master + replica + 3 sentinels on this host, every client
@@ -68,7 +69,7 @@ async function writesPerSec(target: RedisTarget, run: { minReplicas: number; bat
     const started = performance.now();
     for (let from = 0; from < run.total; from += run.batch) {
       const entries = Array.from({ length: Math.min(run.batch, run.total - from) }, (_, k) => [from + k, { i: from + k, v: (from + k) * 2 }] as const);
-      const { stored } = await store.storeResults(id, entries);
+      const { stored } = await storeResults(store, id, entries);
       if (stored !== entries.length) throw new Error(`stored ${stored} of ${entries.length}`);
     }
     const perSec = run.total / ((performance.now() - started) / 1000);
@@ -115,7 +116,7 @@ async function ackedLostAfterFailover(
       const entries = Array.from({ length: Math.min(batch, total - from) }, (_, k) => [from + k, { nonce: randomBytes(6).toString('hex') }] as const);
       for (;;) {
         try {
-          await store.storeResults(id, entries);
+          await storeResults(store, id, entries);
           for (const [index, value] of entries) acked.set(index, value.nonce);
           break;
         } catch {
@@ -130,7 +131,7 @@ async function ackedLostAfterFailover(
     await Promise.all(Array.from({ length: writers }, writer));
     const { ackedBeforeKill, failoverMs } = await (killed ?? Promise.reject(new Error('the master was never killed')));
     const promoted = await topology.master();
-    const stored = (await new JobStore(topology.client(promoted.port), keys).readResults(id, total)) as Array<{ nonce: string } | undefined>;
+    const stored = (await readResults(new JobStore(topology.client(promoted.port), keys), id, total)) as Array<{ nonce: string } | undefined>;
     let lost = 0;
     for (const [index, nonce] of acked) if (stored[index]?.nonce !== nonce) lost++;
     return { acked: acked.size, ackedBeforeKill, lost, failoverMs, retries };

@@ -103,3 +103,25 @@ export function deserializeError(data: SerializedError): RingpoolError {
   if (data.stack !== undefined) err.stack = data.stack;
   return err;
 }
+
+/*
+ * What Redis, or ioredis on its behalf, says when it could not take a command for now: the
+ * connection is down or was cut (ECONNREFUSED … Command timed out), a failover or restart is in
+ * progress (READONLY, LOADING, MASTERDOWN, CLUSTERDOWN), too few replicas are connected
+ * (NOREPLICAS), or the server cannot take writes until an operator or a script lets it (MISCONF,
+ * OOM, BUSY). ioredis's own errors are recognised by name (MaxRetriesPerRequestError) or message.
+ */
+const TRANSIENT_REDIS =
+  /ECONNREFUSED|ECONNRESET|EPIPE|EHOSTUNREACH|ENOTFOUND|ETIMEDOUT|Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|max retries per request|Reached the max retries|enableOfflineQueue|Command timed out|LOADING|MASTERDOWN|READONLY|CLUSTERDOWN|NOREPLICAS|MISCONF|OOM command not allowed|BUSY Redis is busy/;
+
+/**
+ * Whether an error says Redis could not be reached or could not take the command for now, so
+ * that the same request may succeed later: a failover, a dropped connection, replicas behind.
+ * Ours are recognised by code (NOT_REPLICATED, REDIS_UNAVAILABLE), others by name and message.
+ */
+export function isTransientRedisError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null | undefined)?.code;
+  if (code === 'NOT_REPLICATED' || code === 'REDIS_UNAVAILABLE') return true;
+  const text = err instanceof Error ? `${err.name} ${err.message}` : String(err);
+  return TRANSIENT_REDIS.test(text);
+}

@@ -1,6 +1,7 @@
 // createApi(deps): the HTTP API as a Hono app of route modules; tests call app.request(), only the CLI opens a socket.
 import { Hono, type ErrorHandler, type MiddlewareHandler, type NotFoundHandler } from 'hono';
 import type { Logger } from 'pino';
+import { RingpoolError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { JobRegistry } from '../registry/job-registry.js';
 import type { JobEvents } from '../store/job-events.js';
@@ -63,10 +64,10 @@ export const API_DEFAULTS = Object.freeze({
 /** The API: options checked, the shared quota built, middleware installed, then each route module mounted at its path. */
 export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
   const opts = { ...API_DEFAULTS, ...options };
-  if (!Number.isInteger(opts.bodyLimitBytes) || opts.bodyLimitBytes < 1) throw new TypeError(`bodyLimitBytes must be an integer >= 1, got ${opts.bodyLimitBytes}`);
-  if (!Number.isInteger(opts.maxJsonDepth) || opts.maxJsonDepth < 1) throw new TypeError(`maxJsonDepth must be an integer >= 1, got ${opts.maxJsonDepth}`);
+  if (!Number.isInteger(opts.bodyLimitBytes) || opts.bodyLimitBytes < 1) throw new RingpoolError('CONFIG', `bodyLimitBytes must be an integer >= 1, got ${opts.bodyLimitBytes}`);
+  if (!Number.isInteger(opts.maxJsonDepth) || opts.maxJsonDepth < 1) throw new RingpoolError('CONFIG', `maxJsonDepth must be an integer >= 1, got ${opts.maxJsonDepth}`);
   const { store, registry, jobEvents } = deps;
-  const quota = new JobQuota(store.redis, store.keys, { maxJobsInFlight: opts.maxJobsInFlight });
+  const quota = new JobQuota(store.quotas, { maxJobsInFlight: opts.maxJobsInFlight });
   const app = new Hono();
 
   app.onError(answerWithError(deps.logger));
@@ -75,7 +76,7 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
   app.use('*', apiAuth(opts.apiTokens));
   // Routes that need Redis answer 503 at once while the connection is down (after auth: a client
   // without a token learns nothing about the backend).
-  const redisUp = failFastWhileRedisDown(store.redis);
+  const redisUp = failFastWhileRedisDown(store);
   for (const path of ['/readyz', '/v1/jobs', '/v1/jobs/*', '/v1/cluster', '/v1/workers/*']) app.use(path, redisUp);
 
   // Middleware first: a module's routes are copied into the app when mounted, after it.

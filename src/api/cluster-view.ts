@@ -1,4 +1,5 @@
 // The shape of `GET /v1/cluster`: what the dashboard and `ringpool cluster` show.
+import type { RedisNodeView } from '../store/replication.js';
 
 export interface SchedulerView {
   readonly id: string;
@@ -22,13 +23,8 @@ export interface WorkerView {
   readonly pid: number;
 }
 
-export interface RedisNodeView {
-  readonly address: string;
-  readonly offset: number;
-  /** Bytes behind the master (replicas only). */
-  readonly lagBytes?: number;
-  readonly state?: string;
-}
+/** A Redis master or replica as the master reports it. */
+export type { RedisNodeView };
 
 export interface ClusterView {
   readonly leaderId: string | null;

@@ -1,6 +1,6 @@
 // Turns anything thrown inside a route into the JSON error body, HTTP status and headers (one place).
 import { HTTPException } from 'hono/http-exception';
-import { HTTP_STATUS, RingpoolError, serializeError, type ErrorCode } from '../errors.js';
+import { HTTP_STATUS, RingpoolError, isTransientRedisError, serializeError, type ErrorCode } from '../errors.js';
 
 export interface ErrorBody {
   readonly error: { readonly code: ErrorCode; readonly message: string; readonly details?: unknown };
@@ -16,19 +16,11 @@ export interface HttpError {
 /** Seconds a client is told to wait when Redis is unreachable. */
 export const REDIS_RETRY_AFTER_SEC = 2;
 
-const REDIS_DOWN =
-  /ECONNREFUSED|ECONNRESET|EPIPE|EHOSTUNREACH|ENOTFOUND|Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|max retries per request|enableOfflineQueue|ETIMEDOUT|Command timed out|Reached the max retries|LOADING|MASTERDOWN|READONLY|CLUSTERDOWN|NOREPLICAS|MISCONF|OOM command not allowed|BUSY Redis is busy/;
-
-/** Whether an error says that Redis could not be reached or could not take the command. */
-export function isRedisUnavailable(err: unknown): boolean {
-  return err instanceof Error && REDIS_DOWN.test(`${err.name} ${err.message}`);
-}
-
 export function toHttpError(err: unknown): HttpError {
   let typed: RingpoolError;
   if (err instanceof RingpoolError) typed = err;
   else if (err instanceof HTTPException) typed = new RingpoolError(err.status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_INPUT', err.message);
-  else if (isRedisUnavailable(err)) {
+  else if (isTransientRedisError(err)) {
     typed = new RingpoolError('REDIS_UNAVAILABLE', 'Redis is unreachable; the request changed nothing, try again shortly');
   } else {
     const s = serializeError(err);

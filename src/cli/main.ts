@@ -84,8 +84,20 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (err) {
     console.error(`ringpool ${command}: ${err instanceof Error ? err.message : String(err)}`);
-    return err instanceof RingpoolError && err.code === 'CONFIG' ? 2 : 1;
+    return exitCodeOf(err);
   }
+}
+
+/** Exit code of a command that ended on a usage or configuration error (an option, a flag, a setting). */
+export const CONFIG_EXIT_CODE = 2;
+
+/**
+ * The one map from an error that ended a command to its exit code: CONFIG_EXIT_CODE for a
+ * configuration error (code CONFIG, wherever it was thrown: config, an option check, a job
+ * folder), 1 for anything else. By code, not by class: an error may have crossed a thread.
+ */
+export function exitCodeOf(err: unknown): number {
+  return (err as { code?: unknown } | null | undefined)?.code === 'CONFIG' ? CONFIG_EXIT_CODE : 1;
 }
 
 function nodeConfig(args: string[]): Config {

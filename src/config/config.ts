@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { RingpoolError } from '../errors.js';
+import { NODE_ID, NODE_ID_BODY } from '../node-id.js';
 
 /** The folder of example job modules shipped with ringpool. */
 export const BUILTIN_JOBS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../jobs');
@@ -28,7 +29,7 @@ export const ConfigSchema = z.object({
   /** Extra folders of job modules, after the built-in `jobs/`. */
   jobsDirs: z.array(z.string().min(1)).default([]),
   threads: z.coerce.number().int().min(1).max(1024).default(availableParallelism()),
-  workerId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, 'letters, digits, _ and - only').default(hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40) || 'worker'),
+  workerId: z.string().regex(NODE_ID, 'letters, digits, _ and - only').default(hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40) || 'worker'),
   prefix: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/, '1-64 of [A-Za-z0-9:_-]').default('ringpool'),
   /** Replicas that must confirm a result (WAIT); default 1 with the local replica, else 0. */
   minReplicas: z.coerce.number().int().min(0).max(16).optional(),
@@ -37,9 +38,9 @@ export const ConfigSchema = z.object({
   /** Shared secret that authenticates Raft messages and worker registrations (HMAC). */
   clusterSecret: z.string().min(16, 'the cluster secret must be at least 16 characters').optional(),
   /** This scheduler's id in the Raft group. */
-  schedulerId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, 'letters, digits, _ and - only').default('s1'),
+  schedulerId: z.string().regex(NODE_ID, 'letters, digits, _ and - only').default('s1'),
   /** Every scheduler of the Raft group as `id=URL` (this one included); empty: a group of one. */
-  peers: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}=https?:\/\/\S+$/, 'each peer must be id=http://host:port')).default([]),
+  peers: z.array(z.string().regex(new RegExp(`^${NODE_ID_BODY}=https?://\\S+$`), 'each peer must be id=http://host:port')).default([]),
   /** A worker whose heartbeat is older than this is presumed dead, ms. */
   leaseMs: z.coerce.number().int().min(200).max(600_000).default(2000),
   heartbeatMs: z.coerce.number().int().min(50).max(60_000).default(500),

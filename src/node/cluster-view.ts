@@ -1,11 +1,10 @@
 // Builds `GET /v1/cluster` from what this process can see: registrations, queues, Redis INFO, Raft status.
-import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
-import type { ClusterView, RedisNodeView, SchedulerView, WorkerView } from '../api/cluster-view.js';
+import type { Queue } from 'bullmq';
+import type { ClusterView, SchedulerView, WorkerView } from '../api/cluster-view.js';
 import type { Metrics } from '../observability/metrics.js';
 import { Placement } from '../scheduler/placement.js';
 import type { JobStore } from '../store/job-store.js';
-import type { Keys } from '../store/keys.js';
+import type { SchedulerStatuses } from '../store/scheduler-statuses.js';
 import type { WorkerRegistration } from '../worker/worker-node.js';
 
 export interface ClusterViewSource {
@@ -27,12 +26,12 @@ export function createClusterView(source: ClusterViewSource): { view: () => Prom
 
   const queue = (node: string) => {
     let q = queues.get(node);
-    if (q === undefined) queues.set(node, (q = new Queue(store.keys.nodeQueue(node), { connection: store.redis, prefix: store.keys.prefix })));
+    if (q === undefined) queues.set(node, (q = store.workers.queue(node)));
     return q;
   };
 
   async function workers(now: number): Promise<WorkerView[]> {
-    const all = Object.values(await store.redis.hgetall(store.keys.workers)).map((r) => JSON.parse(r) as WorkerRegistration);
+    const all = (await store.workers.registrations()).map((r) => JSON.parse(r) as WorkerRegistration);
     const counts = await Promise.all(all.map((w) => queue(w.id).getJobCounts('waiting', 'active', 'delayed', 'prioritized')));
     return all
       .map((w, i) => {
@@ -53,36 +52,10 @@ export function createClusterView(source: ClusterViewSource): { view: () => Prom
       .sort((a, b) => (a.id < b.id ? -1 : 1));
   }
 
-  /**
-   * The master and its replicas as the master itself reports them (INFO replication). The
-   * master's address is the peer of the connection actually in use: through Sentinel the
-   * client options name no host, and after a failover the promoted replica is the master.
-   */
+  /** The master and its replicas as the master reports them, and how this process's writes were acknowledged. */
   async function redisTopology(): Promise<ClusterView['redis']> {
-    const redis = store.redis;
-    const info = await redis.info('replication');
-    const field = (name: string) => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
-    const role = field('role') ?? 'unknown';
-    const connected = peerAddress(redis);
-    const common = { minReplicas: store.minReplicas, lastWriteAcked: source.lastWriteAcked?.() ?? store.lastWriteAcked };
-    if (role === 'slave') {
-      // Reached a replica (a demoted master not yet left, or a plain replica URL): report what it knows.
-      const offset = Number(field('slave_repl_offset') ?? 0);
-      return {
-        master: { address: `${field('master_host') ?? '?'}:${field('master_port') ?? '?'}`, offset: 0, state: `link ${field('master_link_status') ?? 'unknown'}` },
-        replicas: [{ address: connected, offset, state: 'replica (connected here)' }],
-        ...common,
-      };
-    }
-    const masterOffset = Number(field('master_repl_offset') ?? 0);
-    const replicas: RedisNodeView[] = [];
-    for (const m of info.matchAll(/^slave\d+:(.*)$/gm)) {
-      const kv = Object.fromEntries((m[1] as string).split(',').map((p) => p.split('=') as [string, string]));
-      // `offset` is what the replica has acknowledged (REPLCONF ACK, about every second or on WAIT).
-      const offset = Number(kv.offset ?? 0);
-      replicas.push({ address: `${kv.ip}:${kv.port}`, offset, lagBytes: Math.max(0, masterOffset - offset), state: `${kv.state ?? 'unknown'}, lag ${kv.lag ?? '?'}s` });
-    }
-    return { master: { address: connected, offset: masterOffset, state: role }, replicas, ...common };
+    const replication = await store.replication();
+    return { ...replication, minReplicas: store.minReplicas, lastWriteAcked: source.lastWriteAcked?.() ?? store.lastWriteAcked };
   }
 
   async function view(): Promise<ClusterView> {
@@ -90,8 +63,8 @@ export function createClusterView(source: ClusterViewSource): { view: () => Prom
     const [ws, redis, raft, count] = await Promise.all([
       workers(now),
       redisTopology(),
-      source.schedulers?.() ?? schedulerViews(store.redis, store.keys),
-      store.redis.get(store.keys.resultsStored).then(Number),
+      source.schedulers?.() ?? schedulerViews(store.schedulerStatuses),
+      store.resultsStored(),
     ]);
     const evacuations = ((await store.evacuations()) as ClusterView['evacuations']).slice(0, 20);
     if (lastSample !== undefined && now - lastSample.at >= 500) {
@@ -122,21 +95,10 @@ export function createClusterView(source: ClusterViewSource): { view: () => Prom
   };
 }
 
-/** host:port of the node a connection is talking to now, else what its options name. */
-function peerAddress(redis: JobStore['redis']): string {
-  const stream = redis.stream as { remoteAddress?: string; remotePort?: number } | undefined;
-  if (stream?.remoteAddress !== undefined && stream.remotePort !== undefined) return `${stream.remoteAddress}:${stream.remotePort}`;
-  const { sentinels, name, host, port } = redis.options;
-  if (sentinels !== undefined && sentinels !== null && sentinels.length > 0) return `(not connected; sentinel master "${name ?? '?'}")`;
-  return `${host ?? '127.0.0.1'}:${port ?? 6379}`;
-}
-
 /** The schedulers' statuses as they published them; stale ones (no update for 5 s) show as unknown. */
-export async function schedulerViews(redis: Redis, keys: Keys): Promise<SchedulerSummary> {
+export async function schedulerViews(statuses: SchedulerStatuses): Promise<SchedulerSummary> {
   const now = Date.now();
-  const all = Object.values(await redis.hgetall(keys.schedulers)).map(
-    (raw) => JSON.parse(raw) as SchedulerView & { at: number; leaderId: string; members?: Array<{ id: string; weight: number }> },
-  );
+  const all = (await statuses.all()) as Array<SchedulerView & { at: number; leaderId: string; members?: Array<{ id: string; weight: number }> }>;
   const fresh = all.map((s) => (now - s.at > 5000 ? { ...s, role: 'unknown' as const } : s));
   const schedulers = fresh
     .map(({ id, role, term, commitIndex, url, at }) => ({ id, role, term, commitIndex, url, lastContactMs: now - at }))

@@ -1,6 +1,5 @@
 // Wires the Raft driver (file storage, HTTP transport) to the scheduler's control state, and reports its status.
 import { join, resolve } from 'node:path';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { SchedulerView } from '../api/cluster-view.js';
 import type { Config } from '../config/config.js';
@@ -11,7 +10,7 @@ import { FileStorage } from '../raft/file-storage.js';
 import type { Member } from '../raft/types.js';
 import type { ConsensusNode, ConsensusStatus } from '../scheduler/consensus.js';
 import { ControlState, type ControlCommand, type ControlSnapshot } from '../scheduler/control-state.js';
-import type { Keys } from '../store/keys.js';
+import type { SchedulerStatuses } from '../store/scheduler-statuses.js';
 import { HttpRaftTransport, createRaftRoutes, type RaftRoutes } from '../transport/raft-http.js';
 
 export interface Consensus {
@@ -115,7 +114,7 @@ function toConsensusStatus(driver: RaftDriver<ControlCommand>): ConsensusStatus 
  * Every scheduler writes its Raft status to Redis twice a second, so any API node can show the
  * whole group (GET /v1/cluster) without reaching the schedulers itself.
  */
-export function publishSchedulerStatus(redis: Redis, keys: Keys, node: ConsensusNode, url: string, control: ControlState, everyMs = 500): () => void {
+export function publishSchedulerStatus(statuses: SchedulerStatuses, node: ConsensusNode, url: string, control: ControlState, everyMs = 500): () => void {
   const publish = () => {
     const s = node.status();
     const { members, ringVersion } = control.snapshot();
@@ -130,7 +129,7 @@ export function publishSchedulerStatus(redis: Redis, keys: Keys, node: Consensus
       at: Date.now(),
     };
     // The committed ring membership travels too: the API draws the ring the leader places by.
-    redis.hset(keys.schedulers, s.id, JSON.stringify({ ...view, peers: s.peers, members, ringVersion })).catch(() => {});
+    statuses.publish(s.id, { ...view, peers: s.peers, members, ringVersion }).catch(() => {});
   };
   publish();
   const timer = setInterval(publish, everyMs);

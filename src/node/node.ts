@@ -13,6 +13,8 @@ import { loadJobRegistry, type JobRegistry } from '../registry/job-registry.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { JobStore, type JobStoreOptions } from '../store/job-store.js';
 import { createKeys, type Keys } from '../store/keys.js';
+import { SchedulerStatuses } from '../store/scheduler-statuses.js';
+import { WorkerStore } from '../store/worker-store.js';
 import type { WorkerNode } from '../worker/worker-node.js';
 import type { Consensus } from './consensus.js';
 import { openRedis, redisTarget, replicaTarget, type ConnectionUse, type RedisTarget } from './redis-connections.js';
@@ -213,7 +215,7 @@ async function startWorkerRole(parts: NodeParts, shutdown: Shutdown): Promise<vo
       // The worker node closes it itself, once BullMQ has let go of it (closing it again is harmless).
       bullConnection: open('blocking', 'worker-bullmq'),
       subscriber: open('blocking', 'worker-events'),
-      heartbeat: open('durable', 'worker-heartbeat'),
+      heartbeat: new WorkerStore(open('durable', 'worker-heartbeat'), keys),
       logger: logger.child({ role: 'worker' }),
       metrics,
       canWork: () => connections.healthy(WORKER_CONNECTIONS),
@@ -254,14 +256,14 @@ async function startSchedulerRole(parts: NodeParts, url: string, server: NodeSer
   const consensus = startConsensus({ config, selfUrl: url, logger: log, metrics });
   server.serveRaft(consensus.routes.fetch);
   const leadership = new RaftLeadership(consensus.node, log);
-  const registryMembership = new RegistryMembership(open('durable', 'scheduler-membership'), keys.workers, {
+  const registryMembership = new RegistryMembership(new WorkerStore(open('durable', 'scheduler-membership'), keys), {
     leaseMs: config.leaseMs,
     ...(config.clusterSecret ? { clusterSecret: config.clusterSecret } : {}),
   });
   const membership = new RaftMembership({ registry: registryMembership, control: consensus.control, node: consensus.node, leadership, logger: log });
   await membership.start();
   const stopGuard = guardLeadership(consensus, connections, log);
-  const stopStatus = publishSchedulerStatus(open('durable', 'scheduler-status'), keys, consensus.node, url, consensus.control);
+  const stopStatus = publishSchedulerStatus(new SchedulerStatuses(open('durable', 'scheduler-status'), keys), consensus.node, url, consensus.control);
   const running = new Scheduler(
     {
       store,
@@ -320,7 +322,7 @@ async function startApiRole(parts: NodeParts, shutdown: Shutdown): Promise<Fetch
     },
     { bodyLimitBytes: config.bodyLimitBytes, apiTokens: config.apiTokens, maxJobsInFlight: config.maxJobsInFlight },
   );
-  const nodeQueues = createNodeQueues(apiStore.redis, keys);
+  const nodeQueues = createNodeQueues(apiStore.workers);
   shutdown.add(() => nodeQueues.close());
   mountDashboard(app, { queues: () => nodeQueues.list() });
   return app.fetch;

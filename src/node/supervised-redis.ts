@@ -1,6 +1,7 @@
 // A Redis connection that cannot stay dead: revived when ioredis gives it up, replaced when it stops answering.
 import { Redis, type RedisOptions } from 'ioredis';
 import type { ConnectionState } from '../api/readiness.js';
+import { RingpoolError } from '../errors.js';
 
 export interface SupervisionOptions {
   /** How often a ready connection is asked PING, ms. @default 1000 */
@@ -53,8 +54,8 @@ export class SupervisedRedis extends Redis {
   constructor(label: string, url: string | undefined, options: RedisOptions, supervision: SupervisionOptions = {}) {
     const probeMs = supervision.probeMs ?? DEFAULTS.probeMs;
     const probeTimeoutMs = supervision.probeTimeoutMs ?? DEFAULTS.probeTimeoutMs;
-    if (!Number.isInteger(probeMs) || probeMs < 10) throw new TypeError(`probeMs must be an integer >= 10, got ${probeMs}`);
-    if (!Number.isInteger(probeTimeoutMs) || probeTimeoutMs < probeMs) throw new TypeError(`probeTimeoutMs must be an integer >= probeMs (${probeMs}), got ${probeTimeoutMs}`);
+    if (!Number.isInteger(probeMs) || probeMs < 10) throw new RingpoolError('CONFIG', `probeMs must be an integer >= 10, got ${probeMs}`);
+    if (!Number.isInteger(probeTimeoutMs) || probeTimeoutMs < probeMs) throw new RingpoolError('CONFIG', `probeTimeoutMs must be an integer >= probeMs (${probeMs}), got ${probeTimeoutMs}`);
     super(url as string, options); // ioredis passes over an undefined first argument: options alone
     this.label = label;
     this.#probeTimeoutMs = probeTimeoutMs;

@@ -2,6 +2,7 @@
 import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { RingpoolError } from '../errors.js';
 import { appendEntriesInPlace, type RaftStorage, type StorageUpdate } from './storage.js';
 import { NONE, type Entry, type HardState, type PersistedState, type Snapshot } from './types.js';
 
@@ -159,7 +160,7 @@ export class FileStorage implements RaftStorage {
 
   /** Opens (or creates) the node's file, recovering from a torn or corrupted tail: see `recovery`. */
   constructor(options: FileStorageOptions) {
-    if (typeof options.dir !== 'string' || options.dir.length === 0) throw new TypeError(`dir must be a non-empty path, got ${JSON.stringify(options.dir)}`);
+    if (typeof options.dir !== 'string' || options.dir.length === 0) throw new RingpoolError('CONFIG', `dir must be a non-empty path, got ${JSON.stringify(options.dir)}`);
     this.#dir = options.dir;
     this.#fsync = options.fsync ?? FILE_STORAGE_DEFAULTS.fsync;
     if (options.writeChunkBytes !== undefined && (!Number.isInteger(options.writeChunkBytes) || options.writeChunkBytes <= 0)) {

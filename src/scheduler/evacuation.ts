@@ -1,5 +1,5 @@
 // Moves the tasks of a node that left (drained or presumed dead) to their new owners on the ring.
-import { Queue, type JobType } from 'bullmq';
+import type { JobType, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { JobStore } from '../store/job-store.js';
 import { batchStamp, isStaleBatch, rebatch, type TaskBatch } from '../transport/task-batch.js';
@@ -39,7 +39,7 @@ export async function evacuateNode(
   },
 ): Promise<EvacuationReport> {
   const { node, lapsed, ring, term, store } = args;
-  const source = new Queue<TaskBatch>(store.keys.nodeQueue(node), { connection: args.connection, prefix: store.keys.prefix });
+  const source = store.workers.queue(node, args.connection);
   try {
     const entries = await source.getJobs(lapsed ? [...QUEUED, 'active'] : QUEUED, 0, -1);
     let movedTasks = 0;

@@ -1,5 +1,5 @@
 // The live worker nodes as the scheduler sees them: registrations whose lease has not lapsed.
-import type { Redis } from 'ioredis';
+import type { WorkerStore } from '../store/worker-store.js';
 import { verifyRegistration } from '../transport/registration-signature.js';
 
 export interface MemberNode {
@@ -39,10 +39,9 @@ export interface RegistryMembershipOptions {
   readonly clusterSecret?: string;
 }
 
-/** Reads worker registrations from the Redis hash the worker nodes heartbeat into. */
+/** Reads the worker registrations the worker nodes heartbeat into. */
 export class RegistryMembership implements Membership {
-  readonly #redis: Redis;
-  readonly #key: string;
+  readonly #workers: WorkerStore;
   readonly #leaseMs: number;
   readonly #pollMs: number;
   readonly #secret: string | undefined;
@@ -52,9 +51,8 @@ export class RegistryMembership implements Membership {
   #departed: readonly DepartedNode[] = [];
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(redis: Redis, workersKey: string, options: RegistryMembershipOptions = {}) {
-    this.#redis = redis;
-    this.#key = workersKey;
+  constructor(workers: WorkerStore, options: RegistryMembershipOptions = {}) {
+    this.#workers = workers;
     this.#leaseMs = options.leaseMs ?? 2000;
     this.#pollMs = options.pollMs ?? 250;
     this.#secret = options.clusterSecret;
@@ -70,10 +68,10 @@ export class RegistryMembership implements Membership {
   }
 
   async refresh(now: number = Date.now()): Promise<readonly MemberNode[]> {
-    const all = await this.#redis.hgetall(this.#key);
+    const all = await this.#workers.registrations();
     const nodes: MemberNode[] = [];
     const departed: DepartedNode[] = [];
-    for (const raw of Object.values(all)) {
+    for (const raw of all) {
       const r = verifyRegistration<{ id: string; threads: number; heartbeatAt: number; draining?: boolean }>(raw, this.#secret, now);
       if (r === undefined) {
         this.rejectedRegistrations++;
@@ -94,7 +92,7 @@ export class RegistryMembership implements Membership {
   }
 
   async forget(id: string): Promise<void> {
-    await this.#redis.hdel(this.#key, id);
+    await this.#workers.forget(id);
     this.#departed = this.#departed.filter((d) => d.id !== id);
   }
 

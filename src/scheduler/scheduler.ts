@@ -1,14 +1,13 @@
 // The leader-only loop: splits submitted jobs, places each task on the ring, enqueues batches, reduces.
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import { Piscina } from 'piscina';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { RingpoolError, serializeError } from '../errors.js';
+import { RingpoolError, isTransientRedisError, serializeError } from '../errors.js';
 import { threadExecArgv } from '../registry/import-module.js';
 import type { JobRegistry } from '../registry/job-registry.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { JobStore } from '../store/job-store.js';
-import { isTransientRedisError } from '../store/scripts.js';
 import type { TaskBatch } from '../transport/task-batch.js';
 import type { Leadership } from './leadership.js';
 import type { Membership } from './membership.js';
@@ -77,8 +76,7 @@ export class Scheduler {
   /** Jobs this process is splitting or reducing now: one piece of work per job at a time. */
   readonly #working = new Map<string, Promise<void>>();
   #running = false;
-  /** When this process last enqueued tasks, and in which term (the failover bench reads it). */
-  lastPlacement: { readonly term: number; readonly at: number } | undefined;
+  #lastPlacement: { readonly term: number; readonly at: number } | undefined;
   #loop: Promise<void> | undefined;
   #watch: Promise<void> | undefined;
   #unsubscribe: (() => void) | undefined;
@@ -87,8 +85,13 @@ export class Scheduler {
     this.#deps = deps;
     this.#options = { ...SCHEDULER_DEFAULTS, ...options };
     for (const [name, value] of Object.entries(this.#options)) {
-      if (!Number.isInteger(value) || value < 1) throw new TypeError(`scheduler option ${name} must be an integer >= 1, got ${value}`);
+      if (!Number.isInteger(value) || value < 1) throw new RingpoolError('CONFIG', `scheduler option ${name} must be an integer >= 1, got ${value}`);
     }
+  }
+
+  /** When this process last enqueued tasks, and in which term (a scheduler's /status shows it; the failover bench reads it there). */
+  get lastPlacement(): { readonly term: number; readonly at: number } | undefined {
+    return this.#lastPlacement;
   }
 
   start(): void {
@@ -209,7 +212,7 @@ export class Scheduler {
   #queue(nodeId: string): Queue<TaskBatch> {
     let queue = this.#queues.get(nodeId);
     if (queue === undefined) {
-      queue = new Queue<TaskBatch>(this.#deps.store.keys.nodeQueue(nodeId), { connection: this.#deps.connection, prefix: this.#deps.store.keys.prefix });
+      queue = this.#deps.store.workers.queue(nodeId, this.#deps.connection);
       this.#queues.set(nodeId, queue);
     }
     return queue;
@@ -245,7 +248,7 @@ export class Scheduler {
           return list.length === 1 && only !== undefined ? this.#queue(node).add(only.name, only.data, only.opts) : this.#queue(node).addBulk(list as never);
         }),
       );
-      this.lastPlacement = { term, at: Date.now() };
+      this.#lastPlacement = { term, at: Date.now() };
     };
 
     const keyOf = loaded.module.keyOf;

@@ -1,4 +1,4 @@
-// Every read and write of jobs, tasks and results in Redis: the one store module (DESIGN §1-3, §6).
+// Every read and write of jobs, their tasks and results in Redis (DESIGN §1-3, §6); other concerns have their own facades in src/store.
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { RingpoolError, type SerializedError } from '../errors.js';
@@ -7,22 +7,17 @@ import type { ResolvedJobOptions } from '../sdk/job-options.js';
 import { TERMINAL_STATUSES, parseJobHash, type JobError, type JobRecord, type JobStatus } from './job-record.js';
 import type { Keys } from './keys.js';
 import { queryWords, searchWords } from './search-words.js';
-import { assembleResults } from './result-blobs.js';
-import { defineScripts, runScript, sendScript, toTypedError } from './scripts.js';
+import { defineScripts, runScript, sendScript } from './scripts.js';
 import { inOneWrite } from './one-write.js';
+import { ReplicatedWrites, type ReplicatedWritesOptions } from './replicated-writes.js';
+import { QuotaStore } from './quota-store.js';
+import { readReplication, type ReplicationView } from './replication.js';
+import { SchedulerStatuses } from './scheduler-statuses.js';
+import { WorkerStore } from './worker-store.js';
 import { parseAdoptions, type Adoption, type BatchStamp } from '../transport/task-batch.js';
 
-export interface JobStoreOptions {
-  /**
-   * Replicas that must confirm a write before it counts as stored (`WAIT`, DESIGN §6).
-   * @default 0
-   */
-  readonly minReplicas?: number;
-  /** How long `WAIT` may block, in ms. @default 2000 */
-  readonly waitTimeoutMs?: number;
-  /** Told the outcome of every `WAIT` (for metrics and the cluster view). */
-  readonly onAcknowledge?: (acked: boolean) => void;
-}
+/** How the store's writes wait for the replicas (see ReplicatedWrites). */
+export type JobStoreOptions = ReplicatedWritesOptions;
 
 export interface NewJob {
   readonly id: string;
@@ -94,46 +89,83 @@ export function isJobId(id: string): boolean {
   return JOB_ID.test(id);
 }
 
+/**
+ * Jobs, their tasks' results and errors, on one connection. The other concerns' facades over the
+ * same connection hang off it (`workers`, `quotas`, `schedulerStatuses`): a quota admission must
+ * leave in one write with its job's creation, and the API's other reads need no connection more.
+ */
 export class JobStore {
+  /** The key names of this store's prefix: for tests and tools that look into Redis. */
   readonly keys: Keys;
   readonly #redis: Redis;
-  readonly #minReplicas: number;
-  readonly #waitTimeoutMs: number;
-  readonly #onAcknowledge: ((acked: boolean) => void) | undefined;
-  #lastAcked: boolean | null = null;
-  /**
-   * Bumped whenever the connection closes. WAIT confirms only the writes made on its own
-   * connection; ioredis resends a WAIT cut off by a failover on the new connection, where it
-   * would confirm nothing this client wrote yet answer "replicated". A write whose WAIT spans a
-   * reconnect therefore counts as not stored (test/integration/replication-wait-resend.test.ts).
-   */
-  #connectionEpoch = 0;
+  /** Every write the callers must be able to rely on waits for the replicas through it. */
+  readonly #acks: ReplicatedWrites;
+  /** The connection was up and is lost (closed, not yet ready again). */
+  #lost = false;
+  #workers: WorkerStore | undefined;
+  #quotas: QuotaStore | undefined;
+  #schedulerStatuses: SchedulerStatuses | undefined;
 
   constructor(redis: Redis, keys: Keys, options: JobStoreOptions = {}) {
-    const minReplicas = options.minReplicas ?? 0;
-    const waitTimeoutMs = options.waitTimeoutMs ?? 2000;
-    if (!Number.isInteger(minReplicas) || minReplicas < 0) throw new TypeError(`minReplicas must be an integer >= 0, got ${minReplicas}`);
-    if (!Number.isInteger(waitTimeoutMs) || waitTimeoutMs < 1) throw new TypeError(`waitTimeoutMs must be an integer >= 1, got ${waitTimeoutMs}`);
+    this.#acks = new ReplicatedWrites(redis, options);
     this.#redis = redis;
     this.keys = keys;
-    this.#minReplicas = minReplicas;
-    this.#waitTimeoutMs = waitTimeoutMs;
-    this.#onAcknowledge = options.onAcknowledge;
-    redis.on('close', () => this.#connectionEpoch++);
+    redis.on('close', () => {
+      this.#lost = true;
+    });
+    redis.on('ready', () => {
+      this.#lost = false;
+    });
     defineScripts(redis);
   }
 
-  get redis(): Redis {
-    return this.#redis;
+  /** Worker registrations and node queues, on this store's connection. */
+  get workers(): WorkerStore {
+    return (this.#workers ??= new WorkerStore(this.#redis, this.keys));
+  }
+
+  /** Jobs in flight per principal, on this store's connection (see `createJob`'s `reservedIn`). */
+  get quotas(): QuotaStore {
+    return (this.#quotas ??= new QuotaStore(this.#redis, this.keys));
+  }
+
+  /** The schedulers' published statuses, on this store's connection. */
+  get schedulerStatuses(): SchedulerStatuses {
+    return (this.#schedulerStatuses ??= new SchedulerStatuses(this.#redis, this.keys));
+  }
+
+  /**
+   * The connection's status while it is lost after having been up, else undefined. ioredis
+   * queues commands meanwhile until a reconnect attempt fails (seconds, with backoff): a caller
+   * that must not wait that long (the API) fails fast instead. Before the first connection it is
+   * undefined: commands queue, as at startup.
+   */
+  get lostConnection(): string | undefined {
+    return this.#lost && this.#redis.status !== 'ready' ? this.#redis.status : undefined;
+  }
+
+  /** Resolves once Redis answers on this store's connection. */
+  async ping(): Promise<void> {
+    await this.#redis.ping();
+  }
+
+  /** Replication as the master this store's connection reaches reports it. */
+  async replication(): Promise<ReplicationView> {
+    return await readReplication(this.#redis);
+  }
+
+  /** Results stored cluster-wide since the start (their rate is the cluster's throughput). */
+  async resultsStored(): Promise<number> {
+    return Number(await this.#redis.get(this.keys.resultsStored));
   }
 
   get minReplicas(): number {
-    return this.#minReplicas;
+    return this.#acks.minReplicas;
   }
 
   /** Whether the last `WAIT` was confirmed by enough replicas; null before the first. */
   get lastWriteAcked(): boolean | null {
-    return this.#lastAcked;
+    return this.#acks.lastAcked;
   }
 
   // ---- API side -------------------------------------------------------------------------
@@ -146,7 +178,7 @@ export class JobStore {
   async createJob(job: NewJob, options: { reservedIn?: string; now?: number } = {}): Promise<void> {
     const k = this.keys;
     const now = options.now ?? Date.now();
-    const epoch = this.#connectionEpoch;
+    const epoch = this.#acks.epoch;
     const words = searchWords(job.name, job.input).map(k.searchWord);
     const write = () => sendScript<number>(this.#redis, 'create-job', [k.job(job.id), k.jobs, k.active, k.wake, k.jobsById, options.reservedIn ?? ''], [
       job.id, now, SEARCH_TTL_SEC, words.length, ...words,
@@ -159,7 +191,7 @@ export class JobStore {
       'createdAt', now,
       'placed', 0, 'done', 0, 'failed', 0, 'duplicates', 0,
     ]);
-    const created = await this.#writeAcked(write, epoch, (c) => c === 1);
+    const created = await this.#acks.write(write, epoch, (c) => c === 1);
     if (created === -1) throw new RingpoolError('RATE_LIMITED', `job ${job.id} was not admitted: no quota reservation in ${options.reservedIn}`);
     if (created !== 1) throw new RingpoolError('CONFLICT', `job id ${job.id} is already taken`);
   }
@@ -198,9 +230,9 @@ export class JobStore {
   /** A failed job runs again: its tasks without a stored result are re-enqueued. Returns the status before. */
   async retryJob(id: string): Promise<JobStatus | 'missing'> {
     const k = this.keys;
-    const epoch = this.#connectionEpoch;
+    const epoch = this.#acks.epoch;
     const before = await runScript<JobStatus | 'missing'>(this.#redis, 'retry-job', [k.fence, k.job(id), k.taskErrors(id), k.active, k.wake], [id]);
-    if (before === 'failed') await this.#acknowledge(epoch);
+    if (before === 'failed') await this.#acks.acknowledge(epoch);
     return before;
   }
 
@@ -228,10 +260,6 @@ export class JobStore {
       }
       offset += ids.length;
     }
-  }
-
-  async countJobs(): Promise<number> {
-    return await this.#redis.zcard(this.keys.jobs);
   }
 
   /** Cancels a job that has not ended; returns its status after the call. */
@@ -290,38 +318,29 @@ export class JobStore {
   /** Records how many tasks are enqueued; `total` once the split has ended. */
   async recordSplit(id: string, term: number, placed: number, total?: number): Promise<JobStatus | 'missing'> {
     const k = this.keys;
-    const epoch = this.#connectionEpoch;
+    const epoch = this.#acks.epoch;
     // Every checkpoint is confirmed: a split that goes on from a checkpoint lost in a Redis failover
     // would leave the tasks in between unplaced. Unconfirmed, the split stops and resumes from Redis.
-    return await this.#writeAcked(() => sendScript<JobStatus | 'missing'>(this.#redis, 'record-split', [k.fence, k.job(id), k.wake], [term, id, placed, total ?? '']), epoch);
+    return await this.#acks.write(() => sendScript<JobStatus | 'missing'>(this.#redis, 'record-split', [k.fence, k.job(id), k.wake], [term, id, placed, total ?? '']), epoch);
   }
 
-  async completeJob(id: string, term: number, result: JobResultBody, ttlSec: number, now: number = Date.now()): Promise<JobStatus | 'missing'> {
-    return await this.completeJobWith(id, term, result.type === 'image/png' ? result.bytes : JSON.stringify(result.value ?? null), ttlSec, now);
-  }
-
-  /** `completeJob` with the result already serialised: JSON text, or the bytes of an image. */
+  /** Completes a running job with its reduced result, serialised: JSON text, or the bytes of an image. */
   async completeJobWith(id: string, term: number, payload: string | Buffer, ttlSec: number, now: number = Date.now()): Promise<JobStatus | 'missing'> {
     const k = this.keys;
-    const epoch = this.#connectionEpoch;
+    const epoch = this.#acks.epoch;
     const write = () => sendScript<JobStatus | 'missing'>(this.#redis, 'complete-job', [k.fence, k.job(id), k.jobResult(id), k.active, k.results(id), k.storedBits(id)], [
       term, id, now, payload, ttlSec, k.events,
     ]);
-    return await this.#writeAcked(write, epoch);
+    return await this.#acks.write(write, epoch);
   }
 
   async failJob(id: string, term: number, error: SerializedError, now: number = Date.now()): Promise<JobStatus | 'missing'> {
     const k = this.keys;
-    const epoch = this.#connectionEpoch;
-    return await this.#writeAcked(() => sendScript<JobStatus | 'missing'>(this.#redis, 'fail-job', [k.fence, k.job(id), k.active], [term, id, JSON.stringify(error), now, k.events]), epoch);
+    const epoch = this.#acks.epoch;
+    return await this.#acks.write(() => sendScript<JobStatus | 'missing'>(this.#redis, 'fail-job', [k.fence, k.job(id), k.active], [term, id, JSON.stringify(error), now, k.events]), epoch);
   }
 
-  /** Every stored task result of a job, in task order. */
-  async readResults(id: string, total: number): Promise<unknown[]> {
-    return assembleResults(await this.readResultBlobs(id), total);
-  }
-
-  /** The stored result batches as they are in Redis: JSON `[[index, result], …]` each. */
+  /** The stored result batches as they are in Redis: JSON `[[index, result], …]` each (see `assembleResults`). */
   async readResultBlobs(id: string): Promise<string[]> {
     const blobs: string[] = [];
     let cursor = '0';
@@ -331,6 +350,18 @@ export class JobStore {
       cursor = next;
     } while (cursor !== '0');
     return blobs;
+  }
+
+  /**
+   * Calls `onCancel` with the id of every job cancelled from now on (the events channel).
+   * `subscriber` must be a connection of its own: it enters subscribe mode.
+   */
+  async onCancelled(subscriber: Redis, onCancel: (jobId: string) => void): Promise<void> {
+    const channel = this.keys.events;
+    subscriber.on('message', (from: string, message: string) => {
+      if (from === channel && message.startsWith('cancel:')) onCancel(message.slice(7));
+    });
+    await subscriber.subscribe(channel);
   }
 
   /** Blocks on the scheduler's wake list; `client` must be a connection of its own. */
@@ -367,19 +398,9 @@ export class JobStore {
   // ---- worker side ------------------------------------------------------------------------
 
   /**
-   * Stores task results (first write wins) and, when `WAIT` is configured, returns only once
-   * the replicas confirm them; a short count throws NOT_REPLICATED so the tasks are retried.
-   */
-  async storeResults(
-    jobId: string,
-    entries: ReadonlyArray<readonly [number, unknown]>,
-    from?: StoredFrom,
-  ): Promise<StoredResults> {
-    return await this.storeResultJson(jobId, entries.map(([index, value]) => [index, JSON.stringify(value ?? null)] as const), from);
-  }
-
-  /**
-   * `storeResults` for values already serialised (a worker thread sends its results as JSON).
+   * Stores task results, each already JSON (a worker thread sends its results so), first write
+   * wins; when `WAIT` is configured, returns only once the replicas confirm them, and a short
+   * count throws NOT_REPLICATED so the tasks are retried.
    * `ending`: the entries are every task of the job (TaskBatch.whole) and this is their reduced
    * result: unless a result of the job was stored before, the job completes with it in the same
    * script (status 'completed'), and the task results are not kept.
@@ -397,7 +418,7 @@ export class JobStore {
       ending === undefined ? '' : '1', ending?.ttlSec ?? 0, k.events, ending?.result ?? '',
     ];
     for (const [index, json] of entries) args.push(index, json);
-    const epoch = this.#connectionEpoch;
+    const epoch = this.#acks.epoch;
     const write = () => sendScript<[number, number, JobStatus | 'missing' | 'stale']>(
       this.#redis, 'store-results',
       [k.fence, k.job(jobId), k.results(jobId), k.wake, k.resultsStored, k.taskTimes, k.storedBits(jobId), k.jobResult(jobId), k.active],
@@ -405,7 +426,7 @@ export class JobStore {
     );
     // A duplicate may be an earlier attempt's own write that was never confirmed: the script wrote
     // (the duplicates counter), so this WAIT covers it too.
-    const [stored, duplicates, status] = await this.#writeAcked(write, epoch, ([s, d, st]) => s > 0 || (d > 0 && st !== 'stale' && !this.isTerminal(st)));
+    const [stored, duplicates, status] = await this.#acks.write(write, epoch, ([s, d, st]) => s > 0 || (d > 0 && st !== 'stale' && !this.isTerminal(st)));
     return { stored, duplicates, status };
   }
 
@@ -423,10 +444,7 @@ export class JobStore {
    * too. The write and its WAIT leave in one socket write. NOT_REPLICATED when they fall short.
    */
   async confirmReplicated(): Promise<void> {
-    if (this.#minReplicas === 0) return;
-    const epoch = this.#connectionEpoch;
-    const [, acked] = await this.together(() => Promise.all([this.#redis.incrby(this.keys.resultsStored, 0), this.#wait()]));
-    this.#checkAcked(acked, epoch);
+    await this.#acks.confirmAfter(() => this.#redis.incrby(this.keys.resultsStored, 0));
   }
 
   /** Indices (of those given) that already have a stored result. */
@@ -439,92 +457,14 @@ export class JobStore {
 
   async failTask(jobId: string, taskIndex: number, error: SerializedError, batch?: BatchStamp, now: number = Date.now()): Promise<JobStatus | 'missing' | 'stale'> {
     const k = this.keys;
-    const epoch = this.#connectionEpoch;
+    const epoch = this.#acks.epoch;
     const write = () => sendScript<JobStatus | 'missing' | 'stale'>(this.#redis, 'fail-task', [k.fence, k.job(jobId), k.taskErrors(jobId), k.active], [
       jobId, taskIndex, JSON.stringify({ ...error, taskIndex }), now, k.events, batch?.term ?? 0, batch?.lastIndex ?? 0,
     ]);
-    return await this.#writeAcked(write, epoch);
+    return await this.#acks.write(write, epoch);
   }
 
   isTerminal(status: JobStatus | 'missing' | undefined): boolean {
     return status === undefined || status === 'missing' || TERMINAL_STATUSES.has(status);
-  }
-
-  /**
-   * `WAIT` for the configured replicas (Redis docs: WAIT confirms the writes made before it on
-   * this connection). `epoch` is the connection epoch before those writes were sent.
-   */
-  async #acknowledge(epoch: number): Promise<void> {
-    if (this.#minReplicas === 0) return;
-    this.#checkAcked(await this.#wait(), epoch);
-  }
-
-  #wait(): Promise<number> {
-    return this.#redis.call('WAIT', this.#minReplicas, this.#waitTimeoutMs) as Promise<number>;
-  }
-
-  /**
-   * A script write whose `WAIT` goes out right behind it on the same connection, saving the round
-   * trip between them. Replies come back in order, so the script's reply arrives before the
-   * WAIT's, unless ioredis had to resend the script (NOSCRIPT after a SCRIPT FLUSH or a failover):
-   * then the WAIT ran first and covered nothing, and a second WAIT is sent. The order is read
-   * from callbacks on the two promises, which run in reply order only at equal depth: ioredis's
-   * promise of a script reply sits one `.catch` (its NOSCRIPT fallback) above the reply, so the
-   * WAIT's is given one step too. `send` must return that promise as ioredis returns it
-   * (`sendScript`); a further wrapped one would make every WAIT look first (one needless WAIT per
-   * write; `job-store.test.ts` counts them). `needsAck` may waive the check for a write that
-   * changed nothing.
-   */
-  async #writeAcked<T>(send: () => Promise<T>, epoch: number, needsAck: (reply: T) => boolean = () => true): Promise<T> {
-    if (this.#minReplicas === 0) {
-      return await send().catch((err: unknown) => {
-        throw toTypedError(err);
-      });
-    }
-    // The script and its WAIT leave in one socket write.
-    const [write, wait] = inOneWrite(this.#redis, () => [send(), this.#wait()] as const);
-    let scriptFirst: boolean | undefined;
-    const replied = write.then(
-      (reply) => {
-        scriptFirst ??= true;
-        return reply;
-      },
-      (err: unknown) => {
-        scriptFirst ??= true;
-        throw toTypedError(err);
-      },
-    );
-    const waited = wait
-      .then((n) => n) // the script promise's depth: see above
-      .then((n) => {
-        scriptFirst ??= false;
-        return n;
-      });
-    let reply: T;
-    try {
-      reply = await replied;
-    } catch (err) {
-      waited.catch(() => {});
-      throw err;
-    }
-    if (!needsAck(reply)) {
-      waited.catch(() => {});
-      return reply;
-    }
-    const acked = await waited;
-    this.#checkAcked(scriptFirst === false ? await this.#wait() : acked, epoch);
-    return reply;
-  }
-
-  #checkAcked(count: number, epoch: number): void {
-    let acked = count;
-    if (this.#connectionEpoch !== epoch) acked = 0; // the write and its WAIT may have run on different masters
-    this.#lastAcked = acked >= this.#minReplicas;
-    this.#onAcknowledge?.(this.#lastAcked);
-    if (acked < this.#minReplicas) {
-      throw new RingpoolError('NOT_REPLICATED', `write confirmed by ${acked} replica(s), ${this.#minReplicas} required within ${this.#waitTimeoutMs} ms`, {
-        details: { acked, required: this.#minReplicas },
-      });
-    }
   }
 }

@@ -1,4 +1,5 @@
 // Every Redis key and channel name ringpool uses, built in one place from one prefix.
+import { RingpoolError } from '../errors.js';
 
 export interface Keys {
   readonly prefix: string;
@@ -38,13 +39,15 @@ export interface Keys {
   readonly workers: string;
   /** Pub/sub channel: `cancel:<id>` when a job is cancelled. */
   readonly events: string;
+  /** Sorted set: a principal's jobs in flight, job id → reservation time in ms (see quota-admit.lua). */
+  quota(principal: string): string;
   /** BullMQ queue name of a worker node (BullMQ adds its own prefix: ours). */
   nodeQueue(nodeId: string): string;
 }
 
 export function createKeys(prefix: string): Keys {
   if (!/^[A-Za-z0-9:_-]{1,64}$/.test(prefix)) {
-    throw new TypeError(`Redis key prefix must be 1-64 of [A-Za-z0-9:_-], got ${JSON.stringify(prefix)}`);
+    throw new RingpoolError('CONFIG', `Redis key prefix must be 1-64 of [A-Za-z0-9:_-], got ${JSON.stringify(prefix)}`);
   }
   const p = `${prefix}:`;
   return Object.freeze({
@@ -67,6 +70,7 @@ export function createKeys(prefix: string): Keys {
     schedulers: `${p}schedulers`,
     workers: `${p}workers`,
     events: `${p}events`,
+    quota: (principal: string) => `${p}quota:${principal}`,
     nodeQueue: (nodeId: string) => `node-${nodeId}`,
   });
 }

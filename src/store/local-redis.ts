@@ -1,4 +1,4 @@
-// Starts and stops redis-server processes on this host: the local cluster of `ringpool start` and the tests.
+// Starts, stops and probes redis-server processes on this host: the local cluster of `ringpool start` and `cluster up`, and the tests.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -194,4 +194,18 @@ export async function probeRedis<T>(port: number, fn: (c: Redis) => Promise<T>, 
   } finally {
     c.disconnect();
   }
+}
+
+/** True once the master at 127.0.0.1:`masterPort` has `count` replicas online; undefined before (or when it does not answer). */
+export async function redisReplicasOnline(masterPort: number, count: number): Promise<true | undefined> {
+  const info = await probeRedis(masterPort, (c) => c.info('replication'));
+  return info !== undefined && [...info.matchAll(/^slave\d+:.*state=online/gm)].length >= count ? true : undefined;
+}
+
+/** The port of the master that the sentinel at 127.0.0.1:`port` names for `name`; undefined when it names none or does not answer. */
+export async function sentinelMaster(port: number, name: string): Promise<number | undefined> {
+  return await probeRedis(port, async (c) => {
+    const reply = (await c.call('SENTINEL', 'get-master-addr-by-name', name)) as [string, string] | null;
+    return reply === null ? undefined : Number(reply[1]);
+  });
 }

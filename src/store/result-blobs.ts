@@ -1,4 +1,4 @@
-// How a job's stored result batches become its results in task order: shared by the store and the reduce thread.
+// How a job's stored result batches become its results in task order (the reduce thread's first step).
 
 /**
  * Task results in task order from the stored batches (JSON `[[index, result], …]` each, see

@@ -19,6 +19,8 @@ const SCRIPTS = {
   'complete-job': 6,
   'fail-job': 3,
   'retry-job': 5,
+  'quota-admit': 1,
+  'quota-release': 2,
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -26,11 +28,18 @@ export type ScriptName = keyof typeof SCRIPTS;
 /** A script's ARGV: text, numbers, or bytes (an image result). */
 export type ScriptArgs = ReadonlyArray<string | number | Buffer>;
 
-/** A client with our scripts defined as commands, called through `runScript`. */
+/**
+ * A client with our scripts defined as commands, called through `runScript`. Idempotent: each
+ * facade over a connection may call it (ioredis runs them by EVALSHA, falling back to EVAL after a
+ * Redis restart or failover).
+ */
 export function defineScripts(redis: Redis): void {
+  const commands = redis as unknown as Record<string, unknown>;
   for (const [name, numberOfKeys] of Object.entries(SCRIPTS)) {
+    const command = commandName(name as ScriptName);
+    if (typeof commands[command] === 'function') continue;
     const lua = `${prelude}\n${readFileSync(join(dir, `${name}.lua`), 'utf8')}`;
-    redis.defineCommand(commandName(name as ScriptName), { numberOfKeys, lua });
+    redis.defineCommand(command, { numberOfKeys, lua });
   }
 }
 
@@ -65,12 +74,4 @@ export function toTypedError(err: unknown): unknown {
   const first = message.split(' ')[0];
   if (isErrorCode(first)) return new RingpoolError(first, message.slice(first.length + 1), { cause: err });
   return err;
-}
-
-/** Errors a retry can outlive: replicas behind, a failover in progress, a dropped connection. */
-export function isTransientRedisError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | undefined)?.code;
-  if (code === 'NOT_REPLICATED' || code === 'REDIS_UNAVAILABLE') return true;
-  const message = err instanceof Error ? err.message : String(err);
-  return /NOREPLICAS|READONLY|LOADING|MASTERDOWN|Connection is closed|ECONNREFUSED|ECONNRESET|Stream isn't writeable|MaxRetriesPerRequest/.test(message);
 }

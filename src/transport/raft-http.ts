@@ -1,6 +1,7 @@
 // Raft messages between schedulers over HTTP: a Hono route that receives batches, and a batching fetch client.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Hono } from 'hono';
+import { RingpoolError } from '../errors.js';
 import { decodeRaftBatch, encodeRaftBatch, RaftCodecError } from '../raft/message-codec.js';
 import type { RaftTransport } from '../raft/transport.js';
 import type { Member, NodeId, RaftMessage } from '../raft/types.js';
@@ -56,7 +57,7 @@ export type RaftRoutes = Hono & { readonly stats: RaftRouteStats };
 
 /** A Hono sub-app with `POST /raft/message`; mount it with `app.route('/', routes)`. */
 export function createRaftRoutes(options: RaftRoutesOptions): RaftRoutes {
-  if (typeof options.receive !== 'function') throw new TypeError('receive must be a function');
+  if (typeof options.receive !== 'function') throw new RingpoolError('CONFIG', `receive must be a function, got ${typeof options.receive}`);
   if (options.secret !== undefined && (typeof options.secret !== 'string' || options.secret.length < 16)) {
     throw new RangeError('secret must be a string of at least 16 characters');
   }
@@ -216,7 +217,7 @@ export class HttpRaftTransport implements RaftTransport {
   readonly #counts = { batchesSent: 0, messagesSent: 0, requestsFailed: 0, messagesDropped: 0 };
 
   constructor(options: HttpRaftTransportOptions) {
-    if (typeof options.id !== 'string' || options.id.length === 0) throw new TypeError(`id must be a non-empty string, got ${JSON.stringify(options.id)}`);
+    if (typeof options.id !== 'string' || options.id.length === 0) throw new RingpoolError('CONFIG', `id must be a non-empty string, got ${JSON.stringify(options.id)}`);
     this.#id = options.id;
     this.#secret = options.secret;
     this.#timeoutMs = options.timeoutMs ?? HTTP_RAFT_TRANSPORT_DEFAULTS.timeoutMs;

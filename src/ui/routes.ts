@@ -8,10 +8,10 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { HonoAdapter } from '@bull-board/hono';
 import { serveStatic } from '@hono/node-server/serve-static';
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Context, Hono, MiddlewareHandler } from 'hono';
-import type { Redis } from 'ioredis';
-import type { Keys } from '../store/keys.js';
+import { RingpoolError } from '../errors.js';
+import type { WorkerStore } from '../store/worker-store.js';
 
 export interface DashboardDeps {
   /**
@@ -80,7 +80,7 @@ interface Asset {
 export function mountDashboard(app: Hono, deps: DashboardDeps, options: DashboardOptions = {}): void {
   const opts = { ...DASHBOARD_DEFAULTS, ...options };
   if (!Number.isInteger(opts.queueRefreshMs) || opts.queueRefreshMs < 0) {
-    throw new TypeError(`queueRefreshMs must be an integer >= 0, got ${opts.queueRefreshMs}`);
+    throw new RingpoolError('CONFIG', `queueRefreshMs must be an integer >= 0, got ${opts.queueRefreshMs}`);
   }
   const assets = loadAssets();
   const index = assets.get('index.html');
@@ -185,14 +185,14 @@ export interface NodeQueues {
 }
 
 /**
- * The per-node queues, found from the worker registrations (`keys.workers`): what
- * {@link DashboardDeps.queues} wants. Queues share `redis` (they issue no blocking commands).
+ * The per-node queues, found from the worker registrations: what {@link DashboardDeps.queues}
+ * wants. Queues share the connection of `workers` (they issue no blocking commands).
  */
-export function createNodeQueues(redis: Redis, keys: Keys): NodeQueues {
+export function createNodeQueues(workers: WorkerStore): NodeQueues {
   const queues = new Map<string, Queue>();
   return {
     async list() {
-      const ids = (await redis.hkeys(keys.workers)).sort();
+      const ids = (await workers.nodeIds()).sort();
       // A node that has left (its registration removed) leaves the board too.
       for (const [id, q] of queues) {
         if (!ids.includes(id)) {
@@ -202,7 +202,7 @@ export function createNodeQueues(redis: Redis, keys: Keys): NodeQueues {
       }
       return ids.map((id) => {
         let q = queues.get(id);
-        if (q === undefined) queues.set(id, (q = new Queue(keys.nodeQueue(id), { connection: redis, prefix: keys.prefix })));
+        if (q === undefined) queues.set(id, (q = workers.queue(id)));
         return q;
       });
     },

@@ -76,7 +76,7 @@ export class TaskPool {
 
   constructor(options: TaskPoolOptions = {}) {
     const threads = options.threads ?? availableParallelism();
-    if (!Number.isInteger(threads) || threads < 1) throw new TypeError(`threads must be an integer >= 1, got ${threads}`);
+    if (!Number.isInteger(threads) || threads < 1) throw new RingpoolError('CONFIG', `threads must be an integer >= 1, got ${threads}`);
     this.threads = threads;
     this.#stopGraceMs = options.stopGraceMs ?? 1000;
     // Start every thread now: a thread's start (loader, runtime) must not land on a job's clock.

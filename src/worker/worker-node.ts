@@ -1,17 +1,18 @@
 // A worker node: registers itself, takes task batches from its BullMQ queue and runs them on its thread pool.
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
-import { Worker, type Job } from 'bullmq';
+import type { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { serializeError } from '../errors.js';
+import { RingpoolError, isTransientRedisError, serializeError } from '../errors.js';
+import { isNodeId } from '../node-id.js';
 import type { JobRegistry } from '../registry/job-registry.js';
 import type { JobStore, PlacementView } from '../store/job-store.js';
-import { isTransientRedisError } from '../store/scripts.js';
+import type { WorkerStore } from '../store/worker-store.js';
 import { batchStamp, type TaskBatch, type WholeJob } from '../transport/task-batch.js';
 import type { Metrics } from '../observability/metrics.js';
 import { signRegistration } from '../transport/registration-signature.js';
-import { closeBullmqConnection } from './bullmq-connection.js';
+import { closeBullmqConnection } from '../store/bullmq-connection.js';
 import { TaskPool } from './task-pool.js';
 import { jobEnding, retriesEntry, sortOutcomes, unstoredTasks, verdictOf, wholeJobOf } from './batch-decisions.js';
 import type { BatchOutcome } from './task-runner.js';
@@ -40,8 +41,8 @@ export interface WorkerNodeDeps {
   readonly bullConnection: Redis;
   /** A connection of its own for the cancel channel. */
   readonly subscriber: Redis;
-  /** A connection of its own for the heartbeat: never queued behind a result's WAIT. */
-  readonly heartbeat: Redis;
+  /** Where the registration is renewed: on a connection of its own, never queued behind a result's WAIT. */
+  readonly heartbeat: WorkerStore;
   readonly logger: Logger;
   readonly metrics?: Metrics;
   /**
@@ -63,8 +64,6 @@ export interface WorkerRegistration {
   readonly draining: boolean;
 }
 
-const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
-
 export class WorkerNode {
   readonly id: string;
   readonly #deps: WorkerNodeDeps;
@@ -85,9 +84,9 @@ export class WorkerNode {
   readonly #clusterSecret: string | undefined;
 
   constructor(deps: WorkerNodeDeps, options: WorkerNodeOptions) {
-    if (!NODE_ID.test(options.id)) throw new TypeError(`worker id must be letters, digits, '_' or '-' (at most 63), got ${JSON.stringify(options.id)}`);
+    if (!isNodeId(options.id)) throw new RingpoolError('CONFIG', `worker id must be letters, digits, '_' or '-' (at most 63), got ${JSON.stringify(options.id)}`);
     const prefetch = options.prefetchPerThread ?? 2;
-    if (!Number.isInteger(prefetch) || prefetch < 1) throw new TypeError(`prefetchPerThread must be an integer >= 1, got ${prefetch}`);
+    if (!Number.isInteger(prefetch) || prefetch < 1) throw new RingpoolError('CONFIG', `prefetchPerThread must be an integer >= 1, got ${prefetch}`);
     this.id = options.id;
     this.#deps = deps;
     this.#pool = new TaskPool(options.threads === undefined ? {} : { threads: options.threads });
@@ -104,13 +103,9 @@ export class WorkerNode {
 
   async start(): Promise<void> {
     const { store, subscriber, bullConnection } = this.#deps;
-    await subscriber.subscribe(store.keys.events);
-    subscriber.on('message', (_channel: string, message: string) => {
-      if (message.startsWith('cancel:')) this.#cancelFor(message.slice(7)).abort();
-    });
-    this.#worker = new Worker<TaskBatch>(store.keys.nodeQueue(this.id), (job) => this.#process(job), {
+    await store.onCancelled(subscriber, (jobId) => this.#cancelFor(jobId).abort());
+    this.#worker = store.workers.worker(this.id, (job) => this.#process(job), {
       connection: bullConnection,
-      prefix: store.keys.prefix,
       concurrency: this.#concurrency,
       // CPU work runs in threads, so this event loop stays free to renew locks (BullMQ #652).
       lockDuration: 10_000,
@@ -153,7 +148,7 @@ export class WorkerNode {
       busy: this.#pool.busy,
       draining: this.#draining,
     };
-    await this.#deps.heartbeat.hset(this.#deps.store.keys.workers, this.id, signRegistration(registration, this.#clusterSecret));
+    await this.#deps.heartbeat.register(this.id, signRegistration(registration, this.#clusterSecret));
   }
 
   #cancelFor(jobId: string): AbortController {

@@ -57,7 +57,7 @@ describe.skipIf(!HAS_CHROMIUM)('the dashboard in a browser', { timeout: 240_000 
     mkdirSync(ARTIFACTS, { recursive: true });
     gates = mkdtempSync(join(tmpdir(), 'ringpool-dashboard-gates-'));
     node = await startTestNode({}, 'dash');
-    queues = createNodeQueues(node.store.redis, node.store.keys);
+    queues = createNodeQueues(node.store.workers);
     const cluster = createClusterView({ store: node.store, leaseMs: loadConfig({}, {}).leaseMs });
     view = cluster.view;
     closeView = cluster.close;

@@ -1,4 +1,5 @@
 // Starts a whole ringpool node in the test process against the shared test Redis, with its own key prefix.
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,8 @@ export const FIXTURE_JOBS = new URL('../fixtures/jobs', import.meta.url).pathnam
 export interface TestNode extends RunningNode {
   readonly url: string;
   readonly prefix: string;
+  /** A connection of the test's own to the node's Redis, to look into or poke it (the node's own are its store's); closed with the node. */
+  readonly redis: Redis;
   /** fetch against the node's API, JSON in and out. */
   api(path: string, init?: { method?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
   /** Polls until the job has ended; returns its record as the API shows it. */
@@ -24,7 +27,10 @@ export async function startTestNode(overrides: Partial<Config> = {}, name = 'nod
   const prefix = overrides.prefix ?? uniquePrefix(name);
   const dataDir = mkdtempSync(join(tmpdir(), `ringpool-test-${name}-`));
   const config = { ...loadConfig({ port: 0, threads: 2, workerId: `w-${name}`, jobsDirs: [FIXTURE_JOBS], logLevel: 'silent', dataDir }, {}), ...overrides, prefix };
-  const node = await startNode({ ...config, redisUrl: overrides.redisUrl ?? inject('redisUrl') }, roles, pino({ level: 'silent' }));
+  const redisUrl = overrides.redisUrl ?? inject('redisUrl');
+  const node = await startNode({ ...config, redisUrl }, roles, pino({ level: 'silent' }));
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  redis.on('error', () => {}); // a test that stops Redis sees it in its own calls
   const url = node.url as string;
   const api: TestNode['api'] = async (path, init = {}) => {
     const headers: Record<string, string> = { ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}), ...init.headers };
@@ -47,8 +53,9 @@ export async function startTestNode(overrides: Partial<Config> = {}, name = 'nod
     }
   };
   const close = async () => {
+    redis.disconnect();
     await node.close();
     rmSync(dataDir, { recursive: true, force: true });
   };
-  return { ...node, url, prefix, api, waitForJob, close };
+  return { ...node, url, prefix, redis, api, waitForJob, close };
 }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestNode, type TestNode } from '../helpers/cluster.js';
+import { countJobs } from '../helpers/store-helpers.js';
 
 let node: TestNode;
 beforeAll(async () => {
@@ -15,12 +16,12 @@ afterAll(async () => {
 });
 
 async function expectRejected(init: Parameters<TestNode['api']>[1], status: number, code: string, mentions: RegExp) {
-  const before = await node.store.countJobs();
+  const before = await countJobs(node.redis, node.store.keys);
   const res = await node.api('/v1/jobs', init);
   expect(res.status).toBe(status);
   expect(res.body.error.code).toBe(code);
   expect(res.body.error.message).toMatch(mentions);
-  expect(await node.store.countJobs()).toBe(before);
+  expect(await countJobs(node.redis, node.store.keys)).toBe(before);
 }
 
 describe('POST /v1/jobs rejects bad input and stores nothing', () => {
@@ -53,11 +54,11 @@ describe('POST /v1/jobs rejects bad input and stores nothing', () => {
         for (const piece of pieces) req.write(piece);
         req.end();
       });
-    const before = await node.store.countJobs();
+    const before = await countJobs(node.redis, node.store.keys);
     const big = await post(['{"job":"wordcount","input":{"text":"', ...Array.from({ length: 10 }, () => 'x'.repeat(1000)), '"}}']);
     expect(big.status).toBe(413);
     expect(big.body.error).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', message: expect.stringMatching(/4096 bytes/) });
-    expect(await node.store.countJobs()).toBe(before);
+    expect(await countJobs(node.redis, node.store.keys)).toBe(before);
     const small = await post(['{"job":"wordcount",', '"input":{"text":"', 'a b a', '"}}']);
     expect(small.status).toBe(202);
     expect((await node.waitForJob(small.body.id)).status).toBe('completed');

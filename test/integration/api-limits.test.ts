@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApi } from '../../src/api/app.js';
 import { startLocalRedis, type LocalRedis } from '../../src/store/local-redis.js';
 import { startTestNode, type TestNode } from '../helpers/cluster.js';
+import { countJobs } from '../helpers/store-helpers.js';
 
 const A = 'token-a-0123456789abcdef';
 const B = 'token-b-0123456789abcdef';
@@ -50,12 +51,12 @@ describe('limits on a running node', () => {
 
   it('a body over bodyLimitBytes is 413 and stores nothing', async () => {
     const app = createApi({ store: node.store, registry: node.registry }, { bodyLimitBytes: 2048 });
-    const before = await node.store.countJobs();
+    const before = await countJobs(node.redis, node.store.keys);
     const res = await call(app, 'POST', '/v1/jobs', undefined, { job: 'spin', input: { tasks: 1, ms: 0 }, pad: 'x'.repeat(4096) });
     expect(res.status).toBe(413);
     expect(res.body.error.code).toBe('PAYLOAD_TOO_LARGE');
     expect(res.body.error.message).toMatch(/2048 bytes/);
-    expect(await node.store.countJobs()).toBe(before);
+    expect(await countJobs(node.redis, node.store.keys)).toBe(before);
   });
 
   describe('jobs in flight per token (maxJobsInFlight)', () => {
@@ -77,13 +78,13 @@ describe('limits on a running node', () => {
       const first = await call(app, 'POST', '/v1/jobs', A, long);
       const second = await call(app, 'POST', '/v1/jobs', A, long);
       expect([first.status, second.status]).toEqual([202, 202]);
-      const before = await node.store.countJobs();
+      const before = await countJobs(node.redis, node.store.keys);
       const third = await call(app, 'POST', '/v1/jobs', A, long);
       expect(third.status).toBe(429);
       expect(third.body.error.code).toBe('RATE_LIMITED');
       expect(third.body.error.message).toMatch(/2 jobs queued or running, the limit \(maxJobsInFlight\) is 2/);
       expect(Number(third.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-      expect(await node.store.countJobs()).toBe(before);
+      expect(await countJobs(node.redis, node.store.keys)).toBe(before);
 
       const other = await call(app, 'POST', '/v1/jobs', B, { job: 'spin', input: { tasks: 1, ms: 0 } });
       expect(other.status).toBe(202);

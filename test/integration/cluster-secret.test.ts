@@ -13,14 +13,14 @@ afterAll(async () => {
 describe('cluster secret', () => {
   it('admits the signed worker, refuses a forged registration, and jobs run only on the real node', async () => {
     const forged = { id: 'intruder', threads: 64, host: 'x', pid: 1, startedAt: Date.now(), heartbeatAt: Date.now(), busy: 0, draining: false };
-    const timer = setInterval(() => void node.store.redis.hset(node.store.keys.workers, 'intruder', JSON.stringify({ ...forged, heartbeatAt: Date.now() })), 100);
+    const timer = setInterval(() => void node.redis.hset(node.store.keys.workers, 'intruder', JSON.stringify({ ...forged, heartbeatAt: Date.now() })), 100);
     try {
       const created = await node.api('/v1/jobs', { body: { job: 'primes', input: { from: 0, to: 200_000 } } });
       const job = await node.waitForJob(created.body.id);
       expect(job.status).toBe('completed');
       expect((await node.api(`/v1/jobs/${created.body.id}/result`)).body.result).toBe(17984);
       // Nothing was placed on the forged node's queue.
-      expect(await node.store.redis.exists(`${node.prefix}:node-intruder:id`)).toBe(0);
+      expect(await node.redis.exists(`${node.prefix}:node-intruder:id`)).toBe(0);
       // The ring the leader committed (and that the API draws) holds only the signed node.
       // (the view reads the leader's status, published twice a second).
       let shares: string[] = [];

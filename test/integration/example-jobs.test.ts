@@ -2,7 +2,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Queue } from 'bullmq';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mandelbrot from '../../jobs/mandelbrot.js';
@@ -108,7 +107,7 @@ describe('example jobs end to end', () => {
     // Whatever still runs or waits in the queue may finish now; once the node's queue holds
     // nothing (no entry waiting or running), nothing of the job can store anything any more.
     writeFileSync(gate, '');
-    const queue = new Queue(node.store.keys.nodeQueue('w-examples'), { connection: node.store.redis, prefix: node.store.keys.prefix });
+    const queue = node.store.workers.queue('w-examples');
     try {
       await expect
         .poll(async () => Object.values(await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'paused')).reduce((a, b) => a + b, 0), { timeout: 60_000 })

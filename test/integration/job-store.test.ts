@@ -6,6 +6,7 @@ import { JOB_OPTION_DEFAULTS } from '../../src/sdk/job-options.js';
 import { JobStore, newJobId } from '../../src/store/job-store.js';
 import { createKeys } from '../../src/store/keys.js';
 import { uniquePrefix } from '../helpers/prefix.js';
+import { completeJob, readResults, storeResults } from '../helpers/store-helpers.js';
 
 const redis = new Redis(inject('redisUrl'));
 afterAll(() => redis.disconnect());
@@ -22,7 +23,7 @@ describe('JobStore', () => {
     const { store, id } = await newStore();
     expect(await store.startJob(id, 5)).toMatchObject({ status: 'running', placed: 0 });
     await expect(store.recordSplit(id, 4, 10)).rejects.toMatchObject({ code: 'STALE_TERM' });
-    await expect(store.completeJob(id, 3, { type: 'json', value: 1 }, 60)).rejects.toMatchObject({ code: 'STALE_TERM' });
+    await expect(completeJob(store, id, 3, { type: 'json', value: 1 }, 60)).rejects.toMatchObject({ code: 'STALE_TERM' });
     await expect(store.failJob(id, 4, { code: 'INTERNAL', message: 'x' })).rejects.toMatchObject({ code: 'STALE_TERM' });
     expect((await store.getJob(id))?.status).toBe('running');
     expect(await store.recordSplit(id, 6, 10)).toBe('running');
@@ -34,7 +35,7 @@ describe('JobStore', () => {
     const started = await store.startJob(id, 1);
     expect(started).toMatchObject({ status: 'running', placed: 0, taskMicros: undefined });
     expect(started.job).toMatchObject({ id, name: 'primes', status: 'running', input: { from: 0, to: 10 } });
-    await store.storeResults(id, [[0, 1]], { jobType: 'primes', microsPerTask: 250 });
+    await storeResults(store, id, [[0, 1]], { jobType: 'primes', microsPerTask: 250 });
     await store.recordSplit(id, 1, 2, 2);
     const adoptions = await redis.hget(store.keys.job(id), 'adoptions');
     const again = await store.startJob(id, 2);
@@ -64,10 +65,10 @@ describe('JobStore', () => {
   it('the first result stored for a task wins; later ones are dropped and counted', async () => {
     const { store, id } = await newStore();
     await store.startJob(id, 1);
-    expect(await store.storeResults(id, [[0, 'a'], [1, 'b']])).toEqual({ stored: 2, duplicates: 0, status: 'running' });
-    expect(await store.storeResults(id, [[1, 'late'], [2, 'c']])).toEqual({ stored: 1, duplicates: 1, status: 'running' });
+    expect(await storeResults(store, id, [[0, 'a'], [1, 'b']])).toEqual({ stored: 2, duplicates: 0, status: 'running' });
+    expect(await storeResults(store, id, [[1, 'late'], [2, 'c']])).toEqual({ stored: 1, duplicates: 1, status: 'running' });
     await store.recordSplit(id, 1, 3, 3);
-    expect(await store.readResults(id, 3)).toEqual(['a', 'b', 'c']);
+    expect(await readResults(store, id, 3)).toEqual(['a', 'b', 'c']);
     const job = await store.getJob(id);
     expect(job?.progress).toMatchObject({ total: 3, done: 3, duplicates: 1 });
   });
@@ -76,9 +77,9 @@ describe('JobStore', () => {
     const { store, id } = await newStore();
     await store.startJob(id, 1);
     await store.recordSplit(id, 1, 2, 2);
-    await store.storeResults(id, [[0, 1]]);
-    await store.storeResults(id, [[1, 1]]);
-    await store.storeResults(id, [[1, 1]]);
+    await storeResults(store, id, [[0, 1]]);
+    await storeResults(store, id, [[1, 1]]);
+    await storeResults(store, id, [[1, 1]]);
     const wakes = await redis.lrange(store.keys.wake, 0, -1);
     expect(wakes).toEqual([`split:${id}`, `reduce:${id}`]);
   });
@@ -114,11 +115,11 @@ describe('JobStore', () => {
     const { store, id } = await newStore();
     await store.startJob(id, 1);
     await store.recordSplit(id, 1, 2, 2);
-    await store.storeResults(id, [[0, 2]]);
+    await storeResults(store, id, [[0, 2]]);
     const from = { jobType: 'primes', node: 'w1', batch: { term: 1, lastIndex: 1 } };
     expect(await store.storeResultJson(id, [[0, '2'], [1, '3']], from, { result: '5', ttlSec: 60 })).toEqual({ stored: 1, duplicates: 1, status: 'running' });
     expect(await store.getResult(id, 'json')).toBeUndefined();
-    expect(await store.readResults(id, 2)).toEqual([2, 3]);
+    expect(await readResults(store, id, 2)).toEqual([2, 3]);
     expect(await redis.lrange(store.keys.wake, 0, -1)).toEqual([`split:${id}`, `reduce:${id}`]);
   });
 
@@ -141,7 +142,7 @@ describe('JobStore', () => {
     const { store, id } = await newStore();
     await store.startJob(id, 1);
     expect(await store.cancelJob(id)).toBe('cancelled');
-    expect(await store.storeResults(id, [[0, 1]])).toMatchObject({ stored: 0, status: 'cancelled' });
+    expect(await storeResults(store, id, [[0, 1]])).toMatchObject({ stored: 0, status: 'cancelled' });
     expect(await store.cancelJob(id)).toBe('cancelled');
     expect(await store.activeJobIds()).not.toContain(id);
   });
@@ -150,7 +151,7 @@ describe('JobStore', () => {
     // WAIT returns as soon as the replica confirms: a long timeout only spares a loaded machine a false NOT_REPLICATED.
     const { store, id } = await newStore({ minReplicas: 1, waitTimeoutMs: 30_000 });
     await store.startJob(id, 1);
-    expect((await store.storeResults(id, [[0, 42]])).stored).toBe(1);
+    expect((await storeResults(store, id, [[0, 42]])).stored).toBe(1);
     const replica = new Redis(inject('redisReplicaUrl'));
     try {
       expect(await replica.hget(store.keys.results(id), '0')).toBe('[[0,42]]');
@@ -158,7 +159,7 @@ describe('JobStore', () => {
       replica.disconnect();
     }
     const strict = new JobStore(redis, store.keys, { minReplicas: 2, waitTimeoutMs: 200 });
-    await expect(strict.storeResults(id, [[1, 43]])).rejects.toMatchObject({ code: 'NOT_REPLICATED' });
+    await expect(storeResults(strict, id, [[1, 43]])).rejects.toMatchObject({ code: 'NOT_REPLICATED' });
   });
 
   it('sends one WAIT per acknowledged write, right behind it (a second only when the script had to be resent)', async () => {
@@ -188,10 +189,10 @@ describe('JobStore', () => {
         corked.push(socket.writableCorked);
         return write(chunk as never, ...rest);
       }) as typeof socket.write;
-      await store.storeResults(id, [[0, 1]]);
+      await storeResults(store, id, [[0, 1]]);
       await store.recordSplit(id, 1, 2, 2);
-      await store.storeResults(id, [[1, 1]]);
-      await store.completeJob(id, 1, { type: 'json', value: 2 }, 60);
+      await storeResults(store, id, [[1, 1]]);
+      await completeJob(store, id, 1, { type: 'json', value: 2 }, 60);
       socket.write = write;
       expect(corked).toHaveLength(8);
       expect(corked.every((c) => c > 0)).toBe(true);

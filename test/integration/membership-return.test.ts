@@ -6,6 +6,7 @@ import { ControlState } from '../../src/scheduler/control-state.js';
 import { RegistryMembership } from '../../src/scheduler/membership.js';
 import { RaftMembership } from '../../src/scheduler/raft-membership.js';
 import { createKeys } from '../../src/store/keys.js';
+import { WorkerStore } from '../../src/store/worker-store.js';
 import { uniquePrefix } from '../helpers/prefix.js';
 
 const redis = new Redis(inject('redisUrl'));
@@ -14,7 +15,7 @@ afterAll(() => redis.disconnect());
 describe('RaftMembership.departed', () => {
   it('lists a retired node while its lease has lapsed, and no longer once it heartbeats again', async () => {
     const keys = createKeys(uniquePrefix('membership-return'));
-    const registry = new RegistryMembership(redis, keys.workers, { leaseMs: 2000 });
+    const registry = new RegistryMembership(new WorkerStore(redis, keys), { leaseMs: 2000 });
     const control = new ControlState();
     // Only departed() is asked here: the Raft node and the leadership are not reached.
     const membership = new RaftMembership({ registry, control, node: undefined as never, leadership: undefined as never, logger: pino({ level: 'silent' }) });

@@ -75,7 +75,7 @@ describe('a worker node that cannot take work', () => {
     const node = await startTestNode({}, 'no-queue', { api: false, scheduler: false, worker: true });
     nodes.push(node);
     const heartbeatAt = async () => {
-      const raw = await node.store.redis.hget(node.store.keys.workers, 'w-no-queue');
+      const raw = await node.redis.hget(node.store.keys.workers, 'w-no-queue');
       return raw === null ? 0 : (JSON.parse(raw) as { heartbeatAt: number }).heartbeatAt;
     };
     const first = await until('a first heartbeat', 10_000, async () => (await heartbeatAt()) || undefined);
@@ -103,14 +103,15 @@ describe('GET /v1/cluster', () => {
   it('names the leader its followers hear from when the leader\'s own report is late', async () => {
     const node = await startTestNode({}, 'leader-view', { api: false, scheduler: false, worker: false });
     nodes.push(node);
-    const { redis, keys } = node.store;
+    const { redis } = node;
+    const { keys } = node.store;
     const now = Date.now();
     const report = (id: string, role: string, leaderId: string, at: number) => JSON.stringify({ id, role, term: 7, commitIndex: 3, lastContactMs: null, url: `http://${id}`, leaderId, at });
     await redis.hset(keys.schedulers, 's1', report('s1', 'leader', 's1', now - 60_000), 's2', report('s2', 'follower', 's1', now), 's3', report('s3', 'follower', 's1', now));
-    const view = await schedulerViews(redis, keys);
+    const view = await schedulerViews(node.store.schedulerStatuses);
     expect(view.leaderId).toBe('s1');
     expect(view.schedulers.find((s) => s.id === 's1')?.role).toBe('unknown');
     await redis.hset(keys.schedulers, 's2', report('s2', 'follower', '', now), 's3', report('s3', 'candidate', '', now));
-    expect((await schedulerViews(redis, keys)).leaderId).toBeNull();
+    expect((await schedulerViews(node.store.schedulerStatuses)).leaderId).toBeNull();
   });
 });

@@ -5,6 +5,7 @@ import { lostResults, recordAcks, startRedisTopology, type AckRecorder, type Red
 import { JobStore } from '../../src/store/job-store.js';
 import { createKeys } from '../../src/store/keys.js';
 import type { AckProbeResult } from '../fixtures/jobs/ack-probe.js';
+import { readResults } from '../helpers/store-helpers.js';
 
 /*
  * The replica reaches the master through a TCP proxy of the test (topology `linkProxies`), which
@@ -67,7 +68,7 @@ describe('a cut replication link', () => {
     // The promoted node has no replica, so it accepts no write (min-replicas-to-write 1): read it as it is,
     // through the store's own reader (whatever layout the results have).
     const newMaster = new JobStore(topology.client(promoted.port), createKeys(node.prefix));
-    const stored = ((await newMaster.readResults(id, tasks)) as Array<AckProbeResult | undefined>).map((r) => r?.nonce);
+    const stored = ((await readResults(newMaster, id, tasks)) as Array<AckProbeResult | undefined>).map((r) => r?.nonce);
     const storedCount = stored.filter((n) => n !== undefined).length;
     const lost = lostResults(ackedBeforeKill, stored);
     const done = (await newMaster.getJob(id))?.progress.done;

@@ -2,10 +2,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Queue } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startLocalRedis, type LocalRedis } from '../../src/store/local-redis.js';
-import type { TaskBatch } from '../../src/transport/task-batch.js';
 import { startTestNode, type TestNode } from '../helpers/cluster.js';
 import { startRedisTopology, type RedisTopology } from '../helpers/redis-topology.js';
 
@@ -71,7 +69,7 @@ describe('a Redis restart under a running job', () => {
     // awaited as such; not "whatever is left after 8 s", which a slow machine turns into waiting
     // entries that would read as lost.
     const all = [...Array(tasks).keys()];
-    const queue = new Queue<TaskBatch>(node.store.keys.nodeQueue('w-restart'), { connection: node.store.redis, prefix: node.store.keys.prefix });
+    const queue = node.store.workers.queue('w-restart');
     let state: { ended: any } | { missing: number[]; orphaned: number[] } | undefined;
     try {
       await expect

@@ -5,6 +5,7 @@ import { JobStore, newJobId } from '../../src/store/job-store.js';
 import { createKeys } from '../../src/store/keys.js';
 import { uniquePrefix } from '../helpers/prefix.js';
 import { startRedisTopology, type RedisTopology } from '../helpers/redis-topology.js';
+import { storeResults } from '../helpers/store-helpers.js';
 
 /*
  * With the replication link cut, a result is written on the master and its WAIT falls short:
@@ -39,8 +40,8 @@ describe('a retried write of an unacknowledged result', () => {
     await new JobStore(topology.client(masterPort), keys, { minReplicas: 1, waitTimeoutMs: 10_000 }).createJob({ id, name: 'ack-probe', input: {}, options: JOB_OPTION_DEFAULTS, resultType: 'json' });
 
     topology.cutLink(replicaPort);
-    await expect(store.storeResults(id, [[0, 'first attempt']])).rejects.toMatchObject({ code: 'NOT_REPLICATED' });
-    const retry = await store.storeResults(id, [[0, 'second attempt']]).then(
+    await expect(storeResults(store, id, [[0, 'first attempt']])).rejects.toMatchObject({ code: 'NOT_REPLICATED' });
+    const retry = await storeResults(store, id, [[0, 'second attempt']]).then(
       (r) => ({ acknowledged: true, ...r }),
       (err: { code?: string }) => ({ acknowledged: false, code: err.code }),
     );

@@ -6,6 +6,7 @@ import { JobStore, newJobId } from '../../src/store/job-store.js';
 import { createKeys } from '../../src/store/keys.js';
 import { uniquePrefix } from '../helpers/prefix.js';
 import { startRedisTopology, type RedisTopology } from '../helpers/redis-topology.js';
+import { storeResults } from '../helpers/store-helpers.js';
 
 /*
  * `WAIT` confirms the writes made before it *on the same connection*. When the connection drops
@@ -47,7 +48,7 @@ describe('a WAIT interrupted by a failover', () => {
       const [oldMaster, r1, r2] = topology.ports as [number, number, number];
       topology.cutLink(r1);
       topology.cutLink(r2);
-      const outcome = store.storeResults(id, [[0, 'written on the old master only']]).then(
+      const outcome = storeResults(store, id, [[0, 'written on the old master only']]).then(
         (r) => ({ acknowledged: r.stored === 1 }),
         (err: { code?: string }) => ({ acknowledged: false, code: err.code }),
       );

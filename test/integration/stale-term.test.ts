@@ -6,6 +6,7 @@ import { JOB_OPTION_DEFAULTS } from '../../src/sdk/job-options.js';
 import { newJobId } from '../../src/store/job-store.js';
 import { batchId, type TaskBatch } from '../../src/transport/task-batch.js';
 import { startTestNode, type TestNode } from '../helpers/cluster.js';
+import { storeResults } from '../helpers/store-helpers.js';
 
 /*
  * The test plays two scheduler leaders by hand against a real worker node (BullMQ + piscina):
@@ -71,7 +72,7 @@ describe('a worker and a batch of a stale term', () => {
     // The write itself is fenced too (the worker's check reads a view up to 500 ms old): results
     // or a task failure from a term-1 batch reaching task 10 change nothing.
     const stale = { term: 1, lastIndex: 19 };
-    expect(await store.storeResults(id, [[15, { i: 15, nonce: 'stale' }]], { jobType: 'ack-probe', batch: stale })).toEqual({ stored: 0, duplicates: 0, status: 'stale' });
+    expect(await storeResults(store, id, [[15, { i: 15, nonce: 'stale' }]], { jobType: 'ack-probe', batch: stale })).toEqual({ stored: 0, duplicates: 0, status: 'stale' });
     expect(await store.failTask(id, 15, { code: 'TASK_FAILED', message: 'from a stale batch' }, stale)).toBe('stale');
     expect((await store.getJob(id))?.status).toBe('running');
     await drained();

@@ -25,7 +25,7 @@ const tasks = [{ ms: 1 }, { ms: 1 }, { ms: 1 }];
  * scheduler, which says nothing about the path this file checks.
  */
 async function measuredAsOneMs(): Promise<void> {
-  await node.store.redis.hset(node.store.keys.taskTimes, 'which-thread', '1000');
+  await node.redis.hset(node.store.keys.taskTimes, 'which-thread', '1000');
 }
 
 describe('a job of one queue entry', () => {

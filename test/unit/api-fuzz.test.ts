@@ -18,6 +18,7 @@ import { createKeys } from '../../src/store/keys.js';
 import { JobEvents } from '../../src/store/job-events.js';
 import { startLocalRedis, type LocalRedis } from '../../src/store/local-redis.js';
 import { FIXTURE_JOBS } from '../helpers/cluster.js';
+import { completeJob } from '../helpers/store-helpers.js';
 
 /** Cases per property; together at least 5,000 (`npm test` prints the counts). */
 const RUNS = { routes: 3_000, tokens: 2_200, submissions: 2_300 } as const;
@@ -93,7 +94,7 @@ beforeAll(async () => {
   expect(await store.cancelJob(cancelled)).toBe('cancelled');
   expect(await store.failJob(failed, 1, { code: 'TASK_FAILED', message: 'boom' })).toBe('failed');
   expect((await store.startJob(completed, 1)).status).toBe('running');
-  expect(await store.completeJob(completed, 1, { type: 'json', value: { answer: 42 } }, 3600)).toBe('completed');
+  expect(await completeJob(store, completed, 1, { type: 'json', value: { answer: 42 } }, 3600)).toBe('completed');
 });
 
 afterAll(async () => {

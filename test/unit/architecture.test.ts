@@ -1,4 +1,4 @@
-// Imports point one way (CONVENTIONS): raft/ and ring/ import nothing else of ours; scheduler/ no I/O parts.
+// Imports point one way (CONVENTIONS): raft/ and ring/ import nothing else of ours; scheduler/ no I/O parts; only store/ reaches Redis.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -44,6 +44,22 @@ describe('import direction', () => {
       expect(violations).toEqual([]);
     });
   }
+
+  it('only store/ (and node/, the composition root, which opens the connections) reaches Redis itself', () => {
+    const offenders = files(SRC)
+      .filter((f) => !/^(store|node)\//.test(relative(SRC, f)))
+      .flatMap((f) => {
+        const text = readFileSync(f, 'utf8');
+        const found = [
+          /\bimport\s+(?!type\b)[^;]*from\s*'ioredis'/.test(text) ? 'imports a value from ioredis' : '',
+          /from\s*'[^']*store\/keys\.js'/.test(text) ? 'imports the key names' : '',
+          /\.keys\.[A-Za-z]/.test(text) ? 'reads a key name' : '',
+          /\bnew\s+(Queue|Worker)\b/.test(text) ? 'builds a BullMQ queue or worker (WorkerStore does)' : '',
+        ];
+        return found.filter(Boolean).map((what) => `${relative(SRC, f)} ${what}`);
+      });
+    expect(offenders).toEqual([]);
+  });
 
   it('no Date.now or Math.random in the pure cores', () => {
     const offenders = ['ring', 'raft']

@@ -7,7 +7,7 @@ import { readinessBody, type Readiness } from '../readiness.js';
 
 export interface HealthRoutesDeps {
   /** Its connection is pinged for /readyz when no `readiness` is given. */
-  readonly store: Pick<JobStore, 'redis'>;
+  readonly store: Pick<JobStore, 'ping'>;
   readonly readiness?: (() => Readiness) | undefined;
   readonly metrics?: Metrics | undefined;
   /** Runs before each scrape of /metrics; its failure does not fail the scrape. */
@@ -28,7 +28,7 @@ export function healthRoutes(deps: HealthRoutesDeps): Hono {
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
     if (deps.readiness === undefined) {
-      await store.redis.ping();
+      await store.ping();
       return c.json({ status: 'ready' });
     }
     const r = deps.readiness();

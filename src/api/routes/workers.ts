@@ -1,10 +1,11 @@
 // Operator routes on worker nodes: POST /v1/workers/:id/drain asks a node to finish its work and take no more.
 import { Hono } from 'hono';
 import { RingpoolError } from '../../errors.js';
+import { isNodeId } from '../../node-id.js';
 import type { JobStore } from '../../store/job-store.js';
 
 export interface WorkerRoutesDeps {
-  readonly store: Pick<JobStore, 'redis' | 'keys' | 'requestDrain'>;
+  readonly store: Pick<JobStore, 'workers' | 'requestDrain'>;
 }
 
 /** Mounted at /v1/workers. Needs the `admin` scope (auth.ts: a non-GET route not listed in SUBMIT_ROUTES). */
@@ -13,8 +14,7 @@ export function workerRoutes(deps: WorkerRoutesDeps): Hono {
   const app = new Hono();
   app.post('/:id/drain', async (c) => {
     const id = c.req.param('id');
-    const workers = await store.redis.hgetall(store.keys.workers);
-    if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/.test(id) || workers[id] === undefined) {
+    if (!isNodeId(id) || !(await store.workers.isRegistered(id))) {
       throw new RingpoolError('NOT_FOUND', `no worker node ${JSON.stringify(id.slice(0, 80))}; see GET /v1/cluster for the nodes`);
     }
     await store.requestDrain(id);

@@ -1,0 +1,55 @@
+// Worker nodes in Redis: their registrations (renewed by each node's heartbeat) and their BullMQ queues, named in one place.
+import { Queue, Worker, type Processor, type WorkerOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { TaskBatch } from '../transport/task-batch.js';
+import type { Keys } from './keys.js';
+
+export class WorkerStore {
+  readonly #redis: Redis;
+  readonly #keys: Keys;
+
+  constructor(redis: Redis, keys: Keys) {
+    this.#redis = redis;
+    this.#keys = keys;
+  }
+
+  /** Writes a node's registration as given (JSON, signed: see signRegistration), renewing its lease. */
+  async register(nodeId: string, registration: string): Promise<void> {
+    await this.#redis.hset(this.#keys.workers, nodeId, registration);
+  }
+
+  /** Every registration as stored (JSON, signed when the cluster has a secret), in no set order. */
+  async registrations(): Promise<string[]> {
+    return Object.values(await this.#redis.hgetall(this.#keys.workers));
+  }
+
+  /** The ids of the registered nodes, in no set order. */
+  async nodeIds(): Promise<string[]> {
+    return await this.#redis.hkeys(this.#keys.workers);
+  }
+
+  async isRegistered(nodeId: string): Promise<boolean> {
+    return (await this.#redis.hexists(this.#keys.workers, nodeId)) === 1;
+  }
+
+  /** Drops a node's registration (its tasks have moved). */
+  async forget(nodeId: string): Promise<void> {
+    await this.#redis.hdel(this.#keys.workers, nodeId);
+  }
+
+  /**
+   * A worker node's BullMQ queue, on `connection` (this store's by default). A queue issues no
+   * blocking commands, so one connection may serve many. The caller closes it.
+   */
+  queue(nodeId: string, connection: Redis = this.#redis): Queue<TaskBatch> {
+    return new Queue<TaskBatch>(this.#keys.nodeQueue(nodeId), { connection, prefix: this.#keys.prefix });
+  }
+
+  /**
+   * The BullMQ worker that takes a node's queue. Its `connection` must be one of its own (BullMQ
+   * blocks on it) with `maxRetriesPerRequest: null`. The caller closes it.
+   */
+  worker(nodeId: string, processor: Processor<TaskBatch>, options: Omit<WorkerOptions, 'prefix'>): Worker<TaskBatch> {
+    return new Worker<TaskBatch>(this.#keys.nodeQueue(nodeId), processor, { ...options, prefix: this.#keys.prefix });
+  }
+}

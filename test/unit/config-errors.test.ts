@@ -1,0 +1,59 @@
+// Every option check throws the one configuration error (code CONFIG), which the CLI maps to one exit code.
+import { Hono } from 'hono';
+import { describe, expect, it } from 'vitest';
+import { CONFIG_EXIT_CODE, exitCodeOf, main } from '../../src/cli/main.js';
+import { RingpoolError, serializeError } from '../../src/errors.js';
+import { isNodeId } from '../../src/node-id.js';
+import { createKeys } from '../../src/store/keys.js';
+import { mountDashboard } from '../../src/ui/routes.js';
+import { TaskPool } from '../../src/worker/task-pool.js';
+import { WorkerNode, type WorkerNodeDeps } from '../../src/worker/worker-node.js';
+
+/** What an option check threw, as the CLI would see it. */
+function thrownBy(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected the call to throw');
+}
+
+describe('configuration errors', () => {
+  it.each([
+    ['a Redis key prefix', () => createKeys('no spaces'), /Redis key prefix must be 1-64 of \[A-Za-z0-9:_-\], got "no spaces"/],
+    ['a worker node id', () => new WorkerNode({} as WorkerNodeDeps, { id: 'w 1' }), /worker id must be letters, digits, '_' or '-' \(at most 63\), got "w 1"/],
+    ['a thread count', () => new TaskPool({ threads: 0 }), /threads must be an integer >= 1, got 0/],
+    ['a dashboard option', () => mountDashboard(new Hono(), { queues: () => [] }, { queueRefreshMs: -1 }), /queueRefreshMs must be an integer >= 0, got -1/],
+  ])('%s that is not valid is a CONFIG error saying what was expected', (_what, fn, message) => {
+    const err = thrownBy(fn);
+    expect(err).toBeInstanceOf(RingpoolError);
+    expect(err).toMatchObject({ code: 'CONFIG', message: expect.stringMatching(message) });
+    expect(exitCodeOf(err)).toBe(CONFIG_EXIT_CODE);
+  });
+
+  it('the CLI exits with one code for a configuration error, by its code (also after a thread hop), and 1 for anything else', () => {
+    expect(exitCodeOf(new RingpoolError('CONFIG', 'bad'))).toBe(2);
+    expect(exitCodeOf(serializeError(new RingpoolError('CONFIG', 'bad')))).toBe(2);
+    expect(exitCodeOf(new RingpoolError('REDIS_UNAVAILABLE', 'down'))).toBe(1);
+    expect(exitCodeOf(new Error('boom'))).toBe(1);
+    expect(exitCodeOf(undefined)).toBe(1);
+  });
+
+  it('a setting that is not valid ends `ringpool config` with that code', async () => {
+    const original = console.error;
+    const said: string[] = [];
+    console.error = (line: string) => void said.push(line);
+    try {
+      expect(await main(['config', '--port', 'abc'])).toBe(CONFIG_EXIT_CODE);
+    } finally {
+      console.error = original;
+    }
+    expect(said.join('\n')).toMatch(/port \(--port or RINGPOOL_PORT\)/);
+  });
+
+  it('node ids: a letter or digit first, then up to 62 of letters, digits, _ and -', () => {
+    for (const id of ['w1', 'W-1_a', '0', `a${'b'.repeat(62)}`]) expect(isNodeId(id), id).toBe(true);
+    for (const id of ['', '-w1', '_w', 'w 1', 'w.1', 'w/1', `a${'b'.repeat(63)}`]) expect(isNodeId(id), id).toBe(false);
+  });
+});
