@@ -1,6 +1,7 @@
 // Imports point one way (CONVENTIONS): raft/ and ring/ import nothing else of ours; scheduler/ no I/O parts; only store/ reaches Redis.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, dirname } from 'node:path';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 const SRC = resolve(import.meta.dirname, '../../src');
@@ -73,5 +74,89 @@ describe('import direction', () => {
       .filter((f) => !f.endsWith('driver.ts') && !/storage/.test(f))
       .filter((f) => /\b(Date\.now|Math\.random)\s*\(/.test(readFileSync(f, 'utf8')));
     expect(offenders.map((f) => relative(SRC, f))).toEqual([]);
+  });
+});
+
+/** Every source file under src/, browser assets included. */
+function sources(): string[] {
+  const walk = (dir: string): string[] =>
+    readdirSync(dir).flatMap((f) => {
+      const p = join(dir, f);
+      return statSync(p).isDirectory() ? walk(p) : /\.(ts|mts|js|mjs|cjs)$/.test(f) ? [p] : [];
+    });
+  return walk(SRC);
+}
+
+describe('the store owns Redis', () => {
+  const outside = sources().filter((f) => !/^(store|node)\//.test(relative(SRC, f)));
+
+  it('no module outside src/store and src/node imports a value from ioredis', () => {
+    // `import type` is fine: a connection may be passed through; opening one or calling it is not.
+    const offenders = outside.filter((f) => /^import\s+(?!type\b)[^;]*from\s+['"]ioredis['"]/m.test(readFileSync(f, 'utf8')));
+    expect(offenders.map((f) => relative(SRC, f))).toEqual([]);
+  });
+
+  it('no module outside src/store and src/node reaches through the store for its client or key names', () => {
+    const offenders = outside.flatMap((f) =>
+      readFileSync(f, 'utf8')
+        .split('\n')
+        .map((line, i) => [line, i + 1] as const)
+        .filter(([line]) => !/^\s*(\/\/|\*|\/\*)/.test(line)) // comments may name a key
+        .filter(([line]) => /\bstore\.redis\b|\bkeys\.(?!length\b)[a-z]\w*|\bcreateKeys\(|store\/keys\.js['"]/.test(line))
+        .map(([, n]) => `${relative(SRC, f)}:${n}`),
+    );
+    expect(offenders).toEqual([]);
+  });
+});
+
+describe('functions a reader can hold at once', () => {
+  const LIMIT = 100;
+  /** The exceptions docs/architecture.md §9 names, as `file:function`. */
+  const allowed = new Set(
+    [...readFileSync(resolve(SRC, '../docs/architecture.md'), 'utf8').matchAll(/^\| `([^`]+)` \(`src\/([^`]+)`\) \|/gm)].map((m) => `${m[2]}:${m[1]}`),
+  );
+
+  it(`no function in src/ is over ${LIMIT} lines (nested functions counted in their parent) but those docs/architecture.md §9 names`, () => {
+    const long: string[] = [];
+    for (const file of sources()) {
+      const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
+      const visit = (node: ts.Node): void => {
+        if (ts.isFunctionLike(node) && 'body' in node && node.body !== undefined) {
+          const lines = source.getLineAndCharacterOfPosition(node.end).line - source.getLineAndCharacterOfPosition(node.getStart()).line + 1;
+          const name = functionName(node);
+          const id = `${relative(SRC, file)}:${name}`;
+          if (lines > LIMIT && !allowed.has(id)) long.push(`${id} (${lines} lines)`);
+        }
+        ts.forEachChild(node, visit);
+      };
+      visit(source);
+    }
+    expect(long).toEqual([]);
+  });
+});
+
+function functionName(node: ts.SignatureDeclaration): string {
+  if (node.name !== undefined) return node.name.getText();
+  const parent = node.parent;
+  if (ts.isVariableDeclaration(parent) || ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent)) return parent.name.getText();
+  return '<anonymous>';
+}
+
+describe('the design is cited from the repo', () => {
+  it('no comment cites a document outside the repository', () => {
+    const ROOT = resolve(SRC, '..');
+    const dirs = ['src', 'test', 'bench', 'jobs', 'infra', 'docs'];
+    const walk = (dir: string): string[] =>
+      readdirSync(dir).flatMap((f) => {
+        const p = join(dir, f);
+        if (f === 'node_modules' || f.startsWith('.')) return [];
+        return statSync(p).isDirectory() ? walk(p) : /\.(ts|mts|js|mjs|cjs|lua|md|ya?ml|sh)$/.test(f) ? [p] : [];
+      });
+    const self = resolve(import.meta.filename);
+    const offenders = dirs
+      .flatMap((d) => walk(join(ROOT, d)))
+      .filter((f) => f !== self && /\bDESIGN(\.md| §)|\bCONVENTIONS\b|\.\.\/shared\//.test(readFileSync(f, 'utf8')))
+      .map((f) => relative(ROOT, f));
+    expect(offenders).toEqual([]);
   });
 });
