@@ -206,7 +206,7 @@ class NodeServer {
 
 /** The worker role: takes its node queue's tasks into a pool of `config.threads` threads. */
 async function startWorkerRole(parts: NodeParts, shutdown: Shutdown): Promise<void> {
-  const { config, roles, logger, store, registry, metrics, connections, open } = parts;
+  const { config, roles, logger, store, registry, keys, metrics, connections, open } = parts;
   const { WorkerNode } = await roleModule<typeof import('../worker/worker-node.js')>('../worker/worker-node.js');
   const worker = new WorkerNode(
     {
