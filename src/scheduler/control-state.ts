@@ -1,4 +1,4 @@
-// The control plane's replicated state (DESIGN §1): the worker membership the ring is built from.
+// The control plane's replicated state (docs/architecture.md §1): the worker membership the ring is built from.
 import type { MemberNode } from './membership.js';
 
 export type ControlCommand =

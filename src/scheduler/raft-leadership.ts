@@ -1,4 +1,4 @@
-// Leadership from Raft: this scheduler schedules only while it leads, fenced by its term (DESIGN §1-2).
+// Leadership from Raft: this scheduler schedules only while it leads, fenced by its term (docs/architecture.md §1-§2).
 import type { Logger } from 'pino';
 import type { ConsensusNode } from './consensus.js';
 import type { Leadership } from './leadership.js';

@@ -21,7 +21,7 @@ import type { ReduceOutcome, ReduceRequest } from './reduce-runner.js';
 const REDUCE_ENTRY = new URL('./reduce-entry.cjs', import.meta.url).href;
 
 export interface SchedulerOptions {
-  /** Tasks enqueued but without a result before the split waits (back-pressure, DESIGN §7). @default 50000 */
+  /** Tasks enqueued but without a result before the split waits (back-pressure, docs/architecture.md §5). @default 50000 */
   readonly maxPendingTasks?: number;
   /** Tasks split between two progress checkpoints. @default 2000 */
   readonly checkpointEvery?: number;
@@ -175,7 +175,7 @@ export class Scheduler {
   }
 
   /**
-   * A new leader picks up every job that has not ended (DESIGN: resumption). The leader also does
+   * A new leader picks up every job that has not ended (docs/architecture.md §5). The leader also does
    * this every few seconds for jobs nobody here works on: a notice popped by a leader that died,
    * or a reduce that failed on a transient Redis error, still gets its job finished.
    */

@@ -1,4 +1,4 @@
-// Every read and write of jobs, their tasks and results in Redis (DESIGN §1-3, §6); other concerns have their own facades in src/store.
+// Every read and write of jobs, their tasks and results in Redis (docs/architecture.md §1-§5); other concerns have their own facades in src/store.
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { RingpoolError, type SerializedError } from '../errors.js';

@@ -23,7 +23,7 @@ export interface Keys {
   readonly active: string;
   /** List: `split:<id>` and `reduce:<id>` notices for the scheduler leader. */
   readonly wake: string;
-  /** String: the highest scheduler term seen (the fencing token, DESIGN §2). */
+  /** String: the highest scheduler term seen (the fencing token, docs/architecture.md §2). */
   readonly fence: string;
   /** String: results stored cluster-wide since the start (throughput = its rate). */
   readonly resultsStored: string;

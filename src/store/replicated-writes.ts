@@ -6,7 +6,7 @@ import { toTypedError } from './scripts.js';
 
 export interface ReplicatedWritesOptions {
   /**
-   * Replicas that must confirm a write before it counts as stored (`WAIT`, DESIGN §6).
+   * Replicas that must confirm a write before it counts as stored (`WAIT`, docs/architecture.md §4).
    * @default 0
    */
   readonly minReplicas?: number;

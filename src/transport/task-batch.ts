@@ -5,7 +5,7 @@ export interface TaskBatch {
   readonly jobId: string;
   /** Job type name, looked up in the worker's registry. */
   readonly job: string;
-  /** The scheduler leader's Raft term when it placed the batch (a fencing token, DESIGN §2). */
+  /** The scheduler leader's Raft term when it placed the batch (a fencing token, docs/architecture.md §2). */
   readonly term: number;
   /** [task index, task payload] pairs, in ascending task order. */
   readonly tasks: ReadonlyArray<readonly [number, unknown]>;
@@ -48,7 +48,7 @@ export function rebatch(batch: TaskBatch, term: number, tasks: ReadonlyArray<rea
 
 /**
  * Deterministic BullMQ job id of a batch: re-enqueueing the same batch in the same term is a
- * no-op (DESIGN §3). The term is part of it so that a new leader's batch never collides with
+ * no-op (docs/architecture.md §3). The term is part of it so that a new leader's batch never collides with
  * a stale one of an earlier term still waiting in a queue (which workers then refuse); the run
  * so that a retry's batch never collides with one of the failed run still in a queue.
  */

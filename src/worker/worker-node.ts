@@ -169,7 +169,7 @@ export class WorkerNode {
     const { store, registry } = this.#deps;
     const cancel = this.#cancelFor(batch.jobId);
     if (cancel.signal.aborted) return;
-    // Fencing (DESIGN §2): a later leader re-placed these tasks; the batch's own leader was deposed.
+    // Fencing (docs/architecture.md §2): a later leader re-placed these tasks; the batch's own leader was deposed.
     // Checked here from a view at most 500 ms old, and again, atomically, where results are written.
     const stamp = batchStamp(batch);
     const known = this.#knownView(batch.jobId, batch.rerun ?? 0);

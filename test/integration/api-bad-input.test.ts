@@ -1,4 +1,4 @@
-// Bad input gets a 4xx with a message that says what to fix, and nothing is stored (DESIGN §8).
+// Bad input gets a 4xx with a message that says what to fix, and nothing is stored (docs/architecture.md §6).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';

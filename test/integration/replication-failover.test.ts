@@ -1,4 +1,4 @@
-// A Redis master killed mid-job under Sentinel: a replica is promoted, the job completes, no acknowledged result is lost (DESIGN §6).
+// A Redis master killed mid-job under Sentinel: a replica is promoted, the job completes, no acknowledged result is lost (docs/architecture.md §4).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestNode, type TestNode } from '../helpers/cluster.js';
 import { lostResults, recordAcks, startRedisTopology, type AckRecorder, type RedisTopology } from '../helpers/redis-topology.js';

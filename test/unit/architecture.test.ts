@@ -1,4 +1,4 @@
-// Imports point one way (CONVENTIONS): raft/ and ring/ import nothing else of ours; scheduler/ no I/O parts; only store/ reaches Redis.
+// Imports point one way (docs/architecture.md §7): raft/ and ring/ import nothing else of ours; scheduler/ no I/O parts; only store/ reaches Redis.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, dirname } from 'node:path';
 import ts from 'typescript';

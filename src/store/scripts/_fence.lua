@@ -1,4 +1,4 @@
--- Fencing prelude (DESIGN §2), prepended to every script a scheduler runs.
+-- Fencing prelude (docs/architecture.md §2), prepended to every script a scheduler runs.
 -- A write carrying a term lower than the highest one seen is refused, so a deposed leader
 -- that wakes up late changes nothing. The fence key is always KEYS[1] in fenced scripts.
 local function fenceOrFail(term)
@@ -29,7 +29,7 @@ local function queueReduceIfDone(jobKey, wakeKey, id)
   end
 end
 
--- Fencing at the workers' writes (DESIGN §2): a batch of `term` reaching task `lastIndex` is stale
+-- Fencing at the workers' writes (docs/architecture.md §2): a batch of `term` reaching task `lastIndex` is stale
 -- once a leader of a later term adopted the job at or below that task (start-job.lua): that
 -- leader places those tasks itself. Term 0 (a write not from a batch) is never stale.
 local function isStaleBatch(jobKey, term, lastIndex)

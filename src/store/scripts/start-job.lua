@@ -5,7 +5,7 @@
 -- µs per task of its type or false before any was measured }.
 -- A job whose split has ended, or that has ended, is returned unchanged.
 --
--- Adoption (DESIGN §2): the first time a leader of a higher term starts splitting a job, it
+-- Adoption (docs/architecture.md §2): the first time a leader of a higher term starts splitting a job, it
 -- records `term:placed` in the job's `adoptions`. Queue entries of earlier terms holding only
 -- tasks below `placed` were enqueued before a checkpoint that passed the fence: they stay. An
 -- earlier term's entry with a task at or past it may come from a deposed leader that enqueued

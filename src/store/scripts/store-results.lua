@@ -1,4 +1,4 @@
--- Worker: stores task results, first write per task wins (DESIGN §3).
+-- Worker: stores task results, first write per task wins (docs/architecture.md §3).
 -- KEYS[1] fence (unused; keeps the prelude's layout)  KEYS[2] job hash  KEYS[3] results hash
 -- KEYS[4] wake list  KEYS[5] cluster-wide count of stored results (the dashboard's throughput)
 -- KEYS[6] hash: job type → average task run time in µs (how the scheduler sizes batches)
