@@ -87,28 +87,6 @@ function sources(): string[] {
   return walk(SRC);
 }
 
-describe('the store owns Redis', () => {
-  const outside = sources().filter((f) => !/^(store|node)\//.test(relative(SRC, f)));
-
-  it('no module outside src/store and src/node imports a value from ioredis', () => {
-    // `import type` is fine: a connection may be passed through; opening one or calling it is not.
-    const offenders = outside.filter((f) => /^import\s+(?!type\b)[^;]*from\s+['"]ioredis['"]/m.test(readFileSync(f, 'utf8')));
-    expect(offenders.map((f) => relative(SRC, f))).toEqual([]);
-  });
-
-  it('no module outside src/store and src/node reaches through the store for its client or key names', () => {
-    const offenders = outside.flatMap((f) =>
-      readFileSync(f, 'utf8')
-        .split('\n')
-        .map((line, i) => [line, i + 1] as const)
-        .filter(([line]) => !/^\s*(\/\/|\*|\/\*)/.test(line)) // comments may name a key
-        .filter(([line]) => /\bstore\.redis\b|\bkeys\.(?!length\b)[a-z]\w*|\bcreateKeys\(|store\/keys\.js['"]/.test(line))
-        .map(([, n]) => `${relative(SRC, f)}:${n}`),
-    );
-    expect(offenders).toEqual([]);
-  });
-});
-
 describe('functions a reader can hold at once', () => {
   const LIMIT = 100;
   /** The exceptions docs/architecture.md §9 names, as `file:function`. */
