@@ -80,6 +80,7 @@ describe('a Redis restart under a running job', () => {
           if (Object.values(counts).some((n) => n > 0)) return undefined; // the worker has more to take
           const stored = await node!.store.storedIndices(id, all);
           const missing = all.filter((i) => !stored.has(i));
+          if (missing.length === 0) return undefined; // every result is in: the job's end follows
           const orphaned = (await queue.getJobs(['active'])).flatMap((e) => e.data.tasks.map(([i]) => i));
           return missing.every((i) => orphaned.includes(i)) ? (state = { missing, orphaned }) : undefined;
         }, { timeout: 90_000, interval: 200 })
