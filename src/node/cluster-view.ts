@@ -64,7 +64,7 @@ export function createClusterView(source: ClusterViewSource): { view: () => Prom
       workers(now),
       redisTopology(),
       source.schedulers?.() ?? schedulerViews(store.schedulerStatuses),
-      store.resultsStored(),
+      store.results.storedTotal(),
     ]);
     const evacuations = ((await store.evacuations()) as ClusterView['evacuations']).slice(0, 20);
     if (lastSample !== undefined && now - lastSample.at >= 500) {

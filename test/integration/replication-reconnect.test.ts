@@ -78,7 +78,7 @@ describe('a Redis restart under a running job', () => {
           if (['completed', 'failed', 'cancelled'].includes(job.status)) return (state = { ended: job });
           const counts = await queue.getJobCounts('waiting', 'delayed', 'prioritized', 'paused');
           if (Object.values(counts).some((n) => n > 0)) return undefined; // the worker has more to take
-          const stored = await node!.store.storedIndices(id, all);
+          const stored = await node!.store.results.storedIndices(id, all);
           const missing = all.filter((i) => !stored.has(i));
           const orphaned = (await queue.getJobs(['active'])).flatMap((e) => e.data.tasks.map(([i]) => i));
           return missing.every((i) => orphaned.includes(i)) ? (state = { missing, orphaned }) : undefined;
