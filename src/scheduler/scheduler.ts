@@ -135,7 +135,7 @@ export class Scheduler {
           if (report.entries > 0) {
             logger.info(report, 'moved the tasks of a departed worker node');
             this.#deps.metrics?.movedTasks.inc(report.movedTasks);
-            await this.#deps.store.recordEvacuation({ ...report, term, lapsed: departed.lapsed, lastHeartbeatAt: departed.heartbeatAt, at: Date.now() });
+            await this.#deps.store.workers.recordEvacuation({ ...report, term, lapsed: departed.lapsed, lastHeartbeatAt: departed.heartbeatAt, at: Date.now() });
           }
           if (departed.lapsed) await membership.forget(departed.id);
         } catch (err) {

@@ -106,7 +106,7 @@ export class JobStore {
     return (this.#results ??= new ResultStore(this.#redis, this.keys, this.#acks));
   }
 
-  /** Worker registrations and node queues, on this store's connection. */
+  /** Worker registrations, node queues, drain requests and evacuation reports, on this store's connection. */
   get workers(): WorkerStore {
     return (this.#workers ??= new WorkerStore(this.#redis, this.keys));
   }
@@ -330,24 +330,6 @@ export class JobStore {
     if (reply === null) return null;
     const [kind, jobId] = reply[1].split(':') as [string, string];
     return kind === 'split' || kind === 'reduce' ? { kind, jobId } : null;
-  }
-
-  /** Keeps the last 100 reports of moved worker tasks, newest first. */
-  async recordEvacuation(report: object): Promise<void> {
-    await this.#redis.pipeline().lpush(this.keys.evacuations, JSON.stringify(report)).ltrim(this.keys.evacuations, 0, 99).exec();
-  }
-
-  async evacuations(): Promise<unknown[]> {
-    return (await this.#redis.lrange(this.keys.evacuations, 0, -1)).map((r) => JSON.parse(r) as unknown);
-  }
-
-  async requestDrain(nodeId: string): Promise<void> {
-    await this.#redis.sadd(this.keys.drainRequests, nodeId);
-  }
-
-  /** True once for a drain request of this node (the request is taken out). */
-  async takeDrainRequest(nodeId: string): Promise<boolean> {
-    return (await this.#redis.srem(this.keys.drainRequests, nodeId)) === 1;
   }
 
   /** Puts a notice back at the head of the wake list (taken by a scheduler that lost leadership). */

@@ -128,7 +128,7 @@ export class WorkerNode {
       if (silent) this.#deps.logger.info({ id: this.id }, 'connections answer again: heartbeating');
       silent = false;
       this.#register().catch((err: unknown) => this.#deps.logger.warn({ err }, 'heartbeat failed'));
-      void this.#deps.store.takeDrainRequest(this.id).then((asked) => {
+      void this.#deps.store.workers.takeDrainRequest(this.id).then((asked) => {
         if (asked && !this.#draining) {
           this.#deps.logger.info({ id: this.id }, 'drain requested: finishing the tasks in flight, then leaving');
           (this.#onDrainRequested ?? (() => void this.close()))();
