@@ -43,7 +43,7 @@ const suite: BenchSuite = async (args) => {
       writesPerSecNoWait: Math.round(best.noWait),
       ackedLostAfterFailover: failover.lost,
     };
-    printTable('replication: result writes through Sentinel, master + 1 replica (JobStore.storeResults, one writer)', [
+    printTable('replication: result writes through Sentinel, master + 1 replica (ResultStore.storeResultJson, one writer)', [
       ['', 'results', 'per second', 'vs no WAIT'],
       ['WAIT 1 per batch of 100', writes, figures.writesPerSecWaitBatched, `${((100 * best.batched) / best.noWait).toFixed(0)}%`],
       ['WAIT 1 per write (batches of 1)', eachWrites, figures.writesPerSecWaitEach, `${((100 * best.each) / best.noWait).toFixed(1)}%`],

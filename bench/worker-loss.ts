@@ -27,7 +27,7 @@ const suite: BenchSuite = async (args) => {
       const queue = new Queue<TaskBatch>(`node-${victim}`, { connection: c.redis, prefix: c.prefix });
       const held = (await queue.getJobs(['waiting', 'active', 'delayed', 'prioritized', 'paused'])).flatMap((e) => e.data.tasks.map(([i]) => i));
       await queue.close();
-      const stored = await store.storedIndices(id, held);
+      const stored = await store.results.storedIndices(id, held);
       const unfinished = held.filter((i) => !stored.has(i));
       expected += unfinished.length;
       // Detected: its tasks were taken off it (the evacuation report); replaced: one of them has a result.
@@ -37,7 +37,7 @@ const suite: BenchSuite = async (args) => {
       }, 30_000);
       detect.push(report.at - killedAt);
       moved += report.movedTasks;
-      await c.waitFor('a moved task to finish elsewhere', async () => (unfinished.length === 0 ? true : (await store.storedIndices(id, unfinished)).size > 0), 30_000);
+      await c.waitFor('a moved task to finish elsewhere', async () => (unfinished.length === 0 ? true : (await store.results.storedIndices(id, unfinished)).size > 0), 30_000);
       replaced.push(Date.now() - killedAt);
       const job = await c.waitForJobEnd(id);
       if (job.status !== 'completed' || job.progress.done !== 1500) throw new Error(`round ${round}: job ${job.status} with ${job.progress.done} done`);

@@ -64,9 +64,9 @@ export function createClusterView(source: ClusterViewSource): { view: () => Prom
       workers(now),
       redisTopology(),
       source.schedulers?.() ?? schedulerViews(store.schedulerStatuses),
-      store.resultsStored(),
+      store.results.storedTotal(),
     ]);
-    const evacuations = ((await store.evacuations()) as ClusterView['evacuations']).slice(0, 20);
+    const evacuations = ((await store.workers.evacuations()) as ClusterView['evacuations']).slice(0, 20);
     if (lastSample !== undefined && now - lastSample.at >= 500) {
       tasksPerSec = Math.max(0, ((count - lastSample.count) * 1000) / (now - lastSample.at));
       lastSample = { at: now, count };

@@ -50,7 +50,7 @@ export async function evacuateNode(
       // An ended job needs nothing; a stale batch's tasks were re-placed by the leader that adopted the job.
       const view = await store.placementView(batch.jobId);
       if (view.ended || isStaleBatch(batchStamp(batch), view.adoptions)) continue;
-      const stored = await store.storedIndices(batch.jobId, batch.tasks.map(([i]) => i));
+      const stored = await store.results.storedIndices(batch.jobId, batch.tasks.map(([i]) => i));
       const byNode = new Map<string, Array<readonly [number, unknown]>>();
       for (const task of batch.tasks) {
         if (stored.has(task[0])) continue;

@@ -135,7 +135,7 @@ export class Scheduler {
           if (report.entries > 0) {
             logger.info(report, 'moved the tasks of a departed worker node');
             this.#deps.metrics?.movedTasks.inc(report.movedTasks);
-            await this.#deps.store.recordEvacuation({ ...report, term, lapsed: departed.lapsed, lastHeartbeatAt: departed.heartbeatAt, at: Date.now() });
+            await this.#deps.store.workers.recordEvacuation({ ...report, term, lapsed: departed.lapsed, lastHeartbeatAt: departed.heartbeatAt, at: Date.now() });
           }
           if (departed.lapsed) await membership.forget(departed.id);
         } catch (err) {
@@ -277,7 +277,7 @@ export class Scheduler {
           if (store.isTerminal(await store.recordSplit(id, term, index))) return; // cancelled or failed meanwhile
           await this.#awaitCapacity(id, index);
           ring = this.#placement.ringFor(await membership.waitForNodes());
-          batches.reshape(batchShape(await store.taskMicros(job.name), this.#options, job.options.batchSize));
+          batches.reshape(batchShape(await store.results.taskMicros(job.name), this.#options, job.options.batchSize));
           nextCheckpoint = index + checkpointAfter(batches.shape, this.#options.checkpointEvery);
         }
       }
@@ -304,7 +304,7 @@ export class Scheduler {
     for (const [node, entries] of ready) {
       const kept: QueueEntry[] = [];
       for (const entry of entries) {
-        const left = unstoredEntry(entry, await this.#deps.store.storedIndices(jobId, entry.data.tasks.map(([i]) => i)));
+        const left = unstoredEntry(entry, await this.#deps.store.results.storedIndices(jobId, entry.data.tasks.map(([i]) => i)));
         if (left !== undefined) kept.push(left);
       }
       ready.set(node, kept);
@@ -325,7 +325,7 @@ export class Scheduler {
   async #reduce(id: string, term: number): Promise<void> {
     const { store, registry } = this.#deps;
     // The results are read with the record (one round trip): a reduce that turns out not to be due is rare.
-    const [job, blobs] = await store.together(() => Promise.all([store.getJob(id), store.readResultBlobs(id)]));
+    const [job, blobs] = await store.together(() => Promise.all([store.getJob(id), store.results.readResultBlobs(id)]));
     if (job === undefined || job.status !== 'running' || job.progress.total === null) return;
     const loaded = registry.get(job.name);
     if (loaded === undefined) return;

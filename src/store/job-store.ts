@@ -1,4 +1,4 @@
-// Every read and write of jobs, their tasks and results in Redis (docs/architecture.md §1-§5); other concerns have their own facades in src/store.
+// Every read and write of jobs and their lifecycle in Redis (docs/architecture.md §1-§5); results and other concerns have their own facades in src/store.
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { RingpoolError, type SerializedError } from '../errors.js';
@@ -11,6 +11,7 @@ import { defineScripts, runScript, sendScript } from './scripts.js';
 import { inOneWrite } from './one-write.js';
 import { ReplicatedWrites, type ReplicatedWritesOptions } from './replicated-writes.js';
 import { QuotaStore } from './quota-store.js';
+import { ResultStore } from './result-store.js';
 import { readReplication, type ReplicationView } from './replication.js';
 import { SchedulerStatuses } from './scheduler-statuses.js';
 import { WorkerStore } from './worker-store.js';
@@ -52,27 +53,6 @@ export interface ListJobsQuery {
   readonly cursor?: number;
 }
 
-export interface StoredResults {
-  readonly stored: number;
-  readonly duplicates: number;
-  /** 'stale': nothing was stored, the batch's term is stale (isStaleBatch). */
-  readonly status: JobStatus | 'missing' | 'stale';
-}
-
-/** Who stored results, for the job's timings and per-node counts. */
-export interface StoredFrom {
-  readonly jobType: string;
-  /** Measured run time per task; omitted when unknown. */
-  readonly microsPerTask?: number;
-  readonly node?: string;
-  /** The queue entry's attempt (0 first). */
-  readonly attempt?: number;
-  /** The batch the results come from: nothing is stored from a batch of a stale term. */
-  readonly batch?: BatchStamp;
-}
-
-export type JobResultBody = { readonly type: 'json'; readonly value: unknown } | { readonly type: 'image/png'; readonly bytes: Buffer };
-
 /** Search index words live this long after their last use. */
 const SEARCH_TTL_SEC = 30 * 86_400;
 /** Most candidates one search considers. */
@@ -90,9 +70,10 @@ export function isJobId(id: string): boolean {
 }
 
 /**
- * Jobs, their tasks' results and errors, on one connection. The other concerns' facades over the
- * same connection hang off it (`workers`, `quotas`, `schedulerStatuses`): a quota admission must
- * leave in one write with its job's creation, and the API's other reads need no connection more.
+ * Jobs, from creation to their end, and their tasks' errors, on one connection. The other
+ * concerns' facades over the same connection hang off it (`results`, `workers`, `quotas`,
+ * `schedulerStatuses`): a quota admission must leave in one write with its job's creation, a job
+ * and its result are read in one (`together`), and the API's other reads need no connection more.
  */
 export class JobStore {
   /** The key names of this store's prefix: for tests and tools that look into Redis. */
@@ -102,6 +83,7 @@ export class JobStore {
   readonly #acks: ReplicatedWrites;
   /** The connection was up and is lost (closed, not yet ready again). */
   #lost = false;
+  #results: ResultStore | undefined;
   #workers: WorkerStore | undefined;
   #quotas: QuotaStore | undefined;
   #schedulerStatuses: SchedulerStatuses | undefined;
@@ -119,7 +101,12 @@ export class JobStore {
     defineScripts(redis);
   }
 
-  /** Worker registrations and node queues, on this store's connection. */
+  /** Task results, the job's result and measured task times, on this store's connection and its replicated writes. */
+  get results(): ResultStore {
+    return (this.#results ??= new ResultStore(this.#redis, this.keys, this.#acks));
+  }
+
+  /** Worker registrations, node queues, drain requests and evacuation reports, on this store's connection. */
   get workers(): WorkerStore {
     return (this.#workers ??= new WorkerStore(this.#redis, this.keys));
   }
@@ -152,11 +139,6 @@ export class JobStore {
   /** Replication as the master this store's connection reaches reports it. */
   async replication(): Promise<ReplicationView> {
     return await readReplication(this.#redis);
-  }
-
-  /** Results stored cluster-wide since the start (their rate is the cluster's throughput). */
-  async resultsStored(): Promise<number> {
-    return Number(await this.#redis.get(this.keys.resultsStored));
   }
 
   get minReplicas(): number {
@@ -268,16 +250,6 @@ export class JobStore {
     return await runScript(this.#redis, 'cancel-job', [k.fence, k.job(id), k.active], [id, now, k.events]);
   }
 
-  async getResult(id: string, type: ResultType): Promise<JobResultBody | undefined> {
-    const key = this.keys.jobResult(id);
-    if (type === 'image/png') {
-      const bytes = await this.#redis.getBuffer(key);
-      return bytes === null ? undefined : { type, bytes };
-    }
-    const raw = await this.#redis.get(key);
-    return raw === null ? undefined : { type: 'json', value: JSON.parse(raw) };
-  }
-
   async taskErrors(id: string): Promise<Array<JobError & { taskIndex: number }>> {
     const hash = await this.#redis.hgetall(this.keys.taskErrors(id));
     return Object.entries(hash)
@@ -340,18 +312,6 @@ export class JobStore {
     return await this.#acks.write(() => sendScript<JobStatus | 'missing'>(this.#redis, 'fail-job', [k.fence, k.job(id), k.active], [term, id, JSON.stringify(error), now, k.events]), epoch);
   }
 
-  /** The stored result batches as they are in Redis: JSON `[[index, result], …]` each (see `assembleResults`). */
-  async readResultBlobs(id: string): Promise<string[]> {
-    const blobs: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, flat] = await this.#redis.hscan(this.keys.results(id), cursor, 'COUNT', 100);
-      for (let i = 1; i < flat.length; i += 2) blobs.push(flat[i] as string);
-      cursor = next;
-    } while (cursor !== '0');
-    return blobs;
-  }
-
   /**
    * Calls `onCancel` with the id of every job cancelled from now on (the events channel).
    * `subscriber` must be a connection of its own: it enters subscribe mode.
@@ -372,24 +332,6 @@ export class JobStore {
     return kind === 'split' || kind === 'reduce' ? { kind, jobId } : null;
   }
 
-  /** Keeps the last 100 reports of moved worker tasks, newest first. */
-  async recordEvacuation(report: object): Promise<void> {
-    await this.#redis.pipeline().lpush(this.keys.evacuations, JSON.stringify(report)).ltrim(this.keys.evacuations, 0, 99).exec();
-  }
-
-  async evacuations(): Promise<unknown[]> {
-    return (await this.#redis.lrange(this.keys.evacuations, 0, -1)).map((r) => JSON.parse(r) as unknown);
-  }
-
-  async requestDrain(nodeId: string): Promise<void> {
-    await this.#redis.sadd(this.keys.drainRequests, nodeId);
-  }
-
-  /** True once for a drain request of this node (the request is taken out). */
-  async takeDrainRequest(nodeId: string): Promise<boolean> {
-    return (await this.#redis.srem(this.keys.drainRequests, nodeId)) === 1;
-  }
-
   /** Puts a notice back at the head of the wake list (taken by a scheduler that lost leadership). */
   async returnWake(wake: { kind: 'split' | 'reduce'; jobId: string }): Promise<void> {
     await this.#redis.lpush(this.keys.wake, `${wake.kind}:${wake.jobId}`);
@@ -398,61 +340,15 @@ export class JobStore {
   // ---- worker side ------------------------------------------------------------------------
 
   /**
-   * Stores task results, each already JSON (a worker thread sends its results so), first write
-   * wins; when `WAIT` is configured, returns only once the replicas confirm them, and a short
-   * count throws NOT_REPLICATED so the tasks are retried.
-   * `ending`: the entries are every task of the job (TaskBatch.whole) and this is their reduced
-   * result: unless a result of the job was stored before, the job completes with it in the same
-   * script (status 'completed'), and the task results are not kept.
-   */
-  async storeResultJson(
-    jobId: string,
-    entries: ReadonlyArray<readonly [number, string]>,
-    from?: StoredFrom,
-    ending?: { readonly result: string | Buffer; readonly ttlSec: number },
-  ): Promise<StoredResults> {
-    const k = this.keys;
-    const micros = from?.microsPerTask === undefined ? '' : Math.max(1, Math.round(from.microsPerTask));
-    const args: Array<string | number | Buffer> = [
-      jobId, from?.jobType ?? '', micros, from?.node ?? '', from?.attempt ?? 0, from?.batch?.term ?? 0, from?.batch?.lastIndex ?? 0,
-      ending === undefined ? '' : '1', ending?.ttlSec ?? 0, k.events, ending?.result ?? '',
-    ];
-    for (const [index, json] of entries) args.push(index, json);
-    const epoch = this.#acks.epoch;
-    const write = () => sendScript<[number, number, JobStatus | 'missing' | 'stale']>(
-      this.#redis, 'store-results',
-      [k.fence, k.job(jobId), k.results(jobId), k.wake, k.resultsStored, k.taskTimes, k.storedBits(jobId), k.jobResult(jobId), k.active],
-      args,
-    );
-    // A duplicate may be an earlier attempt's own write that was never confirmed: the script wrote
-    // (the duplicates counter), so this WAIT covers it too.
-    const [stored, duplicates, status] = await this.#acks.write(write, epoch, ([s, d, st]) => s > 0 || (d > 0 && st !== 'stale' && !this.isTerminal(st)));
-    return { stored, duplicates, status };
-  }
-
-  /** The measured average run time of one task of this type, µs; undefined before any. */
-  async taskMicros(jobType: string): Promise<number | undefined> {
-    const v = await this.#redis.hget(this.keys.taskTimes, jobType);
-    return v === null ? undefined : Number(v);
-  }
-
-  /**
    * Returns once every write the master had made before this call is on the replicas: results an
    * earlier attempt stored without seeing them replicated, a job's end read before its writer's
    * `WAIT` answered. WAIT covers the last write of its own connection, so one goes first (INCRBY 0
    * is still propagated); replication is one ordered stream, so the writes before it are covered
    * too. The write and its WAIT leave in one socket write. NOT_REPLICATED when they fall short.
+   * Here rather than on `results`: it confirms whatever this connection wrote, a job's end too.
    */
   async confirmReplicated(): Promise<void> {
     await this.#acks.confirmAfter(() => this.#redis.incrby(this.keys.resultsStored, 0));
-  }
-
-  /** Indices (of those given) that already have a stored result. */
-  async storedIndices(jobId: string, indices: readonly number[]): Promise<Set<number>> {
-    if (indices.length === 0) return new Set();
-    const ops = indices.flatMap((i) => ['GET', 'u1', i]);
-    const bits = (await this.#redis.call('BITFIELD_RO', this.keys.storedBits(jobId), ...ops)) as number[];
-    return new Set(indices.filter((_, k) => bits[k] === 1));
   }
 
   async failTask(jobId: string, taskIndex: number, error: SerializedError, batch?: BatchStamp, now: number = Date.now()): Promise<JobStatus | 'missing' | 'stale'> {

@@ -2,7 +2,7 @@
 
 /**
  * Task results in task order from the stored batches (JSON `[[index, result], …]` each, see
- * `JobStore.readResultBlobs`). A module of its own so the reduce thread does not load the store
+ * `ResultStore.readResultBlobs`). A module of its own so the reduce thread does not load the store
  * (and ioredis) to use it.
  */
 export function assembleResults(blobs: readonly string[], total: number): unknown[] {

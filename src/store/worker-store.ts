@@ -1,4 +1,4 @@
-// Worker nodes in Redis: their registrations (renewed by each node's heartbeat) and their BullMQ queues, named in one place.
+// Worker nodes in Redis: their registrations (renewed by each node's heartbeat), their BullMQ queues named in one place, drain requests and evacuation reports.
 import { Queue, Worker, type Processor, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { TaskBatch } from '../transport/task-batch.js';
@@ -35,6 +35,24 @@ export class WorkerStore {
   /** Drops a node's registration (its tasks have moved). */
   async forget(nodeId: string): Promise<void> {
     await this.#redis.hdel(this.#keys.workers, nodeId);
+  }
+
+  async requestDrain(nodeId: string): Promise<void> {
+    await this.#redis.sadd(this.#keys.drainRequests, nodeId);
+  }
+
+  /** True once for a drain request of this node (the request is taken out). */
+  async takeDrainRequest(nodeId: string): Promise<boolean> {
+    return (await this.#redis.srem(this.#keys.drainRequests, nodeId)) === 1;
+  }
+
+  /** Keeps the last 100 reports of moved worker tasks, newest first. */
+  async recordEvacuation(report: object): Promise<void> {
+    await this.#redis.pipeline().lpush(this.#keys.evacuations, JSON.stringify(report)).ltrim(this.#keys.evacuations, 0, 99).exec();
+  }
+
+  async evacuations(): Promise<unknown[]> {
+    return (await this.#redis.lrange(this.#keys.evacuations, 0, -1)).map((r) => JSON.parse(r) as unknown);
   }
 
   /**

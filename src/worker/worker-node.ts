@@ -128,7 +128,7 @@ export class WorkerNode {
       if (silent) this.#deps.logger.info({ id: this.id }, 'connections answer again: heartbeating');
       silent = false;
       this.#register().catch((err: unknown) => this.#deps.logger.warn({ err }, 'heartbeat failed'));
-      void this.#deps.store.takeDrainRequest(this.id).then((asked) => {
+      void this.#deps.store.workers.takeDrainRequest(this.id).then((asked) => {
         if (asked && !this.#draining) {
           this.#deps.logger.info({ id: this.id }, 'drain requested: finishing the tasks in flight, then leaving');
           (this.#onDrainRequested ?? (() => void this.close()))();
@@ -185,7 +185,7 @@ export class WorkerNode {
     let tasks = batch.tasks;
     if (entry.attemptsMade > 0) {
       // A retry: skip the tasks whose results an earlier attempt already stored.
-      const done = await store.storedIndices(batch.jobId, tasks.map(([i]) => i));
+      const done = await store.results.storedIndices(batch.jobId, tasks.map(([i]) => i));
       tasks = unstoredTasks(tasks, done);
       // An earlier attempt may have stored them without seeing them replicated.
       if (done.size > 0) await this.#untilReplicated(cancel.signal, () => store.confirmReplicated());
@@ -254,7 +254,7 @@ export class WorkerNode {
     if (successes.length > 0) {
       const from = { jobType: batch.job, node: this.id, attempt: entry.attemptsMade, batch: stamp, ...(micros > 0 ? { microsPerTask: micros / successes.length } : {}) };
       const ending = jobEnding(whole, reduced);
-      const { stored, duplicates, status } = await this.#untilReplicated(cancel, () => store.storeResultJson(batch.jobId, successes, from, ending));
+      const { stored, duplicates, status } = await this.#untilReplicated(cancel, () => store.results.storeResultJson(batch.jobId, successes, from, ending));
       if (status === 'stale') return this.#refuse(entry);
       metrics?.tasksCompleted.inc({ job_type: batch.job }, stored);
       if (duplicates > 0) metrics?.duplicateResults.inc(duplicates);

@@ -40,7 +40,7 @@ describe('worker nodes leaving', () => {
     const queue = new Queue<TaskBatch>('node-w2', { connection: c.redis, prefix: c.prefix });
     const held = (await queue.getJobs(['waiting', 'active', 'delayed', 'prioritized', 'paused'])).flatMap((e) => e.data.tasks.map(([i]) => i));
     await queue.close();
-    const storedAtKill = await new JobStore(c.redis, createKeys(c.prefix)).storedIndices(id, held);
+    const storedAtKill = await new JobStore(c.redis, createKeys(c.prefix)).results.storedIndices(id, held);
     const unfinished = held.filter((i) => !storedAtKill.has(i));
     expect(unfinished.length, 'w2 still had work when it was killed').toBeGreaterThan(0);
     const ring = HashRing.build(WORKERS.map((w) => ({ id: w.id, weight: w.threads })));

@@ -352,7 +352,7 @@ export interface AckRecorder {
   readonly ambiguous: number;
   /** Time of each acknowledgement, ms since the epoch. */
   readonly ackTimes: readonly number[];
-  /** How many `storeResultJson` calls have started so far (acknowledged or not). */
+  /** How many `results.storeResultJson` calls have started so far (acknowledged or not). */
   readonly callsStarted: number;
   /**
    * The number of each acknowledged call in the order calls started (1 = the first call): for
@@ -364,11 +364,12 @@ export interface AckRecorder {
 }
 
 /**
- * Wraps `store.storeResultJson`, the one way results reach Redis (the worker node calls it on this
- * very object; `storeResults` goes through it too). A call that resolves with every result stored
- * has passed `WAIT`, so those results count as acknowledged, each with the nonce it carried. A
- * call that met results already stored (first write wins) cannot say which nonce was kept without
- * another read, so its results are left out: the check stays sound, it only checks fewer results.
+ * Wraps `store.results.storeResultJson`, the one way results reach Redis (the worker node calls it
+ * on this very object, which the store keeps; `storeResults` goes through it too). A call that
+ * resolves with every result stored has passed `WAIT`, so those results count as acknowledged,
+ * each with the nonce it carried. A call that met results already stored (first write wins)
+ * cannot say which nonce was kept without another read, so its results are left out: the check
+ * stays sound, it only checks fewer results.
  */
 export function recordAcks(store: JobStore): AckRecorder {
   const acked = new Map<number, string>();
@@ -377,8 +378,9 @@ export function recordAcks(store: JobStore): AckRecorder {
   const ackedCalls: number[] = [];
   let callsStarted = 0;
   let ambiguous = 0;
-  const storeResultJson = store.storeResultJson.bind(store);
-  store.storeResultJson = async (jobId, entries, timing, ending) => {
+  const results = store.results;
+  const storeResultJson = results.storeResultJson.bind(results);
+  results.storeResultJson = async (jobId, entries, timing, ending) => {
     const call = ++callsStarted;
     try {
       const outcome = await storeResultJson(jobId, entries, timing, ending);

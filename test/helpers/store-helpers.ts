@@ -1,13 +1,14 @@
-// Store calls only tests and benches make: results from plain values, all of a job's results (over JobStore's public API), a job count (raw).
+// Store calls only tests and benches make: results from plain values, all of a job's results (over the store's public API), a job count (raw).
 import type { Redis } from 'ioredis';
 import type { JobStatus } from '../../src/store/job-record.js';
-import type { JobResultBody, JobStore, StoredFrom, StoredResults } from '../../src/store/job-store.js';
+import type { JobStore } from '../../src/store/job-store.js';
 import type { Keys } from '../../src/store/keys.js';
 import { assembleResults } from '../../src/store/result-blobs.js';
+import type { JobResultBody, StoredFrom, StoredResults } from '../../src/store/result-store.js';
 
-/** Stores task results given as values, as a worker stores its threads' JSON (`storeResultJson`). */
+/** Stores task results given as values, as a worker stores its threads' JSON (`results.storeResultJson`). */
 export async function storeResults(store: JobStore, jobId: string, entries: ReadonlyArray<readonly [number, unknown]>, from?: StoredFrom): Promise<StoredResults> {
-  return await store.storeResultJson(jobId, entries.map(([index, value]) => [index, JSON.stringify(value ?? null)] as const), from);
+  return await store.results.storeResultJson(jobId, entries.map(([index, value]) => [index, JSON.stringify(value ?? null)] as const), from);
 }
 
 /** Completes a running job with a result given as a value or an image's bytes (`completeJobWith`). */
@@ -17,7 +18,7 @@ export async function completeJob(store: JobStore, id: string, term: number, res
 
 /** Every stored task result of a job, in task order (undefined where none is stored). */
 export async function readResults(store: JobStore, id: string, total: number): Promise<unknown[]> {
-  return assembleResults(await store.readResultBlobs(id), total);
+  return assembleResults(await store.results.readResultBlobs(id), total);
 }
 
 /** How many jobs were created under the prefix of `keys` (the listing's entries, expired ones too). */

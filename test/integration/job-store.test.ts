@@ -93,7 +93,7 @@ describe('JobStore', () => {
       await events.subscribe(k.events);
       const ended = new Promise<string>((resolve) => events.on('message', (_c: string, m: string) => resolve(m)));
       const from = { jobType: 'primes', node: 'w1', batch: { term: 1, lastIndex: 1 }, microsPerTask: 10 };
-      expect(await store.storeResultJson(id, [[0, '2'], [1, '3']], from, { result: '5', ttlSec: 60 })).toEqual({ stored: 2, duplicates: 0, status: 'completed' });
+      expect(await store.results.storeResultJson(id, [[0, '2'], [1, '3']], from, { result: '5', ttlSec: 60 })).toEqual({ stored: 2, duplicates: 0, status: 'completed' });
       expect(await ended).toBe(`end:${id}`);
     } finally {
       events.disconnect();
@@ -101,7 +101,7 @@ describe('JobStore', () => {
     const job = await store.getJob(id);
     expect(job).toMatchObject({ status: 'completed', progress: { total: 2, placed: 2, done: 2 }, tasksPerNode: { w1: 2 }, timing: { reducedOn: 'w1', runMicros: 20 } });
     expect(job?.finishedAt).toBeGreaterThan(0);
-    expect(await store.getResult(id, 'json')).toEqual({ type: 'json', value: 5 });
+    expect(await store.results.getResult(id, 'json')).toEqual({ type: 'json', value: 5 });
     expect(await redis.ttl(k.jobResult(id))).toBeGreaterThan(0);
     expect(await redis.ttl(k.job(id))).toBeGreaterThan(0);
     expect(await redis.exists(k.results(id), k.storedBits(id))).toBe(0); // the task results are not kept
@@ -117,8 +117,8 @@ describe('JobStore', () => {
     await store.recordSplit(id, 1, 2, 2);
     await storeResults(store, id, [[0, 2]]);
     const from = { jobType: 'primes', node: 'w1', batch: { term: 1, lastIndex: 1 } };
-    expect(await store.storeResultJson(id, [[0, '2'], [1, '3']], from, { result: '5', ttlSec: 60 })).toEqual({ stored: 1, duplicates: 1, status: 'running' });
-    expect(await store.getResult(id, 'json')).toBeUndefined();
+    expect(await store.results.storeResultJson(id, [[0, '2'], [1, '3']], from, { result: '5', ttlSec: 60 })).toEqual({ stored: 1, duplicates: 1, status: 'running' });
+    expect(await store.results.getResult(id, 'json')).toBeUndefined();
     expect(await readResults(store, id, 2)).toEqual([2, 3]);
     expect(await redis.lrange(store.keys.wake, 0, -1)).toEqual([`split:${id}`, `reduce:${id}`]);
   });
@@ -128,14 +128,14 @@ describe('JobStore', () => {
     await cancelled.store.startJob(cancelled.id, 1);
     await cancelled.store.cancelJob(cancelled.id);
     const ending = { result: '1', ttlSec: 60 };
-    expect(await cancelled.store.storeResultJson(cancelled.id, [[0, '1']], { jobType: 'primes', batch: { term: 1, lastIndex: 0 } }, ending)).toMatchObject({ stored: 0, status: 'cancelled' });
-    expect(await cancelled.store.getResult(cancelled.id, 'json')).toBeUndefined();
+    expect(await cancelled.store.results.storeResultJson(cancelled.id, [[0, '1']], { jobType: 'primes', batch: { term: 1, lastIndex: 0 } }, ending)).toMatchObject({ stored: 0, status: 'cancelled' });
+    expect(await cancelled.store.results.getResult(cancelled.id, 'json')).toBeUndefined();
     const { store, id } = await newStore();
     await store.startJob(id, 1);
     await store.startJob(id, 2); // a later leader adopts the job from task 0
-    expect(await store.storeResultJson(id, [[0, '1']], { jobType: 'primes', batch: { term: 1, lastIndex: 0 } }, ending)).toMatchObject({ stored: 0, status: 'stale' });
+    expect(await store.results.storeResultJson(id, [[0, '1']], { jobType: 'primes', batch: { term: 1, lastIndex: 0 } }, ending)).toMatchObject({ stored: 0, status: 'stale' });
     expect((await store.getJob(id))?.status).toBe('running');
-    expect(await store.getResult(id, 'json')).toBeUndefined();
+    expect(await store.results.getResult(id, 'json')).toBeUndefined();
   });
 
   it('stores nothing for a cancelled job', async () => {

@@ -5,9 +5,9 @@ import { lostResults, recordAcks, startRedisTopology, type AckRecorder, type Red
 
 /*
  * How "acknowledged before the kill" is known, soundly:
- *  - The worker node stores results through `node.store.storeResultJson`; the test wraps that one
- *    method (recordAcks). A call that resolves with every result stored has had `WAIT 1` confirm
- *    it, so its results are acknowledged, each with the random nonce the task returned.
+ *  - The worker node stores results through `node.store.results.storeResultJson`; the test wraps
+ *    that one method (recordAcks). A call that resolves with every result stored has had `WAIT 1`
+ *    confirm it, so its results are acknowledged, each with the random nonce the task returned.
  *  - The map of acknowledged results is copied in the same tick as the SIGKILL is sent: nothing
  *    in it can have been confirmed after the master died.
  *  - Each run of a task returns a fresh nonce and the first stored result wins. The job's result

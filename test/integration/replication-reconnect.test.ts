@@ -78,7 +78,7 @@ describe('a Redis restart under a running job', () => {
           if (['completed', 'failed', 'cancelled'].includes(job.status)) return (state = { ended: job });
           const counts = await queue.getJobCounts('waiting', 'delayed', 'prioritized', 'paused');
           if (Object.values(counts).some((n) => n > 0)) return undefined; // the worker has more to take
-          const stored = await node!.store.storedIndices(id, all);
+          const stored = await node!.store.results.storedIndices(id, all);
           const missing = all.filter((i) => !stored.has(i));
           if (missing.length === 0) return undefined; // every result is in: the job's end follows
           const orphaned = (await queue.getJobs(['active'])).flatMap((e) => e.data.tasks.map(([i]) => i));

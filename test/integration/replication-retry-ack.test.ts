@@ -14,8 +14,8 @@ import { storeResults } from '../helpers/store-helpers.js';
  * new was stored), the retry "succeeds" and the task counts as done: yet its result is still on
  * the master alone. Kill that master and promote the replica, and an acknowledged result is gone.
  *
- * The worker has the same gap one level up: a retried entry first asks `storedIndices` (a read
- * on the master), drops the tasks it finds there and returns without any WAIT.
+ * The worker has the same gap one level up: a retried entry first asks `results.storedIndices`
+ * (a read on the master), drops the tasks it finds there and returns without any WAIT.
  *
  * Fixed: storeResultJson also waits when the call met duplicates of a job still running, and a
  * retried worker entry calls confirmReplicated() for the tasks it skips.
@@ -51,7 +51,7 @@ describe('a retried write of an unacknowledged result', () => {
     await topology.kill(masterPort);
     const replica = topology.client(replicaPort);
     await replica.call('REPLICAOF', 'NO', 'ONE');
-    const onPromoted = (await new JobStore(replica, keys).storedIndices(id, [0])).has(0);
+    const onPromoted = (await new JobStore(replica, keys).results.storedIndices(id, [0])).has(0);
     console.info(`[replication-retry-ack] retry: ${JSON.stringify(retry)}; on the promoted replica: ${onPromoted}`);
     expect(retry.acknowledged && !onPromoted).toBe(false);
   });

@@ -63,7 +63,7 @@ describe('a WAIT interrupted by a failover', () => {
       const promoted = await topology.waitForFailover(oldMaster);
 
       const result = await outcome;
-      const onNewMaster = (await new JobStore(topology.client(promoted.port), keys).storedIndices(id, [0])).has(0);
+      const onNewMaster = (await new JobStore(topology.client(promoted.port), keys).results.storedIndices(id, [0])).has(0);
       console.info(`[replication-wait-resend] acknowledged: ${result.acknowledged}; on the new master: ${onNewMaster}`);
       expect(result.acknowledged && !onNewMaster).toBe(false);
     } finally {

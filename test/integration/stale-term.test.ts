@@ -88,7 +88,7 @@ describe('a worker and a batch of a stale term', () => {
     console.info(`[stale-term] refused ${(await refused()) - before} stale batch; done ${job?.progress.done}/20; duplicates ${job?.progress.duplicates}`);
     expect(job?.progress.done).toBe(20);
     expect(job?.progress.duplicates).toBe(0);
-    expect((await store.storedIndices(id, Array.from({ length: 20 }, (_, i) => i))).size).toBe(20);
+    expect((await store.results.storedIndices(id, Array.from({ length: 20 }, (_, i) => i))).size).toBe(20);
   });
 
   it('a batch of a job that already ended: a long one is stopped once its job\'s view is read, a short one stores nothing', async () => {
@@ -111,6 +111,6 @@ describe('a worker and a batch of a stale term', () => {
     const job = await store.getJob(id);
     expect(job?.status).toBe('failed');
     expect(job?.progress.done).toBe(0);
-    expect((await store.storedIndices(id, [0, 1])).size).toBe(0);
+    expect((await store.results.storedIndices(id, [0, 1])).size).toBe(0);
   }, 90_000); // below the batch's own 120 s task limit, which would otherwise end the spin
 });

@@ -3,11 +3,12 @@ import { z } from 'zod';
 import { RingpoolError } from '../../errors.js';
 import type { ResultType } from '../../sdk/index.js';
 import type { JobRecord } from '../../store/job-record.js';
-import { isJobId, type JobResultBody, type JobStore } from '../../store/job-store.js';
+import { isJobId, type JobStore } from '../../store/job-store.js';
+import type { JobResultBody, ResultStore } from '../../store/result-store.js';
 import { describeIssues } from '../errors.js';
 
 /** What the routes that answer with a job's end read it through. */
-export type EndedJobReader = Pick<JobStore, 'getJob' | 'getResult' | 'together' | 'confirmReplicated'>;
+export type EndedJobReader = Pick<JobStore, 'getJob' | 'together' | 'confirmReplicated'> & { readonly results: Pick<ResultStore, 'getResult'> };
 
 /** `?wait=MS` on submission and on the result route: wait up to MS (at most 30 s) for the job to end. */
 const WaitQuery = z.coerce.number().int().min(0).max(30_000).default(0);
@@ -32,11 +33,11 @@ export async function findJob(store: Pick<JobStore, 'getJob'>, id: string): Prom
 
 /** Once a wait for the job's end is over (ended, or ran out): the record and the result, in one round trip. */
 export async function readEnded(
-  store: Pick<JobStore, 'getJob' | 'getResult' | 'together'>,
+  store: Pick<JobStore, 'getJob' | 'together'> & { readonly results: Pick<ResultStore, 'getResult'> },
   id: string,
   type: ResultType,
 ): Promise<{ job: JobRecord | undefined; result: JobResultBody | undefined }> {
-  const [job, result] = await store.together(() => Promise.all([store.getJob(id), store.getResult(id, type)]));
+  const [job, result] = await store.together(() => Promise.all([store.getJob(id), store.results.getResult(id, type)]));
   return { job, result };
 }
 

@@ -3,7 +3,8 @@ import { Hono } from 'hono';
 import { RingpoolError } from '../../errors.js';
 import type { JobEvents } from '../../store/job-events.js';
 import { TERMINAL_STATUSES, type JobRecord } from '../../store/job-record.js';
-import { isJobId, type JobResultBody } from '../../store/job-store.js';
+import { isJobId } from '../../store/job-store.js';
+import type { JobResultBody } from '../../store/result-store.js';
 import { confirmEnd, findJob, noSuchJob, readEnded, waitQuery, type EndedJobReader } from './job-reads.js';
 
 export interface JobResultDeps {
@@ -36,7 +37,7 @@ export function jobResultRoutes(deps: JobResultDeps): Hono {
     }
     if (TERMINAL_STATUSES.has(job.status)) await confirmEnd(store, job.id);
     if (job.status !== 'completed') throw notFinished(job);
-    result ??= await store.getResult(job.id, job.resultType);
+    result ??= await store.results.getResult(job.id, job.resultType);
     if (result === undefined) throw new RingpoolError('NOT_FOUND', `the result of job ${job.id} has expired`);
     if (result.type === 'image/png') return c.body(new Uint8Array(result.bytes), 200, { 'content-type': 'image/png' });
     return c.json({ id: job.id, result: result.value });

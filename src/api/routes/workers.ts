@@ -5,7 +5,7 @@ import { isNodeId } from '../../node-id.js';
 import type { JobStore } from '../../store/job-store.js';
 
 export interface WorkerRoutesDeps {
-  readonly store: Pick<JobStore, 'workers' | 'requestDrain'>;
+  readonly store: Pick<JobStore, 'workers'>;
 }
 
 /** Mounted at /v1/workers. Needs the `admin` scope (auth.ts: a non-GET route not listed in SUBMIT_ROUTES). */
@@ -17,7 +17,7 @@ export function workerRoutes(deps: WorkerRoutesDeps): Hono {
     if (!isNodeId(id) || !(await store.workers.isRegistered(id))) {
       throw new RingpoolError('NOT_FOUND', `no worker node ${JSON.stringify(id.slice(0, 80))}; see GET /v1/cluster for the nodes`);
     }
-    await store.requestDrain(id);
+    await store.workers.requestDrain(id);
     return c.json({ id, draining: true }, 202);
   });
   return app;

@@ -1,0 +1,123 @@
+// Task results and a job's result in Redis: stored (first write wins) and confirmed on the replicas, read back for the reduce and the API (docs/architecture.md §3-§5).
+import type { Redis } from 'ioredis';
+import type { ResultType } from '../sdk/index.js';
+import { TERMINAL_STATUSES, type JobStatus } from './job-record.js';
+import type { Keys } from './keys.js';
+import type { ReplicatedWrites } from './replicated-writes.js';
+import { defineScripts, sendScript } from './scripts.js';
+import type { BatchStamp } from '../transport/task-batch.js';
+
+export interface StoredResults {
+  readonly stored: number;
+  readonly duplicates: number;
+  /** 'stale': nothing was stored, the batch's term is stale (isStaleBatch). */
+  readonly status: JobStatus | 'missing' | 'stale';
+}
+
+/** Who stored results, for the job's timings and per-node counts. */
+export interface StoredFrom {
+  readonly jobType: string;
+  /** Measured run time per task; omitted when unknown. */
+  readonly microsPerTask?: number;
+  readonly node?: string;
+  /** The queue entry's attempt (0 first). */
+  readonly attempt?: number;
+  /** The batch the results come from: nothing is stored from a batch of a stale term. */
+  readonly batch?: BatchStamp;
+}
+
+export type JobResultBody = { readonly type: 'json'; readonly value: unknown } | { readonly type: 'image/png'; readonly bytes: Buffer };
+
+/**
+ * The tasks' results, the job's result and the measured task times, on the connection of the
+ * JobStore it hangs off (`store.results`), whose `together` corks it and whose replicated writes
+ * (`acks`) it shares: one connection epoch, one last-`WAIT` outcome. A job's end written by the
+ * scheduler's reduce (`JobStore.completeJobWith`) is the job's lifecycle and stays on JobStore.
+ */
+export class ResultStore {
+  readonly #redis: Redis;
+  readonly #keys: Keys;
+  readonly #acks: ReplicatedWrites;
+
+  constructor(redis: Redis, keys: Keys, acks: ReplicatedWrites) {
+    this.#redis = redis;
+    this.#keys = keys;
+    this.#acks = acks;
+    defineScripts(redis);
+  }
+
+  /**
+   * Stores task results, each already JSON (a worker thread sends its results so), first write
+   * wins; when `WAIT` is configured, returns only once the replicas confirm them, and a short
+   * count throws NOT_REPLICATED so the tasks are retried.
+   * `ending`: the entries are every task of the job (TaskBatch.whole) and this is their reduced
+   * result: unless a result of the job was stored before, the job completes with it in the same
+   * script (status 'completed'), and the task results are not kept.
+   */
+  async storeResultJson(
+    jobId: string,
+    entries: ReadonlyArray<readonly [number, string]>,
+    from?: StoredFrom,
+    ending?: { readonly result: string | Buffer; readonly ttlSec: number },
+  ): Promise<StoredResults> {
+    const k = this.#keys;
+    const micros = from?.microsPerTask === undefined ? '' : Math.max(1, Math.round(from.microsPerTask));
+    const args: Array<string | number | Buffer> = [
+      jobId, from?.jobType ?? '', micros, from?.node ?? '', from?.attempt ?? 0, from?.batch?.term ?? 0, from?.batch?.lastIndex ?? 0,
+      ending === undefined ? '' : '1', ending?.ttlSec ?? 0, k.events, ending?.result ?? '',
+    ];
+    for (const [index, json] of entries) args.push(index, json);
+    const epoch = this.#acks.epoch;
+    const write = () => sendScript<[number, number, JobStatus | 'missing' | 'stale']>(
+      this.#redis, 'store-results',
+      [k.fence, k.job(jobId), k.results(jobId), k.wake, k.resultsStored, k.taskTimes, k.storedBits(jobId), k.jobResult(jobId), k.active],
+      args,
+    );
+    // A duplicate may be an earlier attempt's own write that was never confirmed: the script wrote
+    // (the duplicates counter), so this WAIT covers it too.
+    const [stored, duplicates, status] = await this.#acks.write(write, epoch, ([s, d, st]) => s > 0 || (d > 0 && st !== 'stale' && st !== 'missing' && !TERMINAL_STATUSES.has(st)));
+    return { stored, duplicates, status };
+  }
+
+  /** Indices (of those given) that already have a stored result. */
+  async storedIndices(jobId: string, indices: readonly number[]): Promise<Set<number>> {
+    if (indices.length === 0) return new Set();
+    const ops = indices.flatMap((i) => ['GET', 'u1', i]);
+    const bits = (await this.#redis.call('BITFIELD_RO', this.#keys.storedBits(jobId), ...ops)) as number[];
+    return new Set(indices.filter((_, k) => bits[k] === 1));
+  }
+
+  /** The stored result batches as they are in Redis: JSON `[[index, result], …]` each (see `assembleResults`). */
+  async readResultBlobs(id: string): Promise<string[]> {
+    const blobs: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.#redis.hscan(this.#keys.results(id), cursor, 'COUNT', 100);
+      for (let i = 1; i < flat.length; i += 2) blobs.push(flat[i] as string);
+      cursor = next;
+    } while (cursor !== '0');
+    return blobs;
+  }
+
+  /** A completed job's result: JSON, or the bytes of an image; undefined when there is none (or it expired). */
+  async getResult(id: string, type: ResultType): Promise<JobResultBody | undefined> {
+    const key = this.#keys.jobResult(id);
+    if (type === 'image/png') {
+      const bytes = await this.#redis.getBuffer(key);
+      return bytes === null ? undefined : { type, bytes };
+    }
+    const raw = await this.#redis.get(key);
+    return raw === null ? undefined : { type: 'json', value: JSON.parse(raw) };
+  }
+
+  /** The measured average run time of one task of this type, µs; undefined before any. */
+  async taskMicros(jobType: string): Promise<number | undefined> {
+    const v = await this.#redis.hget(this.#keys.taskTimes, jobType);
+    return v === null ? undefined : Number(v);
+  }
+
+  /** Results stored cluster-wide since the start (their rate is the cluster's throughput). */
+  async storedTotal(): Promise<number> {
+    return Number(await this.#redis.get(this.#keys.resultsStored));
+  }
+}
