@@ -94,10 +94,13 @@ export const CONFIG_EXIT_CODE = 2;
 /**
  * The one map from an error that ended a command to its exit code: CONFIG_EXIT_CODE for a
  * configuration error (code CONFIG, wherever it was thrown: config, an option check, a job
- * folder), 1 for anything else. By code, not by class: an error may have crossed a thread.
+ * folder) and for a command line `parseArgs` refused (an unknown flag, a missing value, a stray
+ * argument: usage errors, as an unknown command is), 1 for anything else. By code, not by class:
+ * an error may have crossed a thread.
  */
 export function exitCodeOf(err: unknown): number {
-  return (err as { code?: unknown } | null | undefined)?.code === 'CONFIG' ? CONFIG_EXIT_CODE : 1;
+  const code = (err as { code?: unknown } | null | undefined)?.code;
+  return code === 'CONFIG' || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) ? CONFIG_EXIT_CODE : 1;
 }
 
 function nodeConfig(args: string[]): Config {

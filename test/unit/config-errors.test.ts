@@ -52,6 +52,20 @@ describe('configuration errors', () => {
     expect(said.join('\n')).toMatch(/port \(--port or RINGPOOL_PORT\)/);
   });
 
+  it('a command line the CLI cannot parse (an unknown flag, a flag without its value) is a usage error, as an unknown command is', async () => {
+    const original = console.error;
+    const said: string[] = [];
+    console.error = (line: string) => void said.push(line);
+    try {
+      expect(await main(['config', '--no-such-flag'])).toBe(CONFIG_EXIT_CODE);
+      expect(await main(['config', '--port'])).toBe(CONFIG_EXIT_CODE);
+      expect(await main(['no-such-command'])).toBe(CONFIG_EXIT_CODE);
+    } finally {
+      console.error = original;
+    }
+    expect(said.join('\n')).toMatch(/--no-such-flag/);
+  });
+
   it('node ids: a letter or digit first, then up to 62 of letters, digits, _ and -', () => {
     for (const id of ['w1', 'W-1_a', '0', `a${'b'.repeat(62)}`]) expect(isNodeId(id), id).toBe(true);
     for (const id of ['', '-w1', '_w', 'w 1', 'w.1', 'w/1', `a${'b'.repeat(63)}`]) expect(isNodeId(id), id).toBe(false);
