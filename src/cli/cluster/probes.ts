@@ -1,7 +1,5 @@
-// Readiness probes of the processes `up` starts and the supervisor watches: Redis replication, Sentinel, HTTP.
+// Readiness probes of the processes `up` starts: HTTP answers, and the tail of a log to show when one is not ready (the Redis probes are in src/store/local-redis.ts).
 import { readFileSync } from 'node:fs';
-
-export { redisReplicasOnline, sentinelMaster } from '../../store/local-redis.js';
 
 export function logTail(path: string, lines = 15): string {
   try {

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { manifestPath, readManifest, readSecrets, secretEnv, writeManifest, type ClusterExit, type ClusterManifest, type ClusterProcess, type ClusterRole } from './manifest.js';
 import { HOST } from './plan.js';
 import { ownership, sleep } from './processes.js';
-import { sentinelMaster } from './probes.js';
+import { sentinelMaster } from '../../store/local-redis.js';
 
 /*
  * Why one detached supervisor process, started by `up` and recorded in the manifest: `up` returns

@@ -4,12 +4,12 @@ import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { RingpoolError } from '../../errors.js';
-import { assertRedisServerAvailable } from '../../store/local-redis.js';
+import { assertRedisServerAvailable, redisReplicasOnline, sentinelMaster } from '../../store/local-redis.js';
 import { commonFlags, redisCommand, ringpoolCommand, sentinelCommand, supervisorCommand, type Command } from './commands.js';
 import { DEFAULT_DIR, manifestPath, readManifest, secretEnv, writeManifest, writeSecrets, type ClusterManifest, type ClusterProcess, type ClusterSecrets } from './manifest.js';
 import { HOST, planCluster, planned, type ClusterPlan, type Planned } from './plan.js';
 import { ownership, sleep, stopProcesses } from './processes.js';
-import { getJson, httpOk, logTail, redisReplicasOnline, sentinelMaster } from './probes.js';
+import { getJson, httpOk, logTail } from './probes.js';
 import { supervising } from './supervise.js';
 
 export interface ClusterUpOptions {
