@@ -1,13 +1,13 @@
 // The jobs themselves: list and search them, read one, cancel one, retry a failed one.
 import { Hono } from 'hono';
-import { z } from 'zod';
 import { RingpoolError } from '../../errors.js';
-import { JOB_STATUSES, TERMINAL_STATUSES, type JobRecord } from '../../store/job-record.js';
+import { TERMINAL_STATUSES } from '../../store/job-record.js';
 import type { JobStore } from '../../store/job-store.js';
 import { principalOf } from '../auth.js';
 import { describeIssues } from '../errors.js';
 import { publicJob } from '../public-job.js';
 import type { JobQuota } from '../quota.js';
+import { ListJobsQuerySchema } from '../wire.js';
 import { findJob } from './job-reads.js';
 
 export interface JobRoutesDeps {
@@ -18,16 +18,6 @@ export interface JobRoutesDeps {
   readonly quota: Pick<JobQuota, 'admit' | 'release'>;
 }
 
-const ListQuery = z
-  .object({
-    status: z.enum(JOB_STATUSES as [string, ...string[]]).optional(),
-    job: z.string().max(100).optional(),
-    limit: z.coerce.number().int().min(1).max(500).default(20),
-    cursor: z.coerce.number().int().min(0).optional(),
-    q: z.string().trim().min(1).max(200).optional().describe('a job id prefix, or words of the input'),
-  })
-  .strict();
-
 /** Mounted at /v1/jobs. Cancel and retry need the `submit` scope: each is listed in SUBMIT_ROUTES in auth.ts. */
 export function jobRoutes(deps: JobRoutesDeps): Hono {
   const { store, listStore, quota } = deps;
@@ -36,12 +26,12 @@ export function jobRoutes(deps: JobRoutesDeps): Hono {
   app.get('/', async (c) => {
     // `token` is the auth middleware's (EventSource and the dashboard pass it in the URL), not a filter.
     const { token: _token, ...params } = c.req.query();
-    const query = ListQuery.safeParse(params);
+    const query = ListJobsQuerySchema.safeParse(params);
     if (!query.success) throw new RingpoolError('BAD_INPUT', describeIssues(query.error.issues, 'query'));
     const { status, job, limit, cursor, q } = query.data;
     const filter = {
       limit,
-      ...(status === undefined ? {} : { status: status as JobRecord['status'] }),
+      ...(status === undefined ? {} : { status }),
       ...(job === undefined ? {} : { name: job }),
       ...(cursor === undefined ? {} : { cursor }),
     };

@@ -1,9 +1,8 @@
 // POST /v1/jobs: a submission validated, admitted against its principal's quota, created, and answered (at once, or at its end with `?wait=MS`).
 import { Hono, type Context } from 'hono';
-import { z } from 'zod';
 import { RingpoolError } from '../../errors.js';
 import type { JobRegistry } from '../../registry/job-registry.js';
-import { JobOptionsSchema, resolveJobOptions } from '../../sdk/job-options.js';
+import { resolveJobOptions } from '../../sdk/job-options.js';
 import type { JobEvents } from '../../store/job-events.js';
 import { TERMINAL_STATUSES } from '../../store/job-record.js';
 import { newJobId, type JobStore, type NewJob } from '../../store/job-store.js';
@@ -12,6 +11,7 @@ import { describeIssues } from '../errors.js';
 import { readJson } from '../json-body.js';
 import { jobLinks } from '../public-job.js';
 import type { JobQuota } from '../quota.js';
+import { SubmitBodySchema } from '../wire.js';
 import { confirmEnd, readEnded, waitQuery, type EndedJobReader } from './job-reads.js';
 
 export interface SubmitJobDeps {
@@ -26,13 +26,6 @@ export interface SubmitJobDeps {
   readonly bodyLimitBytes: number;
 }
 
-const SubmitSchema = z
-  .object({
-    job: z.string().min(1).max(100).describe('job type name, see GET /v1/job-types'),
-    input: z.unknown(),
-    options: JobOptionsSchema.optional(),
-  })
-  .strict();
 
 /** A submission that passed validation: the job to create, but for its id. */
 type Submission = Omit<NewJob, 'id'>;
@@ -62,7 +55,7 @@ export function submitJobRoutes(deps: SubmitJobDeps): Hono {
 
 /** Step 1: the envelope checked, the job type looked up, the input checked against its schema, options merged with defaults. */
 function parseSubmission(registry: JobRegistry, body: unknown): Submission {
-  const envelope = SubmitSchema.safeParse(body);
+  const envelope = SubmitBodySchema.safeParse(body);
   if (!envelope.success) throw new RingpoolError('BAD_INPUT', describeIssues(envelope.error.issues, ''));
   const loaded = registry.get(envelope.data.job);
   if (loaded === undefined) {

@@ -1,0 +1,235 @@
+// What the HTTP API sends and receives, as zod schemas: the routes validate and document with them
+// (the OpenAPI document is generated from them), and the typed client (src/client) takes its types
+// from them. Only zod is imported here, so the client can use the types without the server.
+import { z } from 'zod';
+import type { ErrorCode } from '../errors.js';
+import { JobOptionsSchema } from '../sdk/job-options.js';
+
+export const ERROR_CODES = [
+  'BAD_INPUT', 'MALFORMED_JSON', 'UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE', 'UNKNOWN_JOB_TYPE', 'NOT_FOUND',
+  'NOT_FINISHED', 'CONFLICT', 'UNAUTHORIZED', 'FORBIDDEN', 'RATE_LIMITED', 'TASK_FAILED', 'TIMEOUT', 'OUT_OF_MEMORY',
+  'CANCELLED', 'TOO_MANY_TASKS', 'RESULT_TOO_LARGE', 'STALE_TERM', 'NOT_LEADER', 'NOT_REPLICATED', 'REDIS_UNAVAILABLE',
+  'CONFIG', 'INTERNAL',
+] as const;
+
+// errors.ts holds the codes; a code added there and not here (or the reverse) fails the typecheck.
+const codesMatch: [ErrorCode] extends [(typeof ERROR_CODES)[number]] ? ([(typeof ERROR_CODES)[number]] extends [ErrorCode] ? true : false) : false = true;
+void codesMatch;
+
+export const ErrorCodeSchema = z.enum(ERROR_CODES);
+
+/** Every 4xx and 5xx answer: a stable code, a message that says what to fix, sometimes details. */
+export const ErrorBodySchema = z.object({
+  error: z.object({
+    code: ErrorCodeSchema,
+    message: z.string(),
+    details: z.unknown().optional(),
+  }),
+});
+
+export const JOB_STATUS_VALUES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+export const JobStatusSchema = z.enum(JOB_STATUS_VALUES);
+
+export const JobLinksSchema = z.object({
+  self: z.string(),
+  result: z.string(),
+  events: z.string(),
+});
+
+export const JobProgressSchema = z.object({
+  total: z.number().int().nullable().describe('number of tasks, known once the split has ended'),
+  placed: z.number().int().describe('tasks enqueued so far'),
+  done: z.number().int(),
+  failed: z.number().int(),
+  duplicates: z.number().int().describe('results dropped because one was already stored (first write wins)'),
+  dropped: z.number().int().describe('results that arrived after the job had ended'),
+});
+
+/** A task's or a job's error as stored: the code, the message, sometimes the stack and the task. */
+export const JobErrorSchema = z.object({
+  code: ErrorCodeSchema,
+  message: z.string(),
+  details: z.unknown().optional(),
+  stack: z.string().optional(),
+  taskIndex: z.number().int().optional(),
+});
+
+export const JobTimingSchema = z.object({
+  splitDoneAt: z.number().nullable(),
+  lastResultAt: z.number().nullable(),
+  runMicros: z.number().describe('run time of all tasks added up, µs'),
+  reducedOn: z.string().nullable().describe("'scheduler', or the worker node that ran and reduced a one-entry job"),
+});
+
+/** Every option resolved: what a job was run with. */
+export const ResolvedJobOptionsSchema = JobOptionsSchema.required();
+
+export const ResultTypeSchema = z.enum(['json', 'image/png']);
+
+/** A job as `GET /v1/jobs` and `GET /v1/jobs/:id` show it. */
+export const JobSchema = z.object({
+  id: z.string(),
+  job: z.string().describe('the job type'),
+  status: JobStatusSchema,
+  input: z.unknown(),
+  options: ResolvedJobOptionsSchema,
+  resultType: ResultTypeSchema,
+  createdAt: z.number(),
+  startedAt: z.number().nullable(),
+  finishedAt: z.number().nullable(),
+  progress: JobProgressSchema,
+  error: JobErrorSchema.nullable(),
+  timing: JobTimingSchema,
+  tasksPerNode: z.record(z.string(), z.number().int()).describe('stored results per worker node'),
+  retriedTasks: z.number().int(),
+  reruns: z.number().int().describe('how many times the job was retried after it failed'),
+  links: JobLinksSchema,
+});
+
+/** `GET /v1/jobs/:id`: the job, and for a failed job the errors of its failed tasks. */
+export const JobDetailSchema = JobSchema.extend({
+  taskErrors: z.array(JobErrorSchema.extend({ taskIndex: z.number().int() })),
+});
+
+/** `POST /v1/jobs` body. `input` is checked against the job type's own schema (see GET /v1/job-types). */
+export const SubmitBodySchema = z
+  .object({
+    job: z.string().min(1).max(100).describe('job type name, see GET /v1/job-types'),
+    input: z.unknown(),
+    options: JobOptionsSchema.optional(),
+  })
+  .strict();
+
+/** `POST /v1/jobs` answered 202: the job is queued (or, with `?wait=MS`, still running at the end of the wait). */
+export const JobAcceptedSchema = z.object({
+  id: z.string(),
+  status: JobStatusSchema,
+  links: JobLinksSchema,
+});
+
+/** `POST /v1/jobs?wait=MS` answered 200: the job ended within the wait. */
+export const JobEndedSchema = z.object({
+  id: z.string(),
+  status: JobStatusSchema,
+  result: z.unknown().optional().describe('a JSON result; an image is at links.result'),
+  error: JobErrorSchema.optional(),
+  links: JobLinksSchema,
+});
+
+/** `GET /v1/jobs` query. */
+export const ListJobsQuerySchema = z
+  .object({
+    status: JobStatusSchema.optional(),
+    job: z.string().max(100).optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(20),
+    cursor: z.coerce.number().int().min(0).optional(),
+    q: z.string().trim().min(1).max(200).optional().describe('a job id prefix, or words of the input'),
+  })
+  .strict();
+
+/** `GET /v1/jobs`: a page of jobs, newest first; `next` is the cursor of the next page (null: none). */
+export const JobPageSchema = z.object({
+  jobs: z.array(JobSchema),
+  next: z.number().int().nullable(),
+});
+
+/** `GET /v1/jobs/:id/result` of a JSON job. */
+export const JobResultSchema = z.object({
+  id: z.string(),
+  result: z.unknown(),
+});
+
+export const CancelAnswerSchema = z.object({ id: z.string(), status: JobStatusSchema });
+export const RetryAnswerSchema = z.object({ id: z.string(), status: z.literal('queued') });
+export const DrainAnswerSchema = z.object({ id: z.string(), draining: z.literal(true) });
+
+export const JobTypeInfoSchema = z.object({
+  name: z.string(),
+  description: z.string(),
+  resultType: ResultTypeSchema,
+  inputSchema: z.unknown().describe("the JSON Schema of the job type's input"),
+});
+
+export const JobTypesSchema = z.object({ jobTypes: z.array(JobTypeInfoSchema) });
+
+/** `progress` events of `GET /v1/jobs/:id/events`. */
+export const ProgressEventSchema = z.object({
+  id: z.string(),
+  status: JobStatusSchema,
+  progress: JobProgressSchema,
+  error: JobErrorSchema.nullable(),
+});
+
+/** The `end` event of `GET /v1/jobs/:id/events` (`expired` when the record went while followed). */
+export const EndEventSchema = z.object({
+  id: z.string(),
+  status: z.union([JobStatusSchema, z.literal('expired')]),
+});
+
+export const ConnectionStateSchema = z.object({
+  name: z.string(),
+  status: z.string(),
+  healthy: z.boolean(),
+  unhealthyForMs: z.number(),
+});
+
+export const HealthSchema = z.object({ status: z.literal('ok') });
+export const ReadySchema = z.object({ status: z.literal('ready'), connections: z.array(ConnectionStateSchema).optional() });
+
+const RedisNodeViewSchema = z.object({
+  address: z.string(),
+  offset: z.number(),
+  lagBytes: z.number().optional(),
+  state: z.string().optional(),
+});
+
+/** `GET /v1/cluster`: the schedulers, workers and Redis nodes as the answering process sees them. */
+export const ClusterViewSchema = z.object({
+  leaderId: z.string().nullable(),
+  term: z.number().int(),
+  schedulers: z.array(
+    z.object({
+      id: z.string(),
+      role: z.enum(['leader', 'follower', 'candidate', 'pre-candidate', 'unknown']),
+      term: z.number().int(),
+      commitIndex: z.number().int(),
+      lastContactMs: z.number().nullable(),
+      url: z.string().nullable(),
+    }),
+  ),
+  workers: z.array(
+    z.object({
+      id: z.string(),
+      threads: z.number().int(),
+      busy: z.number().int(),
+      queueDepth: z.number().int(),
+      leaseAgeMs: z.number(),
+      state: z.enum(['alive', 'draining', 'dead']),
+      host: z.string(),
+      pid: z.number().int(),
+    }),
+  ),
+  ring: z.object({ version: z.string(), shares: z.array(z.object({ id: z.string(), share: z.number() })) }),
+  redis: z.object({
+    master: RedisNodeViewSchema.nullable(),
+    replicas: z.array(RedisNodeViewSchema),
+    minReplicas: z.number().int(),
+    lastWriteAcked: z.boolean().nullable(),
+  }),
+  tasksPerSec: z.number(),
+  evacuations: z.array(z.object({ node: z.string(), movedTasks: z.number().int(), at: z.number(), lapsed: z.boolean() })),
+});
+
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;
+export type WireJobStatus = z.infer<typeof JobStatusSchema>;
+export type WireJob = z.infer<typeof JobSchema>;
+export type WireJobDetail = z.infer<typeof JobDetailSchema>;
+export type WireJobAccepted = z.infer<typeof JobAcceptedSchema>;
+export type WireJobEnded = z.infer<typeof JobEndedSchema>;
+export type WireJobPage = z.infer<typeof JobPageSchema>;
+export type WireJobResult = z.infer<typeof JobResultSchema>;
+export type WireJobTypeInfo = z.infer<typeof JobTypeInfoSchema>;
+export type WireProgressEvent = z.infer<typeof ProgressEventSchema>;
+export type WireEndEvent = z.infer<typeof EndEventSchema>;
+export type WireClusterView = z.infer<typeof ClusterViewSchema>;
+export type ListJobsQuery = z.input<typeof ListJobsQuerySchema>;
