@@ -10,6 +10,7 @@ import { queryWords, searchWords } from './search-words.js';
 import { defineScripts, runScript, sendScript } from './scripts.js';
 import { inOneWrite } from './one-write.js';
 import { ReplicatedWrites, type ReplicatedWritesOptions } from './replicated-writes.js';
+import { JobTypeStore } from './job-type-store.js';
 import { QuotaStore } from './quota-store.js';
 import { ResultStore } from './result-store.js';
 import { readReplication, type ReplicationView } from './replication.js';
@@ -87,6 +88,7 @@ export class JobStore {
   #workers: WorkerStore | undefined;
   #quotas: QuotaStore | undefined;
   #schedulerStatuses: SchedulerStatuses | undefined;
+  #jobTypes: JobTypeStore | undefined;
 
   constructor(redis: Redis, keys: Keys, options: JobStoreOptions = {}) {
     this.#acks = new ReplicatedWrites(redis, options);
@@ -114,6 +116,11 @@ export class JobStore {
   /** Jobs in flight per principal, on this store's connection (see `createJob`'s `reservedIn`). */
   get quotas(): QuotaStore {
     return (this.#quotas ??= new QuotaStore(this.#redis, this.keys));
+  }
+
+  /** Job types deployed at runtime, their versions and code, on this store's connection and its replicated writes. */
+  get jobTypes(): JobTypeStore {
+    return (this.#jobTypes ??= new JobTypeStore(this.#redis, this.keys, this.#acks));
   }
 
   /** The schedulers' published statuses, on this store's connection. */

@@ -43,6 +43,16 @@ export interface Keys {
   quota(principal: string): string;
   /** BullMQ queue name of a worker node (BullMQ adds its own prefix: ours). */
   nodeQueue(nodeId: string): string;
+  /** Hash: deployed job type name → its active version. */
+  readonly jobTypesActive: string;
+  /** String: bumped on every deploy, activation and deletion (nodes poll it to reload). */
+  readonly jobTypesRevision: string;
+  /** Hash: version → JSON of a deployed job type's version (digest, size, when, by whom). */
+  jobTypeVersions(name: string): string;
+  /** String: the last version number given to a deployed job type. */
+  jobTypeSeq(name: string): string;
+  /** String: a deployed job type's bundled code, by its SHA-256 (content-addressed). */
+  jobTypeCode(name: string, digest: string): string;
 }
 
 export function createKeys(prefix: string): Keys {
@@ -72,5 +82,10 @@ export function createKeys(prefix: string): Keys {
     events: `${p}events`,
     quota: (principal: string) => `${p}quota:${principal}`,
     nodeQueue: (nodeId: string) => `node-${nodeId}`,
+    jobTypesActive: `${p}job-types:active`,
+    jobTypesRevision: `${p}job-types:revision`,
+    jobTypeVersions: (name: string) => `${p}job-type:${name}:versions`,
+    jobTypeSeq: (name: string) => `${p}job-type:${name}:seq`,
+    jobTypeCode: (name: string, digest: string) => `${p}job-type:${name}:code:${digest}`,
   });
 }

@@ -21,6 +21,9 @@ const SCRIPTS = {
   'retry-job': 5,
   'quota-admit': 1,
   'quota-release': 2,
+  'deploy-job-type': 5,
+  'activate-job-type': 3,
+  'delete-job-type-version': 5,
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
