@@ -3,7 +3,7 @@ import { Hono, type ErrorHandler, type MiddlewareHandler, type NotFoundHandler }
 import type { Logger } from 'pino';
 import { RingpoolError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { JobRegistry } from '../registry/job-registry.js';
+import type { JobResolver } from '../registry/live-registry.js';
 import type { JobEvents } from '../store/job-events.js';
 import type { JobStore } from '../store/job-store.js';
 import { apiAuth } from './auth.js';
@@ -11,7 +11,9 @@ import { toHttpError } from './errors.js';
 import { JobQuota, QUOTA_DEFAULTS } from './quota.js';
 import type { Readiness } from './readiness.js';
 import { failFastWhileRedisDown } from './redis-fail-fast.js';
+import { moduleFolder } from '../registry/deployed-modules.js';
 import { clusterRoutes } from './routes/cluster.js';
+import { deployRoutes } from './routes/deploy.js';
 import { healthRoutes } from './routes/health.js';
 import { jobEventRoutes } from './routes/job-events.js';
 import { jobResultRoutes } from './routes/job-result.js';
@@ -34,11 +36,13 @@ export interface ApiOptions {
   readonly maxJsonDepth?: number;
   /** How often the SSE stream looks for progress, ms. @default 250 */
   readonly eventsPollMs?: number;
+  /** Largest job module accepted by `POST /v1/job-types`, bytes. @default 1048576 */
+  readonly maxModuleBytes?: number;
 }
 
 export interface ApiDeps {
   readonly store: JobStore;
-  readonly registry: JobRegistry;
+  readonly registry: JobResolver;
   readonly logger?: Logger;
   /** What `GET /v1/cluster` shows: schedulers, workers, Redis. */
   readonly clusterView?: () => Promise<unknown>;
@@ -59,12 +63,14 @@ export const API_DEFAULTS = Object.freeze({
   eventsPollMs: 250,
   maxJobsInFlight: QUOTA_DEFAULTS.maxJobsInFlight,
   maxJsonDepth: 64,
+  maxModuleBytes: 1_048_576,
 });
 
 /** The API: options checked, the shared quota built, middleware installed, then each route module mounted at its path. */
 export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
   const opts = { ...API_DEFAULTS, ...options };
   if (!Number.isInteger(opts.bodyLimitBytes) || opts.bodyLimitBytes < 1) throw new RingpoolError('CONFIG', `bodyLimitBytes must be an integer >= 1, got ${opts.bodyLimitBytes}`);
+  if (!Number.isInteger(opts.maxModuleBytes) || opts.maxModuleBytes < 1) throw new RingpoolError('CONFIG', `maxModuleBytes must be an integer >= 1, got ${opts.maxModuleBytes}`);
   if (!Number.isInteger(opts.maxJsonDepth) || opts.maxJsonDepth < 1) throw new RingpoolError('CONFIG', `maxJsonDepth must be an integer >= 1, got ${opts.maxJsonDepth}`);
   const { store, registry, jobEvents } = deps;
   const quota = new JobQuota(store.quotas, { maxJobsInFlight: opts.maxJobsInFlight });
@@ -77,11 +83,12 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
   // Routes that need Redis answer 503 at once while the connection is down (after auth: a client
   // without a token learns nothing about the backend).
   const redisUp = failFastWhileRedisDown(store);
-  for (const path of ['/readyz', '/v1/jobs', '/v1/jobs/*', '/v1/cluster', '/v1/workers/*']) app.use(path, redisUp);
+  for (const path of ['/readyz', '/v1/jobs', '/v1/jobs/*', '/v1/cluster', '/v1/workers/*', '/v1/job-types/*']) app.use(path, redisUp);
 
   // Middleware first: a module's routes are copied into the app when mounted, after it.
   app.route('/', healthRoutes(deps));
   app.route('/v1/job-types', jobTypeRoutes(registry));
+  app.route('/v1/job-types', deployRoutes({ store, registry, moduleDir: moduleFolder(), maxModuleBytes: opts.maxModuleBytes, logger: deps.logger }));
   app.route('/v1/jobs', submitJobRoutes({ store, registry, quota, jobEvents, maxJsonDepth: opts.maxJsonDepth, bodyLimitBytes: opts.bodyLimitBytes }));
   app.route('/v1/jobs', jobRoutes({ store, listStore: deps.listStore ?? store, quota }));
   app.route('/v1/jobs', jobResultRoutes({ store, jobEvents }));

@@ -23,6 +23,7 @@ export function publicJob(job: JobRecord) {
     tasksPerNode: job.tasksPerNode,
     retriedTasks: job.retriedTasks,
     reruns: job.reruns,
+    version: job.version,
     links: jobLinks(job.id),
   };
 }

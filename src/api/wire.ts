@@ -83,6 +83,7 @@ export const JobSchema = z.object({
   tasksPerNode: z.record(z.string(), z.number().int()).describe('stored results per worker node'),
   retriedTasks: z.number().int(),
   reruns: z.number().int().describe('how many times the job was retried after it failed'),
+  version: z.number().int().nullable().describe('the deployed version of the job type it runs (null: a module from a folder)'),
   links: JobLinksSchema,
 });
 
@@ -148,9 +149,50 @@ export const JobTypeInfoSchema = z.object({
   description: z.string(),
   resultType: ResultTypeSchema,
   inputSchema: z.unknown().describe("the JSON Schema of the job type's input"),
+  source: z.enum(['folder', 'deployed']).describe('a module from a --jobs folder, or deployed at runtime (POST /v1/job-types)'),
+  version: z.number().int().nullable().describe('the active deployed version (null: from a folder)'),
+  digest: z.string().nullable().describe("SHA-256 of the deployed version's bundle (null: from a folder)"),
 });
 
 export const JobTypesSchema = z.object({ jobTypes: z.array(JobTypeInfoSchema) });
+
+/** `POST /v1/job-types` (admin): a job module to deploy; `ringpool deploy FILE` bundles its relative imports first. */
+export const DeployBodySchema = z
+  .object({
+    source: z.string().min(1).describe('the module: TypeScript or JavaScript, its imports of zod and ringpool/sdk left as they are'),
+    filename: z.string().regex(/^[A-Za-z0-9_.-]{1,100}\.(ts|mts|js|mjs)$/).default('module.ts').describe('its file name, for messages and the loader'),
+  })
+  .strict();
+
+/** `POST /v1/job-types` answered 201 (a new version, now active) or 200 (the active version had this code already). */
+export const DeployAnswerSchema = z.object({
+  name: z.string(),
+  version: z.number().int(),
+  created: z.boolean(),
+  digest: z.string().nullable(),
+  inputSchema: z.unknown(),
+});
+
+export const JobTypeVersionSchema = z.object({
+  version: z.number().int(),
+  digest: z.string(),
+  bytes: z.number().int(),
+  deployedAt: z.number(),
+  deployedBy: z.string(),
+  description: z.string(),
+  resultType: z.string(),
+  active: z.boolean(),
+});
+
+/** `GET /v1/job-types/:name/versions`: every stored version, oldest first. */
+export const JobTypeVersionsSchema = z.object({
+  name: z.string(),
+  active: z.number().int().nullable(),
+  versions: z.array(JobTypeVersionSchema),
+});
+
+export const ActivateAnswerSchema = z.object({ name: z.string(), active: z.number().int(), before: z.number().int().nullable() });
+export const DeleteVersionAnswerSchema = z.object({ name: z.string(), version: z.number().int(), deleted: z.literal(true) });
 
 /** `progress` events of `GET /v1/jobs/:id/events`. */
 export const ProgressEventSchema = z.object({
@@ -232,4 +274,6 @@ export type WireJobTypeInfo = z.infer<typeof JobTypeInfoSchema>;
 export type WireProgressEvent = z.infer<typeof ProgressEventSchema>;
 export type WireEndEvent = z.infer<typeof EndEventSchema>;
 export type WireClusterView = z.infer<typeof ClusterViewSchema>;
+export type WireDeployAnswer = z.infer<typeof DeployAnswerSchema>;
+export type WireJobTypeVersions = z.infer<typeof JobTypeVersionsSchema>;
 export type ListJobsQuery = z.input<typeof ListJobsQuerySchema>;

@@ -56,6 +56,8 @@ export const ConfigSchema = z.object({
   /** Jobs queued or running per API token (or per client without tokens) before 429. */
   maxJobsInFlight: z.coerce.number().int().min(1).default(1000),
   bodyLimitBytes: z.coerce.number().int().min(1024).default(1_048_576),
+  /** Largest job module `POST /v1/job-types` accepts (admin), bytes. */
+  maxModuleBytes: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1_048_576),
   logLevel: z.enum(LOG_LEVELS).default('info'),
 });
 
@@ -89,6 +91,7 @@ export const ENV: Readonly<Record<string, keyof Config>> = {
   RINGPOOL_MAX_JOB_RESULT_BYTES: 'maxJobResultBytes',
   RINGPOOL_MAX_JOBS_IN_FLIGHT: 'maxJobsInFlight',
   RINGPOOL_BODY_LIMIT: 'bodyLimitBytes',
+  RINGPOOL_MAX_MODULE_BYTES: 'maxModuleBytes',
   RINGPOOL_LOG_LEVEL: 'logLevel',
 };
 

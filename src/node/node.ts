@@ -9,7 +9,8 @@ import { jobDirs } from '../config/config.js';
 import { RingpoolError } from '../errors.js';
 import { Metrics } from '../observability/metrics.js';
 import { typeScriptRequire } from '../registry/import-module.js';
-import { loadJobRegistry, type JobRegistry } from '../registry/job-registry.js';
+import { loadJobRegistry } from '../registry/job-registry.js';
+import { LiveRegistry } from '../registry/live-registry.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { JobStore, type JobStoreOptions } from '../store/job-store.js';
 import { createKeys, type Keys } from '../store/keys.js';
@@ -29,7 +30,7 @@ export interface Roles {
 export interface RunningNode {
   /** This process's HTTP base URL: the API, or the health, metrics and Raft routes. */
   readonly url: string;
-  readonly registry: JobRegistry;
+  readonly registry: LiveRegistry;
   readonly store: JobStore;
   readonly metrics: Metrics;
   /** The scheduler and its Raft node, when this process runs one. */
@@ -60,6 +61,8 @@ export async function startNode(config: Config, roles: Roles, logger: Logger, ho
     const server = new NodeServer();
     const url = await server.listen(config.host, config.port);
     shutdown.add(() => server.close());
+    await registry.start();
+    shutdown.add(async () => registry.stop());
     // Each role's modules load only in a process that runs it: a worker-only process stays small.
     if (roles.worker) await startWorkerRole(parts, shutdown);
     const scheduling = roles.scheduler ? await startSchedulerRole(parts, url, server, shutdown) : undefined;
@@ -79,7 +82,7 @@ interface NodeParts {
   readonly roles: Roles;
   readonly logger: Logger;
   readonly target: RedisTarget;
-  readonly registry: JobRegistry;
+  readonly registry: LiveRegistry;
   readonly keys: Keys;
   readonly metrics: Metrics;
   readonly connections: ConnectionSet;
@@ -97,7 +100,7 @@ interface NodeParts {
 async function openParts(config: Config, roles: Roles, logger: Logger): Promise<NodeParts> {
   const target = redisTarget(config);
   if (target === undefined) throw new RingpoolError('CONFIG', 'give --redis URL or --sentinels host:port,… (or RINGPOOL_REDIS_URL / RINGPOOL_SENTINELS)');
-  const registry = await loadJobRegistry(jobDirs(config));
+  const folders = await loadJobRegistry(jobDirs(config));
   const keys = createKeys(config.prefix);
   const metrics = new Metrics();
   const connections = new ConnectionSet();
@@ -121,6 +124,8 @@ async function openParts(config: Config, roles: Roles, logger: Logger): Promise<
     },
   };
   const store = new JobStore(open('durable', 'store'), keys, storeOptions);
+  // Deployed job types: their active versions followed, any version a job runs loaded on demand.
+  const registry = new LiveRegistry(folders, store.jobTypes, { logger });
   return { config, roles, logger, target, registry, keys, metrics, connections, supervision, storeOptions, store, open, readiness, lastWriteAcked: () => lastWriteAcked };
 }
 
@@ -320,7 +325,7 @@ async function startApiRole(parts: NodeParts, shutdown: Shutdown): Promise<Fetch
       readiness,
       ...(listStore === undefined ? {} : { listStore }),
     },
-    { bodyLimitBytes: config.bodyLimitBytes, apiTokens: config.apiTokens, maxJobsInFlight: config.maxJobsInFlight },
+    { bodyLimitBytes: config.bodyLimitBytes, apiTokens: config.apiTokens, maxJobsInFlight: config.maxJobsInFlight, maxModuleBytes: config.maxModuleBytes },
   );
   const nodeQueues = createNodeQueues(apiStore.workers);
   shutdown.add(() => nodeQueues.close());

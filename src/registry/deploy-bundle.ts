@@ -1,13 +1,28 @@
 // A job module's source made into one deployable file: its relative imports and packages bundled in, zod and ringpool left to the server.
+import { existsSync } from 'node:fs';
 import { builtinModules } from 'node:module';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { build, type Message, type Plugin } from 'esbuild';
 import { RingpoolError } from '../errors.js';
 
 /**
- * Imports every node resolves to its own copy, never bundled: the module's schema must be a zod
- * of the server's (it is turned into JSON Schema there), and `ringpool/sdk` is the server's API.
+ * Left to the server's own copy, never bundled: the module's schema must be a zod of the server's
+ * (it is read and turned into JSON Schema there). zod loads with a plain `require` everywhere.
  */
-export const SERVER_PACKAGES: readonly string[] = Object.freeze(['zod', 'zod/*', 'ringpool', 'ringpool/*']);
+export const SERVER_PACKAGES: readonly string[] = Object.freeze(['zod', 'zod/v4']);
+
+/**
+ * `ringpool/sdk` is bundled from ringpool's own copy, whatever the module's folder holds: it is
+ * small and pure (defineJob's checks), and a bundle that requires nothing of ringpool's loads the
+ * same in a task thread, a test process and an installed package, with no loader hook.
+ */
+const OWN_SDK = ownSdk();
+
+function ownSdk(): string {
+  const ts = fileURLToPath(new URL('../sdk/index.ts', import.meta.url));
+  return existsSync(ts) ? ts : fileURLToPath(new URL('../sdk/index.js', import.meta.url));
+}
 
 export interface BundleSource {
   /** The module's text (TypeScript or JavaScript). */
@@ -37,6 +52,7 @@ export async function bundleJobModule(input: BundleSource): Promise<string> {
       platform: 'node',
       target: 'node20',
       external: [...SERVER_PACKAGES],
+      alias: { 'ringpool/sdk': OWN_SDK },
       logLevel: 'silent',
       legalComments: 'none',
       // No folder of the user's on the server: nothing may be read from the server's disk.
@@ -65,10 +81,11 @@ function hint(text: string): string {
   return '';
 }
 
-/** Whether `path` is one of SERVER_PACKAGES or a Node built-in: what a deployed module may import unbundled. */
-function providedByServer(path: string): boolean {
+/** Whether an import is ringpool's or zod's, a Node built-in, or one of the sdk's own files: all a module uploaded alone may import. */
+function providedByServer(path: string, importer: string): boolean {
   const root = path.startsWith('@') ? path.split('/').slice(0, 2).join('/') : (path.split('/')[0] as string);
-  return root === 'zod' || root === 'ringpool' || path.startsWith('node:') || builtinModules.includes(root);
+  if (SERVER_PACKAGES.includes(path) || path === 'ringpool/sdk' || path.startsWith('node:') || builtinModules.includes(root)) return true;
+  return importer.startsWith(dirname(OWN_SDK));
 }
 
 /** On the server: an import that is neither a server package nor a built-in cannot be read (nothing comes from the server's disk). */
@@ -76,7 +93,7 @@ const refuseFilesystem: Plugin = {
   name: 'refuse-filesystem',
   setup(b) {
     b.onResolve({ filter: /.*/ }, (args) => {
-      if (args.kind === 'entry-point' || providedByServer(args.path)) return undefined;
+      if (args.kind === 'entry-point' || providedByServer(args.path, args.importer)) return undefined;
       return { errors: [{ text: `Could not resolve "${args.path}": the server has only the module's own text` }] };
     });
   },

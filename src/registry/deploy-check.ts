@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { RingpoolError, type SerializedError } from '../errors.js';
+import { BUNDLE_SUFFIX } from './deployed-loader.js';
 import { threadExecArgv } from './import-module.js';
 
 /** What the check learns of a module, and what its versions show. */
@@ -15,8 +16,8 @@ export interface DeployedJobInfo {
   readonly inputSchema: unknown;
 }
 
-/** A job type's name: safe in a URL, a Redis key and a file name. */
-export const JOB_TYPE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+/** A job type's name, as defineJob requires it: safe in a URL, a Redis key and a file name. */
+export const JOB_TYPE_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 
 export interface CheckOptions {
   /** Where the module file is written for the thread to load (ringpool's module folder: see deployed-modules.ts). */
@@ -35,7 +36,7 @@ const ENTRY = fileURLToPath(new URL('./deploy-check-entry.cjs', import.meta.url)
  */
 export async function checkJobModule(code: string, options: CheckOptions): Promise<DeployedJobInfo> {
   mkdirSync(options.dir, { recursive: true });
-  const file = join(options.dir, `check-${randomBytes(6).toString('hex')}.cjs`);
+  const file = join(options.dir, `check-${randomBytes(6).toString('hex')}${BUNDLE_SUFFIX}`);
   writeFileSync(file, code);
   try {
     return await inThread(file, options);
@@ -78,7 +79,7 @@ export function describeJobExport(exported: unknown, toJsonSchema: (schema: unkn
   if (typeof (job.input as { safeParse?: unknown } | undefined)?.safeParse !== 'function') missing.push('input (a zod schema)');
   if (missing.length > 0) throw new RingpoolError('BAD_INPUT', `the default export is not a job: it lacks ${missing.join(', ')}; use defineJob({ name, input, split, run, reduce })`);
   const name = job.name as string;
-  if (!JOB_TYPE_NAME.test(name)) throw new RingpoolError('BAD_INPUT', `job name ${JSON.stringify(name.slice(0, 80))} must be 1-64 of [A-Za-z0-9_-], starting with a letter or digit`);
+  if (!JOB_TYPE_NAME.test(name)) throw new RingpoolError('BAD_INPUT', `job name ${JSON.stringify(name.slice(0, 80))} must be lower-case letters, digits and dashes starting with a letter (at most 63)`);
   let inputSchema: unknown;
   try {
     inputSchema = toJsonSchema(job.input);

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RingpoolError } from '../errors.js';
+import { BUNDLE_SUFFIX } from './deployed-loader.js';
 import type { JobTypeStore, JobTypeVersion } from '../store/job-type-store.js';
 
 /**
@@ -16,7 +17,7 @@ export function moduleFolder(): string {
 
 /** The file a version's bundle is kept in: the same digest is the same file for every process of the host. */
 export function moduleFile(dir: string, name: string, digest: string): string {
-  return join(dir, `${name}-${digest.slice(0, 16)}.cjs`);
+  return join(dir, `${name}-${digest.slice(0, 16)}${BUNDLE_SUFFIX}`);
 }
 
 /**

@@ -1,6 +1,7 @@
 // How ringpool's code loads TypeScript at run time: job modules, and a role's modules.
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
+import { BUNDLE_SUFFIX, loadBundle } from './deployed-loader.js';
 
 /** Whether ringpool's code in this thread was loaded through tsx's CommonJS hook. */
 let commonJs = false;
@@ -31,6 +32,7 @@ export function typeScriptRequire(url: string): NodeJS.Require | undefined {
  * module only.
  */
 export async function importModule(path: string): Promise<{ default?: unknown }> {
+  if (path.endsWith(BUNDLE_SUFFIX)) return loadBundle(path);
   const require = typeScriptRequire(import.meta.url);
   if (require !== undefined) {
     try {

@@ -27,6 +27,7 @@ export function taskEntry(job: JobRecord, term: number, tasks: Task[], perCall: 
     taskTimeoutMs: job.options.taskTimeoutMs,
     taskMemoryMb: job.options.taskMemoryMb,
     ...(job.reruns > 0 ? { rerun: job.reruns } : {}),
+    ...(job.version === null ? {} : { version: job.version }),
   };
   return {
     name: job.name,

@@ -5,9 +5,10 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { RingpoolError, isTransientRedisError, serializeError } from '../errors.js';
 import { threadExecArgv } from '../registry/import-module.js';
-import type { JobRegistry } from '../registry/job-registry.js';
+import type { JobResolver, ServedJob } from '../registry/live-registry.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { JobStore } from '../store/job-store.js';
+import type { JobRecord } from '../store/job-record.js';
 import type { TaskBatch } from '../transport/task-batch.js';
 import type { Leadership } from './leadership.js';
 import type { Membership } from './membership.js';
@@ -39,7 +40,7 @@ export interface SchedulerOptions {
 
 export interface SchedulerDeps {
   readonly store: JobStore;
-  readonly registry: JobRegistry;
+  readonly registry: JobResolver;
   readonly leadership: Leadership;
   readonly membership: Membership;
   /** Shared by the per-node BullMQ queues. */
@@ -129,7 +130,7 @@ export class Scheduler {
             store: this.#deps.store,
             connection: this.#deps.connection,
             queueFor: (node) => this.#queue(node),
-            keyOf: (batch, task) => this.#keyOf(batch.job, batch.jobId, task),
+            keyOf: (batch, task) => this.#keyOf(batch, task),
             stillDeparted: () => membership.departed().some((d) => d.id === departed.id),
           });
           if (report.entries > 0) {
@@ -145,8 +146,9 @@ export class Scheduler {
     }
   }
 
-  #keyOf(jobName: string, jobId: string, [index, task]: readonly [number, unknown]): string {
-    return taskKey(this.#deps.registry.get(jobName)?.module.keyOf, jobId, index, task);
+  /** A moved task's key, by the version its job runs (loaded: its split placed it); the default key if not. */
+  #keyOf(batch: TaskBatch, [index, task]: readonly [number, unknown]): string {
+    return taskKey(this.#deps.registry.peek(batch.job, batch.version ?? null)?.module.keyOf, batch.jobId, index, task);
   }
 
   async #wakeLoop(): Promise<void> {
@@ -225,11 +227,8 @@ export class Scheduler {
     // job, so a checkpoint a deposed leader wrote just before the fence rose counts too.
     const { status, placed: skip, job, taskMicros: micros } = await store.startJob(id, term);
     if (job === undefined || status !== 'running' || job.progress.total !== null) return;
-    const loaded = registry.get(job.name);
-    if (loaded === undefined) {
-      await store.failJob(id, term, { code: 'UNKNOWN_JOB_TYPE', message: `no scheduler job module named "${job.name}"` });
-      return;
-    }
+    const loaded = await this.#moduleOf(job, term);
+    if (loaded === undefined) return;
     const batches = new EntryBatcher(job, term, batchShape(micros, this.#options, job.options.batchSize));
     // A re-split (a retry, or a new leader resuming) enqueues only tasks without a stored result.
     const resplit = job.progress.done > 0;
@@ -322,12 +321,27 @@ export class Scheduler {
     }
   }
 
+  /**
+   * The module of the version the job was submitted to, whatever is active now. A job type this
+   * scheduler does not have fails the job; any other error (Redis lost while reading a deployed
+   * version) is thrown, and the job is resumed later.
+   */
+  async #moduleOf(job: JobRecord, term: number): Promise<ServedJob | undefined> {
+    try {
+      return await this.#deps.registry.resolve(job.name, job.version);
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'UNKNOWN_JOB_TYPE') throw err;
+      await this.#deps.store.failJob(job.id, term, { code: 'UNKNOWN_JOB_TYPE', message: `scheduler: ${(err as Error).message}` });
+      return undefined;
+    }
+  }
+
   async #reduce(id: string, term: number): Promise<void> {
     const { store, registry } = this.#deps;
     // The results are read with the record (one round trip): a reduce that turns out not to be due is rare.
     const [job, blobs] = await store.together(() => Promise.all([store.getJob(id), store.results.readResultBlobs(id)]));
     if (job === undefined || job.status !== 'running' || job.progress.total === null) return;
-    const loaded = registry.get(job.name);
+    const loaded = await this.#moduleOf(job, term);
     if (loaded === undefined) return;
     const request: ReduceRequest = {
       modulePath: loaded.path,

@@ -58,6 +58,8 @@ export interface JobRecord {
   readonly retriedTasks: number;
   /** How many times the job was retried after it failed (POST /v1/jobs/:id/retry): its current run. */
   readonly reruns: number;
+  /** The deployed version of its job type that it runs, whatever is active later; null: a module from a folder. */
+  readonly version: number | null;
 }
 
 /** Builds the typed record from HGETALL's reply; `undefined` for a missing hash. */
@@ -87,5 +89,6 @@ export function parseJobHash(hash: Record<string, string>): JobRecord | undefine
     tasksPerNode: Object.fromEntries(Object.entries(hash).filter(([k]) => k.startsWith('node:')).map(([k, v]) => [k.slice(5), Number(v)])),
     retriedTasks: Number(hash.retriedTasks ?? 0),
     reruns: Number(hash.retries ?? 0),
+    version: num(hash.version),
   };
 }

@@ -27,6 +27,8 @@ export interface NewJob {
   readonly input: unknown;
   readonly options: ResolvedJobOptions;
   readonly resultType: ResultType;
+  /** The deployed version of the job type it runs; absent for a module from a folder. */
+  readonly version?: number | undefined;
 }
 
 /** A job's state as a worker needs it to decide whether to run a batch (JobStore.placementView). */
@@ -177,6 +179,7 @@ export class JobStore {
       'input', JSON.stringify(job.input),
       'options', JSON.stringify(job.options),
       'resultType', job.resultType,
+      ...(job.version === undefined ? [] : ['version', job.version]),
       'createdAt', now,
       'placed', 0, 'done', 0, 'failed', 0, 'duplicates', 0,
     ]);

@@ -30,6 +30,8 @@ export interface TaskBatch {
    * that saw the job end reads its state again for them.
    */
   readonly rerun?: number;
+  /** The deployed version of the job type the job runs (JobRecord.version); absent: a folder's module. */
+  readonly version?: number;
 }
 
 /** What a worker needs to reduce and end a job of one entry: tasks 0 … total-1 are all in it. */

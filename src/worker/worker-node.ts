@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { RingpoolError, isTransientRedisError, serializeError } from '../errors.js';
 import { isNodeId } from '../node-id.js';
-import type { JobRegistry } from '../registry/job-registry.js';
+import type { JobResolver, ServedJob } from '../registry/live-registry.js';
 import type { JobStore, PlacementView } from '../store/job-store.js';
 import type { WorkerStore } from '../store/worker-store.js';
 import { batchStamp, type TaskBatch, type WholeJob } from '../transport/task-batch.js';
@@ -36,7 +36,7 @@ export interface WorkerNodeOptions {
 
 export interface WorkerNodeDeps {
   readonly store: JobStore;
-  readonly registry: JobRegistry;
+  readonly registry: JobResolver;
   /** For BullMQ (its connections need `maxRetriesPerRequest: null`); `close()` disconnects it. */
   readonly bullConnection: Redis;
   /** A connection of its own for the cancel channel. */
@@ -176,9 +176,9 @@ export class WorkerNode {
     const before = known === undefined ? undefined : verdictOf(known, stamp);
     if (before === 'ended') return; // nothing more is stored for an ended job
     if (before === 'stale') return this.#refuse(entry);
-    const loaded = registry.get(batch.job);
+    const loaded = await this.#moduleOf(batch);
     if (loaded === undefined) {
-      const status = await store.failTask(batch.jobId, batch.tasks[0]?.[0] ?? 0, { code: 'UNKNOWN_JOB_TYPE', message: `worker ${this.id} has no job module named "${batch.job}"` }, stamp);
+      const status = await store.failTask(batch.jobId, batch.tasks[0]?.[0] ?? 0, { code: 'UNKNOWN_JOB_TYPE', message: `worker ${this.id} has no job module named "${batch.job}"${batch.version === undefined ? '' : ` version ${batch.version}`}` }, stamp);
       if (status === 'stale') this.#refuse(entry);
       return;
     }
@@ -203,6 +203,20 @@ export class WorkerNode {
    * with one script and one WAIT. Undefined when the job was cancelled or ended meanwhile, or the
    * batch turned out stale (refused): nothing is stored then.
    */
+  /**
+   * The module of the version the batch's job runs: undefined when this node has no such job type
+   * (the task fails); any other error (Redis lost while fetching a deployed version) is thrown, so
+   * the entry is attempted again.
+   */
+  async #moduleOf(batch: TaskBatch): Promise<ServedJob | undefined> {
+    try {
+      return await this.#deps.registry.resolve(batch.job, batch.version ?? null);
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 'UNKNOWN_JOB_TYPE') return undefined;
+      throw err;
+    }
+  }
+
   async #run(entry: Job<TaskBatch>, tasks: TaskBatch['tasks'], modulePath: string, whole: WholeJob | undefined, cancel: AbortSignal, unseen: boolean): Promise<BatchOutcome | undefined> {
     const batch = entry.data;
     const halt = new AbortController();

@@ -20,6 +20,7 @@ export function jobRecord(overrides: Partial<JobRecord> = {}): JobRecord {
     tasksPerNode: {},
     retriedTasks: 0,
     reruns: 0,
+    version: null,
     ...overrides,
   };
 }

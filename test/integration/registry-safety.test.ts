@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { createApi } from '../../src/api/app.js';
 import { loadJobRegistry, type JobRegistry } from '../../src/registry/job-registry.js';
+import { folderResolver } from '../../src/registry/live-registry.js';
 import { JobStore } from '../../src/store/job-store.js';
 import { createKeys } from '../../src/store/keys.js';
 import { uniquePrefix } from '../helpers/prefix.js';
@@ -128,7 +129,7 @@ describe('submitting a name that looks like a path', () => {
     '__proto__',
     'constructor',
   ])('%s is UNKNOWN_JOB_TYPE, stores nothing and imports nothing', async (name) => {
-    const app = createApi({ store, registry });
+    const app = createApi({ store, registry: folderResolver(registry) });
     const res = await app.request('/v1/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ job: name, input: {} }) });
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: { code: string; message: string } };
@@ -139,7 +140,7 @@ describe('submitting a name that looks like a path', () => {
   });
 
   it('GET /v1/job-types lists only the registered modules', async () => {
-    const res = await createApi({ store, registry }).request('/v1/job-types');
+    const res = await createApi({ store, registry: folderResolver(registry) }).request('/v1/job-types');
     const body = (await res.json()) as { jobTypes: Array<{ name: string }> };
     expect(body.jobTypes.map((j) => j.name)).toEqual(['good', 'inner']);
   });

@@ -13,6 +13,7 @@ import { createClusterView } from '../../src/node/cluster-view.js';
 import { openRedis } from '../../src/node/redis-connections.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { loadJobRegistry, type JobRegistry } from '../../src/registry/job-registry.js';
+import { folderResolver } from '../../src/registry/live-registry.js';
 import { JobStore } from '../../src/store/job-store.js';
 import { createKeys } from '../../src/store/keys.js';
 import { JobEvents } from '../../src/store/job-events.js';
@@ -75,7 +76,7 @@ beforeAll(async () => {
   subscriber = openRedis({ url: server.url }, 'blocking', 'fuzz-events');
   const jobEvents = new JobEvents(subscriber, store.keys);
   await jobEvents.start();
-  const deps = { store, registry, metrics, clusterView: cluster.view, refreshMetrics: cluster.refreshMetrics, jobEvents };
+  const deps = { store, registry: folderResolver(registry), metrics, clusterView: cluster.view, refreshMetrics: cluster.refreshMetrics, jobEvents };
   openApp = createApi(deps, { bodyLimitBytes: 64 * 1024, eventsPollMs: 5, maxJobsInFlight: 100_000 });
   tokenApp = createApi(deps, {
     apiTokens: [TOKENS.all, `${TOKENS.read}:read`, `${TOKENS.submit}:submit`, `${TOKENS.admin}:admin`],

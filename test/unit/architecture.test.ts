@@ -55,7 +55,8 @@ describe('import direction', () => {
           /\bimport\s+(?!type\b)[^;]*from\s*'ioredis'/.test(text) ? 'imports a value from ioredis' : '',
           /from\s*'[^']*store\/keys\.js'/.test(text) ? 'imports the key names' : '',
           /\.keys\.[A-Za-z]/.test(text) ? 'reads a key name' : '',
-          /\bnew\s+(Queue|Worker)\b/.test(text) ? 'builds a BullMQ queue or worker (WorkerStore does)' : '',
+          // node:worker_threads has a Worker too: only a file that takes Queue or Worker from bullmq builds one.
+          /\bnew\s+(Queue|Worker)\b/.test(text) && /\bimport\s+(?!type\b)[^;]*from\s*'bullmq'/.test(text) ? 'builds a BullMQ queue or worker (WorkerStore does)' : '',
         ];
         return found.filter(Boolean).map((what) => `${relative(SRC, f)} ${what}`);
       });

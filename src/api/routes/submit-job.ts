@@ -1,7 +1,7 @@
 // POST /v1/jobs: a submission validated, admitted against its principal's quota, created, and answered (at once, or at its end with `?wait=MS`).
 import { Hono, type Context } from 'hono';
 import { RingpoolError } from '../../errors.js';
-import type { JobRegistry } from '../../registry/job-registry.js';
+import type { JobResolver } from '../../registry/live-registry.js';
 import { resolveJobOptions } from '../../sdk/job-options.js';
 import type { JobEvents } from '../../store/job-events.js';
 import { TERMINAL_STATUSES } from '../../store/job-record.js';
@@ -16,7 +16,7 @@ import { confirmEnd, readEnded, waitQuery, type EndedJobReader } from './job-rea
 
 export interface SubmitJobDeps {
   readonly store: EndedJobReader & Pick<JobStore, 'createJob'>;
-  readonly registry: JobRegistry;
+  readonly registry: Pick<JobResolver, 'get' | 'list'>;
   readonly quota: Pick<JobQuota, 'keyOf' | 'admit' | 'release'>;
   /** Job-end notifications, for `?wait=MS`; without them the answer is always at once. */
   readonly jobEvents?: Pick<JobEvents, 'waitForEnd'> | undefined;
@@ -54,7 +54,7 @@ export function submitJobRoutes(deps: SubmitJobDeps): Hono {
 }
 
 /** Step 1: the envelope checked, the job type looked up, the input checked against its schema, options merged with defaults. */
-function parseSubmission(registry: JobRegistry, body: unknown): Submission {
+function parseSubmission(registry: SubmitJobDeps['registry'], body: unknown): Submission {
   const envelope = SubmitBodySchema.safeParse(body);
   if (!envelope.success) throw new RingpoolError('BAD_INPUT', describeIssues(envelope.error.issues, ''));
   const loaded = registry.get(envelope.data.job);
@@ -69,6 +69,8 @@ function parseSubmission(registry: JobRegistry, body: unknown): Submission {
     input: input.data,
     options: resolveJobOptions(loaded.module.defaults, envelope.data.options),
     resultType: loaded.module.resultType ?? 'json',
+    // Pinned: its split, tasks, retries and reduce run this version, whatever is active later.
+    ...(loaded.version === null ? {} : { version: loaded.version }),
   };
 }
 
