@@ -64,4 +64,10 @@ describe('benchmarks (#9), small and fixed', () => {
     expect(figures).toMatchObject({ peakRssMb: positive, redisPeakMb: positive });
     expect(figures.peakRssMb as number).toBeGreaterThan(10);
   }, 180_000);
+
+  it('deploy: a deployed version serves on every node with no restart, and jobs across deploys run their own version', async () => {
+    const figures = await bench('deploy', ['--rounds', '1', '--seconds', '3']);
+    expect(figures).toMatchObject({ deployToServingMs: positive, jobsWrongVersion: 0, jobsFailed: 0, restartsNeeded: 0 });
+    expect(figures.jobsAcrossDeploys as number).toBeGreaterThan(0);
+  }, 180_000);
 });
