@@ -132,6 +132,22 @@ describe.skipIf(!HAS_CHROMIUM)('the dashboard in a browser', { timeout: 240_000 
     await page.screenshot({ path: `${ARTIFACTS}dashboard-job-detail.png`, fullPage: true });
   });
 
+  it('shows deployed job types with their versions, submits the active one, and the job its version', async () => {
+    const source = (value: number) => `import { z } from 'zod';\nimport { defineJob } from 'ringpool/sdk';\nexport default defineJob({ name: 'stamp', input: z.object({ n: z.number().int().min(1).max(10) }), *split({ n }) { for (let i = 0; i < n; i++) yield i; }, run: () => ${value}, reduce: (r: number[]) => r.reduce((a, b) => a + b, 0) });`;
+    for (const value of [1, 2]) expect((await node.api('/v1/job-types', { body: { source: source(value), filename: 'stamp.ts' } })).status).toBe(201);
+    await page.goto(`${base}/#/submit/stamp`);
+    await expect.poll(() => page.getByTestId('source-stamp').textContent(), WAIT).toBe('v2');
+    expect(await page.getByTestId('source-primes').textContent()).toBe('folder');
+    await page.locator('[data-testid="versions"] li', { hasText: 'v2' }).filter({ hasText: 'active' }).waitFor(WAIT);
+    expect(await page.locator('[data-testid="versions"] li').count()).toBe(2);
+    await page.getByTestId('field-n').fill('3');
+    await page.getByTestId('submit-button').click();
+    await page.waitForURL(/#\/jobs\/[^/]+$/, WAIT);
+    await page.getByTestId('job-result').waitFor(WAIT);
+    expect(await page.getByTestId('job-result').textContent()).toBe('6');
+    expect(await page.getByTestId('job-version').textContent()).toBe('v2 (deployed)');
+  });
+
   it('shows the API error next to the form when the input is refused', async () => {
     await page.goto(`${base}/#/submit/primes`);
     await page.getByTestId('field-from').fill('10');

@@ -294,6 +294,7 @@ function timingContent(job, now) {
       kv('Queue wait + overhead', t.lastResultAt && job.startedAt && t.runMicros ? duration(Math.max(0, t.lastResultAt - job.startedAt - t.runMicros / 1000 / Math.max(1, Object.keys(job.tasksPerNode ?? {}).length))) : DASH),
       kv('Reduce', reduceTime(job, t), 'job-reduce-time'),
       kv('Result type', job.resultType ?? 'json'),
+      kv('Job type version', job.version === null || job.version === undefined ? 'from a folder' : `v${job.version} (deployed)`, 'job-version'),
     ),
   ];
 }

@@ -1,6 +1,6 @@
 // Submit: a form per job type generated from its input JSON Schema, or raw JSON; POST /v1/jobs, then the job's page.
 import { api } from './api.js';
-import { jobTypes } from './job-types.js';
+import { jobTypes, sourceLabel, versionsOf } from './job-types.js';
 import { h, replace } from './dom.js';
 import { isObjectSchema, schemaForm } from './schema-form.js';
 
@@ -205,9 +205,26 @@ function aside(types, type, preview) {
       h(
         'ul',
         { class: 'type-list' },
-        types.map((t) => h('li', {}, h('a', { href: `#/submit/${encodeURIComponent(t.name)}`, 'aria-current': t === type ? 'page' : undefined }, h('span', {}, t.name), h('span', { class: 'muted small' }, t.resultType === 'json' ? '' : t.resultType)))),
+        types.map((t) => h('li', {}, h('a', { href: `#/submit/${encodeURIComponent(t.name)}`, 'aria-current': t === type ? 'page' : undefined }, h('span', {}, t.name), h('span', { class: 'muted small', 'data-testid': `source-${t.name}` }, [sourceLabel(t), t.resultType === 'json' ? '' : t.resultType].filter(Boolean).join(' · '))))),
       ),
     ),
+    type.source === 'deployed' ? versionsCard(type) : null,
     h('section', { class: 'card', 'aria-labelledby': 'h-preview' }, h('h2', { id: 'h-preview' }, 'Request'), preview, schemaView),
   );
+}
+
+/** A deployed type's versions: which is active (what a submission runs), when and by whom each was deployed. */
+function versionsCard(type) {
+  const list = h('ol', { class: 'versions', 'data-testid': 'versions' }, h('li', { class: 'muted' }, 'Loading versions…'));
+  versionsOf(type.name)
+    .then((versions) =>
+      replace(
+        list,
+        ...versions.map((v) =>
+          h('li', {}, h('strong', {}, `v${v.version}`), v.active ? h('span', { class: 'badge' }, 'active') : null, h('span', { class: 'muted small' }, ` ${v.digest.slice(0, 12)} · ${new Date(v.deployedAt).toLocaleString()} · ${v.deployedBy}`)),
+        ),
+      ),
+    )
+    .catch((err) => replace(list, h('li', { class: 'error' }, `Could not load the versions: ${err.message}`)));
+  return h('section', { class: 'card', 'aria-labelledby': 'h-versions' }, h('h2', { id: 'h-versions' }, `Versions of ${type.name}`), h('p', { class: 'muted small' }, `New jobs run v${type.version}; a job keeps the version it was submitted to.`), list);
 }
