@@ -8,7 +8,10 @@ export type ApiErrorCode = z.infer<typeof ErrorCodeSchema>;
 /** A job's or a task's error as the API shows it. */
 export type JobError = z.infer<typeof JobErrorSchema>;
 
-/** Base of every error the client throws itself (an aborted call rejects with the signal's reason instead). */
+/**
+ * Base of every error the client throws itself (an aborted call rejects with the signal's reason
+ * instead); thrown as is when what answered was not the ringpool API.
+ */
 export class RingpoolClientError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -37,7 +40,7 @@ export class RingpoolApiError extends RingpoolClientError {
   }
 }
 
-/** The URL could not be reached (refused, unknown host, connection cut), or what answered was not the ringpool API. */
+/** The URL could not be reached (refused, unknown host, connection cut), or an event stream broke off. */
 export class RingpoolNetworkError extends RingpoolClientError {
   readonly url: string;
 

@@ -219,7 +219,7 @@ export async function readJson(res: Response, url: string, request: string): Pro
   const type = res.headers.get('content-type') ?? '';
   if (!type.includes('json')) {
     await res.body?.cancel();
-    throw new RingpoolNetworkError(url, `${request} answered ${res.status} with ${type || 'no content type'}, not JSON: is ${url} the ringpool API?`);
+    throw new RingpoolClientError(`${request} answered ${res.status} with ${type || 'no content type'}, not JSON: is ${url} the ringpool API?`);
   }
   return await res.json();
 }
