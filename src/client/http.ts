@@ -153,8 +153,7 @@ export class Http {
 
   /** How long to wait before asking again, or undefined to throw `err` (see the class for the rule). */
   #retryDelay(method: RequestSpec['method'], err: unknown, waited: number): number | undefined {
-    if (!(err instanceof RingpoolApiError) || (err.status !== 429 && err.status !== 503)) return undefined;
-    if (method !== 'GET' && !CHANGED_NOTHING.has(err.code)) return undefined;
+    if (!(err instanceof RingpoolApiError) || !mayAskAgain(method, err.status, err.code)) return undefined;
     const delayMs = Math.max(1, err.retryAfterSec ?? 1) * 1000;
     return waited + delayMs <= this.#budgetMs ? delayMs : undefined;
   }
@@ -162,6 +161,12 @@ export class Http {
 
 /** The error codes with which the API says a write changed nothing, so sending it again is safe. */
 const CHANGED_NOTHING: ReadonlySet<ApiErrorCode> = new Set<ApiErrorCode>(['RATE_LIMITED', 'REDIS_UNAVAILABLE']);
+
+/** Whether an error answer may be asked again after its Retry-After: the rule of `Http` (a 429/503; a write only when it changed nothing). */
+export function mayAskAgain(method: RequestSpec['method'], status: number, code: ApiErrorCode): boolean {
+  if (status !== 429 && status !== 503) return false;
+  return method === 'GET' || CHANGED_NOTHING.has(code);
+}
 
 function describe(spec: RequestSpec, url: string): string {
   return `${spec.method} ${url}${spec.path}`;

@@ -18,7 +18,7 @@ import {
   type RetryEvent,
   type RingpoolClient,
 } from '../../src/client/index.js';
-import { freePort } from '../../src/store/local-redis.js';
+import { freePort, startLocalRedis, type LocalRedis } from '../../src/store/local-redis.js';
 import { startTestNode, type TestNode } from '../helpers/cluster.js';
 
 const TOKEN = 'client-test-token-0123456789';
@@ -193,6 +193,42 @@ describe('429 and Retry-After', () => {
       await blocker.cancel();
     }
   });
+});
+
+describe('503 REDIS_UNAVAILABLE (a node whose Redis is down)', () => {
+  let dir: string;
+  let redis: LocalRedis | undefined;
+  let port: number | undefined;
+  let down: TestNode | undefined;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ringpool-client-redis-'));
+    redis = await startLocalRedis({ dir });
+    port = redis.port;
+    down = await startTestNode({ redisUrl: redis.url }, 'client-redisdown');
+  });
+  afterAll(async () => {
+    // A node closes cleanly only with its Redis up.
+    if (redis === undefined && port !== undefined) redis = await startLocalRedis({ dir, port }).catch(() => undefined);
+    await down?.close();
+    await redis?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a read and a submission (the API says it changed nothing) are each asked again after Retry-After, then the 503 is thrown', async () => {
+    const n = down as TestNode;
+    const before = await createClient({ url: n.url }).submit('spin', { tasks: 1, ms: 0 });
+    await (redis as LocalRedis).stop();
+    redis = undefined;
+    const retries: RetryEvent[] = [];
+    // A budget of one Retry-After (2 s): one retry, then the error.
+    const patient = createClient({ url: n.url, retry: { budgetMs: 2_000, onRetry: (e) => retries.push(e) } });
+    for (const call of [() => patient.jobs.get(before.id), () => patient.submit('spin', { tasks: 1, ms: 0 })]) {
+      retries.length = 0;
+      const err = await call().catch((e: unknown) => e);
+      expect(err).toMatchObject({ name: 'RingpoolApiError', status: 503, code: 'REDIS_UNAVAILABLE', retryAfterSec: 2 });
+      expect(retries.map((r) => [r.retry, r.delayMs, r.error.code])).toEqual([[1, 2_000, 'REDIS_UNAVAILABLE']]);
+    }
+  }, 60_000);
 });
 
 describe('abort and timeout', () => {
