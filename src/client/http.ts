@@ -64,8 +64,8 @@ export const DEFAULT_RETRY_BUDGET_MS = 30_000;
  * - a GET, always: reading changes nothing;
  * - a write (POST, DELETE) only where the API says the request changed nothing: `429 RATE_LIMITED`
  *   (the quota refuses before the job is created, in the same Redis round trip: nothing is stored)
- *   and `503 REDIS_UNAVAILABLE` (the API answers it when Redis could not take the request, "the
- *   request changed nothing"). Never `503 NOT_REPLICATED`: the write is on the Redis master, short
+ *   and `503 REDIS_UNAVAILABLE`, whose message says "the request changed nothing" (while the API's
+ *   Redis connection is down it answers so before sending anything). Never `503 NOT_REPLICATED`: the write is on the Redis master, short
  *   of replicas (docs/architecture.md §4), so a second submission would be a second job; nor any
  *   other 503, nor a connection that failed mid-request, where the write may have happened.
  */
