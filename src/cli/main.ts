@@ -2,6 +2,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigSchema, LIST_FIELDS, flagName, loadConfig, maskedConfig, redisDataDir, type Config } from '../config/config.js';
+import { createClient, RingpoolApiError, RingpoolNetworkError, type JobError, type JobHandle, type JobStatus, type RingpoolClient } from '../client/index.js';
 import { RingpoolError } from '../errors.js';
 import { startNode, type Roles } from '../node/node.js';
 import { assertRedisServerAvailable } from '../store/local-redis.js';
@@ -83,7 +84,7 @@ export async function main(argv: string[]): Promise<number> {
         return 2;
     }
   } catch (err) {
-    console.error(`ringpool ${command}: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(`ringpool ${command}: ${clientErrorMessage(err)}`);
     return exitCodeOf(err);
   }
 }
@@ -95,10 +96,11 @@ export const CONFIG_EXIT_CODE = 2;
  * The one map from an error that ended a command to its exit code: CONFIG_EXIT_CODE for a
  * configuration error (code CONFIG, wherever it was thrown: config, an option check, a job
  * folder) and for a command line `parseArgs` refused (an unknown flag, a missing value, a stray
- * argument: usage errors, as an unknown command is), 1 for anything else. By code, not by class:
- * an error may have crossed a thread.
+ * argument: usage errors, as an unknown command is), 1 for anything else, an API's answer
+ * included (its code is the server's). By code, not by class: an error may have crossed a thread.
  */
 export function exitCodeOf(err: unknown): number {
+  if (err instanceof RingpoolApiError) return 1; // the API's code (its own CONFIG included) is the server's, not this command line's
   const code = (err as { code?: unknown } | null | undefined)?.code;
   return code === 'CONFIG' || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) ? CONFIG_EXIT_CODE : 1;
 }
@@ -185,45 +187,28 @@ async function runNode(args: string[], roles: Roles, allowLocalRedis: boolean): 
   return 0;
 }
 
-// ---- client commands ------------------------------------------------------------------------
+// ---- client commands: through ringpool/client (src/client) ----------------------------------
 
-function client(values: { url?: string | undefined; token?: string | undefined }) {
-  const base = (values.url ?? process.env.RINGPOOL_URL ?? `http://127.0.0.1:${process.env.RINGPOOL_PORT ?? 3000}`).replace(/\/$/, '');
+/** How long a client command keeps asking again a request the API answered 429 or 503 (which ones: src/client/http.ts). */
+const RETRY_BUDGET_MS = 30_000;
+
+function client(values: { url?: string | undefined; token?: string | undefined }): RingpoolClient {
   const token = values.token ?? process.env.RINGPOOL_TOKEN;
-  const once = async (path: string, init: RequestInit): Promise<Response> => {
-    const headers = new Headers(init.headers);
-    if (token) headers.set('authorization', `Bearer ${token}`);
-    try {
-      return await fetch(`${base}${path}`, { ...init, headers });
-    } catch (err) {
-      throw new Error(`cannot reach ringpool at ${base} (${(err as Error).cause ?? (err as Error).message}); is it running? set --url or RINGPOOL_URL`);
-    }
-  };
-  // A read that meets a 503 (Redis failing over, a job's end not on the replicas yet) is asked
-  // again after the Retry-After the API gives, for up to READ_RETRY_MS; a write is not repeated.
-  return async (path: string, init: RequestInit = {}): Promise<Response> => {
-    const until = Date.now() + READ_RETRY_MS;
-    for (;;) {
-      const res = await once(path, init);
-      if (res.status !== 503 || (init.method ?? 'GET') !== 'GET' || Date.now() >= until) return res;
-      const waitSec = Math.min(10, Math.max(1, Number(res.headers.get('retry-after')) || 1));
-      const body = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
-      console.error(`ringpool answered 503 (${body.error?.message ?? 'unavailable'}); asking again in ${waitSec} s`);
-      await new Promise((r) => setTimeout(r, waitSec * 1000));
-    }
-  };
+  return createClient({
+    url: values.url ?? process.env.RINGPOOL_URL ?? `http://127.0.0.1:${process.env.RINGPOOL_PORT ?? 3000}`,
+    token: token === '' ? undefined : token,
+    retry: {
+      budgetMs: RETRY_BUDGET_MS,
+      onRetry: ({ error, delayMs }) => console.error(`ringpool answered ${error.status} (${error.message}); asking again in ${delayMs / 1000} s`),
+    },
+  });
 }
 
-/** How long a client command keeps asking again a read that the API answered 503. */
-const READ_RETRY_MS = 30_000;
-
-async function expectOk(res: Response): Promise<unknown> {
-  const body = res.headers.get('content-type')?.includes('json') ? ((await res.json()) as unknown) : await res.text();
-  if (!res.ok) {
-    const message = (body as { error?: { message?: string } })?.error?.message ?? String(body);
-    throw new Error(`${res.status}: ${message}`);
-  }
-  return body;
+/** What a client command's error says: the API's with its HTTP status first, an unreachable API with what to check. */
+function clientErrorMessage(err: unknown): string {
+  if (err instanceof RingpoolApiError) return `${err.status}: ${err.message}`;
+  if (err instanceof RingpoolNetworkError) return `${err.message}; is it running? set --url or RINGPOOL_URL`;
+  return err instanceof Error ? err.message : String(err);
 }
 
 async function submit(args: string[]): Promise<number> {
@@ -238,61 +223,58 @@ async function submit(args: string[]): Promise<number> {
   } catch (err) {
     throw new RingpoolError('CONFIG', `--input is not valid JSON: ${(err as Error).message}`);
   }
-  const options = jobOptionsFromFlags(values.options, values.option);
-  const call = client(values);
-  const created = (await expectOk(
-    await call('/v1/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ job, input, ...(options === undefined ? {} : { options }) }) }),
-  )) as { id: string };
+  const handle = await client(values).submit(job, input, jobOptionsFromFlags(values.options, values.option));
   if (!values.wait) {
-    console.log(created.id);
+    console.log(handle.id);
     return 0;
   }
-  const bar = new ProgressBar();
-  for (;;) {
-    const state = (await expectOk(await call(`/v1/jobs/${created.id}`))) as {
-      status: string;
-      progress: { total: number | null; done: number };
-      error: { code: string; message: string; stack?: string } | null;
-    };
-    bar.update(state.progress.done, state.progress.total, `${job} ${created.id} ${state.status}`);
-    if (state.status === 'completed') break;
-    if (state.status === 'failed' || state.status === 'cancelled') {
-      bar.finish();
-      console.error(`job ${created.id} ${state.status}${state.error ? `: [${state.error.code}] ${state.error.message}` : ''}`);
-      if (state.error?.stack) console.error(state.error.stack);
-      return 1;
-    }
-    await new Promise((r) => setTimeout(r, 200));
+  const end = await followProgress(handle, job);
+  if (end.status !== 'completed') {
+    console.error(`job ${handle.id} ${end.status}${end.error ? `: [${end.error.code}] ${end.error.message}` : ''}`);
+    if (end.error?.stack) console.error(end.error.stack);
+    return 1;
   }
-  bar.finish();
-  const res = await call(`/v1/jobs/${created.id}/result`);
-  if (res.headers.get('content-type')?.startsWith('image/')) {
-    const file = values.out ?? `${created.id}.png`;
-    writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+  const result = await handle.result();
+  if (result instanceof Uint8Array) {
+    const file = values.out ?? `${handle.id}.png`;
+    writeFileSync(file, result);
     console.log(`wrote ${file}`);
     return 0;
   }
-  const body = (await expectOk(res)) as { result: unknown };
-  console.log(JSON.stringify(body.result, null, 2));
+  console.log(JSON.stringify(result, null, 2));
   return 0;
+}
+
+/** Draws the job's progress from its event stream until its end: how it ended, and the last error it showed. */
+async function followProgress(handle: JobHandle, job: string): Promise<{ status: string; error: JobError | null }> {
+  const bar = new ProgressBar();
+  let error: JobError | null = null;
+  try {
+    for await (const e of handle.events()) {
+      if (e.event === 'end') return { status: e.data.status, error };
+      bar.update(e.data.progress.done, e.data.progress.total, `${job} ${handle.id} ${e.data.status}`);
+      error = e.data.error;
+    }
+  } finally {
+    bar.finish();
+  }
+  throw new Error(`the event stream of job ${handle.id} ended without its end`); // events() ends only after `end`
 }
 
 async function status(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: CLIENT_FLAGS, strict: true, allowPositionals: true });
   if (positionals[0] === undefined) throw new RingpoolError('CONFIG', 'give a job id: ringpool status <id>');
-  console.log(JSON.stringify(await expectOk(await client(values)(`/v1/jobs/${encodeURIComponent(positionals[0])}`)), null, 2));
+  console.log(JSON.stringify(await client(values).jobs.get(positionals[0]), null, 2));
   return 0;
 }
 
 async function listJobs(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: CLIENT_FLAGS, strict: true, allowPositionals: false });
-  const query = new URLSearchParams();
-  if (values.status) query.set('status', values.status);
-  if (values.job) query.set('job', values.job);
-  if (values.limit) query.set('limit', values.limit);
-  const page = (await expectOk(await client(values)(`/v1/jobs?${query}`))) as {
-    jobs: Array<{ id: string; job: string; status: string; progress: { done: number; total: number | null }; createdAt: number }>;
-  };
+  const limit = values.limit === undefined ? undefined : Number(values.limit);
+  if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= 500)) {
+    throw new RingpoolError('CONFIG', `--limit must be an integer in [1, 500], got ${JSON.stringify(values.limit)}`);
+  }
+  const page = await client(values).jobs.page({ status: values.status as JobStatus | undefined, job: values.job, limit });
   for (const j of page.jobs) {
     console.log(`${j.id}  ${j.job.padEnd(12)} ${j.status.padEnd(10)} ${j.progress.done}/${j.progress.total ?? '?'}  ${new Date(j.createdAt).toISOString()}`);
   }

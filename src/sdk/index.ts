@@ -30,9 +30,13 @@ export interface TaskContext {
 /** How a job's result is served: JSON, or the bytes of an image. */
 export type ResultType = 'json' | 'image/png';
 
-export interface JobDefinition<S extends z.ZodType, Task, TaskResult, Result> {
+/**
+ * A job module. `Name` is the name as a literal type (`'primes'`, inferred by `defineJob`), so a
+ * typed client can map names to inputs (`JobTypes` in src/client); it defaults to `string`.
+ */
+export interface JobDefinition<S extends z.ZodType, Task, TaskResult, Result, Name extends string = string> {
   /** Lower-case letters, digits and dashes; the name users submit. */
-  readonly name: string;
+  readonly name: Name;
   readonly description?: string;
   /** The input schema: every submission is checked against it before anything is stored. */
   readonly input: S;
@@ -62,9 +66,9 @@ export type ResultOf<J> = J extends JobDefinition<z.ZodType, unknown, unknown, i
 const NAME = /^[a-z][a-z0-9-]{0,62}$/;
 
 /** Declares a job module; the types of input, task, task result and job result are inferred. */
-export function defineJob<S extends z.ZodType, Task, TaskResult, Result>(
-  definition: JobDefinition<S, Task, TaskResult, Result>,
-): JobDefinition<S, Task, TaskResult, Result> {
+export function defineJob<S extends z.ZodType, Task, TaskResult, Result, const Name extends string = string>(
+  definition: JobDefinition<S, Task, TaskResult, Result, Name>,
+): JobDefinition<S, Task, TaskResult, Result, Name> {
   if (!NAME.test(definition.name)) {
     throw new TypeError(
       `job name must be lower-case letters, digits and dashes starting with a letter (at most 63), got ${JSON.stringify(definition.name)}`,

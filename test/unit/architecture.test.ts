@@ -46,6 +46,18 @@ describe('import direction', () => {
     });
   }
 
+  it('client/ pulls in neither the server nor zod at run time: only types from api/wire.ts, sdk/ and zod; values from client/, errors.ts and eventsource-parser', () => {
+    const violations = files(join(SRC, 'client')).flatMap((f) => {
+      const text = readFileSync(f, 'utf8');
+      return [...text.matchAll(/^(?:import|export)\s+(type\s+)?[^;]*?from\s*'([^']+)'/gm)].flatMap(([statement, typeOnly, spec]) => {
+        const target = spec!.startsWith('.') ? relative(SRC, resolve(dirname(f), spec!)) : spec!;
+        const ok = target.startsWith('client/') || target === 'errors.js' || target.startsWith('eventsource-parser') || (typeOnly !== undefined && (target === 'api/wire.js' || target.startsWith('sdk/') || target === 'zod'));
+        return ok ? [] : [`${relative(SRC, f)}: ${statement.split('\n')[0]}`];
+      });
+    });
+    expect(violations).toEqual([]);
+  });
+
   it('only store/ (and node/, the composition root, which opens the connections) reaches Redis itself', () => {
     const offenders = files(SRC)
       .filter((f) => !/^(store|node)\//.test(relative(SRC, f)))

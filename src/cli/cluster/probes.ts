@@ -1,5 +1,6 @@
-// Readiness probes of the processes `up` starts: HTTP answers, and the tail of a log to show when one is not ready (the Redis probes are in src/store/local-redis.ts).
+// Readiness probes of the processes `up` starts: HTTP answers, the API's cluster view, and the tail of a log to show when one is not ready (the Redis probes are in src/store/local-redis.ts).
 import { readFileSync } from 'node:fs';
+import { createClient, type ClusterView } from '../../client/index.js';
 
 export function logTail(path: string, lines = 15): string {
   try {
@@ -20,8 +21,7 @@ export async function httpOk(url: string): Promise<boolean> {
   }
 }
 
-export async function getJson(url: string, token?: string): Promise<unknown> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(2000), headers: token ? { authorization: `Bearer ${token}` } : {} });
-  if (!res.ok) throw new Error(`${url}: ${res.status}`);
-  return await res.json();
+/** `GET /v1/cluster` of the API at `apiUrl`, through the client: one try, answered within 2 s. */
+export async function clusterView(apiUrl: string, token?: string): Promise<ClusterView> {
+  return await createClient({ url: apiUrl, token: token || undefined, timeoutMs: 2000, retry: false }).cluster();
 }

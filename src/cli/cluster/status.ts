@@ -1,7 +1,7 @@
 // `ringpool cluster status`: each process of the manifest, alive or not, and the cluster view of the API.
 import { DEFAULT_DIR, readManifest, readSecrets, type ClusterManifest, type ClusterProcess } from './manifest.js';
 import { ownership } from './processes.js';
-import { getJson } from './probes.js';
+import { clusterView } from './probes.js';
 
 export interface ClusterStatus {
   readonly manifest: ClusterManifest;
@@ -26,7 +26,7 @@ export async function clusterStatus(dir: string = DEFAULT_DIR, token?: string): 
   const bearer = token ?? readSecrets(dir).RINGPOOL_API_TOKENS?.split(',')[0]?.replace(/:[a-z+]*$/, '');
   let view: ClusterStatus['view'];
   try {
-    view = (await getJson(`${manifest.apiUrl}/v1/cluster`, bearer)) as ClusterViewSummary;
+    view = await clusterView(manifest.apiUrl, bearer);
   } catch (err) {
     view = { error: (err as Error).message };
   }

@@ -9,7 +9,7 @@ import { commonFlags, redisCommand, ringpoolCommand, sentinelCommand, supervisor
 import { DEFAULT_DIR, manifestPath, readManifest, secretEnv, writeManifest, writeSecrets, type ClusterManifest, type ClusterProcess, type ClusterSecrets } from './manifest.js';
 import { HOST, planCluster, planned, type ClusterPlan, type Planned } from './plan.js';
 import { ownership, sleep, stopProcesses } from './processes.js';
-import { getJson, httpOk, logTail } from './probes.js';
+import { clusterView, httpOk, logTail } from './probes.js';
 import { supervising } from './supervise.js';
 
 export interface ClusterUpOptions {
@@ -290,7 +290,7 @@ async function allHealthy(processes: readonly Started[]): Promise<true | undefin
 
 /** Every worker `up` started is registered alive, and the schedulers have a leader. */
 async function workersAliveAndLeader(apiUrl: string, token: string | undefined, workers: readonly Started[]): Promise<true | undefined> {
-  const view = (await getJson(`${apiUrl}/v1/cluster`, token)) as { leaderId: string | null; workers: Array<{ id: string; state: string }> };
+  const view = await clusterView(apiUrl, token);
   const alive = view.workers.filter((w) => w.state === 'alive' && workers.some((s) => s.proc.id === w.id)).length;
   return alive === workers.length && view.leaderId !== null ? true : undefined;
 }

@@ -1,0 +1,102 @@
+// createClient: the typed client of the HTTP API (submit, jobs, job types, cluster, drain) over one Http.
+import type { JobOptions } from '../sdk/index.js';
+import { Http, withQuery, type CallOptions, type HttpOptions } from './http.js';
+import { checkWait, JobHandle } from './job-handle.js';
+import type {
+  ClusterView,
+  DrainAnswer,
+  Job,
+  JobDetail,
+  JobInput,
+  JobMap,
+  JobName,
+  JobPage,
+  JobResult,
+  JobTypeInfo,
+  ListQuery,
+  UntypedJobs,
+  WaitedJob,
+} from './types.js';
+
+export type ClientOptions = HttpOptions;
+
+export interface WaitOptions extends CallOptions {
+  /** How long the server waits for the job's end before it answers, ms, 1–30000. */
+  readonly waitMs: number;
+}
+
+export interface RingpoolClient<Jobs extends JobMap | UntypedJobs = UntypedJobs> {
+  /** The API's base URL. */
+  readonly url: string;
+  /** Submits a job (`POST /v1/jobs`); the input is checked at compile time against its module's schema (typed client), and by the API. */
+  submit<N extends JobName<Jobs>>(name: N, input: JobInput<Jobs, N>, options?: JobOptions, call?: CallOptions): Promise<JobHandle<JobResult<Jobs, N>>>;
+  /** Submits a job and waits up to `waitMs` for its end in the same request (`POST /v1/jobs?wait=`). */
+  submitAndWait<N extends JobName<Jobs>>(name: N, input: JobInput<Jobs, N>, options: JobOptions | undefined, wait: WaitOptions): Promise<WaitedJob<JobResult<Jobs, N>>>;
+  /** The handle of a job submitted before, by its id. */
+  job(id: string): JobHandle;
+  readonly jobs: {
+    get(id: string, call?: CallOptions): Promise<JobDetail>;
+    /** Every job matching the query, newest first, over all pages (`limit` is the page size); stop whenever. */
+    list(query?: ListQuery<JobName<Jobs>>, call?: CallOptions): AsyncGenerator<Job, void, undefined>;
+    /** One page; `cursor` is the previous page's `next`. */
+    page(query?: ListQuery<JobName<Jobs>> & { readonly cursor?: number | undefined }, call?: CallOptions): Promise<JobPage>;
+  };
+  /** The job types the cluster runs, with their input schemas. */
+  jobTypes(call?: CallOptions): Promise<JobTypeInfo[]>;
+  /** Schedulers, workers and Redis nodes as the API's process sees them. */
+  cluster(call?: CallOptions): Promise<ClusterView>;
+  readonly workers: {
+    /** Asks a worker node to finish its work and take no more (needs the `admin` scope). */
+    drain(id: string, call?: CallOptions): Promise<DrainAnswer>;
+  };
+}
+
+/**
+ * A client of the API at `url`. Typed by the job modules it will submit:
+ * `createClient<JobTypes<[typeof primes, typeof wordcount]>>({ url })` (or a map
+ * `createClient<{ primes: typeof primes }>`); without a type argument any name and input go.
+ * Every call takes `{ signal, timeoutMs }`; see `Http` for timeouts and what is asked again after a 429/503.
+ */
+export function createClient<Jobs extends JobMap | UntypedJobs = UntypedJobs>(options: ClientOptions): RingpoolClient<Jobs> {
+  const http = new Http(options);
+  const page = async (query: ListQuery & { readonly cursor?: number | undefined } = {}, call: CallOptions = {}): Promise<JobPage> => {
+    const path = withQuery('/v1/jobs', { status: query.status, job: query.job, q: query.q, limit: query.limit, cursor: query.cursor });
+    return (await http.json<JobPage>({ method: 'GET', path }, call)).body;
+  };
+  return {
+    url: http.url,
+    async submit(name, input, jobOptions, call = {}) {
+      const { body } = await http.json<{ id: string }>({ method: 'POST', path: '/v1/jobs', body: submission(name, input, jobOptions) }, call);
+      return new JobHandle(http, body.id);
+    },
+    async submitAndWait(name, input, jobOptions, wait) {
+      const waitMs = checkWait(wait.waitMs, 'waitMs');
+      const path = withQuery('/v1/jobs', { wait: waitMs });
+      const { status, body } = await http.json<Omit<WaitedJob<never>, 'handle' | 'ended'>>({ method: 'POST', path, body: submission(name, input, jobOptions), waitMs }, wait);
+      return { ...body, ended: status === 200, handle: new JobHandle(http, body.id) };
+    },
+    job: (id) => new JobHandle(http, id),
+    jobs: {
+      get: async (id, call) => await new JobHandle(http, id).status(call),
+      async *list(query = {}, call = {}) {
+        let cursor: number | undefined;
+        do {
+          const found = await page({ ...query, cursor }, call);
+          yield* found.jobs;
+          cursor = found.next ?? undefined;
+        } while (cursor !== undefined);
+      },
+      page,
+    },
+    jobTypes: async (call) => (await http.json<{ jobTypes: JobTypeInfo[] }>({ method: 'GET', path: '/v1/job-types' }, call)).body.jobTypes,
+    cluster: async (call) => (await http.json<ClusterView>({ method: 'GET', path: '/v1/cluster' }, call)).body,
+    workers: {
+      drain: async (id, call) => (await http.json<DrainAnswer>({ method: 'POST', path: `/v1/workers/${encodeURIComponent(id)}/drain` }, call)).body,
+    },
+  };
+}
+
+/** The `POST /v1/jobs` body (src/api/wire.ts `SubmitBodySchema`). */
+function submission(job: string, input: unknown, options: JobOptions | undefined): { job: string; input: unknown; options?: JobOptions } {
+  return { job, input, ...(options === undefined ? {} : { options }) };
+}
