@@ -21,7 +21,8 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof RingpoolError) typed = err;
   else if (err instanceof HTTPException) typed = new RingpoolError(err.status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_INPUT', err.message);
   else if (isTransientRedisError(err)) {
-    typed = new RingpoolError('REDIS_UNAVAILABLE', 'Redis is unreachable; the request changed nothing, try again shortly');
+    // Lost while the request ran: a write may have reached Redis before the connection went.
+    typed = new RingpoolError('REDIS_UNAVAILABLE', 'Redis was lost while the request ran; a write may or may not have been applied: read the state before sending it again');
   } else {
     const s = serializeError(err);
     typed = new RingpoolError('INTERNAL', `internal error: ${s.message}`);

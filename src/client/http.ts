@@ -153,19 +153,25 @@ export class Http {
 
   /** How long to wait before asking again, or undefined to throw `err` (see the class for the rule). */
   #retryDelay(method: RequestSpec['method'], err: unknown, waited: number): number | undefined {
-    if (!(err instanceof RingpoolApiError) || !mayAskAgain(method, err.status, err.code)) return undefined;
+    if (!(err instanceof RingpoolApiError) || !mayAskAgain(method, err.status, err.code, changedNothing(err.details))) return undefined;
     const delayMs = Math.max(1, err.retryAfterSec ?? 1) * 1000;
     return waited + delayMs <= this.#budgetMs ? delayMs : undefined;
   }
 }
 
-/** The error codes with which the API says a write changed nothing, so sending it again is safe. */
-const CHANGED_NOTHING: ReadonlySet<ApiErrorCode> = new Set<ApiErrorCode>(['RATE_LIMITED', 'REDIS_UNAVAILABLE']);
-
-/** Whether an error answer may be asked again after its Retry-After: the rule of `Http` (a 429/503; a write only when it changed nothing). */
-export function mayAskAgain(method: RequestSpec['method'], status: number, code: ApiErrorCode): boolean {
+/**
+ * Whether an error answer may be asked again after its Retry-After: the rule of `Http` (a 429/503;
+ * a write only when it changed nothing: a 429 RATE_LIMITED, refused before any write, or a 503
+ * REDIS_UNAVAILABLE whose `details.changedNothing` is true, refused before anything was sent to
+ * Redis; a REDIS_UNAVAILABLE without it means Redis was lost mid-request, and the write may stand).
+ */
+export function mayAskAgain(method: RequestSpec['method'], status: number, code: ApiErrorCode, changedNothing = false): boolean {
   if (status !== 429 && status !== 503) return false;
-  return method === 'GET' || CHANGED_NOTHING.has(code);
+  return method === 'GET' || code === 'RATE_LIMITED' || (code === 'REDIS_UNAVAILABLE' && changedNothing);
+}
+
+function changedNothing(details: unknown): boolean {
+  return (details as { changedNothing?: unknown } | null | undefined)?.changedNothing === true;
 }
 
 function describe(spec: RequestSpec, url: string): string {

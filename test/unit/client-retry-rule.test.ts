@@ -9,10 +9,12 @@ describe('which error answers the client asks again', () => {
     }
   });
 
-  it('a write, only on 429 RATE_LIMITED and 503 REDIS_UNAVAILABLE (the request changed nothing)', () => {
+  it('a write, only on 429 RATE_LIMITED and a 503 REDIS_UNAVAILABLE that says it changed nothing', () => {
     for (const method of ['POST', 'DELETE'] as const) {
       expect(mayAskAgain(method, 429, 'RATE_LIMITED')).toBe(true);
-      expect(mayAskAgain(method, 503, 'REDIS_UNAVAILABLE')).toBe(true);
+      expect(mayAskAgain(method, 503, 'REDIS_UNAVAILABLE', true)).toBe(true);
+      // Redis lost while the request ran: the write may have been applied.
+      expect(mayAskAgain(method, 503, 'REDIS_UNAVAILABLE', false)).toBe(false);
       // Stored on the master, short of replicas: a second submission would be a second job.
       expect(mayAskAgain(method, 503, 'NOT_REPLICATED')).toBe(false);
       expect(mayAskAgain(method, 503, 'NOT_LEADER')).toBe(false);
