@@ -8,6 +8,7 @@ import { startNode, type Roles } from '../node/node.js';
 import { assertRedisServerAvailable } from '../store/local-redis.js';
 import { runClusterCommand } from './cluster.js';
 import { startLocalRedisPair, type LocalRedisPair } from './local-cluster.js';
+import { activateVersion, deployFile, listVersions } from './deploy.js';
 import { jobOptionsFromFlags } from './job-option-flags.js';
 import { createLogger } from './logger.js';
 import { ProgressBar } from './progress-bar.js';
@@ -26,6 +27,9 @@ usage:
       job options (retries, taskTimeoutMs, taskMemoryMb, batchSize, resultTtlSec) over the module's defaults
   ringpool status <id> [--url URL]
   ringpool jobs [--status S] [--job NAME] [--limit N] [--url URL]
+  ringpool deploy FILE [--url URL]        deploy a job module (its relative imports bundled) as a new version (admin)
+  ringpool versions NAME [--url URL]      a deployed job type's versions; * marks the active one
+  ringpool activate NAME VERSION [--url URL]   make a version active: a rollback (admin)
 
 Environment: RINGPOOL_REDIS_URL, RINGPOOL_PORT, RINGPOOL_DATA_DIR, RINGPOOL_JOBS, RINGPOOL_THREADS,
 RINGPOOL_API_TOKENS, RINGPOOL_URL (client commands), RINGPOOL_TOKEN (client commands).`;
@@ -73,6 +77,10 @@ export async function main(argv: string[]): Promise<number> {
         return await status(rest);
       case 'jobs':
         return await listJobs(rest);
+      case 'deploy':
+      case 'versions':
+      case 'activate':
+        return await deployments(command, rest);
       case undefined:
       case 'help':
       case '--help':
@@ -259,6 +267,14 @@ async function followProgress(handle: JobHandle, job: string): Promise<{ status:
     bar.finish();
   }
   throw new Error(`the event stream of job ${handle.id} ended without its end`); // events() ends only after `end`
+}
+
+async function deployments(command: 'deploy' | 'versions' | 'activate', args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: { url: CLIENT_FLAGS.url, token: CLIENT_FLAGS.token }, strict: true, allowPositionals: true });
+  const api = client(values);
+  if (command === 'deploy') return await deployFile(api, positionals[0]);
+  if (command === 'versions') return await listVersions(api, positionals[0]);
+  return await activateVersion(api, positionals[0], positionals[1]);
 }
 
 async function status(args: string[]): Promise<number> {

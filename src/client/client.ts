@@ -3,7 +3,10 @@ import type { JobOptions } from '../sdk/index.js';
 import { Http, withQuery, type CallOptions, type HttpOptions } from './http.js';
 import { checkWait, JobHandle } from './job-handle.js';
 import type {
+  ActivateAnswer,
   ClusterView,
+  DeleteVersionAnswer,
+  DeployAnswer,
   DrainAnswer,
   Job,
   JobDetail,
@@ -13,6 +16,7 @@ import type {
   JobPage,
   JobResult,
   JobTypeInfo,
+  JobTypeVersions,
   ListQuery,
   UntypedJobs,
   WaitedJob,
@@ -48,6 +52,17 @@ export interface RingpoolClient<Jobs extends JobMap | UntypedJobs = UntypedJobs>
   readonly workers: {
     /** Asks a worker node to finish its work and take no more (needs the `admin` scope). */
     drain(id: string, call?: CallOptions): Promise<DrainAnswer>;
+  };
+  /** Job types deployed at runtime (the `admin` scope but for `versions`). */
+  readonly deployments: {
+    /** Deploys a module (`source`: its text, relative imports bundled in) as the new active version; `created` false when that code was active already. */
+    deploy(module: { readonly source: string; readonly filename?: string }, call?: CallOptions): Promise<DeployAnswer>;
+    /** A deployed type's versions and which is active. */
+    versions(name: string, call?: CallOptions): Promise<JobTypeVersions>;
+    /** Makes a stored version the active one (a rollback). */
+    activate(name: string, version: number, call?: CallOptions): Promise<ActivateAnswer>;
+    /** Deletes a version that is neither active nor run by a job in flight. */
+    remove(name: string, version: number, call?: CallOptions): Promise<DeleteVersionAnswer>;
   };
 }
 
@@ -92,6 +107,12 @@ export function createClient<Jobs extends JobMap | UntypedJobs = UntypedJobs>(op
     cluster: async (call) => (await http.json<ClusterView>({ method: 'GET', path: '/v1/cluster' }, call)).body,
     workers: {
       drain: async (id, call) => (await http.json<DrainAnswer>({ method: 'POST', path: `/v1/workers/${encodeURIComponent(id)}/drain` }, call)).body,
+    },
+    deployments: {
+      deploy: async (module, call) => (await http.json<DeployAnswer>({ method: 'POST', path: '/v1/job-types', body: module }, call)).body,
+      versions: async (name, call) => (await http.json<JobTypeVersions>({ method: 'GET', path: `/v1/job-types/${encodeURIComponent(name)}/versions` }, call)).body,
+      activate: async (name, version, call) => (await http.json<ActivateAnswer>({ method: 'POST', path: `/v1/job-types/${encodeURIComponent(name)}/versions/${version}/activate` }, call)).body,
+      remove: async (name, version, call) => (await http.json<DeleteVersionAnswer>({ method: 'DELETE', path: `/v1/job-types/${encodeURIComponent(name)}/versions/${version}` }, call)).body,
     },
   };
 }

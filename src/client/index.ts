@@ -4,8 +4,11 @@ export { JobHandle, type ResultOptions } from './job-handle.js';
 export type { CallOptions, RetryEvent, RetryOptions } from './http.js';
 export { RingpoolApiError, RingpoolClientError, RingpoolJobError, RingpoolNetworkError, RingpoolTimeoutError, type ApiErrorCode, type JobError } from './errors.js';
 export type {
+  ActivateAnswer,
   CancelAnswer,
   ClusterView,
+  DeleteVersionAnswer,
+  DeployAnswer,
   DrainAnswer,
   Job,
   JobDetail,
@@ -18,6 +21,7 @@ export type {
   JobStatus,
   JobTypeInfo,
   JobTypes,
+  JobTypeVersions,
   ListQuery,
   UntypedJobs,
   WaitedJob,

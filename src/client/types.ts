@@ -2,7 +2,10 @@
 import type { z } from 'zod';
 import type {
   CancelAnswerSchema,
+  ActivateAnswerSchema,
   ClusterViewSchema,
+  DeleteVersionAnswerSchema,
+  DeployAnswerSchema,
   DrainAnswerSchema,
   EndEventSchema,
   JobDetailSchema,
@@ -11,6 +14,7 @@ import type {
   JobSchema,
   JobStatusSchema,
   JobTypeInfoSchema,
+  JobTypeVersionsSchema,
   ProgressEventSchema,
   RetryAnswerSchema,
 } from '../api/wire.js';
@@ -28,6 +32,10 @@ export type ClusterView = z.infer<typeof ClusterViewSchema>;
 export type CancelAnswer = z.infer<typeof CancelAnswerSchema>;
 export type RetryAnswer = z.infer<typeof RetryAnswerSchema>;
 export type DrainAnswer = z.infer<typeof DrainAnswerSchema>;
+export type DeployAnswer = z.infer<typeof DeployAnswerSchema>;
+export type JobTypeVersions = z.infer<typeof JobTypeVersionsSchema>;
+export type ActivateAnswer = z.infer<typeof ActivateAnswerSchema>;
+export type DeleteVersionAnswer = z.infer<typeof DeleteVersionAnswerSchema>;
 type JobEnded = z.infer<typeof JobEndedSchema>;
 
 /** What `JobHandle.events()` yields: the job's state when it changes, then its end (after which the iteration stops). */

@@ -1,7 +1,7 @@
 // A job module's source made into one deployable file: its relative imports and packages bundled in, zod and ringpool left to the server.
 import { existsSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Message, type Plugin } from 'esbuild';
 import { RingpoolError } from '../errors.js';
@@ -72,7 +72,10 @@ function describeBuildFailure(err: unknown, filename: string): string {
 }
 
 function where(m: Message, filename: string): string {
-  return m.location === null ? filename : `${m.location.file || filename}:${m.location.line}:${m.location.column + 1}`;
+  if (m.location === null) return filename;
+  // The module itself by the name it was given; a file it imports by its path.
+  const file = m.location.file === '' || basename(m.location.file) === filename ? filename : m.location.file;
+  return `${file}:${m.location.line}:${m.location.column + 1}`;
 }
 
 function hint(text: string): string {
