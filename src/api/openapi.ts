@@ -8,20 +8,19 @@
 // validator turns a repeated parameter into an array the handlers never see; and every validator
 // is one more Hono route on the path. The handlers parse with the very schemas the definitions
 // document (ListJobsQuerySchema, WaitQuery, SubmitBodySchema, each module's input).
-import { OpenAPIRegistry, OpenApiGeneratorV31, extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
+import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import type { JobRegistry, LoadedJob } from '../registry/job-registry.js';
 import { JobOptionsSchema } from '../sdk/job-options.js';
 import { requiredScope, type Access } from './auth.js';
 import { EndEventSchema, ProgressEventSchema } from './wire.js';
 
-// What OpenAPIRegistry.register needs (@hono/zod-openapi does the same on import; once is enough).
-extendZodWithOpenApi(z);
-
 /** Where the POST /v1/jobs body is: a component built from the registry when the document is. */
 export const SUBMIT_BODY_REF = '#/components/schemas/SubmitBody';
 
 const SCHEMAS = '#/components/schemas/';
+/** The submission's options, a component the per-job-type bodies refer to. */
+const JOB_OPTIONS = JobOptionsSchema.meta({ id: 'JobOptions' });
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const;
 
 type Json = Record<string, unknown>;
@@ -55,10 +54,10 @@ export function memoOnJobTypes<T>(registry: JobRegistry, build: () => T): () => 
 
 function buildDocument(definitions: readonly OpenAPIDefinitions[], jobTypes: readonly LoadedJob[]): Json {
   const extra = new OpenAPIRegistry();
-  extra.register('JobOptions', JobOptionsSchema);
-  // The event stream's events are components too (its route can only say text/event-stream).
-  extra.register('ProgressEvent', ProgressEventSchema);
-  extra.register('EndEvent', EndEventSchema);
+  // Components by their zod `id` (not registry.register(): it needs `.openapi()`, which only
+  // schemas made after @hono/zod-openapi's import have). The event stream's events are components
+  // too: its route can only say text/event-stream.
+  const components = [JOB_OPTIONS, ProgressEventSchema, EndEventSchema].map((schema) => ({ type: 'schema' as const, schema }));
   extra.registerComponent('securitySchemes', 'bearer', {
     type: 'http',
     scheme: 'bearer',
@@ -66,7 +65,7 @@ function buildDocument(definitions: readonly OpenAPIDefinitions[], jobTypes: rea
       'An API token (--api-token / RINGPOOL_API_TOKENS) with the scope each operation names in `x-required-scope` (`admin` has every scope). ' +
       'A server started without tokens needs none. A GET may pass it as `?token=` instead.',
   });
-  const doc = new OpenApiGeneratorV31([...definitions, ...extra.definitions]).generateDocument({
+  const doc = new OpenApiGeneratorV31([...definitions, ...components, ...extra.definitions]).generateDocument({
     openapi: '3.1.0',
     info: {
       title: 'ringpool',
