@@ -132,8 +132,12 @@ const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i;
 
 /** Same paths as `DASHBOARD_SHELL_PATHS` in src/ui/routes.ts (api/ does not import ui/). */
 const DASHBOARD_SHELL: readonly RegExp[] = [/^\/$/, /^\/ui\/?$/, /^\/ui\/assets\/[A-Za-z0-9._/-]+$/];
-/** The API reference page and its files (routes/docs.ts); the document it shows, /v1/openapi.json, needs `read`. */
-const API_DOCS_SHELL: readonly RegExp[] = [/^\/docs$/, /^\/docs\/assets\/[A-Za-z0-9._-]+$/];
+/**
+ * The API reference page and its files (routes/docs.ts), whatever the file name (one the page does
+ * not have is 404 for anyone), so its scope is the one /v1/openapi.json shows for the route. The
+ * document itself needs `read`.
+ */
+const API_DOCS_SHELL: readonly RegExp[] = [/^\/docs$/, /^\/docs\/assets\/[^/]+$/];
 /** bull-board's page and its own requests cannot send a header: the dashboard sets this cookie for them. */
 const QUEUES_BOARD = /^\/ui\/queues(\/|$)/;
 const TOKEN_COOKIE = /(?:^|;\s*)ringpool_token=([^;]+)/;
