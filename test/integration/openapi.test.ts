@@ -65,6 +65,7 @@ describe('GET /v1/openapi.json', () => {
       const inPath = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
       const params = (operation.parameters ?? []).filter((p: any) => p.in === 'path').map((p: any) => p.name);
       expect(params.sort(), op).toEqual(inPath.sort());
+      expect(operation.operationId, op).toMatch(/^[a-z][A-Za-z]+$/);
       for (const [status, answer] of Object.entries(operation.responses as Record<string, any>)) {
         if (Number(status) >= 400) expect(answer.content['application/json'].schema, `${op} ${status}`).toEqual({ $ref: '#/components/schemas/ErrorBody' });
         if (status === '429' || status === '503') expect(answer.headers?.['Retry-After'], `${op} ${status}`).toBeDefined();

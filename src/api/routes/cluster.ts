@@ -10,6 +10,7 @@ export interface ClusterRoutesDeps {
 }
 
 const clusterView = createRoute({
+  operationId: 'getCluster',
   method: 'get',
   path: '/',
   tags: ['cluster'],

@@ -32,6 +32,7 @@ const DOCS_CSP = [
 const TYPES = { js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8', html: 'text/html; charset=utf-8' } as const;
 
 const openApiJson = createRoute({
+  operationId: 'getOpenApiDocument',
   method: 'get',
   path: '/v1/openapi.json',
   tags: ['reference'],
@@ -41,6 +42,7 @@ const openApiJson = createRoute({
 });
 
 const docsPage = createRoute({
+  operationId: 'getDocsPage',
   method: 'get',
   path: '/docs',
   tags: ['reference'],
@@ -53,6 +55,7 @@ const docsPage = createRoute({
 });
 
 const docsAsset = createRoute({
+  operationId: 'getDocsAsset',
   method: 'get',
   path: '/docs/assets/{name}',
   tags: ['reference'],

@@ -19,6 +19,7 @@ export interface HealthRoutesDeps {
 }
 
 const metricsRoute = createRoute({
+  operationId: 'getMetrics',
   method: 'get',
   path: '/metrics',
   tags: ['health'],
@@ -30,6 +31,7 @@ const metricsRoute = createRoute({
 });
 
 const healthzRoute = createRoute({
+  operationId: 'getHealth',
   method: 'get',
   path: '/healthz',
   tags: ['health'],
@@ -38,6 +40,7 @@ const healthzRoute = createRoute({
 });
 
 const readyzRoute = createRoute({
+  operationId: 'getReadiness',
   method: 'get',
   path: '/readyz',
   tags: ['health'],

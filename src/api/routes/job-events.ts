@@ -15,6 +15,7 @@ export interface JobEventsDeps {
 }
 
 const jobEvents = createRoute({
+  operationId: 'streamJobEvents',
   method: 'get',
   path: '/{id}/events',
   tags: ['jobs'],

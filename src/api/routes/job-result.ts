@@ -18,6 +18,7 @@ export interface JobResultDeps {
 }
 
 const getResult = createRoute({
+  operationId: 'getJobResult',
   method: 'get',
   path: '/{id}/result',
   tags: ['jobs'],

@@ -7,6 +7,7 @@ import { createRoute, json, routeApp, serveRoute } from '../route-spec.js';
 import { JobTypesSchema } from '../wire.js';
 
 const listJobTypes = createRoute({
+  operationId: 'listJobTypes',
   method: 'get',
   path: '/',
   tags: ['job types'],

@@ -21,6 +21,7 @@ export interface JobRoutesDeps {
 }
 
 const listJobs = createRoute({
+  operationId: 'listJobs',
   method: 'get',
   path: '/',
   tags: ['jobs'],
@@ -34,6 +35,7 @@ const listJobs = createRoute({
 });
 
 const getJob = createRoute({
+  operationId: 'getJob',
   method: 'get',
   path: '/{id}',
   tags: ['jobs'],
@@ -43,6 +45,7 @@ const getJob = createRoute({
 });
 
 const cancelJob = createRoute({
+  operationId: 'cancelJob',
   method: 'delete',
   path: '/{id}',
   tags: ['jobs'],
@@ -56,6 +59,7 @@ const cancelJob = createRoute({
 });
 
 const retryJob = createRoute({
+  operationId: 'retryJob',
   method: 'post',
   path: '/{id}/retry',
   tags: ['jobs'],

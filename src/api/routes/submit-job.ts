@@ -37,6 +37,7 @@ export interface SubmitJobDeps {
  * parseSubmission checks in that order.
  */
 const submitJob = createRoute({
+  operationId: 'submitJob',
   method: 'post',
   path: '/',
   tags: ['jobs'],

@@ -13,6 +13,7 @@ export interface WorkerRoutesDeps {
 }
 
 const drainWorker = createRoute({
+  operationId: 'drainWorker',
   method: 'post',
   path: '/{id}/drain',
   tags: ['cluster'],
