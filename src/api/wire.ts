@@ -45,7 +45,11 @@ export const JobProgressSchema = z.object({
   dropped: z.number().int().describe('results that arrived after the job had ended'),
 }).meta({ id: 'JobProgress' });
 
-/** A task's or a job's error as stored: the code, the message, sometimes the stack and the task. */
+/**
+ * A task's or a job's error as stored: the code, the message, sometimes the stack and the task.
+ * Not a component of the OpenAPI document (no `id`): it is used `.nullable()`, and the generator
+ * writes a nullable reference as one that refuses null (api-schema-walk.test.ts would fail).
+ */
 export const JobErrorSchema = z.object({
   code: ErrorCodeSchema,
   message: z.string(),
