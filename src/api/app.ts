@@ -1,5 +1,7 @@
 // createApi(deps): the HTTP API as a Hono app of route modules; tests call app.request(), only the CLI opens a socket.
-import { Hono, type ErrorHandler, type MiddlewareHandler, type NotFoundHandler } from 'hono';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { ErrorHandler, Hono, MiddlewareHandler, NotFoundHandler } from 'hono';
+import type { BlankEnv } from 'hono/types';
 import type { Logger } from 'pino';
 import { RingpoolError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -14,6 +16,7 @@ import { failFastWhileRedisDown } from './redis-fail-fast.js';
 import { moduleFolder } from '../registry/deployed-modules.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { deployRoutes } from './routes/deploy.js';
+import { docsRoutes } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
 import { jobEventRoutes } from './routes/job-events.js';
 import { jobResultRoutes } from './routes/job-result.js';
@@ -66,7 +69,10 @@ export const API_DEFAULTS = Object.freeze({
   maxModuleBytes: 1_048_576,
 });
 
-/** The API: options checked, the shared quota built, middleware installed, then each route module mounted at its path. */
+/**
+ * The API: options checked, the shared quota built, middleware installed, then each route module
+ * mounted at its path; mounting collects each module's route definitions for /v1/openapi.json.
+ */
 export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
   const opts = { ...API_DEFAULTS, ...options };
   if (!Number.isInteger(opts.bodyLimitBytes) || opts.bodyLimitBytes < 1) throw new RingpoolError('CONFIG', `bodyLimitBytes must be an integer >= 1, got ${opts.bodyLimitBytes}`);
@@ -74,7 +80,7 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
   if (!Number.isInteger(opts.maxJsonDepth) || opts.maxJsonDepth < 1) throw new RingpoolError('CONFIG', `maxJsonDepth must be an integer >= 1, got ${opts.maxJsonDepth}`);
   const { store, registry, jobEvents } = deps;
   const quota = new JobQuota(store.quotas, { maxJobsInFlight: opts.maxJobsInFlight });
-  const app = new Hono();
+  const app = new OpenAPIHono<BlankEnv>();
 
   app.onError(answerWithError(deps.logger));
   app.notFound(noSuchRoute);
@@ -95,6 +101,7 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
   app.route('/v1/jobs', jobEventRoutes({ store, pollMs: opts.eventsPollMs }));
   app.route('/v1/workers', workerRoutes({ store }));
   app.route('/v1/cluster', clusterRoutes(deps));
+  app.route('/', docsRoutes({ definitions: () => app.openAPIRegistry.definitions, registry }));
   return app;
 }
 

@@ -95,8 +95,8 @@ export function parseApiTokens(specs: readonly string[]): ApiToken[] {
 export function requiredScope(method: string, path: string): Access {
   if (OPEN_PATHS.has(path)) return 'open';
   const m = method.toUpperCase();
-  // The dashboard's page and static files carry no data: the page must load to ask for a token.
-  if (SAFE_METHODS.has(m) && DASHBOARD_SHELL.some((re) => re.test(path))) return 'open';
+  // The dashboard's and the API reference's pages and static files carry no data: a page must load to ask for a token.
+  if (SAFE_METHODS.has(m) && (DASHBOARD_SHELL.some((re) => re.test(path)) || API_DOCS_SHELL.some((re) => re.test(path)))) return 'open';
   if (SAFE_METHODS.has(m)) return 'read';
   if (SUBMIT_ROUTES.some(([rm, re]) => rm === m && re.test(path))) return 'submit';
   return 'admin';
@@ -132,6 +132,12 @@ const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i;
 
 /** Same paths as `DASHBOARD_SHELL_PATHS` in src/ui/routes.ts (api/ does not import ui/). */
 const DASHBOARD_SHELL: readonly RegExp[] = [/^\/$/, /^\/ui\/?$/, /^\/ui\/assets\/[A-Za-z0-9._/-]+$/];
+/**
+ * The API reference page and its files (routes/docs.ts), whatever the file name (one the page does
+ * not have is 404 for anyone), so its scope is the one /v1/openapi.json shows for the route. The
+ * document itself needs `read`.
+ */
+const API_DOCS_SHELL: readonly RegExp[] = [/^\/docs$/, /^\/docs\/assets\/[^/]+$/];
 /** bull-board's page and its own requests cannot send a header: the dashboard sets this cookie for them. */
 const QUEUES_BOARD = /^\/ui\/queues(\/|$)/;
 const TOKEN_COOKIE = /(?:^|;\s*)ringpool_token=([^;]+)/;

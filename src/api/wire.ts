@@ -16,7 +16,7 @@ export const ERROR_CODES = [
 const codesMatch: [ErrorCode] extends [(typeof ERROR_CODES)[number]] ? ([(typeof ERROR_CODES)[number]] extends [ErrorCode] ? true : false) : false = true;
 void codesMatch;
 
-export const ErrorCodeSchema = z.enum(ERROR_CODES);
+export const ErrorCodeSchema = z.enum(ERROR_CODES).meta({ id: 'ErrorCode' });
 
 /** Every 4xx and 5xx answer: a stable code, a message that says what to fix, sometimes details. */
 export const ErrorBodySchema = z.object({
@@ -25,16 +25,16 @@ export const ErrorBodySchema = z.object({
     message: z.string(),
     details: z.unknown().optional(),
   }),
-});
+}).meta({ id: 'ErrorBody' });
 
 export const JOB_STATUS_VALUES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
-export const JobStatusSchema = z.enum(JOB_STATUS_VALUES);
+export const JobStatusSchema = z.enum(JOB_STATUS_VALUES).meta({ id: 'JobStatus' });
 
 export const JobLinksSchema = z.object({
   self: z.string(),
   result: z.string(),
   events: z.string(),
-});
+}).meta({ id: 'JobLinks' });
 
 export const JobProgressSchema = z.object({
   total: z.number().int().nullable().describe('number of tasks, known once the split has ended'),
@@ -43,9 +43,13 @@ export const JobProgressSchema = z.object({
   failed: z.number().int(),
   duplicates: z.number().int().describe('results dropped because one was already stored (first write wins)'),
   dropped: z.number().int().describe('results that arrived after the job had ended'),
-});
+}).meta({ id: 'JobProgress' });
 
-/** A task's or a job's error as stored: the code, the message, sometimes the stack and the task. */
+/**
+ * A task's or a job's error as stored: the code, the message, sometimes the stack and the task.
+ * Not a component of the OpenAPI document (no `id`): it is used `.nullable()`, and the generator
+ * writes a nullable reference as one that refuses null (api-schema-walk.test.ts would fail).
+ */
 export const JobErrorSchema = z.object({
   code: ErrorCodeSchema,
   message: z.string(),
@@ -59,7 +63,7 @@ export const JobTimingSchema = z.object({
   lastResultAt: z.number().nullable(),
   runMicros: z.number().describe('run time of all tasks added up, µs'),
   reducedOn: z.string().nullable().describe("'scheduler', or the worker node that ran and reduced a one-entry job"),
-});
+}).meta({ id: 'JobTiming' });
 
 /** Every option resolved: what a job was run with. */
 export const ResolvedJobOptionsSchema = JobOptionsSchema.required();
@@ -85,12 +89,12 @@ export const JobSchema = z.object({
   reruns: z.number().int().describe('how many times the job was retried after it failed'),
   version: z.number().int().nullable().describe('the deployed version of the job type it runs (null: a module from a folder)'),
   links: JobLinksSchema,
-});
+}).meta({ id: 'Job' });
 
 /** `GET /v1/jobs/:id`: the job, and for a failed job the errors of its failed tasks. */
 export const JobDetailSchema = JobSchema.extend({
   taskErrors: z.array(JobErrorSchema.extend({ taskIndex: z.number().int() })),
-});
+}).meta({ id: 'JobDetail' });
 
 /** `POST /v1/jobs` body. `input` is checked against the job type's own schema (see GET /v1/job-types). */
 export const SubmitBodySchema = z
@@ -106,7 +110,7 @@ export const JobAcceptedSchema = z.object({
   id: z.string(),
   status: JobStatusSchema,
   links: JobLinksSchema,
-});
+}).meta({ id: 'JobAccepted' });
 
 /** `POST /v1/jobs?wait=MS` answered 200: the job ended within the wait. */
 export const JobEndedSchema = z.object({
@@ -115,7 +119,7 @@ export const JobEndedSchema = z.object({
   result: z.unknown().optional().describe('a JSON result; an image is at links.result'),
   error: JobErrorSchema.optional(),
   links: JobLinksSchema,
-});
+}).meta({ id: 'JobEnded' });
 
 /** `GET /v1/jobs` query. */
 export const ListJobsQuerySchema = z
@@ -132,13 +136,13 @@ export const ListJobsQuerySchema = z
 export const JobPageSchema = z.object({
   jobs: z.array(JobSchema),
   next: z.number().int().nullable(),
-});
+}).meta({ id: 'JobPage' });
 
 /** `GET /v1/jobs/:id/result` of a JSON job. */
 export const JobResultSchema = z.object({
   id: z.string(),
   result: z.unknown(),
-});
+}).meta({ id: 'JobResult' });
 
 export const CancelAnswerSchema = z.object({ id: z.string(), status: JobStatusSchema });
 export const RetryAnswerSchema = z.object({ id: z.string(), status: z.literal('queued') });
@@ -152,9 +156,9 @@ export const JobTypeInfoSchema = z.object({
   source: z.enum(['folder', 'deployed']).describe('a module from a --jobs folder, or deployed at runtime (POST /v1/job-types)'),
   version: z.number().int().nullable().describe('the active deployed version (null: from a folder)'),
   digest: z.string().nullable().describe("SHA-256 of the deployed version's bundle (null: from a folder)"),
-});
+}).meta({ id: 'JobTypeInfo' });
 
-export const JobTypesSchema = z.object({ jobTypes: z.array(JobTypeInfoSchema) });
+export const JobTypesSchema = z.object({ jobTypes: z.array(JobTypeInfoSchema) }).meta({ id: 'JobTypes' });
 
 /** `POST /v1/job-types` (admin): a job module to deploy; `ringpool deploy FILE` bundles its relative imports first. */
 export const DeployBodySchema = z
@@ -200,20 +204,20 @@ export const ProgressEventSchema = z.object({
   status: JobStatusSchema,
   progress: JobProgressSchema,
   error: JobErrorSchema.nullable(),
-});
+}).meta({ id: 'ProgressEvent' });
 
 /** The `end` event of `GET /v1/jobs/:id/events` (`expired` when the record went while followed). */
 export const EndEventSchema = z.object({
   id: z.string(),
   status: z.union([JobStatusSchema, z.literal('expired')]),
-});
+}).meta({ id: 'EndEvent' });
 
 export const ConnectionStateSchema = z.object({
   name: z.string(),
   status: z.string(),
   healthy: z.boolean(),
   unhealthyForMs: z.number(),
-});
+}).meta({ id: 'ConnectionState' });
 
 export const HealthSchema = z.object({ status: z.literal('ok') });
 export const ReadySchema = z.object({ status: z.literal('ready'), connections: z.array(ConnectionStateSchema).optional() });
@@ -260,7 +264,7 @@ export const ClusterViewSchema = z.object({
   }),
   tasksPerSec: z.number(),
   evacuations: z.array(z.object({ node: z.string(), movedTasks: z.number().int(), at: z.number(), lapsed: z.boolean() })),
-});
+}).meta({ id: 'ClusterView' });
 
 export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 export type WireJobStatus = z.infer<typeof JobStatusSchema>;

@@ -1,5 +1,6 @@
 // Job types deployed at runtime: upload a module (checked, then stored as a new version), list versions, activate one (rollback), delete one.
-import { Hono } from 'hono';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { BlankEnv } from 'hono/types';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { RingpoolError } from '../../errors.js';
@@ -10,7 +11,8 @@ import type { JobStore } from '../../store/job-store.js';
 import { principalOf } from '../auth.js';
 import { describeIssues } from '../errors.js';
 import { readJson } from '../json-body.js';
-import { DeployBodySchema } from '../wire.js';
+import { createRoute, errorAnswers, json, REDIS_DOWN, routeApp, serveRoute } from '../route-spec.js';
+import { ActivateAnswerSchema, DeleteVersionAnswerSchema, DeployAnswerSchema, DeployBodySchema, JobTypeVersionsSchema } from '../wire.js';
 
 export interface DeployDeps {
   readonly store: Pick<JobStore, 'jobTypes'>;
@@ -24,16 +26,81 @@ export interface DeployDeps {
   readonly logger?: Logger | undefined;
 }
 
-const VersionParams = z.object({ name: z.string().regex(JOB_TYPE_NAME), version: z.coerce.number().int().min(1) });
+const NameParams = z.object({ name: z.string().describe('a deployed job type, as GET /v1/job-types lists it') });
+const VersionParams = z.object({
+  name: z.string().regex(JOB_TYPE_NAME).describe('a deployed job type, as GET /v1/job-types lists it'),
+  version: z.coerce.number().int().min(1).describe('a version number, as GET /v1/job-types/{name}/versions lists it'),
+});
+const NO_SUCH_VERSION = 'no such deployed job type or version (NOT_FOUND)';
+
+const deployJobType = createRoute({
+  operationId: 'deployJobType',
+  method: 'post',
+  path: '/',
+  tags: ['job types'],
+  summary: 'deploy a job module as a new active version',
+  description:
+    'The module is bundled (it may import only zod, ringpool/sdk and Node built-ins: `ringpool deploy FILE` bundles its relative imports and packages first), ' +
+    'loaded and checked in a thread of its own, then stored content-addressed and replicated, and served by every node within about a second. ' +
+    'New jobs run it; a job keeps the version it was submitted to. Nothing is stored on a 4xx. Each change is logged as an audit line.',
+  request: { body: { required: true, content: { 'application/json': { schema: DeployBodySchema } } } },
+  responses: {
+    200: json('the active version has this code already: nothing stored', DeployAnswerSchema),
+    201: json('stored as a new version, now active', DeployAnswerSchema),
+    ...errorAnswers({
+      400: 'the module does not build (the message names the line), does not load, exports no job, has an invalid name or an input schema JSON Schema cannot describe (BAD_INPUT); the body is not JSON (MALFORMED_JSON)',
+      409: 'a job type from a --jobs folder has that name (CONFLICT)',
+      413: 'the module is larger than --max-module-bytes (PAYLOAD_TOO_LARGE)',
+      415: 'the body is not sent as application/json (UNSUPPORTED_MEDIA_TYPE)',
+      503: `${REDIS_DOWN}; or stored but the replicas have not confirmed it (NOT_REPLICATED)`,
+    }),
+  },
+});
+
+const listVersions = createRoute({
+  operationId: 'listJobTypeVersions',
+  method: 'get',
+  path: '/{name}/versions',
+  tags: ['job types'],
+  summary: "a deployed job type's versions, oldest first, and which is active",
+  request: { params: NameParams },
+  responses: { 200: json('the versions', JobTypeVersionsSchema), ...errorAnswers({ 404: NO_SUCH_VERSION, 503: REDIS_DOWN }) },
+});
+
+const activateVersion = createRoute({
+  operationId: 'activateJobTypeVersion',
+  method: 'post',
+  path: '/{name}/versions/{version}/activate',
+  tags: ['job types'],
+  summary: 'make a stored version the active one (a rollback)',
+  request: { params: VersionParams },
+  responses: {
+    200: json('the version is active: new jobs run it', ActivateAnswerSchema),
+    ...errorAnswers({ 400: 'the name or version is not valid (BAD_INPUT)', 404: NO_SUCH_VERSION, 503: REDIS_DOWN }),
+  },
+});
+
+const deleteVersion = createRoute({
+  operationId: 'deleteJobTypeVersion',
+  method: 'delete',
+  path: '/{name}/versions/{version}',
+  tags: ['job types'],
+  summary: 'delete a version that is neither active nor run by a job in flight',
+  request: { params: VersionParams },
+  responses: {
+    200: json('the version is deleted', DeleteVersionAnswerSchema),
+    ...errorAnswers({ 400: 'the name or version is not valid (BAD_INPUT)', 404: NO_SUCH_VERSION, 409: 'the version is active, or a job in flight runs it (CONFLICT)', 503: REDIS_DOWN }),
+  },
+});
 
 /**
  * Mounted at /v1/job-types. Every route here but the GET needs the `admin` scope (auth.ts: a
  * non-GET route not listed in SUBMIT_ROUTES): deploying is running code on the cluster.
  */
-export function deployRoutes(deps: DeployDeps): Hono {
+export function deployRoutes(deps: DeployDeps): OpenAPIHono<BlankEnv> {
   const { store, registry } = deps;
-  const app = new Hono();
-  app.post('/', async (c) => {
+  const app = routeApp();
+  serveRoute(app, deployJobType, async (c) => {
     const body = DeployBodySchema.safeParse(await readJson(c, 8, deps.maxModuleBytes * 2 + 4096));
     if (!body.success) throw new RingpoolError('BAD_INPUT', describeIssues(body.error.issues, ''));
     const { source, filename } = body.data;
@@ -53,7 +120,7 @@ export function deployRoutes(deps: DeployDeps): Hono {
     return c.json({ name: info.name, version: outcome.version, created: outcome.created, digest: version?.digest ?? null, inputSchema: info.inputSchema }, outcome.created ? 201 : 200);
   });
 
-  app.get('/:name/versions', async (c) => {
+  serveRoute(app, listVersions, async (c) => {
     const name = c.req.param('name');
     const versions = JOB_TYPE_NAME.test(name) ? await store.jobTypes.versions(name) : [];
     if (versions.length === 0) throw new RingpoolError('NOT_FOUND', `no deployed job type ${JSON.stringify(name.slice(0, 80))}; see GET /v1/job-types`);
@@ -61,7 +128,7 @@ export function deployRoutes(deps: DeployDeps): Hono {
     return c.json({ name, active, versions: versions.map((v) => ({ ...v, active: v.version === active })) });
   });
 
-  app.post('/:name/versions/:version/activate', async (c) => {
+  serveRoute(app, activateVersion, async (c) => {
     const { name, version } = versionParams(c.req.param());
     const before = await store.jobTypes.activate(name, version);
     deps.logger?.info({ audit: 'activate', jobType: name, version, before, by: principalOf(c).id }, 'job type version activated');
@@ -69,7 +136,7 @@ export function deployRoutes(deps: DeployDeps): Hono {
     return c.json({ name, active: version, before: before === 0 ? null : before });
   });
 
-  app.delete('/:name/versions/:version', async (c) => {
+  serveRoute(app, deleteVersion, async (c) => {
     const { name, version } = versionParams(c.req.param());
     await store.jobTypes.deleteVersion(name, version);
     deps.logger?.info({ audit: 'delete-version', jobType: name, version, by: principalOf(c).id }, 'job type version deleted');

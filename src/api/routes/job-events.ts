@@ -1,9 +1,11 @@
 // GET /v1/jobs/:id/events: a job's progress as server-sent events, until it ends or the client goes.
-import { Hono } from 'hono';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { BlankEnv } from 'hono/types';
 import { streamSSE } from 'hono/streaming';
 import { TERMINAL_STATUSES, type JobRecord } from '../../store/job-record.js';
 import type { JobStore } from '../../store/job-store.js';
 import { toHttpError } from '../errors.js';
+import { createRoute, errorAnswers, JobIdParams, NO_SUCH_JOB, REDIS_DOWN, routeApp, serveRoute } from '../route-spec.js';
 import { findJob } from './job-reads.js';
 
 export interface JobEventsDeps {
@@ -12,11 +14,30 @@ export interface JobEventsDeps {
   readonly pollMs: number;
 }
 
+const jobEvents = createRoute({
+  operationId: 'streamJobEvents',
+  method: 'get',
+  path: '/{id}/events',
+  tags: ['jobs'],
+  summary: "a job's progress as server-sent events",
+  description:
+    'Events: `progress` (data: ProgressEvent) whenever the job changes, `end` (data: EndEvent) once when it has ended, `error` (data: ErrorBody) if Redis is lost mid-stream. ' +
+    'EventSource cannot send headers: pass the token as `?token=`.',
+  request: { params: JobIdParams },
+  responses: {
+    200: {
+      description: 'the event stream; it closes after the `end` event',
+      content: { 'text/event-stream': { schema: { type: 'string', description: 'lines of `event: progress|end|error` and `data: <JSON>`' } } },
+    },
+    ...errorAnswers({ 404: NO_SUCH_JOB, 503: REDIS_DOWN }),
+  },
+});
+
 /** Mounted at /v1/jobs. Events: `progress` when the job's state changes, `end` once, `error` if Redis is lost. */
-export function jobEventRoutes(deps: JobEventsDeps): Hono {
+export function jobEventRoutes(deps: JobEventsDeps): OpenAPIHono<BlankEnv> {
   const { store } = deps;
-  const app = new Hono();
-  app.get('/:id/events', async (c) => {
+  const app = routeApp();
+  serveRoute(app, jobEvents, async (c) => {
     const first = await findJob(store, c.req.param('id'));
     return streamSSE(
       c,

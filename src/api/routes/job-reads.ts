@@ -11,7 +11,7 @@ import { describeIssues } from '../errors.js';
 export type EndedJobReader = Pick<JobStore, 'getJob' | 'together' | 'confirmReplicated'> & { readonly results: Pick<ResultStore, 'getResult'> };
 
 /** `?wait=MS` on submission and on the result route: wait up to MS (at most 30 s) for the job to end. */
-const WaitQuery = z.coerce.number().int().min(0).max(30_000).default(0);
+export const WaitQuery = z.coerce.number().int().min(0).max(30_000).default(0).describe('wait up to this many ms (at most 30000) for the job to end; 0: answer at once');
 
 export function waitQuery(raw: string | undefined): number {
   const wait = WaitQuery.safeParse(raw);

@@ -1,11 +1,15 @@
 // GET /v1/jobs/:id/result: a completed job's result (JSON, or the image itself), with an optional long poll (`?wait=MS`).
-import { Hono } from 'hono';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { BlankEnv } from 'hono/types';
+import { z } from 'zod';
 import { RingpoolError } from '../../errors.js';
 import type { JobEvents } from '../../store/job-events.js';
 import { TERMINAL_STATUSES, type JobRecord } from '../../store/job-record.js';
 import { isJobId } from '../../store/job-store.js';
 import type { JobResultBody } from '../../store/result-store.js';
-import { confirmEnd, findJob, noSuchJob, readEnded, waitQuery, type EndedJobReader } from './job-reads.js';
+import { createRoute, errorAnswers, JobIdParams, NO_SUCH_JOB, REDIS_DOWN, routeApp, serveRoute } from '../route-spec.js';
+import { JobResultSchema } from '../wire.js';
+import { confirmEnd, findJob, noSuchJob, readEnded, WaitQuery, waitQuery, type EndedJobReader } from './job-reads.js';
 
 export interface JobResultDeps {
   readonly store: EndedJobReader;
@@ -13,11 +17,36 @@ export interface JobResultDeps {
   readonly jobEvents?: Pick<JobEvents, 'waitForEnd'> | undefined;
 }
 
+const getResult = createRoute({
+  operationId: 'getJobResult',
+  method: 'get',
+  path: '/{id}/result',
+  tags: ['jobs'],
+  summary: "a completed job's result",
+  description: 'JSON for most job types; the image itself for a type whose result type is image/png. With `?wait=MS`, a long poll: the answer comes as soon as the job ends.',
+  request: { params: JobIdParams, query: z.object({ wait: WaitQuery }) },
+  responses: {
+    200: {
+      description: 'the result',
+      content: {
+        'application/json': { schema: JobResultSchema },
+        'image/png': { schema: { type: 'string', contentMediaType: 'image/png' } },
+      },
+    },
+    ...errorAnswers({
+      400: '?wait is not valid (BAD_INPUT)',
+      404: `${NO_SUCH_JOB}; or its result has expired`,
+      409: 'the job is not completed (NOT_FINISHED): it failed (details.error says why) or is still queued or running',
+      503: `${REDIS_DOWN}; or the job ended on the master but the replicas have not confirmed it yet (NOT_REPLICATED)`,
+    }),
+  },
+});
+
 /** Mounted at /v1/jobs. */
-export function jobResultRoutes(deps: JobResultDeps): Hono {
+export function jobResultRoutes(deps: JobResultDeps): OpenAPIHono<BlankEnv> {
   const { store } = deps;
-  const app = new Hono();
-  app.get('/:id/result', async (c) => {
+  const app = routeApp();
+  serveRoute(app, getResult, async (c) => {
     const id = c.req.param('id');
     const wait = waitQuery(c.req.query('wait'));
     // Long poll: register before the first read, so an end published in between is not missed.

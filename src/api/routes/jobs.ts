@@ -1,5 +1,6 @@
 // The jobs themselves: list and search them, read one, cancel one, retry a failed one.
-import { Hono } from 'hono';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { BlankEnv } from 'hono/types';
 import { RingpoolError } from '../../errors.js';
 import { TERMINAL_STATUSES } from '../../store/job-record.js';
 import type { JobStore } from '../../store/job-store.js';
@@ -7,7 +8,8 @@ import { principalOf } from '../auth.js';
 import { describeIssues } from '../errors.js';
 import { publicJob } from '../public-job.js';
 import type { JobQuota } from '../quota.js';
-import { ListJobsQuerySchema } from '../wire.js';
+import { createRoute, errorAnswers, json, JobIdParams, NO_SUCH_JOB, REDIS_DOWN, routeApp, serveRoute } from '../route-spec.js';
+import { CancelAnswerSchema, JobDetailSchema, JobPageSchema, ListJobsQuerySchema, RetryAnswerSchema } from '../wire.js';
 import { findJob } from './job-reads.js';
 
 export interface JobRoutesDeps {
@@ -18,12 +20,69 @@ export interface JobRoutesDeps {
   readonly quota: Pick<JobQuota, 'admit' | 'release'>;
 }
 
-/** Mounted at /v1/jobs. Cancel and retry need the `submit` scope: each is listed in SUBMIT_ROUTES in auth.ts. */
-export function jobRoutes(deps: JobRoutesDeps): Hono {
-  const { store, listStore, quota } = deps;
-  const app = new Hono();
+const listJobs = createRoute({
+  operationId: 'listJobs',
+  method: 'get',
+  path: '/',
+  tags: ['jobs'],
+  summary: 'list or search jobs, newest first',
+  description: 'A page of jobs, filtered by status and job type, or searched with `q`; pass `next` as `cursor` for the next page.',
+  request: { query: ListJobsQuerySchema },
+  responses: {
+    200: json('a page of jobs', JobPageSchema),
+    ...errorAnswers({ 400: 'a query parameter is not valid, or not one of these (BAD_INPUT); the message names it', 503: REDIS_DOWN }),
+  },
+});
 
-  app.get('/', async (c) => {
+const getJob = createRoute({
+  operationId: 'getJob',
+  method: 'get',
+  path: '/{id}',
+  tags: ['jobs'],
+  summary: "a job: its status, progress, options, timing and, if it failed, its tasks' errors",
+  request: { params: JobIdParams },
+  responses: { 200: json('the job', JobDetailSchema), ...errorAnswers({ 404: NO_SUCH_JOB, 503: REDIS_DOWN }) },
+});
+
+const cancelJob = createRoute({
+  operationId: 'cancelJob',
+  method: 'delete',
+  path: '/{id}',
+  tags: ['jobs'],
+  summary: 'cancel a queued or running job',
+  description: "Its queued tasks are dropped and its running ones stopped on every worker.",
+  request: { params: JobIdParams },
+  responses: {
+    200: json('the job is cancelled', CancelAnswerSchema),
+    ...errorAnswers({ 404: NO_SUCH_JOB, 409: 'the job has already ended (CONFLICT)', 503: REDIS_DOWN }),
+  },
+});
+
+const retryJob = createRoute({
+  operationId: 'retryJob',
+  method: 'post',
+  path: '/{id}/retry',
+  tags: ['jobs'],
+  summary: 'run a failed job again',
+  description: 'Only the tasks without a stored result run again; the job counts against the quota of whoever retried it.',
+  request: { params: JobIdParams },
+  responses: {
+    202: json('the job is queued again', RetryAnswerSchema),
+    ...errorAnswers({
+      404: NO_SUCH_JOB,
+      409: 'the job is not failed (CONFLICT)',
+      429: 'this token (or client) has too many jobs queued or running (RATE_LIMITED)',
+      503: REDIS_DOWN,
+    }),
+  },
+});
+
+/** Mounted at /v1/jobs. Cancel and retry need the `submit` scope: each is listed in SUBMIT_ROUTES in auth.ts. */
+export function jobRoutes(deps: JobRoutesDeps): OpenAPIHono<BlankEnv> {
+  const { store, listStore, quota } = deps;
+  const app = routeApp();
+
+  serveRoute(app, listJobs, async (c) => {
     // `token` is the auth middleware's (EventSource and the dashboard pass it in the URL), not a filter.
     const { token: _token, ...params } = c.req.query();
     const query = ListJobsQuerySchema.safeParse(params);
@@ -40,13 +99,13 @@ export function jobRoutes(deps: JobRoutesDeps): Hono {
     return c.json({ jobs: page.jobs.map(publicJob), next: page.next });
   });
 
-  app.get('/:id', async (c) => {
+  serveRoute(app, getJob, async (c) => {
     const job = await findJob(store, c.req.param('id'));
     const errors = job.status === 'failed' ? await store.taskErrors(job.id) : [];
     return c.json({ ...publicJob(job), taskErrors: errors });
   });
 
-  app.delete('/:id', async (c) => {
+  serveRoute(app, cancelJob, async (c) => {
     const job = await findJob(store, c.req.param('id'));
     const status = TERMINAL_STATUSES.has(job.status) ? job.status : await store.cancelJob(job.id);
     if (status !== 'cancelled' || job.status === 'cancelled') {
@@ -55,7 +114,7 @@ export function jobRoutes(deps: JobRoutesDeps): Hono {
     return c.json({ id: job.id, status });
   });
 
-  app.post('/:id/retry', async (c) => {
+  serveRoute(app, retryJob, async (c) => {
     const job = await findJob(store, c.req.param('id'));
     const conflict = (status: string) => new RingpoolError('CONFLICT', `job ${job.id} is ${status}; only a failed job can be retried`);
     if (job.status !== 'failed') throw conflict(job.status);

@@ -1,5 +1,8 @@
 // POST /v1/jobs: a submission validated, admitted against its principal's quota, created, and answered (at once, or at its end with `?wait=MS`).
-import { Hono, type Context } from 'hono';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { BlankEnv } from 'hono/types';
+import type { Context } from 'hono';
+import { z } from 'zod';
 import { RingpoolError } from '../../errors.js';
 import type { JobResolver } from '../../registry/live-registry.js';
 import { resolveJobOptions } from '../../sdk/job-options.js';
@@ -10,9 +13,11 @@ import { principalOf } from '../auth.js';
 import { describeIssues } from '../errors.js';
 import { readJson } from '../json-body.js';
 import { jobLinks } from '../public-job.js';
+import { SUBMIT_BODY_REF } from '../openapi.js';
 import type { JobQuota } from '../quota.js';
-import { SubmitBodySchema } from '../wire.js';
-import { confirmEnd, readEnded, waitQuery, type EndedJobReader } from './job-reads.js';
+import { createRoute, errorAnswers, json, REDIS_DOWN, routeApp, serveRoute } from '../route-spec.js';
+import { JobAcceptedSchema, JobEndedSchema, SubmitBodySchema } from '../wire.js';
+import { confirmEnd, readEnded, WaitQuery, waitQuery, type EndedJobReader } from './job-reads.js';
 
 export interface SubmitJobDeps {
   readonly store: EndedJobReader & Pick<JobStore, 'createJob'>;
@@ -26,6 +31,36 @@ export interface SubmitJobDeps {
   readonly bodyLimitBytes: number;
 }
 
+/**
+ * The body is documented by reference: openapi.ts builds `SubmitBody` from the registry at request
+ * time, one schema per job type, from SubmitBodySchema and the type's input schema, which
+ * parseSubmission checks in that order.
+ */
+const submitJob = createRoute({
+  operationId: 'submitJob',
+  method: 'post',
+  path: '/',
+  tags: ['jobs'],
+  summary: 'submit a job',
+  description:
+    "The body names the job type and gives its input, checked against the type's own schema, and options over the type's defaults; nothing is stored on a 4xx. " +
+    'With `?wait=MS` the answer comes when the job ends within MS (200, with its result or error), else 202 as without.',
+  request: {
+    query: z.object({ wait: WaitQuery }),
+    body: { required: true, content: { 'application/json': { schema: { $ref: SUBMIT_BODY_REF } } } },
+  },
+  responses: {
+    200: json('with ?wait=MS: the job ended within the wait; a JSON result is inlined, an image is at links.result', JobEndedSchema),
+    202: json('the job is queued (or, with ?wait=MS, still running at the end of the wait)', JobAcceptedSchema),
+    ...errorAnswers({
+      400: 'the body or ?wait is not valid (BAD_INPUT: the message names the field), the body is not JSON (MALFORMED_JSON), or the job type is unknown (UNKNOWN_JOB_TYPE)',
+      413: 'the body is larger than the limit (PAYLOAD_TOO_LARGE)',
+      415: 'the body is not sent as application/json (UNSUPPORTED_MEDIA_TYPE)',
+      429: 'this token (or client) has too many jobs queued or running (RATE_LIMITED)',
+      503: `${REDIS_DOWN}; or the job was stored but the replicas have not confirmed it (NOT_REPLICATED)`,
+    }),
+  },
+});
 
 /** A submission that passed validation: the job to create, but for its id. */
 type Submission = Omit<NewJob, 'id'>;
@@ -33,9 +68,9 @@ type Submission = Omit<NewJob, 'id'>;
 type EndWaiter = ReturnType<JobEvents['waitForEnd']>;
 
 /** Mounted at /v1/jobs. Needs the `submit` scope: listed in SUBMIT_ROUTES in auth.ts. */
-export function submitJobRoutes(deps: SubmitJobDeps): Hono {
-  const app = new Hono();
-  app.post('/', async (c) => {
+export function submitJobRoutes(deps: SubmitJobDeps): OpenAPIHono<BlankEnv> {
+  const app = routeApp();
+  serveRoute(app, submitJob, async (c) => {
     const wait = waitQuery(c.req.query('wait'));
     const submission = parseSubmission(deps.registry, await readJson(c, deps.maxJsonDepth, deps.bodyLimitBytes));
     const job: NewJob = { id: newJobId(), ...submission };
