@@ -100,15 +100,16 @@ describe('each job type in the document', () => {
   });
 
   it('includes a job type deployed while the process runs (POST /v1/job-types), without a restart', async () => {
-    const before: any = (await node.api('/v1/openapi.json')).body;
+    const admin = { authorization: `Bearer ${TOKENS.all}` };
+    const before: any = (await node.api('/v1/openapi.json', { headers: admin })).body;
     expect(before.components.schemas['Submit.late']).toBeUndefined();
     const source = "import { z } from 'zod';\nimport { defineJob } from 'ringpool/sdk';\nexport default defineJob({ name: 'late', input: z.object({ n: z.number().int() }), *split({ n }) { yield n; }, run: (x: number) => x, reduce: (r: number[]) => r });";
-    expect((await node.api('/v1/job-types', { body: { source, filename: 'late.ts' } })).status).toBe(201);
-    const after: any = (await node.api('/v1/openapi.json')).body;
+    expect((await node.api('/v1/job-types', { body: { source, filename: 'late.ts' }, headers: admin })).status).toBe(201);
+    const after: any = (await node.api('/v1/openapi.json', { headers: admin })).body;
     expect(after.components.schemas['Submit.late'].properties.job.const).toBe('late');
     expect(after.components.schemas['JobInput.late']).toMatchObject({ type: 'object', required: ['n'] });
     expect(after.components.schemas.SubmitBody.discriminator.mapping.late).toBe('#/components/schemas/Submit.late');
-    const submitted = await node.api('/v1/jobs', { body: { job: 'late', input: { n: 3 } } });
+    const submitted = await node.api('/v1/jobs', { body: { job: 'late', input: { n: 3 } }, headers: admin });
     expect(submitted.status).toBe(202);
   });
 });
