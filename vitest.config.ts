@@ -2,6 +2,9 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // `ringpool/sdk` from jobs/ and tests: the repo's TypeScript, not the package's build (package.json
+  // `exports`); the rest are Vite's defaults for server code.
+  ssr: { resolve: { conditions: ['ringpool-source', 'module', 'node', 'development|production'] } },
   test: {
     include: ['test/**/*.test.ts', 'jobs/**/*.test.ts'],
     globalSetup: ['test/helpers/global-setup.ts'],

@@ -128,9 +128,13 @@ const suite: BenchSuite = async (args) => {
   }
 };
 
-/** A child process that runs the tasks serially on its main thread when asked, through the baselines' `worker` module. */
+/**
+ * A child process that runs the tasks serially on its main thread when asked, through the
+ * baselines' `worker` module. Without this process's `--import tsx`; with its condition that makes
+ * jobs/primes.ts's `ringpool/sdk` the repo's source (package.json `exports`).
+ */
 async function serialProcess(worker: URL) {
-  const child: ChildProcess = fork(SERIAL, [worker.href], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child: ChildProcess = fork(SERIAL, [worker.href], { execArgv: ['--conditions=ringpool-source'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   await once(child, 'message');
   return {
     async run(tasks: ReadonlyArray<{ from: number; to: number }>): Promise<{ ms: number; sum: number; cpuMs: number }> {

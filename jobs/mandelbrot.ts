@@ -2,7 +2,7 @@
 import { deflateSync, inflateSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import { z } from 'zod';
-import { defineJob } from '../src/sdk/index.js';
+import { defineJob } from 'ringpool/sdk';
 
 const MAX_SIDE = 4096;
 const MAX_ITER = 100_000;

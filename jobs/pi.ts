@@ -1,6 +1,6 @@
 // Example job: a reproducible Monte Carlo estimate of π, each task drawing points from its own seeded stream.
 import { z } from 'zod';
-import { defineJob } from '../src/sdk/index.js';
+import { defineJob } from 'ringpool/sdk';
 
 const MAX_SAMPLES = 1e11;
 const MAX_TASKS = 10_000;

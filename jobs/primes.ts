@@ -1,6 +1,6 @@
 // Example job: counts the primes in [from, to) with a segmented sieve, one chunk of the range per task.
 import { z } from 'zod';
-import { defineJob } from '../src/sdk/index.js';
+import { defineJob } from 'ringpool/sdk';
 
 /** Largest `to`: 2^40, so every square root fits the base sieve of a task (≤ 2^20). */
 const MAX_TO = 2 ** 40;

@@ -1,7 +1,7 @@
 // Example job: the most frequent words of a text given inline or bundled in jobs/data/, counted chunk by chunk.
 import { readdirSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { defineJob } from '../src/sdk/index.js';
+import { defineJob } from 'ringpool/sdk';
 
 const DATA_DIR = new URL('./data/', import.meta.url);
 const CORPUS_NAME = /^[a-z0-9-]+$/;

@@ -1,5 +1,8 @@
-// Thread entry of a deploy check: loads the checker through tsx's CommonJS hook, as the task threads
-// do (src/worker/thread-entry.cjs), and runs it on the file named in workerData.
-require('tsx/cjs/api').register();
-require('./import-module.ts').loadedAsCommonJs();
-require('./deploy-check-thread.ts').checkInThisThread();
+// Thread entry of a deploy check: loads the checker as the task threads load their runner
+// (src/worker/thread-entry.cjs): compiled JavaScript beside this file in the package, or in the
+// repo the TypeScript source through tsx's CommonJS hook; then checks the file in workerData.
+const fromSource = require('node:fs').existsSync(`${__dirname}/deploy-check-thread.ts`);
+if (fromSource) require('tsx/cjs/api').register();
+const ext = fromSource ? '.ts' : '.js';
+require(`./import-module${ext}`).loadedAsCommonJs();
+require(`./deploy-check-thread${ext}`).checkInThisThread();

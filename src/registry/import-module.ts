@@ -1,16 +1,18 @@
-// How ringpool's code loads TypeScript at run time: job modules, and a role's modules.
+// How ringpool's code loads TypeScript at run time: job modules, and in the repo its own modules.
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { BUNDLE_SUFFIX, loadBundle } from './deployed-loader.js';
+import { fallBackToOwnCopies, registerOwnCopiesHook } from './own-copies.js';
 
-/** Whether ringpool's code in this thread was loaded through tsx's CommonJS hook. */
+/** Whether ringpool's code in this thread was loaded as CommonJS. */
 let commonJs = false;
 
 /**
  * Called by ringpool's own entries (bin/ringpool.mjs, src/worker/thread-entry.cjs,
- * src/scheduler/reduce-entry.cjs) once they have registered tsx's CommonJS hook and before they
- * load the rest of ringpool's code through it, compiled in the thread that loads it. tsx's ESM
- * hook would give every thread a loader thread of its own under Node 20 (~20 MB each).
+ * src/scheduler/reduce-entry.cjs) before they load the rest of ringpool's code as CommonJS: in the
+ * repo the TypeScript sources through tsx's CommonJS hook, which the entry registers, compiled in
+ * the thread that loads them; in the package the compiled JavaScript of dist/ (scripts/build.ts).
+ * tsx's ESM hook would give every thread a loader thread of its own under Node 20 (~20 MB each).
  */
 export function loadedAsCommonJs(): void {
   commonJs = true;
@@ -27,23 +29,43 @@ export function typeScriptRequire(url: string): NodeJS.Require | undefined {
 }
 
 /**
- * A job module, required where the CommonJS hook is in place. One that CommonJS cannot hold
- * (top-level await) is imported as ESM through tsx's ESM hook, registered on the first such
- * module only.
+ * A job module, required where ringpool runs as CommonJS, through tsx's CommonJS hook: a module
+ * needs no build step, and its `ringpool/…` and `zod` imports fall back to ringpool's copies
+ * (own-copies.ts). One that CommonJS cannot hold (top-level await) is imported as ESM through
+ * tsx's ESM hook, registered on the first such module only. Where ringpool's code is ESM (its
+ * tests, the benches) `import()` resolves as the test runner or `--conditions=ringpool-source` say.
  */
 export async function importModule(path: string): Promise<{ default?: unknown }> {
   if (path.endsWith(BUNDLE_SUFFIX)) return loadBundle(path);
   const require = typeScriptRequire(import.meta.url);
   if (require !== undefined) {
+    prepareJobLoading(require);
     try {
       return require(path) as { default?: unknown };
     } catch (err) {
       if (!ESM_ONLY.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
     }
-    esmHook ??= import('tsx/esm/api').then(({ register }) => void register());
+    esmHook ??= import('tsx/esm/api').then(({ register }) => {
+      register();
+      registerOwnCopiesHook();
+    });
     await esmHook;
   }
   return (await import(pathToFileURL(path).href)) as { default?: unknown };
+}
+
+let prepared = false;
+
+/**
+ * Once per thread, before its first job module. From the package, ringpool's own code is compiled
+ * JavaScript and its entries register no tsx: the CommonJS hook is registered here, for the job
+ * modules (tsx compiles TypeScript and ESM files only; ringpool's CommonJS goes to Node unchanged).
+ */
+function prepareJobLoading(require: NodeJS.Require): void {
+  if (prepared) return;
+  prepared = true;
+  if (!import.meta.url.endsWith('.ts')) (require('tsx/cjs/api') as typeof import('tsx/cjs/api')).register();
+  fallBackToOwnCopies();
 }
 
 /** What `require` throws for a module only ESM can load. */

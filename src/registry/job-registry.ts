@@ -25,16 +25,23 @@ export interface JobRegistry {
   list(): readonly LoadedJob[];
 }
 
-const MODULE_FILE = /^[A-Za-z0-9][A-Za-z0-9_-]*\.(ts|mts|js|mjs)$/;
-const SKIP = /\.(test|spec|d)\.[mc]?[jt]s$/;
+/**
+ * The job modules of a folder: its .ts, .mts, .js and .mjs files, but not helpers (a name starting
+ * with `_`), hidden files, declarations (`.d.ts`) and tests (`.test.ts`, `.spec.ts`); subfolders
+ * are not searched. Job modules may import the rest.
+ */
+const MODULE_FILE = /\.(ts|mts|js|mjs)$/;
+const NOT_A_JOB = /^[_.]|\.(test|spec|d)\.[mc]?[jt]s$/;
+/** The rule above, as the error for a file it takes as a job module that exports none says it. */
+const HELPER_RULE = 'helper files start with `_` or live in a subfolder';
 
-/** Loads every module file directly inside each folder; later folders may not reuse a name. */
+/** Loads every job module directly inside each folder; later folders may not reuse a name. */
 export async function loadJobRegistry(dirs: readonly string[]): Promise<JobRegistry> {
   const byName = new Map<string, LoadedJob>();
   for (const dir of dirs) {
     const root = realpathOrThrow(dir);
     for (const file of readdirSync(root).sort()) {
-      if (!MODULE_FILE.test(file) || SKIP.test(file)) continue;
+      if (!MODULE_FILE.test(file) || NOT_A_JOB.test(file)) continue;
       let path: string;
       try {
         path = realpathSync(join(root, file));
@@ -63,7 +70,7 @@ async function loadModule(path: string): Promise<LoadedJob> {
     typeof module.run !== 'function' || typeof module.reduce !== 'function' ||
     typeof (module.input as { safeParse?: unknown } | undefined)?.safeParse !== 'function'
   ) {
-    throw new RingpoolError('CONFIG', `${path} must export default defineJob({ name, input, split, run, reduce })`);
+    throw new RingpoolError('CONFIG', `${path} must export default defineJob({ name, input, split, run, reduce }); ${HELPER_RULE}`);
   }
   return Object.freeze({ name: module.name, module: module as AnyJob, path });
 }

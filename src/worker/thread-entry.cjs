@@ -1,5 +1,8 @@
-// Worker-thread entry for piscina: loads the task runner through tsx's CommonJS hook, which
-// compiles in this thread (why not tsx's ESM hook: src/registry/import-module.ts).
-require('tsx/cjs/api').register();
-require('../registry/import-module.ts').loadedAsCommonJs();
-module.exports = require('./task-runner.ts').runTasks;
+// Worker-thread entry for piscina: loads the task runner, compiled JavaScript beside this file in
+// the package (dist/), or in the repo the TypeScript source through tsx's CommonJS hook, compiled
+// in this thread (why CommonJS, and how job modules load: src/registry/import-module.ts).
+const fromSource = require('node:fs').existsSync(`${__dirname}/task-runner.ts`);
+if (fromSource) require('tsx/cjs/api').register();
+const ext = fromSource ? '.ts' : '.js';
+require(`../registry/import-module${ext}`).loadedAsCommonJs();
+module.exports = require(`./task-runner${ext}`).runTasks;
