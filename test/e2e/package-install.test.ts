@@ -38,7 +38,7 @@ function processesUnder(dir: string): number[] {
 }
 
 describe('the npm package', () => {
-  it('packs, installs with zod in an empty folder, and serves a TypeScript job module that imports ringpool/sdk, zod and a helper', async () => {
+  it('packs, installs with zod in an empty folder, serves a TypeScript job module that imports ringpool/sdk, zod and a helper, answers ringpool/client, and takes a deploy', async () => {
     // npm pack builds dist/ (prepack) and removes it again (postpack).
     const packed = await run('npm', ['pack', '--pack-destination', base], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
     const tarball = join(base, packed.stdout.trim().split('\n').at(-1) as string);
@@ -114,6 +114,30 @@ describe('the npm package', () => {
     // A bad input is refused by the module's own zod schema.
     const bad = await fetch(`${url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ job: 'hello', input: { n: 0 } }) });
     expect(bad.status).toBe(400);
+
+    // ringpool/client from the package, in a script of the user's.
+    writeFileSync(
+      join(app, 'use-client.mjs'),
+      [
+        `import { createClient } from 'ringpool/client';`,
+        `const client = createClient({ url: process.argv[2] });`,
+        `const job = await client.submit('hello', { n: 3 });`,
+        `console.log(JSON.stringify(await job.result()));`,
+        ``,
+      ].join('\n'),
+    );
+    expect((await run('node', ['use-client.mjs', url], { cwd: app })).stdout.trim()).toBe(JSON.stringify({ sum: 14, tasks: 3 }));
+    // A module deployed through the packaged CLI: bundled, checked in the package's check thread, run by its threads.
+    mkdirSync(join(app, 'more'));
+    writeFileSync(join(app, 'more', '_twice.ts'), 'export const twice = (x: number): number => 2 * x;\n');
+    writeFileSync(
+      join(app, 'more', 'doubled.ts'),
+      `import { z } from 'zod';\nimport { defineJob } from 'ringpool/sdk';\nimport { twice } from './_twice.js';\nexport default defineJob({ name: 'doubled', input: z.object({ n: z.number().int() }), *split({ n }) { for (let i = 1; i <= n; i++) yield i; }, run: (i: number) => twice(i), reduce: (r: number[]) => r });\n`,
+    );
+    const deployed = await run('npx', ['ringpool', 'deploy', './more/doubled.ts', '--url', url], { cwd: app });
+    expect(deployed.stdout).toMatch(/^deployed doubled version 1 /);
+    const ran = await fetch(`${url}/v1/jobs?wait=30000`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ job: 'doubled', input: { n: 3 } }) });
+    expect(await ran.json()).toMatchObject({ status: 'completed', result: [2, 4, 6] });
 
     const redisPids = readFileSync(join(app, 'data', 'redis', 'redis.pids'), 'utf8').trim().split('\n').map(Number);
     expect(redisPids).toHaveLength(2);
