@@ -1,7 +1,6 @@
 // Finds and loads job modules from folders: a job name is looked up here, never turned into a path.
 import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
-import { z } from 'zod';
 import { RingpoolError } from '../errors.js';
 import type { AnyJob } from '../sdk/index.js';
 import { importModule } from './import-module.js';
@@ -13,12 +12,6 @@ export interface LoadedJob {
   readonly path: string;
 }
 
-export interface JobTypeInfo {
-  readonly name: string;
-  readonly description: string;
-  readonly resultType: string;
-  readonly inputSchema: unknown;
-}
 
 export interface JobRegistry {
   get(name: string): LoadedJob | undefined;
@@ -83,14 +76,4 @@ function realpathOrThrow(dir: string): string {
   } catch {
     throw new RingpoolError('CONFIG', `jobs folder ${JSON.stringify(dir)} does not exist or is not a directory`);
   }
-}
-
-/** Name, description, result type and JSON Schema of each job type, for `GET /v1/job-types` and the UI. */
-export function describeJobTypes(registry: JobRegistry): JobTypeInfo[] {
-  return registry.list().map(({ name, module }) => ({
-    name,
-    description: module.description ?? '',
-    resultType: module.resultType ?? 'json',
-    inputSchema: z.toJSONSchema(module.input, { unrepresentable: 'any' }),
-  }));
 }
