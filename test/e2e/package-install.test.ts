@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/store/local-redis.js';
+import { writeOfflineApp } from '../helpers/offline-app.js';
 import { isAlive } from '../helpers/processes.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -65,12 +66,11 @@ describe('the npm package', () => {
       ]),
     );
 
-    // `--offline` cannot resolve `zod` and the package's ranges: `npm ci` caches the tarballs its
-    // lockfile names, not the registry documents `npm i` resolves a range with. `--prefer-offline`
-    // takes everything cached without asking and fetches only those documents.
+    // Offline: the tarball and what the repo's `npm ci` put in the npm cache (see writeOfflineApp).
     const app = join(base, 'app');
     mkdirSync(join(app, 'jobs'), { recursive: true });
-    await run('npm', ['i', tarball, 'zod', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: app, maxBuffer: 16 * 1024 * 1024 });
+    writeOfflineApp(ROOT, tarball, app);
+    await run('npm', ['ci', '--offline', '--no-audit', '--no-fund'], { cwd: app, maxBuffer: 16 * 1024 * 1024 });
     expect(existsSync(join(app, 'node_modules', 'ringpool', 'dist', 'cli', 'main.js'))).toBe(true);
     writeFileSync(join(app, 'jobs', '_util.ts'), 'export const square = (x: number): number => x * x;\n');
     writeFileSync(
