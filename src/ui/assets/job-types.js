@@ -6,9 +6,13 @@ const FRESH_MS = 3000;
 let pending;
 let askedAt = 0;
 
-/** The job types with their input JSON Schemas, source and active version; a failed call is retried next time. */
-export function jobTypes() {
-  if (pending === undefined || Date.now() - askedAt > FRESH_MS) {
+/**
+ * The job types with their input JSON Schemas, source and active version; a failed call is
+ * retried next time. `fresh`: asked now whatever the last answer's age (the submit page: a version
+ * deployed a moment ago must be the one the form submits).
+ */
+export function jobTypes({ fresh = false } = {}) {
+  if (fresh || pending === undefined || Date.now() - askedAt > FRESH_MS) {
     askedAt = Date.now();
     pending = api('/v1/job-types')
       .then((r) => r.jobTypes ?? [])

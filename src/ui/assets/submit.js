@@ -7,7 +7,7 @@ import { isObjectSchema, schemaForm } from './schema-form.js';
 export function renderSubmit(main, typeName) {
   replace(main, h('div', { class: 'page-head' }, h('h1', {}, 'Submit a job')), h('p', { class: 'muted' }, 'Loading job types…'));
   let stopped = false;
-  jobTypes()
+  jobTypes({ fresh: true })
     .then((types) => {
       if (!stopped) build(main, types, typeName);
     })
