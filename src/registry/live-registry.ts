@@ -38,6 +38,9 @@ export interface LiveRegistryOptions {
   readonly logger?: Logger;
 }
 
+/** Deployed versions a process keeps loaded besides the active ones (threads keep fewer: thread-modules.ts). */
+export const LOADED_VERSIONS = 32;
+
 /** A folder registry alone, as a resolver (tests, tools, a node without a store). */
 export function folderResolver(folders: JobRegistry): JobResolver {
   const served = (job: LoadedJob): ServedJob => ({ ...job, source: 'folder', version: null, digest: null });
@@ -67,7 +70,10 @@ export class LiveRegistry implements JobResolver {
   readonly #pollMs: number;
   readonly #dir: string;
   readonly #logger: Logger | undefined;
-  /** `name@version` → the loaded version (kept: jobs in flight may still need it). */
+  /**
+   * `name@version` → the loaded version, in the order of last use: at most LOADED_VERSIONS are
+   * kept besides the active ones; one let go is loaded again if a job of it still comes.
+   */
   readonly #loaded = new Map<string, Promise<ServedJob>>();
   readonly #ready = new Map<string, ServedJob>();
   #active = new Map<string, ServedJob>();
@@ -120,9 +126,30 @@ export class LiveRegistry implements JobResolver {
     if (loading === undefined) {
       loading = this.#load(name, version);
       loading.catch(() => this.#loaded.delete(key)); // tried again next time
-      this.#loaded.set(key, loading);
+    } else {
+      this.#loaded.delete(key); // set again below: the Map's order is the order of last use
     }
+    this.#loaded.set(key, loading);
+    this.#evict();
     return await loading;
+  }
+
+  /** Lets go of the least recently used versions past LOADED_VERSIONS, never an active one. */
+  #evict(): void {
+    let over = this.#loaded.size - LOADED_VERSIONS;
+    for (const key of this.#loaded.keys()) {
+      if (over <= 0) return;
+      const [name, version] = key.split('@') as [string, string];
+      if (this.#active.get(name)?.version === Number(version)) continue;
+      this.#loaded.delete(key);
+      this.#ready.delete(key);
+      over--;
+    }
+  }
+
+  /** How many deployed versions this process holds loaded (tests). */
+  get loadedVersions(): number {
+    return this.#loaded.size;
   }
 
   /** Reads the active versions again if the revision moved; loads each new one before it is served. */
