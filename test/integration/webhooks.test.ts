@@ -179,6 +179,30 @@ describe('webhooks', () => {
     }
   });
 
+  it('queues one delivery per end, only for a job with a callback and an event it asks for; ending again changes nothing', async () => {
+    const redis = new Redis(inject('redisUrl'));
+    const store = new JobStore(redis, createKeys(uniquePrefix('webhooks-queue')));
+    const options = { retries: 0, taskTimeoutMs: 1000, taskMemoryMb: 64, batchSize: 0, resultTtlSec: 60 };
+    try {
+      await store.createJob({ id: 'lx0000000-00000000b1', name: 'spin', input: {}, options, resultType: 'json' });
+      await store.createJob({ id: 'lx0000000-00000000b2', name: 'spin', input: {}, options: { ...options, callback: { url: 'https://example.com/h', events: ['failed'] } }, resultType: 'json' });
+      await store.createJob({ id: 'lx0000000-00000000b3', name: 'spin', input: {}, options: { ...options, callback: { url: 'https://example.com/h', secret: JOB_SECRET } }, resultType: 'json' });
+      for (const id of ['lx0000000-00000000b1', 'lx0000000-00000000b2', 'lx0000000-00000000b3']) {
+        expect(await store.cancelJob(id)).toBe('cancelled');
+        expect(await store.cancelJob(id)).toBe('cancelled');
+      }
+      expect(await store.webhooks.forJob('lx0000000-00000000b1')).toBeUndefined(); // no callback
+      expect(await store.webhooks.forJob('lx0000000-00000000b2')).toBeUndefined(); // not an event it asked for
+      const queued = await store.webhooks.forJob('lx0000000-00000000b3');
+      expect(queued).toMatchObject({ id: 'lx0000000-00000000b3.cancelled.0', event: 'cancelled', state: 'pending', attempts: [], callback: { secret: JOB_SECRET } });
+      expect(await store.webhooks.due(Date.now() + 1000, 10)).toEqual(['lx0000000-00000000b3.cancelled.0']);
+      // The secret is kept for signing, not in the options the API shows.
+      expect((await store.getJob('lx0000000-00000000b3'))?.options.callback).toEqual({ url: 'https://example.com/h' });
+    } finally {
+      redis.disconnect();
+    }
+  });
+
   it("a new leader goes on with a delivery its predecessor left, and the predecessor's later attempts are fenced", async () => {
     // Two delivery loops, one leader after the other, on a prefix no scheduler delivers.
     const redis = new Redis(inject('redisUrl'));
