@@ -10,11 +10,14 @@ import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { JobStore } from '../../src/store/job-store.js';
 import { createKeys } from '../../src/store/keys.js';
 import { uniquePrefix } from '../helpers/prefix.js';
-import { WebhookDeliveries } from '../../src/scheduler/webhook-delivery.js';
+import { WebhookDeliveries, retryDelay } from '../../src/scheduler/webhook-delivery.js';
+import { loadConfig, maskedConfig } from '../../src/config/config.js';
+import { WebhookGuard } from '../../src/transport/webhook-target.js';
 import type { Leadership } from '../../src/scheduler/leadership.js';
 import { startTestNode, type TestNode } from '../helpers/cluster.js';
 
 const SECRET = 'node-webhook-secret-0123456789';
+const TEST_NET = '192.0.2.7'; // TEST-NET-1: public for the guard, never resolved here
 const JOB_SECRET = 'job-webhook-secret-0123456789';
 
 interface Received {
@@ -72,8 +75,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function submit(target: TestNode, job: string, input: unknown, callback: object): Promise<string> {
-  const created = await target.api('/v1/jobs', { body: { job, input, options: { callback } } });
+async function submit(target: TestNode, job: string, input: unknown, callback: object, options: object = {}): Promise<string> {
+  const created = await target.api('/v1/jobs', { body: { job, input, options: { ...options, callback } } });
   expect(created.status, JSON.stringify(created.body)).toBe(202);
   return created.body.id as string;
 }
@@ -89,9 +92,39 @@ async function settled(target: TestNode, id: string, timeout = 20_000): Promise<
 
 const deliveriesTo = (path: string) => receiver.received.filter((r) => r.path === path);
 
+describe('the SSRF guard, the backoff and the configuration', () => {
+  it('refuses private, loopback, link-local, shared and mapped addresses unless allowed', () => {
+    const guard = new WebhookGuard(['10.1.0.0/16', '::1']);
+    for (const a of ['127.0.0.1', '10.0.0.1', '172.16.5.4', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', 'fd00::1', 'fe80::1', '::ffff:10.0.0.1', '::ffff:127.0.0.1']) {
+      expect(guard.refusal(a), a).toMatch(/private/);
+    }
+    for (const a of ['8.8.8.8', TEST_NET, '2001:4860:4860::8888', '10.1.2.3', '::1']) expect(guard.refusal(a), a).toBeUndefined();
+    expect(guard.literalRefusal('http://[fd00::1]:8080/x')).toMatch(/fd00::1/);
+    expect(guard.literalRefusal('https://example.com/x')).toBeUndefined(); // a host name is judged at delivery
+    expect(() => new WebhookGuard(['10.0.0.0/33'])).toThrow(/CIDR/);
+  });
+
+  it('waits twice as long before each retry, with jitter, up to the cap', () => {
+    expect([1, 2, 3, 4].map((n) => retryDelay(n, 1000, 5000, 0))).toEqual([500, 1000, 2000, 2500]);
+    expect([1, 2, 3, 4].map((n) => retryDelay(n, 1000, 5000, 0.999999))).toEqual([1000, 2000, 4000, 5000]);
+  });
+
+  it('reads the webhook settings from flags and the environment, and refuses bad ones naming the flag', () => {
+    const config = loadConfig({ webhookUrl: `https://${TEST_NET}/hook` }, { RINGPOOL_WEBHOOK_ALLOW: '10.1.0.0/16,127.0.0.1/32', RINGPOOL_WEBHOOK_SECRET: SECRET, RINGPOOL_WEBHOOK_RETRY_FOR_MS: '5000' });
+    expect(config).toMatchObject({ webhookUrl: `https://${TEST_NET}/hook`, webhookAllow: ['10.1.0.0/16', '127.0.0.1/32'], webhookSecret: SECRET, webhookRetryForMs: 5000 });
+    expect(loadConfig({}, {}).webhookRetryForMs).toBe(3_600_000);
+    expect(() => loadConfig({ webhookAllow: ['10.0.0.0/8', 'intranet'] }, {})).toThrow(/--webhook-allow.*CIDR/);
+    expect(() => loadConfig({ webhookUrl: 'ftp://example.com/x' }, {})).toThrow(/--webhook-url.*http/);
+    expect(() => loadConfig({ webhookSecret: 'short' }, {})).toThrow(/--webhook-secret/);
+    expect(maskedConfig(config).webhookSecret).not.toContain(SECRET);
+  });
+});
+
 describe('webhooks', () => {
   it('delivers a completed, a failed and a cancelled job once per delivery id, signed as the docs verify', async () => {
-    const completed = await submit(node, 'spin', { tasks: 2, ms: 1 }, { url: `${receiver.base}/ok` });
+    // Two entries: reduced and ended by the scheduler (complete-job.lua); the retry test's job of one
+    // entry is ended by its worker's write (store-results.lua).
+    const completed = await submit(node, 'spin', { tasks: 2, ms: 1 }, { url: `${receiver.base}/ok` }, { batchSize: 1 });
     const failed = await submit(node, 'flaky', { tasks: 2, failAt: 0, permanent: true }, { url: `${receiver.base}/ok`, secret: JOB_SECRET });
     const cancelled = await submit(node, 'spin', { tasks: 1, ms: 0, until: join(dir, 'never') }, { url: `${receiver.base}/ok`, events: ['cancelled'] });
     await vi.waitFor(async () => expect((await node.api(`/v1/jobs/${cancelled}`)).body.status).toBe('running'), { timeout: 20_000, interval: 50 });
@@ -103,6 +136,7 @@ describe('webhooks', () => {
       expect(job.webhook.attempts).toHaveLength(1);
       expect(job.webhook.attempts[0]).toMatchObject({ status: 200, error: null });
       expect(job.options.callback.secret).toBeUndefined(); // kept with the job, never shown
+      if (event === 'completed') expect(job.timing.reducedOn).toBe('scheduler');
       const got = receiver.received.filter((r) => r.headers['ringpool-delivery'] === `${id}.${event}.0`);
       expect(got).toHaveLength(1);
       const [r] = got;
@@ -125,6 +159,7 @@ describe('webhooks', () => {
   it('retries a receiver that answers 500 twice, then delivers; the attempts are in GET /v1/jobs/:id', async () => {
     const id = await submit(node, 'spin', { tasks: 1, ms: 1 }, { url: `${receiver.base}/flaky-1` });
     const job = await settled(node, id);
+    expect(job.timing.reducedOn).toBe('w-webhooks'); // ended by the worker's write of its one entry
     expect(job.webhook.state).toBe('delivered');
     expect(job.webhook.attempts.map((a: { status: number }) => a.status)).toEqual([500, 500, 200]);
     expect(job.webhook.attempts[0].error).toMatch(/500/);
