@@ -12,7 +12,7 @@ import { createKeys } from '../../src/store/keys.js';
 import { uniquePrefix } from '../helpers/prefix.js';
 import { WebhookDeliveries, retryDelay } from '../../src/scheduler/webhook-delivery.js';
 import { loadConfig, maskedConfig } from '../../src/config/config.js';
-import { WebhookGuard } from '../../src/transport/webhook-target.js';
+import { WebhookGuard, postWebhook } from '../../src/transport/webhook-target.js';
 import type { Leadership } from '../../src/scheduler/leadership.js';
 import { startTestNode, type TestNode } from '../helpers/cluster.js';
 
@@ -236,6 +236,15 @@ describe('webhooks', () => {
     } finally {
       redis.disconnect();
     }
+  });
+
+  it('connects to the address the guard checked, not to what the host resolves to later (no DNS rebinding)', async () => {
+    // `.invalid` never resolves: the POST arrives only because it goes to the checked address.
+    const port = new URL(receiver.base).port;
+    const status = await postWebhook({ url: `http://rebound.invalid:${port}/pinned`, to: { address: '127.0.0.1', family: 4 }, headers: { 'content-type': 'application/json' }, body: '{}', timeoutMs: 5000 });
+    expect(status).toBe(500);
+    expect(deliveriesTo('/pinned')).toHaveLength(1);
+    expect(deliveriesTo('/pinned')[0]!.headers.host).toBe(`rebound.invalid:${port}`);
   });
 
   it("a new leader goes on with a delivery its predecessor left, and the predecessor's later attempts are fenced", async () => {
