@@ -143,7 +143,8 @@ export class WebhookDeliveries {
     const state = await this.#deps.store.recordAttempt(term, delivery.id, attempt, outcome, delivery.body === undefined ? body : '');
     if (state !== outcome.state) return; // ended meanwhile (a deposed leader's attempt is refused: STALE_TERM)
     this.#deps.metrics?.webhookDeliveries.inc({ outcome: outcome.state === 'pending' ? 'retried' : outcome.state });
-    const log = { delivery: delivery.id, url: delivery.callback.url, ...attempt };
+    // The origin only: a URL's path or query may carry a receiver's token.
+    const log = { delivery: delivery.id, to: new URL(delivery.callback.url).origin, ...attempt };
     if (outcome.state === 'gave_up' || outcome.state === 'refused') this.#deps.logger.warn(log, `webhook ${outcome.state === 'refused' ? 'refused' : 'given up'}`);
     else this.#deps.logger.debug(log, `webhook ${outcome.state}`);
   }
