@@ -22,7 +22,7 @@ import { jobEventRoutes } from './routes/job-events.js';
 import { jobResultRoutes } from './routes/job-result.js';
 import { jobTypeRoutes } from './routes/job-types.js';
 import { jobRoutes } from './routes/jobs.js';
-import { submitJobRoutes } from './routes/submit-job.js';
+import { submitJobRoutes, webhookPolicy } from './routes/submit-job.js';
 import { workerRoutes } from './routes/workers.js';
 
 export interface ApiOptions {
@@ -41,6 +41,10 @@ export interface ApiOptions {
   readonly eventsPollMs?: number;
   /** Largest job module accepted by `POST /v1/job-types`, bytes. @default 1048576 */
   readonly maxModuleBytes?: number;
+  /** The webhook of jobs submitted without a `callback` option (`--webhook-url`, docs/webhooks.md). */
+  readonly webhookUrl?: string | undefined;
+  /** Private ranges a callback URL may name (`--webhook-allow`): other private literal addresses are a 400. @default [] */
+  readonly webhookAllow?: readonly string[];
 }
 
 export interface ApiDeps {
@@ -67,6 +71,7 @@ export const API_DEFAULTS = Object.freeze({
   maxJobsInFlight: QUOTA_DEFAULTS.maxJobsInFlight,
   maxJsonDepth: 64,
   maxModuleBytes: 1_048_576,
+  webhookAllow: [] as readonly string[],
 });
 
 /**
@@ -95,7 +100,8 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
   app.route('/', healthRoutes(deps));
   app.route('/v1/job-types', jobTypeRoutes(registry));
   app.route('/v1/job-types', deployRoutes({ store, registry, moduleDir: moduleFolder(), maxModuleBytes: opts.maxModuleBytes, logger: deps.logger }));
-  app.route('/v1/jobs', submitJobRoutes({ store, registry, quota, jobEvents, maxJsonDepth: opts.maxJsonDepth, bodyLimitBytes: opts.bodyLimitBytes }));
+  const webhooks = webhookPolicy(opts.webhookAllow, opts.webhookUrl);
+  app.route('/v1/jobs', submitJobRoutes({ store, registry, quota, jobEvents, webhooks, maxJsonDepth: opts.maxJsonDepth, bodyLimitBytes: opts.bodyLimitBytes }));
   app.route('/v1/jobs', jobRoutes({ store, listStore: deps.listStore ?? store, quota }));
   app.route('/v1/jobs', jobResultRoutes({ store, jobEvents }));
   app.route('/v1/jobs', jobEventRoutes({ store, pollMs: opts.eventsPollMs }));

@@ -1,5 +1,6 @@
 // A job as the API shows it, with the links to its record, result and event stream.
 import type { JobRecord } from '../store/job-record.js';
+import type { WebhookDelivery } from '../store/webhook-store.js';
 
 export function jobLinks(id: string) {
   return { self: `/v1/jobs/${id}`, result: `/v1/jobs/${id}/result`, events: `/v1/jobs/${id}/events` };
@@ -26,4 +27,10 @@ export function publicJob(job: JobRecord) {
     version: job.version,
     links: jobLinks(job.id),
   };
+}
+
+/** A webhook delivery's log as `GET /v1/jobs/:id` shows it (`webhook`): no callback, secret or body. */
+export function publicWebhook(delivery: WebhookDelivery | undefined) {
+  if (delivery === undefined) return null;
+  return { deliveryId: delivery.id, event: delivery.event, state: delivery.state, attempts: delivery.attempts, nextAttemptAt: delivery.nextAt };
 }

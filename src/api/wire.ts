@@ -66,9 +66,26 @@ export const JobTimingSchema = z.object({
 }).meta({ id: 'JobTiming' });
 
 /** Every option resolved: what a job was run with. */
-export const ResolvedJobOptionsSchema = JobOptionsSchema.required();
+export const ResolvedJobOptionsSchema = JobOptionsSchema.required().extend({ callback: JobOptionsSchema.shape.callback });
 
 export const ResultTypeSchema = z.enum(['json', 'image/png']);
+
+/** One try at a webhook delivery: when, what the receiver answered (or why none), how long it took. */
+export const WebhookAttemptSchema = z.object({
+  at: z.number().describe('ms since the epoch'),
+  status: z.number().int().nullable().describe("the receiver's HTTP status; null when none came"),
+  error: z.string().nullable().describe('why the attempt failed without a status, or was refused (SSRF guard)'),
+  latencyMs: z.number(),
+}).meta({ id: 'WebhookAttempt' });
+
+/** The delivery log of a job's webhook (docs/webhooks.md). */
+export const WebhookDeliverySchema = z.object({
+  deliveryId: z.string().describe('the Ringpool-Delivery header: the same on every retry, for dedup'),
+  event: z.enum(['completed', 'failed', 'cancelled']),
+  state: z.enum(['pending', 'delivered', 'gave_up', 'refused']),
+  attempts: z.array(WebhookAttemptSchema),
+  nextAttemptAt: z.number().nullable().describe('when a pending delivery is tried next, ms since the epoch'),
+}).meta({ id: 'WebhookDelivery' });
 
 /** A job as `GET /v1/jobs` and `GET /v1/jobs/:id` show it. */
 export const JobSchema = z.object({
@@ -94,6 +111,7 @@ export const JobSchema = z.object({
 /** `GET /v1/jobs/:id`: the job, and for a failed job the errors of its failed tasks. */
 export const JobDetailSchema = JobSchema.extend({
   taskErrors: z.array(JobErrorSchema.extend({ taskIndex: z.number().int() })),
+  webhook: WebhookDeliverySchema.nullable().optional().describe("the delivery log of the job's webhook for its last end; null: none"),
 }).meta({ id: 'JobDetail' });
 
 /** `POST /v1/jobs` body. `input` is checked against the job type's own schema (see GET /v1/job-types). */

@@ -1,4 +1,5 @@
 // Typed configuration: defaults, environment and flags, validated with messages that say what to fix.
+import { isIP } from 'node:net';
 import { availableParallelism, hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,7 +60,23 @@ export const ConfigSchema = z.object({
   /** Largest job module `POST /v1/job-types` accepts (admin), bytes. */
   maxModuleBytes: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1_048_576),
   logLevel: z.enum(LOG_LEVELS).default('info'),
+  /** Webhook of jobs submitted here without a `callback` option (docs/webhooks.md). */
+  webhookUrl: z.string().max(2048).refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), 'must be an http:// or https:// URL').optional(),
+  /** Signs webhooks whose callback has no secret of its own (Ringpool-Signature). */
+  webhookSecret: z.string().min(16, 'the webhook secret must be at least 16 characters').optional(),
+  /** Private ranges webhooks may reach, as CIDR (`10.1.0.0/16`, `127.0.0.1/32`). */
+  webhookAllow: z.array(z.string().refine(isCidr, 'each must be a CIDR range such as 10.1.0.0/16 or ::1/128')).default([]),
+  /** A webhook not delivered this long after its job ended is given up, ms. */
+  webhookRetryForMs: z.coerce.number().int().min(1000).max(7 * 86_400_000).default(3_600_000),
 });
+
+/** `ADDRESS/BITS` or a bare address. */
+function isCidr(text: string): boolean {
+  const [address = '', bits, extra] = text.split('/');
+  const version = isIP(address);
+  if (version === 0 || extra !== undefined) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128));
+}
 
 export type Config = z.output<typeof ConfigSchema>;
 
@@ -93,12 +110,16 @@ export const ENV: Readonly<Record<string, keyof Config>> = {
   RINGPOOL_BODY_LIMIT: 'bodyLimitBytes',
   RINGPOOL_MAX_MODULE_BYTES: 'maxModuleBytes',
   RINGPOOL_LOG_LEVEL: 'logLevel',
+  RINGPOOL_WEBHOOK_URL: 'webhookUrl',
+  RINGPOOL_WEBHOOK_SECRET: 'webhookSecret',
+  RINGPOOL_WEBHOOK_ALLOW: 'webhookAllow',
+  RINGPOOL_WEBHOOK_RETRY_FOR_MS: 'webhookRetryForMs',
 };
 
-export const LIST_FIELDS: ReadonlySet<string> = new Set<keyof Config>(['jobsDirs', 'apiTokens', 'sentinels', 'peers']);
+export const LIST_FIELDS: ReadonlySet<string> = new Set<keyof Config>(['jobsDirs', 'apiTokens', 'sentinels', 'peers', 'webhookAllow']);
 
 /** Secrets are shown masked by `ringpool config` and never logged. */
-export const SECRET_FIELDS: ReadonlySet<keyof Config> = new Set(['apiTokens', 'clusterSecret']);
+export const SECRET_FIELDS: ReadonlySet<keyof Config> = new Set(['apiTokens', 'clusterSecret', 'webhookSecret']);
 
 /** Flags win over the environment, which wins over the defaults. */
 export function loadConfig(flags: Partial<Record<keyof Config, unknown>>, env: NodeJS.ProcessEnv = process.env, configFile?: string): Config {

@@ -250,12 +250,13 @@ interface Scheduling {
 /** The scheduler role: a Raft member (its messages served at `url`) that, while it leads, splits jobs and places tasks. */
 async function startSchedulerRole(parts: NodeParts, url: string, server: NodeServer, shutdown: Shutdown): Promise<Scheduling> {
   const { config, logger, store, registry, metrics, connections, keys, open } = parts;
-  const [{ Scheduler }, { RaftLeadership }, { RaftMembership }, { RegistryMembership }, { publishSchedulerStatus, startConsensus }] = await Promise.all([
+  const [{ Scheduler }, { RaftLeadership }, { RaftMembership }, { RegistryMembership }, { publishSchedulerStatus, startConsensus }, { WebhookDeliveries }] = await Promise.all([
     roleModule<typeof import('../scheduler/scheduler.js')>('../scheduler/scheduler.js'),
     roleModule<typeof import('../scheduler/raft-leadership.js')>('../scheduler/raft-leadership.js'),
     roleModule<typeof import('../scheduler/raft-membership.js')>('../scheduler/raft-membership.js'),
     roleModule<typeof import('../scheduler/membership.js')>('../scheduler/membership.js'),
     roleModule<typeof import('./consensus.js')>('./consensus.js'),
+    roleModule<typeof import('../scheduler/webhook-delivery.js')>('../scheduler/webhook-delivery.js'),
   ]);
   const log = logger.child({ role: 'scheduler', id: config.schedulerId });
   const consensus = startConsensus({ config, selfUrl: url, logger: log, metrics });
@@ -283,9 +284,15 @@ async function startSchedulerRole(parts: NodeParts, url: string, server: NodeSer
     { maxTasksPerJob: config.maxTasksPerJob, maxJobResultBytes: config.maxJobResultBytes },
   );
   running.start();
+  const webhooks = new WebhookDeliveries(
+    { store: store.webhooks, leadership, logger: log, metrics },
+    { retryForMs: config.webhookRetryForMs, secret: config.webhookSecret, allow: config.webhookAllow },
+  );
+  webhooks.start();
   shutdown.add(async () => {
     stopGuard();
     await consensus.handOver();
+    await webhooks.close();
     await running.close();
     membership.stop();
     stopStatus();
@@ -325,7 +332,14 @@ async function startApiRole(parts: NodeParts, shutdown: Shutdown): Promise<Fetch
       readiness,
       ...(listStore === undefined ? {} : { listStore }),
     },
-    { bodyLimitBytes: config.bodyLimitBytes, apiTokens: config.apiTokens, maxJobsInFlight: config.maxJobsInFlight, maxModuleBytes: config.maxModuleBytes },
+    {
+      bodyLimitBytes: config.bodyLimitBytes,
+      apiTokens: config.apiTokens,
+      maxJobsInFlight: config.maxJobsInFlight,
+      maxModuleBytes: config.maxModuleBytes,
+      webhookUrl: config.webhookUrl,
+      webhookAllow: config.webhookAllow,
+    },
   );
   const nodeQueues = createNodeQueues(apiStore.workers);
   shutdown.add(() => nodeQueues.close());

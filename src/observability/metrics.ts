@@ -28,6 +28,12 @@ export class Metrics {
     labelNames: ['connection', 'cause'],
     registers: [this.registry],
   });
+  readonly webhookDeliveries = new Counter({
+    name: 'ringpool_webhook_deliveries_total',
+    help: 'Webhook attempts by outcome: delivered, retried (failed, tried again later), gave_up (failed past the retry time), refused (SSRF guard)',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
   readonly httpRequests = new Counter({ name: 'ringpool_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [this.registry] });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {

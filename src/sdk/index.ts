@@ -13,6 +13,21 @@ export interface JobOptions {
   readonly batchSize?: number;
   /** How long the job's results are kept after it ends, in seconds. @default 86400 */
   readonly resultTtlSec?: number;
+  /** A POST when the job ends (docs/webhooks.md); absent: none, or the node's `--webhook-url`. */
+  readonly callback?: JobCallback;
+}
+
+/** The events a job's webhook can be sent for. */
+export type WebhookEvent = 'completed' | 'failed' | 'cancelled';
+
+/** Where and for which ends of the job a webhook is sent (docs/webhooks.md). */
+export interface JobCallback {
+  /** An http(s) URL, at most 2048 characters; private addresses are refused unless `--webhook-allow`ed. */
+  readonly url: string;
+  /** The ends that are sent. @default all three */
+  readonly events?: readonly WebhookEvent[];
+  /** Signs each delivery (`Ringpool-Signature`); absent: the node's `--webhook-secret`, if any. */
+  readonly secret?: string;
 }
 
 /** Handed to `run` inside the worker thread. */

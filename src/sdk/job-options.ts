@@ -1,9 +1,27 @@
 // The per-job options: their schema, defaults, and how module defaults and a submission combine.
 import { z } from 'zod';
-import type { JobOptions } from './index.js';
+import type { JobCallback, JobOptions, WebhookEvent } from './index.js';
 
-/** Every option resolved: what is stored with a job so that every node runs it alike. */
-export type ResolvedJobOptions = { readonly [K in keyof JobOptions]-?: NonNullable<JobOptions[K]> };
+/**
+ * Every option resolved: what is stored with a job so that every node runs it alike. A callback
+ * has no default: absent, the job sends no webhook (or the node's `--webhook-url`, set at submit).
+ */
+export type ResolvedJobOptions = { readonly [K in Exclude<keyof JobOptions, 'callback'>]-?: NonNullable<JobOptions[K]> } & { readonly callback?: JobCallback };
+
+export const WEBHOOK_EVENTS: readonly WebhookEvent[] = Object.freeze(['completed', 'failed', 'cancelled']);
+
+export const JobCallbackSchema = z
+  .object({
+    url: z
+      .string()
+      .max(2048)
+      .refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), 'must be an http:// or https:// URL')
+      .describe('where the POST goes (docs/webhooks.md); private addresses are refused unless the node allows them (--webhook-allow)'),
+    events: z.array(z.enum(['completed', 'failed', 'cancelled'])).min(1).max(3).optional().describe('the ends that are sent; default all three'),
+    secret: z.string().min(16).max(256).optional().describe("signs each delivery (Ringpool-Signature); default the node's --webhook-secret"),
+  })
+  .strict()
+  .meta({ id: 'JobCallback' });
 
 export const JOB_OPTION_DEFAULTS: ResolvedJobOptions = Object.freeze({
   retries: 2,
@@ -20,6 +38,7 @@ export const JobOptionsSchema = z
     taskMemoryMb: z.number().int().min(16).max(65_536).describe('heap limit of a task thread, MB'),
     batchSize: z.number().int().min(0).max(10_000).describe('tasks per queue entry; 0 = automatic'),
     resultTtlSec: z.number().int().min(1).max(31_536_000).describe('seconds the result is kept'),
+    callback: JobCallbackSchema.describe('a webhook POST when the job ends (docs/webhooks.md)'),
   })
   .partial()
   .strict();

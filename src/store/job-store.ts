@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { RingpoolError, type SerializedError } from '../errors.js';
 import type { ResultType } from '../sdk/index.js';
-import type { ResolvedJobOptions } from '../sdk/job-options.js';
+import { WEBHOOK_EVENTS, type ResolvedJobOptions } from '../sdk/job-options.js';
 import { TERMINAL_STATUSES, parseJobHash, type JobError, type JobRecord, type JobStatus } from './job-record.js';
 import type { Keys } from './keys.js';
 import { queryWords, searchWords } from './search-words.js';
@@ -15,6 +15,7 @@ import { QuotaStore } from './quota-store.js';
 import { ResultStore } from './result-store.js';
 import { readReplication, type ReplicationView } from './replication.js';
 import { SchedulerStatuses } from './scheduler-statuses.js';
+import { WebhookStore } from './webhook-store.js';
 import { WorkerStore } from './worker-store.js';
 import { parseAdoptions, type Adoption, type BatchStamp } from '../transport/task-batch.js';
 
@@ -63,6 +64,19 @@ const SEARCH_MAX = 2_000;
 
 const JOB_ID = /^[0-9a-z]{8,12}-[0-9a-f]{10}$/;
 
+/** The options as the job shows them: a callback's secret stays out (it is in the `callback` field). */
+function shownOptions(options: ResolvedJobOptions): ResolvedJobOptions {
+  if (options.callback?.secret === undefined) return options;
+  const { secret: _secret, ...callback } = options.callback;
+  return { ...options, callback };
+}
+
+/** The `callback` field the scripts that end a job read (queueWebhook in _fence.lua): events resolved. */
+function callbackField(options: ResolvedJobOptions): string[] {
+  if (options.callback === undefined) return [];
+  return ['callback', JSON.stringify({ ...options.callback, events: options.callback.events ?? WEBHOOK_EVENTS })];
+}
+
 /** A new job id: time-ordered, unguessable, safe in a URL and a Redis key. */
 export function newJobId(now: number = Date.now()): string {
   return `${now.toString(36)}-${randomBytes(5).toString('hex')}`;
@@ -91,6 +105,7 @@ export class JobStore {
   #quotas: QuotaStore | undefined;
   #schedulerStatuses: SchedulerStatuses | undefined;
   #jobTypes: JobTypeStore | undefined;
+  #webhooks: WebhookStore | undefined;
 
   constructor(redis: Redis, keys: Keys, options: JobStoreOptions = {}) {
     this.#acks = new ReplicatedWrites(redis, options);
@@ -123,6 +138,11 @@ export class JobStore {
   /** Job types deployed at runtime, their versions and code, on this store's connection and its replicated writes. */
   get jobTypes(): JobTypeStore {
     return (this.#jobTypes ??= new JobTypeStore(this.#redis, this.keys, this.#acks));
+  }
+
+  /** Webhook deliveries of ended jobs and their logs, on this store's connection. */
+  get webhooks(): WebhookStore {
+    return (this.#webhooks ??= new WebhookStore(this.#redis, this.keys));
   }
 
   /** The schedulers' published statuses, on this store's connection. */
@@ -177,7 +197,8 @@ export class JobStore {
       'name', job.name,
       'status', 'queued',
       'input', JSON.stringify(job.input),
-      'options', JSON.stringify(job.options),
+      'options', JSON.stringify(shownOptions(job.options)),
+      ...callbackField(job.options),
       'resultType', job.resultType,
       ...(job.version === undefined ? [] : ['version', job.version]),
       'createdAt', now,

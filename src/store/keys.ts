@@ -41,6 +41,14 @@ export interface Keys {
   readonly events: string;
   /** Sorted set: a principal's jobs in flight, job id → reservation time in ms (see quota-admit.lua). */
   quota(principal: string): string;
+  /**
+   * Hash: a webhook delivery (id `<jobId>.<event>.<run>`): the callback, the job's end, state and
+   * attempts. Queued by the scripts that end a job (`queueWebhook` in _fence.lua builds the same
+   * name from the job key).
+   */
+  webhook(deliveryId: string): string;
+  /** Sorted set: pending webhook delivery ids scored by their next attempt time, ms (built alike in _fence.lua). */
+  readonly webhooksDue: string;
   /** BullMQ queue name of a worker node (BullMQ adds its own prefix: ours). */
   nodeQueue(nodeId: string): string;
   /** Hash: deployed job type name → its active version. */
@@ -81,6 +89,8 @@ export function createKeys(prefix: string): Keys {
     workers: `${p}workers`,
     events: `${p}events`,
     quota: (principal: string) => `${p}quota:${principal}`,
+    webhook: (deliveryId: string) => `${p}webhook:${deliveryId}`,
+    webhooksDue: `${p}webhooks:due`,
     nodeQueue: (nodeId: string) => `node-${nodeId}`,
     jobTypesActive: `${p}job-types:active`,
     jobTypesRevision: `${p}job-types:revision`,

@@ -24,6 +24,7 @@ const SCRIPTS = {
   'deploy-job-type': 5,
   'activate-job-type': 3,
   'delete-job-type-version': 5,
+  'webhook-attempt': 3,
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

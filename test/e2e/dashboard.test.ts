@@ -207,6 +207,19 @@ describe.skipIf(!HAS_CHROMIUM)('the dashboard in a browser', { timeout: 240_000 
     expect((await node.api(`/v1/jobs/${id}`)).body.status).toBe('cancelled');
   });
 
+  it("lists the webhook's delivery log on the job page", async () => {
+    // No allow-list on this node: a host name that resolves to loopback is refused at delivery.
+    const created = await node.api('/v1/jobs', { body: { job: 'spin', input: { tasks: 1, ms: 1 }, options: { callback: { url: 'http://localhost:9/hook' } } } });
+    const id = created.body.id as string;
+    await expect.poll(async () => (await node.api(`/v1/jobs/${id}`)).body.webhook?.state, WAIT).toBe('refused');
+    await page.goto(`${base}/#/jobs/${id}`);
+    await page.getByTestId('job-webhook-state').waitFor(WAIT);
+    expect(await page.getByTestId('job-webhook-state').textContent()).toMatch(/^refused/);
+    expect(await page.getByTestId('job-webhook').textContent()).toContain(`${id}.completed.0`);
+    expect(await page.getByTestId('job-webhook-attempts').locator('li').count()).toBe(1);
+    expect(await page.getByTestId('job-webhook-attempts').textContent()).toMatch(/localhost resolves to .* private/);
+  });
+
   it('finds a job by a prefix of its id, and filters the list by status', async (ctx) => {
     const flaky = ids.flaky as string;
     const probe = await node.api(`/v1/jobs?q=${encodeURIComponent(flaky.slice(0, -2))}`);

@@ -6,14 +6,14 @@ import { TERMINAL_STATUSES } from '../../store/job-record.js';
 import type { JobStore } from '../../store/job-store.js';
 import { principalOf } from '../auth.js';
 import { describeIssues } from '../errors.js';
-import { publicJob } from '../public-job.js';
+import { publicJob, publicWebhook } from '../public-job.js';
 import type { JobQuota } from '../quota.js';
 import { createRoute, errorAnswers, json, JobIdParams, NO_SUCH_JOB, REDIS_DOWN, routeApp, serveRoute } from '../route-spec.js';
 import { CancelAnswerSchema, JobDetailSchema, JobPageSchema, ListJobsQuerySchema, RetryAnswerSchema } from '../wire.js';
 import { findJob } from './job-reads.js';
 
 export interface JobRoutesDeps {
-  readonly store: Pick<JobStore, 'getJob' | 'taskErrors' | 'cancelJob' | 'retryJob'>;
+  readonly store: Pick<JobStore, 'getJob' | 'taskErrors' | 'cancelJob' | 'retryJob' | 'webhooks'>;
   /** Where lists and searches are read: the master, or a replica (`--read-from replica`). */
   readonly listStore: Pick<JobStore, 'listJobs' | 'searchJobs'>;
   /** A retried job is in flight again: it counts against the quota of whoever retried it. */
@@ -101,8 +101,8 @@ export function jobRoutes(deps: JobRoutesDeps): OpenAPIHono<BlankEnv> {
 
   serveRoute(app, getJob, async (c) => {
     const job = await findJob(store, c.req.param('id'));
-    const errors = job.status === 'failed' ? await store.taskErrors(job.id) : [];
-    return c.json({ ...publicJob(job), taskErrors: errors });
+    const [errors, webhook] = await Promise.all([job.status === 'failed' ? store.taskErrors(job.id) : [], store.webhooks.forJob(job.id)]);
+    return c.json({ ...publicJob(job), taskErrors: errors, webhook: publicWebhook(webhook) });
   });
 
   serveRoute(app, cancelJob, async (c) => {

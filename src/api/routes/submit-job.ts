@@ -8,6 +8,7 @@ import type { JobResolver } from '../../registry/live-registry.js';
 import { resolveJobOptions } from '../../sdk/job-options.js';
 import type { JobEvents } from '../../store/job-events.js';
 import { TERMINAL_STATUSES } from '../../store/job-record.js';
+import { WebhookGuard } from '../../transport/webhook-target.js';
 import { newJobId, type JobStore, type NewJob } from '../../store/job-store.js';
 import { principalOf } from '../auth.js';
 import { describeIssues } from '../errors.js';
@@ -25,6 +26,8 @@ export interface SubmitJobDeps {
   readonly quota: Pick<JobQuota, 'keyOf' | 'admit' | 'release'>;
   /** Job-end notifications, for `?wait=MS`; without them the answer is always at once. */
   readonly jobEvents?: Pick<JobEvents, 'waitForEnd'> | undefined;
+  /** The node's default webhook and the check of a callback's URL (webhookPolicy). */
+  readonly webhooks?: WebhookPolicy;
   /** Deepest nesting of arrays and objects accepted in the body. */
   readonly maxJsonDepth: number;
   /** Largest accepted body, bytes. */
@@ -72,7 +75,7 @@ export function submitJobRoutes(deps: SubmitJobDeps): OpenAPIHono<BlankEnv> {
   const app = routeApp();
   serveRoute(app, submitJob, async (c) => {
     const wait = waitQuery(c.req.query('wait'));
-    const submission = parseSubmission(deps.registry, await readJson(c, deps.maxJsonDepth, deps.bodyLimitBytes));
+    const submission = withCallback(parseSubmission(deps.registry, await readJson(c, deps.maxJsonDepth, deps.bodyLimitBytes)), deps.webhooks);
     const job: NewJob = { id: newJobId(), ...submission };
     const principal = principalOf(c).id;
     // `?wait=MS`: registered before the job exists, so its end cannot pass unseen.
@@ -107,6 +110,41 @@ function parseSubmission(registry: SubmitJobDeps['registry'], body: unknown): Su
     // Pinned: its split, tasks, retries and reduce run this version, whatever is active later.
     ...(loaded.version === null ? {} : { version: loaded.version }),
   };
+}
+
+/** What the submission does with callbacks: the node's default, and why a URL is refused. */
+export interface WebhookPolicy {
+  readonly defaultUrl: string | undefined;
+  /** Why a callback URL may not be reached, judged without DNS (a literal private address). */
+  refusal(url: string): string | undefined;
+}
+
+/**
+ * The policy of `--webhook-url` and `--webhook-allow`; an allow-list that is not CIDR, or a default
+ * URL the guard refuses, is a CONFIG error.
+ */
+export function webhookPolicy(allow: readonly string[], defaultUrl: string | undefined): WebhookPolicy {
+  let guard: WebhookGuard;
+  try {
+    guard = new WebhookGuard(allow);
+  } catch (err) {
+    throw new RingpoolError('CONFIG', `webhookAllow: ${(err as Error).message}`);
+  }
+  const why = defaultUrl === undefined ? undefined : guard.literalRefusal(defaultUrl);
+  if (why !== undefined) throw new RingpoolError('CONFIG', `webhookUrl: ${why}`);
+  return { defaultUrl, refusal: (url) => guard.literalRefusal(url) };
+}
+
+/** Step 1b: a callback to a literal private address is refused (400); without one, the node's default applies. */
+function withCallback(submission: Submission, policy: WebhookPolicy | undefined): Submission {
+  const callback = submission.options.callback;
+  if (callback === undefined) {
+    if (policy?.defaultUrl === undefined) return submission;
+    return { ...submission, options: { ...submission.options, callback: { url: policy.defaultUrl } } };
+  }
+  const why = (policy ?? webhookPolicy([], undefined)).refusal(callback.url);
+  if (why !== undefined) throw new RingpoolError('BAD_INPUT', `options.callback.url: ${why}`);
+  return submission;
 }
 
 /**

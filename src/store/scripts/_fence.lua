@@ -42,12 +42,39 @@ local function isStaleBatch(jobKey, term, lastIndex)
   return false
 end
 
+-- Queues the webhook delivery of a job that just ended as `event` (docs/webhooks.md), in the same
+-- script that ends it, so a crash cannot lose it: only when the job has a callback (`callback`
+-- field, written at creation) that asks for the event. Keyed by job, event and run: repeating it
+-- is harmless. The names are those of keys.ts (`webhook`, `webhooksDue`), built from the job key's
+-- prefix. The job's name, error and end are copied: the job hash may expire before the delivery.
+local function queueWebhook(jobKey, id, event)
+  local callback = redis.call('HGET', jobKey, 'callback')
+  if not callback then return end
+  local wanted = false
+  for _, e in ipairs(cjson.decode(callback).events or {}) do
+    if e == event then wanted = true end
+  end
+  if not wanted then return end
+  local base = string.sub(jobKey, 1, #jobKey - #id - 4)
+  local f = redis.call('HMGET', jobKey, 'name', 'error', 'finishedAt', 'retries')
+  local deliveryId = id .. '.' .. event .. '.' .. (f[4] or '0')
+  local key = base .. 'webhook:' .. deliveryId
+  if redis.call('EXISTS', key) == 1 then return end
+  local now = nowMs()
+  redis.call('HSET', key, 'id', deliveryId, 'jobId', id, 'event', event, 'callback', callback,
+    'name', f[1] or '', 'error', f[2] or '', 'finishedAt', f[3] or now, 'createdAt', now,
+    'state', 'pending', 'attempts', '[]', 'nextAt', now)
+  redis.call('HSET', jobKey, 'webhook', deliveryId)
+  redis.call('ZADD', base .. 'webhooks:due', now, deliveryId)
+end
+
 -- Ends a running job as completed with its result: the result and the record expire after `ttl`
 -- seconds, the task results and their bitmap are freed, and the API's waiters are told.
 -- `fields`: further job hash fields to set (field, value, …).
 local function completeWith(jobKey, resultKey, activeKey, resultsKey, bitsKey, id, result, ttl, channel, fields)
   redis.call('SET', resultKey, result, 'EX', ttl)
   redis.call('HSET', jobKey, 'status', 'completed', unpack(fields))
+  queueWebhook(jobKey, id, 'completed')
   redis.call('EXPIRE', jobKey, ttl)
   redis.call('SREM', activeKey, id)
   redis.call('UNLINK', resultsKey, bitsKey)

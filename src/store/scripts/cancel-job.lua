@@ -6,6 +6,7 @@ local status = redis.call('HGET', KEYS[2], 'status')
 if not status then return 'missing' end
 if isTerminal(status) then return status end
 redis.call('HSET', KEYS[2], 'status', 'cancelled', 'finishedAt', ARGV[2])
+queueWebhook(KEYS[2], ARGV[1], 'cancelled')
 redis.call('SREM', KEYS[3], ARGV[1])
 redis.call('PUBLISH', ARGV[3], 'cancel:' .. ARGV[1])
 return 'cancelled'

@@ -12,6 +12,7 @@ if redis.call('HSETNX', KEYS[3], ARGV[2], ARGV[3]) == 1 then
   redis.call('HINCRBY', KEYS[2], 'failed', 1)
 end
 redis.call('HSET', KEYS[2], 'status', 'failed', 'error', ARGV[3], 'finishedAt', ARGV[4])
+queueWebhook(KEYS[2], ARGV[1], 'failed')
 redis.call('SREM', KEYS[4], ARGV[1])
 redis.call('PUBLISH', ARGV[5], 'end:' .. ARGV[1])
 return 'failed'

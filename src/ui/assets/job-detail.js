@@ -1,4 +1,4 @@
-// Job detail: live progress over server-sent events, timing, errors with stacks, the result, cancel and retry.
+// Job detail: live progress over server-sent events, timing, errors with stacks, the result, the webhook's delivery log, cancel and retry.
 import { ApiError, api, eventsUrl } from './api.js';
 import { DASH, badge, duration, h, num, prettyJson, progressBar, replace, timestamp } from './dom.js';
 import { setConnection } from './shell.js';
@@ -23,6 +23,7 @@ function layout(main, id) {
     inputCard: h('section', { class: 'card', 'aria-labelledby': 'h-input' }),
     errorCard: h('section', { class: 'card span-2 card-error', 'aria-labelledby': 'h-error', hidden: true, 'data-testid': 'job-error-card' }),
     resultCard: h('section', { class: 'card span-2', 'aria-labelledby': 'h-result', hidden: true }),
+    webhookCard: h('section', { class: 'card span-2', 'aria-labelledby': 'h-webhook', hidden: true, 'data-testid': 'job-webhook' }),
     loadError: h('p', { class: 'error', role: 'alert', hidden: true, 'data-testid': 'job-load-error' }),
   };
   replace(
@@ -32,7 +33,7 @@ function layout(main, id) {
     el.loadError,
     el.actionError,
     el.actionInfo,
-    h('div', { class: 'grid' }, el.progressCard, el.errorCard, el.resultCard, el.timingCard, el.inputCard),
+    h('div', { class: 'grid' }, el.progressCard, el.errorCard, el.resultCard, el.webhookCard, el.timingCard, el.inputCard),
   );
   return el;
 }
@@ -51,6 +52,7 @@ class JobDetailPage {
   #objectUrl = null;
   #confirming = false;
   #sseFailed = false;
+  #webhookTimer;
 
   constructor(main, id) {
     this.#main = main;
@@ -64,6 +66,7 @@ class JobDetailPage {
 
   stop() {
     this.#stopped = true;
+    clearTimeout(this.#webhookTimer);
     this.#stopLive();
     if (this.#objectUrl) URL.revokeObjectURL(this.#objectUrl);
     setConnection('idle');
@@ -78,6 +81,10 @@ class JobDetailPage {
     replace(this.#el.inputCard, inputContent(job));
     renderError(this.#el.errorCard, job);
     this.#renderResult();
+    renderWebhook(this.#el.webhookCard, job.webhook);
+    // A delivery still being tried after the job ended: look again until it is settled.
+    clearTimeout(this.#webhookTimer);
+    if (TERMINAL.has(job.status) && job.webhook?.state === 'pending') this.#webhookTimer = setTimeout(() => !this.#stopped && this.#load(), 2 * POLL_MS);
   }
 
   #renderHead() {
@@ -314,6 +321,22 @@ function inputContent(job) {
     h('h3', {}, 'Options'),
     h('pre', { class: 'code' }, prettyJson(job.options, 5_000)),
   ];
+}
+
+const WEBHOOK_STATES = { pending: 'being tried', delivered: 'delivered', gave_up: 'given up', refused: 'refused (private address)' };
+
+/** The webhook's delivery log (docs/webhooks.md): its state and each attempt. */
+function renderWebhook(card, webhook) {
+  card.hidden = !webhook;
+  if (!webhook) return;
+  const attempt = (a) =>
+    h('li', { class: 'small' }, timestamp(a.at), ' · ', a.status === null ? h('span', { class: 'error' }, a.error ?? 'no answer') : h('span', { class: a.status < 300 ? '' : 'error' }, `HTTP ${a.status}`), ` · ${duration(a.latencyMs)}`);
+  replace(
+    card,
+    h('h2', { id: 'h-webhook' }, 'Webhook'),
+    h('p', {}, h('span', { 'data-testid': 'job-webhook-state' }, WEBHOOK_STATES[webhook.state] ?? webhook.state), ` · ${webhook.event} · `, h('span', { class: 'mono small' }, webhook.deliveryId), webhook.nextAttemptAt ? h('span', { class: 'muted' }, ` · next try ${timestamp(webhook.nextAttemptAt)}`) : null),
+    webhook.attempts.length === 0 ? h('p', { class: 'muted small' }, 'No attempt yet.') : h('ol', { 'data-testid': 'job-webhook-attempts' }, ...webhook.attempts.map(attempt)),
+  );
 }
 
 function renderError(card, job) {
