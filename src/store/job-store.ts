@@ -13,6 +13,7 @@ import { ReplicatedWrites, type ReplicatedWritesOptions } from './replicated-wri
 import { JobTypeStore } from './job-type-store.js';
 import { QuotaStore } from './quota-store.js';
 import { ResultStore } from './result-store.js';
+import { ScheduleStore } from './schedule-store.js';
 import { readReplication, type ReplicationView } from './replication.js';
 import { SchedulerStatuses } from './scheduler-statuses.js';
 import { WorkerStore } from './worker-store.js';
@@ -29,6 +30,8 @@ export interface NewJob {
   readonly resultType: ResultType;
   /** The deployed version of the job type it runs; absent for a module from a folder. */
   readonly version?: number | undefined;
+  /** The schedule whose tick (ms) started it (schedule-store.ts). */
+  readonly schedule?: { readonly id: string; readonly tick: number } | undefined;
 }
 
 /** A job's state as a worker needs it to decide whether to run a batch (JobStore.placementView). */
@@ -91,6 +94,7 @@ export class JobStore {
   #quotas: QuotaStore | undefined;
   #schedulerStatuses: SchedulerStatuses | undefined;
   #jobTypes: JobTypeStore | undefined;
+  #schedules: ScheduleStore | undefined;
 
   constructor(redis: Redis, keys: Keys, options: JobStoreOptions = {}) {
     this.#acks = new ReplicatedWrites(redis, options);
@@ -123,6 +127,11 @@ export class JobStore {
   /** Job types deployed at runtime, their versions and code, on this store's connection and its replicated writes. */
   get jobTypes(): JobTypeStore {
     return (this.#jobTypes ??= new JobTypeStore(this.#redis, this.keys, this.#acks));
+  }
+
+  /** Schedules and the jobs their ticks started, on this store's connection and its replicated writes. */
+  get schedules(): ScheduleStore {
+    return (this.#schedules ??= new ScheduleStore(this.#redis, this.keys, this.#acks));
   }
 
   /** The schedulers' published statuses, on this store's connection. */
@@ -180,6 +189,7 @@ export class JobStore {
       'options', JSON.stringify(job.options),
       'resultType', job.resultType,
       ...(job.version === undefined ? [] : ['version', job.version]),
+      ...(job.schedule === undefined ? [] : ['scheduleId', job.schedule.id, 'scheduledFor', job.schedule.tick]),
       'createdAt', now,
       'placed', 0, 'done', 0, 'failed', 0, 'duplicates', 0,
     ]);
