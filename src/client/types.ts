@@ -17,6 +17,9 @@ import type {
   JobTypeVersionsSchema,
   ProgressEventSchema,
   RetryAnswerSchema,
+  DeleteScheduleAnswerSchema,
+  ScheduleBodySchema,
+  ScheduleSchema,
 } from '../api/wire.js';
 import type { AnyJob } from '../sdk/index.js';
 import type { JobHandle } from './job-handle.js';
@@ -36,6 +39,11 @@ export type DeployAnswer = z.infer<typeof DeployAnswerSchema>;
 export type JobTypeVersions = z.infer<typeof JobTypeVersionsSchema>;
 export type ActivateAnswer = z.infer<typeof ActivateAnswerSchema>;
 export type DeleteVersionAnswer = z.infer<typeof DeleteVersionAnswerSchema>;
+/** A schedule as `GET /v1/schedules` shows it, with its next runs and the jobs its last ticks started. */
+export type Schedule = z.infer<typeof ScheduleSchema>;
+/** What `client.schedules.create` takes (`POST /v1/schedules`); `timezone` defaults to UTC, `missed` to skip. */
+export type NewSchedule = z.input<typeof ScheduleBodySchema>;
+export type DeleteScheduleAnswer = z.infer<typeof DeleteScheduleAnswerSchema>;
 type JobEnded = z.infer<typeof JobEndedSchema>;
 
 /** What `JobHandle.events()` yields: the job's state when it changes, then its end (after which the iteration stops). */
