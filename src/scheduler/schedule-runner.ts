@@ -11,13 +11,15 @@ import type { Leadership } from './leadership.js';
 const LOOP_MS = 200;
 
 /**
- * A tick fired at most this late (ms) is on time; an older one was missed while no scheduler led
- * (a failover takes about a second, docs/architecture.md §6), and the schedule's policy applies.
+ * A tick that came due at most this long before this process began to lead still fires: the
+ * failover took it (about a second, docs/architecture.md §6). An older one unfired was missed
+ * while no scheduler led, and the schedule's policy applies. Every tick due while this process
+ * leads fires, however late its pass (a leader that cannot reach Redis steps down, §2).
  */
 export const ON_TIME_MS = 2_000;
 
-/** Most on-time ticks fired per schedule in one pass (a cron firing more often than this in ON_TIME_MS is cut short). */
-const MAX_ON_TIME = 100;
+/** Most ticks fired per schedule in one pass; the rest go in the next. */
+const MAX_PER_PASS = 100;
 
 export interface TickPlan {
   /** Ticks to fire, oldest first: one job each. */
@@ -27,14 +29,14 @@ export interface TickPlan {
 }
 
 /**
- * What is due of a schedule whose ticks up to `lastTick` are dealt with, at `now`: the ticks of
- * the last `onTimeMs` fire each; older ones were missed, and `missed` says whether none of them
- * runs ('skip') or one job runs for them all, as their latest tick ('run-once'). Pure: every
- * leader that plans the same schedule at the same time fires the same ticks.
+ * What is due of a schedule whose ticks up to `lastTick` are dealt with, at `now`, for a leader
+ * that counts ticks at or before `missedUpTo` as missed (it began to lead ON_TIME_MS after them):
+ * later ticks fire each; missed ones none ('skip') or one job for them all, as their latest tick
+ * ('run-once'). Pure: leaders that plan the same schedule alike fire the same ticks.
  */
-export function planTicks(cron: Cron, lastTick: number, now: number, missed: MissedPolicy, onTimeMs: number = ON_TIME_MS): TickPlan | undefined {
-  const onTimeFrom = Math.max(lastTick, now - onTimeMs);
-  const onTime = nextTicks(cron, onTimeFrom, MAX_ON_TIME).filter((t) => t <= now);
+export function planTicks(cron: Cron, lastTick: number, now: number, missed: MissedPolicy, missedUpTo: number): TickPlan | undefined {
+  const onTimeFrom = Math.max(lastTick, missedUpTo);
+  const onTime = nextTicks(cron, onTimeFrom, MAX_PER_PASS).filter((t) => t <= now);
   const late = onTimeFrom > lastTick ? lastTickAtOrBefore(cron, onTimeFrom) : undefined;
   const missedTick = late !== undefined && late > lastTick ? late : undefined;
   const fire = missed === 'run-once' && missedTick !== undefined ? [missedTick, ...onTime] : onTime;
@@ -56,6 +58,8 @@ export class ScheduleRunner {
   readonly #crons = new Map<string, Cron>();
   #running = false;
   #loop: Promise<void> | undefined;
+  /** The term this process leads in and when its first pass in it ran. */
+  #leading: { readonly term: number; readonly since: number } | undefined;
 
   constructor(deps: ScheduleRunnerDeps) {
     this.#deps = deps;
@@ -84,12 +88,14 @@ export class ScheduleRunner {
     }
   }
 
-  /** One pass: every schedule's due ticks fired (or skipped as missed) as the leader of `term`. */
+  /** One pass: every schedule's due ticks fired (or skipped as missed) as the leader of `term`; its first pass in a term marks when it began to lead. */
   async fireDue(term: number, now: number = Date.now()): Promise<void> {
+    if (this.#leading?.term !== term) this.#leading = { term, since: now };
+    const missedUpTo = this.#leading.since - ON_TIME_MS;
     for (const schedule of await this.#deps.store.schedules.list()) {
       if (schedule.paused) continue;
       try {
-        await this.#fireSchedule(schedule, term, now);
+        await this.#fireSchedule(schedule, term, now, missedUpTo);
       } catch (err) {
         // Redis trouble or a deposed leader (STALE_TERM): the ticks stay due, for this or the next leader.
         this.#deps.logger.warn({ scheduleId: schedule.id, err: serializeError(err) }, 'could not fire a schedule; will retry');
@@ -97,8 +103,8 @@ export class ScheduleRunner {
     }
   }
 
-  async #fireSchedule(schedule: ScheduleRecord, term: number, now: number): Promise<void> {
-    const plan = planTicks(this.#cron(schedule), schedule.lastTick, now, schedule.missed);
+  async #fireSchedule(schedule: ScheduleRecord, term: number, now: number, missedUpTo: number): Promise<void> {
+    const plan = planTicks(this.#cron(schedule), schedule.lastTick, now, schedule.missed, missedUpTo);
     if (plan === undefined) return;
     const { store } = this.#deps;
     for (const tick of plan.fire) {

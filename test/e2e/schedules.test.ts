@@ -70,12 +70,15 @@ describe('schedules across scheduler failovers', () => {
       // No tick fired twice, and each tick's job has the tick's own id.
       for (const [tick, ids] of byTick) expect(ids, `tick ${tick} of ${schedule.missed}`).toEqual([tickJobId(schedule.id, tick)]);
       // Every tick of the window (after the creation, up to a second before the pause) fired, but
-      // ticks of a leaderless gap (a leader's pass runs every 200 ms; a tick up to 2 s late still fires).
+      // ticks of a leaderless gap: a new leader fires what came due since it leads and up to
+      // ON_TIME_MS before; older ticks the killed leader had not fired (it may lag on a loaded
+      // machine) follow the policy. None is missed away from a kill.
       const window: number[] = [];
       for (let t = Math.floor(schedule.createdAt / 1000) * 1000 + 1000; t <= pausedAt - 1000; t += 1000) window.push(t);
       const missed = window.filter((t) => !byTick.has(t));
-      const inAGap = (t: number) => gaps.some((g) => t >= g.from - 1_000 && t <= g.to + 500);
-      expect(missed.filter((t) => !inAGap(t)), `${schedule.missed}: ticks missed outside a leaderless gap`).toEqual([]);
+      const inAGap = (t: number) => gaps.some((g) => t >= g.from - 3_000 && t <= g.to);
+      const seen = `gaps ${JSON.stringify(gaps)}, missed ${JSON.stringify(missed)}`;
+      expect(missed.filter((t) => !inAGap(t)), `${schedule.missed}: ticks missed outside a leaderless gap; ${seen}`).toEqual([]);
       expect(window.length - missed.length).toBeGreaterThanOrEqual(25);
       console.log(`schedules e2e (${schedule.missed}): ${byTick.size} jobs, ${window.length} ticks in the window, missed ${missed.length}; gaps ${gaps.map((g) => `${g.to - g.from} ms`).join(', ')}`);
     }
