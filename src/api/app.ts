@@ -22,6 +22,7 @@ import { jobEventRoutes } from './routes/job-events.js';
 import { jobResultRoutes } from './routes/job-result.js';
 import { jobTypeRoutes } from './routes/job-types.js';
 import { jobRoutes } from './routes/jobs.js';
+import { scheduleRoutes } from './routes/schedules.js';
 import { submitJobRoutes, webhookPolicy } from './routes/submit-job.js';
 import { workerRoutes } from './routes/workers.js';
 
@@ -94,7 +95,7 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
   // Routes that need Redis answer 503 at once while the connection is down (after auth: a client
   // without a token learns nothing about the backend).
   const redisUp = failFastWhileRedisDown(store);
-  for (const path of ['/readyz', '/v1/jobs', '/v1/jobs/*', '/v1/cluster', '/v1/workers/*', '/v1/job-types/*']) app.use(path, redisUp);
+  for (const path of ['/readyz', '/v1/jobs', '/v1/jobs/*', '/v1/cluster', '/v1/workers/*', '/v1/job-types/*', '/v1/schedules', '/v1/schedules/*']) app.use(path, redisUp);
 
   // Middleware first: a module's routes are copied into the app when mounted, after it.
   app.route('/', healthRoutes(deps));
@@ -105,6 +106,7 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
   app.route('/v1/jobs', jobRoutes({ store, listStore: deps.listStore ?? store, quota }));
   app.route('/v1/jobs', jobResultRoutes({ store, jobEvents }));
   app.route('/v1/jobs', jobEventRoutes({ store, pollMs: opts.eventsPollMs }));
+  app.route('/v1/schedules', scheduleRoutes({ store, registry, maxJsonDepth: opts.maxJsonDepth, bodyLimitBytes: opts.bodyLimitBytes }));
   app.route('/v1/workers', workerRoutes({ store }));
   app.route('/v1/cluster', clusterRoutes(deps));
   app.route('/', docsRoutes({ definitions: () => app.openAPIRegistry.definitions, registry }));

@@ -52,6 +52,9 @@ const SUBMIT_ROUTES: ReadonlyArray<readonly [method: string, path: RegExp]> = [
   ['POST', /^\/v1\/jobs\/?$/],
   ['DELETE', /^\/v1\/jobs\/[^/]+\/?$/],
   ['POST', /^\/v1\/jobs\/[^/]+\/retry\/?$/],
+  ['POST', /^\/v1\/schedules\/?$/],
+  ['POST', /^\/v1\/schedules\/[^/]+\/(pause|resume)\/?$/],
+  ['DELETE', /^\/v1\/schedules\/[^/]+\/?$/],
 ];
 
 function digest(s: string): Buffer {

@@ -25,6 +25,8 @@ export function publicJob(job: JobRecord) {
     retriedTasks: job.retriedTasks,
     reruns: job.reruns,
     version: job.version,
+    scheduleId: job.scheduleId,
+    scheduledFor: job.scheduledFor,
     links: jobLinks(job.id),
   };
 }

@@ -105,6 +105,8 @@ export const JobSchema = z.object({
   retriedTasks: z.number().int(),
   reruns: z.number().int().describe('how many times the job was retried after it failed'),
   version: z.number().int().nullable().describe('the deployed version of the job type it runs (null: a module from a folder)'),
+  scheduleId: z.string().nullable().describe('the schedule whose tick started it (null: submitted)'),
+  scheduledFor: z.number().nullable().describe('the tick of that schedule it runs for, ms since the epoch (null: submitted)'),
   links: JobLinksSchema,
 }).meta({ id: 'Job' });
 
@@ -299,3 +301,42 @@ export type WireClusterView = z.infer<typeof ClusterViewSchema>;
 export type WireDeployAnswer = z.infer<typeof DeployAnswerSchema>;
 export type WireJobTypeVersions = z.infer<typeof JobTypeVersionsSchema>;
 export type ListJobsQuery = z.input<typeof ListJobsQuerySchema>;
+
+/** `POST /v1/schedules` body: a submission (job, input, options, checked as `POST /v1/jobs` checks them) and when to run it. */
+export const ScheduleBodySchema = z
+  .object({
+    job: z.string().min(1).max(100).describe('job type name, see GET /v1/job-types'),
+    input: z.unknown(),
+    options: JobOptionsSchema.optional(),
+    cron: z.string().min(1).max(200).describe('five fields (minute hour day month weekday) or six with seconds first, e.g. "0 2 * * *", "*/10 * * * * *"'),
+    timezone: z.string().min(1).max(100).default('UTC').describe('IANA time zone the cron expression is read in'),
+    missed: z.enum(['skip', 'run-once']).default('skip').describe('ticks that passed while no scheduler led: skip them, or run one job for them all'),
+    paused: z.boolean().default(false).describe('stored paused: no tick fires until it is resumed'),
+  })
+  .strict();
+
+export const ScheduleRunSchema = z.object({
+  tick: z.number().describe('the tick, ms since the epoch'),
+  jobId: z.string(),
+  links: JobLinksSchema,
+});
+
+/** A schedule as `GET /v1/schedules` shows it, with its next run times and the jobs its last ticks started. */
+export const ScheduleSchema = z.object({
+  id: z.string(),
+  job: z.string().describe('the job type'),
+  input: z.unknown(),
+  options: ResolvedJobOptionsSchema,
+  cron: z.string(),
+  timezone: z.string(),
+  missed: z.enum(['skip', 'run-once']),
+  paused: z.boolean(),
+  createdAt: z.number(),
+  lastTick: z.number().describe('the last tick fired or skipped, ms since the epoch'),
+  nextRuns: z.array(z.number()).describe('the next ticks, ms since the epoch (none while paused)'),
+  runs: z.array(ScheduleRunSchema).describe('the jobs the last ticks started, newest first'),
+}).meta({ id: 'Schedule' });
+
+export const ScheduleListSchema = z.object({ schedules: z.array(ScheduleSchema) });
+
+export const DeleteScheduleAnswerSchema = z.object({ id: z.string(), deleted: z.literal(true) });

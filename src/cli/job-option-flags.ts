@@ -1,4 +1,5 @@
-// `ringpool submit --options JSON --option k=v …`: the job options a submission carries, checked as the API checks them.
+// `ringpool submit --input JSON --options JSON --option k=v …`: the input and job options a submission (or a schedule) carries, options checked as the API checks them.
+import { readFileSync } from 'node:fs';
 import type { JobOptions } from '../sdk/index.js';
 import { JobOptionsSchema } from '../sdk/job-options.js';
 import { RingpoolError } from '../errors.js';
@@ -57,5 +58,16 @@ export function optionValue(text: string): unknown {
     return JSON.parse(text);
   } catch {
     return text;
+  }
+}
+
+/** `--input JSON` or `--input @file`: the job's input; `{}` without the flag. */
+export function inputFromFlag(raw: string | undefined): unknown {
+  const value = raw ?? '{}';
+  const text = value.startsWith('@') ? readFileSync(value.slice(1), 'utf8') : value;
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new RingpoolError('CONFIG', `--input is not valid JSON: ${(err as Error).message}`);
   }
 }

@@ -1,5 +1,5 @@
 // The `ringpool` command line: argv → config → compose → run; signals and graceful shutdown.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigSchema, LIST_FIELDS, flagName, loadConfig, maskedConfig, redisDataDir, type Config } from '../config/config.js';
 import { createClient, RingpoolApiError, RingpoolNetworkError, type JobError, type JobHandle, type JobStatus, type RingpoolClient } from '../client/index.js';
@@ -9,7 +9,8 @@ import { assertRedisServerAvailable } from '../store/local-redis.js';
 import { runClusterCommand } from './cluster.js';
 import { startLocalRedisPair, type LocalRedisPair } from './local-cluster.js';
 import { activateVersion, deployFile, listVersions } from './deploy.js';
-import { jobOptionsFromFlags } from './job-option-flags.js';
+import { inputFromFlag, jobOptionsFromFlags } from './job-option-flags.js';
+import { runScheduleCommand } from './schedule.js';
 import { createLogger } from './logger.js';
 import { ProgressBar } from './progress-bar.js';
 
@@ -30,6 +31,9 @@ usage:
   ringpool deploy FILE [--url URL]        deploy a job module (its relative imports bundled) as a new version (admin)
   ringpool versions NAME [--url URL]      a deployed job type's versions; * marks the active one
   ringpool activate NAME VERSION [--url URL]   make a version active: a rollback (admin)
+  ringpool schedule add <job> --cron EXPR [--timezone TZ] [--missed skip|run-once] --input JSON|@file [--option key=value]... [--url URL]
+  ringpool schedule list | pause <id> | resume <id> | delete <id> [--url URL]
+      run a job on a cron schedule (six fields: seconds first), each tick once across scheduler failovers
 
 Environment: RINGPOOL_REDIS_URL, RINGPOOL_PORT, RINGPOOL_DATA_DIR, RINGPOOL_JOBS, RINGPOOL_THREADS,
 RINGPOOL_API_TOKENS, RINGPOOL_URL (client commands), RINGPOOL_TOKEN (client commands).`;
@@ -77,6 +81,8 @@ export async function main(argv: string[]): Promise<number> {
         return await status(rest);
       case 'jobs':
         return await listJobs(rest);
+      case 'schedule':
+        return await runScheduleCommand(rest, client);
       case 'deploy':
       case 'versions':
       case 'activate':
@@ -223,14 +229,7 @@ async function submit(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: CLIENT_FLAGS, strict: true, allowPositionals: true });
   const job = positionals[0];
   if (job === undefined) throw new RingpoolError('CONFIG', 'name the job type: ringpool submit <job> --input JSON');
-  const rawInput = values.input ?? '{}';
-  const text = rawInput.startsWith('@') ? readFileSync(rawInput.slice(1), 'utf8') : rawInput;
-  let input: unknown;
-  try {
-    input = JSON.parse(text);
-  } catch (err) {
-    throw new RingpoolError('CONFIG', `--input is not valid JSON: ${(err as Error).message}`);
-  }
+  const input = inputFromFlag(values.input);
   const handle = await client(values).submit(job, input, jobOptionsFromFlags(values.options, values.option));
   if (!values.wait) {
     console.log(handle.id);

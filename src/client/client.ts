@@ -1,4 +1,4 @@
-// createClient: the typed client of the HTTP API (submit, jobs, job types, cluster, drain) over one Http.
+// createClient: the typed client of the HTTP API (submit, jobs, job types, schedules, cluster, drain) over one Http.
 import type { JobOptions } from '../sdk/index.js';
 import { Http, withQuery, type CallOptions, type HttpOptions } from './http.js';
 import { checkWait, JobHandle } from './job-handle.js';
@@ -6,6 +6,7 @@ import type {
   ActivateAnswer,
   ClusterView,
   DeleteVersionAnswer,
+  DeleteScheduleAnswer,
   DeployAnswer,
   DrainAnswer,
   Job,
@@ -18,6 +19,8 @@ import type {
   JobTypeInfo,
   JobTypeVersions,
   ListQuery,
+  NewSchedule,
+  Schedule,
   UntypedJobs,
   WaitedJob,
 } from './types.js';
@@ -63,6 +66,20 @@ export interface RingpoolClient<Jobs extends JobMap | UntypedJobs = UntypedJobs>
     activate(name: string, version: number, call?: CallOptions): Promise<ActivateAnswer>;
     /** Deletes a version that is neither active nor run by a job in flight. */
     remove(name: string, version: number, call?: CallOptions): Promise<DeleteVersionAnswer>;
+  };
+  /** Jobs run on a cron schedule, each tick once (the `submit` scope for changes). */
+  readonly schedules: {
+    /** Stores a schedule; its job, input and options are checked as a submission's. */
+    create(schedule: NewSchedule, call?: CallOptions): Promise<Schedule>;
+    /** Every schedule, oldest first, with its next runs and the jobs its last ticks started. */
+    list(call?: CallOptions): Promise<Schedule[]>;
+    get(id: string, call?: CallOptions): Promise<Schedule>;
+    /** No tick fires until it is resumed. */
+    pause(id: string, call?: CallOptions): Promise<Schedule>;
+    /** Ticks fire again from now on (those while paused do not run). */
+    resume(id: string, call?: CallOptions): Promise<Schedule>;
+    /** Deletes the schedule; the jobs it started stay. */
+    remove(id: string, call?: CallOptions): Promise<DeleteScheduleAnswer>;
   };
 }
 
@@ -113,6 +130,14 @@ export function createClient<Jobs extends JobMap | UntypedJobs = UntypedJobs>(op
       versions: async (name, call) => (await http.json<JobTypeVersions>({ method: 'GET', path: `/v1/job-types/${encodeURIComponent(name)}/versions` }, call)).body,
       activate: async (name, version, call) => (await http.json<ActivateAnswer>({ method: 'POST', path: `/v1/job-types/${encodeURIComponent(name)}/versions/${version}/activate` }, call)).body,
       remove: async (name, version, call) => (await http.json<DeleteVersionAnswer>({ method: 'DELETE', path: `/v1/job-types/${encodeURIComponent(name)}/versions/${version}` }, call)).body,
+    },
+    schedules: {
+      create: async (schedule, call) => (await http.json<Schedule>({ method: 'POST', path: '/v1/schedules', body: schedule }, call)).body,
+      list: async (call) => (await http.json<{ schedules: Schedule[] }>({ method: 'GET', path: '/v1/schedules' }, call)).body.schedules,
+      get: async (id, call) => (await http.json<Schedule>({ method: 'GET', path: `/v1/schedules/${encodeURIComponent(id)}` }, call)).body,
+      pause: async (id, call) => (await http.json<Schedule>({ method: 'POST', path: `/v1/schedules/${encodeURIComponent(id)}/pause` }, call)).body,
+      resume: async (id, call) => (await http.json<Schedule>({ method: 'POST', path: `/v1/schedules/${encodeURIComponent(id)}/resume` }, call)).body,
+      remove: async (id, call) => (await http.json<DeleteScheduleAnswer>({ method: 'DELETE', path: `/v1/schedules/${encodeURIComponent(id)}` }, call)).body,
     },
   };
 }

@@ -7,6 +7,7 @@ export type {
   ActivateAnswer,
   CancelAnswer,
   ClusterView,
+  DeleteScheduleAnswer,
   DeleteVersionAnswer,
   DeployAnswer,
   DrainAnswer,
@@ -23,6 +24,8 @@ export type {
   JobTypes,
   JobTypeVersions,
   ListQuery,
+  NewSchedule,
+  Schedule,
   UntypedJobs,
   WaitedJob,
 } from './types.js';

@@ -17,8 +17,11 @@ import type {
   JobTypeVersionsSchema,
   ProgressEventSchema,
   RetryAnswerSchema,
+  DeleteScheduleAnswerSchema,
+  ScheduleBodySchema,
+  ScheduleSchema,
 } from '../api/wire.js';
-import type { AnyJob } from '../sdk/index.js';
+import type { AnyJob, JobOptions } from '../sdk/index.js';
 import type { JobHandle } from './job-handle.js';
 
 export type JobStatus = z.infer<typeof JobStatusSchema>;
@@ -36,6 +39,12 @@ export type DeployAnswer = z.infer<typeof DeployAnswerSchema>;
 export type JobTypeVersions = z.infer<typeof JobTypeVersionsSchema>;
 export type ActivateAnswer = z.infer<typeof ActivateAnswerSchema>;
 export type DeleteVersionAnswer = z.infer<typeof DeleteVersionAnswerSchema>;
+/** A schedule as `GET /v1/schedules` shows it, with its next runs and the jobs its last ticks started. */
+export type Schedule = z.infer<typeof ScheduleSchema>;
+/** What `client.schedules.create` takes (`POST /v1/schedules`); `timezone` defaults to UTC, `missed` to skip. */
+/** `POST /v1/schedules` body; its options typed as a submission's (`JobOptions`). */
+export type NewSchedule = Omit<z.input<typeof ScheduleBodySchema>, 'options'> & { readonly options?: JobOptions | undefined };
+export type DeleteScheduleAnswer = z.infer<typeof DeleteScheduleAnswerSchema>;
 type JobEnded = z.infer<typeof JobEndedSchema>;
 
 /** What `JobHandle.events()` yields: the job's state when it changes, then its end (after which the iteration stops). */

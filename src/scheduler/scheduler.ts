@@ -17,6 +17,7 @@ import { batchShape, checkpointAfter, openingCheckpoint } from './batch-shape.js
 import { EntryBatcher, markWhole } from './entry-batcher.js';
 import { Placement, placeTask, taskKey } from './placement.js';
 import { unstoredEntry, type QueueEntry } from './queue-entry.js';
+import { ScheduleRunner } from './schedule-runner.js';
 import type { ReduceOutcome, ReduceRequest } from './reduce-runner.js';
 
 const REDUCE_ENTRY = new URL('./reduce-entry.cjs', import.meta.url).href;
@@ -81,9 +82,12 @@ export class Scheduler {
   #loop: Promise<void> | undefined;
   #watch: Promise<void> | undefined;
   #unsubscribe: (() => void) | undefined;
+  /** Fires the schedules' ticks while this process leads. */
+  readonly #schedules: ScheduleRunner;
 
   constructor(deps: SchedulerDeps, options: SchedulerOptions = {}) {
     this.#deps = deps;
+    this.#schedules = new ScheduleRunner(deps);
     this.#options = { ...SCHEDULER_DEFAULTS, ...options };
     for (const [name, value] of Object.entries(this.#options)) {
       if (!Number.isInteger(value) || value < 1) throw new RingpoolError('CONFIG', `scheduler option ${name} must be an integer >= 1, got ${value}`);
@@ -104,6 +108,7 @@ export class Scheduler {
     if (term !== undefined) void this.#resumeAll(term);
     this.#loop = this.#wakeLoop();
     this.#watch = this.#membershipLoop();
+    this.#schedules.start();
   }
 
   /** The leader moves the tasks of nodes that drained or whose lease lapsed, and sweeps idle jobs. */
@@ -368,7 +373,7 @@ export class Scheduler {
     this.#running = false;
     this.#unsubscribe?.();
     // Bounded: with Redis gone, a blocking pop or a write may never answer.
-    await Promise.race([Promise.allSettled([this.#loop, this.#watch, ...this.#working.values()]), sleep(5_000)]);
+    await Promise.race([Promise.allSettled([this.#loop, this.#watch, this.#schedules.close(), ...this.#working.values()]), sleep(5_000)]);
     await Promise.all([...this.#queues.values()].map((q) => q.close()));
     await this.#reducePool.close({ force: true });
   }

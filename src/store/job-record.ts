@@ -60,6 +60,9 @@ export interface JobRecord {
   readonly reruns: number;
   /** The deployed version of its job type that it runs, whatever is active later; null: a module from a folder. */
   readonly version: number | null;
+  /** The schedule that started it (POST /v1/schedules), and the tick it was for (ms); null for a submitted job. */
+  readonly scheduleId: string | null;
+  readonly scheduledFor: number | null;
 }
 
 /** Builds the typed record from HGETALL's reply; `undefined` for a missing hash. */
@@ -90,5 +93,7 @@ export function parseJobHash(hash: Record<string, string>): JobRecord | undefine
     retriedTasks: Number(hash.retriedTasks ?? 0),
     reruns: Number(hash.retries ?? 0),
     version: num(hash.version),
+    scheduleId: hash.scheduleId ?? null,
+    scheduledFor: num(hash.scheduledFor),
   };
 }

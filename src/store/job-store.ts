@@ -13,6 +13,7 @@ import { ReplicatedWrites, type ReplicatedWritesOptions } from './replicated-wri
 import { JobTypeStore } from './job-type-store.js';
 import { QuotaStore } from './quota-store.js';
 import { ResultStore } from './result-store.js';
+import { ScheduleStore } from './schedule-store.js';
 import { readReplication, type ReplicationView } from './replication.js';
 import { SchedulerStatuses } from './scheduler-statuses.js';
 import { WebhookStore } from './webhook-store.js';
@@ -30,6 +31,8 @@ export interface NewJob {
   readonly resultType: ResultType;
   /** The deployed version of the job type it runs; absent for a module from a folder. */
   readonly version?: number | undefined;
+  /** The schedule whose tick (ms) started it (schedule-store.ts). */
+  readonly schedule?: { readonly id: string; readonly tick: number } | undefined;
 }
 
 /** A job's state as a worker needs it to decide whether to run a batch (JobStore.placementView). */
@@ -106,6 +109,7 @@ export class JobStore {
   #schedulerStatuses: SchedulerStatuses | undefined;
   #jobTypes: JobTypeStore | undefined;
   #webhooks: WebhookStore | undefined;
+  #schedules: ScheduleStore | undefined;
 
   constructor(redis: Redis, keys: Keys, options: JobStoreOptions = {}) {
     this.#acks = new ReplicatedWrites(redis, options);
@@ -143,6 +147,11 @@ export class JobStore {
   /** Webhook deliveries of ended jobs and their logs, on this store's connection. */
   get webhooks(): WebhookStore {
     return (this.#webhooks ??= new WebhookStore(this.#redis, this.keys));
+  }
+
+  /** Schedules and the jobs their ticks started, on this store's connection and its replicated writes. */
+  get schedules(): ScheduleStore {
+    return (this.#schedules ??= new ScheduleStore(this.#redis, this.keys, this.#acks));
   }
 
   /** The schedulers' published statuses, on this store's connection. */
@@ -201,6 +210,7 @@ export class JobStore {
       ...callbackField(job.options),
       'resultType', job.resultType,
       ...(job.version === undefined ? [] : ['version', job.version]),
+      ...(job.schedule === undefined ? [] : ['scheduleId', job.schedule.id, 'scheduledFor', job.schedule.tick]),
       'createdAt', now,
       'placed', 0, 'done', 0, 'failed', 0, 'duplicates', 0,
     ]);

@@ -61,6 +61,12 @@ export interface Keys {
   jobTypeSeq(name: string): string;
   /** String: a deployed job type's bundled code, by its SHA-256 (content-addressed). */
   jobTypeCode(name: string, digest: string): string;
+  /** Set: the id of every schedule. */
+  readonly schedules: string;
+  /** Hash: a schedule (`def` JSON, `paused`, `lastTick`, `createdAt`). */
+  schedule(id: string): string;
+  /** List, newest first: JSON `{tick, jobId}` of the jobs a schedule's last ticks started. */
+  scheduleJobs(id: string): string;
 }
 
 export function createKeys(prefix: string): Keys {
@@ -97,5 +103,8 @@ export function createKeys(prefix: string): Keys {
     jobTypeVersions: (name: string) => `${p}job-type:${name}:versions`,
     jobTypeSeq: (name: string) => `${p}job-type:${name}:seq`,
     jobTypeCode: (name: string, digest: string) => `${p}job-type:${name}:code:${digest}`,
+    schedules: `${p}schedules`,
+    schedule: (id: string) => `${p}schedule:${id}`,
+    scheduleJobs: (id: string) => `${p}schedule:${id}:jobs`,
   });
 }

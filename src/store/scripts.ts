@@ -25,6 +25,10 @@ const SCRIPTS = {
   'activate-job-type': 3,
   'delete-job-type-version': 5,
   'webhook-attempt': 3,
+  'schedule-put': 2,
+  'schedule-pause': 1,
+  'schedule-delete': 3,
+  'schedule-record-tick': 3,
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -45,7 +45,7 @@ describe.skipIf(!HAS_CHROMIUM)('the API reference page in a browser', { timeout:
     await page.locator('.opblock').first().waitFor(WAIT);
     expect(await page.locator('.opblock').count()).toBe(operations);
     const tags = await page.locator('.opblock-tag').evaluateAll((els) => els.map((e) => e.getAttribute('data-tag')));
-    expect(tags.sort()).toEqual(['cluster', 'health', 'job types', 'jobs', 'reference']);
+    expect(tags.sort()).toEqual(['cluster', 'health', 'job types', 'jobs', 'reference', 'schedules']);
     expect(await page.locator('.opblock-summary-path', { hasText: '/v1/jobs/{id}/result' }).count()).toBe(1);
     expect(await page.getByTestId('docs-token-form').isVisible()).toBe(false);
   });

@@ -274,6 +274,27 @@ describe.skipIf(!HAS_CHROMIUM)('the dashboard in a browser', { timeout: 240_000 
     expect(errors).toEqual([]);
   });
 
+  it('lists a schedule with its next runs and the jobs its ticks started (links), and pauses it', async () => {
+    const created = (await node.api('/v1/schedules', { body: { job: 'primes', input: { from: 0, to: 20 }, cron: '* * * * * *' } })).body as { id: string };
+    await page.goto(`${base}/#/schedules`);
+    const row = page.locator(`[data-testid="schedule-row"][data-id="${created.id}"]`);
+    await row.waitFor(WAIT);
+    expect(await row.getByTestId('schedule-state').textContent()).toBe('active');
+    expect(await row.locator('[data-testid="schedule-next"] li').count()).toBe(3);
+    const link = row.locator('[data-testid="schedule-runs"] a').first();
+    await link.waitFor(WAIT);
+    const jobId = (await link.textContent()) as string;
+    await link.click();
+    await page.getByTestId('job-schedule').waitFor(WAIT);
+    expect(await page.getByTestId('job-schedule').textContent()).toContain(created.id);
+    expect(page.url()).toContain(`#/jobs/${jobId}`);
+    await page.goto(`${base}/#/schedules`);
+    await row.getByTestId('schedule-pause').click();
+    await expect.poll(() => row.getByTestId('schedule-state').textContent(), WAIT).toBe('paused');
+    expect((await node.api(`/v1/schedules/${created.id}`)).body.paused).toBe(true);
+    await node.api(`/v1/schedules/${created.id}`, { method: 'DELETE' });
+  });
+
   it('leaves a populated overview and no errors in the pages', async () => {
     await overview.getByTestId('stat-throughput').waitFor(WAIT);
     await overview.screenshot({ path: `${ARTIFACTS}dashboard-overview.png`, fullPage: true });

@@ -21,6 +21,8 @@ export function jobRecord(overrides: Partial<JobRecord> = {}): JobRecord {
     retriedTasks: 0,
     reruns: 0,
     version: null,
+    scheduleId: null,
+    scheduledFor: null,
     ...overrides,
   };
 }

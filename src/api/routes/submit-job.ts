@@ -66,7 +66,7 @@ const submitJob = createRoute({
 });
 
 /** A submission that passed validation: the job to create, but for its id. */
-type Submission = Omit<NewJob, 'id'>;
+export type Submission = Omit<NewJob, 'id'>;
 
 type EndWaiter = ReturnType<JobEvents['waitForEnd']>;
 
@@ -92,7 +92,7 @@ export function submitJobRoutes(deps: SubmitJobDeps): OpenAPIHono<BlankEnv> {
 }
 
 /** Step 1: the envelope checked, the job type looked up, the input checked against its schema, options merged with defaults. */
-function parseSubmission(registry: SubmitJobDeps['registry'], body: unknown): Submission {
+export function parseSubmission(registry: SubmitJobDeps['registry'], body: unknown): Submission {
   const envelope = SubmitBodySchema.safeParse(body);
   if (!envelope.success) throw new RingpoolError('BAD_INPUT', describeIssues(envelope.error.issues, ''));
   const loaded = registry.get(envelope.data.job);

@@ -5,12 +5,14 @@ import { renderOverview } from './overview.js';
 import { renderJobs } from './jobs.js';
 import { renderJobDetail } from './job-detail.js';
 import { renderSubmit } from './submit.js';
+import { renderSchedules } from './schedules.js';
 
 /** Route table: pattern on the hash path → view. A view returns a function that stops its timers. */
 const ROUTES = [
   { re: /^\/?$/, nav: 'overview', title: 'Overview', view: (el) => renderOverview(el) },
   { re: /^\/jobs\/?$/, nav: 'jobs', title: 'Jobs', view: (el, _m, params) => renderJobs(el, params) },
   { re: /^\/jobs\/([^/]+)$/, nav: 'jobs', title: 'Job', view: (el, m) => renderJobDetail(el, decodeURIComponent(m[1])) },
+  { re: /^\/schedules\/?$/, nav: 'schedules', title: 'Schedules', view: (el) => renderSchedules(el) },
   { re: /^\/submit(?:\/([^/]+))?\/?$/, nav: 'submit', title: 'Submit', view: (el, m) => renderSubmit(el, m[1] ? decodeURIComponent(m[1]) : undefined) },
 ];
 

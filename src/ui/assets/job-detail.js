@@ -302,6 +302,7 @@ function timingContent(job, now) {
       kv('Reduce', reduceTime(job, t), 'job-reduce-time'),
       kv('Result type', job.resultType ?? 'json'),
       kv('Job type version', job.version === null || job.version === undefined ? 'from a folder' : `v${job.version} (deployed)`, 'job-version'),
+      job.scheduleId ? kv('Started by', h('span', {}, h('a', { href: '#/schedules' }, job.scheduleId), ` for its tick at ${timestamp(job.scheduledFor)}`), 'job-schedule') : null,
     ),
   ];
 }
