@@ -59,6 +59,8 @@ export const ConfigSchema = z.object({
   /** Largest job module `POST /v1/job-types` accepts (admin), bytes. */
   maxModuleBytes: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1_048_576),
   logLevel: z.enum(LOG_LEVELS).default('info'),
+  /** An OTLP/HTTP collector's base URL: traces of every job are sent there; absent: tracing off, the SDK not loaded. */
+  otlpEndpoint: z.string().regex(/^https?:\/\/[^\s/]+\S*$/, 'must be the http:// or https:// URL of an OTLP/HTTP collector, e.g. http://localhost:4318').optional(),
 });
 
 export type Config = z.output<typeof ConfigSchema>;
@@ -93,6 +95,7 @@ export const ENV: Readonly<Record<string, keyof Config>> = {
   RINGPOOL_BODY_LIMIT: 'bodyLimitBytes',
   RINGPOOL_MAX_MODULE_BYTES: 'maxModuleBytes',
   RINGPOOL_LOG_LEVEL: 'logLevel',
+  RINGPOOL_OTLP_ENDPOINT: 'otlpEndpoint',
 };
 
 export const LIST_FIELDS: ReadonlySet<string> = new Set<keyof Config>(['jobsDirs', 'apiTokens', 'sentinels', 'peers']);
