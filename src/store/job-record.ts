@@ -60,6 +60,8 @@ export interface JobRecord {
   readonly reruns: number;
   /** The deployed version of its job type that it runs, whatever is active later; null: a module from a folder. */
   readonly version: number | null;
+  /** The W3C trace context of the job's span, which its work continues (src/observability/tracing.ts); null: not traced. */
+  readonly traceparent: string | null;
 }
 
 /** Builds the typed record from HGETALL's reply; `undefined` for a missing hash. */
@@ -90,5 +92,6 @@ export function parseJobHash(hash: Record<string, string>): JobRecord | undefine
     retriedTasks: Number(hash.retriedTasks ?? 0),
     reruns: Number(hash.retries ?? 0),
     version: num(hash.version),
+    traceparent: hash.traceparent ?? null,
   };
 }

@@ -29,6 +29,8 @@ export interface NewJob {
   readonly resultType: ResultType;
   /** The deployed version of the job type it runs; absent for a module from a folder. */
   readonly version?: number | undefined;
+  /** The W3C trace context of the job's span (src/observability/tracing.ts); absent: not traced. */
+  readonly traceparent?: string | undefined;
 }
 
 /** A job's state as a worker needs it to decide whether to run a batch (JobStore.placementView). */
@@ -180,6 +182,7 @@ export class JobStore {
       'options', JSON.stringify(job.options),
       'resultType', job.resultType,
       ...(job.version === undefined ? [] : ['version', job.version]),
+      ...(job.traceparent === undefined ? [] : ['traceparent', job.traceparent]),
       'createdAt', now,
       'placed', 0, 'done', 0, 'failed', 0, 'duplicates', 0,
     ]);

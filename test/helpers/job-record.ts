@@ -21,6 +21,7 @@ export function jobRecord(overrides: Partial<JobRecord> = {}): JobRecord {
     retriedTasks: 0,
     reruns: 0,
     version: null,
+    traceparent: null,
     ...overrides,
   };
 }
