@@ -1,4 +1,5 @@
 // A job as the API shows it, with the links to its record, result and event stream.
+import { traceIdOf } from '../observability/tracing.js';
 import type { JobRecord } from '../store/job-record.js';
 
 export function jobLinks(id: string) {
@@ -24,6 +25,7 @@ export function publicJob(job: JobRecord) {
     retriedTasks: job.retriedTasks,
     reruns: job.reruns,
     version: job.version,
+    traceId: traceIdOf(job.traceparent),
     links: jobLinks(job.id),
   };
 }

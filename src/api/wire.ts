@@ -88,6 +88,7 @@ export const JobSchema = z.object({
   retriedTasks: z.number().int(),
   reruns: z.number().int().describe('how many times the job was retried after it failed'),
   version: z.number().int().nullable().describe('the deployed version of the job type it runs (null: a module from a folder)'),
+  traceId: z.string().nullable().describe("the OpenTelemetry trace id of the job's spans (null: submitted while tracing was off, see --otlp-endpoint)"),
   links: JobLinksSchema,
 }).meta({ id: 'Job' });
 
