@@ -3,8 +3,9 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   // `ringpool/sdk` from jobs/ and tests: the repo's TypeScript, not the package's build (package.json
-  // `exports`); the rest are Vite's defaults for server code.
-  ssr: { resolve: { conditions: ['ringpool-source', 'module', 'node', 'development|production'] } },
+  // `exports`); the rest are Vite's defaults for server code but `module`, which Node does not use
+  // either: OpenTelemetry's `module` builds import without file extensions, which Node cannot load.
+  ssr: { resolve: { conditions: ['ringpool-source', 'node', 'development|production'] } },
   test: {
     include: ['test/**/*.test.ts', 'jobs/**/*.test.ts'],
     globalSetup: ['test/helpers/global-setup.ts'],

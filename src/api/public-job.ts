@@ -1,4 +1,5 @@
 // A job as the API shows it, with the links to its record, result and event stream.
+import { traceIdOf } from '../observability/tracing.js';
 import type { JobRecord } from '../store/job-record.js';
 import type { WebhookDelivery } from '../store/webhook-store.js';
 
@@ -27,6 +28,7 @@ export function publicJob(job: JobRecord) {
     version: job.version,
     scheduleId: job.scheduleId,
     scheduledFor: job.scheduledFor,
+    traceId: traceIdOf(job.traceparent),
     links: jobLinks(job.id),
   };
 }

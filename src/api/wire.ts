@@ -107,6 +107,7 @@ export const JobSchema = z.object({
   version: z.number().int().nullable().describe('the deployed version of the job type it runs (null: a module from a folder)'),
   scheduleId: z.string().nullable().describe('the schedule whose tick started it (null: submitted)'),
   scheduledFor: z.number().nullable().describe('the tick of that schedule it runs for, ms since the epoch (null: submitted)'),
+  traceId: z.string().nullable().describe("the OpenTelemetry trace id of the job's spans (null: submitted while tracing was off, see --otlp-endpoint)"),
   links: JobLinksSchema,
 }).meta({ id: 'Job' });
 

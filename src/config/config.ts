@@ -68,6 +68,8 @@ export const ConfigSchema = z.object({
   webhookAllow: z.array(z.string().refine(isCidr, 'each must be a CIDR range such as 10.1.0.0/16 or ::1/128')).default([]),
   /** A webhook not delivered this long after its job ended is given up, ms. */
   webhookRetryForMs: z.coerce.number().int().min(1000).max(7 * 86_400_000).default(3_600_000),
+  /** An OTLP/HTTP collector's base URL: traces of every job are sent there; absent: tracing off, the SDK not loaded. */
+  otlpEndpoint: z.string().regex(/^https?:\/\/[^\s/]+\S*$/, 'must be the http:// or https:// URL of an OTLP/HTTP collector, e.g. http://localhost:4318').optional(),
 });
 
 /** `ADDRESS/BITS` or a bare address. */
@@ -114,6 +116,7 @@ export const ENV: Readonly<Record<string, keyof Config>> = {
   RINGPOOL_WEBHOOK_SECRET: 'webhookSecret',
   RINGPOOL_WEBHOOK_ALLOW: 'webhookAllow',
   RINGPOOL_WEBHOOK_RETRY_FOR_MS: 'webhookRetryForMs',
+  RINGPOOL_OTLP_ENDPOINT: 'otlpEndpoint',
 };
 
 export const LIST_FIELDS: ReadonlySet<string> = new Set<keyof Config>(['jobsDirs', 'apiTokens', 'sentinels', 'peers', 'webhookAllow']);

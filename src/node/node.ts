@@ -8,6 +8,7 @@ import type { Config } from '../config/config.js';
 import { jobDirs } from '../config/config.js';
 import { RingpoolError } from '../errors.js';
 import { Metrics } from '../observability/metrics.js';
+import { startTracing } from '../observability/tracing.js';
 import { typeScriptRequire } from '../registry/import-module.js';
 import { loadJobRegistry } from '../registry/job-registry.js';
 import { LiveRegistry } from '../registry/live-registry.js';
@@ -53,6 +54,22 @@ type Fetch = (request: Request, env?: unknown) => Response | Promise<Response>;
 
 /** Starts the roles `roles` names in this process: the HTTP server, the worker, the scheduler, then the API or the health routes. */
 export async function startNode(config: Config, roles: Roles, logger: Logger, hooks: NodeHooks = {}): Promise<RunningNode> {
+  // Traces (off unless --otlp-endpoint): started first, sent last, after every part has stopped.
+  const tracing = config.otlpEndpoint === undefined ? undefined : await startTracing({ endpoint: config.otlpEndpoint, roles: roleNames(roles) });
+  try {
+    const node = await startRoles(config, roles, logger, hooks);
+    return { ...node, close: () => node.close().finally(() => tracing?.stop()) };
+  } catch (err) {
+    await tracing?.stop();
+    throw err;
+  }
+}
+
+function roleNames(roles: Roles): string {
+  return (Object.keys(roles) as Array<keyof Roles>).filter((role) => roles[role]).join(',');
+}
+
+async function startRoles(config: Config, roles: Roles, logger: Logger, hooks: NodeHooks): Promise<RunningNode> {
   const parts = await openParts(config, roles, logger);
   const { registry, store, metrics, connections } = parts;
   const shutdown = new Shutdown(connections, logger, startWatchdog(config.stuckAfterMs, connections, logger, hooks.onStuck));

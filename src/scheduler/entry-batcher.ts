@@ -13,15 +13,18 @@ export const WHOLE_MAX_INPUT_CHARS = 64 * 1024;
 export class EntryBatcher {
   readonly #job: JobRecord;
   readonly #term: number;
+  readonly #traceparent: string | undefined;
   #shape: BatchShape;
   /** Node id → its tasks not yet in an entry. */
   readonly #pending = new Map<string, Task[]>();
   /** Node id → its sealed entries, not yet taken. */
   #ready = new Map<string, QueueEntry[]>();
 
-  constructor(job: JobRecord, term: number, shape: BatchShape) {
+  /** `traceparent`: the split's span, carried by every entry of a traced job (TaskBatch.traceparent). */
+  constructor(job: JobRecord, term: number, shape: BatchShape, traceparent?: string) {
     this.#job = job;
     this.#term = term;
+    this.#traceparent = traceparent;
     this.#shape = shape;
   }
 
@@ -54,7 +57,7 @@ export class EntryBatcher {
   #seal(node: string, tasks: Task[]): void {
     let list = this.#ready.get(node);
     if (list === undefined) this.#ready.set(node, (list = []));
-    list.push(taskEntry(this.#job, this.#term, tasks, this.#shape.perCall));
+    list.push(taskEntry(this.#job, this.#term, tasks, this.#shape.perCall, this.#traceparent));
     this.#pending.set(node, []);
   }
 }

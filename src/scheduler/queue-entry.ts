@@ -16,8 +16,9 @@ export interface QueueEntry {
 /**
  * The entry for some of a job's tasks, placed in `term`; a thread claims `perCall` of them at a
  * time (all of them: one call). Its id is deterministic (batchId), so enqueueing it again is a no-op.
+ * `traceparent`: the split's span, which the worker's span of the entry continues (traced jobs only).
  */
-export function taskEntry(job: JobRecord, term: number, tasks: Task[], perCall: number): QueueEntry {
+export function taskEntry(job: JobRecord, term: number, tasks: Task[], perCall: number, traceparent?: string): QueueEntry {
   const data: TaskBatch = {
     jobId: job.id,
     job: job.name,
@@ -28,6 +29,7 @@ export function taskEntry(job: JobRecord, term: number, tasks: Task[], perCall: 
     taskMemoryMb: job.options.taskMemoryMb,
     ...(job.reruns > 0 ? { rerun: job.reruns } : {}),
     ...(job.version === null ? {} : { version: job.version }),
+    ...(traceparent === undefined ? {} : { traceparent }),
   };
   return {
     name: job.name,

@@ -7,6 +7,7 @@ import { RingpoolError, isTransientRedisError, serializeError } from '../errors.
 import { threadExecArgv } from '../registry/import-module.js';
 import type { JobResolver, ServedJob } from '../registry/live-registry.js';
 import type { Metrics } from '../observability/metrics.js';
+import { inSpan } from '../observability/tracing.js';
 import type { JobStore } from '../store/job-store.js';
 import type { JobRecord } from '../store/job-record.js';
 import type { TaskBatch } from '../transport/task-batch.js';
@@ -226,15 +227,22 @@ export class Scheduler {
   }
 
   async #split(id: string, term: number): Promise<void> {
-    const { store, registry, membership, logger } = this.#deps;
+    const { store } = this.#deps;
     // One round trip: the job starts (this leader adopts it) and is read, with its type's task time.
     // Resume after the last checkpoint: earlier tasks are enqueued. Read as this leader adopts the
     // job, so a checkpoint a deposed leader wrote just before the fence rose counts too.
     const { status, placed: skip, job, taskMicros: micros } = await store.startJob(id, term);
     if (job === undefined || status !== 'running' || job.progress.total !== null) return;
+    await inSpan(job.traceparent, 'split', (traceparent) => this.#splitJob(job, term, skip, micros, traceparent), { attributes: { 'ringpool.job.id': id, 'ringpool.term': term } });
+  }
+
+  /** The split itself, from task `skip` on; its entries carry `traceparent` (the split's span) when the job is traced. */
+  async #splitJob(job: JobRecord, term: number, skip: number, micros: number | undefined, traceparent: string | undefined): Promise<void> {
+    const { store, membership, logger } = this.#deps;
+    const id = job.id;
     const loaded = await this.#moduleOf(job, term);
     if (loaded === undefined) return;
-    const batches = new EntryBatcher(job, term, batchShape(micros, this.#options, job.options.batchSize));
+    const batches = new EntryBatcher(job, term, batchShape(micros, this.#options, job.options.batchSize), traceparent);
     // A re-split (a retry, or a new leader resuming) enqueues only tasks without a stored result.
     const resplit = job.progress.done > 0;
     let enqueued = false;
@@ -342,16 +350,24 @@ export class Scheduler {
   }
 
   async #reduce(id: string, term: number): Promise<void> {
-    const { store, registry } = this.#deps;
+    const { store } = this.#deps;
     // The results are read with the record (one round trip): a reduce that turns out not to be due is rare.
     const [job, blobs] = await store.together(() => Promise.all([store.getJob(id), store.results.readResultBlobs(id)]));
-    if (job === undefined || job.status !== 'running' || job.progress.total === null) return;
+    const total = job?.progress.total ?? null;
+    if (job === undefined || job.status !== 'running' || total === null) return;
+    await inSpan(job.traceparent, 'reduce', () => this.#reduceJob(job, total, blobs, term), { attributes: { 'ringpool.job.id': id, 'ringpool.reduced_on': 'scheduler' } });
+  }
+
+  /** Reduces the job's results (`blobs`) in the reduce thread and ends the job with the outcome. */
+  async #reduceJob(job: JobRecord, total: number, blobs: ReduceRequest['blobs'], term: number): Promise<void> {
+    const { store } = this.#deps;
+    const id = job.id;
     const loaded = await this.#moduleOf(job, term);
     if (loaded === undefined) return;
     const request: ReduceRequest = {
       modulePath: loaded.path,
       input: job.input,
-      total: job.progress.total,
+      total,
       blobs,
       resultType: job.resultType,
       maxResultBytes: this.#options.maxJobResultBytes,

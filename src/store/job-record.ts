@@ -63,6 +63,8 @@ export interface JobRecord {
   /** The schedule that started it (POST /v1/schedules), and the tick it was for (ms); null for a submitted job. */
   readonly scheduleId: string | null;
   readonly scheduledFor: number | null;
+  /** The W3C trace context of the job's span, which its work continues (src/observability/tracing.ts); null: not traced. */
+  readonly traceparent: string | null;
 }
 
 /** Builds the typed record from HGETALL's reply; `undefined` for a missing hash. */
@@ -95,5 +97,6 @@ export function parseJobHash(hash: Record<string, string>): JobRecord | undefine
     version: num(hash.version),
     scheduleId: hash.scheduleId ?? null,
     scheduledFor: num(hash.scheduledFor),
+    traceparent: hash.traceparent ?? null,
   };
 }

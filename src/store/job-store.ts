@@ -33,6 +33,8 @@ export interface NewJob {
   readonly version?: number | undefined;
   /** The schedule whose tick (ms) started it (schedule-store.ts). */
   readonly schedule?: { readonly id: string; readonly tick: number } | undefined;
+  /** The W3C trace context of the job's span (src/observability/tracing.ts); absent: not traced. */
+  readonly traceparent?: string | undefined;
 }
 
 /** A job's state as a worker needs it to decide whether to run a batch (JobStore.placementView). */
@@ -211,6 +213,7 @@ export class JobStore {
       'resultType', job.resultType,
       ...(job.version === undefined ? [] : ['version', job.version]),
       ...(job.schedule === undefined ? [] : ['scheduleId', job.schedule.id, 'scheduledFor', job.schedule.tick]),
+      ...(job.traceparent === undefined ? [] : ['traceparent', job.traceparent]),
       'createdAt', now,
       'placed', 0, 'done', 0, 'failed', 0, 'duplicates', 0,
     ]);

@@ -32,6 +32,11 @@ export interface TaskBatch {
   readonly rerun?: number;
   /** The deployed version of the job type the job runs (JobRecord.version); absent: a folder's module. */
   readonly version?: number;
+  /**
+   * The W3C trace context of the split that placed the batch, when its job is traced: the worker's
+   * `batch` span continues it (src/observability/tracing.ts). Absent: not traced.
+   */
+  readonly traceparent?: string;
 }
 
 /** What a worker needs to reduce and end a job of one entry: tasks 0 … total-1 are all in it. */

@@ -11,6 +11,7 @@ import type { JobStore, PlacementView } from '../store/job-store.js';
 import type { WorkerStore } from '../store/worker-store.js';
 import { batchStamp, type TaskBatch, type WholeJob } from '../transport/task-batch.js';
 import type { Metrics } from '../observability/metrics.js';
+import { inChildSpan, pastSpan, startSpan, type Span } from '../observability/tracing.js';
 import { signRegistration } from '../transport/registration-signature.js';
 import { closeBullmqConnection } from '../store/bullmq-connection.js';
 import { TaskPool } from './task-pool.js';
@@ -193,8 +194,29 @@ export class WorkerNode {
     if (tasks.length === 0) return;
     // An entry that is its whole job (none of it stored before) is reduced in the same thread call.
     const whole = wholeJobOf(batch, tasks);
-    const ran = await this.#run(entry, tasks, loaded.path, whole, cancel.signal, known === undefined);
-    if (ran !== undefined) await this.#settle(entry, ran, whole, cancel.signal);
+    const span = batchSpan(entry, this.id);
+    try {
+      const ran = await this.#runTraced(span, () => this.#run(entry, tasks, loaded.path, whole, cancel.signal, known === undefined));
+      if (ran !== undefined) await inChildSpan(span, 'store results', () => this.#settle(entry, ran, whole, cancel.signal));
+    } finally {
+      span?.end();
+    }
+  }
+
+  /**
+   * The pool call in a `run` span (the spans are in this main thread, around the call; none inside
+   * the pool's threads). A whole job reduced in the same call gets a `reduce` span beside it: the
+   * part of the call after the tasks' own run time.
+   */
+  async #runTraced(span: Span | undefined, run: () => Promise<BatchOutcome | undefined>): Promise<BatchOutcome | undefined> {
+    if (span === undefined) return await run();
+    const started = Date.now();
+    let ran: BatchOutcome | undefined;
+    await inChildSpan(span, 'run', async () => {
+      ran = await run();
+      if (ran?.reduced !== undefined) pastSpan(span, 'reduce', Math.min(Date.now(), started + ran.micros / 1000), Date.now(), { 'ringpool.reduced_on': this.id });
+    });
+    return ran;
   }
 
   /**
@@ -397,3 +419,16 @@ const CLOSE_WRITE_PATIENCE_MS = 5_000;
 /** How long a batch of a job not seen lately runs before its job's view is read (see #process). */
 const VIEW_AFTER_MS = 20;
 
+/**
+ * The span of a traced job's queue entry, continuing the split that placed it (TaskBatch.traceparent):
+ * from its enqueueing, with its `queue.wait` until this node picked it up. Undefined: not traced.
+ */
+function batchSpan(entry: Job<TaskBatch>, node: string): Span | undefined {
+  const batch = entry.data;
+  const span = startSpan(batch.traceparent, 'batch', {
+    startTime: entry.timestamp,
+    attributes: { 'ringpool.job.id': batch.jobId, 'ringpool.node': node, 'ringpool.tasks': batch.tasks.length, 'ringpool.first_task': batch.tasks[0]?.[0] ?? 0, 'ringpool.attempt': entry.attemptsMade },
+  });
+  pastSpan(span, 'queue.wait', entry.timestamp, Math.max(entry.timestamp, entry.processedOn ?? Date.now()));
+  return span;
+}

@@ -23,6 +23,7 @@ export function jobRecord(overrides: Partial<JobRecord> = {}): JobRecord {
     version: null,
     scheduleId: null,
     scheduledFor: null,
+    traceparent: null,
     ...overrides,
   };
 }

@@ -10,6 +10,7 @@ import type { JobEvents } from '../../store/job-events.js';
 import { TERMINAL_STATUSES } from '../../store/job-record.js';
 import { WebhookGuard } from '../../transport/webhook-target.js';
 import { newJobId, type JobStore, type NewJob } from '../../store/job-store.js';
+import { inServerSpan, startJobSpan, traceparentOf } from '../../observability/tracing.js';
 import { principalOf } from '../auth.js';
 import { describeIssues } from '../errors.js';
 import { readJson } from '../json-body.js';
@@ -73,22 +74,27 @@ type EndWaiter = ReturnType<JobEvents['waitForEnd']>;
 /** Mounted at /v1/jobs. Needs the `submit` scope: listed in SUBMIT_ROUTES in auth.ts. */
 export function submitJobRoutes(deps: SubmitJobDeps): OpenAPIHono<BlankEnv> {
   const app = routeApp();
-  serveRoute(app, submitJob, async (c) => {
-    const wait = waitQuery(c.req.query('wait'));
-    const submission = withCallback(parseSubmission(deps.registry, await readJson(c, deps.maxJsonDepth, deps.bodyLimitBytes)), deps.webhooks);
-    const job: NewJob = { id: newJobId(), ...submission };
-    const principal = principalOf(c).id;
-    // `?wait=MS`: registered before the job exists, so its end cannot pass unseen.
-    const waiter = wait > 0 ? deps.jobEvents?.waitForEnd(job.id, wait) : undefined;
-    try {
-      await reserveAndCreate(deps, principal, job);
-      if (waiter === undefined) return c.json({ id: job.id, status: 'queued', links: jobLinks(job.id) }, 202);
-      return await answerAtEnd(c, deps.store, job, waiter);
-    } finally {
-      waiter?.cancel();
-    }
-  });
+  serveRoute(app, submitJob, (c) => inServerSpan('POST', '/v1/jobs', (name) => c.req.header(name), () => submit(c, deps)));
   return app;
+}
+
+async function submit(c: Context, deps: SubmitJobDeps): Promise<Response> {
+  const wait = waitQuery(c.req.query('wait'));
+  const submission = withCallback(parseSubmission(deps.registry, await readJson(c, deps.maxJsonDepth, deps.bodyLimitBytes)), deps.webhooks);
+  const id = newJobId();
+  // The job's trace (docs/architecture.md §5): its span's context is stored with it, and all its work continues it.
+  const span = startJobSpan(submission.name, { 'ringpool.job.id': id });
+  const job: NewJob = { id, ...submission, ...(span === undefined ? {} : { traceparent: traceparentOf(span) }) };
+  const principal = principalOf(c).id;
+  // `?wait=MS`: registered before the job exists, so its end cannot pass unseen.
+  const waiter = wait > 0 ? deps.jobEvents?.waitForEnd(job.id, wait) : undefined;
+  try {
+    await reserveAndCreate(deps, principal, job).finally(() => span?.end());
+    if (waiter === undefined) return c.json({ id: job.id, status: 'queued', links: jobLinks(job.id) }, 202);
+    return await answerAtEnd(c, deps.store, job, waiter);
+  } finally {
+    waiter?.cancel();
+  }
 }
 
 /** Step 1: the envelope checked, the job type looked up, the input checked against its schema, options merged with defaults. */

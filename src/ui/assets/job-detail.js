@@ -303,6 +303,8 @@ function timingContent(job, now) {
       kv('Result type', job.resultType ?? 'json'),
       kv('Job type version', job.version === null || job.version === undefined ? 'from a folder' : `v${job.version} (deployed)`, 'job-version'),
       job.scheduleId ? kv('Started by', h('span', {}, h('a', { href: '#/schedules' }, job.scheduleId), ` for its tick at ${timestamp(job.scheduledFor)}`), 'job-schedule') : null,
+      // The OpenTelemetry trace of the job's spans (API, split, each entry's wait and run, reduce): look it up in the collector's UI.
+      kv('Trace id', job.traceId ? h('code', {}, job.traceId) : 'not traced (tracing is off: --otlp-endpoint)', 'job-trace-id'),
     ),
   ];
 }
