@@ -49,6 +49,12 @@ export function errorAnswers(byStatus: Readonly<Record<number, string>>): Record
   return Object.fromEntries(Object.entries(byStatus).map(([status, description]) => [status, errorAnswer(Number(status), description)]));
 }
 
+/** What every route that reads a JSON body (src/api/json-body.ts) may refuse it for, besides its own 400s. */
+export const BODY_REFUSED: Readonly<Record<413 | 415, string>> = Object.freeze({
+  413: 'the body is larger than the limit (PAYLOAD_TOO_LARGE)',
+  415: 'the body is not sent as application/json (UNSUPPORTED_MEDIA_TYPE)',
+});
+
 /** What every route that reads or writes Redis may answer while it cannot. */
 export const REDIS_DOWN = 'Redis is unreachable (REDIS_UNAVAILABLE); nothing changed, ask again after Retry-After';
 export const NO_SUCH_JOB = 'no job with that id (NOT_FOUND): never submitted, expired, or not a job id';

@@ -11,7 +11,7 @@ import type { JobStore } from '../../store/job-store.js';
 import { principalOf } from '../auth.js';
 import { describeIssues } from '../errors.js';
 import { readJson } from '../json-body.js';
-import { createRoute, errorAnswers, json, REDIS_DOWN, routeApp, serveRoute } from '../route-spec.js';
+import { BODY_REFUSED, createRoute, errorAnswers, json, REDIS_DOWN, routeApp, serveRoute } from '../route-spec.js';
 import { ActivateAnswerSchema, DeleteVersionAnswerSchema, DeployAnswerSchema, DeployBodySchema, JobTypeVersionsSchema } from '../wire.js';
 
 export interface DeployDeps {
@@ -50,8 +50,8 @@ const deployJobType = createRoute({
     ...errorAnswers({
       400: 'the module does not build (the message names the line), does not load, exports no job, has an invalid name or an input schema JSON Schema cannot describe (BAD_INPUT); the body is not JSON (MALFORMED_JSON)',
       409: 'a job type from a --jobs folder has that name (CONFLICT)',
-      413: 'the module is larger than --max-module-bytes (PAYLOAD_TOO_LARGE)',
-      415: 'the body is not sent as application/json (UNSUPPORTED_MEDIA_TYPE)',
+      ...BODY_REFUSED,
+      413: 'the module is larger than --max-module-bytes, or the body than twice that (PAYLOAD_TOO_LARGE)',
       503: `${REDIS_DOWN}; or stored but the replicas have not confirmed it (NOT_REPLICATED)`,
     }),
   },

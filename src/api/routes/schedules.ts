@@ -9,7 +9,7 @@ import { nextTicks, noSuchSchedule, parseCron, type ScheduleRecord, type Schedul
 import { describeIssues } from '../errors.js';
 import { readJson } from '../json-body.js';
 import { jobLinks } from '../public-job.js';
-import { createRoute, errorAnswers, json, REDIS_DOWN, routeApp, serveRoute } from '../route-spec.js';
+import { BODY_REFUSED, createRoute, errorAnswers, json, REDIS_DOWN, routeApp, serveRoute } from '../route-spec.js';
 import { DeleteScheduleAnswerSchema, ScheduleBodySchema, ScheduleListSchema, ScheduleSchema } from '../wire.js';
 import { parseSubmission } from './submit-job.js';
 
@@ -41,8 +41,7 @@ const createSchedule = createRoute({
     201: json('the schedule is stored', ScheduleSchema),
     ...errorAnswers({
       400: 'the body, cron expression, time zone or input is not valid (BAD_INPUT: the message names the field), the body is not JSON (MALFORMED_JSON), or the job type is unknown (UNKNOWN_JOB_TYPE)',
-      413: 'the body is larger than the limit (PAYLOAD_TOO_LARGE)',
-      415: 'the body is not sent as application/json (UNSUPPORTED_MEDIA_TYPE)',
+      ...BODY_REFUSED,
       503: `${REDIS_DOWN}; or stored but the replicas have not confirmed it (NOT_REPLICATED)`,
     }),
   },

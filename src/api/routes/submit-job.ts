@@ -17,7 +17,7 @@ import { readJson } from '../json-body.js';
 import { jobLinks } from '../public-job.js';
 import { SUBMIT_BODY_REF } from '../openapi.js';
 import type { JobQuota } from '../quota.js';
-import { createRoute, errorAnswers, json, REDIS_DOWN, routeApp, serveRoute } from '../route-spec.js';
+import { BODY_REFUSED, createRoute, errorAnswers, json, REDIS_DOWN, routeApp, serveRoute } from '../route-spec.js';
 import { JobAcceptedSchema, JobEndedSchema, SubmitBodySchema } from '../wire.js';
 import { confirmEnd, readEnded, WaitQuery, waitQuery, type EndedJobReader } from './job-reads.js';
 
@@ -58,8 +58,7 @@ const submitJob = createRoute({
     202: json('the job is queued (or, with ?wait=MS, still running at the end of the wait)', JobAcceptedSchema),
     ...errorAnswers({
       400: 'the body or ?wait is not valid (BAD_INPUT: the message names the field), the body is not JSON (MALFORMED_JSON), or the job type is unknown (UNKNOWN_JOB_TYPE)',
-      413: 'the body is larger than the limit (PAYLOAD_TOO_LARGE)',
-      415: 'the body is not sent as application/json (UNSUPPORTED_MEDIA_TYPE)',
+      ...BODY_REFUSED,
       429: 'this token (or client) has too many jobs queued or running (RATE_LIMITED)',
       503: `${REDIS_DOWN}; or the job was stored but the replicas have not confirmed it (NOT_REPLICATED)`,
     }),
