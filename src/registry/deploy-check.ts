@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { RingpoolError, type SerializedError } from '../errors.js';
 import { BUNDLE_SUFFIX } from './deployed-loader.js';
 import { threadExecArgv } from './import-module.js';
+import { missingJobParts } from './job-registry.js';
 
 /** What the check learns of a module, and what its versions show. */
 export interface DeployedJobInfo {
@@ -74,9 +75,7 @@ export function describeJobExport(exported: unknown, toJsonSchema: (schema: unkn
   if (job === undefined || job === null || typeof job !== 'object') {
     throw new RingpoolError('BAD_INPUT', 'the module has no default export: it must `export default defineJob({ name, input, split, run, reduce })`');
   }
-  const missing = ['split', 'run', 'reduce'].filter((k) => typeof job[k] !== 'function');
-  if (typeof job.name !== 'string') missing.unshift('name');
-  if (typeof (job.input as { safeParse?: unknown } | undefined)?.safeParse !== 'function') missing.push('input (a zod schema)');
+  const missing = missingJobParts(job);
   if (missing.length > 0) throw new RingpoolError('BAD_INPUT', `the default export is not a job: it lacks ${missing.join(', ')}; use defineJob({ name, input, split, run, reduce })`);
   const name = job.name as string;
   if (!JOB_TYPE_NAME.test(name)) throw new RingpoolError('BAD_INPUT', `job name ${JSON.stringify(name.slice(0, 80))} must be lower-case letters, digits and dashes starting with a letter (at most 63)`);

@@ -57,15 +57,23 @@ export async function loadJobRegistry(dirs: readonly string[]): Promise<JobRegis
 
 async function loadModule(path: string): Promise<LoadedJob> {
   const imported = await importModule(path);
-  const module = imported.default as Partial<AnyJob> | undefined;
-  if (
-    module === undefined || module === null || typeof module.name !== 'string' || typeof module.split !== 'function' ||
-    typeof module.run !== 'function' || typeof module.reduce !== 'function' ||
-    typeof (module.input as { safeParse?: unknown } | undefined)?.safeParse !== 'function'
-  ) {
+  if (missingJobParts(imported.default).length > 0) {
     throw new RingpoolError('CONFIG', `${path} must export default defineJob({ name, input, split, run, reduce }); ${HELPER_RULE}`);
   }
-  return Object.freeze({ name: module.name, module: module as AnyJob, path });
+  const module = imported.default as AnyJob;
+  return Object.freeze({ name: module.name, module, path });
+}
+
+/**
+ * What a module's default export lacks to be a job (none: it is one): `name`, `split`, `run`,
+ * `reduce`, `input (a zod schema)`, in that order. Folders' modules and deployed ones alike.
+ */
+export function missingJobParts(exported: unknown): string[] {
+  const job = (typeof exported === 'object' && exported !== null ? exported : {}) as Record<string, unknown>;
+  const missing = typeof job.name === 'string' ? [] : ['name'];
+  for (const fn of ['split', 'run', 'reduce']) if (typeof job[fn] !== 'function') missing.push(fn);
+  if (typeof (job.input as { safeParse?: unknown } | undefined)?.safeParse !== 'function') missing.push('input (a zod schema)');
+  return missing;
 }
 
 function realpathOrThrow(dir: string): string {

@@ -1,28 +1,6 @@
 // The API reference page: Swagger UI over /v1/openapi.json, sending the token the dashboard keeps in this tab.
 
-/** The dashboard's storage key (src/ui/assets/api.js): a token given on either page serves both. */
-const TOKEN_KEY = 'ringpool.token';
-
-function getToken() {
-  try {
-    return sessionStorage.getItem(TOKEN_KEY) ?? '';
-  } catch {
-    return '';
-  }
-}
-
-function setToken(token) {
-  try {
-    if (token) sessionStorage.setItem(TOKEN_KEY, token);
-    else sessionStorage.removeItem(TOKEN_KEY);
-  } catch {
-    /* storage disabled: the token lives for this page only */
-  }
-  // As the dashboard does: bull-board's page cannot send a header, so it reads this cookie.
-  document.cookie = token
-    ? `ringpool_token=${encodeURIComponent(token)}; path=/ui/queues; SameSite=Strict`
-    : 'ringpool_token=; path=/ui/queues; SameSite=Strict; max-age=0';
-}
+import { getToken, setToken } from './token.js';
 
 const form = document.getElementById('token-form');
 const forget = document.getElementById('forget-token');

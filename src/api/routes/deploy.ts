@@ -8,6 +8,7 @@ import { bundleJobModule } from '../../registry/deploy-bundle.js';
 import { JOB_TYPE_NAME, checkJobModule } from '../../registry/deploy-check.js';
 import type { JobResolver } from '../../registry/live-registry.js';
 import type { JobStore } from '../../store/job-store.js';
+import { codeDigest } from '../../store/job-type-store.js';
 import { principalOf } from '../auth.js';
 import { describeIssues } from '../errors.js';
 import { readJson } from '../json-body.js';
@@ -116,8 +117,7 @@ export function deployRoutes(deps: DeployDeps): OpenAPIHono<BlankEnv> {
     const outcome = await store.jobTypes.deploy(info.name, code, { deployedBy: by, description: info.description, resultType: info.resultType });
     deps.logger?.info({ audit: 'deploy', jobType: info.name, version: outcome.version, created: outcome.created, by, bytes: code.length }, 'job type deployed');
     await registry.refresh();
-    const version = (await store.jobTypes.versions(info.name)).find((v) => v.version === outcome.version);
-    return c.json({ name: info.name, version: outcome.version, created: outcome.created, digest: version?.digest ?? null, inputSchema: info.inputSchema }, outcome.created ? 201 : 200);
+    return c.json({ name: info.name, version: outcome.version, created: outcome.created, digest: codeDigest(code), inputSchema: info.inputSchema }, outcome.created ? 201 : 200);
   });
 
   serveRoute(app, listVersions, async (c) => {

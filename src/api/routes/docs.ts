@@ -101,6 +101,8 @@ function loadFiles(): { page: Asset; assets: Map<string, Asset> } {
   const assets = new Map<string, Asset>([
     ['docs.js', read(own('docs.js'), TYPES.js)],
     ['docs.css', read(own('docs.css'), TYPES.css)],
+    // The dashboard's token module: a token given on either page serves both.
+    ['token.js', read(fileURLToPath(new URL('../../ui/assets/token.js', import.meta.url)), TYPES.js)],
     ['swagger-ui-bundle.js', read(require.resolve('swagger-ui-dist/swagger-ui-bundle.js'), TYPES.js)],
     ['swagger-ui.css', read(require.resolve('swagger-ui-dist/swagger-ui.css'), TYPES.css)],
   ]);

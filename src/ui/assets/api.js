@@ -1,6 +1,6 @@
 // The dashboard's client of the JSON API: the bearer token, 401 → ask for a token, errors as ApiError.
 
-const TOKEN_KEY = 'ringpool.token';
+import { getToken } from './token.js';
 
 export class ApiError extends Error {
   constructor(status, code, message, details) {
@@ -9,28 +9,6 @@ export class ApiError extends Error {
     this.code = code;
     this.details = details;
   }
-}
-
-export function getToken() {
-  try {
-    return sessionStorage.getItem(TOKEN_KEY) ?? '';
-  } catch {
-    return '';
-  }
-}
-
-export function setToken(token) {
-  try {
-    if (token) sessionStorage.setItem(TOKEN_KEY, token);
-    else sessionStorage.removeItem(TOKEN_KEY);
-  } catch {
-    /* storage disabled: the token lives for this page only */
-  }
-  // bull-board's own page cannot send a header; a same-site session cookie scoped to its path lets
-  // a server that accepts it there authenticate the board too.
-  document.cookie = token
-    ? `ringpool_token=${encodeURIComponent(token)}; path=/ui/queues; SameSite=Strict`
-    : 'ringpool_token=; path=/ui/queues; SameSite=Strict; max-age=0';
 }
 
 /** Called with the API's message when it answers 401; the app shows the token form. */

@@ -1,5 +1,6 @@
 // The dashboard's entry: hash routes → views, the token form when the API answers 401.
-import { setToken, getToken, whenUnauthorized } from './api.js';
+import { whenUnauthorized } from './api.js';
+import { getToken, setToken } from './token.js';
 import { h, replace } from './dom.js';
 import { renderOverview } from './overview.js';
 import { renderJobs } from './jobs.js';
