@@ -220,12 +220,6 @@ export class WorkerNode {
   }
 
   /**
-   * Runs the attempt's tasks on the pool. The entry's tasks are shared by the threads, claimed
-   * `perCall` at a time (long tasks one by one); their results are written together (#settle),
-   * with one script and one WAIT. Undefined when the job was cancelled or ended meanwhile, or the
-   * batch turned out stale (refused): nothing is stored then.
-   */
-  /**
    * The module of the version the batch's job runs: undefined when this node has no such job type
    * (the task fails); any other error (Redis lost while fetching a deployed version) is thrown, so
    * the entry is attempted again.
@@ -239,6 +233,12 @@ export class WorkerNode {
     }
   }
 
+  /**
+   * Runs the attempt's tasks on the pool. The entry's tasks are shared by the threads, claimed
+   * `perCall` at a time (long tasks one by one); their results are written together (#settle),
+   * with one script and one WAIT. Undefined when the job was cancelled or ended meanwhile, or the
+   * batch turned out stale (refused): nothing is stored then.
+   */
   async #run(entry: Job<TaskBatch>, tasks: TaskBatch['tasks'], modulePath: string, whole: WholeJob | undefined, cancel: AbortSignal, unseen: boolean): Promise<BatchOutcome | undefined> {
     const batch = entry.data;
     const halt = new AbortController();
