@@ -1,5 +1,7 @@
-// A schedule every second on three Raft schedulers as real processes, the leader SIGKILLed twice: each tick fires exactly once; only ticks of a leaderless gap may be missed.
+// A schedule every second on three Raft schedulers as real processes, the leader SIGKILLed twice: each tick fires exactly once; only ticks of a leaderless gap may be missed; every tick's job has its webhook delivered, across the leader changes.
+import { createServer } from 'node:http';
 import { describe, expect, it } from 'vitest';
+import { webhookSignature } from '../../src/transport/webhook-target.js';
 import { tickJobId } from '../../src/store/schedule-store.js';
 import type { ProcessCluster } from '../helpers/process-cluster.js';
 import { processClusterPerTest } from '../helpers/process-cluster-per-test.js';
@@ -27,6 +29,24 @@ async function jobsByTick(c: ProcessCluster, scheduleId: string): Promise<Map<nu
   return byTick;
 }
 
+/** A webhook receiver on 127.0.0.1 that answers 200 and keeps what it got. */
+async function startReceiver(): Promise<{ url: string; received: Array<{ delivery: string; signature: string; body: string }>; close(): Promise<void> }> {
+  const received: Array<{ delivery: string; signature: string; body: string }> = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+    req.on('end', () => {
+      received.push({ delivery: String(req.headers['ringpool-delivery']), signature: String(req.headers['ringpool-signature']), body });
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}/hooks`, received, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+const WEBHOOK_SECRET = 'schedules-e2e-webhook-secret';
+
 async function sleep(ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
 }
@@ -44,10 +64,12 @@ async function killLeader(c: ProcessCluster, aboveTerm: number): Promise<{ gap: 
 }
 
 describe('schedules across scheduler failovers', () => {
-  it('every second for ~30 s with the leader SIGKILLed twice: one job per tick, no tick twice, only ticks of leaderless gaps missed', async () => {
-    const c = await startCluster({ workers: [{ id: 'w1', threads: 1 }], schedulers: 3, name: 'schedules' });
+  it('every second for ~30 s with the leader SIGKILLed twice: one job per tick, no tick twice, only ticks of leaderless gaps missed; each job\'s webhook delivered', async () => {
+    const receiver = await startReceiver();
+    const flags = ['--webhook-allow', '127.0.0.1/32', '--webhook-secret', WEBHOOK_SECRET];
+    const c = await startCluster({ workers: [{ id: 'w1', threads: 1 }], schedulers: 3, name: 'schedules', flags });
     const first = await c.waitForLeader();
-    const body = { job: 'spin', input: { tasks: 1, ms: 1 }, cron: '* * * * * *' };
+    const body = { job: 'spin', input: { tasks: 1, ms: 1 }, options: { callback: { url: receiver.url, events: ['completed'] } }, cron: '* * * * * *' };
     const skip = await c.call('/v1/schedules', { body: { ...body, missed: 'skip' } });
     const once = await c.call('/v1/schedules', { body: { ...body, missed: 'run-once' } });
 
@@ -82,5 +104,27 @@ describe('schedules across scheduler failovers', () => {
       expect(window.length - missed.length).toBeGreaterThanOrEqual(25);
       console.log(`schedules e2e (${schedule.missed}): ${byTick.size} jobs, ${window.length} ticks in the window, missed ${missed.length}; gaps ${gaps.map((g) => `${g.to - g.from} ms`).join(', ')}`);
     }
-  }, 120_000);
+
+    // Webhooks across the same two leader kills: the leader that sends them changed twice, and
+    // every completed tick job's delivery still arrives (at least once: a leader killed between
+    // the POST and recording it sends again, with the same delivery id and body), signed.
+    const jobIds = [...(await jobsByTick(c, skip.id)).values(), ...(await jobsByTick(c, once.id)).values()].flat();
+    const completed: string[] = [];
+    for (const id of jobIds) if ((await c.call(`/v1/jobs/${id}`)).status === 'completed') completed.push(id);
+    expect(completed.length).toBeGreaterThanOrEqual(50);
+    const expected = new Set(completed.map((id) => `${id}.completed.0`));
+    await c.waitFor('every completed tick job\'s webhook', async () => [...expected].every((d) => receiver.received.some((r) => r.delivery === d)), 30_000);
+    const byDelivery = new Map<string, Set<string>>();
+    for (const r of receiver.received) {
+      const t = Number(/t=(\d+)/.exec(r.signature)?.[1]);
+      expect(r.signature, r.delivery).toBe(webhookSignature(WEBHOOK_SECRET, t, r.body));
+      byDelivery.set(r.delivery, (byDelivery.get(r.delivery) ?? new Set()).add(JSON.parse(r.body).job.id as string));
+    }
+    // One job per delivery id, and no delivery for a job that did not fire.
+    for (const [delivery, jobs] of byDelivery) expect([...jobs], delivery).toEqual([delivery.split('.')[0]]);
+    expect([...byDelivery.keys()].filter((d) => !expected.has(d) && !jobIds.some((id) => d.startsWith(`${id}.`)))).toEqual([]);
+    const resent = receiver.received.length - byDelivery.size;
+    console.log(`schedules e2e webhooks: ${byDelivery.size} deliveries for ${completed.length} completed jobs, ${resent} sent again across the leader changes`);
+    await receiver.close();
+  }, 150_000);
 });
