@@ -138,10 +138,23 @@ export function loadConfig(flags: Partial<Record<keyof Config, unknown>>, env: N
   for (const [field, value] of Object.entries(flags)) if (value !== undefined) raw[field] = value;
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.map(String).join('.')} (${flagName(String(i.path[0]))} or ${envName(String(i.path[0]))}): ${i.message}`);
+    const lines = parsed.error.issues.map((i) => `  ${i.path.map(String).join('.')} (${whereSet(String(i.path[0]))}): ${issueMessage(i)}`);
     throw new RingpoolError('CONFIG', `invalid configuration:\n${lines.join('\n')}`);
   }
   return parsed.data;
+}
+
+/** Where a field is set: its flag and environment variable, or the config file for those without (`tenants`). */
+function whereSet(field: string): string {
+  return CONFIG_FILE_ONLY.has(field) ? 'config file' : `${flagName(field)} or ${envName(field)}`;
+}
+
+/** Settings only the config file holds (objects: no flag or environment variable). */
+const CONFIG_FILE_ONLY: ReadonlySet<string> = new Set(['tenants']);
+
+/** A zod issue's message; a record key's (a tenant name) is the key schema's own message. */
+function issueMessage(issue: { message: string; code?: string; issues?: ReadonlyArray<{ message: string }> }): string {
+  return issue.code === 'invalid_key' && issue.issues?.[0] !== undefined ? issue.issues[0].message : issue.message;
 }
 
 /** A JSON file of config fields (`{"redisUrl": "…", "threads": 4}`): below flags and environment. */
