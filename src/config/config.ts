@@ -183,6 +183,10 @@ export function maskedConfig(config: Config): Record<string, unknown> {
     else out[field] = Array.isArray(value) ? value.map((v) => mask(String(v))) : mask(String(value));
   }
   if (typeof out.redisUrl === 'string') out.redisUrl = out.redisUrl.replace(/\/\/([^@/]*)@/, '//***@');
+  // A tenant webhook's secret signs its deliveries: masked like the other secrets.
+  out.tenants = Object.fromEntries(
+    Object.entries(config.tenants).map(([name, t]) => [name, { ...t, webhooks: t.webhooks.map((w) => (w.secret === undefined ? w : { ...w, secret: mask(w.secret) })) }]),
+  );
   return out;
 }
 

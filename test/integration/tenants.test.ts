@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseApiTokens } from '../../src/api/auth.js';
-import { loadConfig } from '../../src/config/config.js';
+import { loadConfig, maskedConfig } from '../../src/config/config.js';
 import { TenantPolicies } from '../../src/config/tenants.js';
 import { startTestNode, type TestNode } from '../helpers/cluster.js';
 
@@ -127,8 +127,12 @@ describe('tenants in the configuration', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ringpool-tenants-config-'));
     try {
       const file = join(dir, 'config.json');
-      writeFileSync(file, JSON.stringify({ tenants: { acme: { maxJobsInFlight: 5 } } }));
+      const secret = 'tenant-hook-secret-0123456789';
+      writeFileSync(file, JSON.stringify({ tenants: { acme: { maxJobsInFlight: 5 }, hooked: { webhooks: [{ url: 'https://hooks.example/x', secret }] } } }));
       const config = loadConfig({}, {}, file);
+      // `ringpool config` masks a tenant webhook's secret as it masks the others.
+      expect(JSON.stringify(maskedConfig(config))).not.toContain(secret);
+      expect(JSON.stringify(maskedConfig(config))).toContain('https://hooks.example/x');
       expect(new TenantPolicies(config.tenants).tenantPolicy('acme')).toEqual({ weight: 1, maxJobsInFlight: 5, webhooks: [] });
       expect(new TenantPolicies(config.tenants).tenantPolicy('other')).toEqual({ weight: 1, webhooks: [] });
       writeFileSync(file, JSON.stringify({ tenants: { Acme: {} } }));
