@@ -1,5 +1,4 @@
 // createClient: the typed client of the HTTP API (submit, jobs, job types, schedules, cluster, drain) over one Http.
-import { randomUUID } from 'node:crypto';
 import type { JobOptions } from '../sdk/index.js';
 import { Http, withQuery, type CallOptions, type HttpOptions } from './http.js';
 import { checkWait, JobHandle } from './job-handle.js';
@@ -163,7 +162,7 @@ const ENDED: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled'])
 function idempotencyKeyOf(call: SubmitCallOptions): { idempotencyKey?: string } {
   const key = call.idempotencyKey;
   if (key === undefined) return {};
-  return { idempotencyKey: key === true ? randomUUID() : key };
+  return { idempotencyKey: key === true ? globalThis.crypto.randomUUID() : key };
 }
 
 function submission(job: string, input: unknown, options: JobOptions | undefined): { job: string; input: unknown; options?: JobOptions } {
