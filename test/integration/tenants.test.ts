@@ -232,6 +232,22 @@ describe('schedules belong to a tenant', () => {
     expect((await node.api(`/v1/schedules/${id}`, { headers: as('acme') })).body.paused).toBe(true);
     expect((await node.api(`/v1/schedules/${id}`, { method: 'DELETE', headers: as('acme') })).status).toBe(200);
   });
+
+  it("starts its ticks' jobs as the schedule's tenant", async () => {
+    const created = await node.api('/v1/schedules', { body: { job: 'spin', input: { tasks: 1, ms: 0 }, cron: '* * * * * *' }, headers: as('beta') });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id = created.body.id as string;
+    try {
+      const jobId = await expect
+        .poll(async () => (await node.api(`/v1/schedules/${id}`, { headers: as('beta') })).body.runs[0]?.jobId, { timeout: 10_000 })
+        .toBeTypeOf('string')
+        .then(async () => (await node.api(`/v1/schedules/${id}`, { headers: as('beta') })).body.runs[0].jobId as string);
+      expect((await node.api(`/v1/jobs/${jobId}`, { headers: as('beta') })).body.tenant).toBe('beta');
+      expect((await node.api(`/v1/jobs/${jobId}`, { headers: as('acme') })).status).toBe(404);
+    } finally {
+      await node.api(`/v1/schedules/${id}`, { method: 'DELETE', headers: as('beta') });
+    }
+  });
 });
 
 describe("a tenant's default webhooks", () => {
