@@ -51,6 +51,13 @@ describe('Idempotency-Key on POST /v1/jobs', () => {
     expect(plain.body.id).not.toBe(first.body.id);
   });
 
+  it('documents the header and the 422 on the submitJob operation of /v1/openapi.json', async () => {
+    const { body } = await node.api('/v1/openapi.json', { headers: { authorization: `Bearer ${ACME}` } });
+    const op = body.paths['/v1/jobs'].post;
+    expect(op.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'idempotency-key', in: 'header' })]));
+    expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['200', '202', '400', '422', '429']));
+  });
+
   it('answers the same key with another body 422 naming the key, and stores nothing', async () => {
     const first = await post(node, BODY, 'other-body-1');
     expect(first.status).toBe(202);
