@@ -9,6 +9,8 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'NOT_FINISHED'
   | 'CONFLICT'
+  /** An Idempotency-Key reused with another body (422). */
+  | 'IDEMPOTENCY_MISMATCH'
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'
   | 'RATE_LIMITED'
@@ -35,6 +37,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   NOT_FOUND: 404,
   NOT_FINISHED: 409,
   CONFLICT: 409,
+  IDEMPOTENCY_MISMATCH: 422,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
   RATE_LIMITED: 429,

@@ -3,6 +3,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { ErrorHandler, Hono, MiddlewareHandler, NotFoundHandler } from 'hono';
 import type { BlankEnv } from 'hono/types';
 import type { Logger } from 'pino';
+import { TenantPolicies, type TenantsConfig } from '../config/tenants.js';
 import { RingpoolError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { JobResolver } from '../registry/live-registry.js';
@@ -23,7 +24,7 @@ import { jobResultRoutes } from './routes/job-result.js';
 import { jobTypeRoutes } from './routes/job-types.js';
 import { jobRoutes } from './routes/jobs.js';
 import { scheduleRoutes } from './routes/schedules.js';
-import { submitJobRoutes, webhookPolicy } from './routes/submit-job.js';
+import { submitJobRoutes, webhookPolicy, type WebhookPolicy } from './routes/submit-job.js';
 import { workerRoutes } from './routes/workers.js';
 
 export interface ApiOptions {
@@ -46,6 +47,11 @@ export interface ApiOptions {
   readonly webhookUrl?: string | undefined;
   /** Private ranges a callback URL may name (`--webhook-allow`): other private literal addresses are a 400. @default [] */
   readonly webhookAllow?: readonly string[];
+  /**
+   * Tenants by name (the config file's `tenants`, docs/tenants.md): limits and default webhooks;
+   * when any is listed, a token may only name a listed one. @default {}
+   */
+  readonly tenants?: TenantsConfig;
 }
 
 export interface ApiDeps {
@@ -86,12 +92,14 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
   if (!Number.isInteger(opts.maxJsonDepth) || opts.maxJsonDepth < 1) throw new RingpoolError('CONFIG', `maxJsonDepth must be an integer >= 1, got ${opts.maxJsonDepth}`);
   const { store, registry, jobEvents } = deps;
   const quota = new JobQuota(store.quotas, { maxJobsInFlight: opts.maxJobsInFlight });
+  const webhooks = webhookPolicy(opts.webhookAllow, opts.webhookUrl);
+  const tenants = tenantPolicies(opts.tenants, webhooks);
   const app = new OpenAPIHono<BlankEnv>();
 
   app.onError(answerWithError(deps.logger));
   app.notFound(noSuchRoute);
   if (deps.metrics !== undefined) app.use('*', countRequests(deps.metrics.httpRequests));
-  app.use('*', apiAuth(opts.apiTokens));
+  app.use('*', apiAuth(opts.apiTokens, tenants));
   // Routes that need Redis answer 503 at once while the connection is down (after auth: a client
   // without a token learns nothing about the backend).
   const redisUp = failFastWhileRedisDown(store);
@@ -101,16 +109,27 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
   app.route('/', healthRoutes(deps));
   app.route('/v1/job-types', jobTypeRoutes(registry));
   app.route('/v1/job-types', deployRoutes({ store, registry, moduleDir: moduleFolder(), maxModuleBytes: opts.maxModuleBytes, logger: deps.logger }));
-  const webhooks = webhookPolicy(opts.webhookAllow, opts.webhookUrl);
-  app.route('/v1/jobs', submitJobRoutes({ store, registry, quota, jobEvents, webhooks, maxJsonDepth: opts.maxJsonDepth, bodyLimitBytes: opts.bodyLimitBytes }));
-  app.route('/v1/jobs', jobRoutes({ store, listStore: deps.listStore ?? store, quota }));
+  app.route('/v1/jobs', submitJobRoutes({ store, registry, quota, tenants, jobEvents, webhooks, maxJsonDepth: opts.maxJsonDepth, bodyLimitBytes: opts.bodyLimitBytes }));
+  app.route('/v1/jobs', jobRoutes({ store, listStore: deps.listStore ?? store, quota, tenants }));
   app.route('/v1/jobs', jobResultRoutes({ store, jobEvents }));
   app.route('/v1/jobs', jobEventRoutes({ store, pollMs: opts.eventsPollMs }));
-  app.route('/v1/schedules', scheduleRoutes({ store, registry, maxJsonDepth: opts.maxJsonDepth, bodyLimitBytes: opts.bodyLimitBytes }));
+  app.route('/v1/schedules', scheduleRoutes({ store, registry, tenants, maxJsonDepth: opts.maxJsonDepth, bodyLimitBytes: opts.bodyLimitBytes }));
   app.route('/v1/workers', workerRoutes({ store }));
   app.route('/v1/cluster', clusterRoutes(deps));
   app.route('/', docsRoutes({ definitions: () => app.openAPIRegistry.definitions, registry }));
   return app;
+}
+
+/** The tenants of the config; a tenant's default webhook that the guard refuses (a literal private address not allowed) is a CONFIG error. */
+function tenantPolicies(config: TenantsConfig | undefined, webhooks: WebhookPolicy): TenantPolicies {
+  const tenants = new TenantPolicies(config);
+  for (const name of tenants.names) {
+    tenants.tenantPolicy(name).webhooks.forEach((w, i) => {
+      const why = webhooks.refusal(w.url);
+      if (why !== undefined) throw new RingpoolError('CONFIG', `tenants.${name}.webhooks.${i}.url: ${why}`);
+    });
+  }
+  return tenants;
 }
 
 /** Anything a route throws, as the JSON error body, status and headers of errors.ts; 5xx are logged. */

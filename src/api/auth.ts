@@ -1,6 +1,7 @@
-// API tokens with scopes: parsing `TOKEN[:scope+scope]`, which scope each route needs, and the middleware.
+// API tokens with scopes and a tenant: parsing `TOKEN[:scope+scope][@tenant]`, which scope each route needs, and the middleware.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
+import { DEFAULT_TENANT, TENANT_NAME, TenantPolicies } from '../config/tenants.js';
 import { RingpoolError } from '../errors.js';
 
 /**
@@ -15,12 +16,14 @@ export const SCOPES: readonly Scope[] = Object.freeze(['submit', 'read', 'admin'
 /** What a request needs: nothing (`open`), or one scope. */
 export type Access = 'open' | Scope;
 
-/** A configured token: its digest (the token itself is not kept) and its scopes. */
+/** A configured token: its digest (the token itself is not kept), its scopes and its tenant. */
 export interface ApiToken {
   /** A stable, non-secret name for the token (`tok-` + 12 hex of its SHA-256): quotas and logs use it. */
   readonly id: string;
   readonly scopes: ReadonlySet<Scope>;
   readonly digest: Buffer;
+  /** The tenant whose jobs the token sees and submits (docs/tenants.md); `default` without `@tenant`. */
+  readonly tenant: string;
 }
 
 /** Who made a request, as the routes after the middleware see it. */
@@ -28,6 +31,8 @@ export interface Principal {
   /** `tok-…` for a token, `client-<address>` (or `client-local`) when the server has no tokens. */
   readonly id: string;
   readonly scopes: ReadonlySet<Scope>;
+  /** The tenant the request acts for: the token's, or `default` on a server without tokens. */
+  readonly tenant: string;
 }
 
 declare module 'hono' {
@@ -40,7 +45,7 @@ export const MIN_TOKEN_LENGTH = 16;
 const OPEN_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
 const ALL_SCOPES: ReadonlySet<Scope> = new Set(SCOPES);
 /** A request to an open route of a server with tokens. */
-const ANONYMOUS: Principal = Object.freeze({ id: 'anonymous', scopes: new Set<Scope>() });
+const ANONYMOUS: Principal = Object.freeze({ id: 'anonymous', scopes: new Set<Scope>(), tenant: DEFAULT_TENANT });
 /** Read-only methods: a `read` token is enough, and `?token=` is accepted (EventSource cannot send headers). */
 const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD']);
 
@@ -62,18 +67,22 @@ function digest(s: string): Buffer {
 }
 
 /**
- * Parses the configured tokens, `TOKEN` (every scope) or `TOKEN:scope+scope`. The scopes are what
- * follows the last `:`. Error messages name the entry by position, never by its text.
+ * Parses the configured tokens, `TOKEN` (every scope), `TOKEN:scope+scope`, either followed by
+ * `@tenant`. The tenant is what follows the last `@` after the last `:` (a token with an `@` of its
+ * own and no scopes must then name its tenant); the scopes are what follows the last `:`. With
+ * `tenants` listing tenants, a token may only name one of them. Error messages name the entry by
+ * position, never by its text.
  */
-export function parseApiTokens(specs: readonly string[]): ApiToken[] {
+export function parseApiTokens(specs: readonly string[], tenants: TenantPolicies = new TenantPolicies()): ApiToken[] {
   const seen = new Set<string>();
   return specs.map((spec, i) => {
     const where = `API token #${i + 1} (--api-token / RINGPOOL_API_TOKENS)`;
-    const colon = spec.lastIndexOf(':');
-    const token = colon === -1 ? spec : spec.slice(0, colon);
+    const { rest, tenant } = splitTenant(spec, where, tenants);
+    const colon = rest.lastIndexOf(':');
+    const token = colon === -1 ? rest : rest.slice(0, colon);
     let scopes: ReadonlySet<Scope> = ALL_SCOPES;
     if (colon !== -1) {
-      const names = spec.slice(colon + 1).split('+');
+      const names = rest.slice(colon + 1).split('+');
       const unknown = names.filter((n) => !(SCOPES as readonly string[]).includes(n));
       if (unknown.length > 0) {
         const shown = unknown.map((n) => (n.length > 12 ? `${n.length} characters` : JSON.stringify(n))).join(', ');
@@ -87,8 +96,23 @@ export function parseApiTokens(specs: readonly string[]): ApiToken[] {
     const id = `tok-${d.toString('hex').slice(0, 12)}`;
     if (seen.has(id)) throw new RingpoolError('CONFIG', `${where}: the same token is given twice`);
     seen.add(id);
-    return Object.freeze({ id, scopes, digest: d });
+    return Object.freeze({ id, scopes, digest: d, tenant });
   });
+}
+
+/** `@tenant` off the end of a token spec (after its last `:`), checked; `default` without one. */
+function splitTenant(spec: string, where: string, tenants: TenantPolicies): { rest: string; tenant: string } {
+  const at = spec.lastIndexOf('@');
+  if (at === -1 || at < spec.lastIndexOf(':')) return { rest: spec, tenant: DEFAULT_TENANT };
+  const tenant = spec.slice(at + 1);
+  if (!TENANT_NAME.test(tenant)) {
+    const shown = tenant.length > 63 ? `${tenant.length} characters` : JSON.stringify(tenant);
+    throw new RingpoolError('CONFIG', `${where}: after "@" comes a tenant name of 1-63 lower-case letters, digits and dashes; got ${shown}`);
+  }
+  if (!tenants.admits(tenant)) {
+    throw new RingpoolError('CONFIG', `${where}: unknown tenant ${JSON.stringify(tenant)}: add it under tenants in the config file (listed: ${tenants.names.join(', ')})`);
+  }
+  return { rest: spec.slice(0, at), tenant };
 }
 
 /**
@@ -151,12 +175,15 @@ const TOKEN_COOKIE = /(?:^|;\s*)ringpool_token=([^;]+)/;
  * `Authorization: Bearer`, or from `?token=` on GET/HEAD only; it never appears in an error message,
  * and the API logs paths without their query string.
  */
-export function apiAuth(specs: readonly string[]): MiddlewareHandler {
-  const tokens = parseApiTokens(specs);
+export function apiAuth(specs: readonly string[], tenants: TenantPolicies = new TenantPolicies()): MiddlewareHandler {
+  const tokens = parseApiTokens(specs, tenants);
+  // bull-board shows every node queue's entries, whoever's jobs they are: with tokens of more than
+  // one tenant it is an operator's page (admin), as it cannot keep tenants apart (docs/tenants.md).
+  const boardNeedsAdmin = new Set(tokens.map((t) => t.tenant)).size > 1;
   return async (c, next) => {
-    const access = requiredScope(c.req.method, c.req.path);
+    const access = boardNeedsAdmin && QUEUES_BOARD.test(c.req.path) ? 'admin' : requiredScope(c.req.method, c.req.path);
     if (tokens.length === 0) {
-      c.set('apiPrincipal', { id: `client-${clientAddress(c)}`, scopes: ALL_SCOPES });
+      c.set('apiPrincipal', { id: `client-${clientAddress(c)}`, scopes: ALL_SCOPES, tenant: DEFAULT_TENANT });
       return await next();
     }
     if (access === 'open') {
@@ -194,7 +221,7 @@ export function apiAuth(specs: readonly string[]): MiddlewareHandler {
         { details: { required: access, scopes: [...token.scopes] } },
       );
     }
-    c.set('apiPrincipal', { id: token.id, scopes: token.scopes });
+    c.set('apiPrincipal', { id: token.id, scopes: token.scopes, tenant: token.tenant });
     await next();
   };
 }
@@ -202,4 +229,13 @@ export function apiAuth(specs: readonly string[]): MiddlewareHandler {
 /** Who made the request; anonymous (no scopes) if the auth middleware did not run. */
 export function principalOf(c: Context): Principal {
   return c.get('apiPrincipal') ?? ANONYMOUS;
+}
+
+/**
+ * Whether the principal may see and act on a job, schedule or other record of `tenant`: `admin`
+ * sees every tenant's, anyone else only their own (docs/tenants.md). The routes answer a record
+ * of another tenant exactly as an unknown id, so its existence does not leak.
+ */
+export function mayAccessTenant(principal: Principal, tenant: string): boolean {
+  return principal.scopes.has('admin') || principal.tenant === tenant;
 }

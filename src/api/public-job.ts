@@ -28,6 +28,7 @@ export function publicJob(job: JobRecord) {
     version: job.version,
     scheduleId: job.scheduleId,
     scheduledFor: job.scheduledFor,
+    tenant: job.tenant,
     traceId: traceIdOf(job.traceparent),
     links: jobLinks(job.id),
   };

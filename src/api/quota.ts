@@ -1,4 +1,4 @@
-// Jobs in flight per API token: the limit, and the 429 a submission past it gets (the reservations live in src/store/quota-store.ts).
+// Jobs in flight per API token and per tenant: the limits, and the 429 a submission past one gets (the reservations live in src/store/quota-store.ts).
 import { RingpoolError } from '../errors.js';
 import type { QuotaStore } from '../store/quota-store.js';
 
@@ -62,8 +62,39 @@ export class JobQuota {
     await this.#quotas.release(principal, jobId, options.onlyIfMissing ?? false);
   }
 
+  /**
+   * The tenant's reservations are a second key of the same mechanism (docs/tenants.md): one set
+   * per tenant, named apart from every principal's (`tenant-<name>`; principals are `tok-…` or `client-…`).
+   */
+  tenantKeyOf(tenant: string): string {
+    return this.#quotas.keyOf(tenantPrincipal(tenant));
+  }
+
+  /** Reserves a slot for `jobId` in the tenant's jobs in flight (its `maxJobsInFlight` from the config); at `limit` throws RATE_LIMITED. */
+  async admitTenant(tenant: string, jobId: string, limit: number, now: number = Date.now()): Promise<void> {
+    const o = this.#options;
+    const { admitted, inFlight } = await this.#quotas.admit(tenantPrincipal(tenant), jobId, { limit, graceMs: o.reservationGraceMs }, now);
+    if (!admitted) {
+      throw new RingpoolError(
+        'RATE_LIMITED',
+        `tenant ${tenant} already has ${inFlight} jobs queued or running, its limit (tenants.${tenant}.maxJobsInFlight) is ${limit}; wait for some to end, or cancel some, then try again`,
+        { details: { inFlight, limit, tenant, retryAfterSec: o.retryAfterSec } },
+      );
+    }
+  }
+
+  /** Gives a tenant's reservation back, as `release` does a principal's. */
+  async releaseTenant(tenant: string, jobId: string, options: { onlyIfMissing?: boolean } = {}): Promise<void> {
+    await this.#quotas.release(tenantPrincipal(tenant), jobId, options.onlyIfMissing ?? false);
+  }
+
   /** Reservations currently held (not pruned: may include jobs that have ended). */
   async reserved(principal: string): Promise<number> {
     return await this.#quotas.reserved(principal);
   }
+}
+
+/** The quota principal of a tenant as a whole. */
+function tenantPrincipal(tenant: string): string {
+  return `tenant-${tenant}`;
 }

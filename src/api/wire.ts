@@ -7,7 +7,7 @@ import { JobOptionsSchema } from '../sdk/job-options.js';
 
 export const ERROR_CODES = [
   'BAD_INPUT', 'MALFORMED_JSON', 'UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE', 'UNKNOWN_JOB_TYPE', 'NOT_FOUND',
-  'NOT_FINISHED', 'CONFLICT', 'UNAUTHORIZED', 'FORBIDDEN', 'RATE_LIMITED', 'TASK_FAILED', 'TIMEOUT', 'OUT_OF_MEMORY',
+  'NOT_FINISHED', 'CONFLICT', 'IDEMPOTENCY_MISMATCH', 'UNAUTHORIZED', 'FORBIDDEN', 'RATE_LIMITED', 'TASK_FAILED', 'TIMEOUT', 'OUT_OF_MEMORY',
   'CANCELLED', 'TOO_MANY_TASKS', 'RESULT_TOO_LARGE', 'STALE_TERM', 'NOT_LEADER', 'NOT_REPLICATED', 'REDIS_UNAVAILABLE',
   'CONFIG', 'INTERNAL',
 ] as const;
@@ -107,6 +107,7 @@ export const JobSchema = z.object({
   version: z.number().int().nullable().describe('the deployed version of the job type it runs (null: a module from a folder)'),
   scheduleId: z.string().nullable().describe('the schedule whose tick started it (null: submitted)'),
   scheduledFor: z.number().nullable().describe('the tick of that schedule it runs for, ms since the epoch (null: submitted)'),
+  tenant: z.string().describe('the tenant the job belongs to: that of the token that submitted it (docs/tenants.md)'),
   traceId: z.string().nullable().describe("the OpenTelemetry trace id of the job's spans (null: submitted while tracing was off, see --otlp-endpoint)"),
   links: JobLinksSchema,
 }).meta({ id: 'Job' });
@@ -150,6 +151,7 @@ export const ListJobsQuerySchema = z
     limit: z.coerce.number().int().min(1).max(500).default(20),
     cursor: z.coerce.number().int().min(0).optional(),
     q: z.string().trim().min(1).max(200).optional().describe('a job id prefix, or words of the input'),
+    tenant: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a tenant name: 1-63 lower-case letters, digits and dashes').optional().describe("only this tenant's jobs; a token without admin sees its own tenant's jobs only, and may name no other"),
   })
   .strict();
 
@@ -326,6 +328,7 @@ export const ScheduleRunSchema = z.object({
 export const ScheduleSchema = z.object({
   id: z.string(),
   job: z.string().describe('the job type'),
+  tenant: z.string().describe('the tenant the schedule and the jobs its ticks start belong to (docs/tenants.md)'),
   input: z.unknown(),
   options: ResolvedJobOptionsSchema,
   cron: z.string(),

@@ -27,7 +27,18 @@ import type {
 
 export type ClientOptions = HttpOptions;
 
-export interface WaitOptions extends CallOptions {
+/** What `submit` and `submitAndWait` take besides the call options. */
+export interface SubmitCallOptions extends CallOptions {
+  /**
+   * Makes the submission idempotent (docs/tenants.md): a string is sent as the `Idempotency-Key`
+   * as is (keep it to resend the same submission from another process); `true` generates one for
+   * this call. Either way the call may then be resent on any transient failure (a lost connection,
+   * a timeout, a 429 or 503) and still creates one job.
+   */
+  readonly idempotencyKey?: string | true | undefined;
+}
+
+export interface WaitOptions extends SubmitCallOptions {
   /** How long the server waits for the job's end before it answers, ms, 1–30000. */
   readonly waitMs: number;
 }
@@ -36,7 +47,7 @@ export interface RingpoolClient<Jobs extends JobMap | UntypedJobs = UntypedJobs>
   /** The API's base URL. */
   readonly url: string;
   /** Submits a job (`POST /v1/jobs`); the input is checked at compile time against its module's schema (typed client), and by the API. */
-  submit<N extends JobName<Jobs>>(name: N, input: JobInput<Jobs, N>, options?: JobOptions, call?: CallOptions): Promise<JobHandle<JobResult<Jobs, N>>>;
+  submit<N extends JobName<Jobs>>(name: N, input: JobInput<Jobs, N>, options?: JobOptions, call?: SubmitCallOptions): Promise<JobHandle<JobResult<Jobs, N>>>;
   /** Submits a job and waits up to `waitMs` for its end in the same request (`POST /v1/jobs?wait=`). */
   submitAndWait<N extends JobName<Jobs>>(name: N, input: JobInput<Jobs, N>, options: JobOptions | undefined, wait: WaitOptions): Promise<WaitedJob<JobResult<Jobs, N>>>;
   /** The handle of a job submitted before, by its id. */
@@ -92,20 +103,22 @@ export interface RingpoolClient<Jobs extends JobMap | UntypedJobs = UntypedJobs>
 export function createClient<Jobs extends JobMap | UntypedJobs = UntypedJobs>(options: ClientOptions): RingpoolClient<Jobs> {
   const http = new Http(options);
   const page = async (query: ListQuery & { readonly cursor?: number | undefined } = {}, call: CallOptions = {}): Promise<JobPage> => {
-    const path = withQuery('/v1/jobs', { status: query.status, job: query.job, q: query.q, limit: query.limit, cursor: query.cursor });
+    const path = withQuery('/v1/jobs', { status: query.status, job: query.job, q: query.q, tenant: query.tenant, limit: query.limit, cursor: query.cursor });
     return (await http.json<JobPage>({ method: 'GET', path }, call)).body;
   };
   return {
     url: http.url,
     async submit(name, input, jobOptions, call = {}) {
-      const { body } = await http.json<{ id: string }>({ method: 'POST', path: '/v1/jobs', body: submission(name, input, jobOptions) }, call);
+      const { body } = await http.json<{ id: string }>({ method: 'POST', path: '/v1/jobs', body: submission(name, input, jobOptions), ...idempotencyKeyOf(call) }, call);
       return new JobHandle(http, body.id);
     },
     async submitAndWait(name, input, jobOptions, wait) {
       const waitMs = checkWait(wait.waitMs, 'waitMs');
       const path = withQuery('/v1/jobs', { wait: waitMs });
-      const { status, body } = await http.json<Omit<WaitedJob<never>, 'handle' | 'ended'>>({ method: 'POST', path, body: submission(name, input, jobOptions), waitMs }, wait);
-      return { ...body, ended: status === 200, handle: new JobHandle(http, body.id) };
+      const spec = { method: 'POST', path, body: submission(name, input, jobOptions), waitMs, ...idempotencyKeyOf(wait) } as const;
+      const { status, body } = await http.json<Omit<WaitedJob<never>, 'handle' | 'ended'>>(spec, wait);
+      // A resent submission (same Idempotency-Key) answers 200 at once without waiting: ended only if its status says so.
+      return { ...body, ended: status === 200 && ENDED.has(body.status), handle: new JobHandle(http, body.id) };
     },
     job: (id) => new JobHandle(http, id),
     jobs: {
@@ -143,6 +156,15 @@ export function createClient<Jobs extends JobMap | UntypedJobs = UntypedJobs>(op
 }
 
 /** The `POST /v1/jobs` body (src/api/wire.ts `SubmitBodySchema`). */
+const ENDED: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled']);
+
+/** The key of one submit call: the caller's, or one generated for the call (the same on each of its retries). */
+function idempotencyKeyOf(call: SubmitCallOptions): { idempotencyKey?: string } {
+  const key = call.idempotencyKey;
+  if (key === undefined) return {};
+  return { idempotencyKey: key === true ? globalThis.crypto.randomUUID() : key };
+}
+
 function submission(job: string, input: unknown, options: JobOptions | undefined): { job: string; input: unknown; options?: JobOptions } {
   return { job, input, ...(options === undefined ? {} : { options }) };
 }

@@ -49,6 +49,11 @@ export interface RequestSpec {
   readonly waitMs?: number | undefined;
   /** @default application/json */
   readonly accept?: string;
+  /**
+   * Sent as the `Idempotency-Key` header (docs/tenants.md): the server answers a resent request
+   * with what the first one created, so the retry rule may resend it on any transient failure.
+   */
+  readonly idempotencyKey?: string | undefined;
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -113,7 +118,7 @@ export class Http {
       try {
         return await this.#once(spec, call, read);
       } catch (err) {
-        const delayMs = this.#retryDelay(spec.method, err, waited);
+        const delayMs = this.#retryDelay(spec, err, waited);
         if (delayMs === undefined) throw err;
         this.#onRetry?.({ request: describe(spec, this.url), error: err as RingpoolApiError, delayMs, retry });
         await sleep(delayMs, call.signal);
@@ -148,13 +153,17 @@ export class Http {
       accept: spec.accept ?? 'application/json',
       ...(spec.body === undefined ? {} : { 'content-type': 'application/json' }),
       ...(this.#token === undefined ? {} : { authorization: `Bearer ${this.#token}` }),
+      ...(spec.idempotencyKey === undefined ? {} : { 'idempotency-key': spec.idempotencyKey }),
     };
   }
 
   /** How long to wait before asking again, or undefined to throw `err` (see the class for the rule). */
-  #retryDelay(method: RequestSpec['method'], err: unknown, waited: number): number | undefined {
-    if (!(err instanceof RingpoolApiError) || !mayAskAgain(method, err.status, err.code, changedNothing(err.details))) return undefined;
-    const delayMs = Math.max(1, err.retryAfterSec ?? 1) * 1000;
+  #retryDelay(spec: RequestSpec, err: unknown, waited: number): number | undefined {
+    const idempotent = spec.idempotencyKey !== undefined;
+    // An idempotent write is resent after a lost connection or a timeout too: a second one answers the first's job.
+    const transient = idempotent && (err instanceof RingpoolNetworkError || err instanceof RingpoolTimeoutError);
+    if (!transient && (!(err instanceof RingpoolApiError) || !mayAskAgain(spec.method, err.status, err.code, changedNothing(err.details), idempotent))) return undefined;
+    const delayMs = Math.max(1, err instanceof RingpoolApiError ? (err.retryAfterSec ?? 1) : 1) * 1000;
     return waited + delayMs <= this.#budgetMs ? delayMs : undefined;
   }
 }
@@ -164,10 +173,12 @@ export class Http {
  * a write only when it changed nothing: a 429 RATE_LIMITED, refused before any write, or a 503
  * REDIS_UNAVAILABLE whose `details.changedNothing` is true, refused before anything was sent to
  * Redis; a REDIS_UNAVAILABLE without it means Redis was lost mid-request, and the write may stand).
+ * An `idempotent` write (sent with an Idempotency-Key) may always be asked again: a write that
+ * stood is answered with what it created (docs/tenants.md).
  */
-export function mayAskAgain(method: RequestSpec['method'], status: number, code: ApiErrorCode, changedNothing = false): boolean {
+export function mayAskAgain(method: RequestSpec['method'], status: number, code: ApiErrorCode, changedNothing = false, idempotent = false): boolean {
   if (status !== 429 && status !== 503) return false;
-  return method === 'GET' || code === 'RATE_LIMITED' || (code === 'REDIS_UNAVAILABLE' && changedNothing);
+  return method === 'GET' || idempotent || code === 'RATE_LIMITED' || (code === 'REDIS_UNAVAILABLE' && changedNothing);
 }
 
 function changedNothing(details: unknown): boolean {

@@ -1,5 +1,5 @@
 // ringpool/client: the typed TypeScript client of the HTTP API (createClient, its types and errors).
-export { createClient, type ClientOptions, type RingpoolClient, type WaitOptions } from './client.js';
+export { createClient, type ClientOptions, type RingpoolClient, type SubmitCallOptions, type WaitOptions } from './client.js';
 export { JobHandle, type ResultOptions } from './job-handle.js';
 export type { CallOptions, RetryEvent, RetryOptions } from './http.js';
 export { RingpoolApiError, RingpoolClientError, RingpoolJobError, RingpoolNetworkError, RingpoolTimeoutError, type ApiErrorCode, type JobError } from './errors.js';

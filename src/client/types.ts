@@ -59,6 +59,8 @@ export interface ListQuery<Name extends string = string> {
   /** A job id prefix, or words of the input. */
   readonly q?: string | undefined;
   readonly limit?: number | undefined;
+  /** Only this tenant's jobs: an admin token's filter (another token sees its own tenant's only). */
+  readonly tenant?: string | undefined;
 }
 
 /** The job types a typed client knows: job name → job module (`typeof import('./jobs/primes.js').default`). */

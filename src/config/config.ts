@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { RingpoolError } from '../errors.js';
 import { NODE_ID, NODE_ID_BODY } from '../node-id.js';
+import { TenantsSchema } from './tenants.js';
 
 /** The folder of example job modules shipped with ringpool. */
 export const BUILTIN_JOBS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../jobs');
@@ -34,7 +35,7 @@ export const ConfigSchema = z.object({
   prefix: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/, '1-64 of [A-Za-z0-9:_-]').default('ringpool'),
   /** Replicas that must confirm a result (WAIT); default 1 with the local replica, else 0. */
   minReplicas: z.coerce.number().int().min(0).max(16).optional(),
-  /** `TOKEN` (every scope) or `TOKEN:scope+scope` with scopes submit, read, admin. */
+  /** `TOKEN` (every scope) or `TOKEN:scope+scope` with scopes submit, read, admin; `@tenant` after either names its tenant (default `default`). */
   apiTokens: z.array(z.string().min(16, 'an API token must be at least 16 characters')).default([]),
   /** Shared secret that authenticates Raft messages and worker registrations (HMAC). */
   clusterSecret: z.string().min(16, 'the cluster secret must be at least 16 characters').optional(),
@@ -69,6 +70,8 @@ export const ConfigSchema = z.object({
   /** A webhook not delivered this long after its job ended is given up, ms. */
   webhookRetryForMs: z.coerce.number().int().min(1000).max(7 * 86_400_000).default(3_600_000),
   /** An OTLP/HTTP collector's base URL: traces of every job are sent there; absent: tracing off, the SDK not loaded. */
+  /** Tenants by name (config file only, docs/tenants.md): weight, limits, default webhooks; empty: every tenant a token names is implicit. */
+  tenants: TenantsSchema,
   otlpEndpoint: z.string().regex(/^https?:\/\/[^\s/]+\S*$/, 'must be the http:// or https:// URL of an OTLP/HTTP collector, e.g. http://localhost:4318').optional(),
 });
 
@@ -135,10 +138,23 @@ export function loadConfig(flags: Partial<Record<keyof Config, unknown>>, env: N
   for (const [field, value] of Object.entries(flags)) if (value !== undefined) raw[field] = value;
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${String(i.path[0])} (${flagName(String(i.path[0]))} or ${envName(String(i.path[0]))}): ${i.message}`);
+    const lines = parsed.error.issues.map((i) => `  ${i.path.map(String).join('.')} (${whereSet(String(i.path[0]))}): ${issueMessage(i)}`);
     throw new RingpoolError('CONFIG', `invalid configuration:\n${lines.join('\n')}`);
   }
   return parsed.data;
+}
+
+/** Where a field is set: its flag and environment variable, or the config file for those without (`tenants`). */
+function whereSet(field: string): string {
+  return CONFIG_FILE_ONLY.has(field) ? 'config file' : `${flagName(field)} or ${envName(field)}`;
+}
+
+/** Settings only the config file holds (objects: no flag or environment variable). */
+const CONFIG_FILE_ONLY: ReadonlySet<string> = new Set(['tenants']);
+
+/** A zod issue's message; a record key's (a tenant name) is the key schema's own message. */
+function issueMessage(issue: { message: string; code?: string; issues?: ReadonlyArray<{ message: string }> }): string {
+  return issue.code === 'invalid_key' && issue.issues?.[0] !== undefined ? issue.issues[0].message : issue.message;
 }
 
 /** A JSON file of config fields (`{"redisUrl": "…", "threads": 4}`): below flags and environment. */
@@ -167,6 +183,10 @@ export function maskedConfig(config: Config): Record<string, unknown> {
     else out[field] = Array.isArray(value) ? value.map((v) => mask(String(v))) : mask(String(value));
   }
   if (typeof out.redisUrl === 'string') out.redisUrl = out.redisUrl.replace(/\/\/([^@/]*)@/, '//***@');
+  // A tenant webhook's secret signs its deliveries: masked like the other secrets.
+  out.tenants = Object.fromEntries(
+    Object.entries(config.tenants).map(([name, t]) => [name, { ...t, webhooks: t.webhooks.map((w) => (w.secret === undefined ? w : { ...w, secret: mask(w.secret) })) }]),
+  );
   return out;
 }
 

@@ -356,6 +356,7 @@ async function startApiRole(parts: NodeParts, shutdown: Shutdown): Promise<Fetch
       maxModuleBytes: config.maxModuleBytes,
       webhookUrl: config.webhookUrl,
       webhookAllow: config.webhookAllow,
+      tenants: config.tenants,
     },
   );
   const nodeQueues = createNodeQueues(apiStore.workers);

@@ -1,9 +1,10 @@
 // Every read and write of jobs and their lifecycle in Redis (docs/architecture.md §1-§5); results and other concerns have their own facades in src/store.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { RingpoolError, type SerializedError } from '../errors.js';
 import type { ResultType } from '../sdk/index.js';
 import { WEBHOOK_EVENTS, type ResolvedJobOptions } from '../sdk/job-options.js';
+import type { JobCallback } from '../sdk/index.js';
 import { TERMINAL_STATUSES, parseJobHash, type JobError, type JobRecord, type JobStatus } from './job-record.js';
 import type { Keys } from './keys.js';
 import { queryWords, searchWords } from './search-words.js';
@@ -18,6 +19,7 @@ import { readReplication, type ReplicationView } from './replication.js';
 import { SchedulerStatuses } from './scheduler-statuses.js';
 import { WebhookStore } from './webhook-store.js';
 import { WorkerStore } from './worker-store.js';
+import { DEFAULT_TENANT } from '../config/tenants.js';
 import { parseAdoptions, type Adoption, type BatchStamp } from '../transport/task-batch.js';
 
 /** How the store's writes wait for the replicas (see ReplicatedWrites). */
@@ -35,7 +37,26 @@ export interface NewJob {
   readonly schedule?: { readonly id: string; readonly tick: number } | undefined;
   /** The W3C trace context of the job's span (src/observability/tracing.ts); absent: not traced. */
   readonly traceparent?: string | undefined;
+  /** The tenant the job belongs to (docs/tenants.md); absent: `default`. */
+  readonly tenant?: string | undefined;
+  /** Webhooks besides `options.callback`: the tenant's defaults (docs/tenants.md), each delivered on its own. */
+  readonly extraCallbacks?: readonly JobCallback[] | undefined;
 }
+
+/** An `Idempotency-Key` as `createJob` stores it with the job (docs/tenants.md). */
+export interface IdempotencyClaim {
+  /** The tenant it belongs to: keys are per tenant. */
+  readonly tenant: string;
+  /** The header's value (stored by its SHA-256). */
+  readonly key: string;
+  /** Digest of the submission's canonical body: the same key with another body is refused. */
+  readonly digest: string;
+  /** How long the key names its job, s. */
+  readonly ttlSec: number;
+}
+
+/** What `createJob` did: created the job, or found the idempotency key naming one already. */
+export type CreateOutcome = { readonly created: true } | { readonly created: false; readonly existing: string; readonly sameBody: boolean };
 
 /** A job's state as a worker needs it to decide whether to run a batch (JobStore.placementView). */
 export interface PlacementView {
@@ -60,6 +81,13 @@ export interface ListJobsQuery {
   readonly limit: number;
   /** Offset into the newest-first list, from a previous page's `next`. */
   readonly cursor?: number;
+  /** Only this tenant's jobs (docs/tenants.md). */
+  readonly tenant?: string;
+}
+
+/** Whether a job passes a list's filters. */
+function matches(job: JobRecord, query: ListJobsQuery): boolean {
+  return (query.status === undefined || job.status === query.status) && (query.name === undefined || job.name === query.name) && (query.tenant === undefined || job.tenant === query.tenant);
 }
 
 /** Search index words live this long after their last use. */
@@ -77,9 +105,12 @@ function shownOptions(options: ResolvedJobOptions): ResolvedJobOptions {
 }
 
 /** The `callback` field the scripts that end a job read (queueWebhook in _fence.lua): events resolved. */
-function callbackField(options: ResolvedJobOptions): string[] {
-  if (options.callback === undefined) return [];
-  return ['callback', JSON.stringify({ ...options.callback, events: options.callback.events ?? WEBHOOK_EVENTS })];
+function callbackField(options: ResolvedJobOptions, extra: readonly JobCallback[] = []): string[] {
+  const resolved = (cb: JobCallback) => ({ ...cb, events: cb.events ?? WEBHOOK_EVENTS });
+  return [
+    ...(options.callback === undefined ? [] : ['callback', JSON.stringify(resolved(options.callback))]),
+    ...(extra.length === 0 ? [] : ['callbacks', JSON.stringify(extra.map(resolved))]),
+  ];
 }
 
 /** A new job id: time-ordered, unguessable, safe in a URL and a Redis key. */
@@ -195,21 +226,28 @@ export class JobStore {
   /**
    * Creates the job, indexed for search, and wakes the scheduler; returns once replicated.
    * `reservedIn`: the submitter's quota set (`JobQuota.keyOf`), whose admission of this id was sent
-   * just before on this connection; without that reservation nothing is created (RATE_LIMITED).
+   * just before on this connection; without that reservation nothing is created (RATE_LIMITED);
+   * `tenantReservedIn` likewise for the tenant's quota. `idempotency`: the key is stored with the
+   * job in the same script; when it names a job already, nothing is created and that job's id is
+   * returned (docs/tenants.md).
    */
-  async createJob(job: NewJob, options: { reservedIn?: string; now?: number } = {}): Promise<void> {
+  async createJob(job: NewJob, options: { reservedIn?: string; tenantReservedIn?: string; idempotency?: IdempotencyClaim; now?: number } = {}): Promise<CreateOutcome> {
     const k = this.keys;
     const now = options.now ?? Date.now();
     const epoch = this.#acks.epoch;
     const words = searchWords(job.name, job.input).map(k.searchWord);
-    const write = () => sendScript<number>(this.#redis, 'create-job', [k.job(job.id), k.jobs, k.active, k.wake, k.jobsById, options.reservedIn ?? ''], [
-      job.id, now, SEARCH_TTL_SEC, words.length, ...words,
+    const idem = options.idempotency;
+    const idemKey = idem === undefined ? '' : k.idempotency(idem.tenant, createHash('sha256').update(idem.key, 'utf8').digest('hex'));
+    const keys = [k.job(job.id), k.jobs, k.active, k.wake, k.jobsById, options.reservedIn ?? '', options.tenantReservedIn ?? '', idemKey];
+    const write = () => sendScript<number | [string, string]>(this.#redis, 'create-job', keys, [
+      job.id, now, SEARCH_TTL_SEC, words.length, idem?.digest ?? '', idem?.ttlSec ?? 0, ...words,
       'id', job.id,
       'name', job.name,
       'status', 'queued',
       'input', JSON.stringify(job.input),
       'options', JSON.stringify(shownOptions(job.options)),
-      ...callbackField(job.options),
+      ...callbackField(job.options, job.extraCallbacks),
+      'tenant', job.tenant ?? DEFAULT_TENANT,
       'resultType', job.resultType,
       ...(job.version === undefined ? [] : ['version', job.version]),
       ...(job.schedule === undefined ? [] : ['scheduleId', job.schedule.id, 'scheduledFor', job.schedule.tick]),
@@ -217,9 +255,12 @@ export class JobStore {
       'createdAt', now,
       'placed', 0, 'done', 0, 'failed', 0, 'duplicates', 0,
     ]);
-    const created = await this.#acks.write(write, epoch, (c) => c === 1);
+    // A key naming a job with the same body is confirmed too: its first answer may have been a NOT_REPLICATED.
+    const created = await this.#acks.write(write, epoch, (c) => c === 1 || (Array.isArray(c) && c[0] === 'same'));
+    if (Array.isArray(created)) return { created: false, existing: created[1], sameBody: created[0] === 'same' };
     if (created === -1) throw new RingpoolError('RATE_LIMITED', `job ${job.id} was not admitted: no quota reservation in ${options.reservedIn}`);
     if (created !== 1) throw new RingpoolError('CONFLICT', `job id ${job.id} is already taken`);
+    return { created: true };
   }
 
   /** Runs `send`, which issues commands on the store's connection, with them leaving in one socket write. */
@@ -238,7 +279,7 @@ export class JobStore {
     const words = queryWords(q);
     if (words.length > 0) for (const id of (await this.#redis.sinter(...words.map(k.searchWord))).slice(0, SEARCH_MAX)) ids.add(id);
     const jobs = (await this.#records([...ids]))
-      .filter((j) => (query.status === undefined || j.status === query.status) && (query.name === undefined || j.name === query.name))
+      .filter((j) => matches(j, query))
       .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1));
     const start = query.cursor ?? 0;
     const page = jobs.slice(start, start + query.limit);
@@ -279,8 +320,7 @@ export class JobStore {
       for (let i = 0; i < ids.length; i++) {
         const record = parseJobHash((replies[i]?.[1] ?? {}) as Record<string, string>);
         if (record === undefined) continue; // expired: its listing entry is stale
-        if (query.status !== undefined && record.status !== query.status) continue;
-        if (query.name !== undefined && record.name !== query.name) continue;
+        if (!matches(record, query)) continue;
         jobs.push(record);
         if (jobs.length === query.limit) return { jobs, next: offset + i + 1 };
       }

@@ -67,6 +67,8 @@ export interface Keys {
   schedule(id: string): string;
   /** List, newest first: JSON `{tick, jobId}` of the jobs a schedule's last ticks started. */
   scheduleJobs(id: string): string;
+  /** String `<jobId> <body digest>`, expiring: a tenant's `Idempotency-Key` (by its digest) and the job it created (create-job.lua). */
+  idempotency(tenant: string, keyDigest: string): string;
 }
 
 export function createKeys(prefix: string): Keys {
@@ -106,5 +108,6 @@ export function createKeys(prefix: string): Keys {
     schedules: `${p}schedules`,
     schedule: (id: string) => `${p}schedule:${id}`,
     scheduleJobs: (id: string) => `${p}schedule:${id}:jobs`,
+    idempotency: (tenant: string, keyDigest: string) => `${p}idem:${tenant}:${keyDigest}`,
   });
 }

@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Cron } from 'croner';
 import type { Redis } from 'ioredis';
 import { RingpoolError } from '../errors.js';
-import type { ResultType } from '../sdk/index.js';
+import type { JobCallback, ResultType } from '../sdk/index.js';
 import type { ResolvedJobOptions } from '../sdk/job-options.js';
 import type { Keys } from './keys.js';
 import type { ReplicatedWrites } from './replicated-writes.js';
@@ -18,6 +18,10 @@ export interface ScheduledJob {
   readonly input: unknown;
   readonly options: ResolvedJobOptions;
   readonly resultType: ResultType;
+  /** The tenant that created the schedule, whose jobs its ticks start (docs/tenants.md); absent: `default`. */
+  readonly tenant?: string;
+  /** The tenant's default webhooks when the schedule was created (the job has no callback of its own). */
+  readonly extraCallbacks?: readonly JobCallback[];
 }
 
 export interface NewSchedule {

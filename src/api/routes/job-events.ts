@@ -5,6 +5,7 @@ import { streamSSE } from 'hono/streaming';
 import { TERMINAL_STATUSES, type JobRecord } from '../../store/job-record.js';
 import type { JobStore } from '../../store/job-store.js';
 import { toHttpError } from '../errors.js';
+import { principalOf } from '../auth.js';
 import { createRoute, errorAnswers, JobIdParams, NO_SUCH_JOB, REDIS_DOWN, routeApp, serveRoute } from '../route-spec.js';
 import { findJob } from './job-reads.js';
 
@@ -38,7 +39,7 @@ export function jobEventRoutes(deps: JobEventsDeps): OpenAPIHono<BlankEnv> {
   const { store } = deps;
   const app = routeApp();
   serveRoute(app, jobEvents, async (c) => {
-    const first = await findJob(store, c.req.param('id'));
+    const first = await findJob(store, c.req.param('id'), principalOf(c));
     return streamSSE(
       c,
       async (stream) => {

@@ -5,6 +5,7 @@ import type { ResultType } from '../../sdk/index.js';
 import type { JobRecord } from '../../store/job-record.js';
 import { isJobId, type JobStore } from '../../store/job-store.js';
 import type { JobResultBody, ResultStore } from '../../store/result-store.js';
+import { mayAccessTenant, type Principal } from '../auth.js';
 import { describeIssues } from '../errors.js';
 
 /** What the routes that answer with a job's end read it through. */
@@ -23,11 +24,15 @@ export function noSuchJob(id: string): RingpoolError {
   return new RingpoolError('NOT_FOUND', `no job with id ${id} (it may have expired)`);
 }
 
-/** The job with the id of the route, or NOT_FOUND saying whether the id is malformed or unknown. */
-export async function findJob(store: Pick<JobStore, 'getJob'>, id: string): Promise<JobRecord> {
+/**
+ * The job with the id of the route, or NOT_FOUND saying whether the id is malformed or unknown.
+ * A job of another tenant than the principal's (without `admin`) is NOT_FOUND exactly as an
+ * unknown id: the same error, so the answer does not tell that it exists (docs/tenants.md).
+ */
+export async function findJob(store: Pick<JobStore, 'getJob'>, id: string, principal: Principal): Promise<JobRecord> {
   if (!isJobId(id)) throw new RingpoolError('NOT_FOUND', `${JSON.stringify(id.slice(0, 80))} is not a job id (ids look like "m3x9k2p1-0a1b2c3d4e")`);
   const job = await store.getJob(id);
-  if (job === undefined) throw noSuchJob(id);
+  if (job === undefined || !mayAccessTenant(principal, job.tenant)) throw noSuchJob(id);
   return job;
 }
 

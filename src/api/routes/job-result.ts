@@ -7,6 +7,7 @@ import type { JobEvents } from '../../store/job-events.js';
 import { TERMINAL_STATUSES, type JobRecord } from '../../store/job-record.js';
 import { isJobId } from '../../store/job-store.js';
 import type { JobResultBody } from '../../store/result-store.js';
+import { principalOf } from '../auth.js';
 import { createRoute, errorAnswers, JobIdParams, NO_SUCH_JOB, REDIS_DOWN, routeApp, serveRoute } from '../route-spec.js';
 import { JobResultSchema } from '../wire.js';
 import { confirmEnd, findJob, noSuchJob, readEnded, WaitQuery, waitQuery, type EndedJobReader } from './job-reads.js';
@@ -54,7 +55,7 @@ export function jobResultRoutes(deps: JobResultDeps): OpenAPIHono<BlankEnv> {
     let job: JobRecord;
     let result: JobResultBody | undefined;
     try {
-      job = await findJob(store, id);
+      job = await findJob(store, id, principalOf(c));
       if (waiter !== undefined && !TERMINAL_STATUSES.has(job.status)) {
         await waiter.ended;
         const ended = await readEnded(store, id, job.resultType);

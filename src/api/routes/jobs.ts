@@ -1,10 +1,11 @@
 // The jobs themselves: list and search them, read one, cancel one, retry a failed one.
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { BlankEnv } from 'hono/types';
+import type { TenantPolicies } from '../../config/tenants.js';
 import { RingpoolError } from '../../errors.js';
 import { TERMINAL_STATUSES } from '../../store/job-record.js';
 import type { JobStore } from '../../store/job-store.js';
-import { principalOf } from '../auth.js';
+import { principalOf, type Principal } from '../auth.js';
 import { describeIssues } from '../errors.js';
 import { publicJob, publicWebhook } from '../public-job.js';
 import type { JobQuota } from '../quota.js';
@@ -16,8 +17,10 @@ export interface JobRoutesDeps {
   readonly store: Pick<JobStore, 'getJob' | 'taskErrors' | 'cancelJob' | 'retryJob' | 'webhooks'>;
   /** Where lists and searches are read: the master, or a replica (`--read-from replica`). */
   readonly listStore: Pick<JobStore, 'listJobs' | 'searchJobs'>;
-  /** A retried job is in flight again: it counts against the quota of whoever retried it. */
-  readonly quota: Pick<JobQuota, 'admit' | 'release'>;
+  /** A retried job is in flight again: it counts against the quota of whoever retried it, and its tenant's. */
+  readonly quota: Pick<JobQuota, 'admit' | 'release' | 'admitTenant' | 'releaseTenant'>;
+  /** The tenants' limits (docs/tenants.md). */
+  readonly tenants: Pick<TenantPolicies, 'tenantPolicy'>;
 }
 
 const listJobs = createRoute({
@@ -26,11 +29,15 @@ const listJobs = createRoute({
   path: '/',
   tags: ['jobs'],
   summary: 'list or search jobs, newest first',
-  description: 'A page of jobs, filtered by status and job type, or searched with `q`; pass `next` as `cursor` for the next page.',
+  description: "A page of jobs, filtered by status and job type, or searched with `q`; pass `next` as `cursor` for the next page. A token without `admin` sees its tenant's jobs only; an admin sees every tenant's, or one with `tenant`.",
   request: { query: ListJobsQuerySchema },
   responses: {
     200: json('a page of jobs', JobPageSchema),
-    ...errorAnswers({ 400: 'a query parameter is not valid, or not one of these (BAD_INPUT); the message names it', 503: REDIS_DOWN }),
+    ...errorAnswers({
+      400: 'a query parameter is not valid, or not one of these (BAD_INPUT); the message names it',
+      403: "`tenant` names another tenant than the token's, which only an admin token may list (FORBIDDEN)",
+      503: REDIS_DOWN,
+    }),
   },
 });
 
@@ -87,9 +94,10 @@ export function jobRoutes(deps: JobRoutesDeps): OpenAPIHono<BlankEnv> {
     const { token: _token, ...params } = c.req.query();
     const query = ListJobsQuerySchema.safeParse(params);
     if (!query.success) throw new RingpoolError('BAD_INPUT', describeIssues(query.error.issues, 'query'));
-    const { status, job, limit, cursor, q } = query.data;
+    const { status, job, limit, cursor, q, tenant } = query.data;
     const filter = {
       limit,
+      ...listedTenant(principalOf(c), tenant),
       ...(status === undefined ? {} : { status }),
       ...(job === undefined ? {} : { name: job }),
       ...(cursor === undefined ? {} : { cursor }),
@@ -100,13 +108,13 @@ export function jobRoutes(deps: JobRoutesDeps): OpenAPIHono<BlankEnv> {
   });
 
   serveRoute(app, getJob, async (c) => {
-    const job = await findJob(store, c.req.param('id'));
+    const job = await findJob(store, c.req.param('id'), principalOf(c));
     const [errors, webhook] = await Promise.all([job.status === 'failed' ? store.taskErrors(job.id) : [], store.webhooks.forJob(job.id)]);
     return c.json({ ...publicJob(job), taskErrors: errors, webhook: publicWebhook(webhook) });
   });
 
   serveRoute(app, cancelJob, async (c) => {
-    const job = await findJob(store, c.req.param('id'));
+    const job = await findJob(store, c.req.param('id'), principalOf(c));
     const status = TERMINAL_STATUSES.has(job.status) ? job.status : await store.cancelJob(job.id);
     if (status !== 'cancelled' || job.status === 'cancelled') {
       throw new RingpoolError('CONFLICT', `job ${job.id} has already ended (${status}); only a queued or running job can be cancelled`);
@@ -115,19 +123,36 @@ export function jobRoutes(deps: JobRoutesDeps): OpenAPIHono<BlankEnv> {
   });
 
   serveRoute(app, retryJob, async (c) => {
-    const job = await findJob(store, c.req.param('id'));
+    const job = await findJob(store, c.req.param('id'), principalOf(c));
     const conflict = (status: string) => new RingpoolError('CONFLICT', `job ${job.id} is ${status}; only a failed job can be retried`);
     if (job.status !== 'failed') throw conflict(job.status);
-    // A retried job is in flight again: it counts against the quota of whoever retried it.
+    // A retried job is in flight again: it counts against the quota of whoever retried it, and its tenant's.
     const principal = principalOf(c).id;
+    const tenantLimit = deps.tenants.tenantPolicy(job.tenant).maxJobsInFlight;
     await quota.admit(principal, job.id);
+    if (tenantLimit !== undefined) {
+      await quota.admitTenant(job.tenant, job.id, tenantLimit).catch(async (err: unknown) => {
+        await quota.release(principal, job.id).catch(() => {});
+        throw err;
+      });
+    }
     const before = await store.retryJob(job.id);
     if (before !== 'failed') {
       await quota.release(principal, job.id).catch(() => {});
+      if (tenantLimit !== undefined) await quota.releaseTenant(job.tenant, job.id).catch(() => {});
       throw conflict(before);
     }
     return c.json({ id: job.id, status: 'queued' }, 202);
   });
 
   return app;
+}
+
+/** The tenant a list is limited to: the principal's own without `admin`; for an admin the one asked for, or all. */
+function listedTenant(principal: Principal, asked: string | undefined): { tenant?: string } {
+  if (principal.scopes.has('admin')) return asked === undefined ? {} : { tenant: asked };
+  if (asked !== undefined && asked !== principal.tenant) {
+    throw new RingpoolError('FORBIDDEN', `query.tenant: this token belongs to tenant ${principal.tenant} and may list only its jobs; leave tenant out, or use an admin token`);
+  }
+  return { tenant: principal.tenant };
 }

@@ -6,6 +6,8 @@ import { RingpoolError } from '../../errors.js';
 import type { JobResolver } from '../../registry/live-registry.js';
 import type { JobStore } from '../../store/job-store.js';
 import { nextTicks, noSuchSchedule, parseCron, type ScheduleRecord, type ScheduleRun } from '../../store/schedule-store.js';
+import type { TenantPolicies } from '../../config/tenants.js';
+import { mayAccessTenant, principalOf, type Principal } from '../auth.js';
 import { describeIssues } from '../errors.js';
 import { readJson } from '../json-body.js';
 import { jobLinks } from '../public-job.js';
@@ -16,6 +18,8 @@ import { parseSubmission } from './submit-job.js';
 export interface ScheduleRoutesDeps {
   readonly store: Pick<JobStore, 'schedules'>;
   readonly registry: Pick<JobResolver, 'get' | 'list'>;
+  /** The tenants' default webhooks, given to the jobs of a schedule without a callback (docs/tenants.md). */
+  readonly tenants: Pick<TenantPolicies, 'tenantPolicy'>;
   /** Deepest nesting of arrays and objects accepted in the body. */
   readonly maxJsonDepth: number;
   /** Largest accepted body, bytes. */
@@ -99,44 +103,54 @@ export function scheduleRoutes(deps: ScheduleRoutesDeps): OpenAPIHono<BlankEnv> 
     const submission = parseSubmission(deps.registry, { job, input, ...(options === undefined ? {} : { options }) });
     parseCron(cron, timezone);
     const { name, resultType } = submission;
-    const record = await store.schedules.create({ job: { name, input: submission.input, options: submission.options, resultType }, cron, timezone, missed, paused });
+    const { tenant } = principalOf(c);
+    const defaults = submission.options.callback === undefined ? deps.tenants.tenantPolicy(tenant).webhooks : [];
+    const scheduled = { name, input: submission.input, options: submission.options, resultType, tenant, ...(defaults.length === 0 ? {} : { extraCallbacks: defaults }) };
+    const record = await store.schedules.create({ job: scheduled, cron, timezone, missed, paused });
     return c.json(scheduleView(record, []), 201);
   });
 
   serveRoute(app, listSchedules, async (c) => {
-    const records = await store.schedules.list();
+    const principal = principalOf(c);
+    const records = (await store.schedules.list()).filter((r) => mayAccessTenant(principal, tenantOf(r)));
     const runs = await Promise.all(records.map((r) => store.schedules.runs(r.id)));
     return c.json({ schedules: records.map((r, i) => scheduleView(r, runs[i] ?? [])) });
   });
 
-  serveRoute(app, getSchedule, async (c) => c.json(await readView(store, c.req.param('id'))));
+  serveRoute(app, getSchedule, async (c) => c.json(await readView(store, c.req.param('id'), principalOf(c))));
 
   for (const action of ['pause', 'resume'] as const) {
     serveRoute(app, pauseRoute(action), async (c) => {
       const id = c.req.param('id');
-      await found(store, id);
+      await found(store, id, principalOf(c));
       await store.schedules.setPaused(id, action === 'pause');
-      return c.json(await readView(store, id));
+      return c.json(await readView(store, id, principalOf(c)));
     });
   }
 
   serveRoute(app, deleteSchedule, async (c) => {
     const id = c.req.param('id');
-    await found(store, id);
+    await found(store, id, principalOf(c));
     await store.schedules.remove(id);
     return c.json({ id, deleted: true as const });
   });
   return app;
 }
 
-async function found(store: ScheduleRoutesDeps['store'], id: string): Promise<ScheduleRecord> {
+/** The tenant a schedule belongs to: its creator's (`default` for one created before tenants existed). */
+function tenantOf(record: ScheduleRecord): string {
+  return record.job.tenant ?? 'default';
+}
+
+/** The schedule, or NOT_FOUND, alike for an unknown id and another tenant's schedule (without `admin`). */
+async function found(store: ScheduleRoutesDeps['store'], id: string, principal: Principal): Promise<ScheduleRecord> {
   const record = await store.schedules.get(id);
-  if (record === undefined) throw noSuchSchedule(id);
+  if (record === undefined || !mayAccessTenant(principal, tenantOf(record))) throw noSuchSchedule(id);
   return record;
 }
 
-async function readView(store: ScheduleRoutesDeps['store'], id: string) {
-  const record = await found(store, id);
+async function readView(store: ScheduleRoutesDeps['store'], id: string, principal: Principal) {
+  const record = await found(store, id, principal);
   return scheduleView(record, await store.schedules.runs(id));
 }
 
@@ -145,6 +159,7 @@ function scheduleView(s: ScheduleRecord, runs: readonly ScheduleRun[], now: numb
   return {
     id: s.id,
     job: s.job.name,
+    tenant: tenantOf(s),
     input: s.job.input,
     options: s.job.options,
     cron: s.cron,

@@ -42,30 +42,46 @@ local function isStaleBatch(jobKey, term, lastIndex)
   return false
 end
 
--- Queues the webhook delivery of a job that just ended as `event` (docs/webhooks.md), in the same
--- script that ends it, so a crash cannot lose it: only when the job has a callback (`callback`
--- field, written at creation) that asks for the event. Keyed by job, event and run: repeating it
--- is harmless. The names are those of keys.ts (`webhook`, `webhooksDue`), built from the job key's
--- prefix. The job's name, error and end are copied: the job hash may expire before the delivery.
-local function queueWebhook(jobKey, id, event)
-  local callback = redis.call('HGET', jobKey, 'callback')
-  if not callback then return end
+-- Queues one delivery of a job that ended as `event` to `callback` (JSON), under `deliveryId`,
+-- if the callback asks for the event and it is not queued yet. Returns whether it is queued.
+local function queueDelivery(jobKey, id, event, callback, deliveryId)
   local wanted = false
   for _, e in ipairs(cjson.decode(callback).events or {}) do
     if e == event then wanted = true end
   end
-  if not wanted then return end
+  if not wanted then return false end
   local base = string.sub(jobKey, 1, #jobKey - #id - 4)
-  local f = redis.call('HMGET', jobKey, 'name', 'error', 'finishedAt', 'retries')
-  local deliveryId = id .. '.' .. event .. '.' .. (f[4] or '0')
   local key = base .. 'webhook:' .. deliveryId
-  if redis.call('EXISTS', key) == 1 then return end
+  if redis.call('EXISTS', key) == 1 then return true end
+  local f = redis.call('HMGET', jobKey, 'name', 'error', 'finishedAt')
   local now = nowMs()
   redis.call('HSET', key, 'id', deliveryId, 'jobId', id, 'event', event, 'callback', callback,
     'name', f[1] or '', 'error', f[2] or '', 'finishedAt', f[3] or now, 'createdAt', now,
     'state', 'pending', 'attempts', '[]', 'nextAt', now)
-  redis.call('HSET', jobKey, 'webhook', deliveryId)
   redis.call('ZADD', base .. 'webhooks:due', now, deliveryId)
+  return true
+end
+
+-- Queues the webhook deliveries of a job that just ended as `event` (docs/webhooks.md), in the
+-- same script that ends it, so a crash cannot lose them: one per callback that asks for the event,
+-- its own `callback` field first, then its tenant's defaults (`callbacks`, a JSON list, docs/tenants.md),
+-- both written at creation. Keyed by job, event and run (and the callback's place after the first):
+-- repeating it is harmless. The names are those of keys.ts (`webhook`, `webhooksDue`), built from
+-- the job key's prefix. The job's name, error and end are copied: the job hash may expire before
+-- the delivery. The job's `webhook` field names the first delivery (its detail shows that log).
+local function queueWebhook(jobKey, id, event)
+  local raw = redis.call('HMGET', jobKey, 'callback', 'callbacks', 'retries')
+  local callbacks = {}
+  if raw[1] then callbacks[#callbacks + 1] = raw[1] end
+  if raw[2] then
+    for _, cb in ipairs(cjson.decode(raw[2])) do callbacks[#callbacks + 1] = cjson.encode(cb) end
+  end
+  local first = nil
+  for i, callback in ipairs(callbacks) do
+    local deliveryId = id .. '.' .. event .. '.' .. (raw[3] or '0') .. (i == 1 and '' or ('.' .. (i - 1)))
+    if queueDelivery(jobKey, id, event, callback, deliveryId) and not first then first = deliveryId end
+  end
+  if first then redis.call('HSET', jobKey, 'webhook', first) end
 end
 
 -- Ends a running job as completed with its result: the result and the record expire after `ttl`
