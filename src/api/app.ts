@@ -1,4 +1,5 @@
 // createApi(deps): the HTTP API as a Hono app of route modules; tests call app.request(), only the CLI opens a socket.
+import type { BlobRuntime } from '../blobs/blob-store.js';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { ErrorHandler, Hono, MiddlewareHandler, NotFoundHandler } from 'hono';
 import type { BlankEnv } from 'hono/types';
@@ -63,6 +64,8 @@ export interface ApiDeps {
   readonly jobEvents?: JobEvents;
   /** Whether every Redis connection of the process answers. @default a PING on the store's */
   readonly readiness?: () => Readiness;
+  /** The blob store (`--blob-store`): results kept there are streamed from it (docs/blobs.md). */
+  readonly blobs?: BlobRuntime | undefined;
 }
 
 export const API_DEFAULTS = Object.freeze({
@@ -104,7 +107,7 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
   const webhooks = webhookPolicy(opts.webhookAllow, opts.webhookUrl);
   app.route('/v1/jobs', submitJobRoutes({ store, registry, quota, jobEvents, webhooks, maxJsonDepth: opts.maxJsonDepth, bodyLimitBytes: opts.bodyLimitBytes }));
   app.route('/v1/jobs', jobRoutes({ store, listStore: deps.listStore ?? store, quota }));
-  app.route('/v1/jobs', jobResultRoutes({ store, jobEvents }));
+  app.route('/v1/jobs', jobResultRoutes({ store, jobEvents, blobs: deps.blobs }));
   app.route('/v1/jobs', jobEventRoutes({ store, pollMs: opts.eventsPollMs }));
   app.route('/v1/schedules', scheduleRoutes({ store, registry, maxJsonDepth: opts.maxJsonDepth, bodyLimitBytes: opts.bodyLimitBytes }));
   app.route('/v1/workers', workerRoutes({ store }));
