@@ -30,6 +30,9 @@ export class S3BlobStore implements BlobStore {
       ...(settings.endpoint === undefined ? {} : { endpoint: settings.endpoint }),
       region: settings.region ?? process.env.AWS_REGION ?? 'us-east-1',
       forcePathStyle: settings.forcePathStyle ?? settings.endpoint !== undefined,
+      // Checksums only where S3 requires them: stores other than AWS (MinIO, Ceph, s3rver) may not know the newer ones.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
     });
   }
 
