@@ -1,8 +1,8 @@
 // What a job module imports: defineJob, the task context and the types inferred from a module.
 import type { z } from 'zod';
-import type { BlobReader } from '../blobs/blob-store.js';
+import type { BlobReader } from './blobs.js';
 
-export type { BlobInfo, BlobReader, BlobRef, ByteRange } from '../blobs/blob-store.js';
+export type { BlobInfo, BlobReader, BlobRef, ByteRange } from './blobs.js';
 
 /** Per-job execution options; a module gives defaults, a submission may override them. */
 export interface JobOptions {
