@@ -5,11 +5,11 @@ import type { BlobRuntime } from './blob-store.js';
 import { openBlobStore } from './open.js';
 import type { ResultRef } from './result-refs.js';
 
-/** The answer to send: status, headers and body (null for a 416). */
+/** The answer to send: status, headers and body (an ErrorBody's JSON for a 416). */
 export interface StreamedAnswer {
   readonly status: 200 | 206 | 416;
   readonly headers: Record<string, string>;
-  readonly body: ReadableStream<Uint8Array> | null;
+  readonly body: ReadableStream<Uint8Array> | string;
 }
 
 /**
@@ -22,7 +22,10 @@ export async function streamResult(jobId: string, ref: ResultRef, runtime: BlobR
   const tail = Buffer.from('}');
   const size = head.length + ref.bytes + tail.length;
   const range = parseRange(rangeHeader, size);
-  if (range === 'unsatisfiable') return { status: 416, headers: { 'content-range': `bytes */${size}` }, body: null };
+  if (range === 'unsatisfiable') {
+    const error = { code: 'BAD_INPUT', message: `the range ${JSON.stringify(rangeHeader)} starts past the end of the result of job ${jobId} (${size} bytes): ask for bytes 0-${size - 1} or fewer` };
+    return { status: 416, headers: { 'content-range': `bytes */${size}`, 'content-type': 'application/json' }, body: JSON.stringify({ error }) };
+  }
   const [start, end] = range ?? [0, size - 1];
   const store = await openBlobStore(runtime);
   const blobStart = Math.max(0, start - head.length);

@@ -137,6 +137,7 @@ describe('jobs over references on a node with an S3 blob store', () => {
     const past = await fetch(url, { headers: { range: `bytes=${body.length}-` } });
     expect(past.status).toBe(416);
     expect(past.headers.get('content-range')).toBe(`bytes */${body.length}`);
+    expect(await past.json()).toMatchObject({ error: { code: 'BAD_INPUT', message: expect.stringContaining('starts past the end') } });
   });
 
   it('a missing key or bucket fails the job with BLOB_NOT_FOUND naming the reference; the node keeps serving', async () => {

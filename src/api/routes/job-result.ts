@@ -41,11 +41,12 @@ const getResult = createRoute({
       },
     },
     206: { description: 'the bytes a `Range` header asked for, of a result kept in the blob store', content: { 'application/json': { schema: { type: 'string' } } } },
-    416: { description: 'the `Range` asked for starts past the end of the result (Content-Range says its size)' },
+
     ...errorAnswers({
       400: '?wait is not valid (BAD_INPUT)',
       404: `${NO_SUCH_JOB}; or its result has expired`,
       409: 'the job is not completed (NOT_FINISHED): it failed (details.error says why) or is still queued or running',
+      416: 'the `Range` asked for starts past the end of a result kept in the blob store (BAD_INPUT; Content-Range says its size)',
       503: `${REDIS_DOWN}; or the job ended on the master but the replicas have not confirmed it yet (NOT_REPLICATED)`,
     }),
   },
@@ -81,7 +82,7 @@ export function jobResultRoutes(deps: JobResultDeps): OpenAPIHono<BlankEnv> {
     const ref = asResultRef(result.value);
     if (ref !== undefined) {
       const answer = await streamResult(job.id, ref, deps.blobs, c.req.header('range'));
-      return answer.body === null ? c.body(null, answer.status, answer.headers) : c.body(answer.body, answer.status, answer.headers);
+      return c.body(answer.body, answer.status, answer.headers);
     }
     return c.json({ id: job.id, result: result.value });
   });
