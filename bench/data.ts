@@ -104,7 +104,9 @@ async function largeResult(url: string, mb: number): Promise<{ bytes: number; se
   }
   const seconds = (performance.now() - started) / 1000;
   const length = Number(answer.headers.get('content-length'));
-  const wrong = answer.status === 200 && bytes === length && xs === perTask * 10 ? 0 : 1;
+  const expectedBytes = JSON.stringify({ id: submitted.id, result: Array.from({ length: 10 }, () => '') }).length + perTask * 10;
+  const idXs = submitted.id.split('x').length - 1; // the id may hold an x too
+  const wrong = answer.status === 200 && bytes === length && bytes === expectedBytes && xs - idXs === perTask * 10 ? 0 : 1;
   if (wrong) console.error(`large result: status ${answer.status}, ${bytes} bytes of ${length}, ${xs} x's of ${perTask * 10}`);
   return { bytes, seconds, wrong };
 }
