@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Queue, Worker, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Piscina } from 'piscina';
+import { blobReader } from '../src/blobs/open.js';
 import primes from '../jobs/primes.js';
 import { numberFlag, startBenchCluster, stringFlag } from './harness.js';
 import { printTable, type BenchSuite } from './report.js';
@@ -23,7 +24,7 @@ const THREADS = {
 } as const;
 type ModuleLoader = keyof typeof THREADS;
 const SERIAL = new URL('./workers/serial-loop.mjs', import.meta.url);
-const ctx = { signal: new AbortController().signal, jobId: 'bench', taskIndex: 0, attempt: 0, progress() {} };
+const ctx = { signal: new AbortController().signal, jobId: 'bench', taskIndex: 0, attempt: 0, progress() {}, blobs: blobReader(undefined) };
 
 const suite: BenchSuite = async (args) => {
   const taskCount = numberFlag(args, 'tasks', 40);
@@ -34,7 +35,7 @@ const suite: BenchSuite = async (args) => {
   const thread = THREADS[loader as ModuleLoader];
   const cores = availableParallelism();
   const input = calibrate(taskCount, targetMs);
-  const tasks = [...(primes.split(input) as Iterable<{ from: number; to: number }>)];
+  const tasks = [...(primes.split(input, { blobs: blobReader(undefined) }) as Iterable<{ from: number; to: number }>)];
 
   // Every contender is set up and warmed first (threads started, each has loaded the module), and
   // an untimed round runs them all once; then each round times all four back to back, in a

@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'NOT_REPLICATED'
   | 'REDIS_UNAVAILABLE'
   | 'CONFIG'
+  | 'BLOB_NOT_FOUND'
   | 'INTERNAL';
 
 /** The one table from error code to HTTP status. */
@@ -52,6 +53,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   NOT_REPLICATED: 503,
   REDIS_UNAVAILABLE: 503,
   CONFIG: 500,
+  BLOB_NOT_FOUND: 404,
   INTERNAL: 500,
 });
 

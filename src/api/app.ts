@@ -1,4 +1,5 @@
 // createApi(deps): the HTTP API as a Hono app of route modules; tests call app.request(), only the CLI opens a socket.
+import type { BlobRuntime } from '../blobs/blob-store.js';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { ErrorHandler, Hono, MiddlewareHandler, NotFoundHandler } from 'hono';
 import type { BlankEnv } from 'hono/types';
@@ -69,6 +70,8 @@ export interface ApiDeps {
   readonly jobEvents?: JobEvents;
   /** Whether every Redis connection of the process answers. @default a PING on the store's */
   readonly readiness?: () => Readiness;
+  /** The blob store (`--blob-store`): results kept there are streamed from it (docs/blobs.md). */
+  readonly blobs?: BlobRuntime | undefined;
 }
 
 export const API_DEFAULTS = Object.freeze({
@@ -111,7 +114,7 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
   app.route('/v1/job-types', deployRoutes({ store, registry, moduleDir: moduleFolder(), maxModuleBytes: opts.maxModuleBytes, logger: deps.logger }));
   app.route('/v1/jobs', submitJobRoutes({ store, registry, quota, tenants, jobEvents, webhooks, maxJsonDepth: opts.maxJsonDepth, bodyLimitBytes: opts.bodyLimitBytes }));
   app.route('/v1/jobs', jobRoutes({ store, listStore: deps.listStore ?? store, quota, tenants }));
-  app.route('/v1/jobs', jobResultRoutes({ store, jobEvents }));
+  app.route('/v1/jobs', jobResultRoutes({ store, jobEvents, blobs: deps.blobs }));
   app.route('/v1/jobs', jobEventRoutes({ store, pollMs: opts.eventsPollMs }));
   app.route('/v1/schedules', scheduleRoutes({ store, registry, tenants, maxJsonDepth: opts.maxJsonDepth, bodyLimitBytes: opts.bodyLimitBytes }));
   app.route('/v1/workers', workerRoutes({ store }));

@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { BlobStoreSettingsSchema } from '../blobs/blob-store.js';
 import { RingpoolError } from '../errors.js';
 import { NODE_ID, NODE_ID_BODY } from '../node-id.js';
 import { TenantsSchema } from './tenants.js';
@@ -69,9 +70,17 @@ export const ConfigSchema = z.object({
   webhookAllow: z.array(z.string().refine(isCidr, 'each must be a CIDR range such as 10.1.0.0/16 or ::1/128')).default([]),
   /** A webhook not delivered this long after its job ended is given up, ms. */
   webhookRetryForMs: z.coerce.number().int().min(1000).max(7 * 86_400_000).default(3_600_000),
-  /** An OTLP/HTTP collector's base URL: traces of every job are sent there; absent: tracing off, the SDK not loaded. */
   /** Tenants by name (config file only, docs/tenants.md): weight, limits, default webhooks; empty: every tenant a token names is implicit. */
   tenants: TenantsSchema,
+  /**
+   * Object storage for inputs and results by reference (docs/blobs.md): `s3://bucket/prefix` or
+   * `file:///dir` (flag, env), or in the config file `{ url, endpoint?, region?, forcePathStyle? }`.
+   * Credentials: the AWS SDK's own chain (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ~/.aws), never here.
+   */
+  blobStore: z.union([z.string().transform((url) => ({ url })), z.record(z.string(), z.unknown())]).pipe(BlobStoreSettingsSchema).optional(),
+  /** With a blob store, a task or job result of more JSON bytes than this is stored there and Redis keeps a reference. */
+  blobResultThreshold: z.coerce.number().int().min(0).default(1_048_576),
+  /** An OTLP/HTTP collector's base URL: traces of every job are sent there; absent: tracing off, the SDK not loaded. */
   otlpEndpoint: z.string().regex(/^https?:\/\/[^\s/]+\S*$/, 'must be the http:// or https:// URL of an OTLP/HTTP collector, e.g. http://localhost:4318').optional(),
 });
 
@@ -120,6 +129,8 @@ export const ENV: Readonly<Record<string, keyof Config>> = {
   RINGPOOL_WEBHOOK_ALLOW: 'webhookAllow',
   RINGPOOL_WEBHOOK_RETRY_FOR_MS: 'webhookRetryForMs',
   RINGPOOL_OTLP_ENDPOINT: 'otlpEndpoint',
+  RINGPOOL_BLOB_STORE: 'blobStore',
+  RINGPOOL_BLOB_RESULT_THRESHOLD: 'blobResultThreshold',
 };
 
 export const LIST_FIELDS: ReadonlySet<string> = new Set<keyof Config>(['jobsDirs', 'apiTokens', 'sentinels', 'peers', 'webhookAllow']);

@@ -1,4 +1,6 @@
 // Composition root: wires the parts one process runs (api, scheduler, worker) and shuts them down in order.
+import { blobRuntime } from '../blobs/runtime.js';
+import { startBlobSweep } from '../blobs/sweep.js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
@@ -248,6 +250,7 @@ async function startWorkerRole(parts: NodeParts, shutdown: Shutdown): Promise<vo
       heartbeatMs: config.heartbeatMs,
       maxTaskResultBytes: config.maxTaskResultBytes,
       ...(config.clusterSecret ? { clusterSecret: config.clusterSecret } : {}),
+      ...(config.blobStore === undefined ? {} : { blobs: blobRuntime(config) }),
       // A process that is only a worker leaves entirely when drained, as on SIGTERM.
       ...(roles.api || roles.scheduler ? {} : { onDrainRequested: () => process.kill(process.pid, 'SIGTERM') }),
     },
@@ -297,6 +300,7 @@ async function startSchedulerRole(parts: NodeParts, url: string, server: NodeSer
       blocking: open('blocking', 'scheduler-wake'),
       logger: log,
       metrics,
+      ...(config.blobStore === undefined ? {} : { blobs: blobRuntime(config) }),
     },
     { maxTasksPerJob: config.maxTasksPerJob, maxJobResultBytes: config.maxJobResultBytes },
   );
@@ -306,7 +310,10 @@ async function startSchedulerRole(parts: NodeParts, url: string, server: NodeSer
     { retryForMs: config.webhookRetryForMs, secret: config.webhookSecret, allow: config.webhookAllow },
   );
   webhooks.start();
+  const blobs = blobRuntime(config);
+  const stopSweep = blobs === undefined ? () => {} : startBlobSweep({ runtime: blobs, isLeader: () => leadership.term !== undefined, jobExists: async (id) => (await store.getJob(id)) !== undefined, logger: log });
   shutdown.add(async () => {
+    stopSweep();
     stopGuard();
     await consensus.handOver();
     await webhooks.close();
@@ -347,6 +354,7 @@ async function startApiRole(parts: NodeParts, shutdown: Shutdown): Promise<Fetch
       refreshMetrics: cluster.refreshMetrics,
       jobEvents,
       readiness,
+      blobs: blobRuntime(config),
       ...(listStore === undefined ? {} : { listStore }),
     },
     {

@@ -3,6 +3,8 @@ import type { Queue } from 'bullmq';
 import { Piscina } from 'piscina';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { BlobRuntime } from '../blobs/blob-store.js';
+import { blobReader } from '../blobs/open.js';
 import { RingpoolError, isTransientRedisError, serializeError } from '../errors.js';
 import { threadExecArgv } from '../registry/import-module.js';
 import type { JobResolver, ServedJob } from '../registry/live-registry.js';
@@ -51,6 +53,8 @@ export interface SchedulerDeps {
   readonly blocking: Redis;
   readonly logger: Logger;
   readonly metrics?: Metrics;
+  /** The node's blob store: `ctx.blobs` of `split`, and results by reference in the reduce (docs/blobs.md). */
+  readonly blobs?: BlobRuntime;
 }
 
 export const SCHEDULER_DEFAULTS: Required<SchedulerOptions> = Object.freeze({
@@ -272,7 +276,7 @@ export class Scheduler {
     let index = 0;
     try {
       let sliceStart = performance.now();
-      for await (const task of loaded.module.split(job.input) as AsyncIterable<unknown>) {
+      for await (const task of loaded.module.split(job.input, { blobs: blobReader(this.#deps.blobs) }) as AsyncIterable<unknown>) {
         if (performance.now() - sliceStart > SPLIT_SLICE_MS) {
           // Bounded slices: let timers and I/O (Raft heartbeats) run between pieces of a long split.
           await new Promise((r) => setImmediate(r));
@@ -371,6 +375,8 @@ export class Scheduler {
       blobs,
       resultType: job.resultType,
       maxResultBytes: this.#options.maxJobResultBytes,
+      jobId: id,
+      ...(this.#deps.blobs === undefined ? {} : { blobStore: this.#deps.blobs }),
     };
     let outcome: ReduceOutcome;
     try {

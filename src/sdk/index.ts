@@ -1,5 +1,8 @@
 // What a job module imports: defineJob, the task context and the types inferred from a module.
 import type { z } from 'zod';
+import type { BlobReader } from './blobs.js';
+
+export type { BlobInfo, BlobReader, BlobRef, ByteRange } from './blobs.js';
 
 /** Per-job execution options; a module gives defaults, a submission may override them. */
 export interface JobOptions {
@@ -40,6 +43,17 @@ export interface TaskContext {
   readonly attempt: number;
   /** Reports a fraction in [0, 1] of this task done. */
   progress(fraction: number): void;
+  /**
+   * The cluster's blob store (`--blob-store`, docs/blobs.md): `get(ref, { range })` streams an object
+   * named in the input (`{ "$ref": "s3://bucket/key" }`); a retry reads it again. Without a blob
+   * store every call fails with a CONFIG error saying how to set one.
+   */
+  readonly blobs: BlobReader;
+}
+
+/** Handed to `split` on the scheduler: `blobs.list(prefix)` and `blobs.head(ref)` turn a prefix into one task per object or byte range. */
+export interface SplitContext {
+  readonly blobs: BlobReader;
 }
 
 /** How a job's result is served: JSON, or the bytes of an image. */
@@ -59,7 +73,7 @@ export interface JobDefinition<S extends z.ZodType, Task, TaskResult, Result, Na
    * Splits an input into JSON-serialisable tasks. Must be deterministic: a new scheduler leader
    * re-runs it to resume where the last one stopped.
    */
-  split(input: z.output<S>): Iterable<Task> | AsyncIterable<Task>;
+  split(input: z.output<S>, ctx: SplitContext): Iterable<Task> | AsyncIterable<Task>;
   /** Runs one task inside a worker thread. */
   run(task: Task, ctx: TaskContext): TaskResult | Promise<TaskResult>;
   /** Combines the task results, in task order, into the job's result. */

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { RingpoolError, serializeError } from '../errors.js';
 import { threadExecArgv } from '../registry/import-module.js';
+import type { BlobRuntime } from '../blobs/blob-store.js';
 import type { ReduceOutcome, ReduceSpec } from '../registry/reduce-results.js';
 import { REDUCING, callCells, createRunControl } from './run-control.js';
 import type { BatchOutcome, TaskOutcome, ThreadBatch } from './task-runner.js';
@@ -35,6 +36,8 @@ export interface BatchRun {
    * same thread call. Honoured only when the batch runs as one call.
    */
   readonly reduce?: ReduceSpec;
+  /** The node's blob store, handed to the thread (ThreadBatch.blobs). */
+  readonly blobs?: BlobRuntime;
 }
 
 /** How one thread call of a run ended. */
@@ -201,6 +204,7 @@ export class TaskPool {
       slot,
       ...(batch.maxResultBytes === undefined ? {} : { maxResultBytes: batch.maxResultBytes }),
       ...(reduce === undefined ? {} : { reduce }),
+      ...(batch.blobs === undefined ? {} : { blobs: batch.blobs }),
     };
     this.#busy++;
     try {

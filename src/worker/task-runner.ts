@@ -1,4 +1,7 @@
 // Runs a batch of one job's tasks inside a worker thread and reports each task's outcome.
+import type { BlobRuntime } from '../blobs/blob-store.js';
+import { blobReader } from '../blobs/open.js';
+import { goesToBlobs, storeResultJson } from '../blobs/result-refs.js';
 import { serializeError, type SerializedError } from '../errors.js';
 import { reduceResults, type ReduceOutcome, type ReduceSpec } from '../registry/reduce-results.js';
 import { loadJobModule } from '../registry/thread-modules.js';
@@ -29,6 +32,8 @@ export interface ThreadBatch {
    * task succeeded, the call reduces their results too (see TaskBatch.whole).
    */
   readonly reduce?: ReduceSpec;
+  /** The node's blob store (`--blob-store`): `ctx.blobs`, and where results over its threshold go (docs/blobs.md). */
+  readonly blobs?: BlobRuntime;
 }
 
 export type TaskOutcome =
@@ -76,7 +81,7 @@ export async function runTasks(batch: ThreadBatch): Promise<BatchOutcome> {
   const results = wholeResults(outcomes, batch.reduce.total);
   if (results === undefined) return { outcomes, micros };
   if (cells !== undefined) Atomics.store(cells, mine.started, REDUCING);
-  return { outcomes, micros, reduced: await reduceResults(job, results, batch.reduce) };
+  return { outcomes, micros, reduced: await reduceResults(job, results, { ...batch.reduce, jobId: batch.jobId }, batch.blobs) };
 }
 
 /**
@@ -103,7 +108,7 @@ const ignoreProgress = (): void => {};
  * promise or microtask per task, which is most of the cost of a trivial task.
  */
 function runTask(job: AnyJob, batch: ThreadBatch, index: number, payload: unknown, signal: AbortSignal): TaskOutcome | Promise<TaskOutcome> {
-  const ctx: TaskContext = { signal, jobId: batch.jobId, taskIndex: index, attempt: batch.attempt, progress: ignoreProgress };
+  const ctx: TaskContext = { signal, jobId: batch.jobId, taskIndex: index, attempt: batch.attempt, progress: ignoreProgress, blobs: blobReader(batch.blobs) };
   let value: unknown;
   try {
     value = job.run(payload, ctx);
@@ -112,17 +117,21 @@ function runTask(job: AnyJob, batch: ThreadBatch, index: number, payload: unknow
   }
   if (value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function') {
     return Promise.resolve(value).then(
-      (resolved) => succeeded(index, resolved, batch.maxResultBytes),
+      (resolved) => succeeded(index, resolved, batch),
       (err: unknown) => failed(index, err),
     );
   }
-  return succeeded(index, value, batch.maxResultBytes);
+  return succeeded(index, value, batch);
 }
 
-function succeeded(index: number, value: unknown, maxResultBytes: number | undefined): TaskOutcome {
-  const json = serialiseResult(index, value, maxResultBytes);
+/** With a blob store, a result over its threshold is written there and the outcome carries the reference (no inline limit then). */
+function succeeded(index: number, value: unknown, batch: ThreadBatch): TaskOutcome | Promise<TaskOutcome> {
+  const json = serialiseResult(index, value, batch.blobs === undefined ? batch.maxResultBytes : undefined);
   // Not JSON, or too large: the same input gives the same again, so it is not retried.
   if (typeof json !== 'string') return { index, ok: false, error: json, retryable: false };
+  if (goesToBlobs(json, batch.blobs)) {
+    return storeResultJson(json, batch.jobId, batch.blobs).then((ref) => ({ index, ok: true, json: ref }), (err: unknown) => failed(index, err));
+  }
   return { index, ok: true, json };
 }
 

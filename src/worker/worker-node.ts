@@ -1,4 +1,5 @@
 // A worker node: registers itself, takes task batches from its BullMQ queue and runs them on its thread pool.
+import type { BlobRuntime } from '../blobs/blob-store.js';
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import type { Job, Worker } from 'bullmq';
@@ -33,6 +34,8 @@ export interface WorkerNodeOptions {
   readonly clusterSecret?: string;
   /** Called once when an operator asks this node to drain (`POST /v1/workers/:id/drain`). */
   readonly onDrainRequested?: () => void;
+  /** The blob store its threads open (`ctx.blobs`, results by reference; docs/blobs.md). @default none */
+  readonly blobs?: BlobRuntime;
 }
 
 export interface WorkerNodeDeps {
@@ -83,6 +86,7 @@ export class WorkerNode {
   readonly #onDrainRequested: (() => void) | undefined;
   readonly #maxTaskResultBytes: number;
   readonly #clusterSecret: string | undefined;
+  readonly #blobs: BlobRuntime | undefined;
 
   constructor(deps: WorkerNodeDeps, options: WorkerNodeOptions) {
     if (!isNodeId(options.id)) throw new RingpoolError('CONFIG', `worker id must be letters, digits, '_' or '-' (at most 63), got ${JSON.stringify(options.id)}`);
@@ -96,6 +100,7 @@ export class WorkerNode {
     this.#onDrainRequested = options.onDrainRequested;
     this.#maxTaskResultBytes = options.maxTaskResultBytes ?? 8 * 1024 * 1024;
     this.#clusterSecret = options.clusterSecret;
+    this.#blobs = options.blobs;
   }
 
   get threads(): number {
@@ -265,6 +270,7 @@ export class WorkerNode {
         maxResultBytes: this.#maxTaskResultBytes,
         cancel: halt.signal,
         ...(whole === undefined ? {} : { reduce: whole }),
+        ...(this.#blobs === undefined ? {} : { blobs: this.#blobs }),
       })
       .finally(() => {
         cancel.removeEventListener('abort', onCancel);

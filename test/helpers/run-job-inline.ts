@@ -1,4 +1,5 @@
 // Runs a job module in this process (parse, split, run each task, reduce): for tests without Redis or threads.
+import { blobReader } from '../../src/blobs/open.js';
 import { isDeepStrictEqual } from 'node:util';
 import type { AnyJob, InputOf, ResultOf, TaskContext, TaskOf, TaskResultOf } from '../../src/sdk/index.js';
 
@@ -16,7 +17,7 @@ export interface RunJobInlineOptions {
 export async function splitInline<J extends AnyJob>(job: J, input: unknown): Promise<TaskOf<J>[]> {
   const parsed = job.input.parse(input) as InputOf<J>;
   const tasks: TaskOf<J>[] = [];
-  for await (const task of job.split(parsed) as Iterable<TaskOf<J>> | AsyncIterable<TaskOf<J>>) tasks.push(task);
+  for await (const task of job.split(parsed, { blobs: blobReader(undefined) }) as Iterable<TaskOf<J>> | AsyncIterable<TaskOf<J>>) tasks.push(task);
   return tasks;
 }
 
@@ -33,6 +34,7 @@ export async function runTaskInline<J extends AnyJob>(
     taskIndex,
     attempt: 0,
     progress() {},
+    blobs: blobReader(undefined),
     ...overrides,
   };
   return (await job.run(task, ctx)) as TaskResultOf<J>;
@@ -48,7 +50,7 @@ export async function runJobInline<J extends AnyJob>(
   const parsed = job.input.parse(input) as InputOf<J>;
   const results: TaskResultOf<J>[] = [];
   let index = 0;
-  for await (const split of job.split(parsed) as Iterable<TaskOf<J>> | AsyncIterable<TaskOf<J>>) {
+  for await (const split of job.split(parsed, { blobs: blobReader(undefined) }) as Iterable<TaskOf<J>> | AsyncIterable<TaskOf<J>>) {
     const taskIndex = index++;
     const task = roundTrip ? throughJson(split, `job "${job.name}": task ${taskIndex}`) : split;
     const onProgress = options.onProgress;

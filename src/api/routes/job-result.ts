@@ -2,6 +2,9 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { BlankEnv } from 'hono/types';
 import { z } from 'zod';
+import type { BlobRuntime } from '../../blobs/blob-store.js';
+import { asResultRef } from '../../blobs/result-refs.js';
+import { streamResult } from '../../blobs/result-stream.js';
 import { RingpoolError } from '../../errors.js';
 import type { JobEvents } from '../../store/job-events.js';
 import { TERMINAL_STATUSES, type JobRecord } from '../../store/job-record.js';
@@ -16,6 +19,8 @@ export interface JobResultDeps {
   readonly store: EndedJobReader;
   /** Job-end notifications, for `?wait=MS`; without them the answer is always at once. */
   readonly jobEvents?: Pick<JobEvents, 'waitForEnd'> | undefined;
+  /** The blob store, where results over its threshold are kept (docs/blobs.md): such a result is streamed from it. */
+  readonly blobs?: BlobRuntime | undefined;
 }
 
 const getResult = createRoute({
@@ -24,7 +29,9 @@ const getResult = createRoute({
   path: '/{id}/result',
   tags: ['jobs'],
   summary: "a completed job's result",
-  description: 'JSON for most job types; the image itself for a type whose result type is image/png. With `?wait=MS`, a long poll: the answer comes as soon as the job ends.',
+  description:
+    'JSON for most job types; the image itself for a type whose result type is image/png. With `?wait=MS`, a long poll: the answer comes as soon as the job ends. ' +
+    'A result kept in the blob store (docs/blobs.md) is streamed with Content-Length and honours one `Range: bytes=a-b` (206, or 416 past its end).',
   request: { params: JobIdParams, query: z.object({ wait: WaitQuery }) },
   responses: {
     200: {
@@ -34,10 +41,13 @@ const getResult = createRoute({
         'image/png': { schema: { type: 'string', contentMediaType: 'image/png' } },
       },
     },
+    206: { description: 'the bytes a `Range` header asked for, of a result kept in the blob store', content: { 'application/json': { schema: { type: 'string' } } } },
+
     ...errorAnswers({
       400: '?wait is not valid (BAD_INPUT)',
       404: `${NO_SUCH_JOB}; or its result has expired`,
       409: 'the job is not completed (NOT_FINISHED): it failed (details.error says why) or is still queued or running',
+      416: 'the `Range` asked for starts past the end of a result kept in the blob store (BAD_INPUT; Content-Range says its size)',
       503: `${REDIS_DOWN}; or the job ended on the master but the replicas have not confirmed it yet (NOT_REPLICATED)`,
     }),
   },
@@ -70,6 +80,11 @@ export function jobResultRoutes(deps: JobResultDeps): OpenAPIHono<BlankEnv> {
     result ??= await store.results.getResult(job.id, job.resultType);
     if (result === undefined) throw new RingpoolError('NOT_FOUND', `the result of job ${job.id} has expired`);
     if (result.type === 'image/png') return c.body(new Uint8Array(result.bytes), 200, { 'content-type': 'image/png' });
+    const ref = asResultRef(result.value);
+    if (ref !== undefined) {
+      const answer = await streamResult(job.id, ref, deps.blobs, c.req.header('range'));
+      return c.body(answer.body, answer.status, answer.headers);
+    }
     return c.json({ id: job.id, result: result.value });
   });
   return app;
