@@ -29,6 +29,7 @@ export function publicJob(job: JobRecord) {
     scheduleId: job.scheduleId,
     scheduledFor: job.scheduledFor,
     traceId: traceIdOf(job.traceparent),
+    partial: job.partial,
     links: jobLinks(job.id),
   };
 }

@@ -65,6 +65,8 @@ export interface JobRecord {
   readonly scheduledFor: number | null;
   /** The W3C trace context of the job's span, which its work continues (src/observability/tracing.ts); null: not traced. */
   readonly traceparent: string | null;
+  /** Completed although some tasks failed, within the job's maxFailedTasks/maxFailedRatio (their errors: JobStore.taskErrors). */
+  readonly partial: boolean;
 }
 
 /** Builds the typed record from HGETALL's reply; `undefined` for a missing hash. */
@@ -98,5 +100,6 @@ export function parseJobHash(hash: Record<string, string>): JobRecord | undefine
     scheduleId: hash.scheduleId ?? null,
     scheduledFor: num(hash.scheduledFor),
     traceparent: hash.traceparent ?? null,
+    partial: hash.status === 'completed' && Number(hash.failed ?? 0) > 0,
   };
 }

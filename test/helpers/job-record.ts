@@ -24,6 +24,7 @@ export function jobRecord(overrides: Partial<JobRecord> = {}): JobRecord {
     scheduleId: null,
     scheduledFor: null,
     traceparent: null,
+    partial: false,
     ...overrides,
   };
 }
