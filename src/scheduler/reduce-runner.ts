@@ -1,6 +1,7 @@
 // Runs a job's reduce inside a worker thread, so a heavy reduce never delays the scheduler's Raft heartbeats.
-import { RingpoolError, serializeError } from '../errors.js';
-import { reduceResults, type ReduceOutcome, type ReduceSpec } from '../registry/reduce-results.js';
+import { serializeError } from '../errors.js';
+import { reduceResults, withoutFailed, type ReduceOutcome, type ReduceSpec } from '../registry/reduce-results.js';
+import type { ReduceInfo } from '../sdk/index.js';
 import { loadJobModule } from '../registry/thread-modules.js';
 import { assembleResults } from '../store/result-blobs.js';
 
@@ -10,16 +11,16 @@ export interface ReduceRequest extends ReduceSpec {
   readonly modulePath: string;
   /** The stored result batches, parsed here rather than on the scheduler's event loop. */
   readonly blobs: readonly string[];
+  /** Tasks that failed within the job's tolerance: no result, left out of what reduce gets. */
+  readonly failed?: ReduceInfo['failed'];
 }
 
 export async function reduceInThread(request: ReduceRequest): Promise<ReduceOutcome> {
   try {
     const job = await loadJobModule(request.modulePath);
-    const results = assembleResults(request.blobs, request.total);
-    for (let i = 0; i < request.total; i++) {
-      if (!(i in results)) throw new RingpoolError('INTERNAL', `task ${i} has no stored result`);
-    }
-    return await reduceResults(job, results, request);
+    const all = assembleResults(request.blobs, request.total);
+    const { results, info } = withoutFailed(all, request.failed ?? []);
+    return await reduceResults(job, results, request, info);
   } catch (err) {
     return { error: serializeError(err, 'TASK_FAILED') };
   }

@@ -8,6 +8,7 @@ import { threadExecArgv } from '../registry/import-module.js';
 import type { JobResolver, ServedJob } from '../registry/live-registry.js';
 import type { Metrics } from '../observability/metrics.js';
 import { inSpan } from '../observability/tracing.js';
+import { failureAllowance } from '../sdk/job-options.js';
 import type { JobStore } from '../store/job-store.js';
 import type { JobRecord } from '../store/job-record.js';
 import type { TaskBatch } from '../transport/task-batch.js';
@@ -364,11 +365,14 @@ export class Scheduler {
     const id = job.id;
     const loaded = await this.#moduleOf(job, term);
     if (loaded === undefined) return;
+    const failed = await this.#toleratedFailures(job, total, term);
+    if (failed === undefined) return;
     const request: ReduceRequest = {
       modulePath: loaded.path,
       input: job.input,
       total,
       blobs,
+      failed,
       resultType: job.resultType,
       maxResultBytes: this.#options.maxJobResultBytes,
     };
@@ -383,6 +387,24 @@ export class Scheduler {
       return;
     }
     await store.completeJobWith(id, term, 'json' in outcome ? outcome.json : Buffer.from(outcome.bytes), job.options.resultTtlSec);
+  }
+
+  /**
+   * The tasks of the job that failed within its tolerance (docs/tenants.md "Tolerated failures"),
+   * for its reduce. A ratio is checked here, once the task count is known: beyond it the job fails
+   * with its first task error, as a job without tolerance would have (undefined then).
+   */
+  async #toleratedFailures(job: JobRecord, total: number, term: number): Promise<ReduceRequest['failed']> {
+    if (job.progress.failed === 0) return [];
+    const errors = await this.#deps.store.taskErrors(job.id);
+    const allowed = failureAllowance(job.options, total);
+    const [first] = errors;
+    if (errors.length > allowed && first !== undefined) {
+      const message = `${errors.length} of ${total} tasks failed, more than maxFailedTasks/maxFailedRatio allow (${allowed}); first: ${first.message}`;
+      await this.#deps.store.failJob(job.id, term, { ...first, message });
+      return undefined;
+    }
+    return errors.map(({ taskIndex, code, message }) => ({ index: taskIndex, error: { code, message } }));
   }
 
   async close(): Promise<void> {
