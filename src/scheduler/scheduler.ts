@@ -8,13 +8,14 @@ import { threadExecArgv } from '../registry/import-module.js';
 import type { JobResolver, ServedJob } from '../registry/live-registry.js';
 import type { Metrics } from '../observability/metrics.js';
 import { inSpan } from '../observability/tracing.js';
-import { failureAllowance } from '../sdk/job-options.js';
+import { failureAllowance, jobPriority } from '../sdk/job-options.js';
 import type { JobStore } from '../store/job-store.js';
 import type { JobRecord } from '../store/job-record.js';
 import type { TaskBatch } from '../transport/task-batch.js';
 import type { Leadership } from './leadership.js';
-import type { Membership } from './membership.js';
+import type { MemberNode, Membership } from './membership.js';
 import { evacuateNode } from './evacuation.js';
+import { FairShare, checkpointWithin, fitToWindow, type ShareClaim } from './fair-share.js';
 import { batchShape, checkpointAfter, openingCheckpoint } from './batch-shape.js';
 import { EntryBatcher, markWhole } from './entry-batcher.js';
 import { Placement, placeTask, taskKey } from './placement.js';
@@ -39,6 +40,8 @@ export interface SchedulerOptions {
   readonly maxTasksPerJob?: number;
   /** A job whose reduced result is larger than this fails, bytes. @default 67108864 */
   readonly maxJobResultBytes?: number;
+  /** Fair share: work each thread should have placed and unfinished, µs; the jobs share the pool's sum (fair-share.ts). @default 100000 */
+  readonly fairWindowMicrosPerThread?: number;
 }
 
 export interface SchedulerDeps {
@@ -52,6 +55,10 @@ export interface SchedulerDeps {
   readonly blocking: Redis;
   readonly logger: Logger;
   readonly metrics?: Metrics;
+  /** A tenant's weight in fair share (docs/tenants.md); absent: every tenant weighs 1. */
+  readonly tenantWeight?: (tenant: string) => number;
+  /** A tenant's `maxThreadsInUse`: its jobs' windows together stay within it; absent or undefined: no cap. */
+  readonly tenantMaxThreads?: (tenant: string) => number | undefined;
 }
 
 export const SCHEDULER_DEFAULTS: Required<SchedulerOptions> = Object.freeze({
@@ -62,10 +69,14 @@ export const SCHEDULER_DEFAULTS: Required<SchedulerOptions> = Object.freeze({
   maxBatchSize: 1_000,
   maxTasksPerJob: 10_000_000,
   maxJobResultBytes: 64 * 1024 * 1024,
+  fairWindowMicrosPerThread: 100_000,
 });
 
 /** Longest stretch a split runs before yielding to the event loop, ms. */
 const SPLIT_SLICE_MS = 10;
+
+/** How often a split waiting for room in its window looks at its job's progress again. */
+const CAPACITY_POLL_MS = 10;
 
 /** How often the leader looks for active jobs that nothing is working on. */
 const SWEEP_EVERY_MS = 3_000;
@@ -86,6 +97,8 @@ export class Scheduler {
   #unsubscribe: (() => void) | undefined;
   /** Fires the schedules' ticks while this process leads. */
   readonly #schedules: ScheduleRunner;
+  /** The jobs splitting here and their weights: each one's window of placed, unfinished tasks. */
+  readonly #fair: FairShare;
 
   constructor(deps: SchedulerDeps, options: SchedulerOptions = {}) {
     this.#deps = deps;
@@ -94,6 +107,7 @@ export class Scheduler {
     for (const [name, value] of Object.entries(this.#options)) {
       if (!Number.isInteger(value) || value < 1) throw new RingpoolError('CONFIG', `scheduler option ${name} must be an integer >= 1, got ${value}`);
     }
+    this.#fair = new FairShare({ windowMicrosPerThread: this.#options.fairWindowMicrosPerThread, maxWindow: this.#options.maxPendingTasks, tenantMaxThreads: deps.tenantMaxThreads });
   }
 
   /** When this process last enqueued tasks, and in which term (a scheduler's /status shows it; the failover bench reads it there). */
@@ -269,6 +283,8 @@ export class Scheduler {
     let ring = this.#placement.ringFor(nodes);
     // The first checkpoint comes early, so no thread idles while the rest is split and enqueued.
     const threads = nodes.reduce((sum, n) => sum + n.weight, 0);
+    // Fair share applies from the first checkpoint on: a job's opening entries go at once, so a small job never waits for its window.
+    this.#fair.join(id, this.#claimOf(job));
     let nextCheckpoint = skip + openingCheckpoint(micros, job.options.batchSize, batches.shape, threads, this.#options.checkpointEvery);
     let index = 0;
     try {
@@ -288,10 +304,12 @@ export class Scheduler {
           this.#stopIfClosing();
           await enqueueAll();
           if (store.isTerminal(await store.recordSplit(id, term, index))) return; // cancelled or failed meanwhile
-          await this.#awaitCapacity(id, index);
-          ring = this.#placement.ringFor(await membership.waitForNodes());
-          batches.reshape(batchShape(await store.results.taskMicros(job.name), this.#options, job.options.batchSize));
-          nextCheckpoint = index + checkpointAfter(batches.shape, this.#options.checkpointEvery);
+          const measured = await store.results.taskMicros(job.name);
+          const now = await this.#awaitCapacity(id, index, measured);
+          ring = this.#placement.ringFor(now.nodes);
+          const shape = batchShape(measured, this.#options, job.options.batchSize);
+          batches.reshape(job.options.batchSize > 0 ? shape : fitToWindow(shape, now.window, now.nodes.length));
+          nextCheckpoint = index + checkpointWithin(checkpointAfter(batches.shape, this.#options.checkpointEvery), now.window);
         }
       }
       await enqueueAll(index);
@@ -302,7 +320,15 @@ export class Scheduler {
       if (isInfrastructureError(err)) throw err;
       logger.warn({ jobId: id, err: serializeError(err) }, 'split failed');
       await store.failJob(id, term, prefixMessage(err, 'split failed'));
+    } finally {
+      this.#fair.leave(id);
     }
+  }
+
+  /** The job's weight in fair share: its tenant's weight times its priority (docs/tenants.md). */
+  #claimOf(job: JobRecord): ShareClaim {
+    const tenant = (job as JobRecord & { readonly tenant?: string }).tenant ?? 'default';
+    return { tenant, weight: (this.#deps.tenantWeight?.(tenant) ?? 1) * jobPriority(job.options) };
   }
 
   /** A closing scheduler stops a split at its next checkpoint; the next leader resumes from it. */
@@ -324,14 +350,20 @@ export class Scheduler {
     }
   }
 
-  /** Back-pressure: waits while too many enqueued tasks of the job have no result yet. */
-  async #awaitCapacity(id: string, placed: number): Promise<void> {
+  /**
+   * Back-pressure and fair share: waits while the job's placed tasks without a result fill its
+   * window (fair-share.ts), recomputed on every look as jobs start and end and nodes come and go;
+   * its tasks take `micros` µs. Returns the nodes and the window it last saw.
+   */
+  async #awaitCapacity(id: string, placed: number, micros: number | undefined): Promise<{ nodes: readonly MemberNode[]; window: number }> {
     for (;;) {
       this.#stopIfClosing();
+      const nodes = await this.#deps.membership.waitForNodes();
+      const window = this.#fair.window(id, nodes.reduce((sum, n) => sum + n.weight, 0), micros);
       const job = await this.#deps.store.getJob(id);
-      if (job === undefined || this.#deps.store.isTerminal(job.status)) return;
-      if (placed - job.progress.done < this.#options.maxPendingTasks) return;
-      await sleep(20);
+      if (job === undefined || this.#deps.store.isTerminal(job.status)) return { nodes, window };
+      if (placed - job.progress.done < window) return { nodes, window };
+      await sleep(CAPACITY_POLL_MS);
     }
   }
 
