@@ -82,6 +82,19 @@ export class FairShare {
     const tasks = Math.floor((this.share(jobId, threads) * capacity) / Math.max(1, micros ?? UNMEASURED_TASK_MICROS));
     return Math.min(this.#options.maxWindow, Math.max(1, tasks));
   }
+
+  /**
+   * The window the job would have at the lightest weight taking part: entries are fitted to it
+   * (fitToWindow), so every job's entries hold about the same work. A node's threads take turns
+   * between the entries in hand, so entries of unequal work would favour the jobs with small ones.
+   */
+  entryWindow(jobId: string, threads: number, micros: number | undefined): number {
+    const claim = this.#claims.get(jobId);
+    if (claim === undefined) return this.window(jobId, threads, micros);
+    let lightest = claim.weight;
+    for (const c of this.#claims.values()) lightest = Math.min(lightest, c.weight);
+    return Math.max(1, Math.floor((this.window(jobId, threads, micros) * lightest) / claim.weight));
+  }
 }
 
 /**

@@ -308,7 +308,7 @@ export class Scheduler {
           const now = await this.#awaitCapacity(id, index, measured);
           ring = this.#placement.ringFor(now.nodes);
           const shape = batchShape(measured, this.#options, job.options.batchSize);
-          batches.reshape(job.options.batchSize > 0 ? shape : fitToWindow(shape, now.window, now.nodes.length));
+          batches.reshape(job.options.batchSize > 0 ? shape : fitToWindow(shape, now.entryWindow, now.nodes.length));
           nextCheckpoint = index + checkpointWithin(checkpointAfter(batches.shape, this.#options.checkpointEvery), now.window);
         }
       }
@@ -353,16 +353,18 @@ export class Scheduler {
   /**
    * Back-pressure and fair share: waits while the job's placed tasks without a result fill its
    * window (fair-share.ts), recomputed on every look as jobs start and end and nodes come and go;
-   * its tasks take `micros` µs. Returns the nodes and the window it last saw.
+   * its tasks take `micros` µs. Returns the nodes and the windows it last saw (FairShare.entryWindow: what entries fit).
    */
-  async #awaitCapacity(id: string, placed: number, micros: number | undefined): Promise<{ nodes: readonly MemberNode[]; window: number }> {
+  async #awaitCapacity(id: string, placed: number, micros: number | undefined): Promise<{ nodes: readonly MemberNode[]; window: number; entryWindow: number }> {
     for (;;) {
       this.#stopIfClosing();
       const nodes = await this.#deps.membership.waitForNodes();
-      const window = this.#fair.window(id, nodes.reduce((sum, n) => sum + n.weight, 0), micros);
+      const threads = nodes.reduce((sum, n) => sum + n.weight, 0);
+      const window = this.#fair.window(id, threads, micros);
       const job = await this.#deps.store.getJob(id);
-      if (job === undefined || this.#deps.store.isTerminal(job.status)) return { nodes, window };
-      if (placed - job.progress.done < window) return { nodes, window };
+      const seen = { nodes, window, entryWindow: this.#fair.entryWindow(id, threads, micros) };
+      if (job === undefined || this.#deps.store.isTerminal(job.status)) return seen;
+      if (placed - job.progress.done < window) return seen;
       await sleep(CAPACITY_POLL_MS);
     }
   }
