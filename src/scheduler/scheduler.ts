@@ -40,7 +40,7 @@ export interface SchedulerOptions {
   readonly maxTasksPerJob?: number;
   /** A job whose reduced result is larger than this fails, bytes. @default 67108864 */
   readonly maxJobResultBytes?: number;
-  /** Fair share: work each thread should have placed and unfinished, µs; the jobs share the pool's sum (fair-share.ts). @default 100000 */
+  /** Fair share: work each thread should have placed and unfinished, µs; the jobs share the pool's sum (fair-share.ts). @default 200000 */
   readonly fairWindowMicrosPerThread?: number;
 }
 
@@ -69,7 +69,7 @@ export const SCHEDULER_DEFAULTS: Required<SchedulerOptions> = Object.freeze({
   maxBatchSize: 1_000,
   maxTasksPerJob: 10_000_000,
   maxJobResultBytes: 64 * 1024 * 1024,
-  fairWindowMicrosPerThread: 100_000,
+  fairWindowMicrosPerThread: 200_000,
 });
 
 /** Longest stretch a split runs before yielding to the event loop, ms. */
