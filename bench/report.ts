@@ -1,7 +1,7 @@
 // Shared shape of a benchmark suite and how its figures are printed next to the baseline's.
 
 /** A suite takes its extra argv and returns its figures (one flat JSON object). */
-export type BenchSuite = (args: string[]) => Promise<Record<string, number | string | boolean>>;
+export type BenchSuite = (args: string[]) => Promise<Record<string, number | string | boolean | null>>;
 
 /** Prints rows of `label | ours | baseline | note` as an aligned table on stderr-free stdout. */
 export function printTable(title: string, rows: ReadonlyArray<ReadonlyArray<string | number>>): void {

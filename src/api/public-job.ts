@@ -30,6 +30,7 @@ export function publicJob(job: JobRecord) {
     scheduledFor: job.scheduledFor,
     tenant: job.tenant,
     traceId: traceIdOf(job.traceparent),
+    partial: job.partial,
     links: jobLinks(job.id),
   };
 }

@@ -66,7 +66,7 @@ export const JobTimingSchema = z.object({
 }).meta({ id: 'JobTiming' });
 
 /** Every option resolved: what a job was run with. */
-export const ResolvedJobOptionsSchema = JobOptionsSchema.required().extend({ callback: JobOptionsSchema.shape.callback });
+export const ResolvedJobOptionsSchema = JobOptionsSchema.required().extend({ callback: JobOptionsSchema.shape.callback, maxFailedTasks: JobOptionsSchema.shape.maxFailedTasks, maxFailedRatio: JobOptionsSchema.shape.maxFailedRatio });
 
 export const ResultTypeSchema = z.enum(['json', 'image/png']);
 
@@ -109,12 +109,13 @@ export const JobSchema = z.object({
   scheduledFor: z.number().nullable().describe('the tick of that schedule it runs for, ms since the epoch (null: submitted)'),
   tenant: z.string().describe('the tenant the job belongs to: that of the token that submitted it (docs/tenants.md)'),
   traceId: z.string().nullable().describe("the OpenTelemetry trace id of the job's spans (null: submitted while tracing was off, see --otlp-endpoint)"),
+  partial: z.boolean().describe('completed although some tasks failed, within options.maxFailedTasks/maxFailedRatio: see taskErrors'),
   links: JobLinksSchema,
 }).meta({ id: 'Job' });
 
-/** `GET /v1/jobs/:id`: the job, and for a failed job the errors of its failed tasks. */
+/** `GET /v1/jobs/:id`: the job, and for a failed or partial job the errors of its failed tasks. */
 export const JobDetailSchema = JobSchema.extend({
-  taskErrors: z.array(JobErrorSchema.extend({ taskIndex: z.number().int() })),
+  taskErrors: z.array(JobErrorSchema.extend({ taskIndex: z.number().int(), tolerated: z.boolean().optional().describe('a failure within maxFailedTasks/maxFailedRatio: the job went on') })),
   webhook: WebhookDeliverySchema.nullable().optional().describe("the delivery log of the job's webhook for its last end; null: none"),
 }).meta({ id: 'JobDetail' });
 

@@ -241,6 +241,7 @@ async function submit(args: string[]): Promise<number> {
     if (end.error?.stack) console.error(end.error.stack);
     return 1;
   }
+  await warnIfPartial(values, handle.id);
   const result = await handle.result();
   if (result instanceof Uint8Array) {
     const file = values.out ?? `${handle.id}.png`;
@@ -250,6 +251,14 @@ async function submit(args: string[]): Promise<number> {
   }
   console.log(JSON.stringify(result, null, 2));
   return 0;
+}
+
+/** A job that completed with tolerated task failures (partial) says so on stderr, with the failed tasks, before its result. */
+async function warnIfPartial(values: Parameters<typeof client>[0], id: string): Promise<void> {
+  const job = await client(values).jobs.get(id);
+  if (!job.partial) return;
+  const failed = job.taskErrors.map((e) => `task ${e.taskIndex}: [${e.code}] ${e.message}`);
+  console.error(`job ${id} completed partially: ${failed.length} of ${job.progress.total ?? '?'} tasks failed (within maxFailedTasks/maxFailedRatio)\n  ${failed.join('\n  ')}`);
 }
 
 /** Draws the job's progress from its event stream until its end: how it ended, and the last error it showed. */

@@ -1,4 +1,5 @@
 // Composition root: wires the parts one process runs (api, scheduler, worker) and shuts them down in order.
+import { TenantPolicies } from '../config/tenants.js';
 import { blobRuntime } from '../blobs/runtime.js';
 import { startBlobSweep } from '../blobs/sweep.js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -290,6 +291,7 @@ async function startSchedulerRole(parts: NodeParts, url: string, server: NodeSer
   await membership.start();
   const stopGuard = guardLeadership(consensus, connections, log);
   const stopStatus = publishSchedulerStatus(new SchedulerStatuses(open('durable', 'scheduler-status'), keys), consensus.node, url, consensus.control);
+  const tenants = new TenantPolicies(config.tenants);
   const running = new Scheduler(
     {
       store,
@@ -301,6 +303,8 @@ async function startSchedulerRole(parts: NodeParts, url: string, server: NodeSer
       logger: log,
       metrics,
       ...(config.blobStore === undefined ? {} : { blobs: blobRuntime(config) }),
+      tenantWeight: (tenant) => tenants.tenantPolicy(tenant).weight,
+      tenantMaxThreads: (tenant) => tenants.tenantPolicy(tenant).maxThreadsInUse,
     },
     { maxTasksPerJob: config.maxTasksPerJob, maxJobResultBytes: config.maxJobResultBytes },
   );

@@ -2,7 +2,7 @@
 import type { BlobRuntime } from '../blobs/blob-store.js';
 import { goesToBlobs, resolveResults, storeResultJson } from '../blobs/result-refs.js';
 import { RingpoolError, serializeError, type SerializedError } from '../errors.js';
-import type { AnyJob, ResultType } from '../sdk/index.js';
+import type { AnyJob, ReduceInfo, ResultType } from '../sdk/index.js';
 
 /** What a reduce needs besides the results. */
 export interface ReduceSpec {
@@ -21,11 +21,12 @@ export type ReduceOutcome = { readonly json: string } | { readonly bytes: Uint8A
 
 /**
  * Runs `job.reduce`; never throws: its error is the outcome. Used by the scheduler's reduce thread and a worker's task thread.
+ * `info`: which task each result is of (ReduceInfo); absent, every task succeeded and `results` are tasks 0 … n-1.
  * `blobs`: task results stored by reference are read back first, and a JSON result over the threshold is stored there (docs/blobs.md).
  */
-export async function reduceResults(job: AnyJob, results: unknown[], spec: ReduceSpec, blobs?: BlobRuntime): Promise<ReduceOutcome> {
+export async function reduceResults(job: AnyJob, results: unknown[], spec: ReduceSpec, info: ReduceInfo = allSucceeded(results.length), blobs?: BlobRuntime): Promise<ReduceOutcome> {
   try {
-    const value: unknown = await job.reduce(await resolveResults(results, blobs), spec.input);
+    const value: unknown = await job.reduce(await resolveResults(results, blobs), spec.input, info);
     if (spec.resultType === 'image/png') {
       if (!(value instanceof Uint8Array)) throw new RingpoolError('TASK_FAILED', `reduce of an image/png job must return a Uint8Array, got ${typeof value}`);
       return { bytes: withinLimit(value, value.byteLength, spec.maxResultBytes) };
@@ -43,4 +44,26 @@ function withinLimit<T>(value: T, bytes: number, limit: number): T {
   throw new RingpoolError('RESULT_TOO_LARGE', `the job's result is ${bytes} bytes, more than the limit of ${limit} (maxJobResultBytes): reduce to less`, {
     details: { bytes, limit },
   });
+}
+
+/** The ReduceInfo of a job none of whose `n` tasks failed. */
+export function allSucceeded(n: number): ReduceInfo {
+  return { indexes: Array.from({ length: n }, (_, i) => i), failed: [] };
+}
+
+/**
+ * The successful results of a job some of whose tasks failed within its tolerance (docs/tenants.md
+ * "Tolerated failures"), with their task indexes; `results` in task order, holes where tasks failed.
+ */
+export function withoutFailed(results: unknown[], failed: ReduceInfo['failed']): { results: unknown[]; info: ReduceInfo } {
+  const skip = new Set(failed.map((f) => f.index));
+  const kept: unknown[] = [];
+  const indexes: number[] = [];
+  for (let i = 0; i < results.length; i++) {
+    if (skip.has(i)) continue;
+    if (!(i in results)) throw new RingpoolError('INTERNAL', `task ${i} has no stored result`);
+    kept.push(results[i]);
+    indexes.push(i);
+  }
+  return { results: kept, info: { indexes, failed } };
 }

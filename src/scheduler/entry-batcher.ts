@@ -1,4 +1,5 @@
 // Groups a split's placed tasks into queue entries per node, and marks a job of one entry as reduced by its worker.
+import { toleratesFailures } from '../sdk/job-options.js';
 import type { JobRecord } from '../store/job-record.js';
 import type { BatchShape } from './batch-shape.js';
 import { taskEntry, type QueueEntry, type Task } from './queue-entry.js';
@@ -67,9 +68,11 @@ export class EntryBatcher {
  * worker that runs it, in that call, and ended by the write of its results (TaskBatch.whole):
  * one wake-up, read, thread call and acknowledged write fewer than a reduce by the scheduler. The
  * common case of a small job, and of the latency a user sees for it. `ready` holds the split's
- * only enqueue (its `total` tasks); its entry is replaced by the marked one.
+ * only enqueue (its `total` tasks); its entry is replaced by the marked one. Not for a job that
+ * tolerates failed tasks: its reduce needs their errors, which the scheduler's reduce reads.
  */
 export function markWhole(job: JobRecord, ready: Map<string, QueueEntry[]>, total: number, maxJobResultBytes: number): void {
+  if (toleratesFailures(job.options)) return;
   const [list, ...others] = [...ready.values()];
   const entry = list?.length === 1 && others.length === 0 ? list[0] : undefined;
   if (list === undefined || entry === undefined) return;

@@ -1,7 +1,8 @@
 // Runs a job's reduce inside a worker thread, so a heavy reduce never delays the scheduler's Raft heartbeats.
 import type { BlobRuntime } from '../blobs/blob-store.js';
 import { RingpoolError, serializeError } from '../errors.js';
-import { reduceResults, type ReduceOutcome, type ReduceSpec } from '../registry/reduce-results.js';
+import { reduceResults, withoutFailed, type ReduceOutcome, type ReduceSpec } from '../registry/reduce-results.js';
+import type { ReduceInfo } from '../sdk/index.js';
 import { loadJobModule } from '../registry/thread-modules.js';
 import { assembleResults } from '../store/result-blobs.js';
 
@@ -13,16 +14,20 @@ export interface ReduceRequest extends ReduceSpec {
   readonly blobs: readonly string[];
   /** The blob store, when the node has one: results by reference are read back and a large result is stored there. */
   readonly blobStore?: BlobRuntime;
+  /** Tasks that failed within the job's tolerance: no result, left out of what reduce gets. */
+  readonly failed?: ReduceInfo['failed'];
 }
 
 export async function reduceInThread(request: ReduceRequest): Promise<ReduceOutcome> {
   try {
     const job = await loadJobModule(request.modulePath);
-    const results = assembleResults(request.blobs, request.total);
+    const all = assembleResults(request.blobs, request.total);
+    const failed = new Set((request.failed ?? []).map((f) => f.index));
     for (let i = 0; i < request.total; i++) {
-      if (!(i in results)) throw new RingpoolError('INTERNAL', `task ${i} has no stored result`);
+      if (!(i in all) && !failed.has(i)) throw new RingpoolError('INTERNAL', `task ${i} has no stored result`);
     }
-    return await reduceResults(job, results, request, request.blobStore);
+    const { results, info } = withoutFailed(all, request.failed ?? []);
+    return await reduceResults(job, results, request, info, request.blobStore);
   } catch (err) {
     return { error: serializeError(err, 'TASK_FAILED') };
   }

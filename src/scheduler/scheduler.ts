@@ -10,12 +10,14 @@ import { threadExecArgv } from '../registry/import-module.js';
 import type { JobResolver, ServedJob } from '../registry/live-registry.js';
 import type { Metrics } from '../observability/metrics.js';
 import { inSpan } from '../observability/tracing.js';
+import { failureAllowance, jobPriority } from '../sdk/job-options.js';
 import type { JobStore } from '../store/job-store.js';
 import type { JobRecord } from '../store/job-record.js';
 import type { TaskBatch } from '../transport/task-batch.js';
 import type { Leadership } from './leadership.js';
-import type { Membership } from './membership.js';
+import type { MemberNode, Membership } from './membership.js';
 import { evacuateNode } from './evacuation.js';
+import { FairShare, checkpointWithin, fitToWindow, type ShareClaim } from './fair-share.js';
 import { batchShape, checkpointAfter, openingCheckpoint } from './batch-shape.js';
 import { EntryBatcher, markWhole } from './entry-batcher.js';
 import { Placement, placeTask, taskKey } from './placement.js';
@@ -40,6 +42,8 @@ export interface SchedulerOptions {
   readonly maxTasksPerJob?: number;
   /** A job whose reduced result is larger than this fails, bytes. @default 67108864 */
   readonly maxJobResultBytes?: number;
+  /** Fair share: work each thread should have placed and unfinished, µs; the jobs share the pool's sum (fair-share.ts). @default 200000 */
+  readonly fairWindowMicrosPerThread?: number;
 }
 
 export interface SchedulerDeps {
@@ -55,6 +59,10 @@ export interface SchedulerDeps {
   readonly metrics?: Metrics;
   /** The node's blob store: `ctx.blobs` of `split`, and results by reference in the reduce (docs/blobs.md). */
   readonly blobs?: BlobRuntime;
+  /** A tenant's weight in fair share (docs/tenants.md); absent: every tenant weighs 1. */
+  readonly tenantWeight?: (tenant: string) => number;
+  /** A tenant's `maxThreadsInUse`: its jobs' windows together stay within it; absent or undefined: no cap. */
+  readonly tenantMaxThreads?: (tenant: string) => number | undefined;
 }
 
 export const SCHEDULER_DEFAULTS: Required<SchedulerOptions> = Object.freeze({
@@ -65,10 +73,14 @@ export const SCHEDULER_DEFAULTS: Required<SchedulerOptions> = Object.freeze({
   maxBatchSize: 1_000,
   maxTasksPerJob: 10_000_000,
   maxJobResultBytes: 64 * 1024 * 1024,
+  fairWindowMicrosPerThread: 200_000,
 });
 
 /** Longest stretch a split runs before yielding to the event loop, ms. */
 const SPLIT_SLICE_MS = 10;
+
+/** How often a split waiting for room in its window looks at its job's progress again. */
+const CAPACITY_POLL_MS = 10;
 
 /** How often the leader looks for active jobs that nothing is working on. */
 const SWEEP_EVERY_MS = 3_000;
@@ -89,6 +101,8 @@ export class Scheduler {
   #unsubscribe: (() => void) | undefined;
   /** Fires the schedules' ticks while this process leads. */
   readonly #schedules: ScheduleRunner;
+  /** The jobs splitting here and their weights: each one's window of placed, unfinished tasks. */
+  readonly #fair: FairShare;
 
   constructor(deps: SchedulerDeps, options: SchedulerOptions = {}) {
     this.#deps = deps;
@@ -97,6 +111,7 @@ export class Scheduler {
     for (const [name, value] of Object.entries(this.#options)) {
       if (!Number.isInteger(value) || value < 1) throw new RingpoolError('CONFIG', `scheduler option ${name} must be an integer >= 1, got ${value}`);
     }
+    this.#fair = new FairShare({ windowMicrosPerThread: this.#options.fairWindowMicrosPerThread, maxWindow: this.#options.maxPendingTasks, tenantMaxThreads: deps.tenantMaxThreads });
   }
 
   /** When this process last enqueued tasks, and in which term (a scheduler's /status shows it; the failover bench reads it there). */
@@ -272,6 +287,8 @@ export class Scheduler {
     let ring = this.#placement.ringFor(nodes);
     // The first checkpoint comes early, so no thread idles while the rest is split and enqueued.
     const threads = nodes.reduce((sum, n) => sum + n.weight, 0);
+    // Fair share applies from the first checkpoint on: a job's opening entries go at once, so a small job never waits for its window.
+    this.#fair.join(id, this.#claimOf(job));
     let nextCheckpoint = skip + openingCheckpoint(micros, job.options.batchSize, batches.shape, threads, this.#options.checkpointEvery);
     let index = 0;
     try {
@@ -291,10 +308,12 @@ export class Scheduler {
           this.#stopIfClosing();
           await enqueueAll();
           if (store.isTerminal(await store.recordSplit(id, term, index))) return; // cancelled or failed meanwhile
-          await this.#awaitCapacity(id, index);
-          ring = this.#placement.ringFor(await membership.waitForNodes());
-          batches.reshape(batchShape(await store.results.taskMicros(job.name), this.#options, job.options.batchSize));
-          nextCheckpoint = index + checkpointAfter(batches.shape, this.#options.checkpointEvery);
+          const measured = await store.results.taskMicros(job.name);
+          const now = await this.#awaitCapacity(id, index, measured);
+          ring = this.#placement.ringFor(now.nodes);
+          const shape = batchShape(measured, this.#options, job.options.batchSize);
+          batches.reshape(job.options.batchSize > 0 ? shape : fitToWindow(shape, now.entryWindow, now.nodes.length));
+          nextCheckpoint = index + checkpointWithin(checkpointAfter(batches.shape, this.#options.checkpointEvery), now.window);
         }
       }
       await enqueueAll(index);
@@ -305,7 +324,15 @@ export class Scheduler {
       if (isInfrastructureError(err)) throw err;
       logger.warn({ jobId: id, err: serializeError(err) }, 'split failed');
       await store.failJob(id, term, prefixMessage(err, 'split failed'));
+    } finally {
+      this.#fair.leave(id);
     }
+  }
+
+  /** The job's weight in fair share: its tenant's weight times its priority (docs/tenants.md). */
+  #claimOf(job: JobRecord): ShareClaim {
+    const tenant = job.tenant;
+    return { tenant, weight: (this.#deps.tenantWeight?.(tenant) ?? 1) * jobPriority(job.options) };
   }
 
   /** A closing scheduler stops a split at its next checkpoint; the next leader resumes from it. */
@@ -327,14 +354,22 @@ export class Scheduler {
     }
   }
 
-  /** Back-pressure: waits while too many enqueued tasks of the job have no result yet. */
-  async #awaitCapacity(id: string, placed: number): Promise<void> {
+  /**
+   * Back-pressure and fair share: waits while the job's placed tasks without a result fill its
+   * window (fair-share.ts), recomputed on every look as jobs start and end and nodes come and go;
+   * its tasks take `micros` µs. Returns the nodes and the windows it last saw (FairShare.entryWindow: what entries fit).
+   */
+  async #awaitCapacity(id: string, placed: number, micros: number | undefined): Promise<{ nodes: readonly MemberNode[]; window: number; entryWindow: number }> {
     for (;;) {
       this.#stopIfClosing();
+      const nodes = await this.#deps.membership.waitForNodes();
+      const threads = nodes.reduce((sum, n) => sum + n.weight, 0);
+      const window = this.#fair.window(id, threads, micros);
       const job = await this.#deps.store.getJob(id);
-      if (job === undefined || this.#deps.store.isTerminal(job.status)) return;
-      if (placed - job.progress.done < this.#options.maxPendingTasks) return;
-      await sleep(20);
+      const seen = { nodes, window, entryWindow: this.#fair.entryWindow(id, threads, micros) };
+      if (job === undefined || this.#deps.store.isTerminal(job.status)) return seen;
+      if (placed - job.progress.done < window) return seen;
+      await sleep(CAPACITY_POLL_MS);
     }
   }
 
@@ -368,11 +403,14 @@ export class Scheduler {
     const id = job.id;
     const loaded = await this.#moduleOf(job, term);
     if (loaded === undefined) return;
+    const failed = await this.#toleratedFailures(job, total, term);
+    if (failed === undefined) return;
     const request: ReduceRequest = {
       modulePath: loaded.path,
       input: job.input,
       total,
       blobs,
+      failed,
       resultType: job.resultType,
       maxResultBytes: this.#options.maxJobResultBytes,
       jobId: id,
@@ -389,6 +427,24 @@ export class Scheduler {
       return;
     }
     await store.completeJobWith(id, term, 'json' in outcome ? outcome.json : Buffer.from(outcome.bytes), job.options.resultTtlSec);
+  }
+
+  /**
+   * The tasks of the job that failed within its tolerance (docs/tenants.md "Tolerated failures"),
+   * for its reduce. A ratio is checked here, once the task count is known: beyond it the job fails
+   * with its first task error, as a job without tolerance would have (undefined then).
+   */
+  async #toleratedFailures(job: JobRecord, total: number, term: number): Promise<ReduceRequest['failed']> {
+    if (job.progress.failed === 0) return [];
+    const errors = await this.#deps.store.taskErrors(job.id);
+    const allowed = failureAllowance(job.options, total);
+    const [first] = errors;
+    if (errors.length > allowed && first !== undefined) {
+      const message = `${errors.length} of ${total} tasks failed, more than maxFailedTasks/maxFailedRatio allow (${allowed}); first: ${first.message}`;
+      await this.#deps.store.failJob(job.id, term, { ...first, message });
+      return undefined;
+    }
+    return errors.map(({ taskIndex, code, message }) => ({ index: taskIndex, error: { code, message } }));
   }
 
   async close(): Promise<void> {

@@ -18,6 +18,22 @@ export interface JobOptions {
   readonly resultTtlSec?: number;
   /** A POST when the job ends (docs/webhooks.md); absent: none, or the node's `--webhook-url`. */
   readonly callback?: JobCallback;
+  /** Share of the pool against other jobs (fair share, docs/tenants.md): 1–10, times the tenant's weight. @default 5 */
+  readonly priority?: number;
+  /** Tasks that may fail for good and the job still completes, `partial` (docs/tenants.md "Tolerated failures"). @default 0 */
+  readonly maxFailedTasks?: number;
+  /** Fraction of the tasks (0..1) that may fail for good and the job still completes, `partial`. @default 0 */
+  readonly maxFailedRatio?: number;
+}
+
+/**
+ * The third argument of `reduce`: which task each result came from. All tasks succeeded unless the
+ * job tolerates failures (`maxFailedTasks`/`maxFailedRatio`): then `results` holds only the
+ * successful ones, `indexes[i]` is the task index of `results[i]`, and `failed` the rest.
+ */
+export interface ReduceInfo {
+  readonly indexes: readonly number[];
+  readonly failed: readonly { readonly index: number; readonly error: { readonly code: string; readonly message: string } }[];
 }
 
 /** The events a job's webhook can be sent for. */
@@ -76,8 +92,8 @@ export interface JobDefinition<S extends z.ZodType, Task, TaskResult, Result, Na
   split(input: z.output<S>, ctx: SplitContext): Iterable<Task> | AsyncIterable<Task>;
   /** Runs one task inside a worker thread. */
   run(task: Task, ctx: TaskContext): TaskResult | Promise<TaskResult>;
-  /** Combines the task results, in task order, into the job's result. */
-  reduce(results: TaskResult[], input: z.output<S>): Result | Promise<Result>;
+  /** Combines the task results, in task order, into the job's result; `info` says which tasks they are (see ReduceInfo; ringpool always passes it). */
+  reduce(results: TaskResult[], input: z.output<S>, info?: ReduceInfo): Result | Promise<Result>;
   /** The placement key of a task (tasks with one key go to one node). @default `${jobId}:${index}` */
   keyOf?(task: Task, index: number): string;
   /** `image/png` means `reduce` returns the PNG's bytes. @default 'json' */

@@ -6,7 +6,30 @@ import type { JobCallback, JobOptions, WebhookEvent } from './index.js';
  * Every option resolved: what is stored with a job so that every node runs it alike. A callback
  * has no default: absent, the job sends no webhook (or the node's `--webhook-url`, set at submit).
  */
-export type ResolvedJobOptions = { readonly [K in Exclude<keyof JobOptions, 'callback'>]-?: NonNullable<JobOptions[K]> } & { readonly callback?: JobCallback };
+export type ResolvedJobOptions = { readonly [K in Exclude<keyof JobOptions, 'callback' | SharingOption>]-?: NonNullable<JobOptions[K]> } & { readonly callback?: JobCallback } & Pick<JobOptions, SharingOption>;
+
+/**
+ * Options of fair share and tolerated failures (docs/tenants.md): resolved with their defaults like
+ * the rest, but optional in the type, so records built before they existed still type-check; read
+ * them through `jobPriority` and `failureAllowance`.
+ */
+type SharingOption = 'priority' | 'maxFailedTasks' | 'maxFailedRatio';
+
+/** A job's priority (1–10), 5 when not given. */
+export function jobPriority(options: Pick<JobOptions, 'priority'>): number {
+  return options.priority ?? 5;
+}
+
+/** Whether the job tolerates failed tasks at all (either limit given). */
+export function toleratesFailures(options: Pick<JobOptions, 'maxFailedTasks' | 'maxFailedRatio'>): boolean {
+  return options.maxFailedTasks !== undefined || options.maxFailedRatio !== undefined;
+}
+
+/** How many of `total` tasks may fail for good while the job still completes (partial): within every limit given, 0 with none. */
+export function failureAllowance(options: Pick<JobOptions, 'maxFailedTasks' | 'maxFailedRatio'>, total: number): number {
+  if (!toleratesFailures(options)) return 0;
+  return Math.min(options.maxFailedTasks ?? Infinity, Math.floor((options.maxFailedRatio ?? 1) * total));
+}
 
 export const WEBHOOK_EVENTS: readonly WebhookEvent[] = Object.freeze(['completed', 'failed', 'cancelled']);
 
@@ -29,6 +52,7 @@ export const JOB_OPTION_DEFAULTS: ResolvedJobOptions = Object.freeze({
   taskMemoryMb: 512,
   batchSize: 0,
   resultTtlSec: 86_400,
+  priority: 5,
 });
 
 export const JobOptionsSchema = z
@@ -39,6 +63,9 @@ export const JobOptionsSchema = z
     batchSize: z.number().int().min(0).max(10_000).describe('tasks per queue entry; 0 = automatic'),
     resultTtlSec: z.number().int().min(1).max(31_536_000).describe('seconds the result is kept'),
     callback: JobCallbackSchema.describe('a webhook POST when the job ends (docs/webhooks.md)'),
+    priority: z.number().int().min(1).max(10).describe("the job's share of the pool against other jobs, 1-10, times its tenant's weight (docs/tenants.md)"),
+    maxFailedTasks: z.number().int().min(0).max(10_000_000).describe('tasks that may fail for good while the job still completes, partial (docs/tenants.md)'),
+    maxFailedRatio: z.number().min(0).max(1).describe('fraction of the tasks that may fail for good while the job still completes, partial'),
   })
   .partial()
   .strict();

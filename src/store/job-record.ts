@@ -67,6 +67,8 @@ export interface JobRecord {
   readonly traceparent: string | null;
   /** The tenant it belongs to (docs/tenants.md); `default` for a job stored before tenants existed. */
   readonly tenant: string;
+  /** Completed although some tasks failed, within the job's maxFailedTasks/maxFailedRatio (their errors: JobStore.taskErrors). */
+  readonly partial: boolean;
 }
 
 /** Builds the typed record from HGETALL's reply; `undefined` for a missing hash. */
@@ -101,5 +103,6 @@ export function parseJobHash(hash: Record<string, string>): JobRecord | undefine
     scheduledFor: num(hash.scheduledFor),
     traceparent: hash.traceparent ?? null,
     tenant: hash.tenant ?? 'default',
+    partial: hash.status === 'completed' && Number(hash.failed ?? 0) > 0,
   };
 }

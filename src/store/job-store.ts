@@ -298,7 +298,7 @@ export class JobStore {
   async retryJob(id: string): Promise<JobStatus | 'missing'> {
     const k = this.keys;
     const epoch = this.#acks.epoch;
-    const before = await runScript<JobStatus | 'missing'>(this.#redis, 'retry-job', [k.fence, k.job(id), k.taskErrors(id), k.active, k.wake], [id]);
+    const before = await runScript<JobStatus | 'missing'>(this.#redis, 'retry-job', [k.fence, k.job(id), k.taskErrors(id), k.active, k.wake, k.storedBits(id)], [id]);
     if (before === 'failed') await this.#acks.acknowledge(epoch);
     return before;
   }
@@ -384,7 +384,7 @@ export class JobStore {
   async completeJobWith(id: string, term: number, payload: string | Buffer, ttlSec: number, now: number = Date.now()): Promise<JobStatus | 'missing'> {
     const k = this.keys;
     const epoch = this.#acks.epoch;
-    const write = () => sendScript<JobStatus | 'missing'>(this.#redis, 'complete-job', [k.fence, k.job(id), k.jobResult(id), k.active, k.results(id), k.storedBits(id)], [
+    const write = () => sendScript<JobStatus | 'missing'>(this.#redis, 'complete-job', [k.fence, k.job(id), k.jobResult(id), k.active, k.results(id), k.storedBits(id), k.taskErrors(id)], [
       term, id, now, payload, ttlSec, k.events,
     ]);
     return await this.#acks.write(write, epoch);
@@ -438,7 +438,7 @@ export class JobStore {
   async failTask(jobId: string, taskIndex: number, error: SerializedError, batch?: BatchStamp, now: number = Date.now()): Promise<JobStatus | 'missing' | 'stale'> {
     const k = this.keys;
     const epoch = this.#acks.epoch;
-    const write = () => sendScript<JobStatus | 'missing' | 'stale'>(this.#redis, 'fail-task', [k.fence, k.job(jobId), k.taskErrors(jobId), k.active], [
+    const write = () => sendScript<JobStatus | 'missing' | 'stale'>(this.#redis, 'fail-task', [k.fence, k.job(jobId), k.taskErrors(jobId), k.active, k.storedBits(jobId), k.wake], [
       jobId, taskIndex, JSON.stringify({ ...error, taskIndex }), now, k.events, batch?.term ?? 0, batch?.lastIndex ?? 0,
     ]);
     return await this.#acks.write(write, epoch);

@@ -35,16 +35,18 @@ export interface SortedOutcomes {
   readonly successes: Array<readonly [number, string]>;
   /** The first task that failed, if any: the one the entry's retry or the job's failure is about. */
   readonly failure: FailedTask | undefined;
+  /** Every task that failed, in order (`failure` first): each fails for good once the entry is not retried. */
+  readonly failures: readonly FailedTask[];
 }
 
 export function sortOutcomes(outcomes: readonly TaskOutcome[]): SortedOutcomes {
   const successes: Array<readonly [number, string]> = [];
-  let failure: FailedTask | undefined;
+  const failures: FailedTask[] = [];
   for (const outcome of outcomes) {
     if (outcome.ok) successes.push([outcome.index, outcome.json]);
-    else failure ??= outcome;
+    else failures.push(outcome);
   }
-  return { successes, failure };
+  return { successes, failure: failures[0], failures };
 }
 
 /**

@@ -81,7 +81,7 @@ export async function runTasks(batch: ThreadBatch): Promise<BatchOutcome> {
   const results = wholeResults(outcomes, batch.reduce.total);
   if (results === undefined) return { outcomes, micros };
   if (cells !== undefined) Atomics.store(cells, mine.started, REDUCING);
-  return { outcomes, micros, reduced: await reduceResults(job, results, { ...batch.reduce, jobId: batch.jobId }, batch.blobs) };
+  return { outcomes, micros, reduced: await reduceResults(job, results, { ...batch.reduce, jobId: batch.jobId }, undefined, batch.blobs) };
 }
 
 /**

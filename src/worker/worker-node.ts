@@ -292,7 +292,7 @@ export class WorkerNode {
     const batch = entry.data;
     const { store, logger, metrics } = this.#deps;
     const stamp = batchStamp(batch);
-    const { successes, failure } = sortOutcomes(outcomes);
+    const { successes, failure, failures } = sortOutcomes(outcomes);
     if (successes.length > 0) {
       const from = { jobType: batch.job, node: this.id, attempt: entry.attemptsMade, batch: stamp, ...(micros > 0 ? { microsPerTask: micros / successes.length } : {}) };
       const ending = jobEnding(whole, reduced);
@@ -308,7 +308,12 @@ export class WorkerNode {
       throw Object.assign(new Error(failure.error.message), { code: failure.error.code });
     }
     logger.debug({ jobId: batch.jobId, task: failure.index, code: failure.error.code }, 'task failed for good');
-    if ((await store.failTask(batch.jobId, failure.index, failure.error, stamp)) === 'stale') this.#refuse(entry);
+    // Each failed task, in order: a job that tolerates failures goes on past those within its limits (fail-task.lua).
+    for (const failed of failures) {
+      const status = await store.failTask(batch.jobId, failed.index, failed.error, stamp);
+      if (status === 'stale') return this.#refuse(entry);
+      if (store.isTerminal(status)) return;
+    }
   }
 
   /** A batch stamped with a stale term is refused: its tasks run from the adopting leader's batches. */

@@ -25,6 +25,7 @@ export function jobRecord(overrides: Partial<JobRecord> = {}): JobRecord {
     scheduledFor: null,
     traceparent: null,
     tenant: 'default',
+    partial: false,
     ...overrides,
   };
 }

@@ -46,13 +46,14 @@ const failed = (index: number, retryable = true): FailedTask => ({ index, ok: fa
 
 describe('sortOutcomes', () => {
   it('stores every success, and reports the first failure', () => {
-    const { successes, failure } = sortOutcomes([ok(0), failed(1), ok(2), failed(3, false)]);
+    const { successes, failure, failures } = sortOutcomes([ok(0), failed(1), ok(2), failed(3, false)]);
     expect(successes).toEqual([[0, '0'], [2, '20']]);
     expect(failure).toMatchObject({ index: 1, retryable: true });
+    expect(failures.map((f) => f.index)).toEqual([1, 3]);
   });
 
   it('no failure when every task succeeded; no successes when none did', () => {
-    expect(sortOutcomes([ok(0), ok(1)])).toEqual({ successes: [[0, '0'], [1, '10']], failure: undefined });
+    expect(sortOutcomes([ok(0), ok(1)])).toEqual({ successes: [[0, '0'], [1, '10']], failure: undefined, failures: [] });
     expect(sortOutcomes([failed(4)]).successes).toEqual([]);
   });
 });

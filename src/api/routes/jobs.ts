@@ -109,7 +109,7 @@ export function jobRoutes(deps: JobRoutesDeps): OpenAPIHono<BlankEnv> {
 
   serveRoute(app, getJob, async (c) => {
     const job = await findJob(store, c.req.param('id'), principalOf(c));
-    const [errors, webhook] = await Promise.all([job.status === 'failed' ? store.taskErrors(job.id) : [], store.webhooks.forJob(job.id)]);
+    const [errors, webhook] = await Promise.all([job.status === 'failed' || job.partial ? store.taskErrors(job.id) : [], store.webhooks.forJob(job.id)]);
     return c.json({ ...publicJob(job), taskErrors: errors, webhook: publicWebhook(webhook) });
   });
 

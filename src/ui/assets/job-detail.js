@@ -349,7 +349,9 @@ function renderError(card, job) {
     return;
   }
   card.hidden = false;
-  replace(card, h('h2', { id: 'h-error' }, 'Error'), job.error === null ? null : jobError(job.error), taskErrors.length === 0 ? null : taskErrorList(taskErrors, job.error === null));
+  // A partial job completed although these tasks failed, within its maxFailedTasks/maxFailedRatio (docs/tenants.md).
+  const partial = job.partial ? h('p', { 'data-testid': 'job-partial' }, h('strong', {}, 'Partial result: '), `${taskErrors.length} of ${job.progress.total ?? '?'} tasks failed, within the job's limits; the result is of the others.`) : null;
+  replace(card, h('h2', { id: 'h-error' }, job.partial ? 'Partial' : 'Error'), partial, job.error === null ? null : jobError(job.error), taskErrors.length === 0 ? null : taskErrorList(taskErrors, job.error === null));
 }
 
 function jobError(e) {

@@ -1,0 +1,71 @@
+// Fair share (docs/tenants.md): a small job does not wait behind a big one's backlog; windows of placed, unfinished tasks follow the jobs' weights; priority is checked.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestNode, type TestNode } from '../helpers/cluster.js';
+
+describe('fair share between jobs', () => {
+  let node: TestNode;
+
+  beforeAll(async () => {
+    node = await startTestNode({}, 'fair-share');
+  }, 120_000);
+
+  afterAll(async () => {
+    await node?.close();
+  });
+
+  const submit = async (input: unknown, options: unknown = {}) => {
+    const res = await node.api('/v1/jobs', { body: { job: 'paced', input, options } });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    return res.body.id as string;
+  };
+  const job = async (id: string) => (await node.api(`/v1/jobs/${id}`)).body;
+  const until = async (what: () => Promise<boolean>, timeoutMs = 30_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await what())) {
+      if (Date.now() > deadline) throw new Error('timed out');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const cancel = async (id: string) => expect((await node.api(`/v1/jobs/${id}`, { method: 'DELETE' })).status).toBe(200);
+
+  it('a small job submitted behind a big one finishes before it', async () => {
+    const big = await submit({ tasks: 5_000, ms: 10, sleep: true });
+    await until(async () => (await job(big)).progress.done >= 50);
+    const small = await submit({ tasks: 10, ms: 10, sleep: true });
+    const done = await node.waitForJob(small, 30_000);
+    expect(done.status).toBe('completed');
+    const bigNow = await job(big);
+    expect(bigNow.status).toBe('running');
+    expect(bigNow.progress.done).toBeLessThan(5_000);
+    await cancel(big);
+  }, 60_000);
+
+  it("jobs' placed, unfinished tasks follow their weights (priorities 2 and 6)", async () => {
+    const light = await submit({ tasks: 5_000, ms: 10, sleep: true }, { priority: 2 });
+    const heavy = await submit({ tasks: 5_000, ms: 10, sleep: true }, { priority: 6 });
+    // Past both opening enqueues and the first checkpoints, with measured task times.
+    await until(async () => (await job(light)).progress.done >= 100 && (await job(heavy)).progress.done >= 100);
+    let lightSum = 0;
+    let heavySum = 0;
+    for (let i = 0; i < 20; i++) {
+      const [l, h] = await Promise.all([job(light), job(heavy)]);
+      lightSum += l.progress.placed - l.progress.done;
+      heavySum += h.progress.placed - h.progress.done;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await Promise.all([cancel(light), cancel(heavy)]);
+    const ratio = heavySum / Math.max(1, lightSum);
+    expect(ratio, `heavy ${heavySum} light ${lightSum}`).toBeGreaterThan(2);
+    expect(ratio, `heavy ${heavySum} light ${lightSum}`).toBeLessThan(4.5);
+  }, 60_000);
+
+  it('a priority outside 1-10, or not an integer, is a 400 naming options.priority; nothing is stored', async () => {
+    const before = (await node.api('/v1/jobs?limit=500')).body.jobs.length;
+    for (const priority of [0, 11, 2.5, 'high']) {
+      const res = await node.api('/v1/jobs', { body: { job: 'paced', input: { tasks: 1, ms: 0 }, options: { priority } } });
+      expect(res.status).toBe(400);
+      expect(JSON.stringify(res.body)).toContain('options.priority');
+    }
+    expect((await node.api('/v1/jobs?limit=500')).body.jobs.length).toBe(before);
+  }, 30_000);
+});
