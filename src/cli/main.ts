@@ -5,8 +5,10 @@ import { ConfigSchema, LIST_FIELDS, flagName, loadConfig, maskedConfig, redisDat
 import { createClient, RingpoolApiError, RingpoolNetworkError, type JobError, type JobHandle, type JobStatus, type RingpoolClient } from '../client/index.js';
 import { RingpoolError } from '../errors.js';
 import { startNode, type Roles } from '../node/node.js';
+import { typeScriptRequire } from '../registry/import-module.js';
 import { assertRedisServerAvailable } from '../store/local-redis.js';
 import { runClusterCommand } from './cluster.js';
+import { startAutoWorkers } from './cluster/auto-workers.js';
 import { startLocalRedisPair, type LocalRedisPair } from './local-cluster.js';
 import { activateVersion, deployFile, listVersions } from './deploy.js';
 import { inputFromFlag, jobOptionsFromFlags } from './job-option-flags.js';
@@ -19,6 +21,8 @@ const USAGE = `ringpool — a Raft-scheduled worker pool for parallel batch jobs
 usage:
   ringpool start [--port 3000] [--redis URL] [--data-dir DIR] [--jobs DIR] [--threads N]
       every role in one process; without --redis it runs its own Redis master + replica
+      --workers auto|MIN..MAX|N [--max-workers N] [--target-drain-ms 10000] [--scale-down-idle-ms 30000]
+      worker nodes as processes of their own, started and drained with the backlog (auto: 0 to the cores)
   ringpool worker --redis URL [--id w1] [--threads N]             a worker node
   ringpool api --redis URL [--port N]                             the HTTP API and dashboard
   ringpool scheduler --redis URL [--id s1 --peers s1=URL,s2=URL,s3=URL --data-dir DIR]
@@ -64,8 +68,10 @@ export async function main(argv: string[]): Promise<number> {
       case 'start':
         return await runNode(rest, { api: true, scheduler: true, worker: true }, true);
       case 'worker':
+        // `--standby` (the local autoscaler's spare): loaded, parked until SIGUSR2 (docs/operations.md "Autoscaling").
+        if (rest.includes('--standby') && !(await parkUntilCalled())) return 0;
         // For a worker, --id names the worker node (as --id names the scheduler of `ringpool scheduler`).
-        return await runNode(rest.map((a) => (a === '--id' ? '--worker-id' : a.startsWith('--id=') ? `--worker-id=${a.slice(5)}` : a)), { api: false, scheduler: false, worker: true }, false);
+        return await runNode(rest.filter((a) => a !== '--standby').map((a) => (a === '--id' ? '--worker-id' : a.startsWith('--id=') ? `--worker-id=${a.slice(5)}` : a)), { api: false, scheduler: false, worker: true }, false);
       case 'api':
         return await runNode(rest, { api: true, scheduler: false, worker: false }, false);
       case 'scheduler':
@@ -133,8 +139,31 @@ function nodeConfig(args: string[]): Config {
 /** Exit code of a process that gave up on its Redis connections (EX_TEMPFAIL: try again, i.e. restart it). */
 export const STUCK_EXIT_CODE = 75;
 
-async function runNode(args: string[], roles: Roles, allowLocalRedis: boolean): Promise<number> {
+/**
+ * A standby worker process waits here with the worker's code loaded, neither registered nor running
+ * threads: true on SIGUSR2 (become a worker node now), false on SIGTERM or SIGINT (exit).
+ */
+async function parkUntilCalled(): Promise<boolean> {
+  // Loaded as roleModule in node.ts loads it: through tsx's CommonJS hook when running from source.
+  const require = typeScriptRequire(import.meta.url);
+  if (require !== undefined) require('../worker/worker-node.js');
+  else await import('../worker/worker-node.js');
+  return await new Promise<boolean>((resolve) => {
+    const keepAlive = setInterval(() => {}, 60_000);
+    const settle = (called: boolean) => () => {
+      clearInterval(keepAlive);
+      resolve(called);
+    };
+    process.once('SIGUSR2', settle(true));
+    process.once('SIGTERM', settle(false));
+    process.once('SIGINT', settle(false));
+  });
+}
+
+async function runNode(args: string[], requested: Roles, allowLocalRedis: boolean): Promise<number> {
   const config = nodeConfig(args);
+  // `start --workers …`: the worker nodes are processes of their own, started by the autoscaler.
+  const roles: Roles = requested.worker && requested.api && config.workers !== undefined ? { ...requested, worker: false } : requested;
   const logger = createLogger(config.logLevel);
   // Stop signals are taken from the start: one that comes while the node starts is acted on once
   // it has started (or failed), where Node's default would end the process at once, leaving the
@@ -177,6 +206,7 @@ async function runNode(args: string[], roles: Roles, allowLocalRedis: boolean): 
     const what = [roles.scheduler ? `scheduler ${config.schedulerId}` : '', roles.worker ? `worker ${config.workerId}` : ''].filter(Boolean).join(' + ');
     console.log(`ringpool ${what} serving /healthz${roles.scheduler ? ', /raft' : ''} at ${node.url}`);
   }
+  const autoscaler = roles.worker === requested.worker ? undefined : startAutoWorkers({ config, redisUrl, minReplicas, apiUrl: node.url, logger, metrics: node.metrics });
   const signal = await stopSignal;
   logger.info({ signal, drainTimeoutMs: config.drainTimeoutMs }, 'shutting down');
   // Shutdown drains (a worker finishes its tasks in flight) but never past the drain limit, and a
@@ -188,6 +218,7 @@ async function runNode(args: string[], roles: Roles, allowLocalRedis: boolean): 
   setTimeout(() => forceExit(`shutdown did not finish within ${config.drainTimeoutMs} ms (--drain-timeout-ms); exiting`), config.drainTimeoutMs).unref();
   for (const again of ['SIGINT', 'SIGTERM'] as const) process.once(again, () => forceExit(`${again} while shutting down: exiting now`));
   try {
+    await autoscaler?.close();
     await node.close();
     await local?.stop();
   } finally {
