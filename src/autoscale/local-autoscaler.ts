@@ -15,8 +15,9 @@ export interface ScaleView {
 export interface LocalAutoscalerDeps {
   readonly readView: () => Promise<ScaleView>;
   /**
-   * Starts worker node process `id`. `standby`: loaded but parked (no registration, no threads)
-   * until it gets SIGUSR2, so that a cold start does not wait for a process to load.
+   * Starts worker node process `id` with an IPC channel. `standby`: loaded but parked (no
+   * registration, no threads): it sends `ready`, and becomes a node when sent `go`, so that a cold
+   * start does not wait for a process to load.
    */
   readonly spawnNode: (id: string, standby: boolean) => ChildProcess;
   readonly logger: Logger;
@@ -32,11 +33,18 @@ export interface LocalAutoscalerOptions extends PolicyOptions {
   readonly drainTimeoutMs?: number;
 }
 
+/** After a node process exits unasked, the autoscaler starts nothing for this long, ms. */
+const CRASH_PAUSE_MS = 1_000;
+
 interface Owned {
   readonly id: string;
   readonly child: ChildProcess;
   draining: boolean;
   exited: boolean;
+  /** A standby that has loaded and waits for `go`. */
+  ready: boolean;
+  /** Called before it was ready: `go` is sent when it is. */
+  called: boolean;
 }
 
 /**
@@ -53,6 +61,8 @@ export class LocalAutoscaler {
   #next = 1;
   #timer: NodeJS.Timeout | undefined;
   #deciding = false;
+  /** When a node process last exited without being drained: no start for a second after (no crash loop). */
+  #crashedAt = -Infinity;
 
   constructor(deps: LocalAutoscalerDeps, options: LocalAutoscalerOptions) {
     this.#deps = deps;
@@ -75,6 +85,7 @@ export class LocalAutoscaler {
     try {
       const view = await this.#deps.readView();
       if (view.autoscale === null) return; // no leader reports a backlog yet
+      if (Date.now() - this.#crashedAt < CRASH_PAUSE_MS) return;
       const nodes = this.#scaledNodes(view);
       const { decision, memory } = decide(Date.now(), view.autoscale.desired, view.autoscale.reason, nodes, this.#options, this.#memory);
       this.#memory = memory;
@@ -101,7 +112,7 @@ export class LocalAutoscaler {
     const standby = this.#standby;
     this.#standby = undefined;
     const node = standby !== undefined && !standby.exited ? standby : this.#spawn(false);
-    if (node === standby) node.child.kill('SIGUSR2');
+    if (node === standby) this.#call(node);
     this.#nodes.set(node.id, node);
     this.#deps.logger.info({ node: node.id, reason, desired: signal.desired, current: signal.current, backlogTasks: signal.backlogTasks, fromStandby: node === standby }, 'autoscale: starting a worker node');
     this.#deps.metrics?.autoscaleDecisions.inc({ direction: 'up', reason });
@@ -121,15 +132,28 @@ export class LocalAutoscaler {
     if (this.#standby === undefined && this.#options.maxNodes > 0) this.#standby = this.#spawn(true);
   }
 
+  #call(node: Owned): void {
+    node.called = true;
+    if (node.ready) node.child.send?.('go');
+  }
+
   #spawn(standby: boolean): Owned {
     const id = `${this.#options.idPrefix}-${this.#next++}`;
     const child = this.#deps.spawnNode(id, standby);
-    const owned: Owned = { id, child, draining: false, exited: false };
+    const owned: Owned = { id, child, draining: false, exited: false, ready: false, called: false };
+    child.on('message', (m) => {
+      if (m !== 'ready') return;
+      owned.ready = true;
+      if (owned.called) child.send?.('go');
+    });
+    child.once('error', (err) => this.#deps.logger.warn({ node: id, err: serializeError(err) }, 'autoscale: worker node process error'));
     child.once('exit', (code, signal) => {
       owned.exited = true;
       this.#nodes.delete(id);
       if (this.#standby === owned) this.#standby = undefined;
-      const level = owned.draining || this.#timer === undefined ? 'info' : 'warn';
+      const expected = owned.draining || this.#timer === undefined;
+      if (!expected) this.#crashedAt = Date.now();
+      const level = expected ? 'info' : 'warn';
       this.#deps.logger[level]({ node: id, code, signal }, 'autoscale: worker node process exited');
     });
     return owned;

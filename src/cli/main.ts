@@ -140,24 +140,29 @@ function nodeConfig(args: string[]): Config {
 export const STUCK_EXIT_CODE = 75;
 
 /**
- * A standby worker process waits here with the worker's code loaded, neither registered nor running
- * threads: true on SIGUSR2 (become a worker node now), false on SIGTERM or SIGINT (exit).
+ * A standby worker process (started by the local autoscaler with an IPC channel) waits here with
+ * the worker's code loaded, neither registered nor running threads: it says `ready`, and becomes a
+ * worker node on `go` (true); it exits (false) when its parent goes away or on SIGTERM/SIGINT. A
+ * called worker keeps the channel only to drain (SIGTERM itself) should `start` disappear.
  */
 async function parkUntilCalled(): Promise<boolean> {
   // Loaded as roleModule in node.ts loads it: through tsx's CommonJS hook when running from source.
   const require = typeScriptRequire(import.meta.url);
   if (require !== undefined) require('../worker/worker-node.js');
   else await import('../worker/worker-node.js');
-  return await new Promise<boolean>((resolve) => {
-    const keepAlive = setInterval(() => {}, 60_000);
-    const settle = (called: boolean) => () => {
-      clearInterval(keepAlive);
-      resolve(called);
-    };
-    process.once('SIGUSR2', settle(true));
-    process.once('SIGTERM', settle(false));
-    process.once('SIGINT', settle(false));
+  if (process.send === undefined) return true; // no parent to wait for
+  const called = await new Promise<boolean>((resolve) => {
+    process.on('message', (m) => m === 'go' && resolve(true));
+    process.once('disconnect', () => resolve(false));
+    process.once('SIGTERM', () => resolve(false));
+    process.once('SIGINT', () => resolve(false));
+    process.send?.('ready');
   });
+  if (called) {
+    process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+    process.channel?.unref();
+  }
+  return called;
 }
 
 async function runNode(args: string[], requested: Roles, allowLocalRedis: boolean): Promise<number> {

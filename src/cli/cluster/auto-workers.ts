@@ -71,7 +71,8 @@ function spawnWorker(id: string, standby: boolean, flags: readonly string[], log
   const fd = openSync(log, 'a');
   try {
     // Not detached: the worker nodes belong to this `start` and end with it (close() drains them).
-    return spawn(process.execPath, [BIN, 'worker', ...(standby ? ['--standby'] : []), '--worker-id', id, ...flags], { stdio: ['ignore', fd, fd] });
+    // The IPC channel: a standby says `ready` and is called with `go` (see parkUntilCalled in main.ts).
+    return spawn(process.execPath, [BIN, 'worker', ...(standby ? ['--standby'] : []), '--worker-id', id, ...flags], { stdio: ['ignore', fd, fd, 'ipc'] });
   } finally {
     closeSync(fd);
   }
