@@ -63,6 +63,8 @@ export interface ApiDeps {
   readonly jobEvents?: JobEvents;
   /** Whether every Redis connection of the process answers. @default a PING on the store's */
   readonly readiness?: () => Readiness;
+  /** Whether no worker node is alive: `GET /v1/jobs/:id` then says `waitingFor: capacity`. @default never */
+  readonly noCapacity?: () => Promise<boolean>;
 }
 
 export const API_DEFAULTS = Object.freeze({
@@ -103,7 +105,7 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
   app.route('/v1/job-types', deployRoutes({ store, registry, moduleDir: moduleFolder(), maxModuleBytes: opts.maxModuleBytes, logger: deps.logger }));
   const webhooks = webhookPolicy(opts.webhookAllow, opts.webhookUrl);
   app.route('/v1/jobs', submitJobRoutes({ store, registry, quota, jobEvents, webhooks, maxJsonDepth: opts.maxJsonDepth, bodyLimitBytes: opts.bodyLimitBytes }));
-  app.route('/v1/jobs', jobRoutes({ store, listStore: deps.listStore ?? store, quota }));
+  app.route('/v1/jobs', jobRoutes({ store, listStore: deps.listStore ?? store, quota, noCapacity: deps.noCapacity }));
   app.route('/v1/jobs', jobResultRoutes({ store, jobEvents }));
   app.route('/v1/jobs', jobEventRoutes({ store, pollMs: opts.eventsPollMs }));
   app.route('/v1/schedules', scheduleRoutes({ store, registry, maxJsonDepth: opts.maxJsonDepth, bodyLimitBytes: opts.bodyLimitBytes }));

@@ -115,6 +115,7 @@ export const JobSchema = z.object({
 export const JobDetailSchema = JobSchema.extend({
   taskErrors: z.array(JobErrorSchema.extend({ taskIndex: z.number().int() })),
   webhook: WebhookDeliverySchema.nullable().optional().describe("the delivery log of the job's webhook for its last end; null: none"),
+  waitingFor: z.enum(['capacity']).nullable().optional().describe('capacity: the job is queued or running and no worker node is alive; with autoscaling one is being started (docs/operations.md "Autoscaling")'),
 }).meta({ id: 'JobDetail' });
 
 /** `POST /v1/jobs` body. `input` is checked against the job type's own schema (see GET /v1/job-types). */

@@ -1,7 +1,8 @@
 // The `ringpool` command line: argv → config → compose → run; signals and graceful shutdown.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigSchema, LIST_FIELDS, flagName, loadConfig, maskedConfig, redisDataDir, type Config } from '../config/config.js';
+import { ConfigSchema, LIST_FIELDS, flagName, jobDirs, loadConfig, maskedConfig, redisDataDir, type Config } from '../config/config.js';
+import { loadJobRegistry } from '../registry/job-registry.js';
 import { createClient, RingpoolApiError, RingpoolNetworkError, type JobError, type JobHandle, type JobStatus, type RingpoolClient } from '../client/index.js';
 import { RingpoolError } from '../errors.js';
 import { startNode, type Roles } from '../node/node.js';
@@ -68,8 +69,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'start':
         return await runNode(rest, { api: true, scheduler: true, worker: true }, true);
       case 'worker':
-        // `--standby` (the local autoscaler's spare): loaded, parked until SIGUSR2 (docs/operations.md "Autoscaling").
-        if (rest.includes('--standby') && !(await parkUntilCalled())) return 0;
+        // `--standby` (the local autoscaler's spare): loaded, parked until called (docs/operations.md "Autoscaling").
+        if (rest.includes('--standby') && !(await parkUntilCalled(rest.filter((a) => a !== '--standby')))) return 0;
         // For a worker, --id names the worker node (as --id names the scheduler of `ringpool scheduler`).
         return await runNode(rest.filter((a) => a !== '--standby').map((a) => (a === '--id' ? '--worker-id' : a.startsWith('--id=') ? `--worker-id=${a.slice(5)}` : a)), { api: false, scheduler: false, worker: true }, false);
       case 'api':
@@ -145,11 +146,15 @@ export const STUCK_EXIT_CODE = 75;
  * worker node on `go` (true); it exits (false) when its parent goes away or on SIGTERM/SIGINT. A
  * called worker keeps the channel only to drain (SIGTERM itself) should `start` disappear.
  */
-async function parkUntilCalled(): Promise<boolean> {
+async function parkUntilCalled(args: string[]): Promise<boolean> {
+  const started = Date.now();
   // Loaded as roleModule in node.ts loads it: through tsx's CommonJS hook when running from source.
   const require = typeScriptRequire(import.meta.url);
   if (require !== undefined) require('../worker/worker-node.js');
   else await import('../worker/worker-node.js');
+  // The job modules too (compiled once, cached): the node's own load of them is then quick.
+  await loadJobRegistry(jobDirs(nodeConfig(args.map((a) => (a === '--id' ? '--worker-id' : a)))));
+  console.log(`ringpool worker standby: loaded in ${Date.now() - started} ms, parked until called`);
   if (process.send === undefined) return true; // no parent to wait for
   const called = await new Promise<boolean>((resolve) => {
     process.on('message', (m) => m === 'go' && resolve(true));

@@ -18,7 +18,7 @@ export interface ClusterViewSource {
   readonly metrics?: Metrics;
 }
 
-export function createClusterView(source: ClusterViewSource): { view: () => Promise<ClusterView>; refreshMetrics: () => Promise<void>; close: () => Promise<void> } {
+export function createClusterView(source: ClusterViewSource): { view: () => Promise<ClusterView>; refreshMetrics: () => Promise<void>; noCapacity: () => Promise<boolean>; close: () => Promise<void> } {
   const { store } = source;
   const placement = new Placement();
   const queues = new Map<string, Queue>();
@@ -95,9 +95,17 @@ export function createClusterView(source: ClusterViewSource): { view: () => Prom
     }
   }
 
+  /** No registration is alive (lease not lapsed, not draining): work waits for capacity. One read of the registrations. */
+  async function noCapacity(): Promise<boolean> {
+    const now = Date.now();
+    const all = (await store.workers.registrations()).map((r) => JSON.parse(r) as WorkerRegistration);
+    return !all.some((w) => now - w.heartbeatAt <= source.leaseMs && !w.draining);
+  }
+
   return {
     view,
     refreshMetrics,
+    noCapacity,
     close: async () => {
       await Promise.all([...queues.values()].map((q) => q.close()));
     },

@@ -353,6 +353,7 @@ async function startApiRole(parts: NodeParts, shutdown: Shutdown): Promise<Fetch
       clusterView: cluster.view,
       metrics,
       refreshMetrics: cluster.refreshMetrics,
+      noCapacity: cluster.noCapacity,
       jobEvents,
       readiness,
       ...(listStore === undefined ? {} : { listStore }),

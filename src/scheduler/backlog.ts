@@ -8,8 +8,11 @@ import type { TaskBatch } from '../transport/task-batch.js';
 import type { Leadership } from './leadership.js';
 import type { Membership } from './membership.js';
 
-/** Task time assumed for a job type nothing has measured yet, µs (docs/operations.md "Autoscaling"). */
-export const UNMEASURED_TASK_MICROS = 10_000;
+/**
+ * Task time assumed for a job type nothing has measured yet, µs (docs/operations.md "Autoscaling"):
+ * heavy rather than light, so that a burst scales out at once; the first measurements correct it.
+ */
+export const UNMEASURED_TASK_MICROS = 100_000;
 
 /** Most queue entries read per node for the queued-task count: a bound on the sampler's cost. */
 const MAX_ENTRIES_READ = 500;

@@ -38,9 +38,14 @@ describe('ringpool start --workers auto', () => {
 
     const run = async (to: number) => {
       const { id } = (await (await fetch(`${url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ job: 'primes', input: { from: 0, to } }) })).json()) as { id: string };
+      // No worker node alive yet: the job says it waits for capacity (the autoscaler is starting one).
+      expect(((await (await fetch(`${url}/v1/jobs/${id}`)).json()) as WireJobDetail).waitingFor).toBe('capacity');
       return await until(`job ${id} to end`, async () => {
         const job = (await (await fetch(`${url}/v1/jobs/${id}`)).json()) as WireJobDetail;
         return job.status === 'completed' || job.status === 'failed' ? { id, job } : undefined;
+      }, 120_000).then(async (ended) => {
+        expect(ended.job.waitingFor).toBeNull();
+        return ended;
       });
     };
 

@@ -18,6 +18,8 @@ export interface JobRoutesDeps {
   readonly listStore: Pick<JobStore, 'listJobs' | 'searchJobs'>;
   /** A retried job is in flight again: it counts against the quota of whoever retried it. */
   readonly quota: Pick<JobQuota, 'admit' | 'release'>;
+  /** Whether no worker node is alive (a job that has not ended then waits for capacity). @default never */
+  readonly noCapacity?: (() => Promise<boolean>) | undefined;
 }
 
 const listJobs = createRoute({
@@ -101,8 +103,9 @@ export function jobRoutes(deps: JobRoutesDeps): OpenAPIHono<BlankEnv> {
 
   serveRoute(app, getJob, async (c) => {
     const job = await findJob(store, c.req.param('id'));
-    const [errors, webhook] = await Promise.all([job.status === 'failed' ? store.taskErrors(job.id) : [], store.webhooks.forJob(job.id)]);
-    return c.json({ ...publicJob(job), taskErrors: errors, webhook: publicWebhook(webhook) });
+    const ended = TERMINAL_STATUSES.has(job.status);
+    const [errors, webhook, noCapacity] = await Promise.all([job.status === 'failed' ? store.taskErrors(job.id) : [], store.webhooks.forJob(job.id), ended ? false : (deps.noCapacity?.() ?? false)]);
+    return c.json({ ...publicJob(job), taskErrors: errors, webhook: publicWebhook(webhook), waitingFor: noCapacity ? ('capacity' as const) : null });
   });
 
   serveRoute(app, cancelJob, async (c) => {
