@@ -1,5 +1,5 @@
 // `npm run bench -- autoscale [--quick] [--json]`: `ringpool start --workers auto` from zero nodes, a burst, idle; then the same burst on a fixed pool.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -133,12 +133,20 @@ const suite: BenchSuite = async (args) => {
   let a;
   try {
     await auto.until('the leader to report an idle backlog', async () => ((await auto.cluster()).autoscale?.reason === 'idle' ? true : undefined));
+    // At rest from zero: the parked standby processes have loaded (their logs say so).
+    const logs = join(auto.dir, 'logs');
+    await auto.until('the standby processes to park', () => (readdirSync(logs).filter((f) => readFileSync(join(logs, f), 'utf8').includes('standby: loaded')).length >= Math.min(2, maxWorkers) ? true : undefined));
     a = await auto.burst(burst);
     const desiredTwoAt = auto.samples.find((s) => s.at >= a!.submittedAt && (s.view.autoscale?.desired ?? 0) >= 2)?.at;
-    const twoTakingAt = auto.samples.find((s) => s.at >= a!.submittedAt && s.view.workers.filter((w) => w.state === 'alive' && w.busy > 0).length >= 2)?.at;
+    // A node takes tasks from the first sample that shows it busy or with tasks queued on it; the second such node's time.
+    const takingSince = new Map<string, number>();
+    for (const s of auto.samples.filter((x) => x.at >= a!.submittedAt)) {
+      for (const w of s.view.workers) if (!takingSince.has(w.id) && w.state === 'alive' && (w.busy > 0 || (s.view.autoscale?.queuedTasks[w.id] ?? 0) > 0)) takingSince.set(w.id, s.at);
+    }
+    const twoTakingAt = [...takingSince.values()].sort((x, y) => x - y)[1];
     const peakNodes = Math.max(...auto.samples.filter((s) => s.at >= a!.submittedAt).map((s) => auto.alive(s)));
     const downAt = await auto.until('back to zero worker nodes', () => (auto.samples.at(-1)!.at > a!.endedAt && auto.alive() === 0 ? auto.samples.at(-1)!.at : undefined), 120_000);
-    a = { ...a, peakNodes, scaleUpMs: desiredTwoAt !== undefined && twoTakingAt !== undefined ? twoTakingAt - desiredTwoAt : NaN, scaleDownMs: downAt - a.endedAt, idle: auto.idleNodeSeconds(a.submittedAt, downAt), tally: tally(a.jobs, burst) };
+    a = { ...a, peakNodes, scaleUpMs: desiredTwoAt !== undefined && twoTakingAt !== undefined ? Math.max(0, twoTakingAt - desiredTwoAt) : NaN, scaleDownMs: downAt - a.endedAt, idle: auto.idleNodeSeconds(a.submittedAt, downAt), tally: tally(a.jobs, burst) };
   } finally {
     await auto.stop();
   }

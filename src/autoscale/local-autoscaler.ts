@@ -31,6 +31,8 @@ export interface LocalAutoscalerOptions extends PolicyOptions {
   readonly idPrefix?: string;
   /** A drained node that has not exited after this long is killed, ms. @default 60000 */
   readonly drainTimeoutMs?: number;
+  /** Parked standby processes kept (fewer when near MAX): memory only, no threads, no CPU. @default 2 */
+  readonly spares?: number;
 }
 
 /** After a node process exits unasked, the autoscaler starts nothing for this long, ms. */
@@ -56,7 +58,8 @@ export class LocalAutoscaler {
   readonly #deps: LocalAutoscalerDeps;
   readonly #options: Required<LocalAutoscalerOptions>;
   readonly #nodes = new Map<string, Owned>();
-  #standby: Owned | undefined;
+  /** Parked standby processes, oldest (most likely loaded) first. */
+  #spares: Owned[] = [];
   #memory: PolicyMemory = INITIAL_MEMORY;
   #next = 1;
   #timer: NodeJS.Timeout | undefined;
@@ -66,7 +69,7 @@ export class LocalAutoscaler {
 
   constructor(deps: LocalAutoscalerDeps, options: LocalAutoscalerOptions) {
     this.#deps = deps;
-    this.#options = { pollMs: 200, idPrefix: 'auto', drainTimeoutMs: 60_000, ...options };
+    this.#options = { pollMs: 200, idPrefix: 'auto', drainTimeoutMs: 60_000, spares: 2, ...options };
   }
 
   /** The worker node processes it runs now (draining ones included). */
@@ -74,8 +77,14 @@ export class LocalAutoscaler {
     return [...this.#nodes.values()].filter((n) => !n.exited).map((n) => n.id);
   }
 
+  /** Parks standby processes up to `spares`, no more than MAX minus the nodes running. */
+  #topUpSpares(): void {
+    const running = [...this.#nodes.values()].filter((n) => !n.exited && !n.draining).length;
+    while (this.#spares.length < Math.min(this.#options.spares, this.#options.maxNodes - running)) this.#spares.push(this.#spawn(true));
+  }
+
   start(): void {
-    if (this.#options.maxNodes > 0) this.#standby = this.#spawn(true);
+    this.#topUpSpares();
     this.#timer = setInterval(() => void this.#round(), this.#options.pollMs);
   }
 
@@ -109,14 +118,15 @@ export class LocalAutoscaler {
   }
 
   #startNode(reason: string, signal: AutoscaleView): void {
-    const standby = this.#standby;
-    this.#standby = undefined;
-    const node = standby !== undefined && !standby.exited ? standby : this.#spawn(false);
+    // The longest-parked ready spare, else any spare (called once it is ready), else a new process.
+    const standby = this.#spares.find((n) => n.ready) ?? this.#spares[0];
+    this.#spares = this.#spares.filter((n) => n !== standby);
+    const node = standby ?? this.#spawn(false);
     if (node === standby) this.#call(node);
     this.#nodes.set(node.id, node);
     this.#deps.logger.info({ node: node.id, reason, desired: signal.desired, current: signal.current, backlogTasks: signal.backlogTasks, fromStandby: node === standby }, 'autoscale: starting a worker node');
     this.#deps.metrics?.autoscaleDecisions.inc({ direction: 'up', reason });
-    if (this.#nodes.size < this.#options.maxNodes) this.#standby = this.#spawn(true);
+    this.#topUpSpares();
   }
 
   #drainNode(id: string, reason: string, signal: AutoscaleView): void {
@@ -129,7 +139,7 @@ export class LocalAutoscaler {
     }, this.#options.drainTimeoutMs).unref();
     this.#deps.logger.info({ node: id, reason, desired: signal.desired, current: signal.current }, 'autoscale: draining a worker node');
     this.#deps.metrics?.autoscaleDecisions.inc({ direction: 'down', reason });
-    if (this.#standby === undefined && this.#options.maxNodes > 0) this.#standby = this.#spawn(true);
+    this.#topUpSpares();
   }
 
   #call(node: Owned): void {
@@ -150,7 +160,7 @@ export class LocalAutoscaler {
     child.once('exit', (code, signal) => {
       owned.exited = true;
       this.#nodes.delete(id);
-      if (this.#standby === owned) this.#standby = undefined;
+      this.#spares = this.#spares.filter((n) => n !== owned);
       const expected = owned.draining || this.#timer === undefined;
       if (!expected) this.#crashedAt = Date.now();
       const level = expected ? 'info' : 'warn';
@@ -163,7 +173,7 @@ export class LocalAutoscaler {
   async close(): Promise<void> {
     clearInterval(this.#timer);
     this.#timer = undefined;
-    const all = [...this.#nodes.values(), ...(this.#standby ? [this.#standby] : [])].filter((n) => !n.exited);
+    const all = [...this.#nodes.values(), ...this.#spares].filter((n) => !n.exited);
     await Promise.all(
       all.map(
         (n) =>
