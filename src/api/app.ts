@@ -72,6 +72,8 @@ export interface ApiDeps {
   readonly readiness?: () => Readiness;
   /** The blob store (`--blob-store`): results kept there are streamed from it (docs/blobs.md). */
   readonly blobs?: BlobRuntime | undefined;
+  /** Whether no worker node is alive: `GET /v1/jobs/:id` then says `waitingFor: capacity`. @default never */
+  readonly noCapacity?: () => Promise<boolean>;
 }
 
 export const API_DEFAULTS = Object.freeze({
@@ -113,7 +115,7 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
   app.route('/v1/job-types', jobTypeRoutes(registry));
   app.route('/v1/job-types', deployRoutes({ store, registry, moduleDir: moduleFolder(), maxModuleBytes: opts.maxModuleBytes, logger: deps.logger }));
   app.route('/v1/jobs', submitJobRoutes({ store, registry, quota, tenants, jobEvents, webhooks, maxJsonDepth: opts.maxJsonDepth, bodyLimitBytes: opts.bodyLimitBytes }));
-  app.route('/v1/jobs', jobRoutes({ store, listStore: deps.listStore ?? store, quota, tenants }));
+  app.route('/v1/jobs', jobRoutes({ store, listStore: deps.listStore ?? store, quota, tenants, noCapacity: deps.noCapacity }));
   app.route('/v1/jobs', jobResultRoutes({ store, jobEvents, blobs: deps.blobs }));
   app.route('/v1/jobs', jobEventRoutes({ store, pollMs: opts.eventsPollMs }));
   app.route('/v1/schedules', scheduleRoutes({ store, registry, tenants, maxJsonDepth: opts.maxJsonDepth, bodyLimitBytes: opts.bodyLimitBytes }));

@@ -43,4 +43,20 @@ export interface ClusterView {
   readonly tasksPerSec: number;
   /** The latest worker nodes whose tasks were moved, newest first (the dashboard's timeline). */
   readonly evacuations: ReadonlyArray<{ readonly node: string; readonly movedTasks: number; readonly at: number; readonly lapsed: boolean }>;
+  /** Worker nodes alive vs the leader's recommendation, with its reason and figures; null while no leader reports one. */
+  readonly autoscale: AutoscaleView | null;
+}
+
+/** The backlog signal (docs/operations.md "Autoscaling"): what waits, and how many worker nodes would drain it in time. */
+export interface AutoscaleView {
+  readonly current: number;
+  readonly desired: number;
+  readonly reason: 'idle' | 'backlog' | 'running' | 'waiting-for-capacity' | 'at-max' | 'at-min';
+  readonly backlogTasks: number;
+  readonly backlogWorkMs: number;
+  readonly unplacedTasks: number;
+  readonly queuedTasks: Readonly<Record<string, number>>;
+  readonly busyThreads: number;
+  readonly taskMicros: number | null;
+  readonly targetDrainMs: number;
 }

@@ -117,6 +117,7 @@ export const JobSchema = z.object({
 export const JobDetailSchema = JobSchema.extend({
   taskErrors: z.array(JobErrorSchema.extend({ taskIndex: z.number().int(), tolerated: z.boolean().optional().describe('a failure within maxFailedTasks/maxFailedRatio: the job went on') })),
   webhook: WebhookDeliverySchema.nullable().optional().describe("the delivery log of the job's webhook for its last end; null: none"),
+  waitingFor: z.enum(['capacity']).nullable().optional().describe('capacity: the job is queued or running and no worker node is alive; with autoscaling one is being started (docs/operations.md "Autoscaling")'),
 }).meta({ id: 'JobDetail' });
 
 /** `POST /v1/jobs` body. `input` is checked against the job type's own schema (see GET /v1/job-types). */
@@ -254,6 +255,20 @@ const RedisNodeViewSchema = z.object({
 });
 
 /** `GET /v1/cluster`: the schedulers, workers and Redis nodes as the answering process sees them. */
+/** The backlog signal in `GET /v1/cluster` (docs/operations.md "Autoscaling"). */
+export const AutoscaleViewSchema = z.object({
+  current: z.number().int().describe('worker nodes alive'),
+  desired: z.number().int().describe('worker nodes that would drain the backlog within targetDrainMs (ringpool_desired_worker_nodes)'),
+  reason: z.enum(['idle', 'backlog', 'running', 'waiting-for-capacity', 'at-max', 'at-min']),
+  backlogTasks: z.number().int().describe('tasks not placed yet plus tasks queued on the nodes'),
+  backlogWorkMs: z.number().describe('their work at the observed task time, ms of one thread'),
+  unplacedTasks: z.number().int(),
+  queuedTasks: z.record(z.string(), z.number().int()).describe('tasks queued (waiting or running) per worker node'),
+  busyThreads: z.number().int(),
+  taskMicros: z.number().nullable().describe('observed mean task time, µs; null before any is measured'),
+  targetDrainMs: z.number().int(),
+}).meta({ id: 'AutoscaleView' });
+
 export const ClusterViewSchema = z.object({
   leaderId: z.string().nullable(),
   term: z.number().int(),
@@ -288,6 +303,7 @@ export const ClusterViewSchema = z.object({
   }),
   tasksPerSec: z.number(),
   evacuations: z.array(z.object({ node: z.string(), movedTasks: z.number().int(), at: z.number(), lapsed: z.boolean() })),
+  autoscale: AutoscaleViewSchema.nullable().describe('worker nodes alive (current) vs the leader\'s recommendation (desired) and why; null while no leader reports one'),
 }).meta({ id: 'ClusterView' });
 
 export type ErrorBody = z.infer<typeof ErrorBodySchema>;

@@ -1,12 +1,15 @@
 // The `ringpool` command line: argv → config → compose → run; signals and graceful shutdown.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigSchema, LIST_FIELDS, flagName, loadConfig, maskedConfig, redisDataDir, type Config } from '../config/config.js';
+import { ConfigSchema, LIST_FIELDS, flagName, jobDirs, loadConfig, maskedConfig, redisDataDir, type Config } from '../config/config.js';
+import { loadJobRegistry } from '../registry/job-registry.js';
 import { createClient, RingpoolApiError, RingpoolNetworkError, type JobError, type JobHandle, type JobStatus, type RingpoolClient } from '../client/index.js';
 import { RingpoolError } from '../errors.js';
 import { startNode, type Roles } from '../node/node.js';
+import { typeScriptRequire } from '../registry/import-module.js';
 import { assertRedisServerAvailable } from '../store/local-redis.js';
 import { runClusterCommand } from './cluster.js';
+import { startAutoWorkers } from './cluster/auto-workers.js';
 import { startLocalRedisPair, type LocalRedisPair } from './local-cluster.js';
 import { activateVersion, deployFile, listVersions } from './deploy.js';
 import { inputFromFlag, jobOptionsFromFlags } from './job-option-flags.js';
@@ -19,6 +22,8 @@ const USAGE = `ringpool — a Raft-scheduled worker pool for parallel batch jobs
 usage:
   ringpool start [--port 3000] [--redis URL] [--data-dir DIR] [--jobs DIR] [--threads N]
       every role in one process; without --redis it runs its own Redis master + replica
+      --workers auto|MIN..MAX|N [--max-workers N] [--target-drain-ms 10000] [--scale-down-idle-ms 30000]
+      worker nodes as processes of their own, started and drained with the backlog (auto: 0 to the cores)
   ringpool worker --redis URL [--id w1] [--threads N]             a worker node
   ringpool api --redis URL [--port N]                             the HTTP API and dashboard
   ringpool scheduler --redis URL [--id s1 --peers s1=URL,s2=URL,s3=URL --data-dir DIR]
@@ -64,8 +69,10 @@ export async function main(argv: string[]): Promise<number> {
       case 'start':
         return await runNode(rest, { api: true, scheduler: true, worker: true }, true);
       case 'worker':
+        // `--standby` (the local autoscaler's spare): loaded, parked until called (docs/operations.md "Autoscaling").
+        if (rest.includes('--standby') && !(await parkUntilCalled(rest.filter((a) => a !== '--standby')))) return 0;
         // For a worker, --id names the worker node (as --id names the scheduler of `ringpool scheduler`).
-        return await runNode(rest.map((a) => (a === '--id' ? '--worker-id' : a.startsWith('--id=') ? `--worker-id=${a.slice(5)}` : a)), { api: false, scheduler: false, worker: true }, false);
+        return await runNode(rest.filter((a) => a !== '--standby').map((a) => (a === '--id' ? '--worker-id' : a.startsWith('--id=') ? `--worker-id=${a.slice(5)}` : a)), { api: false, scheduler: false, worker: true }, false);
       case 'api':
         return await runNode(rest, { api: true, scheduler: false, worker: false }, false);
       case 'scheduler':
@@ -133,8 +140,40 @@ function nodeConfig(args: string[]): Config {
 /** Exit code of a process that gave up on its Redis connections (EX_TEMPFAIL: try again, i.e. restart it). */
 export const STUCK_EXIT_CODE = 75;
 
-async function runNode(args: string[], roles: Roles, allowLocalRedis: boolean): Promise<number> {
+/**
+ * A standby worker process (started by the local autoscaler with an IPC channel) waits here with
+ * the worker's code loaded, neither registered nor running threads: it says `ready`, and becomes a
+ * worker node on `go` (true); it exits (false) when its parent goes away or on SIGTERM/SIGINT. A
+ * called worker keeps the channel only to drain (SIGTERM itself) should `start` disappear.
+ */
+async function parkUntilCalled(args: string[]): Promise<boolean> {
+  const started = Date.now();
+  // Loaded as roleModule in node.ts loads it: through tsx's CommonJS hook when running from source.
+  const require = typeScriptRequire(import.meta.url);
+  if (require !== undefined) require('../worker/worker-node.js');
+  else await import('../worker/worker-node.js');
+  // The job modules too (compiled once, cached): the node's own load of them is then quick.
+  await loadJobRegistry(jobDirs(nodeConfig(args.map((a) => (a === '--id' ? '--worker-id' : a)))));
+  console.log(`ringpool worker standby: loaded in ${Date.now() - started} ms, parked until called`);
+  if (process.send === undefined) return true; // no parent to wait for
+  const called = await new Promise<boolean>((resolve) => {
+    process.on('message', (m) => m === 'go' && resolve(true));
+    process.once('disconnect', () => resolve(false));
+    process.once('SIGTERM', () => resolve(false));
+    process.once('SIGINT', () => resolve(false));
+    process.send?.('ready');
+  });
+  if (called) {
+    process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+    process.channel?.unref();
+  }
+  return called;
+}
+
+async function runNode(args: string[], requested: Roles, allowLocalRedis: boolean): Promise<number> {
   const config = nodeConfig(args);
+  // `start --workers …`: the worker nodes are processes of their own, started by the autoscaler.
+  const roles: Roles = requested.worker && requested.api && config.workers !== undefined ? { ...requested, worker: false } : requested;
   const logger = createLogger(config.logLevel);
   // Stop signals are taken from the start: one that comes while the node starts is acted on once
   // it has started (or failed), where Node's default would end the process at once, leaving the
@@ -177,6 +216,7 @@ async function runNode(args: string[], roles: Roles, allowLocalRedis: boolean): 
     const what = [roles.scheduler ? `scheduler ${config.schedulerId}` : '', roles.worker ? `worker ${config.workerId}` : ''].filter(Boolean).join(' + ');
     console.log(`ringpool ${what} serving /healthz${roles.scheduler ? ', /raft' : ''} at ${node.url}`);
   }
+  const autoscaler = roles.worker === requested.worker ? undefined : startAutoWorkers({ config, redisUrl, minReplicas, apiUrl: node.url, logger, metrics: node.metrics });
   const signal = await stopSignal;
   logger.info({ signal, drainTimeoutMs: config.drainTimeoutMs }, 'shutting down');
   // Shutdown drains (a worker finishes its tasks in flight) but never past the drain limit, and a
@@ -188,6 +228,7 @@ async function runNode(args: string[], roles: Roles, allowLocalRedis: boolean): 
   setTimeout(() => forceExit(`shutdown did not finish within ${config.drainTimeoutMs} ms (--drain-timeout-ms); exiting`), config.drainTimeoutMs).unref();
   for (const again of ['SIGINT', 'SIGTERM'] as const) process.once(again, () => forceExit(`${again} while shutting down: exiting now`));
   try {
+    await autoscaler?.close();
     await node.close();
     await local?.stop();
   } finally {

@@ -81,6 +81,17 @@ export const ConfigSchema = z.object({
   /** With a blob store, a task or job result of more JSON bytes than this is stored there and Redis keeps a reference. */
   blobResultThreshold: z.coerce.number().int().min(0).default(1_048_576),
   /** An OTLP/HTTP collector's base URL: traces of every job are sent there; absent: tracing off, the SDK not loaded. */
+  /**
+   * Worker nodes `ringpool start` runs as processes of its own: `auto` (0 to --max-workers, from the
+   * backlog), `MIN..MAX`, or a fixed N; absent: one worker in the process itself (docs/operations.md "Autoscaling").
+   */
+  workers: z.string().regex(/^(auto|\d{1,3}|\d{1,3}\.\.\d{1,3})$/, 'must be auto, a number of worker nodes such as 3, or a range MIN..MAX such as 0..4').optional(),
+  /** Most worker nodes `--workers auto` starts (and the most the backlog signal recommends); default: the cores of this host. */
+  maxWorkers: z.coerce.number().int().min(1).max(1000).optional(),
+  /** The backlog should drain within this time: more worker nodes are recommended when it would take longer, ms. */
+  targetDrainMs: z.coerce.number().int().min(100).max(86_400_000).default(10_000),
+  /** A worker node the backlog no longer needs is drained after this long without need, ms. */
+  scaleDownIdleMs: z.coerce.number().int().min(0).max(86_400_000).default(30_000),
   otlpEndpoint: z.string().regex(/^https?:\/\/[^\s/]+\S*$/, 'must be the http:// or https:// URL of an OTLP/HTTP collector, e.g. http://localhost:4318').optional(),
 });
 
@@ -131,6 +142,10 @@ export const ENV: Readonly<Record<string, keyof Config>> = {
   RINGPOOL_OTLP_ENDPOINT: 'otlpEndpoint',
   RINGPOOL_BLOB_STORE: 'blobStore',
   RINGPOOL_BLOB_RESULT_THRESHOLD: 'blobResultThreshold',
+  RINGPOOL_WORKERS: 'workers',
+  RINGPOOL_MAX_WORKERS: 'maxWorkers',
+  RINGPOOL_TARGET_DRAIN_MS: 'targetDrainMs',
+  RINGPOOL_SCALE_DOWN_IDLE_MS: 'scaleDownIdleMs',
 };
 
 export const LIST_FIELDS: ReadonlySet<string> = new Set<keyof Config>(['jobsDirs', 'apiTokens', 'sentinels', 'peers', 'webhookAllow']);

@@ -2,6 +2,7 @@
 import type { Queue } from 'bullmq';
 import type { ClusterView, SchedulerView, WorkerView } from '../api/cluster-view.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { BacklogReport } from '../scheduler/backlog.js';
 import { Placement } from '../scheduler/placement.js';
 import type { JobStore } from '../store/job-store.js';
 import type { SchedulerStatuses } from '../store/scheduler-statuses.js';
@@ -17,7 +18,7 @@ export interface ClusterViewSource {
   readonly metrics?: Metrics;
 }
 
-export function createClusterView(source: ClusterViewSource): { view: () => Promise<ClusterView>; refreshMetrics: () => Promise<void>; close: () => Promise<void> } {
+export function createClusterView(source: ClusterViewSource): { view: () => Promise<ClusterView>; refreshMetrics: () => Promise<void>; noCapacity: () => Promise<boolean>; close: () => Promise<void> } {
   const { store } = source;
   const placement = new Placement();
   const queues = new Map<string, Queue>();
@@ -75,7 +76,8 @@ export function createClusterView(source: ClusterViewSource): { view: () => Prom
     const members = raft.members ?? ws.filter((w) => w.state === 'alive').map((w) => ({ id: w.id, weight: w.threads }));
     const ring = placement.ringFor(members);
     const shares = ring.shares().map(({ id, share }) => ({ id, share }));
-    return { leaderId: raft.leaderId, term: raft.term, schedulers: raft.schedulers, workers: ws, ring: { version: ring.version, shares }, redis, tasksPerSec, evacuations };
+    const autoscale = autoscaleView(raft.backlog, ws);
+    return { leaderId: raft.leaderId, term: raft.term, schedulers: raft.schedulers, workers: ws, ring: { version: ring.version, shares }, redis, tasksPerSec, evacuations, autoscale };
   }
 
   async function refreshMetrics(): Promise<void> {
@@ -84,11 +86,26 @@ export function createClusterView(source: ClusterViewSource): { view: () => Prom
     const v = await view();
     for (const w of v.workers) m.queueDepth.set({ node: w.id }, w.queueDepth);
     for (const r of v.redis.replicas) m.replicaLagBytes.set({ replica: r.address }, r.lagBytes ?? 0);
+    if (v.autoscale !== null) {
+      m.desiredWorkerNodes.set(v.autoscale.desired);
+      m.backlogTasks.set(v.autoscale.backlogTasks);
+      m.busyThreads.set(v.autoscale.busyThreads);
+      m.queuedTasks.reset();
+      for (const [node, tasks] of Object.entries(v.autoscale.queuedTasks)) m.queuedTasks.set({ node }, tasks);
+    }
+  }
+
+  /** No registration is alive (lease not lapsed, not draining): work waits for capacity. One read of the registrations. */
+  async function noCapacity(): Promise<boolean> {
+    const now = Date.now();
+    const all = (await store.workers.registrations()).map((r) => JSON.parse(r) as WorkerRegistration);
+    return !all.some((w) => now - w.heartbeatAt <= source.leaseMs && !w.draining);
   }
 
   return {
     view,
     refreshMetrics,
+    noCapacity,
     close: async () => {
       await Promise.all([...queues.values()].map((q) => q.close()));
     },
@@ -98,7 +115,7 @@ export function createClusterView(source: ClusterViewSource): { view: () => Prom
 /** The schedulers' statuses as they published them; stale ones (no update for 5 s) show as unknown. */
 export async function schedulerViews(statuses: SchedulerStatuses): Promise<SchedulerSummary> {
   const now = Date.now();
-  const all = (await statuses.all()) as Array<SchedulerView & { at: number; leaderId: string; members?: Array<{ id: string; weight: number }> }>;
+  const all = (await statuses.all()) as Array<SchedulerView & { at: number; leaderId: string; members?: Array<{ id: string; weight: number }>; backlog?: BacklogReport }>;
   const fresh = all.map((s) => (now - s.at > 5000 ? { ...s, role: 'unknown' as const } : s));
   const schedulers = fresh
     .map(({ id, role, term, commitIndex, url, at }) => ({ id, role, term, commitIndex, url, lastContactMs: now - at }))
@@ -112,7 +129,15 @@ export async function schedulerViews(statuses: SchedulerStatuses): Promise<Sched
     term: Math.max(0, ...schedulers.map((s) => s.term)),
     schedulers,
     ...(leader?.members === undefined ? {} : { members: leader.members }),
+    ...(leader?.backlog === undefined ? {} : { backlog: leader.backlog }),
   };
+}
+
+/** The leader's backlog signal as /v1/cluster shows it (null while no leader publishes one); `current` counts the alive workers. */
+function autoscaleView(backlog: BacklogReport | undefined, workers: readonly WorkerView[]): ClusterView['autoscale'] {
+  if (backlog === undefined || Date.now() - backlog.at > 5000) return null;
+  const { desired, reason, backlogTasks, backlogWorkMs, unplacedTasks, queuedTasks, busyThreads, taskMicros, targetDrainMs } = backlog;
+  return { current: workers.filter((w) => w.state === 'alive').length, desired, reason, backlogTasks, backlogWorkMs, unplacedTasks, queuedTasks, busyThreads, taskMicros, targetDrainMs };
 }
 
 /** The schedulers as the cluster view shows them, and the ring membership their leader committed. */
@@ -121,4 +146,6 @@ export interface SchedulerSummary {
   readonly term: number;
   readonly schedulers: SchedulerView[];
   readonly members?: ReadonlyArray<{ readonly id: string; readonly weight: number }>;
+  /** The leader's backlog signal (docs/operations.md "Autoscaling"). */
+  readonly backlog?: BacklogReport;
 }

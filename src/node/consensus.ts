@@ -114,7 +114,7 @@ function toConsensusStatus(driver: RaftDriver<ControlCommand>): ConsensusStatus 
  * Every scheduler writes its Raft status to Redis twice a second, so any API node can show the
  * whole group (GET /v1/cluster) without reaching the schedulers itself.
  */
-export function publishSchedulerStatus(statuses: SchedulerStatuses, node: ConsensusNode, url: string, control: ControlState, everyMs = 500): () => void {
+export function publishSchedulerStatus(statuses: SchedulerStatuses, node: ConsensusNode, url: string, control: ControlState, everyMs = 500, extra: () => object = () => ({})): () => void {
   const publish = () => {
     const s = node.status();
     const { members, ringVersion } = control.snapshot();
@@ -129,7 +129,8 @@ export function publishSchedulerStatus(statuses: SchedulerStatuses, node: Consen
       at: Date.now(),
     };
     // The committed ring membership travels too: the API draws the ring the leader places by.
-    statuses.publish(s.id, { ...view, peers: s.peers, members, ringVersion }).catch(() => {});
+    // And what the leader adds (its backlog signal, docs/operations.md "Autoscaling").
+    statuses.publish(s.id, { ...view, peers: s.peers, members, ringVersion, ...extra() }).catch(() => {});
   };
   publish();
   const timer = setInterval(publish, everyMs);

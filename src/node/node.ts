@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { readinessBody, type Readiness } from '../api/readiness.js';
 import type { Config } from '../config/config.js';
 import { jobDirs } from '../config/config.js';
+import { workerRange } from '../autoscale/worker-range.js';
 import { RingpoolError } from '../errors.js';
 import { Metrics } from '../observability/metrics.js';
 import { startTracing } from '../observability/tracing.js';
@@ -271,13 +272,14 @@ interface Scheduling {
 /** The scheduler role: a Raft member (its messages served at `url`) that, while it leads, splits jobs and places tasks. */
 async function startSchedulerRole(parts: NodeParts, url: string, server: NodeServer, shutdown: Shutdown): Promise<Scheduling> {
   const { config, logger, store, registry, metrics, connections, keys, open } = parts;
-  const [{ Scheduler }, { RaftLeadership }, { RaftMembership }, { RegistryMembership }, { publishSchedulerStatus, startConsensus }, { WebhookDeliveries }] = await Promise.all([
+  const [{ Scheduler }, { RaftLeadership }, { RaftMembership }, { RegistryMembership }, { publishSchedulerStatus, startConsensus }, { WebhookDeliveries }, { BacklogSignal }] = await Promise.all([
     roleModule<typeof import('../scheduler/scheduler.js')>('../scheduler/scheduler.js'),
     roleModule<typeof import('../scheduler/raft-leadership.js')>('../scheduler/raft-leadership.js'),
     roleModule<typeof import('../scheduler/raft-membership.js')>('../scheduler/raft-membership.js'),
     roleModule<typeof import('../scheduler/membership.js')>('../scheduler/membership.js'),
     roleModule<typeof import('./consensus.js')>('./consensus.js'),
     roleModule<typeof import('../scheduler/webhook-delivery.js')>('../scheduler/webhook-delivery.js'),
+    roleModule<typeof import('../scheduler/backlog.js')>('../scheduler/backlog.js'),
   ]);
   const log = logger.child({ role: 'scheduler', id: config.schedulerId });
   const consensus = startConsensus({ config, selfUrl: url, logger: log, metrics });
@@ -290,7 +292,12 @@ async function startSchedulerRole(parts: NodeParts, url: string, server: NodeSer
   const membership = new RaftMembership({ registry: registryMembership, control: consensus.control, node: consensus.node, leadership, logger: log });
   await membership.start();
   const stopGuard = guardLeadership(consensus, connections, log);
-  const stopStatus = publishSchedulerStatus(new SchedulerStatuses(open('durable', 'scheduler-status'), keys), consensus.node, url, consensus.control);
+  const backlog = new BacklogSignal({ store, membership, leadership, logger: log }, { ...workerRange(config), targetDrainMs: config.targetDrainMs, defaultThreadsPerNode: config.threads });
+  backlog.start();
+  const stopStatus = publishSchedulerStatus(new SchedulerStatuses(open('durable', 'scheduler-status'), keys), consensus.node, url, consensus.control, 500, () => {
+    const latest = backlog.latest;
+    return latest === undefined ? {} : { backlog: latest };
+  });
   const tenants = new TenantPolicies(config.tenants);
   const running = new Scheduler(
     {
@@ -324,6 +331,7 @@ async function startSchedulerRole(parts: NodeParts, url: string, server: NodeSer
     await running.close();
     membership.stop();
     stopStatus();
+    await backlog.stop();
     leadership.close();
     await consensus.close();
   });
@@ -356,6 +364,7 @@ async function startApiRole(parts: NodeParts, shutdown: Shutdown): Promise<Fetch
       clusterView: cluster.view,
       metrics,
       refreshMetrics: cluster.refreshMetrics,
+      noCapacity: cluster.noCapacity,
       jobEvents,
       readiness,
       blobs: blobRuntime(config),

@@ -34,6 +34,12 @@ export class Metrics {
     labelNames: ['outcome'],
     registers: [this.registry],
   });
+  // The backlog signal (docs/operations.md "Autoscaling"): set by the API from the leader's report, read by KEDA or an HPA.
+  readonly desiredWorkerNodes = new Gauge({ name: 'ringpool_desired_worker_nodes', help: 'Worker nodes that would drain the backlog within --target-drain-ms (the leader\'s recommendation)', registers: [this.registry] });
+  readonly backlogTasks = new Gauge({ name: 'ringpool_backlog_tasks', help: 'Tasks not finished: not placed yet plus queued on the worker nodes', registers: [this.registry] });
+  readonly queuedTasks = new Gauge({ name: 'ringpool_queued_tasks', help: 'Tasks queued (waiting or running) on each worker node', labelNames: ['node'], registers: [this.registry] });
+  readonly busyThreads = new Gauge({ name: 'ringpool_busy_threads', help: 'Worker threads running a task, cluster-wide', registers: [this.registry] });
+  readonly autoscaleDecisions = new Counter({ name: 'ringpool_autoscale_decisions_total', help: 'Worker nodes started (up) or drained (down) by the local autoscaler, by reason', labelNames: ['direction', 'reason'], registers: [this.registry] });
   readonly httpRequests = new Counter({ name: 'ringpool_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [this.registry] });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {

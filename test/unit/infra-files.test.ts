@@ -187,7 +187,9 @@ function yamlFiles(dir: string): string[] {
 
 /** Helm values, not manifests. */
 const HELM_VALUES = new Set([join(K8S, 'redis/values.yaml')]);
-const k8sFiles = yamlFiles(K8S).filter((f) => !HELM_VALUES.has(f) && !f.endsWith('kustomization.yaml'));
+/** Alternative autoscalers of the worker Deployment, each its own kustomization (one applied, not both). */
+const AUTOSCALING = join(K8S, 'autoscaling');
+const k8sFiles = yamlFiles(K8S).filter((f) => !HELM_VALUES.has(f) && !f.endsWith('kustomization.yaml') && !f.startsWith(AUTOSCALING));
 const docs: Array<{ file: string; doc: Doc }> = k8sFiles.flatMap((file) =>
   parseAllDocuments(readFileSync(file, 'utf8')).map((d) => {
     if (d.errors.length > 0) throw new Error(`${relative(ROOT, file)}: ${d.errors.map((e) => e.message).join('; ')}`);
@@ -291,5 +293,50 @@ describe('infra/k8s', () => {
     expect([...sentinels]).toHaveLength(1);
     const values = parse(readFileSync(join(K8S, 'redis/values.yaml'), 'utf8')) as { fullnameOverride: string; sentinel: { masterSet: string } };
     for (const [i, addr] of [...sentinels][0]!.split(',').entries()) expect(addr).toBe(`${values.fullnameOverride}-node-${i}.${values.fullnameOverride}-headless:26379`);
+  });
+});
+
+describe('infra/k8s/autoscaling', () => {
+  const load = (dir: string) => {
+    const kustomization = parse(readFileSync(join(AUTOSCALING, dir, 'kustomization.yaml'), 'utf8')) as { resources: string[] };
+    const files = yamlFiles(join(AUTOSCALING, dir)).filter((f) => !f.endsWith('kustomization.yaml'));
+    expect(kustomization.resources.map((r) => join(AUTOSCALING, dir, r)).sort()).toEqual(files.sort());
+    return files.flatMap((f) => parseAllDocuments(readFileSync(f, 'utf8')).map((d) => d.toJS() as Doc));
+  };
+  /** The metric names /metrics serves (the API's registry, where the backlog gauges are set). */
+  const served = async () => {
+    const { Metrics } = await import('../../src/observability/metrics.js');
+    return new Set((await new Metrics({ defaultMetrics: false }).registry.getMetricsAsJSON()).map((m) => m.name));
+  };
+  const worker = byKindName('Deployment', 'ringpool-worker') as Doc;
+
+  it('KEDA: a ScaledObject of the worker Deployment from zero, on a Prometheus query of metrics /metrics serves', async () => {
+    const [so] = load('keda');
+    expect(so).toMatchObject({ apiVersion: 'keda.sh/v1alpha1', kind: 'ScaledObject', spec: { scaleTargetRef: { name: worker.metadata.name }, minReplicaCount: 0 } });
+    const triggers = so!.spec.triggers as Array<{ type: string; metadata: { query: string; threshold: string; activationThreshold: string } }>;
+    expect(triggers.map((t) => t.type)).toEqual(['prometheus']);
+    const names = [...triggers[0]!.metadata.query.matchAll(/\bringpool_[a-z_]+/g)].map((m) => m[0]);
+    expect(names).toContain('ringpool_desired_worker_nodes');
+    const metrics = await served();
+    for (const n of names) expect(metrics, n).toContain(n);
+    expect(triggers[0]!.metadata.activationThreshold).toBe('0'); // any desired node wakes it from zero
+  });
+
+  it('HPA: the alternative scales the same Deployment on the same metric (external)', async () => {
+    const [hpa] = load('hpa');
+    expect(hpa).toMatchObject({ apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', spec: { scaleTargetRef: { kind: 'Deployment', name: worker.metadata.name } } });
+    const metrics = hpa!.spec.metrics as Array<{ type: string; external: { metric: { name: string } } }>;
+    expect(metrics[0]?.type).toBe('External');
+    expect(await served()).toContain(metrics[0]?.external.metric.name);
+  });
+
+  it('the scrape annotations point at the API pods, which serve the signal; the grace period of a worker pod covers its drain', () => {
+    const api = byKindName('Deployment', 'ringpool-api') as Doc;
+    const annotations = api.spec.template.metadata.annotations as Record<string, string>;
+    expect(annotations['prometheus.io/path']).toBe('/metrics');
+    expect(annotations['prometheus.io/port']).toBe(envOf(containersOf(api)[0] as Container, 'RINGPOOL_PORT')?.value);
+    const drainMs = Number(envOf(containersOf(worker)[0] as Container, 'RINGPOOL_DRAIN_TIMEOUT_MS')?.value);
+    expect(drainMs).toBeGreaterThan(0);
+    expect(worker.spec.template.spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(drainMs);
   });
 });

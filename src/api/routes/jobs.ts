@@ -21,6 +21,8 @@ export interface JobRoutesDeps {
   readonly quota: Pick<JobQuota, 'admit' | 'release' | 'admitTenant' | 'releaseTenant'>;
   /** The tenants' limits (docs/tenants.md). */
   readonly tenants: Pick<TenantPolicies, 'tenantPolicy'>;
+  /** Whether no worker node is alive (a job that has not ended then waits for capacity). @default never */
+  readonly noCapacity?: (() => Promise<boolean>) | undefined;
 }
 
 const listJobs = createRoute({
@@ -109,8 +111,9 @@ export function jobRoutes(deps: JobRoutesDeps): OpenAPIHono<BlankEnv> {
 
   serveRoute(app, getJob, async (c) => {
     const job = await findJob(store, c.req.param('id'), principalOf(c));
-    const [errors, webhook] = await Promise.all([job.status === 'failed' || job.partial ? store.taskErrors(job.id) : [], store.webhooks.forJob(job.id)]);
-    return c.json({ ...publicJob(job), taskErrors: errors, webhook: publicWebhook(webhook) });
+    const ended = TERMINAL_STATUSES.has(job.status);
+    const [errors, webhook, noCapacity] = await Promise.all([job.status === 'failed' || job.partial ? store.taskErrors(job.id) : [], store.webhooks.forJob(job.id), ended ? false : (deps.noCapacity?.() ?? false)]);
+    return c.json({ ...publicJob(job), taskErrors: errors, webhook: publicWebhook(webhook), waitingFor: noCapacity ? ('capacity' as const) : null });
   });
 
   serveRoute(app, cancelJob, async (c) => {

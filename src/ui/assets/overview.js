@@ -173,7 +173,15 @@ function renderStats(el, view) {
     stat('Busy threads', `${busy} / ${threads}`, 'stat-threads', threads ? `${Math.round((busy / threads) * 100)}% in use` : ''),
     stat('Throughput', `${num(view.tasksPerSec, 1)}`, 'stat-throughput', 'tasks / s'),
     stat('Queued', num(depth), 'stat-queued', 'entries on node queues'),
+    autoscaleStat(view.autoscale),
   );
+}
+
+/** Worker nodes alive vs the leader's recommendation, with its reason (docs/operations.md "Autoscaling"). */
+function autoscaleStat(a) {
+  if (!a) return stat('Desired worker nodes', DASH, 'stat-desired', 'no leader reports a backlog yet');
+  const why = a.reason === 'waiting-for-capacity' ? 'work waits for capacity: no worker node alive' : `${a.reason}: ${num(a.backlogTasks)} tasks waiting, target drain ${num(a.targetDrainMs / 1000, 1)} s`;
+  return stat('Desired worker nodes', `${a.current} → ${a.desired}`, 'stat-desired', why);
 }
 
 function renderSchedulers(el, view) {

@@ -1,0 +1,203 @@
+// The backlog signal: what waits for worker threads, and how many worker nodes would drain it in time.
+import type { Queue } from 'bullmq';
+import type { Logger } from 'pino';
+import { serializeError } from '../errors.js';
+import type { JobRecord } from '../store/job-record.js';
+import type { JobStore } from '../store/job-store.js';
+import type { TaskBatch } from '../transport/task-batch.js';
+import type { Leadership } from './leadership.js';
+import type { Membership } from './membership.js';
+
+/**
+ * Task time assumed for a job type nothing has measured yet, µs (docs/operations.md "Autoscaling"):
+ * heavy rather than light, so that a burst scales out at once; the first measurements correct it.
+ */
+export const UNMEASURED_TASK_MICROS = 100_000;
+
+/** Most queue entries read per node for the queued-task count: a bound on the sampler's cost. */
+const MAX_ENTRIES_READ = 500;
+
+/** What the leader sees waiting, at one moment. */
+export interface BacklogSample {
+  /** Tasks of jobs whose split has ended that are not placed yet (total − placed). */
+  readonly unplacedTasks: number;
+  /** Active jobs whose split has not ended: their task count is unknown, and each wants a node. */
+  readonly unsizedJobs: number;
+  /** Tasks in each live node's queue entries, waiting or running (by node id). */
+  readonly queuedTasks: Readonly<Record<string, number>>;
+  /** Worker threads running a task now, cluster-wide. */
+  readonly busyThreads: number;
+  /** Mean measured run time of one task over the active jobs' types, µs; undefined when none is measured. */
+  readonly taskMicros: number | undefined;
+  /** Live worker nodes that take tasks (draining ones not counted). */
+  readonly currentNodes: number;
+  /** Threads of one worker node: the live nodes' mean, else the configured default. */
+  readonly threadsPerNode: number;
+}
+
+/** The bounds and the aim of the recommendation. */
+export interface BacklogPolicy {
+  /** The backlog should take at most this long to drain, ms (`--target-drain-ms`). */
+  readonly targetDrainMs: number;
+  readonly minNodes: number;
+  readonly maxNodes: number;
+}
+
+/** Why the recommendation is what it is (shown in /v1/cluster and on the dashboard). */
+export type RecommendationReason = 'idle' | 'backlog' | 'running' | 'waiting-for-capacity' | 'at-max' | 'at-min';
+
+/** The recommendation and the figures it came from. */
+export interface Recommendation {
+  readonly desired: number;
+  readonly reason: RecommendationReason;
+  /** Tasks not finished: not placed plus queued on nodes. */
+  readonly backlogTasks: number;
+  /** Their work at the observed task time, ms of one thread. */
+  readonly backlogWorkMs: number;
+}
+
+/**
+ * `desired = clamp(ceil(backlogWork / (targetDrainMs × threadsPerNode)), min, max)`, and at least
+ * one node while anything waits or runs (a job with zero nodes starts one: the cold start), and
+ * at least the nodes the busy threads fill. Pure: the autoscaler's unit tests drive it.
+ */
+export function recommendWorkerNodes(sample: BacklogSample, policy: BacklogPolicy): Recommendation {
+  const queued = Object.values(sample.queuedTasks).reduce((a, b) => a + b, 0);
+  const backlogTasks = sample.unplacedTasks + queued;
+  const taskMs = (sample.taskMicros ?? UNMEASURED_TASK_MICROS) / 1000;
+  const backlogWorkMs = backlogTasks * taskMs;
+  const threads = Math.max(1, sample.threadsPerNode);
+  const byWork = Math.ceil(backlogWorkMs / (Math.max(1, policy.targetDrainMs) * threads));
+  const anyWork = backlogTasks > 0 || sample.unsizedJobs > 0 || sample.busyThreads > 0;
+  const byBusy = Math.ceil(sample.busyThreads / threads);
+  const wanted = Math.max(byWork, byBusy, anyWork ? 1 : 0);
+  const desired = Math.min(policy.maxNodes, Math.max(policy.minNodes, wanted));
+  const reason: RecommendationReason =
+    wanted > policy.maxNodes ? 'at-max'
+    : wanted < policy.minNodes ? 'at-min'
+    : !anyWork ? 'idle'
+    : sample.currentNodes === 0 ? 'waiting-for-capacity'
+    : byWork >= byBusy && byWork > 0 ? 'backlog'
+    : 'running';
+  return { desired, reason, backlogTasks, backlogWorkMs: Math.round(backlogWorkMs) };
+}
+
+/** What the leader publishes (with its Raft status) for the API's /v1/cluster and /metrics. */
+export interface BacklogReport extends Recommendation {
+  readonly at: number;
+  readonly current: number;
+  readonly unplacedTasks: number;
+  readonly queuedTasks: Readonly<Record<string, number>>;
+  readonly busyThreads: number;
+  readonly taskMicros: number | null;
+  readonly targetDrainMs: number;
+}
+
+export interface BacklogSignalDeps {
+  readonly store: JobStore;
+  readonly membership: Membership;
+  readonly leadership: Leadership;
+  readonly logger: Logger;
+}
+
+export interface BacklogSignalOptions extends BacklogPolicy {
+  /** Threads per node assumed while no node is live. */
+  readonly defaultThreadsPerNode: number;
+  /** How often the leader samples, ms. @default 250 */
+  readonly everyMs?: number;
+}
+
+/**
+ * Samples the backlog on the leader (read-only: job records, node queues, registrations) and keeps
+ * the latest report; followers keep none. docs/operations.md "Autoscaling" explains the figures.
+ */
+export class BacklogSignal {
+  readonly #deps: BacklogSignalDeps;
+  readonly #options: BacklogSignalOptions;
+  #latest: BacklogReport | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #sampling = false;
+  /** One BullMQ queue handle per node sampled (on the store's connection), closed by stop(). */
+  readonly #queues = new Map<string, Queue<TaskBatch>>();
+
+  constructor(deps: BacklogSignalDeps, options: BacklogSignalOptions) {
+    this.#deps = deps;
+    this.#options = options;
+  }
+
+  /** The latest report while this process leads; undefined otherwise. */
+  get latest(): BacklogReport | undefined {
+    return this.#deps.leadership.term === undefined ? undefined : this.#latest;
+  }
+
+  start(): void {
+    this.#timer = setInterval(() => void this.#tick(), this.#options.everyMs ?? 250);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    await Promise.all([...this.#queues.values()].map((q) => q.close()));
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#sampling || this.#deps.leadership.term === undefined) return;
+    this.#sampling = true;
+    try {
+      const sample = await this.sample();
+      const recommendation = recommendWorkerNodes(sample, this.#options);
+      this.#latest = {
+        ...recommendation,
+        at: Date.now(),
+        current: sample.currentNodes,
+        unplacedTasks: sample.unplacedTasks,
+        queuedTasks: sample.queuedTasks,
+        busyThreads: sample.busyThreads,
+        taskMicros: sample.taskMicros ?? null,
+        targetDrainMs: this.#options.targetDrainMs,
+      };
+    } catch (err) {
+      this.#deps.logger.debug({ err: serializeError(err) }, 'could not sample the backlog; trying again');
+    } finally {
+      this.#sampling = false;
+    }
+  }
+
+  /** One sample: the active jobs' progress, each live node's queued tasks and busy threads. */
+  async sample(): Promise<BacklogSample> {
+    const { store, membership } = this.#deps;
+    const nodes = membership.current();
+    const jobs = (await Promise.all((await store.activeJobIds()).map((id) => store.getJob(id)))).filter((j): j is JobRecord => j !== undefined && !store.isTerminal(j.status));
+    let unplacedTasks = 0;
+    let unsizedJobs = 0;
+    for (const job of jobs) {
+      if (job.progress.total === null) unsizedJobs++;
+      else unplacedTasks += Math.max(0, job.progress.total - job.progress.placed);
+    }
+    const types = [...new Set(jobs.map((j) => j.name))];
+    const micros = (await Promise.all(types.map((t) => store.results.taskMicros(t)))).filter((m): m is number => m !== undefined);
+    const queued = await Promise.all(nodes.map(async (n) => [n.id, await this.#queuedTasks(n.id)] as const));
+    const threads = nodes.reduce((sum, n) => sum + n.weight, 0);
+    return {
+      unplacedTasks,
+      unsizedJobs,
+      queuedTasks: Object.fromEntries(queued),
+      busyThreads: await this.#busyThreads(),
+      taskMicros: micros.length === 0 ? undefined : micros.reduce((a, b) => a + b, 0) / micros.length,
+      currentNodes: nodes.length,
+      threadsPerNode: nodes.length === 0 ? this.#options.defaultThreadsPerNode : threads / nodes.length,
+    };
+  }
+
+  async #queuedTasks(node: string): Promise<number> {
+    let queue = this.#queues.get(node);
+    if (queue === undefined) this.#queues.set(node, (queue = this.#deps.store.workers.queue(node)));
+    const entries = await queue.getJobs(['waiting', 'active', 'prioritized', 'delayed'], 0, MAX_ENTRIES_READ - 1);
+    return entries.reduce((sum, e) => sum + (e?.data?.tasks?.length ?? 0), 0);
+  }
+
+  async #busyThreads(): Promise<number> {
+    const registrations = await this.#deps.store.workers.registrations();
+    return registrations.reduce((sum, raw) => sum + (Number((JSON.parse(raw) as { busy?: unknown }).busy) || 0), 0);
+  }
+}
