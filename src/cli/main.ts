@@ -70,7 +70,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runNode(rest, { api: true, scheduler: true, worker: true }, true);
       case 'worker':
         // `--standby` (the local autoscaler's spare): loaded, parked until called (docs/operations.md "Autoscaling").
-        if (rest.includes('--standby') && !(await parkUntilCalled(rest.filter((a) => a !== '--standby')))) return 0;
+        // A spare sent away holds only what it loaded and the IPC channel, which would keep it alive: it ends here.
+        if (rest.includes('--standby') && !(await parkUntilCalled(rest.filter((a) => a !== '--standby')))) process.exit(0);
         // For a worker, --id names the worker node (as --id names the scheduler of `ringpool scheduler`).
         return await runNode(rest.filter((a) => a !== '--standby').map((a) => (a === '--id' ? '--worker-id' : a.startsWith('--id=') ? `--worker-id=${a.slice(5)}` : a)), { api: false, scheduler: false, worker: true }, false);
       case 'api':
