@@ -298,7 +298,7 @@ async function startSchedulerRole(parts: NodeParts, url: string, server: NodeSer
       logger: log,
       metrics,
     },
-    { maxTasksPerJob: config.maxTasksPerJob, maxJobResultBytes: config.maxJobResultBytes },
+    { maxTasksPerJob: config.maxTasksPerJob, maxJobResultBytes: config.maxJobResultBytes, loadBound: config.loadBound },
   );
   running.start();
   const webhooks = new WebhookDeliveries(

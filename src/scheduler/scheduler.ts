@@ -11,12 +11,14 @@ import { inSpan } from '../observability/tracing.js';
 import type { JobStore } from '../store/job-store.js';
 import type { JobRecord } from '../store/job-record.js';
 import type { TaskBatch } from '../transport/task-batch.js';
+import type { HashRing } from '../ring/index.js';
 import type { Leadership } from './leadership.js';
 import type { Membership } from './membership.js';
 import { evacuateNode } from './evacuation.js';
 import { batchShape, checkpointAfter, openingCheckpoint } from './batch-shape.js';
 import { EntryBatcher, markWhole } from './entry-batcher.js';
-import { Placement, placeTask, taskKey } from './placement.js';
+import { DEFAULT_LOAD_BOUND, Placement, taskKey } from './placement.js';
+import { NodeLoads } from './node-loads.js';
 import { unstoredEntry, type QueueEntry } from './queue-entry.js';
 import { ScheduleRunner } from './schedule-runner.js';
 import type { ReduceOutcome, ReduceRequest } from './reduce-runner.js';
@@ -38,6 +40,8 @@ export interface SchedulerOptions {
   readonly maxTasksPerJob?: number;
   /** A job whose reduced result is larger than this fails, bytes. @default 67108864 */
   readonly maxJobResultBytes?: number;
+  /** Bounded loads: a node takes at most this × the mean in-flight tasks (weighted by threads); 0: off (docs/architecture.md §5). @default 1.25 */
+  readonly loadBound?: number;
 }
 
 export interface SchedulerDeps {
@@ -61,10 +65,14 @@ export const SCHEDULER_DEFAULTS: Required<SchedulerOptions> = Object.freeze({
   maxBatchSize: 1_000,
   maxTasksPerJob: 10_000_000,
   maxJobResultBytes: 64 * 1024 * 1024,
+  loadBound: DEFAULT_LOAD_BOUND,
 });
 
 /** Longest stretch a split runs before yielding to the event loop, ms. */
 const SPLIT_SLICE_MS = 10;
+
+/** How often the leader reads the stored results per node of the jobs it placed (bounded loads). */
+const LOADS_EVERY_MS = 1_000;
 
 /** How often the leader looks for active jobs that nothing is working on. */
 const SWEEP_EVERY_MS = 3_000;
@@ -73,7 +81,9 @@ export class Scheduler {
   readonly #deps: SchedulerDeps;
   readonly #options: Required<SchedulerOptions>;
   readonly #queues = new Map<string, Queue<TaskBatch>>();
-  readonly #placement = new Placement();
+  readonly #placement: Placement;
+  /** In-flight tasks per node, what bounded placement is checked against. */
+  readonly #loads = new NodeLoads();
   /** Reduce runs here, off the event loop that drives Raft: one thread, started when first needed. */
   readonly #reducePool = new Piscina({ filename: REDUCE_ENTRY, minThreads: 0, maxThreads: 1, idleTimeout: 60_000, execArgv: threadExecArgv(), recordTiming: false, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
   /** Jobs this process is splitting or reducing now: one piece of work per job at a time. */
@@ -90,7 +100,9 @@ export class Scheduler {
     this.#deps = deps;
     this.#schedules = new ScheduleRunner(deps);
     this.#options = { ...SCHEDULER_DEFAULTS, ...options };
+    this.#placement = new Placement(this.#options.loadBound);
     for (const [name, value] of Object.entries(this.#options)) {
+      if (name === 'loadBound') continue; // a factor, checked by Placement
       if (!Number.isInteger(value) || value < 1) throw new RingpoolError('CONFIG', `scheduler option ${name} must be an integer >= 1, got ${value}`);
     }
   }
@@ -116,10 +128,15 @@ export class Scheduler {
   async #membershipLoop(): Promise<void> {
     const { membership, leadership, logger } = this.#deps;
     let sweptAt = Date.now();
+    let loadsAt = Date.now();
     while (this.#running) {
       await sleep(250);
       const term = leadership.term;
       if (term === undefined) continue;
+      if (Date.now() - loadsAt > LOADS_EVERY_MS) {
+        loadsAt = Date.now();
+        await this.#refreshLoads();
+      }
       if (Date.now() - sweptAt > SWEEP_EVERY_MS) {
         sweptAt = Date.now();
         await this.#resumeAll(term, true);
@@ -278,7 +295,7 @@ export class Scheduler {
           await new Promise((r) => setImmediate(r));
           sliceStart = performance.now();
         }
-        if (index >= skip) batches.add(placeTask(ring, taskKey(keyOf, id, index, task)) as string, [index, task]);
+        if (index >= skip) batches.add(this.#place(ring, id, taskKey(keyOf, id, index, task)), [index, task]);
         index++;
         if (index > this.#options.maxTasksPerJob) {
           throw new RingpoolError('TOO_MANY_TASKS', `split yielded more than ${this.#options.maxTasksPerJob} tasks (maxTasksPerJob)`);
@@ -287,6 +304,7 @@ export class Scheduler {
           this.#stopIfClosing();
           await enqueueAll();
           if (store.isTerminal(await store.recordSplit(id, term, index))) return; // cancelled or failed meanwhile
+          await this.#acknowledgeLoads(id);
           await this.#awaitCapacity(id, index);
           ring = this.#placement.ringFor(await membership.waitForNodes());
           batches.reshape(batchShape(await store.results.taskMicros(job.name), this.#options, job.options.batchSize));
@@ -301,6 +319,29 @@ export class Scheduler {
       if (isInfrastructureError(err)) throw err;
       logger.warn({ jobId: id, err: serializeError(err) }, 'split failed');
       await store.failJob(id, term, prefixMessage(err, 'split failed'));
+    }
+  }
+
+  /** The node a task goes to, counted in its in-flight load. */
+  #place(ring: HashRing, jobId: string, key: string): string {
+    const node = this.#placement.place(ring, key, this.#loads.loads) as string;
+    this.#loads.placed(jobId, node);
+    return node;
+  }
+
+  /** The job's stored results per node lower the in-flight loads; an ended job's stop counting. */
+  async #acknowledgeLoads(jobId: string): Promise<void> {
+    const job = await this.#deps.store.getJob(jobId);
+    if (job === undefined || this.#deps.store.isTerminal(job.status)) this.#loads.forget(jobId);
+    else this.#loads.acknowledge(jobId, job.tasksPerNode);
+  }
+
+  /** Every counted job's loads, read again (the membership loop calls it about once a second). */
+  async #refreshLoads(): Promise<void> {
+    try {
+      for (const jobId of this.#loads.jobs()) await this.#acknowledgeLoads(jobId);
+    } catch (err) {
+      this.#deps.logger.debug({ err: serializeError(err) }, 'could not read the jobs\' stored results per node; loads kept as they were');
     }
   }
 
