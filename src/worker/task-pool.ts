@@ -6,6 +6,7 @@ import { threadExecArgv } from '../registry/import-module.js';
 import type { ReduceOutcome, ReduceSpec } from '../registry/reduce-results.js';
 import { REDUCING, callCells, createRunControl } from './run-control.js';
 import type { BatchOutcome, TaskOutcome, ThreadBatch } from './task-runner.js';
+import type { NodeCache } from './node-cache.js';
 
 export interface TaskPoolOptions {
   /** Worker threads. @default os.availableParallelism() */
@@ -14,6 +15,8 @@ export interface TaskPoolOptions {
   readonly stopGraceMs?: number;
   /** Heap limit of the threads started up front (the jobs' default), MB. @default 512 */
   readonly defaultMemoryMb?: number;
+  /** The node's cache, reached by every call over a port of its own (`ctx.cache`); absent: `ctx.cache` always loads. */
+  readonly cache?: NodeCache;
 }
 
 export interface BatchRun {
@@ -66,6 +69,7 @@ const MODULE_LOAD_ALLOWANCE_MS = 5_000;
 export class TaskPool {
   readonly threads: number;
   readonly #stopGraceMs: number;
+  readonly #cache: NodeCache | undefined;
   /** One piscina pool per heap limit: resourceLimits are fixed when a thread starts. */
   readonly #pools = new Map<number, Piscina>();
   #busy = 0;
@@ -79,6 +83,7 @@ export class TaskPool {
     if (!Number.isInteger(threads) || threads < 1) throw new RingpoolError('CONFIG', `threads must be an integer >= 1, got ${threads}`);
     this.threads = threads;
     this.#stopGraceMs = options.stopGraceMs ?? 1000;
+    this.#cache = options.cache;
     // Start every thread now: a thread's start (loader, runtime) must not land on a job's clock.
     this.#pool(options.defaultMemoryMb ?? 512);
   }
@@ -191,6 +196,7 @@ export class TaskPool {
     const onCancel = () => stop('CANCELLED');
     if (batch.cancel?.aborted) onCancel();
     batch.cancel?.addEventListener('abort', onCancel);
+    const link = this.#cache?.connect();
     const payload: ThreadBatch = {
       modulePath: batch.modulePath,
       jobId: batch.jobId,
@@ -201,16 +207,18 @@ export class TaskPool {
       slot,
       ...(batch.maxResultBytes === undefined ? {} : { maxResultBytes: batch.maxResultBytes }),
       ...(reduce === undefined ? {} : { reduce }),
+      ...(link === undefined ? {} : { cache: link.port }),
     };
     this.#busy++;
     try {
-      const { outcomes, micros, reduced } = (await this.#pool(batch.memoryMb).run(payload, { signal: hard.signal })) as BatchOutcome;
+      const { outcomes, micros, reduced } = (await this.#pool(batch.memoryMb).run(payload, { signal: hard.signal, ...(link === undefined ? {} : { transferList: [link.port] }) })) as BatchOutcome;
       return { outcomes, micros, stopped, crash: undefined, crashed: false, last: Atomics.load(cells, mine.current), inReduce: false, ...(reduced === undefined ? {} : { reduced }) };
     } catch (crash) {
       const inReduce = Atomics.load(cells, mine.started) === REDUCING;
       return { outcomes: [], micros: 0, stopped, crash, crashed: true, last: Atomics.load(cells, mine.current), inReduce };
     } finally {
       this.#busy--;
+      link?.release();
       this.#unwatch(watch);
       clearTimeout(grace);
       batch.cancel?.removeEventListener('abort', onCancel);

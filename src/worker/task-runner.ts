@@ -4,6 +4,8 @@ import { reduceResults, type ReduceOutcome, type ReduceSpec } from '../registry/
 import { loadJobModule } from '../registry/thread-modules.js';
 import type { AnyJob, TaskContext } from '../sdk/index.js';
 import { CLAIM_CURSOR, REDUCING, callCells } from './run-control.js';
+import { cacheClient, uncached, type CacheFn } from './cache-client.js';
+import type { MessagePort } from 'node:worker_threads';
 
 export interface ThreadBatch {
   /** Absolute path of the job module (from the registry, never from user input). */
@@ -29,6 +31,8 @@ export interface ThreadBatch {
    * task succeeded, the call reduces their results too (see TaskBatch.whole).
    */
   readonly reduce?: ReduceSpec;
+  /** This call's port to the node's cache (node-cache.ts), transferred with the call; absent: `ctx.cache` always loads. */
+  readonly cache?: MessagePort;
 }
 
 export type TaskOutcome =
@@ -46,6 +50,16 @@ export interface BatchOutcome {
 }
 
 export async function runTasks(batch: ThreadBatch): Promise<BatchOutcome> {
+  const client = batch.cache === undefined ? undefined : cacheClient(batch.cache);
+  try {
+    return await runClaimed(batch, client?.cache ?? uncached);
+  } finally {
+    client?.close();
+  }
+}
+
+/** Runs the tasks this call claims (all of them without shared cells), then the reduce if asked. */
+async function runClaimed(batch: ThreadBatch, cache: CacheFn): Promise<BatchOutcome> {
   const cells = batch.control === undefined ? undefined : new Int32Array(batch.control);
   const mine = callCells(batch.slot ?? 0);
   if (cells !== undefined) Atomics.store(cells, mine.started, 0); // picked up by a thread
@@ -67,7 +81,7 @@ export async function runTasks(batch: ThreadBatch): Promise<BatchOutcome> {
         Atomics.store(cells, mine.current, position);
         Atomics.add(cells, mine.started, 1);
       }
-      const outcome = runTask(job, batch, index, payload, signal);
+      const outcome = runTask(job, batch, index, payload, signal, cache);
       outcomes.push(outcome instanceof Promise ? await outcome : outcome);
     }
   }
@@ -102,8 +116,8 @@ const ignoreProgress = (): void => {};
  * One task's outcome. A task whose `run` returns a plain value is settled on the spot: no
  * promise or microtask per task, which is most of the cost of a trivial task.
  */
-function runTask(job: AnyJob, batch: ThreadBatch, index: number, payload: unknown, signal: AbortSignal): TaskOutcome | Promise<TaskOutcome> {
-  const ctx: TaskContext = { signal, jobId: batch.jobId, taskIndex: index, attempt: batch.attempt, progress: ignoreProgress };
+function runTask(job: AnyJob, batch: ThreadBatch, index: number, payload: unknown, signal: AbortSignal, cache: CacheFn): TaskOutcome | Promise<TaskOutcome> {
+  const ctx: TaskContext = { signal, jobId: batch.jobId, taskIndex: index, attempt: batch.attempt, progress: ignoreProgress, cache };
   let value: unknown;
   try {
     value = job.run(payload, ctx);

@@ -33,6 +33,7 @@ export async function runTaskInline<J extends AnyJob>(
     taskIndex,
     attempt: 0,
     progress() {},
+    cache: async (_key, load) => await load(),
     ...overrides,
   };
   return (await job.run(task, ctx)) as TaskResultOf<J>;
