@@ -23,6 +23,7 @@ export function publicJob(job: JobRecord) {
     error: job.error,
     timing: job.timing,
     tasksPerNode: job.tasksPerNode,
+    cachePerNode: job.cachePerNode,
     retriedTasks: job.retriedTasks,
     reruns: job.reruns,
     version: job.version,

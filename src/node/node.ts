@@ -247,6 +247,7 @@ async function startWorkerRole(parts: NodeParts, shutdown: Shutdown): Promise<vo
       threads: config.threads,
       heartbeatMs: config.heartbeatMs,
       maxTaskResultBytes: config.maxTaskResultBytes,
+      cacheBytes: config.cacheBytes,
       ...(config.clusterSecret ? { clusterSecret: config.clusterSecret } : {}),
       // A process that is only a worker leaves entirely when drained, as on SIGTERM.
       ...(roles.api || roles.scheduler ? {} : { onDrainRequested: () => process.kill(process.pid, 'SIGTERM') }),

@@ -16,6 +16,9 @@ export class Metrics {
   readonly inFlight = new Gauge({ name: 'ringpool_tasks_in_flight', help: 'Tasks running on this worker node', labelNames: ['node'], registers: [this.registry] });
   readonly queueDepth = new Gauge({ name: 'ringpool_queue_depth', help: 'Queue entries waiting or active per worker node', labelNames: ['node'], registers: [this.registry] });
   readonly staleBatchesRefused = new Counter({ name: 'ringpool_stale_batches_refused_total', help: 'Queue entries a worker refused because a later scheduler term re-placed their tasks (fencing)', registers: [this.registry] });
+  readonly cacheHits = new Counter({ name: 'ringpool_node_cache_hits_total', help: 'ctx.cache asks answered with a kept (or concurrently loaded) value, per worker node', labelNames: ['node'], registers: [this.registry] });
+  readonly cacheMisses = new Counter({ name: 'ringpool_node_cache_misses_total', help: 'ctx.cache asks that loaded the value (one per key and load), per worker node', labelNames: ['node'], registers: [this.registry] });
+  readonly cacheBytes = new Gauge({ name: 'ringpool_node_cache_bytes', help: "Bytes kept in the worker node's cache (--cache-bytes bounds it)", labelNames: ['node'], registers: [this.registry] });
   readonly movedTasks = new Counter({ name: 'ringpool_tasks_moved_total', help: 'Tasks re-placed off a departed worker node', registers: [this.registry] });
   readonly raftTerm = new Gauge({ name: 'ringpool_raft_term', help: 'Current Raft term of this scheduler', registers: [this.registry] });
   readonly raftIsLeader = new Gauge({ name: 'ringpool_raft_is_leader', help: '1 when this scheduler leads', registers: [this.registry] });

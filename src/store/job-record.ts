@@ -54,6 +54,8 @@ export interface JobRecord {
   readonly timing: JobTiming;
   /** Stored results per worker node id. */
   readonly tasksPerNode: Readonly<Record<string, number>>;
+  /** Asks of each worker node's cache (`ctx.cache`) by the job's tasks, and the cache's size at the last. */
+  readonly cachePerNode: Readonly<Record<string, NodeCacheCounts>>;
   /** Tasks whose result came from a retried queue entry. */
   readonly retriedTasks: number;
   /** How many times the job was retried after it failed (POST /v1/jobs/:id/retry): its current run. */
@@ -65,6 +67,27 @@ export interface JobRecord {
   readonly scheduledFor: number | null;
   /** The W3C trace context of the job's span, which its work continues (src/observability/tracing.ts); null: not traced. */
   readonly traceparent: string | null;
+}
+
+/** A job's asks of one node's cache. */
+export interface NodeCacheCounts {
+  readonly hits: number;
+  readonly misses: number;
+  /** The node's cache size when it last counted for this job, bytes. */
+  readonly bytes: number;
+}
+
+/** `cacheHits:<node>`, `cacheMisses:<node>`, `cacheBytes:<node>` fields (ResultStore.countCache) by node. */
+function cachePerNode(hash: Record<string, string>): Record<string, NodeCacheCounts> {
+  const byNode: Record<string, { hits: number; misses: number; bytes: number }> = {};
+  for (const [field, value] of Object.entries(hash)) {
+    const match = /^cache(Hits|Misses|Bytes):(.+)$/.exec(field);
+    if (match === null) continue;
+    const node = match[2] as string;
+    const counts = (byNode[node] ??= { hits: 0, misses: 0, bytes: 0 });
+    counts[match[1] === 'Hits' ? 'hits' : match[1] === 'Misses' ? 'misses' : 'bytes'] = Number(value);
+  }
+  return byNode;
 }
 
 /** Builds the typed record from HGETALL's reply; `undefined` for a missing hash. */
@@ -92,6 +115,7 @@ export function parseJobHash(hash: Record<string, string>): JobRecord | undefine
     error: hash.error ? (JSON.parse(hash.error) as JobError) : null,
     timing: { splitDoneAt: num(hash.splitDoneAt), lastResultAt: num(hash.lastResultAt), runMicros: Number(hash.runMicros ?? 0), reducedOn: hash.reducedOn ?? null },
     tasksPerNode: Object.fromEntries(Object.entries(hash).filter(([k]) => k.startsWith('node:')).map(([k, v]) => [k.slice(5), Number(v)])),
+    cachePerNode: cachePerNode(hash),
     retriedTasks: Number(hash.retriedTasks ?? 0),
     reruns: Number(hash.retries ?? 0),
     version: num(hash.version),

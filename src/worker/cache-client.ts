@@ -2,6 +2,12 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { CacheReply, CacheRequest } from './node-cache.js';
 
+/** A call's asks of the node cache: answered with a value, or with "load it". */
+export interface CacheCounts {
+  readonly hits: number;
+  readonly misses: number;
+}
+
 /** `ctx.cache` of one thread call. */
 export type CacheFn = <T>(key: string, load: () => T | Promise<T>) => Promise<T>;
 
@@ -13,7 +19,8 @@ export const uncached: CacheFn = async (_key, load) => await load();
  * told to (the first thread to ask for a key), and hands the loaded value back for the others.
  * `close` once the call is done.
  */
-export function cacheClient(port: MessagePort): { readonly cache: CacheFn; close(): void } {
+export function cacheClient(port: MessagePort): { readonly cache: CacheFn; readonly counts: CacheCounts; close(): void } {
+  const counts = { hits: 0, misses: 0 };
   const pending = new Map<number, (reply: CacheReply) => void>();
   let next = 0;
   port.on('message', (reply: CacheReply) => {
@@ -30,6 +37,8 @@ export function cacheClient(port: MessagePort): { readonly cache: CacheFn; close
   const cache: CacheFn = async <T>(key: string, load: () => T | Promise<T>): Promise<T> => {
     if (typeof key !== 'string') throw new TypeError(`ctx.cache: key must be a string, got ${typeof key}`);
     const reply = await ask(key);
+    if (reply.hit) counts.hits++;
+    else counts.misses++;
     if (reply.hit) return (reply.shared ? asBuffer(reply.value as Uint8Array) : reply.value) as T;
     let value: T;
     try {
@@ -47,6 +56,7 @@ export function cacheClient(port: MessagePort): { readonly cache: CacheFn; close
   };
   return {
     cache,
+    counts,
     close: () => port.close(),
   };
 }

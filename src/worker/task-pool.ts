@@ -7,6 +7,7 @@ import type { ReduceOutcome, ReduceSpec } from '../registry/reduce-results.js';
 import { REDUCING, callCells, createRunControl } from './run-control.js';
 import type { BatchOutcome, TaskOutcome, ThreadBatch } from './task-runner.js';
 import type { NodeCache } from './node-cache.js';
+import type { CacheCounts } from './cache-client.js';
 
 export interface TaskPoolOptions {
   /** Worker threads. @default os.availableParallelism() */
@@ -52,6 +53,7 @@ interface CallResult {
   readonly reduced?: ReduceOutcome;
   /** The call was reducing when it was stopped or its thread died. */
   readonly inReduce: boolean;
+  readonly cache?: CacheCounts;
 }
 
 /** A call in flight as the watchdog sees it. */
@@ -159,9 +161,12 @@ export class TaskPool {
     // the reduce, and the scheduler's reduce then meets (and reports) the same trouble.
     if (results[0]?.inReduce === true && !batch.cancel?.aborted) return await this.run({ ...batch, reduce: undefined });
     const [only] = results;
+    const hits = results.reduce((sum, r) => sum + (r.cache?.hits ?? 0), 0);
+    const misses = results.reduce((sum, r) => sum + (r.cache?.misses ?? 0), 0);
     return {
       outcomes: this.#complete(batch, results),
       micros: results.reduce((sum, r) => sum + r.micros, 0),
+      ...(hits + misses === 0 ? {} : { cache: { hits, misses } }),
       ...(only?.reduced === undefined ? {} : { reduced: only.reduced }),
     };
   }
@@ -211,8 +216,8 @@ export class TaskPool {
     };
     this.#busy++;
     try {
-      const { outcomes, micros, reduced } = (await this.#pool(batch.memoryMb).run(payload, { signal: hard.signal, ...(link === undefined ? {} : { transferList: [link.port] }) })) as BatchOutcome;
-      return { outcomes, micros, stopped, crash: undefined, crashed: false, last: Atomics.load(cells, mine.current), inReduce: false, ...(reduced === undefined ? {} : { reduced }) };
+      const { outcomes, micros, reduced, cache } = (await this.#pool(batch.memoryMb).run(payload, { signal: hard.signal, ...(link === undefined ? {} : { transferList: [link.port] }) })) as BatchOutcome;
+      return { outcomes, micros, stopped, crash: undefined, crashed: false, last: Atomics.load(cells, mine.current), inReduce: false, ...(reduced === undefined ? {} : { reduced }), ...(cache === undefined ? {} : { cache }) };
     } catch (crash) {
       const inReduce = Atomics.load(cells, mine.started) === REDUCING;
       return { outcomes: [], micros: 0, stopped, crash, crashed: true, last: Atomics.load(cells, mine.current), inReduce };

@@ -4,7 +4,7 @@ import { reduceResults, type ReduceOutcome, type ReduceSpec } from '../registry/
 import { loadJobModule } from '../registry/thread-modules.js';
 import type { AnyJob, TaskContext } from '../sdk/index.js';
 import { CLAIM_CURSOR, REDUCING, callCells } from './run-control.js';
-import { cacheClient, uncached, type CacheFn } from './cache-client.js';
+import { cacheClient, uncached, type CacheCounts, type CacheFn } from './cache-client.js';
 import type { MessagePort } from 'node:worker_threads';
 
 export interface ThreadBatch {
@@ -47,12 +47,16 @@ export interface BatchOutcome {
   readonly micros: number;
   /** The job's reduced result, when the batch asked for it and every task succeeded. */
   readonly reduced?: ReduceOutcome;
+  /** The calls' asks of the node cache (`ctx.cache`), when any. */
+  readonly cache?: CacheCounts;
 }
 
 export async function runTasks(batch: ThreadBatch): Promise<BatchOutcome> {
   const client = batch.cache === undefined ? undefined : cacheClient(batch.cache);
   try {
-    return await runClaimed(batch, client?.cache ?? uncached);
+    const outcome = await runClaimed(batch, client?.cache ?? uncached);
+    const counts = client?.counts;
+    return counts === undefined || counts.hits + counts.misses === 0 ? outcome : { ...outcome, cache: { ...counts } };
   } finally {
     client?.close();
   }

@@ -15,6 +15,7 @@ import { inChildSpan, pastSpan, startSpan, type Span } from '../observability/tr
 import { signRegistration } from '../transport/registration-signature.js';
 import { closeBullmqConnection } from '../store/bullmq-connection.js';
 import { TaskPool } from './task-pool.js';
+import { NodeCache } from './node-cache.js';
 import { jobEnding, retriesEntry, sortOutcomes, unstoredTasks, verdictOf, wholeJobOf } from './batch-decisions.js';
 import type { BatchOutcome } from './task-runner.js';
 
@@ -31,6 +32,8 @@ export interface WorkerNodeOptions {
   readonly maxTaskResultBytes?: number;
   /** Signs the registration (HMAC) so the schedulers admit only cluster members. */
   readonly clusterSecret?: string;
+  /** Bytes the node's cache (`ctx.cache`, shared by its threads) keeps; 0 keeps nothing. @default 268435456 */
+  readonly cacheBytes?: number;
   /** Called once when an operator asks this node to drain (`POST /v1/workers/:id/drain`). */
   readonly onDrainRequested?: () => void;
 }
@@ -69,6 +72,8 @@ export class WorkerNode {
   readonly id: string;
   readonly #deps: WorkerNodeDeps;
   readonly #pool: TaskPool;
+  /** The node's cache behind `ctx.cache`, shared by the pool's threads. */
+  readonly #cache: NodeCache;
   readonly #concurrency: number;
   readonly #heartbeatMs: number;
   readonly #startedAt = Date.now();
@@ -90,7 +95,8 @@ export class WorkerNode {
     if (!Number.isInteger(prefetch) || prefetch < 1) throw new RingpoolError('CONFIG', `prefetchPerThread must be an integer >= 1, got ${prefetch}`);
     this.id = options.id;
     this.#deps = deps;
-    this.#pool = new TaskPool(options.threads === undefined ? {} : { threads: options.threads });
+    this.#cache = new NodeCache(options.cacheBytes ?? 256 * 1024 * 1024);
+    this.#pool = new TaskPool({ cache: this.#cache, ...(options.threads === undefined ? {} : { threads: options.threads }) });
     this.#concurrency = this.#pool.threads * prefetch;
     this.#heartbeatMs = options.heartbeatMs ?? 500;
     this.#onDrainRequested = options.onDrainRequested;
@@ -197,6 +203,7 @@ export class WorkerNode {
     const span = batchSpan(entry, this.id);
     try {
       const ran = await this.#runTraced(span, () => this.#run(entry, tasks, loaded.path, whole, cancel.signal, known === undefined));
+      if (ran?.cache !== undefined) await this.#countCache(batch.jobId, ran.cache);
       if (ran !== undefined) await inChildSpan(span, 'store results', () => this.#settle(entry, ran, whole, cancel.signal));
     } finally {
       span?.end();
@@ -303,6 +310,16 @@ export class WorkerNode {
     }
     logger.debug({ jobId: batch.jobId, task: failure.index, code: failure.error.code }, 'task failed for good');
     if ((await store.failTask(batch.jobId, failure.index, failure.error, stamp)) === 'stale') this.#refuse(entry);
+  }
+
+  /** A batch's asks of the node cache, on the job (its detail) and in /metrics; a failed count is only logged. */
+  async #countCache(jobId: string, counts: { readonly hits: number; readonly misses: number }): Promise<void> {
+    const { bytes } = this.#cache.stats();
+    const metrics = this.#deps.metrics;
+    metrics?.cacheHits.inc({ node: this.id }, counts.hits);
+    metrics?.cacheMisses.inc({ node: this.id }, counts.misses);
+    metrics?.cacheBytes.set({ node: this.id }, bytes);
+    await this.#deps.store.results.countCache(jobId, this.id, { ...counts, bytes }).catch((err: unknown) => this.#deps.logger.debug({ err: serializeError(err) }, 'could not count the cache on the job'));
   }
 
   /** A batch stamped with a stale term is refused: its tasks run from the adopting leader's batches. */

@@ -18,6 +18,7 @@ export function jobRecord(overrides: Partial<JobRecord> = {}): JobRecord {
     error: null,
     timing: { splitDoneAt: null, lastResultAt: null, runMicros: 0, reducedOn: null },
     tasksPerNode: {},
+    cachePerNode: {},
     retriedTasks: 0,
     reruns: 0,
     version: null,
