@@ -189,6 +189,17 @@ export function redisDataDir(config: Config): string {
   return join(resolve(config.dataDir), 'redis');
 }
 
+/**
+ * BENCH ONLY: `RINGPOOL_BENCH_SLOWDOWN=k` (k > 1) makes this process's worker threads k× slower
+ * (each task is followed by (k − 1)× its run time of sleep on its thread), so the placement bench
+ * can measure a node that is alive but slow (docs/performance.md, placement). Not a config field,
+ * never a flag: 1 (off) when unset or not a number > 1.
+ */
+export function benchSlowdown(env: NodeJS.ProcessEnv = process.env): number {
+  const k = Number(env.RINGPOOL_BENCH_SLOWDOWN);
+  return Number.isFinite(k) && k > 1 ? Math.min(k, 100) : 1;
+}
+
 export function flagName(field: string): string {
   const special: Record<string, string> = {
     redisUrl: '--redis',

@@ -5,7 +5,7 @@ import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { readinessBody, type Readiness } from '../api/readiness.js';
 import type { Config } from '../config/config.js';
-import { jobDirs } from '../config/config.js';
+import { benchSlowdown, jobDirs } from '../config/config.js';
 import { RingpoolError } from '../errors.js';
 import { Metrics } from '../observability/metrics.js';
 import { startTracing } from '../observability/tracing.js';
@@ -248,6 +248,7 @@ async function startWorkerRole(parts: NodeParts, shutdown: Shutdown): Promise<vo
       heartbeatMs: config.heartbeatMs,
       maxTaskResultBytes: config.maxTaskResultBytes,
       cacheBytes: config.cacheBytes,
+      benchSlowdown: benchSlowdown(),
       ...(config.clusterSecret ? { clusterSecret: config.clusterSecret } : {}),
       // A process that is only a worker leaves entirely when drained, as on SIGTERM.
       ...(roles.api || roles.scheduler ? {} : { onDrainRequested: () => process.kill(process.pid, 'SIGTERM') }),

@@ -18,6 +18,8 @@ export interface TaskPoolOptions {
   readonly defaultMemoryMb?: number;
   /** The node's cache, reached by every call over a port of its own (`ctx.cache`); absent: `ctx.cache` always loads. */
   readonly cache?: NodeCache;
+  /** BENCH ONLY (config.ts benchSlowdown): each task is followed by (k − 1)× its time asleep on its thread. @default 1 */
+  readonly slowdown?: number;
 }
 
 export interface BatchRun {
@@ -72,6 +74,7 @@ export class TaskPool {
   readonly threads: number;
   readonly #stopGraceMs: number;
   readonly #cache: NodeCache | undefined;
+  readonly #slowdown: number;
   /** One piscina pool per heap limit: resourceLimits are fixed when a thread starts. */
   readonly #pools = new Map<number, Piscina>();
   #busy = 0;
@@ -86,6 +89,7 @@ export class TaskPool {
     this.threads = threads;
     this.#stopGraceMs = options.stopGraceMs ?? 1000;
     this.#cache = options.cache;
+    this.#slowdown = options.slowdown ?? 1;
     // Start every thread now: a thread's start (loader, runtime) must not land on a job's clock.
     this.#pool(options.defaultMemoryMb ?? 512);
   }
@@ -213,6 +217,7 @@ export class TaskPool {
       ...(batch.maxResultBytes === undefined ? {} : { maxResultBytes: batch.maxResultBytes }),
       ...(reduce === undefined ? {} : { reduce }),
       ...(link === undefined ? {} : { cache: link.port }),
+      ...(this.#slowdown > 1 ? { slowdown: this.#slowdown } : {}),
     };
     this.#busy++;
     try {

@@ -33,6 +33,8 @@ export interface ThreadBatch {
   readonly reduce?: ReduceSpec;
   /** This call's port to the node's cache (node-cache.ts), transferred with the call; absent: `ctx.cache` always loads. */
   readonly cache?: MessagePort;
+  /** BENCH ONLY (config.ts benchSlowdown): after each task this thread sleeps (k − 1)× the task's time. */
+  readonly slowdown?: number;
 }
 
 export type TaskOutcome =
@@ -85,8 +87,10 @@ async function runClaimed(batch: ThreadBatch, cache: CacheFn): Promise<BatchOutc
         Atomics.store(cells, mine.current, position);
         Atomics.add(cells, mine.started, 1);
       }
+      const taskStarted = performance.now();
       const outcome = runTask(job, batch, index, payload, signal, cache);
       outcomes.push(outcome instanceof Promise ? await outcome : outcome);
+      if (batch.slowdown !== undefined) benchSleep((batch.slowdown - 1) * (performance.now() - taskStarted));
     }
   }
   const micros = Math.round((performance.now() - started) * 1000);
@@ -111,6 +115,11 @@ function wholeResults(outcomes: readonly TaskOutcome[], total: number): unknown[
     results[i] = JSON.parse(outcome.json);
   }
   return results;
+}
+
+/** BENCH ONLY: holds this thread for `ms` without using a core, as a slower machine would take longer. */
+function benchSleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /** Progress reports are not carried out of the thread yet: one shared no-op, not a closure per task. */

@@ -34,6 +34,8 @@ export interface WorkerNodeOptions {
   readonly clusterSecret?: string;
   /** Bytes the node's cache (`ctx.cache`, shared by its threads) keeps; 0 keeps nothing. @default 268435456 */
   readonly cacheBytes?: number;
+  /** BENCH ONLY (config.ts benchSlowdown): this node's threads run k× slower. @default 1 */
+  readonly benchSlowdown?: number;
   /** Called once when an operator asks this node to drain (`POST /v1/workers/:id/drain`). */
   readonly onDrainRequested?: () => void;
 }
@@ -96,7 +98,7 @@ export class WorkerNode {
     this.id = options.id;
     this.#deps = deps;
     this.#cache = new NodeCache(options.cacheBytes ?? 256 * 1024 * 1024);
-    this.#pool = new TaskPool({ cache: this.#cache, ...(options.threads === undefined ? {} : { threads: options.threads }) });
+    this.#pool = new TaskPool({ cache: this.#cache, slowdown: options.benchSlowdown ?? 1, ...(options.threads === undefined ? {} : { threads: options.threads }) });
     this.#concurrency = this.#pool.threads * prefetch;
     this.#heartbeatMs = options.heartbeatMs ?? 500;
     this.#onDrainRequested = options.onDrainRequested;
