@@ -25,6 +25,7 @@ export function publicJob(job: JobRecord) {
     tasksPerNode: job.tasksPerNode,
     cachePerNode: job.cachePerNode,
     retriedTasks: job.retriedTasks,
+    stragglers: job.stragglers,
     reruns: job.reruns,
     version: job.version,
     scheduleId: job.scheduleId,

@@ -300,7 +300,7 @@ async function startSchedulerRole(parts: NodeParts, url: string, server: NodeSer
       logger: log,
       metrics,
     },
-    { maxTasksPerJob: config.maxTasksPerJob, maxJobResultBytes: config.maxJobResultBytes, loadBound: config.loadBound },
+    { maxTasksPerJob: config.maxTasksPerJob, maxJobResultBytes: config.maxJobResultBytes, loadBound: config.loadBound, stealAfterMs: config.stealAfterMs },
   );
   running.start();
   const webhooks = new WebhookDeliveries(

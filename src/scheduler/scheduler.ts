@@ -19,6 +19,7 @@ import { batchShape, checkpointAfter, openingCheckpoint } from './batch-shape.js
 import { EntryBatcher, markWhole } from './entry-batcher.js';
 import { DEFAULT_LOAD_BOUND, Placement, taskKey } from './placement.js';
 import { NodeLoads } from './node-loads.js';
+import { stealFromStragglers } from './stealing.js';
 import { unstoredEntry, type QueueEntry } from './queue-entry.js';
 import { ScheduleRunner } from './schedule-runner.js';
 import type { ReduceOutcome, ReduceRequest } from './reduce-runner.js';
@@ -42,6 +43,8 @@ export interface SchedulerOptions {
   readonly maxJobResultBytes?: number;
   /** Bounded loads: a node takes at most this × the mean in-flight tasks (weighted by threads); 0: off (docs/architecture.md §5). @default 1.25 */
   readonly loadBound?: number;
+  /** Work stealing: entries waiting longer than this on a node while another idles move there, ms; 0: off (docs/architecture.md §5). @default 1000 */
+  readonly stealAfterMs?: number;
 }
 
 export interface SchedulerDeps {
@@ -66,6 +69,7 @@ export const SCHEDULER_DEFAULTS: Required<SchedulerOptions> = Object.freeze({
   maxTasksPerJob: 10_000_000,
   maxJobResultBytes: 64 * 1024 * 1024,
   loadBound: DEFAULT_LOAD_BOUND,
+  stealAfterMs: 1_000,
 });
 
 /** Longest stretch a split runs before yielding to the event loop, ms. */
@@ -103,6 +107,7 @@ export class Scheduler {
     this.#placement = new Placement(this.#options.loadBound);
     for (const [name, value] of Object.entries(this.#options)) {
       if (name === 'loadBound') continue; // a factor, checked by Placement
+      if (name === 'stealAfterMs' && value === 0) continue; // 0: stealing off
       if (!Number.isInteger(value) || value < 1) throw new RingpoolError('CONFIG', `scheduler option ${name} must be an integer >= 1, got ${value}`);
     }
   }
@@ -137,6 +142,7 @@ export class Scheduler {
         loadsAt = Date.now();
         await this.#refreshLoads();
       }
+      if (this.#options.stealAfterMs > 0) await this.#steal(term);
       if (Date.now() - sweptAt > SWEEP_EVERY_MS) {
         sweptAt = Date.now();
         await this.#resumeAll(term, true);
@@ -334,6 +340,22 @@ export class Scheduler {
     const job = await this.#deps.store.getJob(jobId);
     if (job === undefined || this.#deps.store.isTerminal(job.status)) this.#loads.forget(jobId);
     else this.#loads.acknowledge(jobId, job.tasksPerNode);
+  }
+
+  /** One round of work stealing (stealing.ts); counted per job and in /metrics. */
+  async #steal(term: number): Promise<void> {
+    try {
+      const nodes = this.#deps.membership.current();
+      if (nodes.length < 2) return;
+      const report = await stealFromStragglers({ nodes, ring: this.#placement.ringFor(nodes), term, store: this.#deps.store, queueFor: (node) => this.#queue(node), stealAfterMs: this.#options.stealAfterMs });
+      for (const [jobId, tasks] of report.stolenByJob) {
+        this.#deps.metrics?.stolenTasks.inc(tasks);
+        await this.#deps.store.results.countPlacement(jobId, 'stolenTasks', tasks);
+      }
+      if (report.entries > 0) this.#deps.logger.debug({ entries: report.entries }, 'stole waiting entries for idle nodes');
+    } catch (err) {
+      this.#deps.logger.warn({ err: serializeError(err) }, 'work stealing failed this round; will retry');
+    }
   }
 
   /** Every counted job's loads, read again (the membership loop calls it about once a second). */

@@ -58,6 +58,8 @@ export interface JobRecord {
   readonly cachePerNode: Readonly<Record<string, NodeCacheCounts>>;
   /** Tasks whose result came from a retried queue entry. */
   readonly retriedTasks: number;
+  /** Stragglers (docs/architecture.md §5): tasks stolen for idle nodes, backup copies run, time spent on copies whose result lost. */
+  readonly stragglers: { readonly stolenTasks: number; readonly speculatedTasks: number; readonly wastedMs: number };
   /** How many times the job was retried after it failed (POST /v1/jobs/:id/retry): its current run. */
   readonly reruns: number;
   /** The deployed version of its job type that it runs, whatever is active later; null: a module from a folder. */
@@ -117,6 +119,7 @@ export function parseJobHash(hash: Record<string, string>): JobRecord | undefine
     tasksPerNode: Object.fromEntries(Object.entries(hash).filter(([k]) => k.startsWith('node:')).map(([k, v]) => [k.slice(5), Number(v)])),
     cachePerNode: cachePerNode(hash),
     retriedTasks: Number(hash.retriedTasks ?? 0),
+    stragglers: { stolenTasks: Number(hash.stolenTasks ?? 0), speculatedTasks: Number(hash.speculatedTasks ?? 0), wastedMs: Number(hash.wastedMs ?? 0) },
     reruns: Number(hash.retries ?? 0),
     version: num(hash.version),
     scheduleId: hash.scheduleId ?? null,

@@ -133,6 +133,13 @@ export class ResultStore {
       .exec();
   }
 
+  /** Adds `n` to one of the job's placement counters (stolen or speculated tasks, wasted ms), while the job exists. */
+  async countPlacement(jobId: string, counter: 'stolenTasks' | 'speculatedTasks' | 'wastedMs', n: number): Promise<void> {
+    const key = this.#keys.job(jobId);
+    if ((await this.#redis.exists(key)) === 0) return;
+    await this.#redis.hincrby(key, counter, Math.round(n));
+  }
+
   /** Results stored cluster-wide since the start (their rate is the cluster's throughput). */
   async storedTotal(): Promise<number> {
     return Number(await this.#redis.get(this.#keys.resultsStored));

@@ -20,6 +20,7 @@ export function jobRecord(overrides: Partial<JobRecord> = {}): JobRecord {
     tasksPerNode: {},
     cachePerNode: {},
     retriedTasks: 0,
+    stragglers: { stolenTasks: 0, speculatedTasks: 0, wastedMs: 0 },
     reruns: 0,
     version: null,
     scheduleId: null,
