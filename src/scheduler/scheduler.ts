@@ -88,6 +88,8 @@ export class Scheduler {
   readonly #placement: Placement;
   /** In-flight tasks per node, what bounded placement is checked against. */
   readonly #loads = new NodeLoads();
+  /** Running entries given a backup copy (`node/entry id`): one copy each. */
+  readonly #speculated = new Set<string>();
   /** Reduce runs here, off the event loop that drives Raft: one thread, started when first needed. */
   readonly #reducePool = new Piscina({ filename: REDUCE_ENTRY, minThreads: 0, maxThreads: 1, idleTimeout: 60_000, execArgv: threadExecArgv(), recordTiming: false, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
   /** Jobs this process is splitting or reducing now: one piece of work per job at a time. */
@@ -347,11 +349,16 @@ export class Scheduler {
     try {
       const nodes = this.#deps.membership.current();
       if (nodes.length < 2) return;
-      const report = await stealFromStragglers({ nodes, ring: this.#placement.ringFor(nodes), term, store: this.#deps.store, queueFor: (node) => this.#queue(node), stealAfterMs: this.#options.stealAfterMs });
+      const report = await stealFromStragglers({ nodes, ring: this.#placement.ringFor(nodes), term, store: this.#deps.store, queueFor: (node) => this.#queue(node), stealAfterMs: this.#options.stealAfterMs, speculated: this.#speculated });
       for (const [jobId, tasks] of report.stolenByJob) {
         this.#deps.metrics?.stolenTasks.inc(tasks);
         await this.#deps.store.results.countPlacement(jobId, 'stolenTasks', tasks);
       }
+      for (const [jobId, tasks] of report.speculatedByJob) {
+        this.#deps.metrics?.speculatedTasks.inc(tasks);
+        await this.#deps.store.results.countPlacement(jobId, 'speculatedTasks', tasks);
+      }
+      if (this.#speculated.size > 10_000) this.#speculated.clear();
       if (report.entries > 0) this.#deps.logger.debug({ entries: report.entries }, 'stole waiting entries for idle nodes');
     } catch (err) {
       this.#deps.logger.warn({ err: serializeError(err) }, 'work stealing failed this round; will retry');

@@ -259,6 +259,7 @@ export class WorkerNode {
     // are stopped and nothing is stored. Shorter work is done before the answer could come: the
     // check where results are written (fenced, and refusing ended jobs) stays the authority.
     const verdict = unseen ? this.#deferredVerdict(batch.jobId, batch.rerun ?? 0, batchStamp(batch), halt) : undefined;
+    const rival = this.#watchForWinner(batch.jobId, tasks, halt);
     const metrics = this.#deps.metrics;
     const timer = metrics?.taskDuration.startTimer({ job_type: batch.job });
     metrics?.inFlight.inc({ node: this.id }, tasks.length);
@@ -278,9 +279,16 @@ export class WorkerNode {
       .finally(() => {
         cancel.removeEventListener('abort', onCancel);
         void verdict?.settle(); // done: a view not yet read is not read
+        rival.stop();
         timer?.();
         metrics?.inFlight.dec({ node: this.id }, tasks.length);
       });
+    if (rival.lostAfterMs !== undefined) {
+      // A copy elsewhere (stolen or speculative) stored every result first: this one was stopped.
+      metrics?.wastedMs.inc(rival.lostAfterMs);
+      await this.#deps.store.results.countPlacement(batch.jobId, 'wastedMs', rival.lostAfterMs).catch(() => {});
+      return undefined;
+    }
     const said = verdict === undefined ? 'run' : await verdict.settle();
     if (said === 'stale') return this.#refuse(entry);
     if (said === 'ended' || cancel.aborted) return undefined;
@@ -355,6 +363,30 @@ export class WorkerNode {
         return verdict ?? Promise.resolve('run');
       },
     };
+  }
+
+  /**
+   * The loser of a race between copies of the same tasks (docs/architecture.md §5, stragglers):
+   * every WINNER_CHECK_MS while the tasks run, whether all their results are stored already (by a
+   * copy on another node); if so the tasks are stopped (`halt`) and `lostAfterMs` says how long
+   * they had run. Results are first-write-wins anyway: this only stops wasted work early.
+   */
+  #watchForWinner(jobId: string, tasks: TaskBatch['tasks'], halt: AbortController): { readonly lostAfterMs: number | undefined; stop(): void } {
+    const started = Date.now();
+    const state: { lostAfterMs: number | undefined; stop(): void } = { lostAfterMs: undefined, stop: () => clearInterval(timer) };
+    const indices = tasks.map(([i]) => i);
+    const timer = setInterval(() => {
+      void this.#deps.store.results.storedIndices(jobId, indices).then(
+        (stored) => {
+          if (stored.size < indices.length || halt.signal.aborted) return;
+          state.lostAfterMs = Date.now() - started;
+          clearInterval(timer);
+          halt.abort();
+        },
+        () => {}, // unreadable now: the tasks run on, their write is first-write-wins
+      );
+    }, WINNER_CHECK_MS);
+    return state;
   }
 
   /**
@@ -434,6 +466,9 @@ const QUEUE_CLOSE_PATIENCE_MS = 15_000;
 
 /** How long a draining node keeps retrying a result write that Redis does not confirm. */
 const CLOSE_WRITE_PATIENCE_MS = 5_000;
+
+/** How often a running batch checks whether a copy elsewhere stored all its results (then it stops). */
+const WINNER_CHECK_MS = 500;
 
 /** How long a batch of a job not seen lately runs before its job's view is read (see #process). */
 const VIEW_AFTER_MS = 20;
