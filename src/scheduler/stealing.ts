@@ -28,7 +28,8 @@ interface QueueState {
 
 /**
  * One round (docs/architecture.md §5, stragglers). A node is idle when nothing waits in its queue
- * and fewer entries run there than it has threads; a node whose oldest waiting entry has waited
+ * and nothing runs there (an entry's tasks are shared by all of a node's threads, so one running
+ * entry may keep them all busy); a node whose oldest waiting entry has waited
  * over `stealAfterMs` while a node is idle is a straggler (slow, or handed more than it can do).
  * Each idle node takes up to its thread count of the straggler's oldest waiting entries, idle
  * nodes nearer along the ring after the straggler first: the same walk bounded placement takes.
@@ -54,7 +55,8 @@ export async function stealFromStragglers(args: {
       return { node, waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0), active: counts.active ?? 0 };
     }),
   );
-  const idle = states.filter((s) => s.waiting === 0 && s.active < s.node.weight);
+  // Nothing queued and nothing running: one running entry may already keep all of a node's threads busy (its tasks are shared by them).
+  const idle = states.filter((s) => s.waiting === 0 && s.active === 0);
   const stolenByJob = new Map<string, number>();
   const speculatedByJob = new Map<string, number>();
   let entries = 0;

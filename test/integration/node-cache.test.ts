@@ -7,7 +7,7 @@ import { TaskPool, type BatchRun } from '../../src/worker/task-pool.js';
 import type { TaskOutcome } from '../../src/worker/task-runner.js';
 
 const MODULE = fileURLToPath(new URL('../../jobs/shard-search.ts', import.meta.url));
-const THREADS = 4;
+const THREADS = 3;
 
 let pool: TaskPool;
 let cache: NodeCache;
@@ -32,7 +32,7 @@ const results = (outcomes: TaskOutcome[]) => outcomes.map((o) => (o.ok ? (JSON.p
 
 describe('the node cache behind ctx.cache', () => {
   it('loads a key once for all the threads asking for it at once (single-flight), then serves it from the cache', async () => {
-    // Each task asks for the shard before its 300 ms load: the four threads ask while the first loads.
+    // Each task asks for the shard before its 300 ms load: the three threads ask while the first loads.
     const first = results((await run(tasks(1, THREADS))).outcomes);
     expect(first.filter((r) => r.built)).toHaveLength(1);
     expect(new Set(first.map((r) => r.matches)).size).toBeGreaterThan(0);
