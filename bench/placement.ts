@@ -73,7 +73,7 @@ const suite: BenchSuite = async (args) => {
   const spin = { tasks: quick ? 60 : 150, ms: 40 };
   const cacheFlags = ['--cache-bytes', String(cacheBytes)];
 
-  const healthy = await cluster('place-a', cacheFlags, false, async (c) => {
+  const healthy = await cluster('place-a', [...cacheFlags, '--steal-after-ms', '1000'], false, async (c) => {
     const bounded = await runJob(c, 'zipf-keys', zipf);
     // Different shard sizes: different cache keys, so the second job finds nothing the first kept.
     const keyed = await runJob(c, 'shard-search', { ...shards, shardKb, fetchMs: 20, keyed: true });
@@ -81,7 +81,7 @@ const suite: BenchSuite = async (args) => {
     const baseline = await runJob(c, 'spin', spin, { batchSize: 1 });
     return { bounded, keyed, random, baseline };
   });
-  const stealing = await cluster('place-b', cacheFlags, true, async (c) => runJob(c, 'spin', spin, { batchSize: 1 }));
+  const stealing = await cluster('place-b', [...cacheFlags, '--steal-after-ms', '1000'], true, async (c) => runJob(c, 'spin', spin, { batchSize: 1 }));
   const plain = await cluster('place-c', [...cacheFlags, '--load-bound', '0', '--steal-after-ms', '0'], true, async (c) => {
     const unbounded = await runJob(c, 'zipf-keys', zipf);
     const slow = await runJob(c, 'spin', spin, { batchSize: 1 });

@@ -43,7 +43,7 @@ export interface SchedulerOptions {
   readonly maxJobResultBytes?: number;
   /** Bounded loads: a node takes at most this × the mean in-flight tasks (weighted by threads); 0: off (docs/architecture.md §5). @default 1.25 */
   readonly loadBound?: number;
-  /** Work stealing: entries waiting longer than this on a node while another idles move there, ms; 0: off (docs/architecture.md §5). @default 1000 */
+  /** Work stealing: entries waiting longer than this on a node while another idles move there, ms; 0: off (docs/architecture.md §5). @default 0 (off until the placement bench shows it helps) */
   readonly stealAfterMs?: number;
 }
 
@@ -69,7 +69,7 @@ export const SCHEDULER_DEFAULTS: Required<SchedulerOptions> = Object.freeze({
   maxTasksPerJob: 10_000_000,
   maxJobResultBytes: 64 * 1024 * 1024,
   loadBound: DEFAULT_LOAD_BOUND,
-  stealAfterMs: 1_000,
+  stealAfterMs: 0,
 });
 
 /** Longest stretch a split runs before yielding to the event loop, ms. */
