@@ -102,7 +102,17 @@ export const JobSchema = z.object({
   error: JobErrorSchema.nullable(),
   timing: JobTimingSchema,
   tasksPerNode: z.record(z.string(), z.number().int()).describe('stored results per worker node'),
+  cachePerNode: z
+    .record(z.string(), z.object({ hits: z.number().int(), misses: z.number().int(), bytes: z.number().int().describe("the node's cache size at its last count, bytes") }))
+    .describe("the job's asks of each worker node's cache (ctx.cache): hits, misses and the cache's size"),
   retriedTasks: z.number().int(),
+  stragglers: z
+    .object({
+      stolenTasks: z.number().int().describe('tasks moved off a busy node for an idle one (work stealing)'),
+      speculatedTasks: z.number().int().describe('backup copies run of the last tasks (speculative execution)'),
+      wastedMs: z.number().int().describe('time spent on copies whose result lost to another (first write wins)'),
+    })
+    .describe('what was done so that a slow node does not hold the job back'),
   reruns: z.number().int().describe('how many times the job was retried after it failed'),
   version: z.number().int().nullable().describe('the deployed version of the job type it runs (null: a module from a folder)'),
   scheduleId: z.string().nullable().describe('the schedule whose tick started it (null: submitted)'),

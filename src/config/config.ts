@@ -56,6 +56,12 @@ export const ConfigSchema = z.object({
   maxTaskResultBytes: z.coerce.number().int().min(1024).default(8 * 1024 * 1024),
   /** Largest reduced result of one job (JSON or image bytes). */
   maxJobResultBytes: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
+  /** Bounded loads: a worker node holds at most this × the mean in-flight tasks (by threads); 0: keys go to their ring owner whatever its load. */
+  loadBound: z.coerce.number().refine((v) => v === 0 || (v >= 1 && v <= 100), 'must be a factor from 1 to 100 such as 1.25, or 0 to place by the ring alone').default(1.25),
+  /** Work stealing: queue entries waiting longer than this on a node while another idles move there, ms; 0: off (the default until docs/performance.md, Placement, shows it helps). */
+  stealAfterMs: z.coerce.number().int().min(0).max(3_600_000).default(0),
+  /** Bytes of values a worker node keeps in its cache (`ctx.cache`, shared by its threads); 0: nothing is kept. */
+  cacheBytes: z.coerce.number().int().min(0).max(2 ** 40).default(256 * 1024 * 1024),
   /** Jobs queued or running per API token (or per client without tokens) before 429. */
   maxJobsInFlight: z.coerce.number().int().min(1).default(1000),
   bodyLimitBytes: z.coerce.number().int().min(1024).default(1_048_576),
@@ -132,6 +138,9 @@ export const ENV: Readonly<Record<string, keyof Config>> = {
   RINGPOOL_MAX_TASK_RESULT_BYTES: 'maxTaskResultBytes',
   RINGPOOL_MAX_JOB_RESULT_BYTES: 'maxJobResultBytes',
   RINGPOOL_MAX_JOBS_IN_FLIGHT: 'maxJobsInFlight',
+  RINGPOOL_LOAD_BOUND: 'loadBound',
+  RINGPOOL_CACHE_BYTES: 'cacheBytes',
+  RINGPOOL_STEAL_AFTER_MS: 'stealAfterMs',
   RINGPOOL_BODY_LIMIT: 'bodyLimitBytes',
   RINGPOOL_MAX_MODULE_BYTES: 'maxModuleBytes',
   RINGPOOL_LOG_LEVEL: 'logLevel',
@@ -227,6 +236,17 @@ export function jobDirs(config: Config): string[] {
 
 export function redisDataDir(config: Config): string {
   return join(resolve(config.dataDir), 'redis');
+}
+
+/**
+ * BENCH ONLY: `RINGPOOL_BENCH_SLOWDOWN=k` (k > 1) makes this process's worker threads k× slower
+ * (each task is followed by (k − 1)× its run time of sleep on its thread), so the placement bench
+ * can measure a node that is alive but slow (docs/performance.md, placement). Not a config field,
+ * never a flag: 1 (off) when unset or not a number > 1.
+ */
+export function benchSlowdown(env: NodeJS.ProcessEnv = process.env): number {
+  const k = Number(env.RINGPOOL_BENCH_SLOWDOWN);
+  return Number.isFinite(k) && k > 1 ? Math.min(k, 100) : 1;
 }
 
 export function flagName(field: string): string {

@@ -8,7 +8,7 @@ import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { readinessBody, type Readiness } from '../api/readiness.js';
 import type { Config } from '../config/config.js';
-import { jobDirs } from '../config/config.js';
+import { benchSlowdown, jobDirs } from '../config/config.js';
 import { workerRange } from '../autoscale/worker-range.js';
 import { RingpoolError } from '../errors.js';
 import { Metrics } from '../observability/metrics.js';
@@ -251,6 +251,8 @@ async function startWorkerRole(parts: NodeParts, shutdown: Shutdown): Promise<vo
       threads: config.threads,
       heartbeatMs: config.heartbeatMs,
       maxTaskResultBytes: config.maxTaskResultBytes,
+      cacheBytes: config.cacheBytes,
+      benchSlowdown: benchSlowdown(),
       ...(config.clusterSecret ? { clusterSecret: config.clusterSecret } : {}),
       ...(config.blobStore === undefined ? {} : { blobs: blobRuntime(config) }),
       // A process that is only a worker leaves entirely when drained, as on SIGTERM.
@@ -313,7 +315,7 @@ async function startSchedulerRole(parts: NodeParts, url: string, server: NodeSer
       tenantWeight: (tenant) => tenants.tenantPolicy(tenant).weight,
       tenantMaxThreads: (tenant) => tenants.tenantPolicy(tenant).maxThreadsInUse,
     },
-    { maxTasksPerJob: config.maxTasksPerJob, maxJobResultBytes: config.maxJobResultBytes },
+    { maxTasksPerJob: config.maxTasksPerJob, maxJobResultBytes: config.maxJobResultBytes, loadBound: config.loadBound, stealAfterMs: config.stealAfterMs },
   );
   running.start();
   const webhooks = new WebhookDeliveries(

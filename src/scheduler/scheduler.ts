@@ -14,13 +14,16 @@ import { failureAllowance, jobPriority } from '../sdk/job-options.js';
 import type { JobStore } from '../store/job-store.js';
 import type { JobRecord } from '../store/job-record.js';
 import type { TaskBatch } from '../transport/task-batch.js';
+import type { HashRing } from '../ring/index.js';
 import type { Leadership } from './leadership.js';
 import type { MemberNode, Membership } from './membership.js';
 import { evacuateNode } from './evacuation.js';
 import { FairShare, checkpointWithin, fitToWindow, type ShareClaim } from './fair-share.js';
 import { batchShape, checkpointAfter, openingCheckpoint } from './batch-shape.js';
 import { EntryBatcher, markWhole } from './entry-batcher.js';
-import { Placement, placeTask, taskKey } from './placement.js';
+import { DEFAULT_LOAD_BOUND, Placement, taskKey } from './placement.js';
+import { NodeLoads } from './node-loads.js';
+import { stealFromStragglers } from './stealing.js';
 import { unstoredEntry, type QueueEntry } from './queue-entry.js';
 import { ScheduleRunner } from './schedule-runner.js';
 import type { ReduceOutcome, ReduceRequest } from './reduce-runner.js';
@@ -44,6 +47,10 @@ export interface SchedulerOptions {
   readonly maxJobResultBytes?: number;
   /** Fair share: work each thread should have placed and unfinished, µs; the jobs share the pool's sum (fair-share.ts). @default 200000 */
   readonly fairWindowMicrosPerThread?: number;
+  /** Bounded loads: a node takes at most this × the mean in-flight tasks (weighted by threads); 0: off (docs/architecture.md §5). @default 1.25 */
+  readonly loadBound?: number;
+  /** Work stealing: entries waiting longer than this on a node while another idles move there, ms; 0: off (docs/architecture.md §5). @default 0 (off until the placement bench shows it helps) */
+  readonly stealAfterMs?: number;
 }
 
 export interface SchedulerDeps {
@@ -74,6 +81,8 @@ export const SCHEDULER_DEFAULTS: Required<SchedulerOptions> = Object.freeze({
   maxTasksPerJob: 10_000_000,
   maxJobResultBytes: 64 * 1024 * 1024,
   fairWindowMicrosPerThread: 200_000,
+  loadBound: DEFAULT_LOAD_BOUND,
+  stealAfterMs: 0,
 });
 
 /** Longest stretch a split runs before yielding to the event loop, ms. */
@@ -81,6 +90,8 @@ const SPLIT_SLICE_MS = 10;
 
 /** How often a split waiting for room in its window looks at its job's progress again. */
 const CAPACITY_POLL_MS = 10;
+/** How often the leader reads the stored results per node of the jobs it placed (bounded loads). */
+const LOADS_EVERY_MS = 1_000;
 
 /** How often the leader looks for active jobs that nothing is working on. */
 const SWEEP_EVERY_MS = 3_000;
@@ -89,7 +100,11 @@ export class Scheduler {
   readonly #deps: SchedulerDeps;
   readonly #options: Required<SchedulerOptions>;
   readonly #queues = new Map<string, Queue<TaskBatch>>();
-  readonly #placement = new Placement();
+  readonly #placement: Placement;
+  /** In-flight tasks per node, what bounded placement is checked against. */
+  readonly #loads = new NodeLoads();
+  /** Running entries given a backup copy (`node/entry id`): one copy each. */
+  readonly #speculated = new Set<string>();
   /** Reduce runs here, off the event loop that drives Raft: one thread, started when first needed. */
   readonly #reducePool = new Piscina({ filename: REDUCE_ENTRY, minThreads: 0, maxThreads: 1, idleTimeout: 60_000, execArgv: threadExecArgv(), recordTiming: false, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
   /** Jobs this process is splitting or reducing now: one piece of work per job at a time. */
@@ -108,7 +123,10 @@ export class Scheduler {
     this.#deps = deps;
     this.#schedules = new ScheduleRunner(deps);
     this.#options = { ...SCHEDULER_DEFAULTS, ...options };
+    this.#placement = new Placement(this.#options.loadBound);
     for (const [name, value] of Object.entries(this.#options)) {
+      if (name === 'loadBound') continue; // a factor, checked by Placement
+      if (name === 'stealAfterMs' && value === 0) continue; // 0: stealing off
       if (!Number.isInteger(value) || value < 1) throw new RingpoolError('CONFIG', `scheduler option ${name} must be an integer >= 1, got ${value}`);
     }
     this.#fair = new FairShare({ windowMicrosPerThread: this.#options.fairWindowMicrosPerThread, maxWindow: this.#options.maxPendingTasks, tenantMaxThreads: deps.tenantMaxThreads });
@@ -135,10 +153,16 @@ export class Scheduler {
   async #membershipLoop(): Promise<void> {
     const { membership, leadership, logger } = this.#deps;
     let sweptAt = Date.now();
+    let loadsAt = Date.now();
     while (this.#running) {
       await sleep(250);
       const term = leadership.term;
       if (term === undefined) continue;
+      if (Date.now() - loadsAt > LOADS_EVERY_MS) {
+        loadsAt = Date.now();
+        await this.#refreshLoads();
+      }
+      if (this.#options.stealAfterMs > 0) await this.#steal(term);
       if (Date.now() - sweptAt > SWEEP_EVERY_MS) {
         sweptAt = Date.now();
         await this.#resumeAll(term, true);
@@ -299,7 +323,7 @@ export class Scheduler {
           await new Promise((r) => setImmediate(r));
           sliceStart = performance.now();
         }
-        if (index >= skip) batches.add(placeTask(ring, taskKey(keyOf, id, index, task)) as string, [index, task]);
+        if (index >= skip) batches.add(this.#place(ring, id, taskKey(keyOf, id, index, task)), [index, task]);
         index++;
         if (index > this.#options.maxTasksPerJob) {
           throw new RingpoolError('TOO_MANY_TASKS', `split yielded more than ${this.#options.maxTasksPerJob} tasks (maxTasksPerJob)`);
@@ -308,6 +332,7 @@ export class Scheduler {
           this.#stopIfClosing();
           await enqueueAll();
           if (store.isTerminal(await store.recordSplit(id, term, index))) return; // cancelled or failed meanwhile
+          await this.#acknowledgeLoads(id);
           const measured = await store.results.taskMicros(job.name);
           const now = await this.#awaitCapacity(id, index, measured);
           ring = this.#placement.ringFor(now.nodes);
@@ -333,6 +358,50 @@ export class Scheduler {
   #claimOf(job: JobRecord): ShareClaim {
     const tenant = job.tenant;
     return { tenant, weight: (this.#deps.tenantWeight?.(tenant) ?? 1) * jobPriority(job.options) };
+  }
+
+  /** The node a task goes to, counted in its in-flight load. */
+  #place(ring: HashRing, jobId: string, key: string): string {
+    const node = this.#placement.place(ring, key, this.#loads.loads) as string;
+    this.#loads.placed(jobId, node);
+    return node;
+  }
+
+  /** The job's stored results per node lower the in-flight loads; an ended job's stop counting. */
+  async #acknowledgeLoads(jobId: string): Promise<void> {
+    const job = await this.#deps.store.getJob(jobId);
+    if (job === undefined || this.#deps.store.isTerminal(job.status)) this.#loads.forget(jobId);
+    else this.#loads.acknowledge(jobId, job.tasksPerNode);
+  }
+
+  /** One round of work stealing (stealing.ts); counted per job and in /metrics. */
+  async #steal(term: number): Promise<void> {
+    try {
+      const nodes = this.#deps.membership.current();
+      if (nodes.length < 2) return;
+      const report = await stealFromStragglers({ nodes, ring: this.#placement.ringFor(nodes), term, store: this.#deps.store, queueFor: (node) => this.#queue(node), stealAfterMs: this.#options.stealAfterMs, speculated: this.#speculated });
+      for (const [jobId, tasks] of report.stolenByJob) {
+        this.#deps.metrics?.stolenTasks.inc(tasks);
+        await this.#deps.store.results.countPlacement(jobId, 'stolenTasks', tasks);
+      }
+      for (const [jobId, tasks] of report.speculatedByJob) {
+        this.#deps.metrics?.speculatedTasks.inc(tasks);
+        await this.#deps.store.results.countPlacement(jobId, 'speculatedTasks', tasks);
+      }
+      if (this.#speculated.size > 10_000) this.#speculated.clear();
+      if (report.entries > 0) this.#deps.logger.debug({ entries: report.entries }, 'stole waiting entries for idle nodes');
+    } catch (err) {
+      this.#deps.logger.warn({ err: serializeError(err) }, 'work stealing failed this round; will retry');
+    }
+  }
+
+  /** Every counted job's loads, read again (the membership loop calls it about once a second). */
+  async #refreshLoads(): Promise<void> {
+    try {
+      for (const jobId of this.#loads.jobs()) await this.#acknowledgeLoads(jobId);
+    } catch (err) {
+      this.#deps.logger.debug({ err: serializeError(err) }, 'could not read the jobs\' stored results per node; loads kept as they were');
+    }
   }
 
   /** A closing scheduler stops a split at its next checkpoint; the next leader resumes from it. */

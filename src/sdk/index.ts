@@ -60,6 +60,16 @@ export interface TaskContext {
   /** Reports a fraction in [0, 1] of this task done. */
   progress(fraction: number): void;
   /**
+   * The value kept under `key` on this worker node, or `load()`'s (then kept for the next task):
+   * one cache per node, shared by its threads, least recently used dropped past `--cache-bytes`.
+   * Threads asking for a key being loaded wait for that one load (single-flight). Pair it with
+   * `keyOf`, so tasks that need the same value go to the same node (README, "when to use keyOf
+   * and the cache"). Values must be structured-clonable; treat them as read-only (a Buffer is
+   * shared memory across the node's threads).
+   */
+  cache<T>(key: string, load: () => T | Promise<T>): Promise<T>;
+
+  /**
    * The cluster's blob store (`--blob-store`, docs/blobs.md): `get(ref, { range })` streams an object
    * named in the input (`{ "$ref": "s3://bucket/key" }`); a retry reads it again. Without a blob
    * store every call fails with a CONFIG error saying how to set one.

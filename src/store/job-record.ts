@@ -54,8 +54,12 @@ export interface JobRecord {
   readonly timing: JobTiming;
   /** Stored results per worker node id. */
   readonly tasksPerNode: Readonly<Record<string, number>>;
+  /** Asks of each worker node's cache (`ctx.cache`) by the job's tasks, and the cache's size at the last. */
+  readonly cachePerNode: Readonly<Record<string, NodeCacheCounts>>;
   /** Tasks whose result came from a retried queue entry. */
   readonly retriedTasks: number;
+  /** Stragglers (docs/architecture.md §5): tasks stolen for idle nodes, backup copies run, time spent on copies whose result lost. */
+  readonly stragglers: { readonly stolenTasks: number; readonly speculatedTasks: number; readonly wastedMs: number };
   /** How many times the job was retried after it failed (POST /v1/jobs/:id/retry): its current run. */
   readonly reruns: number;
   /** The deployed version of its job type that it runs, whatever is active later; null: a module from a folder. */
@@ -69,6 +73,27 @@ export interface JobRecord {
   readonly tenant: string;
   /** Completed although some tasks failed, within the job's maxFailedTasks/maxFailedRatio (their errors: JobStore.taskErrors). */
   readonly partial: boolean;
+}
+
+/** A job's asks of one node's cache. */
+export interface NodeCacheCounts {
+  readonly hits: number;
+  readonly misses: number;
+  /** The node's cache size when it last counted for this job, bytes. */
+  readonly bytes: number;
+}
+
+/** `cacheHits:<node>`, `cacheMisses:<node>`, `cacheBytes:<node>` fields (ResultStore.countCache) by node. */
+function cachePerNode(hash: Record<string, string>): Record<string, NodeCacheCounts> {
+  const byNode: Record<string, { hits: number; misses: number; bytes: number }> = {};
+  for (const [field, value] of Object.entries(hash)) {
+    const match = /^cache(Hits|Misses|Bytes):(.+)$/.exec(field);
+    if (match === null) continue;
+    const node = match[2] as string;
+    const counts = (byNode[node] ??= { hits: 0, misses: 0, bytes: 0 });
+    counts[match[1] === 'Hits' ? 'hits' : match[1] === 'Misses' ? 'misses' : 'bytes'] = Number(value);
+  }
+  return byNode;
 }
 
 /** Builds the typed record from HGETALL's reply; `undefined` for a missing hash. */
@@ -96,7 +121,9 @@ export function parseJobHash(hash: Record<string, string>): JobRecord | undefine
     error: hash.error ? (JSON.parse(hash.error) as JobError) : null,
     timing: { splitDoneAt: num(hash.splitDoneAt), lastResultAt: num(hash.lastResultAt), runMicros: Number(hash.runMicros ?? 0), reducedOn: hash.reducedOn ?? null },
     tasksPerNode: Object.fromEntries(Object.entries(hash).filter(([k]) => k.startsWith('node:')).map(([k, v]) => [k.slice(5), Number(v)])),
+    cachePerNode: cachePerNode(hash),
     retriedTasks: Number(hash.retriedTasks ?? 0),
+    stragglers: { stolenTasks: Number(hash.stolenTasks ?? 0), speculatedTasks: Number(hash.speculatedTasks ?? 0), wastedMs: Number(hash.wastedMs ?? 0) },
     reruns: Number(hash.retries ?? 0),
     version: num(hash.version),
     scheduleId: hash.scheduleId ?? null,

@@ -116,6 +116,30 @@ export class ResultStore {
     return v === null ? undefined : Number(v);
   }
 
+  /**
+   * Counts a batch's asks of the node cache (`ctx.cache`) on the job: hits and misses on `node`,
+   * and the node's cache size then. Not part of the results' write (no WAIT): a count lost in a
+   * failover only understates the job detail.
+   */
+  async countCache(jobId: string, node: string, counts: { readonly hits: number; readonly misses: number; readonly bytes: number }): Promise<void> {
+    const key = this.#keys.job(jobId);
+    // Only while the job hash exists: a count must not recreate a deleted job's hash.
+    if ((await this.#redis.exists(key)) === 0) return;
+    await this.#redis
+      .multi()
+      .hincrby(key, `cacheHits:${node}`, counts.hits)
+      .hincrby(key, `cacheMisses:${node}`, counts.misses)
+      .hset(key, `cacheBytes:${node}`, counts.bytes)
+      .exec();
+  }
+
+  /** Adds `n` to one of the job's placement counters (stolen or speculated tasks, wasted ms), while the job exists. */
+  async countPlacement(jobId: string, counter: 'stolenTasks' | 'speculatedTasks' | 'wastedMs', n: number): Promise<void> {
+    const key = this.#keys.job(jobId);
+    if ((await this.#redis.exists(key)) === 0) return;
+    await this.#redis.hincrby(key, counter, Math.round(n));
+  }
+
   /** Results stored cluster-wide since the start (their rate is the cluster's throughput). */
   async storedTotal(): Promise<number> {
     return Number(await this.#redis.get(this.#keys.resultsStored));

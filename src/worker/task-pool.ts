@@ -7,6 +7,8 @@ import type { BlobRuntime } from '../blobs/blob-store.js';
 import type { ReduceOutcome, ReduceSpec } from '../registry/reduce-results.js';
 import { REDUCING, callCells, createRunControl } from './run-control.js';
 import type { BatchOutcome, TaskOutcome, ThreadBatch } from './task-runner.js';
+import type { NodeCache } from './node-cache.js';
+import type { CacheCounts } from './cache-client.js';
 
 export interface TaskPoolOptions {
   /** Worker threads. @default os.availableParallelism() */
@@ -15,6 +17,10 @@ export interface TaskPoolOptions {
   readonly stopGraceMs?: number;
   /** Heap limit of the threads started up front (the jobs' default), MB. @default 512 */
   readonly defaultMemoryMb?: number;
+  /** The node's cache, reached by every call over a port of its own (`ctx.cache`); absent: `ctx.cache` always loads. */
+  readonly cache?: NodeCache;
+  /** BENCH ONLY (config.ts benchSlowdown): each task is followed by (k − 1)× its time asleep on its thread. @default 1 */
+  readonly slowdown?: number;
 }
 
 export interface BatchRun {
@@ -52,6 +58,7 @@ interface CallResult {
   readonly reduced?: ReduceOutcome;
   /** The call was reducing when it was stopped or its thread died. */
   readonly inReduce: boolean;
+  readonly cache?: CacheCounts;
 }
 
 /** A call in flight as the watchdog sees it. */
@@ -69,6 +76,8 @@ const MODULE_LOAD_ALLOWANCE_MS = 5_000;
 export class TaskPool {
   readonly threads: number;
   readonly #stopGraceMs: number;
+  readonly #cache: NodeCache | undefined;
+  readonly #slowdown: number;
   /** One piscina pool per heap limit: resourceLimits are fixed when a thread starts. */
   readonly #pools = new Map<number, Piscina>();
   #busy = 0;
@@ -82,6 +91,8 @@ export class TaskPool {
     if (!Number.isInteger(threads) || threads < 1) throw new RingpoolError('CONFIG', `threads must be an integer >= 1, got ${threads}`);
     this.threads = threads;
     this.#stopGraceMs = options.stopGraceMs ?? 1000;
+    this.#cache = options.cache;
+    this.#slowdown = options.slowdown ?? 1;
     // Start every thread now: a thread's start (loader, runtime) must not land on a job's clock.
     this.#pool(options.defaultMemoryMb ?? 512);
   }
@@ -157,9 +168,12 @@ export class TaskPool {
     // the reduce, and the scheduler's reduce then meets (and reports) the same trouble.
     if (results[0]?.inReduce === true && !batch.cancel?.aborted) return await this.run({ ...batch, reduce: undefined });
     const [only] = results;
+    const hits = results.reduce((sum, r) => sum + (r.cache?.hits ?? 0), 0);
+    const misses = results.reduce((sum, r) => sum + (r.cache?.misses ?? 0), 0);
     return {
       outcomes: this.#complete(batch, results),
       micros: results.reduce((sum, r) => sum + r.micros, 0),
+      ...(hits + misses === 0 ? {} : { cache: { hits, misses } }),
       ...(only?.reduced === undefined ? {} : { reduced: only.reduced }),
     };
   }
@@ -194,6 +208,7 @@ export class TaskPool {
     const onCancel = () => stop('CANCELLED');
     if (batch.cancel?.aborted) onCancel();
     batch.cancel?.addEventListener('abort', onCancel);
+    const link = this.#cache?.connect();
     const payload: ThreadBatch = {
       modulePath: batch.modulePath,
       jobId: batch.jobId,
@@ -205,16 +220,19 @@ export class TaskPool {
       ...(batch.maxResultBytes === undefined ? {} : { maxResultBytes: batch.maxResultBytes }),
       ...(reduce === undefined ? {} : { reduce }),
       ...(batch.blobs === undefined ? {} : { blobs: batch.blobs }),
+      ...(link === undefined ? {} : { cache: link.port }),
+      ...(this.#slowdown > 1 ? { slowdown: this.#slowdown } : {}),
     };
     this.#busy++;
     try {
-      const { outcomes, micros, reduced } = (await this.#pool(batch.memoryMb).run(payload, { signal: hard.signal })) as BatchOutcome;
-      return { outcomes, micros, stopped, crash: undefined, crashed: false, last: Atomics.load(cells, mine.current), inReduce: false, ...(reduced === undefined ? {} : { reduced }) };
+      const { outcomes, micros, reduced, cache } = (await this.#pool(batch.memoryMb).run(payload, { signal: hard.signal, ...(link === undefined ? {} : { transferList: [link.port] }) })) as BatchOutcome;
+      return { outcomes, micros, stopped, crash: undefined, crashed: false, last: Atomics.load(cells, mine.current), inReduce: false, ...(reduced === undefined ? {} : { reduced }), ...(cache === undefined ? {} : { cache }) };
     } catch (crash) {
       const inReduce = Atomics.load(cells, mine.started) === REDUCING;
       return { outcomes: [], micros: 0, stopped, crash, crashed: true, last: Atomics.load(cells, mine.current), inReduce };
     } finally {
       this.#busy--;
+      link?.release();
       this.#unwatch(watch);
       clearTimeout(grace);
       batch.cancel?.removeEventListener('abort', onCancel);

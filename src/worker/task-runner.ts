@@ -7,6 +7,8 @@ import { reduceResults, type ReduceOutcome, type ReduceSpec } from '../registry/
 import { loadJobModule } from '../registry/thread-modules.js';
 import type { AnyJob, TaskContext } from '../sdk/index.js';
 import { CLAIM_CURSOR, REDUCING, callCells } from './run-control.js';
+import { cacheClient, uncached, type CacheCounts, type CacheFn } from './cache-client.js';
+import type { MessagePort } from 'node:worker_threads';
 
 export interface ThreadBatch {
   /** Absolute path of the job module (from the registry, never from user input). */
@@ -34,6 +36,10 @@ export interface ThreadBatch {
   readonly reduce?: ReduceSpec;
   /** The node's blob store (`--blob-store`): `ctx.blobs`, and where results over its threshold go (docs/blobs.md). */
   readonly blobs?: BlobRuntime;
+  /** This call's port to the node's cache (node-cache.ts), transferred with the call; absent: `ctx.cache` always loads. */
+  readonly cache?: MessagePort;
+  /** BENCH ONLY (config.ts benchSlowdown): after each task this thread sleeps (k − 1)× the task's time. */
+  readonly slowdown?: number;
 }
 
 export type TaskOutcome =
@@ -48,9 +54,23 @@ export interface BatchOutcome {
   readonly micros: number;
   /** The job's reduced result, when the batch asked for it and every task succeeded. */
   readonly reduced?: ReduceOutcome;
+  /** The calls' asks of the node cache (`ctx.cache`), when any. */
+  readonly cache?: CacheCounts;
 }
 
 export async function runTasks(batch: ThreadBatch): Promise<BatchOutcome> {
+  const client = batch.cache === undefined ? undefined : cacheClient(batch.cache);
+  try {
+    const outcome = await runClaimed(batch, client?.cache ?? uncached);
+    const counts = client?.counts;
+    return counts === undefined || counts.hits + counts.misses === 0 ? outcome : { ...outcome, cache: { ...counts } };
+  } finally {
+    client?.close();
+  }
+}
+
+/** Runs the tasks this call claims (all of them without shared cells), then the reduce if asked. */
+async function runClaimed(batch: ThreadBatch, cache: CacheFn): Promise<BatchOutcome> {
   const cells = batch.control === undefined ? undefined : new Int32Array(batch.control);
   const mine = callCells(batch.slot ?? 0);
   if (cells !== undefined) Atomics.store(cells, mine.started, 0); // picked up by a thread
@@ -72,8 +92,10 @@ export async function runTasks(batch: ThreadBatch): Promise<BatchOutcome> {
         Atomics.store(cells, mine.current, position);
         Atomics.add(cells, mine.started, 1);
       }
-      const outcome = runTask(job, batch, index, payload, signal);
+      const taskStarted = performance.now();
+      const outcome = runTask(job, batch, index, payload, signal, cache);
       outcomes.push(outcome instanceof Promise ? await outcome : outcome);
+      if (batch.slowdown !== undefined) benchSleep((batch.slowdown - 1) * (performance.now() - taskStarted));
     }
   }
   const micros = Math.round((performance.now() - started) * 1000);
@@ -100,6 +122,11 @@ function wholeResults(outcomes: readonly TaskOutcome[], total: number): unknown[
   return results;
 }
 
+/** BENCH ONLY: holds this thread for `ms` without using a core, as a slower machine would take longer. */
+function benchSleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 /** Progress reports are not carried out of the thread yet: one shared no-op, not a closure per task. */
 const ignoreProgress = (): void => {};
 
@@ -107,8 +134,8 @@ const ignoreProgress = (): void => {};
  * One task's outcome. A task whose `run` returns a plain value is settled on the spot: no
  * promise or microtask per task, which is most of the cost of a trivial task.
  */
-function runTask(job: AnyJob, batch: ThreadBatch, index: number, payload: unknown, signal: AbortSignal): TaskOutcome | Promise<TaskOutcome> {
-  const ctx: TaskContext = { signal, jobId: batch.jobId, taskIndex: index, attempt: batch.attempt, progress: ignoreProgress, blobs: blobReader(batch.blobs) };
+function runTask(job: AnyJob, batch: ThreadBatch, index: number, payload: unknown, signal: AbortSignal, cache: CacheFn): TaskOutcome | Promise<TaskOutcome> {
+  const ctx: TaskContext = { signal, jobId: batch.jobId, taskIndex: index, attempt: batch.attempt, progress: ignoreProgress, blobs: blobReader(batch.blobs), cache };
   let value: unknown;
   try {
     value = job.run(payload, ctx);

@@ -16,6 +16,7 @@ import { inChildSpan, pastSpan, startSpan, type Span } from '../observability/tr
 import { signRegistration } from '../transport/registration-signature.js';
 import { closeBullmqConnection } from '../store/bullmq-connection.js';
 import { TaskPool } from './task-pool.js';
+import { NodeCache } from './node-cache.js';
 import { jobEnding, retriesEntry, sortOutcomes, unstoredTasks, verdictOf, wholeJobOf } from './batch-decisions.js';
 import type { BatchOutcome } from './task-runner.js';
 
@@ -32,6 +33,10 @@ export interface WorkerNodeOptions {
   readonly maxTaskResultBytes?: number;
   /** Signs the registration (HMAC) so the schedulers admit only cluster members. */
   readonly clusterSecret?: string;
+  /** Bytes the node's cache (`ctx.cache`, shared by its threads) keeps; 0 keeps nothing. @default 268435456 */
+  readonly cacheBytes?: number;
+  /** BENCH ONLY (config.ts benchSlowdown): this node's threads run k× slower. @default 1 */
+  readonly benchSlowdown?: number;
   /** Called once when an operator asks this node to drain (`POST /v1/workers/:id/drain`). */
   readonly onDrainRequested?: () => void;
   /** The blob store its threads open (`ctx.blobs`, results by reference; docs/blobs.md). @default none */
@@ -72,6 +77,8 @@ export class WorkerNode {
   readonly id: string;
   readonly #deps: WorkerNodeDeps;
   readonly #pool: TaskPool;
+  /** The node's cache behind `ctx.cache`, shared by the pool's threads. */
+  readonly #cache: NodeCache;
   readonly #concurrency: number;
   readonly #heartbeatMs: number;
   readonly #startedAt = Date.now();
@@ -94,7 +101,8 @@ export class WorkerNode {
     if (!Number.isInteger(prefetch) || prefetch < 1) throw new RingpoolError('CONFIG', `prefetchPerThread must be an integer >= 1, got ${prefetch}`);
     this.id = options.id;
     this.#deps = deps;
-    this.#pool = new TaskPool(options.threads === undefined ? {} : { threads: options.threads });
+    this.#cache = new NodeCache(options.cacheBytes ?? 256 * 1024 * 1024);
+    this.#pool = new TaskPool({ cache: this.#cache, slowdown: options.benchSlowdown ?? 1, ...(options.threads === undefined ? {} : { threads: options.threads }) });
     this.#concurrency = this.#pool.threads * prefetch;
     this.#heartbeatMs = options.heartbeatMs ?? 500;
     this.#onDrainRequested = options.onDrainRequested;
@@ -202,6 +210,7 @@ export class WorkerNode {
     const span = batchSpan(entry, this.id);
     try {
       const ran = await this.#runTraced(span, () => this.#run(entry, tasks, loaded.path, whole, cancel.signal, known === undefined));
+      if (ran?.cache !== undefined) await this.#countCache(batch.jobId, ran.cache);
       if (ran !== undefined) await inChildSpan(span, 'store results', () => this.#settle(entry, ran, whole, cancel.signal));
     } finally {
       span?.end();
@@ -255,6 +264,7 @@ export class WorkerNode {
     // are stopped and nothing is stored. Shorter work is done before the answer could come: the
     // check where results are written (fenced, and refusing ended jobs) stays the authority.
     const verdict = unseen ? this.#deferredVerdict(batch.jobId, batch.rerun ?? 0, batchStamp(batch), halt) : undefined;
+    const rival = this.#watchForWinner(batch.jobId, tasks, halt);
     const metrics = this.#deps.metrics;
     const timer = metrics?.taskDuration.startTimer({ job_type: batch.job });
     metrics?.inFlight.inc({ node: this.id }, tasks.length);
@@ -275,9 +285,16 @@ export class WorkerNode {
       .finally(() => {
         cancel.removeEventListener('abort', onCancel);
         void verdict?.settle(); // done: a view not yet read is not read
+        rival.stop();
         timer?.();
         metrics?.inFlight.dec({ node: this.id }, tasks.length);
       });
+    if (rival.lostAfterMs !== undefined) {
+      // A copy elsewhere (stolen or speculative) stored every result first: this one was stopped.
+      metrics?.wastedMs.inc(rival.lostAfterMs);
+      await this.#deps.store.results.countPlacement(batch.jobId, 'wastedMs', rival.lostAfterMs).catch(() => {});
+      return undefined;
+    }
     const said = verdict === undefined ? 'run' : await verdict.settle();
     if (said === 'stale') return this.#refuse(entry);
     if (said === 'ended' || cancel.aborted) return undefined;
@@ -316,6 +333,16 @@ export class WorkerNode {
     }
   }
 
+  /** A batch's asks of the node cache, on the job (its detail) and in /metrics; a failed count is only logged. */
+  async #countCache(jobId: string, counts: { readonly hits: number; readonly misses: number }): Promise<void> {
+    const { bytes } = this.#cache.stats();
+    const metrics = this.#deps.metrics;
+    metrics?.cacheHits.inc({ node: this.id }, counts.hits);
+    metrics?.cacheMisses.inc({ node: this.id }, counts.misses);
+    metrics?.cacheBytes.set({ node: this.id }, bytes);
+    await this.#deps.store.results.countCache(jobId, this.id, { ...counts, bytes }).catch((err: unknown) => this.#deps.logger.debug({ err: serializeError(err) }, 'could not count the cache on the job'));
+  }
+
   /** A batch stamped with a stale term is refused: its tasks run from the adopting leader's batches. */
   #refuse(entry: Job<TaskBatch>): undefined {
     this.#deps.logger.info({ jobId: entry.data.jobId, term: entry.data.term, entry: entry.id }, 'refused a batch stamped with a stale term');
@@ -347,6 +374,30 @@ export class WorkerNode {
         return verdict ?? Promise.resolve('run');
       },
     };
+  }
+
+  /**
+   * The loser of a race between copies of the same tasks (docs/architecture.md §5, stragglers):
+   * every WINNER_CHECK_MS while the tasks run, whether all their results are stored already (by a
+   * copy on another node); if so the tasks are stopped (`halt`) and `lostAfterMs` says how long
+   * they had run. Results are first-write-wins anyway: this only stops wasted work early.
+   */
+  #watchForWinner(jobId: string, tasks: TaskBatch['tasks'], halt: AbortController): { readonly lostAfterMs: number | undefined; stop(): void } {
+    const started = Date.now();
+    const state: { lostAfterMs: number | undefined; stop(): void } = { lostAfterMs: undefined, stop: () => clearInterval(timer) };
+    const indices = tasks.map(([i]) => i);
+    const timer = setInterval(() => {
+      void this.#deps.store.results.storedIndices(jobId, indices).then(
+        (stored) => {
+          if (stored.size < indices.length || halt.signal.aborted) return;
+          state.lostAfterMs = Date.now() - started;
+          clearInterval(timer);
+          halt.abort();
+        },
+        () => {}, // unreadable now: the tasks run on, their write is first-write-wins
+      );
+    }, WINNER_CHECK_MS);
+    return state;
   }
 
   /**
@@ -426,6 +477,9 @@ const QUEUE_CLOSE_PATIENCE_MS = 15_000;
 
 /** How long a draining node keeps retrying a result write that Redis does not confirm. */
 const CLOSE_WRITE_PATIENCE_MS = 5_000;
+
+/** How often a running batch checks whether a copy elsewhere stored all its results (then it stops). */
+const WINNER_CHECK_MS = 500;
 
 /** How long a batch of a job not seen lately runs before its job's view is read (see #process). */
 const VIEW_AFTER_MS = 20;

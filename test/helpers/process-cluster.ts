@@ -12,7 +12,8 @@ const FIXTURE_JOBS = new URL('../fixtures/jobs', import.meta.url).pathname;
 
 export interface ProcessClusterOptions {
   readonly redisUrl: string;
-  readonly workers: ReadonlyArray<{ id: string; threads: number }>;
+  /** `env`: extra environment of that worker's process (e.g. the bench-only RINGPOOL_BENCH_SLOWDOWN). */
+  readonly workers: ReadonlyArray<{ id: string; threads: number; env?: NodeJS.ProcessEnv }>;
   /** Scheduler replicas in the Raft group. @default 1 */
   readonly schedulers?: number;
   /** Route every scheduler → scheduler link through a proxy the test can cut (partitions). @default false */
@@ -117,12 +118,12 @@ export async function startProcessCluster(options: ProcessClusterOptions): Promi
   };
   for (const id of schedulerIds) startScheduler(id);
   const workers = new Map<string, Spawned>();
-  const startWorker = async (id: string, threads: number) => {
-    const w = spawnRingpool(['worker', '--redis', options.redisUrl, ...common, '--worker-id', id, '--threads', String(threads), '--port', '0']);
+  const startWorker = async (id: string, threads: number, env: NodeJS.ProcessEnv = {}) => {
+    const w = spawnRingpool(['worker', '--redis', options.redisUrl, ...common, '--worker-id', id, '--threads', String(threads), '--port', '0'], env);
     workers.set(id, w);
     return w;
   };
-  for (const w of options.workers) await startWorker(w.id, w.threads);
+  for (const w of options.workers) await startWorker(w.id, w.threads, w.env);
   const api = spawnRingpool(['api', '--redis', options.redisUrl, ...common, '--port', '0']);
   const [, url] = await api.waitFor(/running at (http:\S+)/, 180_000);
   const redis = new Redis(options.redisUrl);

@@ -35,6 +35,7 @@ export async function runTaskInline<J extends AnyJob>(
     attempt: 0,
     progress() {},
     blobs: blobReader(undefined),
+    cache: async (_key, load) => await load(),
     ...overrides,
   };
   return (await job.run(task, ctx)) as TaskResultOf<J>;

@@ -5,6 +5,7 @@ import mandelbrot from '../../jobs/mandelbrot.js';
 import pi from '../../jobs/pi.js';
 import primes from '../../jobs/primes.js';
 import wordcount from '../../jobs/wordcount.js';
+import shardSearch from '../../jobs/shard-search.js';
 import { defineJob, type AnyJob } from '../../src/sdk/index.js';
 import { runJobInline, splitInline } from '../helpers/run-job-inline.js';
 
@@ -13,6 +14,7 @@ const examples: [AnyJob, unknown][] = [
   [pi, { samples: 1_000_000, samplesPerTask: 100_000 }],
   [wordcount, { corpus: 'zipf-prose' }],
   [mandelbrot, { width: 120, height: 90 }],
+  [shardSearch, { shards: 2, tasksPerShard: 3, shardKb: 4 }],
 ];
 
 describe('example job modules', () => {

@@ -272,12 +272,33 @@ function progressContent(job) {
       count('Failed', job.progress?.failed),
       count('Duplicates', job.progress?.duplicates, 'results dropped: first write wins'),
       count('Retried', job.retriedTasks ?? 0, 'tasks whose result came from a retry'),
+      count('Stolen', job.stragglers?.stolenTasks ?? 0, 'tasks moved off a busy node for an idle one'),
+      count('Speculated', job.stragglers?.speculatedTasks ?? 0, 'backup copies of the last tasks'),
     ),
     h('h3', {}, 'Tasks per node'),
     h(
       'ul',
       { class: 'per-node', 'data-testid': 'job-tasks-per-node' },
       ...Object.entries(job.tasksPerNode ?? {}).map(([node, n]) => h('li', { 'data-node-id': node }, h('span', { class: 'mono' }, node), ` ${n}`)),
+    ),
+    ...cacheContent(job.cachePerNode ?? {}),
+  ];
+}
+
+/** The job's asks of each node's cache (ctx.cache): shown only for a job that used it. */
+function cacheContent(perNode) {
+  const nodes = Object.entries(perNode);
+  if (nodes.length === 0) return [];
+  return [
+    h('h3', {}, 'Node cache'),
+    h(
+      'ul',
+      { class: 'per-node', 'data-testid': 'job-cache-per-node' },
+      ...nodes.map(([node, c]) => {
+        const asks = c.hits + c.misses;
+        const rate = asks === 0 ? '' : ` (${Math.round((100 * c.hits) / asks)}% hits)`;
+        return h('li', { 'data-node-id': node }, h('span', { class: 'mono' }, node), ` ${c.hits} hits, ${c.misses} misses${rate}, ${(c.bytes / 1048576).toFixed(1)} MiB kept`);
+      }),
     ),
   ];
 }
