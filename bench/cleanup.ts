@@ -91,3 +91,18 @@ export function removeTempDir(dir: string): void {
 export function removeTempDirs(): void {
   for (const dir of tempDirs) removeTempDir(dir);
 }
+
+/** True while the process seen is still running (not gone, not a zombie, not a new process under its pid). */
+export function stillRunning(p: SeenProcess): boolean {
+  const fields = statFields(p.pid);
+  return fields !== undefined && fields[0] !== 'Z' && fields[19] === p.startTime;
+}
+
+/** The command line of a live process, '' once it is gone. */
+export function commandLineOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    return '';
+  }
+}
