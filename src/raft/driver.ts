@@ -33,18 +33,16 @@ export interface RaftDriverOptions<Command = unknown> {
   readonly onMembershipChange?: (members: readonly Member[]) => void;
   /**
    * Milliseconds per core tick.
-   * @default 25
+   * @default 50
    */
   readonly tickMs?: number;
   /**
-   * Election timeout in ticks; randomised in [electionTicks, 2 × electionTicks): 200–400 ms by default
-   * (the Raft thesis measured 150–300 ms; pre-vote and check-quorum keep a loaded follower from
-   * deposing a live leader, docs/performance.md "Round two").
-   * @default 8
+   * Election timeout in ticks; randomised in [electionTicks, 2 × electionTicks): 500–1000 ms by default.
+   * @default 10
    */
   readonly electionTicks?: number;
   /**
-   * Heartbeat interval in ticks: 50 ms by default.
+   * Heartbeat interval in ticks: 100 ms by default.
    * @default 2
    */
   readonly heartbeatTicks?: number;
@@ -72,8 +70,8 @@ type DriverTuning = 'tickMs' | 'electionTicks' | 'heartbeatTicks' | 'preVote' | 
 type ResolvedDriverOptions<Command> = RaftDriverOptions<Command> & Required<Pick<RaftDriverOptions<Command>, DriverTuning>>;
 
 export const RAFT_DRIVER_DEFAULTS: Readonly<Required<Pick<RaftDriverOptions, DriverTuning>>> = Object.freeze({
-  tickMs: 25,
-  electionTicks: 8,
+  tickMs: 50,
+  electionTicks: 10,
   heartbeatTicks: 2,
   preVote: true,
   checkQuorum: true,
