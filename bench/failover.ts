@@ -13,12 +13,16 @@ const suite: BenchSuite = async (args) => {
     // A long job runs through every kill; a stream of small jobs gives each new leader work to place.
     jobs.push((await c.call('/v1/jobs', { body: { job: 'spin', input: { tasks: 6000, ms: 5 }, options: { batchSize: 1 } } })).id);
     let streaming = true;
+    // A failed submission ends the stream and is reported at the end: thrown here it would hide
+    // (as an unhandled rejection) whatever stopped the main loop and closed the cluster.
     const stream = (async () => {
       while (streaming) {
         jobs.push((await c.call('/v1/jobs', { body: { job: 'spin', input: { tasks: 10, ms: 1 } } })).id);
         await new Promise((r) => setTimeout(r, 100));
       }
-    })();
+    })().catch((err: unknown) => {
+      if (streaming) console.error('failover: the stream of small jobs stopped:', err);
+    });
     // Every leader change seen, to find elections nobody caused.
     const terms = new Set<number>();
     let watching = true;

@@ -1,7 +1,4 @@
 // Shared by the benchmark suites: a local Redis pair and a ringpool node (in this process or as processes).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { startLocalRedisPair, type LocalRedisPair } from '../src/cli/local-cluster.js';
@@ -9,6 +6,7 @@ import { loadConfig, type Config } from '../src/config/config.js';
 import { startNode, type RunningNode } from '../src/node/node.js';
 import { startProcessCluster, type ProcessCluster, type ProcessClusterOptions } from '../test/helpers/process-cluster.js';
 import { killAllSpawned } from '../test/helpers/processes.js';
+import { benchTempDir, removeTempDir } from './cleanup.js';
 
 export const BENCH_JOBS = fileURLToPath(new URL('./jobs', import.meta.url));
 
@@ -33,13 +31,13 @@ export async function stopEverything(): Promise<void> {
 }
 
 /** A local Redis pair under a new temporary directory, stopped (and the directory removed) by `stop` or by `stopEverything`. */
-async function startTrackedRedis(name: string): Promise<{ redis: LocalRedisPair; dir: string; stop: () => Promise<void> }> {
-  const dir = mkdtempSync(join(tmpdir(), `ringpool-${name}-`));
+export async function startTrackedRedis(name: string): Promise<{ redis: LocalRedisPair; dir: string; stop: () => Promise<void> }> {
+  const dir = benchTempDir(name);
   const redis = await startLocalRedisPair(dir);
   const stop = async () => {
     started.delete(stop);
     await redis.stop();
-    rmSync(dir, { recursive: true, force: true });
+    removeTempDir(dir);
   };
   started.add(stop);
   return { redis, dir, stop };

@@ -1,12 +1,9 @@
 // `npm run bench -- scale`: a 1,000,000-task job across separate ringpool processes; peak RSS and Redis memory.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { startLocalRedisPair } from '../src/cli/local-cluster.js';
-import { BENCH_JOBS, numberFlag } from './harness.js';
+import { BENCH_JOBS, numberFlag, startTrackedRedis } from './harness.js';
 import { printTable, type BenchSuite } from './report.js';
 
 const BIN = fileURLToPath(new URL('../bin/ringpool.mjs', import.meta.url));
@@ -19,8 +16,7 @@ function peakRssMb(pid: number): number {
 
 const suite: BenchSuite = async (args) => {
   const tasks = numberFlag(args, 'tasks', 1_000_000);
-  const dir = mkdtempSync(join(tmpdir(), 'ringpool-scale-'));
-  const redis = await startLocalRedisPair(dir);
+  const { redis, dir, stop: stopRedis } = await startTrackedRedis('scale');
   const common = ['--redis', redis.masterUrl, '--jobs', BENCH_JOBS, '--prefix', 'scale', '--min-replicas', '1', '--log-level', 'warn'];
   const procs: Record<string, ChildProcess> = {};
   const start = (role: string, extra: string[]) => (procs[role] = spawn(process.execPath, [BIN, role, ...common, ...extra], { stdio: ['ignore', 'pipe', 'inherit'] }));
@@ -89,8 +85,7 @@ const suite: BenchSuite = async (args) => {
   } finally {
     for (const p of Object.values(procs)) p.kill('SIGTERM');
     await Promise.all(Object.values(procs).map((p) => new Promise((r) => (p.exitCode !== null ? r(null) : p.once('exit', r)))));
-    await redis.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await stopRedis();
   }
 };
 

@@ -4,7 +4,10 @@ import type { ConnectionState } from '../api/readiness.js';
 import { RingpoolError } from '../errors.js';
 
 export interface SupervisionOptions {
-  /** How often a ready connection is asked PING, ms. @default 1000 */
+  /**
+   * How often a ready connection is asked PING, ms: a silent Redis is found within this plus
+   * `probeTimeoutMs`. Every PING costs CPU on an idle node (docs/performance.md). @default 2500
+   */
   readonly probeMs?: number;
   /**
    * A PING unanswered this long replaces the connection, ms. Longer than anything that may queue
@@ -23,7 +26,7 @@ export interface ConnectionRepair {
   readonly delayMs: number;
 }
 
-const DEFAULTS = Object.freeze({ probeMs: 1000, probeTimeoutMs: 5000 });
+const DEFAULTS = Object.freeze({ probeMs: 2500, probeTimeoutMs: 5000 });
 const REVIVE_BASE_MS = 100;
 const REVIVE_MAX_MS = 2000;
 

@@ -1,6 +1,7 @@
 // The live worker nodes as the scheduler sees them: registrations whose lease has not lapsed.
 import type { WorkerStore } from '../store/worker-store.js';
 import { verifyRegistration } from '../transport/registration-signature.js';
+import { IdleBackoff } from './idle-backoff.js';
 
 export interface MemberNode {
   readonly id: string;
@@ -33,8 +34,13 @@ export interface Membership {
 export interface RegistryMembershipOptions {
   /** A registration older than this is not live, ms. @default 2000 */
   readonly leaseMs?: number;
-  /** How often the registrations are read, ms. @default 250 */
+  /** How often the registrations are read while they change, ms. @default 250 */
   readonly pollMs?: number;
+  /**
+   * How often at most they are read while nothing changes, ms: the delay doubles from `pollMs` up
+   * to this; a lease about to lapse is read at its end whatever the delay. @default 1000
+   */
+  readonly idlePollMs?: number;
   /** When set, only registrations signed with it (and fresh) are admitted; others are counted. */
   readonly clusterSecret?: string;
 }
@@ -50,27 +56,55 @@ export class RegistryMembership implements Membership {
   #nodes: readonly MemberNode[] = [];
   #departed: readonly DepartedNode[] = [];
   #timer: NodeJS.Timeout | undefined;
+  #polling = false;
+  readonly #backoff: IdleBackoff;
+  /** When the first live node's lease lapses (ms since the epoch) if it does not heartbeat again. */
+  #nextLapseAt = Infinity;
 
   constructor(workers: WorkerStore, options: RegistryMembershipOptions = {}) {
     this.#workers = workers;
     this.#leaseMs = options.leaseMs ?? 2000;
     this.#pollMs = options.pollMs ?? 250;
     this.#secret = options.clusterSecret;
+    this.#backoff = new IdleBackoff({ minMs: this.#pollMs, maxMs: Math.max(this.#pollMs, options.idlePollMs ?? 1000) });
   }
 
   async start(): Promise<void> {
     await this.refresh();
-    this.#timer = setInterval(() => void this.refresh().catch(() => {}), this.#pollMs);
+    this.#polling = true;
+    this.#timer = setTimeout(() => void this.#poll(), this.#pollMs);
   }
 
   stop(): void {
-    clearInterval(this.#timer);
+    this.#polling = false;
+    clearTimeout(this.#timer);
+  }
+
+  /** One read, then the next one: sooner while the members change, and no later than the next lease's end. */
+  async #poll(): Promise<void> {
+    const before = this.#signature();
+    let changed = true;
+    try {
+      await this.refresh();
+      changed = this.#signature() !== before;
+    } catch {
+      // Redis trouble: read again soon.
+    }
+    if (!this.#polling) return;
+    const untilLapse = Math.max(1, this.#nextLapseAt + 1 - Date.now());
+    this.#timer = setTimeout(() => void this.#poll(), Math.min(this.#backoff.next(changed), untilLapse));
+  }
+
+  /** What a change of membership changes: live nodes and their weights, departed nodes. */
+  #signature(): string {
+    return `${this.#nodes.map((n) => `${n.id}:${n.weight}`).join(',')}|${this.#departed.map((d) => `${d.id}:${d.lapsed}`).join(',')}`;
   }
 
   async refresh(now: number = Date.now()): Promise<readonly MemberNode[]> {
     const all = await this.#workers.registrations();
     const nodes: MemberNode[] = [];
     const departed: DepartedNode[] = [];
+    let nextLapseAt = Infinity;
     for (const raw of all) {
       const r = verifyRegistration<{ id: string; threads: number; heartbeatAt: number; draining?: boolean }>(raw, this.#secret, now);
       if (r === undefined) {
@@ -80,7 +114,9 @@ export class RegistryMembership implements Membership {
       const lapsed = now - r.heartbeatAt > this.#leaseMs;
       if (lapsed || r.draining) departed.push({ id: r.id, lapsed, heartbeatAt: r.heartbeatAt });
       else nodes.push({ id: r.id, weight: r.threads });
+      if (!lapsed) nextLapseAt = Math.min(nextLapseAt, r.heartbeatAt + this.#leaseMs);
     }
+    this.#nextLapseAt = nextLapseAt;
     nodes.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     this.#nodes = nodes;
     this.#departed = departed.sort((a, b) => (a.id < b.id ? -1 : 1));

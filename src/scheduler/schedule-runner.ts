@@ -5,10 +5,13 @@ import { serializeError } from '../errors.js';
 import type { JobResolver } from '../registry/live-registry.js';
 import type { JobStore } from '../store/job-store.js';
 import { lastTickAtOrBefore, nextTicks, parseCron, tickJobId, type MissedPolicy, type ScheduleRecord } from '../store/schedule-store.js';
+import { IdleBackoff } from './idle-backoff.js';
 import type { Leadership } from './leadership.js';
 
-/** How often the leader looks for due ticks, ms. */
+/** How often the leader looks for due ticks while they fire, ms. */
 const LOOP_MS = 200;
+/** How often at most while none fire (the delay doubles up to this): a tick fires at most this late. */
+const IDLE_LOOP_MS = 1000;
 
 /**
  * A tick that came due at most this long before this process began to lead still fires: the
@@ -76,42 +79,53 @@ export class ScheduleRunner {
   }
 
   async #run(): Promise<void> {
+    const backoff = new IdleBackoff({ minMs: LOOP_MS, maxMs: IDLE_LOOP_MS });
+    let fired = 0;
     while (this.#running) {
-      await sleep(LOOP_MS);
+      await sleep(backoff.next(fired > 0));
+      fired = 0;
       const term = this.#deps.leadership.term;
       if (term === undefined || !this.#running) continue;
       try {
-        await this.fireDue(term);
+        fired = await this.fireDue(term);
       } catch (err) {
         this.#deps.logger.warn({ err: serializeError(err) }, 'could not read the schedules; will retry');
       }
     }
   }
 
-  /** One pass: every schedule's due ticks fired (or skipped as missed) as the leader of `term`; its first pass in a term marks when it began to lead. */
-  async fireDue(term: number, now: number = Date.now()): Promise<void> {
+  /**
+   * One pass: every schedule's due ticks fired (or skipped as missed) as the leader of `term`; its
+   * first pass in a term marks when it began to lead. Returns how many schedules had ticks due.
+   */
+  async fireDue(term: number, now: number = Date.now()): Promise<number> {
     if (this.#leading?.term !== term) this.#leading = { term, since: now };
     const missedUpTo = this.#leading.since - ON_TIME_MS;
+    let due = 0;
     for (const schedule of await this.#deps.store.schedules.list()) {
       if (schedule.paused) continue;
       try {
-        await this.#fireSchedule(schedule, term, now, missedUpTo);
+        if (await this.#fireSchedule(schedule, term, now, missedUpTo)) due++;
       } catch (err) {
         // Redis trouble or a deposed leader (STALE_TERM): the ticks stay due, for this or the next leader.
         this.#deps.logger.warn({ scheduleId: schedule.id, err: serializeError(err) }, 'could not fire a schedule; will retry');
+        due++;
       }
     }
+    return due;
   }
 
-  async #fireSchedule(schedule: ScheduleRecord, term: number, now: number, missedUpTo: number): Promise<void> {
+  /** Fires what is due of one schedule; false when nothing was. */
+  async #fireSchedule(schedule: ScheduleRecord, term: number, now: number, missedUpTo: number): Promise<boolean> {
     const plan = planTicks(this.#cron(schedule), schedule.lastTick, now, schedule.missed, missedUpTo);
-    if (plan === undefined) return;
+    if (plan === undefined) return false;
     const { store } = this.#deps;
     for (const tick of plan.fire) {
       const jobId = await this.#fireTick(schedule, tick, now);
-      if (!(await store.schedules.recordTick(schedule.id, term, tick, jobId))) return; // deleted meanwhile
+      if (!(await store.schedules.recordTick(schedule.id, term, tick, jobId))) return true; // deleted meanwhile
     }
     if (plan.fire.at(-1) !== plan.upTo) await store.schedules.recordTick(schedule.id, term, plan.upTo);
+    return true;
   }
 
   /** Creates the tick's job; one that exists already (fired by an earlier leader) is taken as fired. */

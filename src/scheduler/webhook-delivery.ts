@@ -4,6 +4,7 @@ import { RingpoolError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { WebhookAttempt, WebhookDelivery, WebhookOutcome, WebhookStore } from '../store/webhook-store.js';
 import { WebhookGuard, postWebhook, webhookSignature } from '../transport/webhook-target.js';
+import { IdleBackoff } from './idle-backoff.js';
 import type { Leadership } from './leadership.js';
 
 export interface WebhookDeliveryOptions {
@@ -32,6 +33,8 @@ export interface WebhookDeliveryDeps {
   readonly metrics?: Metrics | undefined;
 }
 
+/** The longest delay between two reads of the due deliveries while none are, ms. */
+const IDLE_POLL_MS = 1000;
 const DEFAULTS = { retryForMs: 3_600_000, firstRetryMs: 1_000, maxRetryMs: 300_000, timeoutMs: 10_000, concurrency: 8, pollMs: 200 };
 
 /** The wait before attempt `made + 1`: doubling from `firstMs`, capped at `maxMs`, then scaled by a jitter in [0.5, 1). */
@@ -78,12 +81,17 @@ export class WebhookDeliveries {
 
   async #run(): Promise<void> {
     const { leadership, store, logger } = this.#deps;
+    // Nothing due: read again after twice the delay, up to 1 s (an idle node's Redis traffic, docs/performance.md).
+    const backoff = new IdleBackoff({ minMs: this.#options.pollMs, maxMs: Math.max(this.#options.pollMs, IDLE_POLL_MS) });
+    let busy = false;
     while (this.#running) {
-      await sleep(this.#options.pollMs);
+      await sleep(backoff.next(busy));
+      busy = this.#inFlight.size > 0;
       const term = leadership.term;
       if (term === undefined || this.#inFlight.size >= this.#options.concurrency) continue;
       try {
         const due = await store.due(Date.now(), this.#options.concurrency + this.#inFlight.size);
+        busy ||= due.length > 0;
         for (const id of due) {
           if (this.#inFlight.has(id) || this.#inFlight.size >= this.#options.concurrency) continue;
           const sending = this.#deliver(id, term)
