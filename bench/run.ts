@@ -7,10 +7,14 @@ import type { BenchSuite } from './report.js';
 
 /** The suites, one a line: bench/<name>.ts exporting a `BenchSuite` as default. */
 const SUITES = [
+  'autoscale',
+  'data',
   'deploy',
   'failover',
+  'fairness',
   'idle',
   'latency',
+  'placement',
   'replication',
   'ring',
   'scale',
