@@ -23,6 +23,13 @@ export interface BacklogSample {
   readonly unplacedTasks: number;
   /** Active jobs whose split has not ended: their task count is unknown, and each wants a node. */
   readonly unsizedJobs: number;
+  /**
+   * Tasks of active jobs without a result, wherever their entries wait: also in the queue of a
+   * node that left (drained or lapsed), whose entries move only once a node is there to take them.
+   * Without it, a job whose entries sat on a departed node would look like no work, and with zero
+   * nodes nothing would ever start one (docs/operations.md "Autoscaling").
+   */
+  readonly unfinishedTasks: number;
   /** Tasks in each live node's queue entries, waiting or running (by node id). */
   readonly queuedTasks: Readonly<Record<string, number>>;
   /** Worker threads running a task now, cluster-wide. */
@@ -63,7 +70,7 @@ export interface Recommendation {
  */
 export function recommendWorkerNodes(sample: BacklogSample, policy: BacklogPolicy): Recommendation {
   const queued = Object.values(sample.queuedTasks).reduce((a, b) => a + b, 0);
-  const backlogTasks = sample.unplacedTasks + queued;
+  const backlogTasks = Math.max(sample.unplacedTasks + queued, sample.unfinishedTasks);
   const taskMs = (sample.taskMicros ?? UNMEASURED_TASK_MICROS) / 1000;
   const backlogWorkMs = backlogTasks * taskMs;
   const threads = Math.max(1, sample.threadsPerNode);
@@ -170,9 +177,11 @@ export class BacklogSignal {
     const jobs = (await Promise.all((await store.activeJobIds()).map((id) => store.getJob(id)))).filter((j): j is JobRecord => j !== undefined && !store.isTerminal(j.status));
     let unplacedTasks = 0;
     let unsizedJobs = 0;
+    let unfinishedTasks = 0;
     for (const job of jobs) {
       if (job.progress.total === null) unsizedJobs++;
       else unplacedTasks += Math.max(0, job.progress.total - job.progress.placed);
+      unfinishedTasks += Math.max(0, (job.progress.total ?? job.progress.placed) - job.progress.done);
     }
     const types = [...new Set(jobs.map((j) => j.name))];
     const micros = (await Promise.all(types.map((t) => store.results.taskMicros(t)))).filter((m): m is number => m !== undefined);
@@ -181,6 +190,7 @@ export class BacklogSignal {
     return {
       unplacedTasks,
       unsizedJobs,
+      unfinishedTasks,
       queuedTasks: Object.fromEntries(queued),
       busyThreads: await this.#busyThreads(),
       taskMicros: micros.length === 0 ? undefined : micros.reduce((a, b) => a + b, 0) / micros.length,

@@ -102,7 +102,7 @@ describe('the npm package', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(out, err).toMatch(`running at http://127.0.0.1:${port}`);
-    expect(out).toMatch(/job types: hello, mandelbrot, pi, primes, wordcount\)/); // _util.ts is a helper, not a job
+    expect(out).toMatch(/job types: csv-aggregate, hello, mandelbrot, pi, primes, shard-search, wordcount\)/); // _util.ts is a helper, not a job
     const url = `http://127.0.0.1:${port}`;
 
     const submit = await fetch(`${url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ job: 'hello', input: { n: 40 } }) });

@@ -6,6 +6,7 @@ import { recommendWorkerNodes, UNMEASURED_TASK_MICROS, type BacklogSample } from
 const sample = (over: Partial<BacklogSample> = {}): BacklogSample => ({
   unplacedTasks: 0,
   unsizedJobs: 0,
+  unfinishedTasks: 0,
   queuedTasks: {},
   busyThreads: 0,
   taskMicros: 1000,
@@ -28,6 +29,11 @@ describe('recommendWorkerNodes', () => {
   it('any work wants a node: a job not yet split with zero nodes waits for capacity (the cold start); busy threads keep their nodes', () => {
     expect(recommendWorkerNodes(sample({ unsizedJobs: 1, currentNodes: 0 }), policy)).toMatchObject({ desired: 1, reason: 'waiting-for-capacity' });
     expect(recommendWorkerNodes(sample({ busyThreads: 5 }), policy)).toMatchObject({ desired: 3, reason: 'running' });
+  });
+
+  it('a job whose entries wait on a node that left is work: with zero nodes it wants one', () => {
+    // Split ended and every task placed, on a node drained since: no queue of a live node holds them.
+    expect(recommendWorkerNodes(sample({ unfinishedTasks: 10, currentNodes: 0 }), policy)).toMatchObject({ desired: 1, reason: 'waiting-for-capacity', backlogTasks: 10 });
   });
 
   it('an unmeasured task type counts UNMEASURED_TASK_MICROS a task', () => {

@@ -13,8 +13,8 @@ describe('blob store config', () => {
   });
 
   it('refuses a URL that is neither s3:// nor file:///, naming the flag and the variable', () => {
-    expect(() => loadConfig({ blobStore: 'http://bucket/x' }, {})).toThrow(/blobStore \(--blob-store or RINGPOOL_BLOB_STORE\): must be s3:\/\/bucket\/prefix or file:\/\/\/absolute\/dir/);
-    expect(() => loadConfig({ blobStore: { url: 's3://bkt', endpoint: 'ftp://x' } }, {})).toThrow(/blobStore .*http:\/\/ or https:\/\//);
+    expect(() => loadConfig({ blobStore: 'http://bucket/x' }, {})).toThrow(/blobStore(\.url)? \(--blob-store or RINGPOOL_BLOB_STORE\): must be s3:\/\/bucket\/prefix or file:\/\/\/absolute\/dir/);
+    expect(() => loadConfig({ blobStore: { url: 's3://bkt', endpoint: 'ftp://x' } }, {})).toThrow(/blobStore\.endpoint .*http:\/\/ or https:\/\//);
     expect(() => loadConfig({ blobResultThreshold: -1 }, {})).toThrow(/blobResultThreshold \(--blob-result-threshold/);
   });
 });

@@ -51,7 +51,7 @@ describe('job options from the command line', () => {
   it('an unknown option is refused with the list of job options', () => {
     expect(refusal(undefined, ['retriez=1'])).toMatchObject({
       code: 'CONFIG',
-      message: 'unknown job option "retriez"; the job options are retries, taskTimeoutMs, taskMemoryMb, batchSize, resultTtlSec, callback',
+      message: 'unknown job option "retriez"; the job options are retries, taskTimeoutMs, taskMemoryMb, batchSize, resultTtlSec, callback, priority, maxFailedTasks, maxFailedRatio',
     });
   });
 
