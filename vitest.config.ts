@@ -1,5 +1,6 @@
 // Test runner configuration: one global Redis pair for the integration and e2e suites.
 import { defineConfig } from 'vitest/config';
+import SlowFirstSequencer from './test/helpers/slow-first-sequencer.js';
 
 export default defineConfig({
   // `ringpool/sdk` from jobs/ and tests: the repo's TypeScript, not the package's build (package.json
@@ -15,5 +16,7 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     reporters: ['default'],
+    // The long end-to-end files first, so that neither fork is left with one at the end.
+    sequence: { sequencer: SlowFirstSequencer },
   },
 });
