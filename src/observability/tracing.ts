@@ -129,12 +129,12 @@ export function pastSpan(parent: Span | undefined, name: string, startTime: numb
   trace.getTracer(TRACER).startSpan(name, spanOptions({ startTime, ...(attributes === undefined ? {} : { attributes }) }), trace.setSpan(context.active(), parent)).end(endTime);
 }
 
-/** Runs `fn` in a span child of `parent` (a span of this process), or just runs it without one. */
-export async function inChildSpan<T>(parent: Span | undefined, name: string, fn: () => Promise<T>, options: SpanOptions = {}): Promise<T> {
-  if (parent === undefined) return await fn();
+/** Runs `fn` in a span child of `parent` (a span of this process), handed to `fn`, or just runs it without one. */
+export async function inChildSpan<T>(parent: Span | undefined, name: string, fn: (span: Span | undefined) => Promise<T>, options: SpanOptions = {}): Promise<T> {
+  if (parent === undefined) return await fn(undefined);
   const span = trace.getTracer(TRACER).startSpan(name, spanOptions(options), trace.setSpan(context.active(), parent));
   try {
-    return await fn();
+    return await fn(span);
   } catch (err) {
     failed(span, err);
     throw err;

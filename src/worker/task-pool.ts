@@ -6,7 +6,7 @@ import { threadExecArgv } from '../registry/import-module.js';
 import type { BlobRuntime } from '../blobs/blob-store.js';
 import type { ReduceOutcome, ReduceSpec } from '../registry/reduce-results.js';
 import { REDUCING, callCells, createRunControl } from './run-control.js';
-import type { BatchOutcome, TaskOutcome, ThreadBatch } from './task-runner.js';
+import type { BatchOutcome, TaskOutcome, ThreadBatch, ThreadCall } from './task-runner.js';
 import type { NodeCache } from './node-cache.js';
 import type { CacheCounts } from './cache-client.js';
 
@@ -44,6 +44,8 @@ export interface BatchRun {
   readonly reduce?: ReduceSpec;
   /** The node's blob store, handed to the thread (ThreadBatch.blobs). */
   readonly blobs?: BlobRuntime;
+  /** The job is traced: each thread call reports when it ran (BatchOutcome.calls). */
+  readonly traced?: boolean;
 }
 
 /** How one thread call of a run ended. */
@@ -59,6 +61,7 @@ interface CallResult {
   /** The call was reducing when it was stopped or its thread died. */
   readonly inReduce: boolean;
   readonly cache?: CacheCounts;
+  readonly calls?: ThreadCall[];
 }
 
 /** A call in flight as the watchdog sees it. */
@@ -170,10 +173,12 @@ export class TaskPool {
     const [only] = results;
     const hits = results.reduce((sum, r) => sum + (r.cache?.hits ?? 0), 0);
     const misses = results.reduce((sum, r) => sum + (r.cache?.misses ?? 0), 0);
+    const timed = results.flatMap((r) => r.calls ?? []);
     return {
       outcomes: this.#complete(batch, results),
       micros: results.reduce((sum, r) => sum + r.micros, 0),
       ...(hits + misses === 0 ? {} : { cache: { hits, misses } }),
+      ...(timed.length === 0 ? {} : { calls: timed }),
       ...(only?.reduced === undefined ? {} : { reduced: only.reduced }),
     };
   }
@@ -222,11 +227,12 @@ export class TaskPool {
       ...(batch.blobs === undefined ? {} : { blobs: batch.blobs }),
       ...(link === undefined ? {} : { cache: link.port }),
       ...(this.#slowdown > 1 ? { slowdown: this.#slowdown } : {}),
+      ...(batch.traced === true ? { traced: true } : {}),
     };
     this.#busy++;
     try {
-      const { outcomes, micros, reduced, cache } = (await this.#pool(batch.memoryMb).run(payload, { signal: hard.signal, ...(link === undefined ? {} : { transferList: [link.port] }) })) as BatchOutcome;
-      return { outcomes, micros, stopped, crash: undefined, crashed: false, last: Atomics.load(cells, mine.current), inReduce: false, ...(reduced === undefined ? {} : { reduced }), ...(cache === undefined ? {} : { cache }) };
+      const { outcomes, micros, reduced, cache, calls } = (await this.#pool(batch.memoryMb).run(payload, { signal: hard.signal, ...(link === undefined ? {} : { transferList: [link.port] }) })) as BatchOutcome;
+      return { outcomes, micros, stopped, crash: undefined, crashed: false, last: Atomics.load(cells, mine.current), inReduce: false, ...(reduced === undefined ? {} : { reduced }), ...(cache === undefined ? {} : { cache }), ...(calls === undefined ? {} : { calls }) };
     } catch (crash) {
       const inReduce = Atomics.load(cells, mine.started) === REDUCING;
       return { outcomes: [], micros: 0, stopped, crash, crashed: true, last: Atomics.load(cells, mine.current), inReduce };

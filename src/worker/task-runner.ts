@@ -8,7 +8,7 @@ import { loadJobModule } from '../registry/thread-modules.js';
 import type { AnyJob, TaskContext } from '../sdk/index.js';
 import { CLAIM_CURSOR, REDUCING, callCells } from './run-control.js';
 import { cacheClient, uncached, type CacheCounts, type CacheFn } from './cache-client.js';
-import type { MessagePort } from 'node:worker_threads';
+import { threadId, type MessagePort } from 'node:worker_threads';
 
 export interface ThreadBatch {
   /** Absolute path of the job module (from the registry, never from user input). */
@@ -40,6 +40,22 @@ export interface ThreadBatch {
   readonly cache?: MessagePort;
   /** BENCH ONLY (config.ts benchSlowdown): after each task this thread sleeps (k − 1)× the task's time. */
   readonly slowdown?: number;
+  /** The job is traced: the call reports when this thread ran its tasks (BatchOutcome.calls), for the node's `thread` spans. */
+  readonly traced?: boolean;
+}
+
+/**
+ * One thread call as the thread itself timed it: the node records it as a `thread` span under the
+ * batch's `run` (docs/architecture.md §5; the threads load no tracing SDK, they only measure).
+ */
+export interface ThreadCall {
+  /** The piscina thread's `threadId`. */
+  readonly thread: number;
+  /** Epoch ms, from the thread's clock (performance.timeOrigin + now). */
+  readonly startMs: number;
+  readonly endMs: number;
+  /** Tasks this call ran. */
+  readonly tasks: number;
 }
 
 export type TaskOutcome =
@@ -56,6 +72,8 @@ export interface BatchOutcome {
   readonly reduced?: ReduceOutcome;
   /** The calls' asks of the node cache (`ctx.cache`), when any. */
   readonly cache?: CacheCounts;
+  /** When each thread call ran, for a traced job (ThreadBatch.traced). */
+  readonly calls?: ThreadCall[];
 }
 
 export async function runTasks(batch: ThreadBatch): Promise<BatchOutcome> {
@@ -99,11 +117,12 @@ async function runClaimed(batch: ThreadBatch, cache: CacheFn): Promise<BatchOutc
     }
   }
   const micros = Math.round((performance.now() - started) * 1000);
-  if (batch.reduce === undefined || signal.aborted) return { outcomes, micros };
+  const timed = batch.traced === true ? { calls: [{ thread: threadId, startMs: performance.timeOrigin + started, endMs: performance.timeOrigin + performance.now(), tasks: outcomes.length }] } : {};
+  if (batch.reduce === undefined || signal.aborted) return { outcomes, micros, ...timed };
   const results = wholeResults(outcomes, batch.reduce.total);
-  if (results === undefined) return { outcomes, micros };
+  if (results === undefined) return { outcomes, micros, ...timed };
   if (cells !== undefined) Atomics.store(cells, mine.started, REDUCING);
-  return { outcomes, micros, reduced: await reduceResults(job, results, { ...batch.reduce, jobId: batch.jobId }, undefined, batch.blobs) };
+  return { outcomes, micros, ...timed, reduced: await reduceResults(job, results, { ...batch.reduce, jobId: batch.jobId }, undefined, batch.blobs) };
 }
 
 /**

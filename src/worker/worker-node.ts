@@ -209,7 +209,7 @@ export class WorkerNode {
     const whole = wholeJobOf(batch, tasks);
     const span = batchSpan(entry, this.id);
     try {
-      const ran = await this.#runTraced(span, () => this.#run(entry, tasks, loaded.path, whole, cancel.signal, known === undefined));
+      const ran = await this.#runTraced(span, (traced) => this.#run(entry, tasks, loaded.path, whole, cancel.signal, known === undefined, traced));
       if (ran?.cache !== undefined) await this.#countCache(batch.jobId, ran.cache);
       if (ran !== undefined) await inChildSpan(span, 'store results', () => this.#settle(entry, ran, whole, cancel.signal));
     } finally {
@@ -218,16 +218,18 @@ export class WorkerNode {
   }
 
   /**
-   * The pool call in a `run` span (the spans are in this main thread, around the call; none inside
-   * the pool's threads). A whole job reduced in the same call gets a `reduce` span beside it: the
-   * part of the call after the tasks' own run time.
+   * The pool call in a `run` span, and under it a `thread` span for each thread call, timed by the
+   * thread itself (BatchOutcome.calls: the threads measure, this main thread records; they load no
+   * tracing SDK). A whole job reduced in the same call gets a `reduce` span beside it: the part of
+   * the call after the tasks' own run time.
    */
-  async #runTraced(span: Span | undefined, run: () => Promise<BatchOutcome | undefined>): Promise<BatchOutcome | undefined> {
-    if (span === undefined) return await run();
+  async #runTraced(span: Span | undefined, run: (traced: boolean) => Promise<BatchOutcome | undefined>): Promise<BatchOutcome | undefined> {
+    if (span === undefined) return await run(false);
     const started = Date.now();
     let ran: BatchOutcome | undefined;
-    await inChildSpan(span, 'run', async () => {
-      ran = await run();
+    await inChildSpan(span, 'run', async (runSpan) => {
+      ran = await run(true);
+      for (const call of ran?.calls ?? []) pastSpan(runSpan, 'thread', call.startMs, call.endMs, { 'thread.id': call.thread, 'ringpool.tasks': call.tasks, 'ringpool.node': this.id });
       if (ran?.reduced !== undefined) pastSpan(span, 'reduce', Math.min(Date.now(), started + ran.micros / 1000), Date.now(), { 'ringpool.reduced_on': this.id });
     });
     return ran;
@@ -253,7 +255,7 @@ export class WorkerNode {
    * with one script and one WAIT. Undefined when the job was cancelled or ended meanwhile, or the
    * batch turned out stale (refused): nothing is stored then.
    */
-  async #run(entry: Job<TaskBatch>, tasks: TaskBatch['tasks'], modulePath: string, whole: WholeJob | undefined, cancel: AbortSignal, unseen: boolean): Promise<BatchOutcome | undefined> {
+  async #run(entry: Job<TaskBatch>, tasks: TaskBatch['tasks'], modulePath: string, whole: WholeJob | undefined, cancel: AbortSignal, unseen: boolean, traced: boolean): Promise<BatchOutcome | undefined> {
     const batch = entry.data;
     const halt = new AbortController();
     const onCancel = () => halt.abort(); // the job's cancel stops this entry too
@@ -281,6 +283,7 @@ export class WorkerNode {
         cancel: halt.signal,
         ...(whole === undefined ? {} : { reduce: whole }),
         ...(this.#blobs === undefined ? {} : { blobs: this.#blobs }),
+        ...(traced ? { traced } : {}),
       })
       .finally(() => {
         cancel.removeEventListener('abort', onCancel);

@@ -45,7 +45,7 @@ const parentOf = (span: ReadableSpan) => span.parentSpanContext?.spanId;
 const idOf = (span: ReadableSpan) => span.spanContext().spanId;
 
 describe('traces of a job, in one process', () => {
-  it('continue an incoming traceparent: POST /v1/jobs → job → split → a batch per entry (queue.wait, run, store results); reduce under the job', async () => {
+  it('continue an incoming traceparent: POST /v1/jobs → job → split → a batch per entry (queue.wait, run → thread, store results); reduce under the job', async () => {
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     const callerSpan = '00f067aa0ba902b7';
     const job = await run(4, { batchSize: 1 }, { traceparent: `00-${traceId}-${callerSpan}-01` });
@@ -67,6 +67,14 @@ describe('traces of a job, in one process', () => {
       expect(parentOf(batch)).toBe(idOf(split));
       const children = spans.filter((s) => parentOf(s) === idOf(batch)).map((s) => s.name);
       expect(children.sort()).toEqual(['queue.wait', 'run', 'store results']);
+      // Inside the piscina call: the thread that ran the entry's task, timed by that thread, within the run.
+      const runSpan = spans.find((s) => s.name === 'run' && parentOf(s) === idOf(batch)) as ReadableSpan;
+      const threads = spans.filter((s) => parentOf(s) === idOf(runSpan));
+      expect(threads.map((s) => [s.name, s.attributes['ringpool.tasks']])).toEqual([['thread', 1]]);
+      expect(threads[0]?.attributes['thread.id']).toBeGreaterThan(0);
+      const ms = (t: [number, number]) => t[0] * 1000 + t[1] / 1e6;
+      expect(ms(threads[0]!.startTime)).toBeGreaterThanOrEqual(ms(runSpan.startTime) - 5);
+      expect(ms(threads[0]!.endTime)).toBeLessThanOrEqual(ms(runSpan.endTime) + 5);
     }
     const reduce = only(spans, 'reduce');
     expect(parentOf(reduce)).toBe(idOf(root));
