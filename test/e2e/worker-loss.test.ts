@@ -18,13 +18,14 @@ const WORKERS = [
 const FLAGS = ['--lease-ms', '2500', '--heartbeat-ms', '250'];
 
 describe('worker nodes leaving', () => {
-  it('SIGKILL of one of three nodes mid-job: the job completes and exactly its unfinished tasks move', async () => {
+  it('SIGKILL of one of three nodes mid-job: the job completes; every task it held unfinished moves, beyond them only tasks placed after the kill', async () => {
     const c = await startCluster({ workers: WORKERS, flags: FLAGS, name: 'kill' });
     const { id } = await c.call('/v1/jobs', { body: { job: 'spin', input: { tasks: 3000, ms: 5 }, options: { batchSize: 1 } } });
     await c.waitFor('300 tasks done', async () => (await c.call(`/v1/jobs/${id}`)).progress.done >= 300);
     // Its connections to Redis, to know when all it sent before dying has landed.
     const w2Links = tcpClientAddresses(c.workers.get('w2')?.child.pid as number, Number(new URL(inject('redisUrl')).port));
     expect(w2Links.length).toBeGreaterThan(0);
+    const placedAtKill = (await c.call(`/v1/jobs/${id}`)).progress.placed as number;
     const killedAt = Date.now();
     c.workers.get('w2')?.child.kill('SIGKILL');
     await c.workers.get('w2')?.exited;
@@ -58,7 +59,11 @@ describe('worker nodes leaving', () => {
     const w2 = reports.filter((r) => r.node === 'w2');
     expect(w2, c.schedulers.get('s1')?.stderr().slice(-3000) + JSON.stringify(reports)).toHaveLength(1);
     console.log(`worker-loss: w2 owned ${owned.length} of 3000 tasks by the ring, held ${held.length} at the kill, ${unfinished.length} of them unfinished; ${w2[0].movedTasks} moved; duplicates ${job.progress.duplicates}`);
-    expect(w2[0].movedTasks).toBe(unfinished.length);
+    // Fair share places a job's tasks a window at a time (docs/tenants.md), so the split may still
+    // place some on w2 between the kill and the membership change that removes it: those move too.
+    // Every task w2 held unfinished at the kill moved; beyond them, only tasks placed after the kill.
+    expect(w2[0].movedTasks).toBeGreaterThanOrEqual(unfinished.length);
+    expect(w2[0].movedTasks - unfinished.length).toBeLessThanOrEqual(3000 - placedAtKill);
     expect(reports.filter((r) => r.node !== 'w2')).toEqual([]);
   }, 300_000);
 
