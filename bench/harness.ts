@@ -14,6 +14,8 @@ export interface BenchCluster {
   readonly redis: LocalRedisPair;
   readonly node: RunningNode;
   readonly url: string;
+  /** Headers every request of the harness sends: the `token` given to startBenchCluster, if any. */
+  readonly headers: Readonly<Record<string, string>>;
   submit(job: string, input: unknown, options?: unknown): Promise<string>;
   /** Polls until the job ends; returns its record. */
   wait(id: string, pollMs?: number): Promise<{ status: string; progress: { done: number; total: number | null }; error: unknown }>;
@@ -43,7 +45,8 @@ export async function startTrackedRedis(name: string): Promise<{ redis: LocalRed
   return { redis, dir, stop };
 }
 
-export async function startBenchCluster(overrides: Partial<Config> = {}): Promise<BenchCluster> {
+/** `token`: sent as a bearer token by every request of the harness (a cluster started with `apiTokens`). */
+export async function startBenchCluster(overrides: Partial<Config> = {}, { token }: { token?: string } = {}): Promise<BenchCluster> {
   const { redis, dir, stop: stopRedis } = await startTrackedRedis('bench');
   const config = { ...loadConfig({ port: 0, jobsDirs: [BENCH_JOBS], logLevel: 'warn', prefix: `bench-${Date.now()}`, dataDir: dir }, {}), ...overrides };
   let node: RunningNode;
@@ -55,8 +58,9 @@ export async function startBenchCluster(overrides: Partial<Config> = {}): Promis
     throw err;
   }
   const url = node.url as string;
+  const headers: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
   const json = async (path: string, init?: RequestInit) => {
-    const res = await fetch(`${url}${path}`, init);
+    const res = await fetch(`${url}${path}`, { ...init, headers: { ...headers, ...(init?.headers as Record<string, string> | undefined) } });
     const body = (await res.json()) as any;
     if (!res.ok) throw new Error(`${res.status} ${JSON.stringify(body)}`);
     return body;
@@ -65,6 +69,7 @@ export async function startBenchCluster(overrides: Partial<Config> = {}): Promis
     redis,
     node,
     url,
+    headers,
     async submit(job, input, options) {
       const body = await json('/v1/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ job, input, ...(options ? { options } : {}) }) });
       return body.id as string;
