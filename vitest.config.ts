@@ -12,9 +12,10 @@ export default defineConfig({
     globalSetup: ['test/helpers/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    // Two cores: files run two at a time in forks so real worker threads and redis have room.
+    // Two cores, three files at a time in forks: most of an end-to-end file's time is waiting
+    // (elections, leases, processes starting), and the suite is written to hold under a CPU hog.
     pool: 'forks',
-    maxWorkers: 2,
+    maxWorkers: 3,
     reporters: ['default'],
     // The long end-to-end files first, so that neither fork is left with one at the end.
     sequence: { sequencer: SlowFirstSequencer },
