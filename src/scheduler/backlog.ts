@@ -77,14 +77,19 @@ export function recommendWorkerNodes(sample: BacklogSample, policy: BacklogPolic
   const byWork = Math.ceil(backlogWorkMs / (Math.max(1, policy.targetDrainMs) * threads));
   const anyWork = backlogTasks > 0 || sample.unsizedJobs > 0 || sample.busyThreads > 0;
   const byBusy = Math.ceil(sample.busyThreads / threads);
-  const wanted = Math.max(byWork, byBusy, anyWork ? 1 : 0);
+  // Fair share places a job a window at a time (docs/tenants.md), so a big job's size is unknown
+  // until its split ends and its backlog is not in any queue: while such a job waits and every
+  // thread is busy, the pool is saturated and one more node is wanted (a step per cool-down).
+  const saturated = sample.unsizedJobs > 0 && sample.currentNodes > 0 && sample.busyThreads >= sample.currentNodes * threads;
+  const bySaturation = saturated ? sample.currentNodes + 1 : 0;
+  const wanted = Math.max(byWork, byBusy, bySaturation, anyWork ? 1 : 0);
   const desired = Math.min(policy.maxNodes, Math.max(policy.minNodes, wanted));
   const reason: RecommendationReason =
     wanted > policy.maxNodes ? 'at-max'
     : wanted < policy.minNodes ? 'at-min'
     : !anyWork ? 'idle'
     : sample.currentNodes === 0 ? 'waiting-for-capacity'
-    : byWork >= byBusy && byWork > 0 ? 'backlog'
+    : (byWork >= byBusy && byWork > 0) || bySaturation > byBusy ? 'backlog'
     : 'running';
   return { desired, reason, backlogTasks, backlogWorkMs: Math.round(backlogWorkMs) };
 }

@@ -31,6 +31,12 @@ describe('recommendWorkerNodes', () => {
     expect(recommendWorkerNodes(sample({ busyThreads: 5 }), policy)).toMatchObject({ desired: 3, reason: 'running' });
   });
 
+  it('a job still being split (size unknown) with every thread busy wants one more node; with a thread free it does not', () => {
+    expect(recommendWorkerNodes(sample({ unsizedJobs: 1, busyThreads: 4, currentNodes: 2, unfinishedTasks: 8 }), policy)).toMatchObject({ desired: 3, reason: 'backlog' });
+    expect(recommendWorkerNodes(sample({ unsizedJobs: 1, busyThreads: 3, currentNodes: 2, unfinishedTasks: 8 }), policy)).toMatchObject({ desired: 2, reason: 'running' });
+    expect(recommendWorkerNodes(sample({ unsizedJobs: 1, busyThreads: 8, currentNodes: 4, unfinishedTasks: 8 }), policy)).toMatchObject({ desired: 4, reason: 'at-max' });
+  });
+
   it('a job whose entries wait on a node that left is work: with zero nodes it wants one', () => {
     // Split ended and every task placed, on a node drained since: no queue of a live node holds them.
     expect(recommendWorkerNodes(sample({ unfinishedTasks: 10, currentNodes: 0 }), policy)).toMatchObject({ desired: 1, reason: 'waiting-for-capacity', backlogTasks: 10 });
