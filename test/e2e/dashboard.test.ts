@@ -194,6 +194,37 @@ describe.skipIf(!HAS_CHROMIUM)('the dashboard in a browser', { timeout: 240_000 
     await expect.poll(() => page.getByTestId('job-status').textContent(), WAIT).toBe('failed');
   });
 
+  it('shows a partial job as completed, marked partial, with its failed task and the result of the others', async () => {
+    // Task 7 fails for good; one failed task is within maxFailedTasks, so the job completes without it.
+    const created = await node.api('/v1/jobs', { body: { job: 'flaky', input: { tasks: 20, failAt: 7 }, options: { retries: 0, maxFailedTasks: 1 } } });
+    expect(created.status).toBe(202);
+    const id = created.body.id as string;
+    const done = await node.waitForJob(id);
+    expect([done.status, done.partial]).toEqual(['completed', true]);
+
+    await page.goto(`${base}/#/jobs/${encodeURIComponent(id)}`);
+    await page.getByTestId('job-partial').waitFor(WAIT);
+    expect(await page.getByTestId('job-status').textContent()).toBe('completed');
+    expect(await page.getByTestId('job-partial-badge').textContent()).toBe('partial');
+    expect(await page.getByTestId('job-partial').textContent()).toContain('1 of 20 tasks failed');
+    expect(await page.getByTestId('task-errors').textContent()).toContain('task 7 exploded');
+    // flaky's reduce sums 2i over the results it gets: the 19 tasks but 7.
+    await page.getByTestId('job-result').waitFor(WAIT);
+    expect(JSON.parse((await page.getByTestId('job-result').textContent()) ?? '')).toEqual({ sum: 380 - 14, count: 19 });
+    // Neither cancel nor retry: the job completed.
+    expect(await page.getByTestId('job-retry').count()).toBe(0);
+    await page.screenshot({ path: `${ARTIFACTS}dashboard-job-partial.png`, fullPage: true });
+
+    // The list marks it too.
+    await page.goto(`${base}/#/jobs?q=${encodeURIComponent(id)}`);
+    const row = page.locator(`[data-testid="job-row"][data-job-id="${id}"]`);
+    await row.waitFor(WAIT);
+    expect(await row.getByTestId('job-row-status').textContent()).toBe('completed');
+    expect(await row.getByTestId('job-row-partial').textContent()).toBe('partial');
+    // A job that completed whole carries no such mark.
+    expect(await page.locator('[data-testid="job-row-partial"]').count()).toBe(1);
+  });
+
   it('cancels a running job from its page', async () => {
     // Its tasks wait for a file no one creates: the job runs until the page cancels it.
     const created = await node.api('/v1/jobs', { body: { job: 'spin', input: { tasks: 4, ms: 0, until: join(gates, 'never') } } });

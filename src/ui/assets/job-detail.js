@@ -97,7 +97,7 @@ class JobDetailPage {
     actions.append(h('a', { class: 'button', href: `/v1/jobs/${encodeURIComponent(job.id)}`, target: '_blank', rel: 'noopener' }, 'JSON'));
     replace(
       this.#el.head,
-      h('div', {}, h('h1', {}, h('span', { class: 'muted' }, 'Job '), h('span', { class: 'mono', 'data-testid': 'job-id' }, job.id)), h('p', { class: 'subtitle' }, h('strong', { 'data-testid': 'job-type' }, job.job), ' · ', badge(job.status, 'job-status'))),
+      h('div', {}, h('h1', {}, h('span', { class: 'muted' }, 'Job '), h('span', { class: 'mono', 'data-testid': 'job-id' }, job.id)), h('p', { class: 'subtitle' }, h('strong', { 'data-testid': 'job-type' }, job.job), ' · ', badge(job.status, 'job-status'), job.partial ? [' ', badge('partial', 'job-partial-badge')] : null)),
       actions,
     );
   }

@@ -229,7 +229,7 @@ function renderRows(tbody, jobs, state) {
         { 'data-testid': 'job-row', 'data-job-id': job.id, 'data-status': job.status },
         h('td', {}, h('a', { href: `#/jobs/${encodeURIComponent(job.id)}`, class: 'mono', 'data-testid': 'job-link' }, job.id)),
         h('td', {}, job.job),
-        h('td', {}, badge(job.status, 'job-row-status')),
+        h('td', {}, badge(job.status, 'job-row-status'), job.partial ? [' ', badge('partial', 'job-row-partial')] : null),
         h('td', { class: 'progress-cell' }, progressBar(job.progress, job.status, 'job-row-progress')),
         h('td', { class: 'num' }, jobDuration(job)),
         h('td', { title: timestamp(job.createdAt) }, ago(job.createdAt)),
