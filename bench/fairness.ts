@@ -1,5 +1,5 @@
-// `npm run bench -- fairness [--json] [--quick]`: fair share between jobs (docs/tenants.md): a small job behind a big backlog, shares of equal and weighted jobs, the big job's slowdown.
-import { startBenchCluster, BENCH_JOBS, hasFlag, numberFlag, type BenchCluster } from './harness.js';
+// `npm run bench -- fairness [--json] [--quick] [--only weighted]`: fair share between jobs (docs/tenants.md): a small job behind a big backlog, shares of equal and weighted jobs, the big job's slowdown.
+import { startBenchCluster, BENCH_JOBS, hasFlag, numberFlag, stringFlag, type BenchCluster } from './harness.js';
 import { printTable, quantile, type BenchSuite } from './report.js';
 import { fileURLToPath } from 'node:url';
 
@@ -29,6 +29,16 @@ const suite: BenchSuite = async (args) => {
   const apiTokens = [ADMIN, ...Object.keys(TENANTS).map((t) => `${tokenOf(t)}:submit+read@${t}`)];
   const cluster = await startBenchCluster({ threads: 4, jobsDirs: [BENCH_JOBS, FIXTURE_JOBS], apiTokens, tenants: TENANTS }, { token: ADMIN });
   try {
+    // `--only weighted`: just the weighted shares, for A/B runs of the fair-share rule (a minute instead of four).
+    if (stringFlag(args, 'only', '') === 'weighted') {
+      const weighted = await shares(cluster, WEIGHTED, windowMs);
+      const figures = { weightedShareError: Number(shareError(weighted.shares).toFixed(4)), weightedShares: weighted.shares.map((s) => s.toFixed(3)).join(' '), windowMs };
+      printTable(`fairness, weighted shares only: tenants of weights 1:2:3:4 over ${windowMs} ms`, [
+        ['figure', 'value', 'target'],
+        [`shares (${figures.weightedShares}), max relative error`, figures.weightedShareError, '<= 0.1'],
+      ]);
+      return figures;
+    }
     const submitToResult = async () => {
       const started = performance.now();
       const id = await submitAs(cluster, 'small', 'paced', SMALL);
@@ -50,8 +60,7 @@ const suite: BenchSuite = async (args) => {
     const equal = await shares(cluster, EQUAL, windowMs);
     const weighted = await shares(cluster, WEIGHTED, windowMs);
     const crossTenantReads = await crossReads(cluster, [...equal.ids, ...weighted.ids]);
-    const expected = [1, 2, 3, 4].map((w) => w / 10);
-    const weightedShareError = Math.max(...weighted.shares.map((s, i) => Math.abs(s - (expected[i] as number)) / (expected[i] as number)));
+    const weightedShareError = shareError(weighted.shares);
 
     // The big job's makespan alone, then with a small job submitted every 2 s meanwhile (a few users asking small questions; the small jobs' own work is 2.5% of the pool).
     const bigAlone = await makespan(cluster, bigTasks, false);
@@ -132,6 +141,12 @@ async function crossReads(cluster: BenchCluster, jobs: ReadonlyArray<[tenant: st
     }
   }
   return { asked, answered };
+}
+
+/** The largest relative error of shares against weights 1:2:3:4. */
+function shareError(shares: readonly number[]): number {
+  const expected = [1, 2, 3, 4].map((w) => w / 10);
+  return Math.max(...shares.map((s, i) => Math.abs(s - (expected[i] as number)) / (expected[i] as number)));
 }
 
 /** Jain's fairness index: 1 when every share is equal, 1/n when one has all. */

@@ -433,8 +433,10 @@ export class Scheduler {
       this.#stopIfClosing();
       const nodes = await this.#deps.membership.waitForNodes();
       const threads = nodes.reduce((sum, n) => sum + n.weight, 0);
-      const window = this.#fair.window(id, threads, micros);
       const job = await this.#deps.store.getJob(id);
+      const full = job !== undefined && placed - job.progress.done >= this.#fair.window(id, threads, micros);
+      if (job !== undefined) this.#fair.observe(id, job.progress.done, Date.now(), threads, full);
+      const window = this.#fair.window(id, threads, micros);
       const seen = { nodes, window, entryWindow: this.#fair.entryWindow(id, threads, micros) };
       if (job === undefined || this.#deps.store.isTerminal(job.status)) return seen;
       if (placed - job.progress.done < window) return seen;
