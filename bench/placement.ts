@@ -196,7 +196,8 @@ const suite: BenchSuite = async (args) => {
   const cacheBytes = Math.round(shards.shards * 0.6 * shardKb * 1024);
   const cacheFlags = ['--cache-bytes', String(cacheBytes)];
 
-  const healthy = await cluster('place-a', cacheFlags, false, async (c) => {
+  // Stealing on in A as in the straggler runs: what it moves and copies with nothing slow is waste.
+  const healthy = await cluster('place-a', [...cacheFlags, '--steal-after-ms', String(numberFlag(args, 'steal-after-ms', 1000))], false, async (c) => {
     const bounded = await runJob(c, 'zipf-keys', zipf);
     // Different shard sizes: different cache keys, so the second job finds nothing the first kept.
     const keyed = await runJob(c, 'shard-search', { ...shards, shardKb, fetchMs: 20, keyed: true });
@@ -213,6 +214,10 @@ const suite: BenchSuite = async (args) => {
     cacheKeyedMs: makespan(healthy.keyed),
     cacheRandomMs: makespan(healthy.random),
     cacheSpeedup: round(makespan(healthy.random) / makespan(healthy.keyed)),
+    /** Tasks stolen / copied in cluster A's zipf and cache jobs (nothing slow there). */
+    clusterAStolen: [healthy.bounded, healthy.keyed, healthy.random].reduce((a, j) => a + j.stragglers.stolenTasks, 0),
+    clusterASpeculated: [healthy.bounded, healthy.keyed, healthy.random].reduce((a, j) => a + j.stragglers.speculatedTasks, 0),
+    clusterADropped: [healthy.bounded, healthy.keyed, healthy.random].reduce((a, j) => a + j.progress.duplicates, 0),
     ...stragglers.figures,
     ...integrity,
     quick,
@@ -224,6 +229,7 @@ const suite: BenchSuite = async (args) => {
     ['cacheHitRate (keyOf by shard)', figures.cacheHitRate, '≥ 0.9'],
     ['cacheHitRateRandom (keyOf by task)', figures.cacheHitRateRandom, `${shards.shards} shards × ${shards.tasksPerShard} tasks, 20 ms fetch`],
     ['cache: keyed / random makespan, ms', `${figures.cacheKeyedMs} / ${figures.cacheRandomMs}`, `×${figures.cacheSpeedup} (≥ 2)`],
+    ['cluster A (zipf, cache jobs): stolen / speculated / dropped', `${figures.clusterAStolen} / ${figures.clusterASpeculated} / ${figures.clusterADropped}`, 'healthy: ≈ 0'],
     ...stragglers.rows,
     ...tail,
   ]);
