@@ -51,12 +51,12 @@ interface QueueState {
  * its queue and it holds fewer entries than it has threads (a worker takes a few entries ahead,
  * BullMQ `active`, so `active` alone is not "running"). Entries waiting on a node move to nodes
  * with free threads when they have waited over `stealAfterMs`, or at once when that node is a
- * straggler (STRAGGLER_SLOWNESS): the nodes with free threads nearer along the ring after it
- * first (the walk bounded placement takes), fastest first among equals. Once nothing waits
- * anywhere (jobs down to their last tasks), entries running on a straggler, or running over
- * `stealAfterMs` anywhere, get one backup copy each on a faster node with a free thread
- * (speculative execution, as MapReduce's backup tasks); first-write-wins keeps one result per
- * task and the loser is stopped by its worker (worker-node.ts #watchForWinner).
+ * straggler (STRAGGLER_SLOWNESS): the fastest nodes with free threads first, nearer along the
+ * ring after it among equals (the walk bounded placement takes). Once nothing waits anywhere
+ * (jobs down to their last tasks), the entries a straggler holds get one backup copy each on a
+ * faster node with a free thread (speculative execution, as MapReduce's backup tasks);
+ * first-write-wins keeps one result per task and the loser is stopped by its worker
+ * (worker-node.ts #watchForWinner).
  *
  * A stolen entry is not run twice: its copy is enqueued held back (delayed), the original removed
  * (BullMQ refuses to remove an entry a worker took), and only then is the copy released; an
@@ -115,30 +115,33 @@ export async function stealFromStragglers(args: {
   }
   // Free threads left and nothing waits anywhere: the jobs are down to their last tasks.
   if (hungry().length > 0 && states.every((s) => s.waiting === 0)) {
-    for (const [jobId, tasks] of await speculate(args, states, hungry, now)) speculatedByJob.set(jobId, (speculatedByJob.get(jobId) ?? 0) + tasks);
+    for (const [jobId, tasks] of await speculate(args, states, hungry)) speculatedByJob.set(jobId, (speculatedByJob.get(jobId) ?? 0) + tasks);
   }
   return { stolenByJob, entries, withdrawn, speculatedByJob };
 }
 
 /**
- * Speculative execution: running entries of a straggler, or entries running over `stealAfterMs`
- * anywhere, get a backup copy (TaskBatch.copy) on a faster node with a free thread, one copy per
- * entry; whichever stores first wins, and the other is stopped by its worker. Returns tasks copied by job.
+ * Speculative execution: the entries a straggler holds (running, or taken ahead for its threads)
+ * get a backup copy (TaskBatch.copy) on a faster node with a free thread, one copy per entry;
+ * whichever stores first wins, and the other is stopped by its worker. Returns tasks copied by
+ * job. Only a straggler's: an entry merely running long on a node measured as fast as the others
+ * is as likely long as slow, and its copy would be expected to lose (on a loaded host such copies
+ * were most of the work wasted with nothing slow).
  */
 async function speculate(
-  args: { ring: HashRing; term: number; store: JobStore; queueFor: (node: string) => Queue<TaskBatch>; stealAfterMs: number; speculated: Set<string> },
+  args: { ring: HashRing; term: number; store: JobStore; queueFor: (node: string) => Queue<TaskBatch>; speculated: Set<string> },
   states: readonly QueueState[],
   hungry: () => QueueState[],
-  now: number,
 ): Promise<Map<string, number>> {
   const copied = new Map<string, number>();
   for (const busy of states.filter((s) => s.active > 0).sort((a, b) => b.slowness - a.slowness)) {
     const straggler = busy.slowness >= STRAGGLER_SLOWNESS;
+    if (!straggler) continue;
     const running = (await args.queueFor(busy.node.id).getJobs(['active'], 0, LOOK_AT - 1, true)).filter(
-      (e) => e.data !== undefined && e.id !== undefined && e.data.copy !== true && !args.speculated.has(`${busy.node.id}/${e.id}`) && (straggler || now - (e.processedOn ?? now) > args.stealAfterMs),
+      (e) => e.data !== undefined && e.id !== undefined && e.data.copy !== true && !args.speculated.has(`${busy.node.id}/${e.id}`),
     );
     // A copy on a node as slow as the original's would not be expected to win.
-    for (const taker of takers(args.ring, busy, hungry().filter((s) => s.slowness < busy.slowness || !straggler))) {
+    for (const taker of takers(args.ring, busy, hungry().filter((s) => s.slowness < busy.slowness))) {
       const taken = running.splice(0, taker.free);
       if (taken.length === 0) break;
       for (const entry of taken) {

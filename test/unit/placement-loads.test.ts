@@ -77,8 +77,10 @@ describe('bounded placement', () => {
   });
 
   it('measures each node\'s slowness against the fastest from its run time per task; too few results do not count', () => {
-    const slowness = slownessOf({ w1: 10, w2: 10, w3: 5, w4: 1 }, { w1: 400_000, w2: 440_000, w3: 800_000, w4: 9_000_000 });
-    expect(Object.fromEntries(slowness)).toEqual({ w1: 1, w2: 1.1, w3: 4 });
+    const slowness = slownessOf({ w1: 10, w2: 10, w3: 5, w4: 1, w5: 10 }, { w1: 400_000, w2: 560_000, w3: 800_000, w4: 9_000_000, w5: 640_000 });
+    expect(Object.fromEntries(slowness)).toEqual({ w1: 1, w2: 1, w3: 4, w5: 1.6 }); // w2: within the noise; w4: too few results
+    // Tasks of microseconds: 3× slower per task, but by less than a millisecond: not counted.
+    expect(slownessOf({ w1: 100, w2: 100 }, { w1: 5_000, w2: 15_000 }).get('w2')).toBe(1);
     expect(slownessOf({ w1: 10, w2: 10 }, { w1: 10, w2: 1_000_000 }).get('w2')).toBe(MAX_SLOWNESS);
     expect(slownessOf({}, {}).size).toBe(0);
   });
