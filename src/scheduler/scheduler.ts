@@ -49,7 +49,7 @@ export interface SchedulerOptions {
   readonly fairWindowMicrosPerThread?: number;
   /** Bounded loads: a node takes at most this × the mean in-flight tasks (weighted by threads); 0: off (docs/architecture.md §5). @default 1.25 */
   readonly loadBound?: number;
-  /** Work stealing: entries waiting longer than this on a node while another idles move there, ms; 0: off (docs/architecture.md §5). @default 0 (off until the placement bench shows it helps) */
+  /** Stragglers: slow nodes weighed in bounded placement, entries waiting longer than this on a node while another has free threads move there, a straggler's last entries copied, ms; 0: all off (docs/architecture.md §5). @default 1000 */
   readonly stealAfterMs?: number;
 }
 
@@ -82,7 +82,7 @@ export const SCHEDULER_DEFAULTS: Required<SchedulerOptions> = Object.freeze({
   maxJobResultBytes: 64 * 1024 * 1024,
   fairWindowMicrosPerThread: 200_000,
   loadBound: DEFAULT_LOAD_BOUND,
-  stealAfterMs: 0,
+  stealAfterMs: 1_000,
 });
 
 /** Longest stretch a split runs before yielding to the event loop, ms. */
