@@ -58,14 +58,15 @@ describe('stragglers', () => {
   });
 
   it('steals a task waiting on the slow node and runs a backup copy of a running one; every task stored once, the loser stopped', async () => {
-    // 24 one-task entries, placed at once (they fit the job's first window): bounded loads give the
-    // slow node at least 8 of them (cap ceil(1.25 × 25 / 2) = 16 each), 4 taken ahead by its 2
-    // threads and the rest waiting. The fast node drains its own (≤ 16 × 300 ms over 2 threads)
-    // while the slow one finishes at most 2 (2.4 s each), so entries still wait there when the fast
-    // node has free threads: stolen. Then nothing waits anywhere, and the slow node's entries
-    // (measured 8× slower by then: a straggler) get copies on the fast node, where they run in 300
-    // ms; those the slow node had taken but not started lose for sure, and are stopped.
-    const tasks = 24;
+    // 64 one-task entries, placed at once (they fit the job's first window): bounded loads give the
+    // slow node at least 23 of them (cap ceil(1.25 × 65 / 2) = 41 each), 4 taken ahead by its 2
+    // threads and the rest waiting. The fast node drains its own (≤ 41 × 300 ms over 2 threads,
+    // about 6 s) while the slow one finishes at most 4 (2.4 s each), so entries still wait there
+    // when the fast node has free threads: stolen. The slow node is measured 8× slower from its
+    // first 2 results on (2.4 s, and the leader's next read of the job, ≤ 1 s later), so once
+    // nothing waits anywhere, the entries it holds get copies on the fast node, where they run in
+    // 300 ms; those it had taken but not started lose for sure, and are stopped.
+    const tasks = 64;
     const { body } = await healthy.api('/v1/jobs', { body: { job: 'spin', input: { tasks, ms: 300 }, options: { batchSize: 1 } } });
     const job = await healthy.waitForJob(body.id, 90_000);
     expect(job.status).toBe('completed');
@@ -99,7 +100,8 @@ describe('bounded placement in the scheduler', () => {
   let b: TestNode;
 
   beforeAll(async () => {
-    const shared = { prefix: uniquePrefix('bounded'), jobsDirs: [FIXTURE_JOBS, BENCH_JOBS], threads: 2 };
+    // Stealing off: this counts where the leader placed tasks (stored per node), and a steal moves whole entries elsewhere.
+    const shared = { prefix: uniquePrefix('bounded'), stealAfterMs: 0, jobsDirs: [FIXTURE_JOBS, BENCH_JOBS], threads: 2 };
     a = await startTestNode({ ...shared, workerId: 'w-a' }, 'a');
     b = await startTestNode({ ...shared, workerId: 'w-b' }, 'b', { api: false, scheduler: false, worker: true });
     await untilAlive(a, 2);
