@@ -58,8 +58,8 @@ export const ConfigSchema = z.object({
   maxJobResultBytes: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
   /** Bounded loads: a worker node holds at most this × the mean in-flight tasks (by threads); 0: keys go to their ring owner whatever its load. */
   loadBound: z.coerce.number().refine((v) => v === 0 || (v >= 1 && v <= 100), 'must be a factor from 1 to 100 such as 1.25, or 0 to place by the ring alone').default(1.25),
-  /** Work stealing: queue entries waiting longer than this on a node while another idles move there, ms; 0: off (the default until docs/performance.md, Placement, shows it helps). */
-  stealAfterMs: z.coerce.number().int().min(0).max(3_600_000).default(0),
+  /** Stragglers (docs/architecture.md §5): slow nodes weighed in placement, queue entries waiting longer than this on a node while another has free threads move there (at once off a measured straggler), a straggler's last entries copied, ms; 0: off. On by default: docs/performance.md, Placement. */
+  stealAfterMs: z.coerce.number().int().min(0).max(3_600_000).default(1000),
   /** Bytes of values a worker node keeps in its cache (`ctx.cache`, shared by its threads); 0: nothing is kept. */
   cacheBytes: z.coerce.number().int().min(0).max(2 ** 40).default(256 * 1024 * 1024),
   /** Jobs queued or running per API token (or per client without tokens) before 429. */

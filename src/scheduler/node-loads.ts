@@ -1,4 +1,5 @@
 // In-flight tasks per worker node as the leader sees them: placed by it, not yet stored (docs/architecture.md §5).
+import { slownessOf } from './node-speeds.js';
 
 /**
  * The loads bounded placement is checked against (`HashRing.ownerOfBounded`): per node, the tasks
@@ -17,10 +18,29 @@ export class NodeLoads {
   readonly #stored = new Map<string, Readonly<Record<string, number>>>();
   /** Node → in-flight tasks over every job: the sum of max(0, placed − stored), kept up to date. */
   readonly #loads = new Map<string, number>();
+  /** Node → how many times slower than the fastest it ran the tasks of the job last acknowledged with samples from it (node-speeds.ts). */
+  readonly #slowness = new Map<string, number>();
+  /** Node → in-flight tasks × its slowness: the work it holds in the fastest node's time, kept up to date. */
+  readonly #weighted = new Map<string, number>();
 
   /** The live map `ownerOfBounded` reads (node → in-flight tasks); do not modify it. */
   get loads(): ReadonlyMap<string, number> {
     return this.#loads;
+  }
+
+  /**
+   * The live map of in-flight loads weighted by slowness (node → tasks × slowness): checked
+   * against the same bounded-load caps, a node 4× slower than the others takes about a quarter of
+   * their in-flight tasks, so what it holds takes about as long to drain as theirs (stragglers,
+   * docs/architecture.md §5). Equal to `loads` while no node is measured slower. Do not modify it.
+   */
+  get weightedLoads(): ReadonlyMap<string, number> {
+    return this.#weighted;
+  }
+
+  /** Node → slowness as last measured (absent: 1, not measured or as fast as the fastest). */
+  get slowness(): ReadonlyMap<string, number> {
+    return this.#slowness;
   }
 
   /** Jobs with tasks counted here. */
@@ -37,10 +57,18 @@ export class NodeLoads {
     if (before + 1 > (this.#stored.get(jobId)?.[node] ?? 0)) this.#add(node, 1);
   }
 
-  /** The job's stored results per node, as its record says now (counts only grow). */
-  acknowledge(jobId: string, storedPerNode: Readonly<Record<string, number>>): void {
+  /**
+   * The job's stored results per node, as its record says now (counts only grow), and their run
+   * time per node (µs summed): nodes with enough results of this job get their slowness from it.
+   */
+  acknowledge(jobId: string, storedPerNode: Readonly<Record<string, number>>, runMicrosPerNode: Readonly<Record<string, number>> = {}): void {
     const byNode = this.#placed.get(jobId);
     if (byNode === undefined) return;
+    for (const [node, slowness] of slownessOf(storedPerNode, runMicrosPerNode)) {
+      if (slowness === 1) this.#slowness.delete(node);
+      else this.#slowness.set(node, slowness);
+      this.#weigh(node);
+    }
     const previous = this.#stored.get(jobId) ?? {};
     for (const [node, placed] of byNode) {
       const delta = inFlight(placed, storedPerNode[node]) - inFlight(placed, previous[node]);
@@ -63,6 +91,13 @@ export class NodeLoads {
     const next = (this.#loads.get(node) ?? 0) + delta;
     if (next <= 0) this.#loads.delete(node);
     else this.#loads.set(node, next);
+    this.#weigh(node);
+  }
+
+  #weigh(node: string): void {
+    const load = this.#loads.get(node);
+    if (load === undefined) this.#weighted.delete(node);
+    else this.#weighted.set(node, load * (this.#slowness.get(node) ?? 1));
   }
 }
 

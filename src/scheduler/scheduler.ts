@@ -49,7 +49,7 @@ export interface SchedulerOptions {
   readonly fairWindowMicrosPerThread?: number;
   /** Bounded loads: a node takes at most this × the mean in-flight tasks (weighted by threads); 0: off (docs/architecture.md §5). @default 1.25 */
   readonly loadBound?: number;
-  /** Work stealing: entries waiting longer than this on a node while another idles move there, ms; 0: off (docs/architecture.md §5). @default 0 (off until the placement bench shows it helps) */
+  /** Stragglers: slow nodes weighed in bounded placement, entries waiting longer than this on a node while another has free threads move there, a straggler's last entries copied, ms; 0: all off (docs/architecture.md §5). @default 1000 */
   readonly stealAfterMs?: number;
 }
 
@@ -82,7 +82,7 @@ export const SCHEDULER_DEFAULTS: Required<SchedulerOptions> = Object.freeze({
   maxJobResultBytes: 64 * 1024 * 1024,
   fairWindowMicrosPerThread: 200_000,
   loadBound: DEFAULT_LOAD_BOUND,
-  stealAfterMs: 0,
+  stealAfterMs: 1_000,
 });
 
 /** Longest stretch a split runs before yielding to the event loop, ms. */
@@ -362,7 +362,8 @@ export class Scheduler {
 
   /** The node a task goes to, counted in its in-flight load. */
   #place(ring: HashRing, jobId: string, key: string): string {
-    const node = this.#placement.place(ring, key, this.#loads.loads) as string;
+    // With straggler handling on, a node measured slower holds proportionally fewer (node-loads.ts weightedLoads).
+    const node = this.#placement.place(ring, key, this.#options.stealAfterMs > 0 ? this.#loads.weightedLoads : this.#loads.loads) as string;
     this.#loads.placed(jobId, node);
     return node;
   }
@@ -371,7 +372,7 @@ export class Scheduler {
   async #acknowledgeLoads(jobId: string): Promise<void> {
     const job = await this.#deps.store.getJob(jobId);
     if (job === undefined || this.#deps.store.isTerminal(job.status)) this.#loads.forget(jobId);
-    else this.#loads.acknowledge(jobId, job.tasksPerNode);
+    else this.#loads.acknowledge(jobId, job.tasksPerNode, job.runMicrosPerNode);
   }
 
   /** One round of work stealing (stealing.ts); counted per job and in /metrics. */
@@ -379,7 +380,16 @@ export class Scheduler {
     try {
       const nodes = this.#deps.membership.current();
       if (nodes.length < 2) return;
-      const report = await stealFromStragglers({ nodes, ring: this.#placement.ringFor(nodes), term, store: this.#deps.store, queueFor: (node) => this.#queue(node), stealAfterMs: this.#options.stealAfterMs, speculated: this.#speculated });
+      const report = await stealFromStragglers({
+        nodes,
+        ring: this.#placement.ringFor(nodes),
+        term,
+        store: this.#deps.store,
+        queueFor: (node) => this.#queue(node),
+        stealAfterMs: this.#options.stealAfterMs,
+        slowness: this.#loads.slowness,
+        speculated: this.#speculated,
+      });
       for (const [jobId, tasks] of report.stolenByJob) {
         this.#deps.metrics?.stolenTasks.inc(tasks);
         await this.#deps.store.results.countPlacement(jobId, 'stolenTasks', tasks);
@@ -389,7 +399,7 @@ export class Scheduler {
         await this.#deps.store.results.countPlacement(jobId, 'speculatedTasks', tasks);
       }
       if (this.#speculated.size > 10_000) this.#speculated.clear();
-      if (report.entries > 0) this.#deps.logger.debug({ entries: report.entries }, 'stole waiting entries for idle nodes');
+      if (report.entries > 0 || report.withdrawn > 0) this.#deps.logger.debug({ entries: report.entries, withdrawn: report.withdrawn, slowness: Object.fromEntries(this.#loads.slowness) }, 'stole waiting entries for nodes with free threads');
     } catch (err) {
       this.#deps.logger.warn({ err: serializeError(err) }, 'work stealing failed this round; will retry');
     }

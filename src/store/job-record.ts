@@ -54,6 +54,8 @@ export interface JobRecord {
   readonly timing: JobTiming;
   /** Stored results per worker node id. */
   readonly tasksPerNode: Readonly<Record<string, number>>;
+  /** Measured run time of those results per worker node id, µs summed (a node's time per task over the others' says it is slow). */
+  readonly runMicrosPerNode: Readonly<Record<string, number>>;
   /** Asks of each worker node's cache (`ctx.cache`) by the job's tasks, and the cache's size at the last. */
   readonly cachePerNode: Readonly<Record<string, NodeCacheCounts>>;
   /** Tasks whose result came from a retried queue entry. */
@@ -121,6 +123,7 @@ export function parseJobHash(hash: Record<string, string>): JobRecord | undefine
     error: hash.error ? (JSON.parse(hash.error) as JobError) : null,
     timing: { splitDoneAt: num(hash.splitDoneAt), lastResultAt: num(hash.lastResultAt), runMicros: Number(hash.runMicros ?? 0), reducedOn: hash.reducedOn ?? null },
     tasksPerNode: Object.fromEntries(Object.entries(hash).filter(([k]) => k.startsWith('node:')).map(([k, v]) => [k.slice(5), Number(v)])),
+    runMicrosPerNode: Object.fromEntries(Object.entries(hash).filter(([k]) => k.startsWith('runMicros:')).map(([k, v]) => [k.slice(10), Number(v)])),
     cachePerNode: cachePerNode(hash),
     retriedTasks: Number(hash.retriedTasks ?? 0),
     stragglers: { stolenTasks: Number(hash.stolenTasks ?? 0), speculatedTasks: Number(hash.speculatedTasks ?? 0), wastedMs: Number(hash.wastedMs ?? 0) },

@@ -408,6 +408,25 @@ export class JobStore {
     await subscriber.subscribe(channel);
   }
 
+  /**
+   * Calls `onWon(jobId)` when a backup copy of some of the job's tasks (TaskBatch.copy) stored its
+   * results: the nodes running the original stop it if all its results are stored now (stragglers,
+   * docs/architecture.md §5). On the events channel: a notice missed while disconnected only lets
+   * the original run to its end, its results then dropped (first write wins).
+   */
+  async onCopyWon(subscriber: Redis, onWon: (jobId: string) => void): Promise<void> {
+    const channel = this.keys.events;
+    subscriber.on('message', (from: string, message: string) => {
+      if (from === channel && message.startsWith('won:')) onWon(message.slice(4));
+    });
+    await subscriber.subscribe(channel);
+  }
+
+  /** Tells the nodes that a backup copy of the job's tasks stored results (see onCopyWon). */
+  async announceCopyWon(jobId: string): Promise<void> {
+    await this.#redis.publish(this.keys.events, `won:${jobId}`);
+  }
+
   /** Blocks on the scheduler's wake list; `client` must be a connection of its own. */
   async nextWake(client: Redis, timeoutSec: number): Promise<{ kind: 'split' | 'reduce'; jobId: string } | null> {
     const reply = await client.blpop(this.keys.wake, timeoutSec);

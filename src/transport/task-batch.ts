@@ -37,6 +37,13 @@ export interface TaskBatch {
    * `batch` span continues it (src/observability/tracing.ts). Absent: not traced.
    */
   readonly traceparent?: string;
+  /**
+   * A backup copy of an entry still running on another node (speculative execution,
+   * docs/architecture.md §5): its worker checks while it runs whether the original stored first
+   * (then stops), and announces when it stored first itself. Absent: not a copy; such an entry is
+   * stopped only when a copy's announcement finds all its results stored.
+   */
+  readonly copy?: true;
 }
 
 /** What a worker needs to reduce and end a job of one entry: tasks 0 … total-1 are all in it. */

@@ -90,6 +90,8 @@ export class WorkerNode {
   #closed = false;
   #closingSince: number | undefined;
   readonly #views = new Map<string, PlacementView & { at: number }>();
+  /** Job id → its entries running here: what a backup copy's announcement (`won:`) is checked against. */
+  readonly #running = new Map<string, Set<RunningEntry>>();
   readonly #onDrainRequested: (() => void) | undefined;
   readonly #maxTaskResultBytes: number;
   readonly #clusterSecret: string | undefined;
@@ -118,6 +120,7 @@ export class WorkerNode {
   async start(): Promise<void> {
     const { store, subscriber, bullConnection } = this.#deps;
     await store.onCancelled(subscriber, (jobId) => this.#cancelFor(jobId).abort());
+    await store.onCopyWon(subscriber, (jobId) => this.#checkRivals(jobId));
     this.#worker = store.workers.worker(this.id, (job) => this.#process(job), {
       connection: bullConnection,
       concurrency: this.#concurrency,
@@ -266,7 +269,7 @@ export class WorkerNode {
     // are stopped and nothing is stored. Shorter work is done before the answer could come: the
     // check where results are written (fenced, and refusing ended jobs) stays the authority.
     const verdict = unseen ? this.#deferredVerdict(batch.jobId, batch.rerun ?? 0, batchStamp(batch), halt) : undefined;
-    const rival = this.#watchForWinner(batch.jobId, tasks, halt);
+    const rival = this.#watchForWinner(batch.jobId, tasks, halt, batch.copy === true);
     const metrics = this.#deps.metrics;
     const timer = metrics?.taskDuration.startTimer({ job_type: batch.job });
     metrics?.inFlight.inc({ node: this.id }, tasks.length);
@@ -320,6 +323,8 @@ export class WorkerNode {
       if (status === 'stale') return this.#refuse(entry);
       metrics?.tasksCompleted.inc({ job_type: batch.job }, stored);
       if (duplicates > 0) metrics?.duplicateResults.inc(duplicates);
+      // A backup copy that stored first: the node running the original stops it (#checkRivals there).
+      if (batch.copy === true && stored > 0) await store.announceCopyWon(batch.jobId).catch(() => {});
     }
     if (failure === undefined) return;
     metrics?.tasksFailed.inc({ job_type: batch.job, code: failure.error.code });
@@ -380,27 +385,48 @@ export class WorkerNode {
   }
 
   /**
-   * The loser of a race between copies of the same tasks (docs/architecture.md §5, stragglers):
-   * every WINNER_CHECK_MS while the tasks run, whether all their results are stored already (by a
-   * copy on another node); if so the tasks are stopped (`halt`) and `lostAfterMs` says how long
-   * they had run. Results are first-write-wins anyway: this only stops wasted work early.
+   * The loser of a race between an entry and its backup copy (docs/architecture.md §5,
+   * stragglers): once all of the tasks' results are stored by the other, the tasks are stopped
+   * (`halt`) and `lostAfterMs` says how long they had run. Only entries that have a copy can
+   * lose, so nothing here polls Redis for an ordinary entry: it is only registered, and checked
+   * (one read) when a copy of its job announces it stored first (#checkRivals). A copy itself
+   * (`isCopy`) cannot know when its original ends, so it checks every WINNER_CHECK_MS. Results
+   * are first-write-wins anyway: this only stops wasted work early.
    */
-  #watchForWinner(jobId: string, tasks: TaskBatch['tasks'], halt: AbortController): { readonly lostAfterMs: number | undefined; stop(): void } {
-    const started = Date.now();
-    const state: { lostAfterMs: number | undefined; stop(): void } = { lostAfterMs: undefined, stop: () => clearInterval(timer) };
-    const indices = tasks.map(([i]) => i);
-    const timer = setInterval(() => {
-      void this.#deps.store.results.storedIndices(jobId, indices).then(
-        (stored) => {
-          if (stored.size < indices.length || halt.signal.aborted) return;
-          state.lostAfterMs = Date.now() - started;
-          clearInterval(timer);
-          halt.abort();
-        },
-        () => {}, // unreadable now: the tasks run on, their write is first-write-wins
-      );
-    }, WINNER_CHECK_MS);
-    return state;
+  #watchForWinner(jobId: string, tasks: TaskBatch['tasks'], halt: AbortController, isCopy: boolean): { readonly lostAfterMs: number | undefined; stop(): void } {
+    const entry: RunningEntry = { indices: tasks.map(([i]) => i), started: Date.now(), halt, lostAfterMs: undefined };
+    let entries = this.#running.get(jobId);
+    if (entries === undefined) this.#running.set(jobId, (entries = new Set()));
+    entries.add(entry);
+    const timer = isCopy ? setInterval(() => void this.#checkRival(jobId, entry), WINNER_CHECK_MS) : undefined;
+    return {
+      get lostAfterMs() {
+        return entry.lostAfterMs;
+      },
+      stop: () => {
+        clearInterval(timer);
+        const left = this.#running.get(jobId);
+        left?.delete(entry);
+        if (left?.size === 0) this.#running.delete(jobId);
+      },
+    };
+  }
+
+  /** A copy of some of the job's tasks stored first somewhere: each entry of the job running here is checked. */
+  #checkRivals(jobId: string): void {
+    for (const entry of this.#running.get(jobId) ?? []) void this.#checkRival(jobId, entry);
+  }
+
+  /** Stops the entry if all its results are stored (by another copy): one read. */
+  async #checkRival(jobId: string, entry: RunningEntry): Promise<void> {
+    try {
+      const stored = await this.#deps.store.results.storedIndices(jobId, entry.indices);
+      if (stored.size < entry.indices.length || entry.halt.signal.aborted) return;
+      entry.lostAfterMs = Date.now() - entry.started;
+      entry.halt.abort();
+    } catch {
+      // unreadable now: the tasks run on, their write is first-write-wins
+    }
   }
 
   /**
@@ -481,7 +507,16 @@ const QUEUE_CLOSE_PATIENCE_MS = 15_000;
 /** How long a draining node keeps retrying a result write that Redis does not confirm. */
 const CLOSE_WRITE_PATIENCE_MS = 5_000;
 
-/** How often a running batch checks whether a copy elsewhere stored all its results (then it stops). */
+/** An entry running on this node, as the winner watch sees it. */
+interface RunningEntry {
+  readonly indices: readonly number[];
+  readonly started: number;
+  readonly halt: AbortController;
+  /** Set when another copy stored all its results first: how long this one had run, ms. */
+  lostAfterMs: number | undefined;
+}
+
+/** How often a running backup copy (TaskBatch.copy) checks whether its original stored all its results (then it stops). */
 const WINNER_CHECK_MS = 500;
 
 /** How long a batch of a job not seen lately runs before its job's view is read (see #process). */

@@ -18,6 +18,7 @@ export function jobRecord(overrides: Partial<JobRecord> = {}): JobRecord {
     error: null,
     timing: { splitDoneAt: null, lastResultAt: null, runMicros: 0, reducedOn: null },
     tasksPerNode: {},
+    runMicrosPerNode: {},
     cachePerNode: {},
     retriedTasks: 0,
     stragglers: { stolenTasks: 0, speculatedTasks: 0, wastedMs: 0 },

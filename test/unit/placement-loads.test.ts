@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { HashRing } from '../../src/ring/index.js';
 import { NodeLoads } from '../../src/scheduler/node-loads.js';
 import { Placement } from '../../src/scheduler/placement.js';
+import { MAX_SLOWNESS, slownessOf } from '../../src/scheduler/node-speeds.js';
 
 const NODES = [
   { id: 'w1', weight: 2 },
@@ -73,6 +74,41 @@ describe('bounded placement', () => {
     loads.forget('j2');
     expect(Object.fromEntries(loads.loads)).toEqual({});
     expect(loads.jobs()).toEqual(['j1']);
+  });
+
+  it('measures each node\'s slowness against the fastest from its run time per task; too few results do not count', () => {
+    const slowness = slownessOf({ w1: 10, w2: 10, w3: 5, w4: 1, w5: 10 }, { w1: 400_000, w2: 560_000, w3: 800_000, w4: 9_000_000, w5: 640_000 });
+    expect(Object.fromEntries(slowness)).toEqual({ w1: 1, w2: 1, w3: 4, w5: 1.6 }); // w2: within the noise; w4: too few results
+    // Tasks of microseconds: 3× slower per task, but by less than a millisecond: not counted.
+    expect(slownessOf({ w1: 100, w2: 100 }, { w1: 5_000, w2: 15_000 }).get('w2')).toBe(1);
+    expect(slownessOf({ w1: 10, w2: 10 }, { w1: 10, w2: 1_000_000 }).get('w2')).toBe(MAX_SLOWNESS);
+    expect(slownessOf({}, {}).size).toBe(0);
+  });
+
+  it('weighs a slow node\'s in-flight tasks by its slowness, so bounded placement gives it fewer (stragglers)', () => {
+    const placement = new Placement();
+    const ring = placement.ringFor(NODES);
+    const loads = new NodeLoads();
+    loads.placed('j0', 'w1'); // the job that measured them
+    loads.acknowledge('j0', { w1: 20, w2: 20, w3: 20 }, { w1: 800_000, w2: 800_000, w3: 3_200_000 });
+    expect(Object.fromEntries(loads.slowness)).toEqual({ w3: 4 });
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 300; i++) {
+      const node = placement.place(ring, `j1:${i}`, loads.weightedLoads) as string;
+      loads.placed('j1', node);
+      counts.set(node, (counts.get(node) ?? 0) + 1);
+    }
+    // Nothing drains here: w3 stops at the cap of 1.25 × the mean weighted load, a third of the
+    // others' count or less, where its ring share alone would be a third of all (as in the test above).
+    const w3 = counts.get('w3') ?? 0;
+    expect(w3).toBeGreaterThan(0);
+    expect(w3 * 2.5).toBeLessThan(counts.get('w1') ?? 0);
+    expect(w3 * 2.5).toBeLessThan(counts.get('w2') ?? 0);
+    expect(loads.weightedLoads.get('w3')).toBe(4 * (loads.loads.get('w3') ?? 0));
+    // Measured as fast again (a later job): weighed as any other.
+    loads.acknowledge('j1', { w1: 5, w2: 5, w3: 5 }, { w1: 200_000, w2: 200_000, w3: 200_000 });
+    expect(loads.slowness.size).toBe(0);
+    expect(Object.fromEntries(loads.weightedLoads)).toEqual(Object.fromEntries(loads.loads));
   });
 
   it('refuses a load bound that is neither 0 nor a factor >= 1, saying what to give', () => {

@@ -29,7 +29,11 @@ local function countStored(n)
   redis.call('HINCRBY', KEYS[2], 'done', n)
   redis.call('INCRBY', KEYS[5], n)
   redis.call('HINCRBY', KEYS[2], 'node:' .. ARGV[4], n)
-  if ARGV[3] ~= '' then redis.call('HINCRBY', KEYS[2], 'runMicros', math.floor(tonumber(ARGV[3]) * n)) end
+  if ARGV[3] ~= '' then
+    redis.call('HINCRBY', KEYS[2], 'runMicros', math.floor(tonumber(ARGV[3]) * n))
+    -- Per node too: a node's run time per task against the others' is how the leader sees a slow one (node-loads.ts).
+    redis.call('HINCRBY', KEYS[2], 'runMicros:' .. ARGV[4], math.floor(tonumber(ARGV[3]) * n))
+  end
   if ARGV[5] ~= '0' then redis.call('HINCRBY', KEYS[2], 'retriedTasks', n) end
 end
 local status = redis.call('HGET', KEYS[2], 'status')
