@@ -1,7 +1,6 @@
 // Task key → worker node: the ring for the current membership, rebuilt only when membership changes.
 import { RingpoolError } from '../errors.js';
-import { HashRing, boundedLoadCap } from '../ring/index.js';
-import type { KeyAffinity } from './key-affinity.js';
+import { HashRing } from '../ring/index.js';
 import type { MemberNode } from './membership.js';
 
 export class Placement {
@@ -28,32 +27,10 @@ export class Placement {
     return this.#ring;
   }
 
-  /**
-   * The node for a task key: its owner, passed on along the ring while that node is at its cap
-   * (when bounded). With `affinity` (a job with its own `keyOf`), a key whose earlier task went
-   * elsewhere stays there while that node is under its cap (key-affinity.ts: a spilled key moves
-   * whole instead of being loaded on several nodes).
-   */
-  place(ring: HashRing, key: string, loads: ReadonlyMap<string, number>, affinity?: KeyAffinity): string | undefined {
-    if (this.loadBound === 0) return ring.ownerOf(key);
-    const last = affinity?.nodeOf(key);
-    if (last !== undefined && hasRoom(ring, last, loads)) return last;
-    const node = ring.ownerOfBounded(key, loads);
-    if (node !== undefined) affinity?.remember(key, node);
-    return node;
+  /** The node for a task key: its owner, passed on along the ring while that node is at its cap (when bounded). */
+  place(ring: HashRing, key: string, loads: ReadonlyMap<string, number>): string | undefined {
+    return placeTask(ring, key, this.loadBound === 0 ? undefined : loads);
   }
-}
-
-/** Whether `node` is on the ring and under its bounded-load cap, by the arithmetic `ownerOfBounded` uses. */
-function hasRoom(ring: HashRing, node: string, loads: ReadonlyMap<string, number>): boolean {
-  let total = 0;
-  let weight: number | undefined;
-  for (const n of ring.nodes()) {
-    total += loads.get(n.id) ?? 0;
-    if (n.id === node) weight = n.weight;
-  }
-  if (weight === undefined) return false; // it left the ring
-  return (loads.get(node) ?? 0) < boundedLoadCap(total, weight, ring.totalWeight, ring.options.loadFactor);
 }
 
 /** The default `--load-bound`: a node holds at most 1.25 × the mean in-flight tasks (weighted by threads). */

@@ -23,7 +23,6 @@ import { batchShape, checkpointAfter, openingCheckpoint } from './batch-shape.js
 import { EntryBatcher, markWhole } from './entry-batcher.js';
 import { DEFAULT_LOAD_BOUND, Placement, taskKey } from './placement.js';
 import { NodeLoads } from './node-loads.js';
-import { KeyAffinity } from './key-affinity.js';
 import { stealFromStragglers } from './stealing.js';
 import { unstoredEntry, type QueueEntry } from './queue-entry.js';
 import { ScheduleRunner } from './schedule-runner.js';
@@ -308,8 +307,6 @@ export class Scheduler {
     };
 
     const keyOf = loaded.module.keyOf;
-    // Only a module's own keys have locality to keep; the default key is unique per task.
-    const affinity = keyOf === undefined ? undefined : new KeyAffinity();
     const nodes = await membership.waitForNodes();
     let ring = this.#placement.ringFor(nodes);
     // The first checkpoint comes early, so no thread idles while the rest is split and enqueued.
@@ -326,7 +323,11 @@ export class Scheduler {
           await new Promise((r) => setImmediate(r));
           sliceStart = performance.now();
         }
-        if (index >= skip) batches.add(this.#place(ring, id, taskKey(keyOf, id, index, task), affinity), [index, task]);
+        if (index >= skip) {
+          const key = taskKey(keyOf, id, index, task);
+          // A module's own keys are grouped in their entry (EntryBatcher: one cache load per key and entry).
+          batches.add(this.#place(ring, id, key), [index, task], keyOf === undefined ? undefined : key);
+        }
         index++;
         if (index > this.#options.maxTasksPerJob) {
           throw new RingpoolError('TOO_MANY_TASKS', `split yielded more than ${this.#options.maxTasksPerJob} tasks (maxTasksPerJob)`);
@@ -364,8 +365,8 @@ export class Scheduler {
   }
 
   /** The node a task goes to, counted in its in-flight load. */
-  #place(ring: HashRing, jobId: string, key: string, affinity: KeyAffinity | undefined): string {
-    const node = this.#placement.place(ring, key, this.#loads.loads, affinity) as string;
+  #place(ring: HashRing, jobId: string, key: string): string {
+    const node = this.#placement.place(ring, key, this.#loads.loads) as string;
     this.#loads.placed(jobId, node);
     return node;
   }

@@ -1,7 +1,6 @@
 // Bounded placement under skewed keys: the leader's in-flight counts (NodeLoads) cap the hottest node.
 import { describe, expect, it } from 'vitest';
 import { HashRing } from '../../src/ring/index.js';
-import { KeyAffinity } from '../../src/scheduler/key-affinity.js';
 import { NodeLoads } from '../../src/scheduler/node-loads.js';
 import { Placement } from '../../src/scheduler/placement.js';
 
@@ -32,46 +31,16 @@ function maxOverMean(counts: Map<string, number>, nodes: number): number {
   return Math.max(...counts.values()) / (total / nodes);
 }
 
-function placeAll(placement: Placement, keys: readonly string[], affinity?: KeyAffinity): Map<string, number> {
+function placeAll(placement: Placement, keys: readonly string[]): Map<string, number> {
   const loads = new NodeLoads();
   const ring = placement.ringFor(NODES);
   const counts = new Map<string, number>();
   for (const key of keys) {
-    const node = placement.place(ring, key, loads.loads, affinity) as string;
+    const node = placement.place(ring, key, loads.loads) as string;
     loads.placed('job', node);
     counts.set(node, (counts.get(node) ?? 0) + 1);
   }
   return counts;
-}
-
-/**
- * `shard-search`'s shape: `keys` keys × `perKey` tasks split interleaved (key 0, 1, …, 0, 1, …),
- * at most `window` in flight (the oldest is stored as each new one is placed, as the split's
- * back-pressure keeps it). Returns how many (key, node) pairs there were (each one a load of the
- * key into that node's cache) and the busiest node's tasks over the mean.
- */
-function placeInterleaved(keys: number, perKey: number, window: number, affinity?: KeyAffinity): { pairs: number; maxOverMean: number } {
-  const placement = new Placement(1.25);
-  const ring = placement.ringFor(NODES);
-  const loads = new Map<string, number>();
-  const inFlight: string[] = [];
-  const pairs = new Set<string>();
-  const counts = new Map<string, number>();
-  for (let part = 0; part < perKey; part++) {
-    for (let k = 0; k < keys; k++) {
-      const key = `shard-search:67:${k}`;
-      const node = placement.place(ring, key, loads, affinity) as string;
-      loads.set(node, (loads.get(node) ?? 0) + 1);
-      counts.set(node, (counts.get(node) ?? 0) + 1);
-      inFlight.push(node);
-      pairs.add(`${key}@${node}`);
-      if (inFlight.length > window) {
-        const done = inFlight.shift() as string;
-        loads.set(done, (loads.get(done) as number) - 1);
-      }
-    }
-  }
-  return { pairs: pairs.size, maxOverMean: maxOverMean(counts, NODES.length) };
 }
 
 describe('bounded placement', () => {
@@ -89,38 +58,6 @@ describe('bounded placement', () => {
     const ring = placement.ringFor(NODES);
     const loads = new NodeLoads();
     for (const key of ['a', 'b', 'c', 'd']) expect(placement.place(ring, key, loads.loads)).toBe(ring.ownerOf(key));
-  });
-
-  it('keeps the bound under Zipf keys with key affinity too', () => {
-    expect(maxOverMean(placeAll(new Placement(1.25), keys, new KeyAffinity()), NODES.length)).toBeLessThanOrEqual(1.25 + 0.01);
-  });
-
-  it('with key affinity a key spilled by the bound moves whole: each key on one node, not split over two or three', () => {
-    // 50 keys × 100 tasks, 200 in flight: placed task by task, the busy node's keys spill a task
-    // at a time and 75 (key, node) pairs load a key (the same keys, measured); with affinity 50.
-    const plain = placeInterleaved(50, 100, 200);
-    const sticky = placeInterleaved(50, 100, 200, new KeyAffinity());
-    expect(plain.pairs).toBeGreaterThan(60); // the spread is real without affinity
-    expect(sticky.pairs).toBeLessThanOrEqual(52);
-    expect(sticky.maxOverMean).toBeLessThanOrEqual(1.25 + 0.01);
-  });
-
-  it('follows a remembered key only to a node on the ring with room, and forgets the oldest keys past its limit', () => {
-    const placement = new Placement(1.25);
-    const ring = placement.ringFor(NODES);
-    const affinity = new KeyAffinity(2);
-    const owner = ring.ownerOf('k') as string;
-    const other = NODES.map((n) => n.id).find((id) => id !== owner) as string;
-    affinity.remember('k', other);
-    expect(placement.place(ring, 'k', new Map(), affinity)).toBe(other); // room everywhere: stays where it went
-    expect(placement.place(ring, 'k', new Map([[other, 10]]), affinity)).toBe(owner); // `other` at its cap: back to the ring
-    expect(affinity.nodeOf('k')).toBe(owner);
-    affinity.remember('gone', 'w9');
-    expect(placement.place(ring, 'gone', new Map(), affinity)).toBe(ring.ownerOf('gone')); // w9 is not on the ring
-    affinity.remember('x', 'w1');
-    expect(affinity.size).toBe(2);
-    expect(affinity.nodeOf('k')).toBeUndefined();
-    expect(() => new KeyAffinity(0)).toThrow(/maxKeys must be an integer >= 1, got 0/);
   });
 
   it('counts placed minus stored per node; an ended job stops counting', () => {
