@@ -1,4 +1,4 @@
-// `npm run bench -- placement [--quick] [--json] [--only zipf,cache,straggler] [--cache-rounds N] [--no-warmup]`: bounded loads under Zipf keys, the node cache with and without keys, a slow node with and without stealing.
+// `npm run bench -- placement [--quick] [--json] [--only zipf,cache,straggler] [--cache-rounds N] [--cache-share F] [--no-warmup]`: bounded loads under Zipf keys, the node cache with and without keys, a slow node with and without stealing.
 import { BENCH_JOBS, hasFlag, numberFlag, stringFlag, withProcessCluster } from './harness.js';
 import { formatNumber, printTable, type BenchSuite } from './report.js';
 import type { ProcessCluster } from '../test/helpers/process-cluster.js';
@@ -105,7 +105,8 @@ const suite: BenchSuite = async (args) => {
   // the load bound) when placed by key, not all of them (tasks come interleaved: LRU then thrashes).
   // 64 KiB shards build in ~10 ms here, plus a 20 ms fetch: a load of ~30 ms.
   const shardKb = 64;
-  const cacheBytes = Math.round(shards.shards * 0.6 * shardKb * 1024);
+  // `--cache-share`: another fraction, e.g. 0.25 where a node's keyed share no longer fits.
+  const cacheBytes = Math.round(shards.shards * numberFlag(args, 'cache-share', 0.6) * shardKb * 1024);
   const spin = { tasks: quick ? 60 : 150, ms: 40 };
   const cacheFlags = ['--cache-bytes', String(cacheBytes)];
   const rounds = numberFlag(args, 'cache-rounds', 2);
