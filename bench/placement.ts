@@ -166,7 +166,7 @@ const suite: BenchSuite = async (args) => {
     lostTasks: integrity.lostTasks,
     droppedCopies: integrity.droppedCopies,
     quick,
-    parts: [...parts].join(","),
+    parts: [...parts].join(','),
   };
   const rows: (string | number | null)[][] = [['figure', 'value', 'target / note']];
   if (parts.has('zipf')) {
