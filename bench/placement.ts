@@ -1,4 +1,4 @@
-// `npm run bench -- placement [--quick] [--only stragglers] [--json]`: bounded loads under Zipf keys, the node cache with and without keys, a slow node with and without stealing.
+// `npm run bench -- placement [--quick] [--json] [--only zipf,cache,stragglers] [--reps N] [--cache-rounds N] [--cache-share F] [--no-warmup]`: bounded loads under Zipf keys, the node cache with and without keys, a slow node with and without stealing.
 import { BENCH_JOBS, hasFlag, numberFlag, startTrackedRedis, stringFlag, withProcessCluster } from './harness.js';
 import { formatNumber, printTable, type BenchSuite } from './report.js';
 import { startProcessCluster, type ProcessCluster } from '../test/helpers/process-cluster.js';
@@ -177,62 +177,105 @@ async function stragglerFigures(args: readonly string[], quick: boolean) {
   return { figures, rows };
 }
 
+/** What one cache contender did: its makespan, asks of the caches, and shards built per node. */
+interface CacheRun {
+  readonly ms: number;
+  readonly hitRate: number;
+  readonly built: number;
+  readonly perNode: Record<string, { tasks: number; hits: number; misses: number; bytes: number }>;
+}
+
+/** The parts of the suite: `--only zipf,cache,stragglers` runs some of them (default: all). */
+const PARTS = ['zipf', 'cache', 'stragglers'] as const;
+type Part = (typeof PARTS)[number];
+
+function partsOf(args: readonly string[]): ReadonlySet<Part> {
+  const only = stringFlag(args, 'only', PARTS.join(','));
+  const parts = only.split(',').map((p) => p.trim());
+  for (const p of parts) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`--only takes ${PARTS.join(', ')} (comma-separated), got "${p}"`);
+  return new Set(parts as Part[]);
+}
+
+async function cacheRun(c: ProcessCluster, input: object): Promise<CacheRun> {
+  const job = await runJob(c, 'shard-search', input);
+  const id = (job as unknown as { id: string }).id;
+  const { result } = (await c.call(`/v1/jobs/${id}/result`)) as { result: { shardsBuilt: number } };
+  const perNode: CacheRun['perNode'] = {};
+  for (const w of WORKERS) perNode[w] = { tasks: job.tasksPerNode[w] ?? 0, ...(job.cachePerNode[w] ?? { hits: 0, misses: 0, bytes: 0 }) };
+  return { ms: makespan(job), hitRate: hitRate(job), built: result.shardsBuilt, perNode };
+}
+
 const suite: BenchSuite = async (args) => {
   const quick = hasFlag(args, 'quick');
-  const only = stringFlag(args, 'only', 'all');
-  if (only !== 'all' && only !== 'stragglers') throw new Error(`--only takes "stragglers", got ${JSON.stringify(only)}`);
-  const stragglers = await stragglerFigures(args, quick);
-  const tail = [['duplicateResults / lostTasks', `${integrity.duplicateResults} / ${integrity.lostTasks}`, `0 / 0; ${integrity.droppedCopies} results of losing copies dropped (first write wins)`]];
-  if (only === 'stragglers') {
-    printTable(`placement, stragglers: 3 worker nodes × 2 threads${quick ? ' (--quick)' : ''}`, [['figure', 'value', 'target / note'], ...stragglers.rows, ...tail]);
-    return { ...stragglers.figures, ...integrity, quick };
-  }
+  const parts = partsOf(args);
   const zipf = { tasks: 20_000, keys: 1_000, s: 1.1 };
   const shards = quick ? { shards: 20, tasksPerShard: 50 } : { shards: 50, tasksPerShard: 100 };
   // Each node's cache holds about 60% of the shards: its own share (a third, plus keys spilled by
   // the load bound) when placed by key, not all of them (tasks come interleaved: LRU then thrashes).
-  // 64 KiB shards build in ~10 ms here, plus a 20 ms fetch: a load of ~30 ms.
+  // 64 KiB shards build in ~6 ms here, plus a 20 ms fetch: a load of ~26 ms, a hit under 1 ms.
   const shardKb = 64;
-  const cacheBytes = Math.round(shards.shards * 0.6 * shardKb * 1024);
+  // `--cache-share`: another fraction, e.g. 0.25 where a node's keyed share no longer fits.
+  const cacheBytes = Math.round(shards.shards * numberFlag(args, 'cache-share', 0.6) * shardKb * 1024);
   const cacheFlags = ['--cache-bytes', String(cacheBytes)];
+  const rounds = numberFlag(args, 'cache-rounds', 2);
 
-  // Stealing on in A as in the straggler runs: what it moves and copies with nothing slow is waste.
-  const healthy = await cluster('place-a', [...cacheFlags, '--steal-after-ms', String(numberFlag(args, 'steal-after-ms', 1000))], false, async (c) => {
-    const bounded = await runJob(c, 'zipf-keys', zipf);
-    // Different shard sizes: different cache keys, so the second job finds nothing the first kept.
-    const keyed = await runJob(c, 'shard-search', { ...shards, shardKb, fetchMs: 20, keyed: true });
-    const random = await runJob(c, 'shard-search', { ...shards, shardKb: shardKb + 1, fetchMs: 20, keyed: false });
-    return { bounded, keyed, random };
-  });
-  const unbounded = await cluster('place-c', [...cacheFlags, '--load-bound', '0'], false, async (c) => runJob(c, 'zipf-keys', zipf));
+  // Bounded loads on a healthy cluster with the defaults; the same job placed by the ring alone (stealing off too).
+  const bounded = parts.has('zipf') ? await cluster('place-a', cacheFlags, false, (c) => runJob(c, 'zipf-keys', zipf)) : undefined;
+  const unbounded = parts.has('zipf') ? await cluster('place-c', [...cacheFlags, '--load-bound', '0', '--steal-after-ms', '0'], false, (c) => runJob(c, 'zipf-keys', zipf)) : undefined;
+  // The cache's own cluster, stealing off: a stolen or speculated copy runs away from its key's
+  // node and would count against the cache. A warm-up job first (the job type's task time is
+  // measured and its module loaded on every thread), then keyed and random alternating
+  // (keyed, random, random, keyed, …), each with shards of its own size: different cache keys, so
+  // no job finds what an earlier one kept.
+  const cached = !parts.has('cache')
+    ? undefined
+    : await cluster('place-cache', [...cacheFlags, '--steal-after-ms', '0'], false, async (c) => {
+        if (!hasFlag(args, 'no-warmup')) await runJob(c, 'shard-search', { shards: 6, tasksPerShard: 20, shardKb: 1, fetchMs: 20, keyed: true });
+        const keyed: CacheRun[] = [];
+        const random: CacheRun[] = [];
+        let kb = shardKb;
+        for (let r = 0; r < rounds; r++) {
+          const order = r % 2 === 0 ? [true, false] : [false, true];
+          for (const isKeyed of order) (isKeyed ? keyed : random).push(await cacheRun(c, { ...shards, shardKb: kb++, fetchMs: 20, keyed: isKeyed }));
+        }
+        return { keyed, random };
+      });
+  const stragglers = parts.has('stragglers') ? await stragglerFigures(args, quick) : undefined;
 
+  const keyedMs = cached === undefined ? null : median(cached.keyed.map((r) => r.ms));
+  const randomMs = cached === undefined ? null : median(cached.random.map((r) => r.ms));
   const figures = {
-    zipfMaxOverMean: maxOverMean(healthy.bounded),
-    zipfMaxOverMeanUnbounded: maxOverMean(unbounded),
-    cacheHitRate: hitRate(healthy.keyed),
-    cacheHitRateRandom: hitRate(healthy.random),
-    cacheKeyedMs: makespan(healthy.keyed),
-    cacheRandomMs: makespan(healthy.random),
-    cacheSpeedup: round(makespan(healthy.random) / makespan(healthy.keyed)),
-    /** Tasks stolen / copied in cluster A's zipf and cache jobs (nothing slow there). */
-    clusterAStolen: [healthy.bounded, healthy.keyed, healthy.random].reduce((a, j) => a + j.stragglers.stolenTasks, 0),
-    clusterASpeculated: [healthy.bounded, healthy.keyed, healthy.random].reduce((a, j) => a + j.stragglers.speculatedTasks, 0),
-    clusterADropped: [healthy.bounded, healthy.keyed, healthy.random].reduce((a, j) => a + j.progress.duplicates, 0),
-    ...stragglers.figures,
+    zipfMaxOverMean: bounded === undefined ? null : maxOverMean(bounded),
+    zipfMaxOverMeanUnbounded: unbounded === undefined ? null : maxOverMean(unbounded),
+    /** Tasks stolen / copied / dropped in the bounded zipf job (nothing slow there). */
+    zipfStolenCopiedDropped: bounded === undefined ? null : `${bounded.stragglers.stolenTasks} / ${bounded.stragglers.speculatedTasks} / ${bounded.progress.duplicates}`,
+    cacheHitRate: cached === undefined ? null : median(cached.keyed.map((r) => r.hitRate)),
+    cacheHitRateRandom: cached === undefined ? null : median(cached.random.map((r) => r.hitRate)),
+    cacheKeyedMs: keyedMs,
+    cacheRandomMs: randomMs,
+    cacheSpeedup: keyedMs === null || randomMs === null ? null : round(randomMs / keyedMs),
+    cacheRuns: cached === undefined ? null : JSON.stringify(cached),
+    ...stragglers?.figures,
     ...integrity,
     quick,
+    parts: [...parts].join(','),
   };
-  printTable(`placement: 3 worker nodes × 2 threads${quick ? ' (--quick)' : ''}`, [
-    ['figure', 'value', 'target / note'],
-    ['zipfMaxOverMean (bounded, c = 1.25)', figures.zipfMaxOverMean, '≤ 1.30'],
-    ['zipfMaxOverMeanUnbounded', figures.zipfMaxOverMeanUnbounded, `${formatNumber(zipf.tasks)} tasks, Zipf s = 1.1 over ${zipf.keys} keys`],
-    ['cacheHitRate (keyOf by shard)', figures.cacheHitRate, '≥ 0.9'],
-    ['cacheHitRateRandom (keyOf by task)', figures.cacheHitRateRandom, `${shards.shards} shards × ${shards.tasksPerShard} tasks, 20 ms fetch`],
-    ['cache: keyed / random makespan, ms', `${figures.cacheKeyedMs} / ${figures.cacheRandomMs}`, `×${figures.cacheSpeedup} (≥ 2)`],
-    ['cluster A (zipf, cache jobs): stolen / speculated / dropped', `${figures.clusterAStolen} / ${figures.clusterASpeculated} / ${figures.clusterADropped}`, 'healthy: ≈ 0'],
-    ...stragglers.rows,
-    ...tail,
-  ]);
+  const rows: Array<Array<string | number | null>> = [['figure', 'value', 'target / note']];
+  if (parts.has('zipf')) {
+    rows.push(['zipfMaxOverMean (bounded, c = 1.25)', figures.zipfMaxOverMean, `≤ 1.30; stolen / copied / dropped ${figures.zipfStolenCopiedDropped} (healthy: ≈ 0)`]);
+    rows.push(['zipfMaxOverMeanUnbounded', figures.zipfMaxOverMeanUnbounded, `${formatNumber(zipf.tasks)} tasks, Zipf s = 1.1 over ${zipf.keys} keys`]);
+  }
+  if (cached !== undefined) {
+    const runs = (list: CacheRun[]) => list.map((r) => `${r.ms} ms / ${r.hitRate} / ${r.built} built`).join('; ');
+    rows.push(['cacheHitRate (keyOf by shard, median)', figures.cacheHitRate, '≥ 0.9']);
+    rows.push(['cacheHitRateRandom (keyOf by task, median)', figures.cacheHitRateRandom, `${shards.shards} shards × ${shards.tasksPerShard} tasks, 20 ms fetch, stealing off`]);
+    rows.push(['cache: keyed / random makespan, ms (median)', `${figures.cacheKeyedMs} / ${figures.cacheRandomMs}`, `×${figures.cacheSpeedup} (≥ 2)`]);
+    rows.push(['  keyed runs (ms / hit rate / built)', runs(cached.keyed), '']);
+    rows.push(['  random runs (ms / hit rate / built)', runs(cached.random), '']);
+  }
+  if (stragglers !== undefined) rows.push(...stragglers.rows);
+  rows.push(['duplicateResults / lostTasks', `${integrity.duplicateResults} / ${integrity.lostTasks}`, `0 / 0; ${integrity.droppedCopies} results of losing copies dropped (first write wins)`]);
+  printTable(`placement: 3 worker nodes × 2 threads${quick ? ' (--quick)' : ''}`, rows as never);
   return figures;
 };
 

@@ -10,6 +10,12 @@ export const WHOLE_MAX_INPUT_CHARS = 64 * 1024;
 /**
  * A node's tasks wait here until they fill an entry of the shape's `batchSize`, which is then
  * sealed; at a checkpoint the split seals what is left and takes every sealed entry to enqueue.
+ *
+ * Tasks added with a key (a module's own `keyOf`) are grouped by key in their entry, keys in the
+ * order they first came: a node's threads claim an entry's tasks in order, so a key's tasks run
+ * one after another and its value is loaded into the node's cache (`ctx.cache`) once per entry at
+ * most, however many keys the entry mixes and however small the cache (interleaved, a cache
+ * smaller than the entry's keys misses on every task: docs/performance.md, Placement).
  */
 export class EntryBatcher {
   readonly #job: JobRecord;
@@ -18,6 +24,8 @@ export class EntryBatcher {
   #shape: BatchShape;
   /** Node id → its tasks not yet in an entry. */
   readonly #pending = new Map<string, Task[]>();
+  /** Node id → the keys of its pending tasks, position by position (only for tasks added with a key). */
+  readonly #keys = new Map<string, Array<string | undefined>>();
   /** Node id → its sealed entries, not yet taken. */
   #ready = new Map<string, QueueEntry[]>();
 
@@ -39,11 +47,16 @@ export class EntryBatcher {
     this.#shape = shape;
   }
 
-  /** Adds a task placed on `node`; the node's entry is sealed once it holds a batch. */
-  add(node: string, task: Task): void {
+  /** Adds a task placed on `node` (`key`: its `keyOf` key, to group by); the node's entry is sealed once it holds a batch. */
+  add(node: string, task: Task, key?: string): void {
     let list = this.#pending.get(node);
     if (list === undefined) this.#pending.set(node, (list = []));
     list.push(task);
+    if (key !== undefined || this.#keys.has(node)) {
+      let keys = this.#keys.get(node);
+      if (keys === undefined) this.#keys.set(node, (keys = new Array<string | undefined>(list.length - 1).fill(undefined)));
+      keys.push(key);
+    }
     if (list.length >= this.#shape.batchSize) this.#seal(node, list);
   }
 
@@ -58,9 +71,23 @@ export class EntryBatcher {
   #seal(node: string, tasks: Task[]): void {
     let list = this.#ready.get(node);
     if (list === undefined) this.#ready.set(node, (list = []));
-    list.push(taskEntry(this.#job, this.#term, tasks, this.#shape.perCall, this.#traceparent));
+    const keys = this.#keys.get(node);
+    list.push(taskEntry(this.#job, this.#term, keys === undefined ? tasks : groupByKey(tasks, keys), this.#shape.perCall, this.#traceparent));
     this.#pending.set(node, []);
+    this.#keys.delete(node);
   }
+}
+
+/** The tasks grouped by key, keys in the order they first came, each key's tasks in their order (stable; tasks without a key form one group). */
+export function groupByKey(tasks: readonly Task[], keys: ReadonlyArray<string | undefined>): Task[] {
+  const groups = new Map<string | undefined, Task[]>();
+  tasks.forEach((task, i) => {
+    const key = keys[i];
+    let group = groups.get(key);
+    if (group === undefined) groups.set(key, (group = []));
+    group.push(task);
+  });
+  return groups.size === tasks.length ? [...tasks] : [...groups.values()].flat();
 }
 
 /**

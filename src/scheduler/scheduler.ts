@@ -323,7 +323,11 @@ export class Scheduler {
           await new Promise((r) => setImmediate(r));
           sliceStart = performance.now();
         }
-        if (index >= skip) batches.add(this.#place(ring, id, taskKey(keyOf, id, index, task)), [index, task]);
+        if (index >= skip) {
+          const key = taskKey(keyOf, id, index, task);
+          // A module's own keys are grouped in their entry (EntryBatcher: one cache load per key and entry).
+          batches.add(this.#place(ring, id, key), [index, task], keyOf === undefined ? undefined : key);
+        }
         index++;
         if (index > this.#options.maxTasksPerJob) {
           throw new RingpoolError('TOO_MANY_TASKS', `split yielded more than ${this.#options.maxTasksPerJob} tasks (maxTasksPerJob)`);

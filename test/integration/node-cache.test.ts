@@ -1,12 +1,15 @@
-// ctx.cache is one cache per node, shared by its real threads: N threads asking for one key at once load it once.
+// ctx.cache is one cache per node, shared by its real threads: a key is loaded once per node, not per thread; counted in /metrics and the job detail.
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ShardSearchResult, ShardSearchTask } from '../../jobs/shard-search.js';
+import type { CacheProbeResult, CacheProbeTask } from '../fixtures/jobs/cache-probe.js';
+import { startTestNode } from '../helpers/cluster.js';
 import { NodeCache } from '../../src/worker/node-cache.js';
 import { TaskPool, type BatchRun } from '../../src/worker/task-pool.js';
 import type { TaskOutcome } from '../../src/worker/task-runner.js';
 
 const MODULE = fileURLToPath(new URL('../../jobs/shard-search.ts', import.meta.url));
+const PROBE = fileURLToPath(new URL('../fixtures/jobs/cache-probe.ts', import.meta.url));
 const THREADS = 3;
 
 let pool: TaskPool;
@@ -31,6 +34,23 @@ function run(list: Array<readonly [number, ShardSearchTask]>): Promise<{ outcome
 const results = (outcomes: TaskOutcome[]) => outcomes.map((o) => (o.ok ? (JSON.parse(o.json) as ShardSearchResult) : expect.fail(JSON.stringify(o))));
 
 describe('the node cache behind ctx.cache', () => {
+  it('is one per node: a value one thread loaded is what the other threads get, without loading it again', async () => {
+    // Two keys, each asked by THREADS tasks claimed one at a time: the threads that run them are
+    // told apart by their ids. A cache per thread would load each key once per thread that asks.
+    const probe = (key: string, part: number): readonly [number, CacheProbeTask] => [part, { key, loadMs: 200, bytes: 1024 }];
+    const list = [...Array.from({ length: THREADS }, (_, i) => probe('probe-a', i)), ...Array.from({ length: THREADS }, (_, i) => probe('probe-b', THREADS + i))];
+    const own = new TaskPool({ threads: THREADS, cache: new NodeCache(64 * 1024) }); // a fresh cache: the tests below count from zero
+    const { outcomes } = await own.run({ modulePath: PROBE, jobId: 'cache-probe-test', attempt: 0, tasks: list, timeoutMs: 30_000, memoryMb: 512, chunk: 1 }).finally(() => own.close());
+    const got = outcomes.map((o) => (o.ok ? (JSON.parse(o.json) as CacheProbeResult) : expect.fail(JSON.stringify(o))));
+    expect(new Set(got.map((r) => r.thread)).size).toBeGreaterThan(1); // the tasks really ran on several threads
+    expect(got.filter((r) => r.built)).toHaveLength(2); // one load per key for the whole node
+    expect(got.some((r) => r.loadedBy !== r.thread)).toBe(true); // and other threads got what it loaded
+    for (const key of [0, 1]) {
+      const mine = got.slice(key * THREADS, (key + 1) * THREADS);
+      expect(new Set(mine.map((r) => r.loadedBy)).size).toBe(1);
+    }
+  });
+
   it('loads a key once for all the threads asking for it at once (single-flight), then serves it from the cache', async () => {
     // Each task asks for the shard before its 300 ms load: the three threads ask while the first loads.
     const first = results((await run(tasks(1, THREADS))).outcomes);
@@ -52,5 +72,27 @@ describe('the node cache behind ctx.cache', () => {
     expect(cache.stats().entries).toBeLessThan(6);
     const reloaded = results((await run(tasks(1, 1))).outcomes);
     expect(reloaded[0]?.built).toBe(true);
+  });
+});
+
+describe('cache counts per node', () => {
+  it('shows hits, misses and bytes per node in /metrics and in the job detail', async () => {
+    const node = await startTestNode({ cacheBytes: 1024 * 1024 }, 'cache-counts');
+    try {
+      const created = await node.api('/v1/jobs', { body: { job: 'cache-probe', input: { keys: 3, tasksPerKey: 20, loadMs: 20, bytes: 2048 } } });
+      const job = await node.waitForJob(created.body.id);
+      expect(job.status).toBe('completed');
+      const counts = job.cachePerNode['w-cache-counts'];
+      // One node: each of the 3 keys is loaded once; the other 57 asks are hits.
+      expect(counts).toMatchObject({ misses: 3, hits: 57 });
+      expect(counts.bytes).toBeGreaterThanOrEqual(3 * 2048);
+      const metrics = (await node.api('/metrics')).body as string;
+      const value = (name: string) => Number(new RegExp(`^${name}\\{node="w-cache-counts"\\} (\\S+)$`, 'm').exec(metrics)?.[1]);
+      expect(value('ringpool_node_cache_hits_total')).toBe(57);
+      expect(value('ringpool_node_cache_misses_total')).toBe(3);
+      expect(value('ringpool_node_cache_bytes')).toBe(counts.bytes);
+    } finally {
+      await node.close();
+    }
   });
 });

@@ -14,6 +14,25 @@ describe('EntryBatcher', () => {
     expect(indices(batches.takeReady())).toEqual({ a: [[0, 2, 3], [4, 6, 7]], b: [[1, 5]] });
   });
 
+  it('groups a keyed job’s tasks by key in each entry, keys in the order they first came (one cache load per key and entry)', () => {
+    const batches = new EntryBatcher(jobRecord(), 1, { batchSize: 6, perCall: 2 });
+    // Interleaved as shard-search splits them: shard 0, 1, 2, 0, 1, 2, …
+    for (let i = 0; i < 8; i++) batches.add(i % 2 === 0 ? 'a' : 'b', task(i), `shard:${i % 3}`);
+    const ready = batches.takeReady();
+    expect(indices(ready)).toEqual({ a: [[0, 6, 2, 4]], b: [[1, 7, 3, 5]] }); // a: keys 0,2,1,0 → 0,0,2,1
+    // Task 0 stays first: a job of one entry can still be reduced by its worker (markWhole).
+    const one = new EntryBatcher(jobRecord(), 1, { batchSize: 10, perCall: 10 });
+    for (let i = 0; i < 4; i++) one.add('a', task(i), `k${i % 2}`);
+    expect(indices(one.takeReady())).toEqual({ a: [[0, 2, 1, 3]] });
+  });
+
+  it('leaves tasks without a key, or with a key each, in the order they came', () => {
+    const batches = new EntryBatcher(jobRecord(), 1, { batchSize: 10, perCall: 2 });
+    for (let i = 0; i < 4; i++) batches.add('a', task(i), `job:${i}`);
+    for (let i = 4; i < 6; i++) batches.add('b', task(i));
+    expect(indices(batches.takeReady())).toEqual({ a: [[0, 1, 2, 3]], b: [[4, 5]] });
+  });
+
   it('hands each entry over once: what is taken is gone, and tasks added later start new entries', () => {
     const batches = new EntryBatcher(jobRecord(), 1, { batchSize: 2, perCall: 2 });
     batches.add('a', task(0));
