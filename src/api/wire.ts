@@ -108,7 +108,7 @@ export const JobSchema = z.object({
   retriedTasks: z.number().int(),
   stragglers: z
     .object({
-      stolenTasks: z.number().int().describe('tasks moved off a busy node for an idle one (work stealing)'),
+      stolenTasks: z.number().int().describe('tasks moved off a slow or backed-up node to one with a free thread (work stealing)'),
       speculatedTasks: z.number().int().describe('backup copies run of the last tasks (speculative execution)'),
       wastedMs: z.number().int().describe('time spent on copies whose result lost to another (first write wins)'),
     })

@@ -19,7 +19,7 @@ export class Metrics {
   readonly cacheHits = new Counter({ name: 'ringpool_node_cache_hits_total', help: 'ctx.cache asks answered with a kept (or concurrently loaded) value, per worker node', labelNames: ['node'], registers: [this.registry] });
   readonly cacheMisses = new Counter({ name: 'ringpool_node_cache_misses_total', help: 'ctx.cache asks that loaded the value (one per key and load), per worker node', labelNames: ['node'], registers: [this.registry] });
   readonly cacheBytes = new Gauge({ name: 'ringpool_node_cache_bytes', help: "Bytes kept in the worker node's cache (--cache-bytes bounds it)", labelNames: ['node'], registers: [this.registry] });
-  readonly stolenTasks = new Counter({ name: 'ringpool_tasks_stolen_total', help: 'Tasks moved off a busy worker node for an idle one (work stealing)', registers: [this.registry] });
+  readonly stolenTasks = new Counter({ name: 'ringpool_tasks_stolen_total', help: 'Tasks moved off a slow or backed-up worker node to one with a free thread (work stealing)', registers: [this.registry] });
   readonly speculatedTasks = new Counter({ name: 'ringpool_tasks_speculated_total', help: 'Backup copies run of a job\'s last tasks (speculative execution)', registers: [this.registry] });
   readonly wastedMs = new Counter({ name: 'ringpool_straggler_wasted_ms_total', help: 'Milliseconds spent on task copies whose result lost to another (first write wins)', registers: [this.registry] });
   readonly movedTasks = new Counter({ name: 'ringpool_tasks_moved_total', help: 'Tasks re-placed off a departed worker node', registers: [this.registry] });

@@ -272,7 +272,7 @@ function progressContent(job) {
       count('Failed', job.progress?.failed),
       count('Duplicates', job.progress?.duplicates, 'results dropped: first write wins'),
       count('Retried', job.retriedTasks ?? 0, 'tasks whose result came from a retry'),
-      count('Stolen', job.stragglers?.stolenTasks ?? 0, 'tasks moved off a busy node for an idle one'),
+      count('Stolen', job.stragglers?.stolenTasks ?? 0, 'tasks moved off a slow or backed-up node to one with a free thread'),
       count('Speculated', job.stragglers?.speculatedTasks ?? 0, 'backup copies of the last tasks'),
     ),
     h('h3', {}, 'Tasks per node'),
