@@ -22,6 +22,8 @@ export interface LocalAutoscalerDeps {
   readonly spawnNode: (id: string, standby: boolean) => ChildProcess;
   readonly logger: Logger;
   readonly metrics?: Metrics;
+  /** Told of every start and drain as it is counted (`cluster up`'s supervisor records them in its manifest). */
+  readonly onDecision?: (decision: { readonly direction: 'up' | 'down'; readonly reason: string; readonly node: string }) => void;
 }
 
 export interface LocalAutoscalerOptions extends PolicyOptions {
@@ -130,6 +132,7 @@ export class LocalAutoscaler {
     this.#nodes.set(node.id, node);
     this.#deps.logger.info({ node: node.id, reason, desired: signal.desired, current: signal.current, backlogTasks: signal.backlogTasks, fromStandby: node === standby }, 'autoscale: starting a worker node');
     this.#deps.metrics?.autoscaleDecisions.inc({ direction: 'up', reason });
+    this.#deps.onDecision?.({ direction: 'up', reason, node: node.id });
     this.#topUpSpares();
   }
 
@@ -143,6 +146,7 @@ export class LocalAutoscaler {
     }, this.#options.drainTimeoutMs).unref();
     this.#deps.logger.info({ node: id, reason, desired: signal.desired, current: signal.current }, 'autoscale: draining a worker node');
     this.#deps.metrics?.autoscaleDecisions.inc({ direction: 'down', reason });
+    this.#deps.onDecision?.({ direction: 'down', reason, node: id });
     this.#topUpSpares();
   }
 
