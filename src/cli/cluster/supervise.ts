@@ -241,8 +241,8 @@ class Supervisor {
       autoscaled: w.standby ? 'spare' : 'node',
     };
     writeFileSync(proc.pidFile, `${pid}\n`);
-    this.#write({ ...this.#current, processes: [...this.#current.processes.filter((p) => p.id !== w.id), proc] });
     say(`${w.id} (worker, autoscaled${w.standby ? ', parked spare' : ''}) started: pid ${pid}`);
+    this.#write({ ...this.#current, processes: [...this.#current.processes.filter((p) => p.id !== w.id), proc] });
     w.child.once('exit', (code, sig) => {
       rmSync(proc.pidFile, { force: true });
       this.#write({ ...this.#current, processes: this.#current.processes.filter((p) => !(p.id === w.id && p.pid === pid)) });
@@ -315,9 +315,11 @@ class Supervisor {
   #recordRestart(w: Watched, pid: number, command: readonly string[], exit: ClusterExit): void {
     w.proc = { ...w.proc, pid, command, restarts: (w.proc.restarts ?? 0) + 1, lastExit: exit };
     writeFileSync(w.proc.pidFile, `${pid}\n`);
-    this.#write({ ...this.#current, processes: this.#current.processes.map((p) => (p.id === w.proc.id ? w.proc : p)) });
     const replicaOf = command.indexOf('--replicaof');
     const as = !isRedisData(w.proc.role) ? '' : replicaOf < 0 ? ' as a master' : ` as a replica of ${command[replicaOf + 1]}:${command[replicaOf + 2]}`;
+    // The line first: whoever sees the new pid in the manifest finds it explained in the log (a
+    // reader between the two, on a loaded machine, found the manifest ahead of the log).
     say(`${w.proc.id} (${w.proc.role}) restarted${as}: pid ${pid} (was ${exit.pid}), restart ${w.proc.restarts}`);
+    this.#write({ ...this.#current, processes: this.#current.processes.map((p) => (p.id === w.proc.id ? w.proc : p)) });
   }
 }
