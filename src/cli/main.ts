@@ -28,7 +28,7 @@ usage:
   ringpool worker --redis URL [--id w1] [--threads N]             a worker node
   ringpool api --redis URL [--port N]                             the HTTP API and dashboard
   ringpool scheduler --redis URL [--id s1 --peers s1=URL,s2=URL,s3=URL --data-dir DIR]
-  ringpool cluster up|down|status [--dir DIR] [--workers N]   a whole cluster on this host, as separate processes
+  ringpool cluster up|down|status [--dir DIR] [--workers N|auto|MIN..MAX]   a whole cluster on this host, as separate processes
   ringpool config [flags]        the effective configuration (flags > env > --config FILE > defaults), secrets masked
   ringpool submit <job> --input JSON|@file [--option key=value]... [--options JSON] [--wait] [--out FILE] [--url URL]
       job options (retries, taskTimeoutMs, taskMemoryMb, batchSize, resultTtlSec) over the module's defaults
