@@ -1,5 +1,5 @@
 // `npm run bench -- autoscale [--quick] [--json]`: `ringpool start --workers auto` from zero nodes, a burst, idle; then the same burst on a fixed pool.
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,11 +18,21 @@ interface Burst {
   readonly ms: number;
 }
 
+/** `ringpool_duplicate_results_total` in a node's /metrics: results its tasks produced that were already stored (first write wins). */
+async function duplicateCounter(nodeUrl: string): Promise<number | undefined> {
+  const res = await fetch(`${nodeUrl}/metrics`, { signal: AbortSignal.timeout(1_000) });
+  const line = /^ringpool_duplicate_results_total (\d+)/m.exec(await res.text());
+  return line === null ? undefined : Number(line[1]);
+}
+
 /** One `ringpool start` with its own Redis pair, and a sampler of its cluster view every 100 ms. */
 class Run {
   readonly samples: Array<{ at: number; view: WireClusterView }> = [];
+  /** Each worker node's URL (from its log) and the highest `ringpool_duplicate_results_total` read from it. */
+  readonly #nodes = new Map<string, { url: string; duplicates: number }>();
   #stop = false;
   #loop: Promise<void> | undefined;
+  #scrapes: Promise<void> | undefined;
 
   private constructor(
     readonly server: Spawned,
@@ -37,7 +47,45 @@ class Run {
     const [, url] = await server.waitFor(/running at (http:\S+)/, 120_000);
     const run = new Run(server, url as string, dir);
     run.#loop = run.#sample();
+    run.#scrapes = run.#scrapeNodes();
     return run;
+  }
+
+  /**
+   * Reads every worker node's duplicate counter every 250 ms while it runs: a drained node exits,
+   * so its count is what was read last (the job records' `duplicates`, which every store counts
+   * too, cover what a node did after that read; see `tally`).
+   */
+  async #scrapeNodes(): Promise<void> {
+    const logs = join(this.dir, 'logs');
+    while (!this.#stop) {
+      await this.readDuplicateCounters(logs);
+      await sleep(250);
+    }
+  }
+
+  async readDuplicateCounters(logs = join(this.dir, 'logs')): Promise<void> {
+    for (const file of existsSync(logs) ? readdirSync(logs) : []) {
+      const id = file.replace(/\.log$/, '');
+      if (this.#nodes.has(id)) continue;
+      const serving = /serving \/healthz at (http:\S+)/.exec(readFileSync(join(logs, file), 'utf8'));
+      if (serving !== null) this.#nodes.set(id, { url: serving[1] as string, duplicates: 0 });
+    }
+    await Promise.all(
+      [...this.#nodes.values()].map(async (n) => {
+        const count = await duplicateCounter(n.url).catch(() => undefined); // gone: drained
+        if (count !== undefined) n.duplicates = Math.max(n.duplicates, count);
+      }),
+    );
+  }
+
+  /** `ringpool_duplicate_results_total` summed over every node this run had, drained ones included. */
+  get nodeDuplicates(): number {
+    return [...this.#nodes.values()].reduce((sum, n) => sum + n.duplicates, 0);
+  }
+
+  get nodesSeen(): number {
+    return this.#nodes.size;
   }
 
   async #sample(): Promise<void> {
@@ -104,21 +152,29 @@ class Run {
   async stop(): Promise<void> {
     this.#stop = true;
     await this.#loop;
+    await this.#scrapes;
     this.server.child.kill('SIGTERM');
     await this.server.exited;
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
-/** Tasks of the burst not completed (a failed job's, or a completed job's short count), and counted more than once. */
-function tally(jobs: readonly WireJobDetail[], b: Burst): { lostTasks: number; duplicateResults: number } {
+/**
+ * Tasks of the burst not completed (a failed job's, or a completed job's short count), and results
+ * produced again for a task already stored: what the workers counted in `ringpool_duplicate_results_total`
+ * (every node's, drained ones included), or what the job records counted (`progress.duplicates`,
+ * HINCRBY'd by the same store script), whichever is more. `done` cannot show a duplicate: first
+ * write wins, so it never exceeds the task count.
+ */
+function tally(jobs: readonly WireJobDetail[], b: Burst, run: Run): { lostTasks: number; duplicateResults: number; byNodes: number; byJobs: number } {
   let lost = 0;
-  let duplicates = 0;
+  let byJobs = 0;
   for (const j of jobs) {
     lost += Math.max(0, b.tasks - j.progress.done);
-    duplicates += Math.max(0, j.progress.done - b.tasks);
+    byJobs += j.progress.duplicates;
   }
-  return { lostTasks: lost, duplicateResults: duplicates };
+  const byNodes = run.nodeDuplicates;
+  return { lostTasks: lost, duplicateResults: Math.max(byNodes, byJobs), byNodes, byJobs };
 }
 
 const suite: BenchSuite = async (args) => {
@@ -145,8 +201,11 @@ const suite: BenchSuite = async (args) => {
     }
     const twoTakingAt = [...takingSince.values()].sort((x, y) => x - y)[1];
     const peakNodes = Math.max(...auto.samples.filter((s) => s.at >= a!.submittedAt).map((s) => auto.alive(s)));
+    // The counters of the nodes still up (a drained one was read while it ran).
+    await auto.readDuplicateCounters();
+    const counted = tally(a.jobs, burst, auto);
     const downAt = await auto.until('back to zero worker nodes', () => (auto.samples.at(-1)!.at > a!.endedAt && auto.alive() === 0 ? auto.samples.at(-1)!.at : undefined), 120_000);
-    a = { ...a, peakNodes, scaleUpMs: desiredTwoAt !== undefined && twoTakingAt !== undefined ? Math.max(0, twoTakingAt - desiredTwoAt) : NaN, scaleDownMs: downAt - a.endedAt, idle: auto.idleNodeSeconds(a.submittedAt, downAt), tally: tally(a.jobs, burst) };
+    a = { ...a, peakNodes, scaleUpMs: desiredTwoAt !== undefined && twoTakingAt !== undefined ? Math.max(0, twoTakingAt - desiredTwoAt) : NaN, scaleDownMs: downAt - a.endedAt, idle: auto.idleNodeSeconds(a.submittedAt, downAt), tally: counted, nodesRead: auto.nodesSeen };
   } finally {
     await auto.stop();
   }
@@ -159,7 +218,8 @@ const suite: BenchSuite = async (args) => {
     f = await fixed.burst(burst);
     // The same window as the autoscaled run: the burst, then as long idle as the autoscaler took to get back to zero.
     await sleep(a.scaleDownMs);
-    f = { ...f, idle: fixed.idleNodeSeconds(f.submittedAt, Date.now()), tally: tally(f.jobs, burst) };
+    await fixed.readDuplicateCounters();
+    f = { ...f, idle: fixed.idleNodeSeconds(f.submittedAt, Date.now()), tally: tally(f.jobs, burst, fixed), nodesRead: fixed.nodesSeen };
   } finally {
     await fixed.stop();
   }
@@ -173,6 +233,8 @@ const suite: BenchSuite = async (args) => {
     peakNodes: a.peakNodes,
     lostTasks: a.tally.lostTasks + f.tally.lostTasks,
     duplicateResults: a.tally.duplicateResults + f.tally.duplicateResults,
+    // Worker nodes whose ringpool_duplicate_results_total was read (both runs): 0 would mean the counters were not read at all.
+    duplicateCounterNodes: a.nodesRead + f.nodesRead,
     makespanAutoMs: makespanAuto,
     makespanFixedMs: makespanFixed,
     makespanVsFixed: Number((makespanAuto / makespanFixed).toFixed(3)),
@@ -189,7 +251,8 @@ const suite: BenchSuite = async (args) => {
     ['burst end → back to zero nodes, ms', figures.scaleDownMs, '', ''],
     ['makespan, ms', makespanAuto, makespanFixed, `ratio ${figures.makespanVsFixed} ≤ 1.3`],
     ['idle node-seconds (burst + idle tail)', figures.idleNodeSecondsAuto, figures.idleNodeSecondsFixed, ''],
-    ['tasks lost / counted twice', `${a.tally.lostTasks} / ${a.tally.duplicateResults}`, `${f.tally.lostTasks} / ${f.tally.duplicateResults}`, '0 / 0'],
+    ['tasks lost / results produced twice', `${a.tally.lostTasks} / ${a.tally.duplicateResults}`, `${f.tally.lostTasks} / ${f.tally.duplicateResults}`, '0 / 0'],
+    ['  duplicates: node counters (nodes read) / job records', `${a.tally.byNodes} (${a.nodesRead}) / ${a.tally.byJobs}`, `${f.tally.byNodes} (${f.nodesRead}) / ${f.tally.byJobs}`, ''],
   ]);
   return figures;
 };

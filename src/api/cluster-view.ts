@@ -59,4 +59,6 @@ export interface AutoscaleView {
   readonly busyThreads: number;
   readonly taskMicros: number | null;
   readonly targetDrainMs: number;
+  /** When the leader began the sample these figures come from, ms since the epoch (the leader's clock). */
+  readonly sampledAt: number;
 }

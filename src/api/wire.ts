@@ -277,6 +277,7 @@ export const AutoscaleViewSchema = z.object({
   busyThreads: z.number().int(),
   taskMicros: z.number().nullable().describe('observed mean task time, µs; null before any is measured'),
   targetDrainMs: z.number().int(),
+  sampledAt: z.number().int().describe('when the leader began the sample these figures come from, ms since the epoch: a local autoscaler drains no node started after it'),
 }).meta({ id: 'AutoscaleView' });
 
 export const ClusterViewSchema = z.object({

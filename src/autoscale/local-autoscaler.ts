@@ -22,6 +22,8 @@ export interface LocalAutoscalerDeps {
   readonly spawnNode: (id: string, standby: boolean) => ChildProcess;
   readonly logger: Logger;
   readonly metrics?: Metrics;
+  /** Told of every start and drain as it is counted (`cluster up`'s supervisor records them in its manifest). */
+  readonly onDecision?: (decision: { readonly direction: 'up' | 'down'; readonly reason: string; readonly node: string }) => void;
 }
 
 export interface LocalAutoscalerOptions extends PolicyOptions {
@@ -47,6 +49,8 @@ interface Owned {
   ready: boolean;
   /** Called before it was ready: `go` is sent when it is. */
   called: boolean;
+  /** When the autoscaler made it a node (a spare: when called), ms: a sample begun before says nothing of it. */
+  startedAt: number;
 }
 
 /**
@@ -96,7 +100,8 @@ export class LocalAutoscaler {
       if (view.autoscale === null) return; // no leader reports a backlog yet
       if (Date.now() - this.#crashedAt < CRASH_PAUSE_MS) return;
       const nodes = this.#scaledNodes(view);
-      const { decision, memory } = decide(Date.now(), view.autoscale.desired, view.autoscale.reason, nodes, this.#options, this.#memory);
+      const { desired, reason, sampledAt } = view.autoscale;
+      const { decision, memory } = decide(Date.now(), { desired, reason, sampledAt }, nodes, this.#options, this.#memory);
       this.#memory = memory;
       if (decision.action === 'up') for (let i = 0; i < decision.count; i++) this.#startNode(decision.reason, view.autoscale);
       if (decision.action === 'down') for (const id of decision.nodes) this.#drainNode(id, decision.reason, view.autoscale);
@@ -113,7 +118,7 @@ export class LocalAutoscaler {
       .filter((n) => !n.exited)
       .map((n) => {
         const w = byId.get(n.id);
-        return { id: n.id, starting: w?.state !== 'alive' && !n.draining, draining: n.draining, busy: w?.busy ?? 0, queued: view.autoscale?.queuedTasks[n.id] ?? 0 };
+        return { id: n.id, starting: w?.state !== 'alive' && !n.draining, draining: n.draining, busy: w?.busy ?? 0, queued: view.autoscale?.queuedTasks[n.id] ?? 0, startedAt: n.startedAt };
       });
   }
 
@@ -122,10 +127,12 @@ export class LocalAutoscaler {
     const standby = this.#spares.find((n) => n.ready) ?? this.#spares[0];
     this.#spares = this.#spares.filter((n) => n !== standby);
     const node = standby ?? this.#spawn(false);
+    node.startedAt = Date.now();
     if (node === standby) this.#call(node);
     this.#nodes.set(node.id, node);
     this.#deps.logger.info({ node: node.id, reason, desired: signal.desired, current: signal.current, backlogTasks: signal.backlogTasks, fromStandby: node === standby }, 'autoscale: starting a worker node');
     this.#deps.metrics?.autoscaleDecisions.inc({ direction: 'up', reason });
+    this.#deps.onDecision?.({ direction: 'up', reason, node: node.id });
     this.#topUpSpares();
   }
 
@@ -139,6 +146,7 @@ export class LocalAutoscaler {
     }, this.#options.drainTimeoutMs).unref();
     this.#deps.logger.info({ node: id, reason, desired: signal.desired, current: signal.current }, 'autoscale: draining a worker node');
     this.#deps.metrics?.autoscaleDecisions.inc({ direction: 'down', reason });
+    this.#deps.onDecision?.({ direction: 'down', reason, node: id });
     this.#topUpSpares();
   }
 
@@ -150,7 +158,7 @@ export class LocalAutoscaler {
   #spawn(standby: boolean): Owned {
     const id = `${this.#options.idPrefix}-${this.#next++}`;
     const child = this.#deps.spawnNode(id, standby);
-    const owned: Owned = { id, child, draining: false, exited: false, ready: false, called: false };
+    const owned: Owned = { id, child, draining: false, exited: false, ready: false, called: false, startedAt: Date.now() };
     child.on('message', (m) => {
       if (m !== 'ready') return;
       owned.ready = true;

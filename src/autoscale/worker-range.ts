@@ -20,7 +20,7 @@ export function workerRange(config: { readonly workers?: string | undefined; rea
   if (workers === undefined) return { minNodes: 0, maxNodes: maxWorkers ?? UNBOUNDED_MAX };
   if (workers === 'auto') return { minNodes: 0, maxNodes: maxWorkers ?? availableParallelism() };
   const [min, max = min] = workers.split('..').map(Number) as [number, number?];
-  if (!Number.isInteger(min) || !Number.isInteger(max) || min > max || max < 1) {
+  if (!Number.isInteger(min) || !Number.isInteger(max) || min < 0 || min > max || max < 1) {
     throw new RingpoolError('CONFIG', `--workers ${workers}: give auto, N (1 or more) or MIN..MAX with MIN <= MAX and MAX >= 1, e.g. 0..4`);
   }
   return { minNodes: min, maxNodes: max };

@@ -16,11 +16,14 @@ export { restartDelay, superviseCluster, type SuperviseOptions } from './cluster
 export { clusterUp, type ClusterUpOptions } from './cluster/up.js';
 
 const USAGE = `usage:
-  ringpool cluster up [--dir DIR] [--workers N] [--threads N] [--base-port P] [--api-token T] [--jobs DIR] [--timeout-ms N]
+  ringpool cluster up [--dir DIR] [--workers N|auto|MIN..MAX] [--threads N] [--base-port P] [--api-token T] [--jobs DIR] [--timeout-ms N]
       Redis master + 2 replicas + 3 sentinels, 3 schedulers (Raft), N worker nodes (default 3) and the API,
       each a detached process on this host with its log in DIR/logs and its pid in DIR/pids;
       ports consecutive from --base-port (default 7100; 0: free ports). Prints the API URL.
       A supervisor process restarts any that exits (back-off 0.5 s doubling up to 10 s); its log: DIR/logs/supervisor.log
+      --workers auto|MIN..MAX [--max-workers N] [--scale-down-idle-ms 30000] [--target-drain-ms 10000]
+      worker nodes started and drained by the supervisor with the backlog, as \`ringpool start --workers\` does
+      (auto: 0 to the cores; MIN may be 0)
   ringpool cluster down [--dir DIR] [--grace-ms N] [--purge]
       stops exactly the processes in DIR/cluster.json, the supervisor first (SIGTERM, SIGKILL after the grace); --purge also deletes data and logs
   ringpool cluster status [--dir DIR] [--token T] [--json]
@@ -31,6 +34,9 @@ DIR defaults to ./.ringpool/cluster.`;
 const FLAGS = {
   dir: { type: 'string' },
   workers: { type: 'string' },
+  'max-workers': { type: 'string' },
+  'scale-down-idle-ms': { type: 'string' },
+  'target-drain-ms': { type: 'string' },
   threads: { type: 'string' },
   'base-port': { type: 'string' },
   'api-token': { type: 'string', multiple: true },
@@ -104,7 +110,11 @@ async function up(dir: string, values: Flags): Promise<number> {
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
   try {
-    const workers = intFlag('workers', values.workers);
+    // N, auto or MIN..MAX: checked by clusterUp as `start` checks it.
+    const workers = values.workers;
+    const maxWorkers = intFlag('max-workers', values['max-workers']);
+    const scaleDownIdleMs = intFlag('scale-down-idle-ms', values['scale-down-idle-ms']);
+    const targetDrainMs = intFlag('target-drain-ms', values['target-drain-ms']);
     const threads = intFlag('threads', values.threads);
     const basePort = intFlag('base-port', values['base-port']);
     const timeoutMs = intFlag('timeout-ms', values['timeout-ms']);
@@ -112,6 +122,9 @@ async function up(dir: string, values: Flags): Promise<number> {
     const manifest = await clusterUp({
       dir,
       ...(workers === undefined ? {} : { workers }),
+      ...(maxWorkers === undefined ? {} : { maxWorkers }),
+      ...(scaleDownIdleMs === undefined ? {} : { scaleDownIdleMs }),
+      ...(targetDrainMs === undefined ? {} : { targetDrainMs }),
       ...(threads === undefined ? {} : { threads }),
       ...(basePort === undefined ? {} : { basePort }),
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
@@ -122,9 +135,11 @@ async function up(dir: string, values: Flags): Promise<number> {
       onProgress: (line) => console.error(line),
       signal: abort.signal,
     });
-    const count = (role: ClusterRole) => manifest.processes.filter((p) => p.role === role).length;
+    const count = (role: ClusterRole) => manifest.processes.filter((p) => p.role === role && p.autoscaled === undefined).length;
+    const scale = manifest.autoscale;
+    const nodes = scale === undefined ? `${count('worker')} worker nodes` : `worker nodes autoscaled ${scale.minNodes}..${scale.maxNodes} (decisions in supervisor.log)`;
     console.error(
-      `up: ${count('scheduler')} schedulers, ${count('worker')} worker nodes × ${manifest.threads} thread${manifest.threads > 1 ? 's' : ''}, ` +
+      `up: ${count('scheduler')} schedulers, ${nodes} × ${manifest.threads} thread${manifest.threads > 1 ? 's' : ''}, ` +
         `Redis master + ${count('redis-replica')} replicas + ${count('sentinel')} sentinels (${manifest.sentinels.join(',')}, name ${manifest.sentinelName})\n` +
         `manifest ${manifestPath(dir)}, logs ${join(dir, 'logs')} (restarts: supervisor.log); stop with: ringpool cluster down --dir ${dir}`,
     );

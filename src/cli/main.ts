@@ -10,6 +10,7 @@ import { typeScriptRequire } from '../registry/import-module.js';
 import { assertRedisServerAvailable } from '../store/local-redis.js';
 import { runClusterCommand } from './cluster.js';
 import { startAutoWorkers } from './cluster/auto-workers.js';
+import { workerRange } from '../autoscale/worker-range.js';
 import { startLocalRedisPair, type LocalRedisPair } from './local-cluster.js';
 import { activateVersion, deployFile, listVersions } from './deploy.js';
 import { inputFromFlag, jobOptionsFromFlags } from './job-option-flags.js';
@@ -27,7 +28,7 @@ usage:
   ringpool worker --redis URL [--id w1] [--threads N]             a worker node
   ringpool api --redis URL [--port N]                             the HTTP API and dashboard
   ringpool scheduler --redis URL [--id s1 --peers s1=URL,s2=URL,s3=URL --data-dir DIR]
-  ringpool cluster up|down|status [--dir DIR] [--workers N]   a whole cluster on this host, as separate processes
+  ringpool cluster up|down|status [--dir DIR] [--workers N|auto|MIN..MAX]   a whole cluster on this host, as separate processes
   ringpool config [flags]        the effective configuration (flags > env > --config FILE > defaults), secrets masked
   ringpool submit <job> --input JSON|@file [--option key=value]... [--options JSON] [--wait] [--out FILE] [--url URL]
       job options (retries, taskTimeoutMs, taskMemoryMb, batchSize, resultTtlSec) over the module's defaults
@@ -175,6 +176,8 @@ async function runNode(args: string[], requested: Roles, allowLocalRedis: boolea
   const config = nodeConfig(args);
   // `start --workers …`: the worker nodes are processes of their own, started by the autoscaler.
   const roles: Roles = requested.worker && requested.api && config.workers !== undefined ? { ...requested, worker: false } : requested;
+  // A range such as 4..1 is refused now, not once Redis has been started (or waited for).
+  workerRange(config);
   const logger = createLogger(config.logLevel);
   // Stop signals are taken from the start: one that comes while the node starts is acted on once
   // it has started (or failed), where Node's default would end the process at once, leaving the

@@ -136,8 +136,8 @@ export async function schedulerViews(statuses: SchedulerStatuses): Promise<Sched
 /** The leader's backlog signal as /v1/cluster shows it (null while no leader publishes one); `current` counts the alive workers. */
 function autoscaleView(backlog: BacklogReport | undefined, workers: readonly WorkerView[]): ClusterView['autoscale'] {
   if (backlog === undefined || Date.now() - backlog.at > 5000) return null;
-  const { desired, reason, backlogTasks, backlogWorkMs, unplacedTasks, queuedTasks, busyThreads, taskMicros, targetDrainMs } = backlog;
-  return { current: workers.filter((w) => w.state === 'alive').length, desired, reason, backlogTasks, backlogWorkMs, unplacedTasks, queuedTasks, busyThreads, taskMicros, targetDrainMs };
+  const { desired, reason, backlogTasks, backlogWorkMs, unplacedTasks, queuedTasks, busyThreads, taskMicros, targetDrainMs, at } = backlog;
+  return { current: workers.filter((w) => w.state === 'alive').length, desired, reason, backlogTasks, backlogWorkMs, unplacedTasks, queuedTasks, busyThreads, taskMicros, targetDrainMs, sampledAt: at };
 }
 
 /** The schedulers as the cluster view shows them, and the ring membership their leader committed. */

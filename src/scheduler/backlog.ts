@@ -96,6 +96,7 @@ export function recommendWorkerNodes(sample: BacklogSample, policy: BacklogPolic
 
 /** What the leader publishes (with its Raft status) for the API's /v1/cluster and /metrics. */
 export interface BacklogReport extends Recommendation {
+  /** When the sample began, ms since the epoch. */
   readonly at: number;
   readonly current: number;
   readonly unplacedTasks: number;
@@ -156,11 +157,14 @@ export class BacklogSignal {
     if (this.#sampling || this.#deps.leadership.term === undefined) return;
     this.#sampling = true;
     try {
+      // The time the sample began, not ended: what it read may be that old (a local autoscaler
+      // drains no node started after it, src/autoscale/policy.ts sampleSeesNode).
+      const begunAt = Date.now();
       const sample = await this.sample();
       const recommendation = recommendWorkerNodes(sample, this.#options);
       this.#latest = {
         ...recommendation,
-        at: Date.now(),
+        at: begunAt,
         current: sample.currentNodes,
         unplacedTasks: sample.unplacedTasks,
         queuedTasks: sample.queuedTasks,

@@ -15,6 +15,7 @@ const SLOW_FIRST: readonly string[] = [
   'test/e2e/schedules.test.ts', // ~45 s
   'test/e2e/autoscale.test.ts', // ~40 s
   'test/e2e/cluster-launcher.test.ts', // ~40 s
+  'test/e2e/cluster-autoscale.test.ts', // ~30 s
   'test/e2e/package-install.test.ts', // ~35 s
   'test/e2e/cli-start.test.ts', // ~28 s
 ];

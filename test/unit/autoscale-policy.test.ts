@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decide, INITIAL_MEMORY, type PolicyMemory, type PolicyOptions, type ScaledNode } from '../../src/autoscale/policy.js';
+import { decide, INITIAL_MEMORY, sampleSeesNode, type PolicyMemory, type PolicyOptions, type ScaledNode, type ScaleSignal } from '../../src/autoscale/policy.js';
 import { workerRange } from '../../src/autoscale/worker-range.js';
 import { recommendWorkerNodes, UNMEASURED_TASK_MICROS, type BacklogSample } from '../../src/scheduler/backlog.js';
 
@@ -50,31 +50,33 @@ describe('recommendWorkerNodes', () => {
 });
 
 const options: PolicyOptions = { minNodes: 0, maxNodes: 3, scaleDownIdleMs: 5000, upCooldownMs: 1000, downCooldownMs: 5000 };
-const node = (id: string, over: Partial<ScaledNode> = {}): ScaledNode => ({ id, starting: false, draining: false, busy: 0, queued: 0, ...over });
+const node = (id: string, over: Partial<ScaledNode> = {}): ScaledNode => ({ id, starting: false, draining: false, busy: 0, queued: 0, startedAt: -1, ...over });
+/** The leader's signal: a sample begun at 0 unless said (after every node of `node()`, started at -1). */
+const sig = (desired: number, reason: string, sampledAt = 0): ScaleSignal => ({ desired, reason, sampledAt });
 
 describe('decide', () => {
   it('from zero nodes starts at once (cold start), whatever the cool-down', () => {
     const memory: PolicyMemory = { ...INITIAL_MEMORY, lastUpAt: 999 };
-    expect(decide(1000, 1, 'waiting-for-capacity', [], options, memory).decision).toEqual({ action: 'up', count: 1, reason: 'cold-start' });
+    expect(decide(1000, sig(1, 'waiting-for-capacity'), [], options, memory).decision).toEqual({ action: 'up', count: 1, reason: 'cold-start' });
   });
 
   it('scales up by the missing nodes, starting ones counted; then waits out the up cool-down; never past MAX', () => {
-    const first = decide(0, 5, 'backlog', [node('a')], options, INITIAL_MEMORY);
+    const first = decide(0, sig(5, 'backlog'), [node('a')], options, INITIAL_MEMORY);
     expect(first.decision).toEqual({ action: 'up', count: 2, reason: 'backlog' });
-    expect(decide(500, 4, 'backlog', [node('a'), node('b', { starting: true })], options, first.memory).decision).toEqual({ action: 'hold', reason: 'up-cooldown' });
-    expect(decide(500, 3, 'backlog', [node('a'), node('b', { starting: true }), node('c', { starting: true })], options, first.memory).decision.action).toBe('hold');
+    expect(decide(500, sig(4, 'backlog'), [node('a'), node('b', { starting: true })], options, first.memory).decision).toEqual({ action: 'hold', reason: 'up-cooldown' });
+    expect(decide(500, sig(3, 'backlog'), [node('a'), node('b', { starting: true }), node('c', { starting: true })], options, first.memory).decision.action).toBe('hold');
   });
 
   it('scales down only after the surplus lasted scale-down-idle-ms, only idle nodes, never below MIN, never a starting one', () => {
     const nodes = [node('a', { busy: 1 }), node('b', { queued: 3 }), node('c'), node('d', { starting: true })];
     let memory = INITIAL_MEMORY;
-    let out = decide(0, 0, 'idle', nodes, options, memory);
+    let out = decide(0, sig(0, 'idle'), nodes, options, memory);
     expect(out.decision).toEqual({ action: 'hold', reason: 'surplus-not-idle-long-enough' });
     memory = out.memory;
-    out = decide(5000, 0, 'idle', nodes, options, memory);
+    out = decide(5000, sig(0, 'idle'), nodes, options, memory);
     expect(out.decision).toEqual({ action: 'down', nodes: ['c'], reason: 'idle' });
-    expect(decide(99_000, 0, 'idle', [node('a'), node('b')], { ...options, minNodes: 1 }, { ...INITIAL_MEMORY, surplusSince: 0 }).decision).toEqual({ action: 'down', nodes: ['a'], reason: 'idle' });
-    expect(decide(99_000, 0, 'idle', [node('a', { busy: 2 })], options, { ...INITIAL_MEMORY, surplusSince: 0 }).decision).toEqual({ action: 'hold', reason: 'surplus-nodes-busy' });
+    expect(decide(99_000, sig(0, 'idle'), [node('a'), node('b')], { ...options, minNodes: 1 }, { ...INITIAL_MEMORY, surplusSince: 0 }).decision).toEqual({ action: 'down', nodes: ['a'], reason: 'idle' });
+    expect(decide(99_000, sig(0, 'idle'), [node('a', { busy: 2 })], options, { ...INITIAL_MEMORY, surplusSince: 0 }).decision).toEqual({ action: 'hold', reason: 'surplus-nodes-busy' });
   });
 
   it('no flapping: a steady load that wobbles around the node count changes nothing once reached', () => {
@@ -84,7 +86,7 @@ describe('decide', () => {
     for (let t = 0; t < 120_000; t += 200) {
       // Desired wobbles 2, 3, 2, 3 … (a steady load at the edge of a node), busy nodes all the time.
       const desired = Math.floor(t / 200) % 2 === 0 ? 2 : 3;
-      const { decision, memory: next } = decide(t, desired, 'backlog', nodes, options, memory);
+      const { decision, memory: next } = decide(t, sig(desired, 'backlog'), nodes, options, memory);
       memory = next;
       if (decision.action === 'up') {
         for (let i = 0; i < decision.count; i++) nodes.push(node(`n${nodes.length}`, { busy: 1 }));
@@ -105,11 +107,80 @@ describe('decide', () => {
     const downs: number[] = [];
     for (let t = 0; t < 60_000; t += 200) {
       const desired = t % 4000 < 3000 ? 2 : 1; // dips to 1 for 1 s out of every 4
-      const out = decide(t, desired, 'backlog', nodes, options, memory);
+      const out = decide(t, sig(desired, 'backlog'), nodes, options, memory);
       memory = out.memory;
       if (out.decision.action === 'down') downs.push(t);
     }
     expect(downs).toEqual([]);
+  });
+});
+
+describe('sampleSeesNode: scale down only on fresh evidence', () => {
+  it('a sample begun after the node became one sees it; one begun before (or at the same ms) does not', () => {
+    expect(sampleSeesNode(10_001, 10_000)).toBe(true);
+    expect(sampleSeesNode(10_000, 10_000)).toBe(false);
+    expect(sampleSeesNode(5_000, 10_000)).toBe(false);
+  });
+
+  it('a stale sample (begun before a node started for a burst) drains only the nodes it saw', () => {
+    const quick: PolicyOptions = { ...options, scaleDownIdleMs: 1000, downCooldownMs: 1000 };
+    const old = node('a', { startedAt: 0 });
+    const fresh = node('b', { startedAt: 10_000 }); // started for a burst at 10 s
+    const memory: PolicyMemory = { lastUpAt: 10_000, lastDownAt: undefined, surplusSince: 10_500 };
+    // At 12 s the API still serves a sample begun at 9 s (it may be up to 5 s old): no node wanted, both idle in it.
+    expect(decide(12_000, sig(0, 'idle', 9_000), [old, fresh], quick, memory).decision).toEqual({ action: 'down', nodes: ['a'], reason: 'idle' });
+    expect(decide(12_000, sig(0, 'idle', 9_000), [fresh], quick, memory)).toMatchObject({ decision: { action: 'hold', reason: 'sample-older-than-nodes' }, memory: { surplusSince: 10_500 } });
+    // A sample begun after its start that still finds it idle is evidence: it goes.
+    expect(decide(12_000, sig(0, 'idle', 10_001), [fresh], quick, memory).decision).toEqual({ action: 'down', nodes: ['b'], reason: 'idle' });
+  });
+});
+
+/**
+ * A steady load on three one-thread nodes of 100 ms tasks: each node busy at a poll with probability
+ * `busyShare` (idle between tasks now and then), a few tasks queued or not placed, the recommendation
+ * computed from that sample (recommendWorkerNodes) and served up to 4.8 s late, the policy polled
+ * every 200 ms for ten scale-down periods. Deterministic: a fixed-seed generator.
+ */
+function steadyLoad(busyShare: number) {
+  let seed = 42;
+  const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  const steady: PolicyOptions = { minNodes: 0, maxNodes: 6, scaleDownIdleMs: 5000, upCooldownMs: 1000, downCooldownMs: 5000 };
+  let nodes: ScaledNode[] = ['n0', 'n1', 'n2'].map((id) => node(id, { startedAt: 0 }));
+  let memory: PolicyMemory = { ...INITIAL_MEMORY, lastUpAt: 0 };
+  const decisions = new Map<string, number>();
+  const counts: number[] = [];
+  let polls = 0;
+  for (let t = 200; t <= 10 * steady.scaleDownIdleMs; t += 200, polls++) {
+    const busy = new Map(nodes.map((n) => [n.id, random() < busyShare ? 1 : 0]));
+    const queuedTasks = Object.fromEntries(nodes.map((n) => [n.id, busy.get(n.id)! + (random() < 0.3 ? 1 : 0)]));
+    const busyThreads = [...busy.values()].reduce((a, b) => a + b, 0);
+    const rec = recommendWorkerNodes(sample({ unplacedTasks: Math.floor(random() * 4), queuedTasks, busyThreads, taskMicros: 100_000, currentNodes: nodes.length, threadsPerNode: 1 }), { targetDrainMs: 1000, minNodes: 0, maxNodes: 6 });
+    const seen = nodes.map((n) => ({ ...n, busy: busy.get(n.id)!, queued: queuedTasks[n.id]! }));
+    const out = decide(t, sig(rec.desired, rec.reason, t - (polls % 25) * 200), seen, steady, memory);
+    memory = out.memory;
+    const key = `${out.decision.action}:${out.decision.reason}`;
+    decisions.set(key, (decisions.get(key) ?? 0) + 1);
+    if (out.decision.action === 'up') for (let i = 0; i < out.decision.count; i++) nodes.push(node(`n${nodes.length}`, { startedAt: t }));
+    if (out.decision.action === 'down') nodes = nodes.filter((n) => !(out.decision as { nodes: readonly string[] }).nodes.includes(n.id));
+    counts.push(nodes.length);
+  }
+  return { decisions, counts, polls };
+}
+
+describe('no flapping under a steady load', () => {
+  it('three nodes about 90% busy: ten scale-down periods of decisions, every one counted, the node count never changes', () => {
+    const { decisions, counts, polls } = steadyLoad(0.9);
+    expect(new Set(counts)).toEqual(new Set([3]));
+    expect([...decisions.keys()].every((k) => k.startsWith('hold:'))).toBe(true);
+    expect([...decisions.values()].reduce((a, b) => a + b, 0)).toBe(polls);
+    // The recommendation did dip below three (idle moments between tasks): the cool-downs held it.
+    expect(decisions.get('hold:surplus-not-idle-long-enough') ?? 0).toBeGreaterThan(0);
+  });
+
+  it('the same simulation with the load dropped to about one node does scale down (the test can fail)', () => {
+    const { decisions, counts } = steadyLoad(0.3);
+    expect(decisions.get('down:idle') ?? 0).toBeGreaterThan(0);
+    expect(counts.at(-1)).toBeLessThan(3);
   });
 });
 

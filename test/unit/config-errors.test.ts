@@ -1,4 +1,7 @@
 // Every option check throws the one configuration error (code CONFIG), which the CLI maps to one exit code.
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_EXIT_CODE, exitCodeOf, main } from '../../src/cli/main.js';
@@ -64,6 +67,29 @@ describe('configuration errors', () => {
       console.error = original;
     }
     expect(said.join('\n')).toMatch(/--no-such-flag/);
+  });
+
+  it('a bad --workers range: `start` and `cluster up` refuse it with the same message, before starting anything', async () => {
+    const original = console.error;
+    const said: string[] = [];
+    console.error = (line: string) => void said.push(line);
+    const dir = mkdtempSync(join(tmpdir(), 'ringpool-workers-range-'));
+    try {
+      for (const range of ['4..1', '0', '-1..2']) {
+        said.length = 0;
+        expect(await main(['start', '--workers', range, '--data-dir', join(dir, 'start')]), `start ${range}`).toBe(CONFIG_EXIT_CODE);
+        expect(await main(['cluster', 'up', `--workers=${range}`, '--dir', join(dir, 'cluster')]), `cluster up ${range}`).toBe(CONFIG_EXIT_CODE);
+        const [start, cluster] = said.map((line) => line.replace(/^ringpool (start|cluster up): /, ''));
+        if (range !== '-1..2') expect(start).toBe(`--workers ${range}: give auto, N (1 or more) or MIN..MAX with MIN <= MAX and MAX >= 1, e.g. 0..4`);
+        // -1..2 is refused by the setting's pattern for `start`, by the range check for `cluster up`.
+        expect(cluster, said.join('\n')).toBe(`--workers ${range}: give auto, N (1 or more) or MIN..MAX with MIN <= MAX and MAX >= 1, e.g. 0..4`);
+      }
+      // Refused before anything was started or written.
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      console.error = original;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('node ids: a letter or digit first, then up to 62 of letters, digits, _ and -', () => {

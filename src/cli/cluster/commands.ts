@@ -104,3 +104,13 @@ export function ringpoolCommand(p: Planned, roleArgs: readonly string[], common:
   const match = `${escapeRegExp(BIN)} ${p.role} ${roleArgs.slice(0, 2).map(escapeRegExp).join(' ')}${roleArgs.length > 0 ? ' ' : ''}.*--port ${p.port}( |$)`;
   return { command: process.execPath, args: [BIN, p.role, ...roleArgs, '--port', String(p.port), ...common], match, env };
 }
+
+/** The flags of every worker node the supervisor's autoscaler starts (`up --workers MIN..MAX`): a free port, then as `ringpoolCommand`'s workers. */
+export function autoscaledWorkerFlags(threads: number, common: readonly string[]): string[] {
+  return ['--threads', String(threads), '--port', '0', ...common];
+}
+
+/** The command-line pattern of such a worker (`…/bin/ringpool.mjs worker [--standby] --worker-id ID … --data-dir D`): its id and the cluster's data folder. */
+export function autoscaledWorkerMatch(id: string, dataDir: string): string {
+  return `${escapeRegExp(BIN)} worker (--standby )?--worker-id ${escapeRegExp(id)} .*--data-dir ${escapeRegExp(dataDir)}( |$)`;
+}

@@ -30,6 +30,23 @@ export interface ClusterProcess {
   readonly restarts?: number;
   /** How its last run ended, as the supervisor saw it (absent: never restarted). */
   readonly lastExit?: ClusterExit;
+  /**
+   * A worker node process the supervisor's autoscaler started (`up --workers MIN..MAX`): `spare`
+   * while parked (loaded, not a node yet), `node` once called. Listed while it runs, never restarted.
+   */
+  readonly autoscaled?: 'spare' | 'node';
+}
+
+/** `up --workers auto|MIN..MAX`: what the supervisor's autoscaler needs, and what it has decided. */
+export interface ClusterAutoscale {
+  readonly minNodes: number;
+  readonly maxNodes: number;
+  /** `--scale-down-idle-ms`. */
+  readonly scaleDownIdleMs: number;
+  /** What follows `ringpool worker [--standby] --worker-id ID` for every node it starts. */
+  readonly workerFlags: readonly string[];
+  /** Starts and drains so far by `up:<reason>` / `down:<reason>` (as `ringpool_autoscale_decisions_total` counts them for `start`). */
+  readonly decisions: Readonly<Record<string, number>>;
 }
 
 export interface ClusterExit {
@@ -55,6 +72,8 @@ export interface ClusterManifest {
   /** `id=URL` of each scheduler, as `--peers` takes them. */
   readonly peers: readonly string[];
   readonly threads: number;
+  /** Present when the worker nodes are autoscaled (`--workers auto|MIN..MAX`): then no worker is planned. */
+  readonly autoscale?: ClusterAutoscale;
   readonly processes: readonly ClusterProcess[];
 }
 

@@ -17,6 +17,8 @@ interface ClusterViewSummary {
   readonly workers: ReadonlyArray<{ id: string; state: string; threads: number; busy: number; queueDepth: number }>;
   readonly redis: { master: { address: string } | null; replicas: ReadonlyArray<{ address: string; lagBytes?: number }>; lastWriteAcked: boolean | null };
   readonly tasksPerSec: number;
+  /** Alive worker nodes vs the leader's recommendation (null while no leader reports one). */
+  readonly autoscale: { readonly current: number; readonly desired: number; readonly reason: string } | null;
 }
 
 export async function clusterStatus(dir: string = DEFAULT_DIR, token?: string): Promise<ClusterStatus | undefined> {
@@ -36,7 +38,7 @@ export async function clusterStatus(dir: string = DEFAULT_DIR, token?: string): 
 export function formatStatus(status: ClusterStatus): string {
   const rows = [
     ['ROLE', 'ID', 'PORT', 'PID', 'ALIVE', 'RESTARTS', 'URL'],
-    ...status.processes.map((p) => [p.role, p.id, p.port === 0 ? '-' : String(p.port), String(p.pid), p.alive ? 'yes' : 'NO', String(p.restarts ?? 0), p.url]),
+    ...status.processes.map((p) => [p.role, p.id, p.port === 0 ? '-' : String(p.port), String(p.pid), p.alive ? 'yes' : 'NO', String(p.restarts ?? 0), p.autoscaled === undefined ? p.url : `(autoscaled${p.autoscaled === 'spare' ? ', parked spare' : ''})`]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const lines = rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
@@ -52,6 +54,12 @@ export function formatStatus(status: ClusterStatus): string {
       `redis: master ${v.redis.master?.address ?? 'unknown'}; replicas ${v.redis.replicas.map((r) => `${r.address}${r.lagBytes === undefined ? '' : ` (lag ${r.lagBytes} B)`}`).join(', ') || 'none'}; last write acknowledged: ${v.redis.lastWriteAcked ?? 'n/a'}`,
     );
     lines.push(`throughput: ${v.tasksPerSec} tasks/s`);
+  }
+  const scale = status.manifest.autoscale;
+  if (scale !== undefined) {
+    const now = 'error' in v || v.autoscale === null ? 'current and desired unknown (no leader report)' : `current ${v.autoscale.current}, desired ${v.autoscale.desired} (${v.autoscale.reason})`;
+    const decisions = Object.entries(scale.decisions).map(([k, n]) => `${k} ${n}`).join(', ') || 'none yet';
+    lines.push(`autoscale: worker nodes ${scale.minNodes}..${scale.maxNodes}, ${now}; decisions: ${decisions}`);
   }
   return lines.join('\n');
 }

@@ -1,11 +1,15 @@
 // `ringpool cluster supervise` (started by `up`): restarts every process of the cluster that exits, with a back-off.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { manifestPath, readManifest, readSecrets, secretEnv, writeManifest, type ClusterExit, type ClusterManifest, type ClusterProcess, type ClusterRole } from './manifest.js';
+import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { LocalAutoscaler } from '../../autoscale/local-autoscaler.js';
+import { sentinelMaster } from '../../store/local-redis.js';
+import { createLogger } from '../logger.js';
+import { autoscaleWorkers, type SpawnedWorker } from './auto-workers.js';
+import { autoscaledWorkerMatch } from './commands.js';
+import { manifestPath, readManifest, readSecrets, secretEnv, writeManifest, type ClusterAutoscale, type ClusterExit, type ClusterManifest, type ClusterProcess, type ClusterRole } from './manifest.js';
 import { HOST } from './plan.js';
 import { ownership, sleep } from './processes.js';
-import { sentinelMaster } from '../../store/local-redis.js';
 
 /*
  * Why one detached supervisor process, started by `up` and recorded in the manifest: `up` returns
@@ -16,6 +20,11 @@ import { sentinelMaster } from '../../store/local-redis.js';
  * one too (Kubernetes' `restartPolicy: Always`): the first runs' exit statuses are unknowable, and
  * the way to stop a process of the cluster is `cluster down`. A stopped process (SIGSTOP) still
  * exists and is left alone; a zombie, or a pid now running another program, has exited.
+ *
+ * With `up --workers auto|MIN..MAX` the supervisor also runs the local autoscaler (the one of
+ * `start --workers`, src/autoscale/local-autoscaler.ts): the worker nodes are its children, listed
+ * in the manifest while they run (so `down` and `status` see them) and never restarted by it: a
+ * node that exits is the autoscaler's to replace. Stopped, it drains them before it exits.
  */
 
 export interface SuperviseOptions {
@@ -109,8 +118,8 @@ export async function superviseCluster(dir: string, options: SuperviseOptions = 
   if (typeof manifest === 'number') return manifest;
   const supervisor = new Supervisor(root, manifest, options, stop);
   await stop.stopped;
-  supervisor.close();
-  say('stopped by a signal; the processes run on (`cluster down` stops them)');
+  await supervisor.close();
+  say(`stopped by a signal; the processes run on (\`cluster down\` stops them)${manifest.autoscale === undefined ? '' : ', but for the autoscaled worker nodes, drained'}`);
   return 0;
 }
 
@@ -166,6 +175,7 @@ class Supervisor {
   readonly #stop: StopSignal;
   readonly #watched: Watched[];
   readonly #poll: NodeJS.Timeout;
+  readonly #autoscaler: LocalAutoscaler | undefined;
   #current: ClusterManifest;
 
   constructor(root: string, manifest: ClusterManifest, options: SuperviseOptions, stop: StopSignal) {
@@ -176,12 +186,73 @@ class Supervisor {
     this.#watched = manifest.processes.filter((p) => p.role !== 'supervisor').map((proc): Watched => ({ proc, startedAt: Date.now(), quickExits: 0 }));
     this.#poll = setInterval(() => this.#pollStarted(), options.pollMs ?? SUPERVISE_DEFAULTS.pollMs);
     const resetAfterMs = options.resetAfterMs ?? SUPERVISE_DEFAULTS.resetAfterMs;
-    say(`${supervisingLine(process.pid)} the ${this.#watched.length} processes of ${root}; restart delay ${restartDelay(0, options)} ms doubling up to ${restartDelay(30, options)} ms, reset after a run of ${resetAfterMs} ms`);
+    this.#autoscaler = manifest.autoscale === undefined ? undefined : this.#startAutoscaler(manifest.autoscale);
+    const scaling = manifest.autoscale === undefined ? '' : `; autoscaling worker nodes ${manifest.autoscale.minNodes}..${manifest.autoscale.maxNodes}`;
+    say(`${supervisingLine(process.pid)} the ${this.#watched.length} processes of ${root}; restart delay ${restartDelay(0, options)} ms doubling up to ${restartDelay(30, options)} ms, reset after a run of ${resetAfterMs} ms${scaling}`);
   }
 
-  close(): void {
+  /** Stops watching; drains the autoscaled worker nodes and waits for them to exit (each leaves the manifest as it does). */
+  async close(): Promise<void> {
     clearInterval(this.#poll);
     for (const w of this.#watched) clearTimeout(w.timer);
+    await this.#autoscaler?.close();
+  }
+
+  // ---- the autoscaled worker nodes (`up --workers auto|MIN..MAX`) ----------------------------
+
+  #startAutoscaler(a: ClusterAutoscale): LocalAutoscaler {
+    const secrets = readSecrets(this.#root);
+    return autoscaleWorkers({
+      range: { minNodes: a.minNodes, maxNodes: a.maxNodes },
+      scaleDownIdleMs: a.scaleDownIdleMs,
+      apiUrl: this.#current.apiUrl,
+      token: secrets.RINGPOOL_API_TOKENS?.split(',')[0]?.replace(/:[a-z+]*$/, ''),
+      workerFlags: a.workerFlags,
+      logsDir: join(this.#root, 'logs'),
+      env: secretEnv('worker', secrets),
+      // Its decisions, one JSON line each, go to the supervisor's log between its own lines.
+      logger: createLogger('info'),
+      onSpawn: (w) => this.#recordAutoscaled(w),
+      onDecision: ({ direction, reason, node }) => {
+        const autoscale = this.#current.autoscale as ClusterAutoscale;
+        const key = `${direction}:${reason}`;
+        const decisions = { ...autoscale.decisions, [key]: (autoscale.decisions[key] ?? 0) + 1 };
+        // A called spare is a node from now on.
+        const processes = this.#current.processes.map((p) => (p.id === node && direction === 'up' ? { ...p, autoscaled: 'node' as const } : p));
+        this.#write({ ...this.#current, autoscale: { ...autoscale, decisions }, processes });
+      },
+    });
+  }
+
+  /** Synchronous from the spawn on, as a restart is: `down` finds the pid in the manifest once the process exists. */
+  #recordAutoscaled(w: SpawnedWorker): void {
+    const pid = w.child.pid;
+    if (pid === undefined) return; // not started: the autoscaler sees its error and exit
+    const proc: ClusterProcess = {
+      role: 'worker',
+      id: w.id,
+      port: 0,
+      pid,
+      url: '',
+      log: w.log,
+      pidFile: join(this.#root, 'pids', `${w.id}.pid`),
+      command: w.command,
+      match: autoscaledWorkerMatch(w.id, join(this.#root, 'data')),
+      autoscaled: w.standby ? 'spare' : 'node',
+    };
+    writeFileSync(proc.pidFile, `${pid}\n`);
+    say(`${w.id} (worker, autoscaled${w.standby ? ', parked spare' : ''}) started: pid ${pid}`);
+    this.#write({ ...this.#current, processes: [...this.#current.processes.filter((p) => p.id !== w.id), proc] });
+    w.child.once('exit', (code, sig) => {
+      rmSync(proc.pidFile, { force: true });
+      this.#write({ ...this.#current, processes: this.#current.processes.filter((p) => !(p.id === w.id && p.pid === pid)) });
+      say(`${w.id} (worker, autoscaled) pid ${pid} exited: ${sig === null ? `exit code ${code}` : `signal ${sig}`}; not restarted (the autoscaler starts nodes as the backlog wants them)`);
+    });
+  }
+
+  #write(manifest: ClusterManifest): void {
+    this.#current = manifest;
+    writeManifest(manifest);
   }
 
   /** The processes `up` started are not our children: only /proc tells that one is gone. */
@@ -244,10 +315,11 @@ class Supervisor {
   #recordRestart(w: Watched, pid: number, command: readonly string[], exit: ClusterExit): void {
     w.proc = { ...w.proc, pid, command, restarts: (w.proc.restarts ?? 0) + 1, lastExit: exit };
     writeFileSync(w.proc.pidFile, `${pid}\n`);
-    this.#current = { ...this.#current, processes: this.#current.processes.map((p) => (p.id === w.proc.id ? w.proc : p)) };
-    writeManifest(this.#current);
     const replicaOf = command.indexOf('--replicaof');
     const as = !isRedisData(w.proc.role) ? '' : replicaOf < 0 ? ' as a master' : ` as a replica of ${command[replicaOf + 1]}:${command[replicaOf + 2]}`;
+    // The line first: whoever sees the new pid in the manifest finds it explained in the log (a
+    // reader between the two, on a loaded machine, found the manifest ahead of the log).
     say(`${w.proc.id} (${w.proc.role}) restarted${as}: pid ${pid} (was ${exit.pid}), restart ${w.proc.restarts}`);
+    this.#write({ ...this.#current, processes: this.#current.processes.map((p) => (p.id === w.proc.id ? w.proc : p)) });
   }
 }

@@ -3,9 +3,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
+import { workerRange, type WorkerRange } from '../../autoscale/worker-range.js';
 import { RingpoolError } from '../../errors.js';
 import { assertRedisServerAvailable, redisReplicasOnline, sentinelMaster } from '../../store/local-redis.js';
-import { commonFlags, redisCommand, ringpoolCommand, sentinelCommand, supervisorCommand, type Command } from './commands.js';
+import { autoscaledWorkerFlags, commonFlags, redisCommand, ringpoolCommand, sentinelCommand, supervisorCommand, type Command } from './commands.js';
 import { DEFAULT_DIR, manifestPath, readManifest, secretEnv, writeManifest, writeSecrets, type ClusterManifest, type ClusterProcess, type ClusterSecrets } from './manifest.js';
 import { HOST, planCluster, planned, type ClusterPlan, type Planned } from './plan.js';
 import { ownership, sleep, stopProcesses } from './processes.js';
@@ -15,9 +16,19 @@ import { supervising } from './supervise.js';
 export interface ClusterUpOptions {
   /** Where logs, pid files, data and `cluster.json` go. @default './.ringpool/cluster' */
   readonly dir?: string;
-  /** Worker nodes. @default 3 */
-  readonly workers?: number;
-  /** Threads per worker node. @default the cores of this host shared among the workers (at least 1) */
+  /**
+   * Worker nodes: a fixed N (restarted by the supervisor when they exit), or `auto` / `MIN..MAX`
+   * as `ringpool start --workers` takes them: the supervisor's local autoscaler starts and drains
+   * them with the backlog (docs/operations.md "Autoscaling"). @default 3
+   */
+  readonly workers?: number | string;
+  /** The MAX of `workers: 'auto'`. @default the cores of this host */
+  readonly maxWorkers?: number;
+  /** Autoscaled: a node the backlog no longer needs is drained after this long without need, ms. @default 30000 */
+  readonly scaleDownIdleMs?: number;
+  /** Autoscaled: the backlog should drain within this time (the schedulers' recommendation), ms. @default the schedulers' (10000) */
+  readonly targetDrainMs?: number;
+  /** Threads per worker node. @default the cores of this host shared among the workers (MAX of a range; at least 1) */
   readonly threads?: number;
   /** First of the consecutive ports (api, schedulers, Redis, sentinels, workers); 0: free ports. @default 7100 */
   readonly basePort?: number;
@@ -47,6 +58,7 @@ export interface ClusterUpOptions {
 
 const DEFAULTS = Object.freeze({
   workers: 3,
+  scaleDownIdleMs: 30_000,
   basePort: 7100,
   prefix: 'ringpool',
   sentinelName: 'ringpool',
@@ -82,7 +94,8 @@ export async function clusterUp(options: ClusterUpOptions = {}): Promise<Cluster
     const sentinels = planned(plan, 'sentinel').map((p) => launcher.launch(p, sentinelCommand(dir, settings.redisBinary, p, settings.sentinelName, plan.master.port)));
     await waitFor(settings, 'the sentinels to name the master', () => sentinelsNameMaster(sentinels, settings.sentinelName, plan.master.port), sentinels);
 
-    progress(`starting 3 schedulers, ${settings.workers} worker node${settings.workers > 1 ? 's' : ''} × ${settings.threads} thread${settings.threads > 1 ? 's' : ''} and the API`);
+    const nodes = settings.autoscale === undefined ? `${settings.workers} worker node${settings.workers > 1 ? 's' : ''}` : `worker nodes autoscaled ${settings.autoscale.range.minNodes}..${settings.autoscale.range.maxNodes}`;
+    progress(`starting 3 schedulers, ${nodes} × ${settings.threads} thread${settings.threads > 1 ? 's' : ''} and the API`);
     const ringpool = startRingpool(launcher, settings, plan, secrets);
     await waitFor(settings, 'every process to answer /healthz', () => allHealthy(ringpool.all), launcher.started);
     const token = secrets.apiTokens[0]?.replace(/:[a-z+]*$/, '');
@@ -91,7 +104,12 @@ export async function clusterUp(options: ClusterUpOptions = {}): Promise<Cluster
     launcher.recordUp();
     // From here on the supervisor is the only writer of the manifest: `up` only reads its log.
     await waitFor(settings, 'the supervisor to watch the processes', async () => (supervising(supervisor.proc) ? true : undefined), [supervisor]);
-    return launcher.manifest;
+    const min = settings.autoscale?.range.minNodes ?? 0;
+    if (min > 0) {
+      progress(`waiting for the autoscaler to start MIN = ${min} worker node${min > 1 ? 's' : ''}`);
+      await waitFor(settings, `the API to show ${min} alive autoscaled worker${min > 1 ? 's' : ''}`, () => autoscaledAlive(plan.apiUrl, token, min), [supervisor]);
+    }
+    return readManifest(dir) ?? launcher.manifest;
   } catch (err) {
     progress(`start failed: stopping the ${launcher.started.length} processes started`);
     await launcher.stopAll();
@@ -103,7 +121,9 @@ export async function clusterUp(options: ClusterUpOptions = {}): Promise<Cluster
 
 interface UpSettings {
   readonly dir: string;
+  /** Worker processes `up` starts itself (0 when autoscaled). */
   readonly workers: number;
+  readonly autoscale: { readonly range: WorkerRange; readonly scaleDownIdleMs: number; readonly targetDrainMs: number | undefined } | undefined;
   readonly threads: number;
   readonly basePort: number;
   readonly timeoutMs: number;
@@ -119,13 +139,21 @@ interface UpSettings {
 
 function upSettings(options: ClusterUpOptions): UpSettings {
   const dir = resolve(options.dir ?? DEFAULT_DIR);
-  const workers = positiveInt('workers', options.workers ?? DEFAULTS.workers, 64);
-  const threads = positiveInt('threads', options.threads ?? Math.max(1, Math.floor(availableParallelism() / workers)), 1024);
+  // The one check `start --workers` makes (src/autoscale/worker-range.ts), with its message; a plain N is a fixed count.
+  const text = String(options.workers ?? DEFAULTS.workers);
+  const range = workerRange({ workers: text, maxWorkers: options.maxWorkers });
+  const autoscaled = !/^\d+$/.test(text);
+  const workers = autoscaled ? 0 : positiveInt('workers', range.maxNodes, 64);
+  const threads = positiveInt('threads', options.threads ?? Math.max(1, Math.floor(availableParallelism() / range.maxNodes)), 1024);
+  const autoscale = autoscaled
+    ? { range, scaleDownIdleMs: msOption('scale-down-idle-ms', options.scaleDownIdleMs ?? DEFAULTS.scaleDownIdleMs, 0), targetDrainMs: options.targetDrainMs === undefined ? undefined : msOption('target-drain-ms', options.targetDrainMs, 100) }
+    : undefined;
   const basePort = options.basePort ?? DEFAULTS.basePort;
   if (!Number.isInteger(basePort) || basePort < 0 || basePort > 65_535) throw new RingpoolError('CONFIG', `base port must be 0 (free ports) or a port number, got ${String(basePort)}`);
   return {
     dir,
     workers,
+    autoscale,
     threads,
     basePort,
     timeoutMs: options.timeoutMs ?? DEFAULTS.timeoutMs,
@@ -138,6 +166,12 @@ function upSettings(options: ClusterUpOptions): UpSettings {
     progress: options.onProgress ?? (() => {}),
     signal: options.signal,
   };
+}
+
+/** A duration option as `ringpool start` bounds it (src/config/config.ts): `min` to a day, ms. */
+function msOption(flag: string, value: number, min: number): number {
+  if (!Number.isInteger(value) || value < min || value > 86_400_000) throw new RingpoolError('CONFIG', `--${flag} must be an integer from ${min} to 86400000 (ms), got ${String(value)}`);
+  return value;
 }
 
 function positiveInt(name: string, value: number, max: number): number {
@@ -168,6 +202,17 @@ function startingManifest(settings: UpSettings, plan: ClusterPlan): ClusterManif
     sentinels: plan.sentinels,
     peers: plan.peers,
     threads: settings.threads,
+    ...(settings.autoscale === undefined
+      ? {}
+      : {
+          autoscale: {
+            minNodes: settings.autoscale.range.minNodes,
+            maxNodes: settings.autoscale.range.maxNodes,
+            scaleDownIdleMs: settings.autoscale.scaleDownIdleMs,
+            workerFlags: autoscaledWorkerFlags(settings.threads, commonFlags({ ...settings, sentinels: plan.sentinels })),
+            decisions: {},
+          },
+        }),
     processes: [],
   };
 }
@@ -257,7 +302,9 @@ function startRingpool(launcher: Launcher, settings: UpSettings, plan: ClusterPl
   const common = commonFlags({ ...settings, sentinels: plan.sentinels });
   const env = { RINGPOOL_CLUSTER_SECRET: secrets.clusterSecret, RINGPOOL_API_TOKENS: secrets.apiTokens.join(',') };
   const node = (p: Planned, roleArgs: string[]) => launcher.launch(p, ringpoolCommand(p, roleArgs, common, secretEnv(p.role, env)));
-  const schedulers = planned(plan, 'scheduler').map((p) => node(p, ['--id', p.id, '--peers', plan.peers.join(',')]));
+  // Autoscaled: the schedulers' recommendation is clamped to the range and sized by the nodes' threads.
+  const scaling = settings.autoscale === undefined ? [] : ['--workers', `${settings.autoscale.range.minNodes}..${settings.autoscale.range.maxNodes}`, '--threads', String(settings.threads), ...(settings.autoscale.targetDrainMs === undefined ? [] : ['--target-drain-ms', String(settings.autoscale.targetDrainMs)])];
+  const schedulers = planned(plan, 'scheduler').map((p) => node(p, ['--id', p.id, '--peers', plan.peers.join(','), ...scaling]));
   const workers = planned(plan, 'worker').map((p) => node(p, ['--worker-id', p.id, '--threads', String(settings.threads)]));
   const api = node(planned(plan, 'api')[0] as Planned, []);
   return { workers, all: [...schedulers, ...workers, api] };
@@ -286,6 +333,12 @@ async function sentinelsNameMaster(sentinels: readonly Started[], sentinelName: 
 
 async function allHealthy(processes: readonly Started[]): Promise<true | undefined> {
   return (await Promise.all(processes.map((s) => httpOk(`${s.proc.url}/healthz`)))).every(Boolean) ? true : undefined;
+}
+
+/** At least `min` worker nodes alive (the autoscaler's: `up` started none). */
+async function autoscaledAlive(apiUrl: string, token: string | undefined, min: number): Promise<true | undefined> {
+  const view = await clusterView(apiUrl, token);
+  return view.workers.filter((w) => w.state === 'alive').length >= min ? true : undefined;
 }
 
 /** Every worker `up` started is registered alive, and the schedulers have a leader. */
