@@ -110,11 +110,18 @@ function toConsensusStatus(driver: RaftDriver<ControlCommand>): ConsensusStatus 
   };
 }
 
+/** A published status older than this counts as stale on the API's side (node/cluster-view.ts: 5 s). */
+const STATUS_KEEPALIVE_MS = 2000;
+
 /**
- * Every scheduler writes its Raft status to Redis twice a second, so any API node can show the
- * whole group (GET /v1/cluster) without reaching the schedulers itself.
+ * Every scheduler writes its Raft status to Redis when it changes (looked at every `everyMs`) and at
+ * least every 2 s, so any API node can show the whole group (GET /v1/cluster) without reaching the
+ * schedulers itself. An idle scheduler writes twice in 4 s instead of eight times
+ * (docs/performance.md, "Round two"); a change still shows within `everyMs`.
  */
 export function publishSchedulerStatus(statuses: SchedulerStatuses, node: ConsensusNode, url: string, control: ControlState, everyMs = 500, extra: () => object = () => ({})): () => void {
+  let lastKey = '';
+  let lastAt = 0;
   const publish = () => {
     const s = node.status();
     const { members, ringVersion } = control.snapshot();
@@ -130,7 +137,15 @@ export function publishSchedulerStatus(statuses: SchedulerStatuses, node: Consen
     };
     // The committed ring membership travels too: the API draws the ring the leader places by.
     // And what the leader adds (its backlog signal, docs/operations.md "Autoscaling").
-    statuses.publish(s.id, { ...view, peers: s.peers, members, ringVersion, ...extra() }).catch(() => {});
+    const body = { ...view, peers: s.peers, members, ringVersion, ...extra() };
+    // What changed, without the times: the peers' last contact (it moves with every heartbeat) and `at`s.
+    const key = JSON.stringify(body, (k, v: unknown) => (k === 'at' || k === 'lastContactMs' ? undefined : v));
+    if (key === lastKey && view.at - lastAt < STATUS_KEEPALIVE_MS) return;
+    lastKey = key;
+    lastAt = view.at;
+    statuses.publish(s.id, body).catch(() => {
+      lastKey = ''; // written again at the next look
+    });
   };
   publish();
   const timer = setInterval(publish, everyMs);

@@ -296,6 +296,7 @@ async function startSchedulerRole(parts: NodeParts, url: string, server: NodeSer
   const stopGuard = guardLeadership(consensus, connections, log);
   const backlog = new BacklogSignal({ store, membership, leadership, logger: log }, { ...workerRange(config), targetDrainMs: config.targetDrainMs, defaultThreadsPerNode: config.threads });
   backlog.start();
+  registryMembership.onChange(() => backlog.poke());
   const stopStatus = publishSchedulerStatus(new SchedulerStatuses(open('durable', 'scheduler-status'), keys), consensus.node, url, consensus.control, 500, () => {
     const latest = backlog.latest;
     return latest === undefined ? {} : { backlog: latest };
@@ -314,6 +315,7 @@ async function startSchedulerRole(parts: NodeParts, url: string, server: NodeSer
       ...(config.blobStore === undefined ? {} : { blobs: blobRuntime(config) }),
       tenantWeight: (tenant) => tenants.tenantPolicy(tenant).weight,
       tenantMaxThreads: (tenant) => tenants.tenantPolicy(tenant).maxThreadsInUse,
+      onWake: () => backlog.poke(),
     },
     { maxTasksPerJob: config.maxTasksPerJob, maxJobResultBytes: config.maxJobResultBytes, loadBound: config.loadBound, stealAfterMs: config.stealAfterMs },
   );

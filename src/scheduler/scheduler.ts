@@ -70,6 +70,8 @@ export interface SchedulerDeps {
   readonly tenantWeight?: (tenant: string) => number;
   /** A tenant's `maxThreadsInUse`: its jobs' windows together stay within it; absent or undefined: no cap. */
   readonly tenantMaxThreads?: (tenant: string) => number | undefined;
+  /** Told of each notice popped from the wake list (a job to split or reduce): the backlog signal samples at once. */
+  readonly onWake?: () => void;
 }
 
 export const SCHEDULER_DEFAULTS: Required<SchedulerOptions> = Object.freeze({
@@ -154,8 +156,21 @@ export class Scheduler {
     const { membership, leadership, logger } = this.#deps;
     let sweptAt = Date.now();
     let loadsAt = Date.now();
+    // A committed departure wakes the loop at once: the dead node's tasks move without waiting out the nap.
+    let nudge: (() => void) | undefined;
+    const unsubscribe = membership.onChange?.(() => nudge?.());
     while (this.#running) {
-      await sleep(250);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          nudge = undefined;
+          resolve();
+        }, 250);
+        nudge = () => {
+          clearTimeout(timer);
+          nudge = undefined;
+          resolve();
+        };
+      });
       const term = leadership.term;
       if (term === undefined) continue;
       if (Date.now() - loadsAt > LOADS_EVERY_MS) {
@@ -193,6 +208,7 @@ export class Scheduler {
         }
       }
     }
+    unsubscribe?.();
   }
 
   /** A moved task's key, by the version its job runs (loaded: its split placed it); the default key if not. */
@@ -210,6 +226,7 @@ export class Scheduler {
       try {
         const wake = await store.nextWake(blocking, 1);
         if (wake === null) continue;
+        this.#deps.onWake?.();
         const term = leadership.term;
         if (term === undefined) {
           // Leadership was lost while blocked: hand the notice back for the next leader.
