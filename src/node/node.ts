@@ -234,13 +234,16 @@ class NodeServer {
 async function startWorkerRole(parts: NodeParts, shutdown: Shutdown): Promise<void> {
   const { config, roles, logger, store, registry, keys, metrics, connections, open } = parts;
   const { WorkerNode } = await roleModule<typeof import('../worker/worker-node.js')>('../worker/worker-node.js');
+  const subscriber = open('blocking', 'worker-events');
+  // The events channel also tells of deployed job types: the registry reads them when told.
+  registry.follow(subscriber, keys.events);
   const worker = new WorkerNode(
     {
       store,
       registry,
       // The worker node closes it itself, once BullMQ has let go of it (closing it again is harmless).
       bullConnection: open('blocking', 'worker-bullmq'),
-      subscriber: open('blocking', 'worker-events'),
+      subscriber,
       heartbeat: new WorkerStore(open('durable', 'worker-heartbeat'), keys),
       logger: logger.child({ role: 'worker' }),
       metrics,
@@ -357,7 +360,9 @@ async function startApiRole(parts: NodeParts, shutdown: Shutdown): Promise<Fetch
   const listStore = replica === undefined ? undefined : new JobStore(connections.add(openRedis(replica, 'api', 'api-lists', supervision)), keys, storeOptions);
   const cluster = createClusterView({ store: apiStore, leaseMs: config.leaseMs, metrics, lastWriteAcked });
   shutdown.add(cluster.close);
-  const jobEvents = new JobEvents(open('blocking', 'api-events'), keys);
+  const eventsConnection = open('blocking', 'api-events');
+  registry.follow(eventsConnection, keys.events);
+  const jobEvents = new JobEvents(eventsConnection, keys);
   await jobEvents.start();
   shutdown.add(() => jobEvents.close());
   const app = createApi(
