@@ -402,7 +402,7 @@ function healthApp(readiness: () => Readiness, metrics: Metrics, consensus: Cons
   // A scheduler's own Raft view (role, term, leader, commit index, peers' last contact), its last
   // placement and how late its event loop runs (heartbeats must not starve behind a split or reduce).
   if (consensus !== undefined) {
-    const lag = monitorEventLoopDelay({ resolution: 10 });
+    const lag = monitorEventLoopDelay({ resolution: 50 });
     lag.enable();
     app.get('/status', (c) =>
       c.json({
