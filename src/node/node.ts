@@ -402,7 +402,8 @@ function healthApp(readiness: () => Readiness, metrics: Metrics, consensus: Cons
   // A scheduler's own Raft view (role, term, leader, commit index, peers' last contact), its last
   // placement and how late its event loop runs (heartbeats must not starve behind a split or reduce).
   if (consensus !== undefined) {
-    const lag = monitorEventLoopDelay({ resolution: 50 });
+    // Coarse on purpose: each sample wakes the event loop (see observability/metrics.ts); a late sample still records its lag.
+    const lag = monitorEventLoopDelay({ resolution: 200 });
     lag.enable();
     app.get('/status', (c) =>
       c.json({

@@ -62,6 +62,9 @@ export interface WorkerNodeDeps {
   readonly canWork?: () => boolean;
 }
 
+/** Read once: os.hostname() is a system call, and the registration is written twice a second. */
+const HOST = hostname();
+
 export interface WorkerRegistration {
   readonly id: string;
   readonly threads: number;
@@ -171,7 +174,7 @@ export class WorkerNode {
     const registration: WorkerRegistration = {
       id: this.id,
       threads: this.#pool.threads,
-      host: hostname(),
+      host: HOST,
       pid: process.pid,
       startedAt: this.#startedAt,
       heartbeatAt,
