@@ -300,7 +300,7 @@ async function startSchedulerRole(parts: NodeParts, url: string, server: NodeSer
   const backlog = new BacklogSignal({ store, membership, leadership, logger: log }, { ...workerRange(config), targetDrainMs: config.targetDrainMs, defaultThreadsPerNode: config.threads });
   backlog.start();
   registryMembership.onChange(() => backlog.poke());
-  const stopStatus = publishSchedulerStatus(new SchedulerStatuses(open('durable', 'scheduler-status'), keys), consensus.node, url, consensus.control, 500, () => {
+  const stopStatus = publishSchedulerStatus(new SchedulerStatuses(open('durable', 'scheduler-status'), keys), consensus.node, url, consensus.control, 1000, () => {
     const latest = backlog.latest;
     return latest === undefined ? {} : { backlog: latest };
   });
@@ -433,11 +433,14 @@ const SCHEDULER_CONNECTIONS = ['store', 'scheduler-membership', 'scheduler-statu
 /** How long a scheduler's connections may be unhealthy before it gives up leading (a failover's blip is shorter). */
 const MAY_LEAD_PATIENCE_MS = 2000;
 
+/** How often the leadership guard looks: half the patience, so a lost Redis stops leadership within 3 s (each look wakes an idle node). */
+const GUARD_EVERY_MS = 1000;
+
 /**
  * A scheduler that cannot reach Redis cannot do a leader's work, yet its Raft heartbeats would keep
  * it leader for ever and its peers from electing one that can: it starts no election while its
  * connections are unhealthy, and a leader hands over to the most up-to-date follower (tried again
- * every half second while it still leads). A group of one keeps its leader: there is no other.
+ * every second while it still leads). A group of one keeps its leader: there is no other.
  */
 function guardLeadership(consensus: Consensus, connections: ConnectionSet, logger: Logger): () => void {
   let mayLead = true;
@@ -454,7 +457,7 @@ function guardLeadership(consensus: Consensus, connections: ConnectionSet, logge
       handingOver = true;
       void consensus.handOver().finally(() => (handingOver = false));
     }
-  }, 500).unref();
+  }, GUARD_EVERY_MS).unref();
   return () => clearInterval(timer);
 }
 
@@ -465,6 +468,7 @@ function guardLeadership(consensus: Consensus, connections: ConnectionSet, logge
  */
 function startWatchdog(stuckAfterMs: number, connections: ConnectionSet, logger: Logger, onStuck: ((reason: string) => void) | undefined): NodeJS.Timeout | undefined {
   if (stuckAfterMs === 0 || onStuck === undefined) return undefined;
+  // Looks every tenth of the limit (at most 5 s): the exit comes within 10 % of it, and an idle node wakes rarely for it.
   const timer = setInterval(() => {
     if (connections.unhealthyForMs() < stuckAfterMs) return;
     clearInterval(timer);
@@ -472,7 +476,7 @@ function startWatchdog(stuckAfterMs: number, connections: ConnectionSet, logger:
     const reason = `Redis has not answered for ${Math.round(stuckAfterMs / 1000)} s on ${down.map((c) => `${c.name} (${c.status})`).join(', ')}`;
     logger.error({ connections: down }, `stuck: ${reason}`);
     onStuck(reason);
-  }, Math.min(1000, stuckAfterMs)).unref();
+  }, Math.min(5000, Math.max(100, Math.round(stuckAfterMs / 10)))).unref();
   return timer;
 }
 

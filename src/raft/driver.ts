@@ -365,7 +365,8 @@ export class RaftDriver<Command = unknown> {
     this.#wakeAt = Infinity;
     if (this.#stopped) return;
     const quiet = this.#core.quietTicks();
-    const due = Math.floor((performance.now() - this.#tickedAt) / this.#options.tickMs);
+    // A timer may fire a fraction of a millisecond early by this clock: 1 ms of slack, or it would wake again at once.
+    const due = Math.floor((performance.now() - this.#tickedAt + 1) / this.#options.tickMs);
     const n = Math.min(due, quiet + 1);
     for (let i = 0; i < n; i++) this.#core.tick();
     this.#tickedAt = due > n ? performance.now() : this.#tickedAt + n * this.#options.tickMs;

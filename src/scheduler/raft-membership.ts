@@ -30,7 +30,7 @@ export class RaftMembership implements Membership {
    * node leaves the ring as soon as it is seen (docs/performance.md, "Round two"), and every
    * `safetyMs` besides (no Redis: the two lists compared in memory).
    */
-  async start(safetyMs = 1000): Promise<void> {
+  async start(safetyMs = 2000): Promise<void> {
     await this.#registry.start();
     this.#unsubscribe = [this.#registry.onChange(() => void this.#reconcile()), this.#leadership.onChange(() => void this.#reconcile())];
     this.#timer = setInterval(() => void this.#reconcile(), safetyMs);

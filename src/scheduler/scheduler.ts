@@ -161,13 +161,13 @@ export class Scheduler {
     const unsubscribe = membership.onChange?.(() => nudge?.());
     while (this.#running) {
       // While nothing is split, reduced or in flight, and nothing may be stolen, a departure comes
-      // with a nudge and the sweep runs every few seconds: the loop naps 1 s, not 250 ms (docs/performance.md, "Round two").
+      // with a nudge and the sweep runs every few seconds: the loop naps 2 s, not 250 ms (docs/performance.md, "Round two").
       const idle = this.#working.size === 0 && this.#loads.jobs().length === 0 && this.#options.stealAfterMs === 0;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           nudge = undefined;
           resolve();
-        }, idle ? 1000 : 250);
+        }, idle ? 2000 : 250);
         nudge = () => {
           clearTimeout(timer);
           nudge = undefined;
