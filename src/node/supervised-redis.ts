@@ -39,6 +39,8 @@ const DEFAULTS = Object.freeze({ probeMs: 2500, probeTimeoutMs: 5000 });
  */
 class Probes {
   readonly #members = new Set<SupervisedRedis>();
+  /** Told after each round: checks of the connections' health (leadership guard, stuck watchdog) ride on this timer. */
+  readonly #listeners = new Set<() => void>();
   #timer: NodeJS.Timeout | undefined;
   #everyMs = Infinity;
 
@@ -52,7 +54,14 @@ class Probes {
     this.#timer ??= setInterval(() => {
       const now = Date.now();
       for (const c of this.#members) c.probe(now);
+      for (const listener of this.#listeners) listener();
     }, Math.max(5, Math.floor(this.#everyMs / 2))).unref();
+  }
+
+  /** Calls `listener` after each round of probes (every half `probeMs`, while a connection is open). */
+  onRound(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   delete(connection: SupervisedRedis): void {
@@ -215,5 +224,13 @@ export class ConnectionSet {
 
   disconnectAll(): void {
     for (const c of this.#connections) c.disconnect();
+  }
+
+  /**
+   * Calls `listener` after each round of the process's connection probes (every 1.25 s by default):
+   * checks of the connections' health need no timer of their own (docs/performance.md, "Round two").
+   */
+  afterProbes(listener: () => void): () => void {
+    return probes.onRound(listener);
   }
 }

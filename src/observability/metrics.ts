@@ -49,10 +49,10 @@ export class Metrics {
   readonly httpRequests = new Counter({ name: 'ringpool_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [this.registry] });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
-    // The event-loop lag probe samples every 200 ms, not prom-client's 10: each sample wakes the
+    // The event-loop lag probe samples every second, not prom-client's 10 ms: each sample wakes the
     // event loop, and every wake-up costs CPU (100 a second cost ~1 % of a core on the 2-core bench
-    // machine; an idle node's budget is 0.5 %, docs/performance.md "Round two"). Lag is still
-    // measured: each sample records how late it ran, five times a second.
-    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'ringpool_process_', eventLoopMonitoringPrecision: 200 });
+    // machine; an idle node's budget is 0.5 %, docs/performance.md "Round two"). Each sample still
+    // records how late it ran; a scheduler's /status keeps a finer probe (node/node.ts).
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'ringpool_process_', eventLoopMonitoringPrecision: 1000 });
   }
 }

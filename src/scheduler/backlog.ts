@@ -155,6 +155,7 @@ export class BacklogSignal {
   #timer: NodeJS.Timeout | undefined;
   #sampling = false;
   #running = false;
+  #onSample: () => void = () => {};
   readonly #backoff: IdleBackoff;
   /** The last full sample (queues and registrations read) and when it ran. */
   #full: { sample: BacklogSample; at: number } | undefined;
@@ -176,6 +177,11 @@ export class BacklogSignal {
   start(): void {
     this.#running = true;
     this.#schedule(this.#options.everyMs ?? 250);
+  }
+
+  /** Calls `listener` after each sample this leader takes (the status publisher writes it if it changed). */
+  onSample(listener: () => void): void {
+    this.#onSample = listener;
   }
 
   /** Something changes the backlog now (a job submitted, a node come or gone): sample at once, then at the short delay. */
@@ -226,6 +232,7 @@ export class BacklogSignal {
         taskMicros: sample.taskMicros ?? null,
         targetDrainMs: this.#options.targetDrainMs,
       };
+      this.#onSample();
       return sample;
     } catch (err) {
       this.#deps.logger.debug({ err: serializeError(err) }, 'could not sample the backlog; trying again');

@@ -155,7 +155,11 @@ export class RegistryMembership implements Membership {
       if (r === undefined) this.rejectedRegistrations++;
       else verified.push({ r, raw });
     }
-    const closed = await this.#closedConnections(verified, now);
+    const readyAt = this.#workers.readyAt;
+    if (this.#era?.readyAt !== readyAt) this.#era = { readyAt, raws: new Map(verified.map(({ r, raw }) => [r.id, raw])) };
+    // While no node runs a task a death costs nothing yet: the lease alone, and no CLIENT LIST for an idle pool.
+    const anyBusy = verified.some(({ r }) => (Number(r.busy) || 0) > 0 && now - r.heartbeatAt <= this.#leaseMs);
+    const closed = anyBusy || this.#closedSince.size > 0 ? await this.#closedConnections(verified, now) : new Set<string>();
     const nodes: MemberNode[] = [];
     const departed: DepartedNode[] = [];
     let nextLapseAt = Infinity;
@@ -186,9 +190,8 @@ export class RegistryMembership implements Membership {
   async #closedConnections(verified: ReadonlyArray<{ r: Registration; raw: string }>, now: number): Promise<Set<string>> {
     this.#nextConfirmAt = Infinity;
     if (!this.#checkConnections) return new Set();
-    const readyAt = this.#workers.readyAt;
-    if (this.#era?.readyAt !== readyAt) this.#era = { readyAt, raws: new Map(verified.map(({ r, raw }) => [r.id, raw])) };
     const era = this.#era;
+    if (era === undefined) return new Set();
     const checkable = verified.filter(({ r, raw }) => typeof r.conn === 'number' && !r.draining && era.raws.get(r.id) !== raw);
     const ids = new Set(checkable.map(({ r }) => r.id));
     for (const id of this.#closedSince.keys()) if (!ids.has(id)) this.#closedSince.delete(id);

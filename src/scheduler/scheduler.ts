@@ -111,6 +111,8 @@ export class Scheduler {
   readonly #reducePool = new Piscina({ filename: REDUCE_ENTRY, minThreads: 0, maxThreads: 1, idleTimeout: 60_000, execArgv: threadExecArgv(), recordTiming: false, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
   /** Jobs this process is splitting or reducing now: one piece of work per job at a time. */
   readonly #working = new Map<string, Promise<void>>();
+  /** Ends the membership loop's nap at once. */
+  #wakeMembershipLoop: () => void = () => {};
   #running = false;
   #lastPlacement: { readonly term: number; readonly at: number } | undefined;
   #loop: Promise<void> | undefined;
@@ -156,8 +158,9 @@ export class Scheduler {
     const { membership, leadership, logger } = this.#deps;
     let sweptAt = Date.now();
     let loadsAt = Date.now();
-    // A committed departure wakes the loop at once: the dead node's tasks move without waiting out the nap.
+    // A committed departure wakes the loop at once: the dead node's tasks move without waiting out the nap; so does close().
     let nudge: (() => void) | undefined;
+    this.#wakeMembershipLoop = () => nudge?.();
     const unsubscribe = membership.onChange?.(() => nudge?.());
     while (this.#running) {
       // While nothing is split, reduced or in flight, and nothing may be stolen, a departure comes
@@ -539,6 +542,7 @@ export class Scheduler {
   async close(): Promise<void> {
     this.#running = false;
     this.#unsubscribe?.();
+    this.#wakeMembershipLoop();
     // Bounded: with Redis gone, a blocking pop or a write may never answer.
     await Promise.race([Promise.allSettled([this.#loop, this.#watch, this.#schedules.close(), ...this.#working.values()]), sleep(5_000)]);
     await Promise.all([...this.#queues.values()].map((q) => q.close()));
