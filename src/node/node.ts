@@ -2,7 +2,7 @@
 import { TenantPolicies } from '../config/tenants.js';
 import { blobRuntime } from '../blobs/runtime.js';
 import { startBlobSweep } from '../blobs/sweep.js';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
@@ -403,18 +403,23 @@ function healthApp(readiness: () => Readiness, metrics: Metrics, consensus: Cons
   // A scheduler's own Raft view (role, term, leader, commit index, peers' last contact), its last
   // placement and how late its event loop runs (heartbeats must not starve behind a split or reduce).
   if (consensus !== undefined) {
-    // Coarse on purpose: each sample wakes the event loop (see observability/metrics.ts); a late sample still records its lag.
-    const lag = monitorEventLoopDelay({ resolution: 200 });
-    lag.enable();
-    app.get('/status', (c) =>
-      c.json({
+    // Sampled from the first /status on (whoever watches the lag asks for it; an idle node nobody
+    // asks does not wake for it), coarse on purpose: each sample wakes the event loop (see
+    // observability/metrics.ts); a late sample still records its lag.
+    let lag: IntervalHistogram | undefined;
+    app.get('/status', (c) => {
+      if (lag === undefined) {
+        lag = monitorEventLoopDelay({ resolution: 200 });
+        lag.enable();
+      }
+      return c.json({
         ...consensus.node.status(),
         lastPlacement: scheduler?.lastPlacement ?? null,
         eventLoopLagP99Ms: Number((lag.percentile(99) / 1e6).toFixed(2)),
         eventLoopLagMaxMs: Number((lag.max / 1e6).toFixed(2)),
         ...extras(),
-      }),
-    );
+      });
+    });
   }
   app.get('/readyz', (c) => {
     const r = readiness();
