@@ -39,7 +39,7 @@ const DEFAULTS = Object.freeze({ probeMs: 2500, probeTimeoutMs: 5000 });
  */
 class Probes {
   readonly #members = new Set<SupervisedRedis>();
-  /** Told after each round: checks of the connections' health (leadership guard, stuck watchdog) ride on this timer. */
+  /** Told after each round: checks of the connections' health (the leadership guard) ride on this timer. */
   readonly #listeners = new Set<() => void>();
   #timer: NodeJS.Timeout | undefined;
   #everyMs = Infinity;

@@ -158,6 +158,7 @@ export class RegistryMembership implements Membership {
     const readyAt = this.#workers.readyAt;
     if (this.#era?.readyAt !== readyAt) this.#era = { readyAt, raws: new Map(verified.map(({ r, raw }) => [r.id, raw])) };
     // While no node runs a task a death costs nothing yet: the lease alone, and no CLIENT LIST for an idle pool.
+    this.#nextConfirmAt = Infinity;
     const anyBusy = verified.some(({ r }) => (Number(r.busy) || 0) > 0 && now - r.heartbeatAt <= this.#leaseMs);
     const closed = anyBusy || this.#closedSince.size > 0 ? await this.#closedConnections(verified, now) : new Set<string>();
     const nodes: MemberNode[] = [];
