@@ -110,12 +110,30 @@ function toConsensusStatus(driver: RaftDriver<ControlCommand>): ConsensusStatus 
   };
 }
 
+/** A published status older than this counts as stale on the API's side (node/cluster-view.ts: 5 s); written again at least this often. */
+const STATUS_KEEPALIVE_MS = 2000;
+/** Changes are written at most this often (a busy leader's backlog changes with every sample). */
+const STATUS_MIN_GAP_MS = 500;
+
+export interface StatusPublisher {
+  /** Something in the status may have changed (a backlog sample): written if it did, within 500 ms. */
+  poke(): void;
+  stop(): void;
+}
+
 /**
- * Every scheduler writes its Raft status to Redis twice a second, so any API node can show the
- * whole group (GET /v1/cluster) without reaching the schedulers itself.
+ * Every scheduler writes its Raft status to Redis, so any API node can show the whole group (GET
+ * /v1/cluster) without reaching the schedulers itself: when it changes (a leader elected, the
+ * committed members, the leader's backlog signal: at most every 500 ms) and at least every 2 s.
+ * An idle scheduler writes once in 2 s and wakes for nothing else (docs/performance.md, "Round two").
  */
-export function publishSchedulerStatus(statuses: SchedulerStatuses, node: ConsensusNode, url: string, control: ControlState, everyMs = 500, extra: () => object = () => ({})): () => void {
+export function publishSchedulerStatus(statuses: SchedulerStatuses, node: ConsensusNode, url: string, control: ControlState, keepAliveMs = STATUS_KEEPALIVE_MS, extra: () => object = () => ({})): StatusPublisher {
+  let lastKey = '';
+  let lastAt = 0;
+  let pending: NodeJS.Timeout | undefined;
   const publish = () => {
+    clearTimeout(pending);
+    pending = undefined;
     const s = node.status();
     const { members, ringVersion } = control.snapshot();
     const view: SchedulerView & { leaderId: string; at: number } = {
@@ -130,9 +148,29 @@ export function publishSchedulerStatus(statuses: SchedulerStatuses, node: Consen
     };
     // The committed ring membership travels too: the API draws the ring the leader places by.
     // And what the leader adds (its backlog signal, docs/operations.md "Autoscaling").
-    statuses.publish(s.id, { ...view, peers: s.peers, members, ringVersion, ...extra() }).catch(() => {});
+    const body = { ...view, peers: s.peers, members, ringVersion, ...extra() };
+    // What changed, without the times: the peers' last contact (it moves with every heartbeat) and `at`s.
+    const key = JSON.stringify(body, (k, v: unknown) => (k === 'at' || k === 'lastContactMs' ? undefined : v));
+    if (key === lastKey && view.at - lastAt < keepAliveMs) return;
+    lastKey = key;
+    lastAt = view.at;
+    statuses.publish(s.id, body).catch(() => {
+      lastKey = ''; // written again at the next look
+    });
+  };
+  const poke = () => {
+    if (pending !== undefined) return;
+    pending = setTimeout(publish, Math.max(0, lastAt + STATUS_MIN_GAP_MS - Date.now()));
   };
   publish();
-  const timer = setInterval(publish, everyMs);
-  return () => clearInterval(timer);
+  const timer = setInterval(publish, keepAliveMs);
+  const unsubscribe = [node.onLeaderChange(() => poke()), control.onChange(() => poke())];
+  return {
+    poke,
+    stop: () => {
+      clearInterval(timer);
+      clearTimeout(pending);
+      for (const u of unsubscribe) u();
+    },
+  };
 }

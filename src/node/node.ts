@@ -2,7 +2,7 @@
 import { TenantPolicies } from '../config/tenants.js';
 import { blobRuntime } from '../blobs/runtime.js';
 import { startBlobSweep } from '../blobs/sweep.js';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
@@ -234,13 +234,16 @@ class NodeServer {
 async function startWorkerRole(parts: NodeParts, shutdown: Shutdown): Promise<void> {
   const { config, roles, logger, store, registry, keys, metrics, connections, open } = parts;
   const { WorkerNode } = await roleModule<typeof import('../worker/worker-node.js')>('../worker/worker-node.js');
+  const subscriber = open('blocking', 'worker-events');
+  // The events channel also tells of deployed job types: the registry reads them when told.
+  registry.follow(subscriber, keys.events);
   const worker = new WorkerNode(
     {
       store,
       registry,
       // The worker node closes it itself, once BullMQ has let go of it (closing it again is harmless).
       bullConnection: open('blocking', 'worker-bullmq'),
-      subscriber: open('blocking', 'worker-events'),
+      subscriber,
       heartbeat: new WorkerStore(open('durable', 'worker-heartbeat'), keys),
       logger: logger.child({ role: 'worker' }),
       metrics,
@@ -296,10 +299,12 @@ async function startSchedulerRole(parts: NodeParts, url: string, server: NodeSer
   const stopGuard = guardLeadership(consensus, connections, log);
   const backlog = new BacklogSignal({ store, membership, leadership, logger: log }, { ...workerRange(config), targetDrainMs: config.targetDrainMs, defaultThreadsPerNode: config.threads });
   backlog.start();
-  const stopStatus = publishSchedulerStatus(new SchedulerStatuses(open('durable', 'scheduler-status'), keys), consensus.node, url, consensus.control, 500, () => {
+  registryMembership.onChange(() => backlog.poke());
+  const status = publishSchedulerStatus(new SchedulerStatuses(open('durable', 'scheduler-status'), keys), consensus.node, url, consensus.control, undefined, () => {
     const latest = backlog.latest;
     return latest === undefined ? {} : { backlog: latest };
   });
+  backlog.onSample(() => status.poke());
   const tenants = new TenantPolicies(config.tenants);
   const running = new Scheduler(
     {
@@ -314,6 +319,7 @@ async function startSchedulerRole(parts: NodeParts, url: string, server: NodeSer
       ...(config.blobStore === undefined ? {} : { blobs: blobRuntime(config) }),
       tenantWeight: (tenant) => tenants.tenantPolicy(tenant).weight,
       tenantMaxThreads: (tenant) => tenants.tenantPolicy(tenant).maxThreadsInUse,
+      onWake: () => backlog.poke(),
     },
     { maxTasksPerJob: config.maxTasksPerJob, maxJobResultBytes: config.maxJobResultBytes, loadBound: config.loadBound, stealAfterMs: config.stealAfterMs },
   );
@@ -332,7 +338,7 @@ async function startSchedulerRole(parts: NodeParts, url: string, server: NodeSer
     await webhooks.close();
     await running.close();
     membership.stop();
-    stopStatus();
+    status.stop();
     await backlog.stop();
     leadership.close();
     await consensus.close();
@@ -355,7 +361,9 @@ async function startApiRole(parts: NodeParts, shutdown: Shutdown): Promise<Fetch
   const listStore = replica === undefined ? undefined : new JobStore(connections.add(openRedis(replica, 'api', 'api-lists', supervision)), keys, storeOptions);
   const cluster = createClusterView({ store: apiStore, leaseMs: config.leaseMs, metrics, lastWriteAcked });
   shutdown.add(cluster.close);
-  const jobEvents = new JobEvents(open('blocking', 'api-events'), keys);
+  const eventsConnection = open('blocking', 'api-events');
+  registry.follow(eventsConnection, keys.events);
+  const jobEvents = new JobEvents(eventsConnection, keys);
   await jobEvents.start();
   shutdown.add(() => jobEvents.close());
   const app = createApi(
@@ -395,17 +403,23 @@ function healthApp(readiness: () => Readiness, metrics: Metrics, consensus: Cons
   // A scheduler's own Raft view (role, term, leader, commit index, peers' last contact), its last
   // placement and how late its event loop runs (heartbeats must not starve behind a split or reduce).
   if (consensus !== undefined) {
-    const lag = monitorEventLoopDelay({ resolution: 10 });
-    lag.enable();
-    app.get('/status', (c) =>
-      c.json({
+    // Sampled from the first /status on (whoever watches the lag asks for it; an idle node nobody
+    // asks does not wake for it), coarse on purpose: each sample wakes the event loop (see
+    // observability/metrics.ts); a late sample still records its lag.
+    let lag: IntervalHistogram | undefined;
+    app.get('/status', (c) => {
+      if (lag === undefined) {
+        lag = monitorEventLoopDelay({ resolution: 200 });
+        lag.enable();
+      }
+      return c.json({
         ...consensus.node.status(),
         lastPlacement: scheduler?.lastPlacement ?? null,
         eventLoopLagP99Ms: Number((lag.percentile(99) / 1e6).toFixed(2)),
         eventLoopLagMaxMs: Number((lag.max / 1e6).toFixed(2)),
         ...extras(),
-      }),
-    );
+      });
+    });
   }
   app.get('/readyz', (c) => {
     const r = readiness();
@@ -429,12 +443,13 @@ const MAY_LEAD_PATIENCE_MS = 2000;
  * A scheduler that cannot reach Redis cannot do a leader's work, yet its Raft heartbeats would keep
  * it leader for ever and its peers from electing one that can: it starts no election while its
  * connections are unhealthy, and a leader hands over to the most up-to-date follower (tried again
- * every half second while it still leads). A group of one keeps its leader: there is no other.
+ * at each look while it still leads, every 1.25 s). A group of one keeps its leader: there is no other.
  */
 function guardLeadership(consensus: Consensus, connections: ConnectionSet, logger: Logger): () => void {
   let mayLead = true;
   let handingOver = false;
-  const timer = setInterval(() => {
+  // On the connection probes' timer (every 1.25 s): no timer of its own to wake an idle node.
+  return connections.afterProbes(() => {
     const can = connections.unhealthyForMs(SCHEDULER_CONNECTIONS) < MAY_LEAD_PATIENCE_MS;
     if (can !== mayLead) {
       mayLead = can;
@@ -446,8 +461,7 @@ function guardLeadership(consensus: Consensus, connections: ConnectionSet, logge
       handingOver = true;
       void consensus.handOver().finally(() => (handingOver = false));
     }
-  }, 500).unref();
-  return () => clearInterval(timer);
+  });
 }
 
 /**
@@ -457,6 +471,7 @@ function guardLeadership(consensus: Consensus, connections: ConnectionSet, logge
  */
 function startWatchdog(stuckAfterMs: number, connections: ConnectionSet, logger: Logger, onStuck: ((reason: string) => void) | undefined): NodeJS.Timeout | undefined {
   if (stuckAfterMs === 0 || onStuck === undefined) return undefined;
+  // Looks every tenth of the limit (at most 5 s): the exit comes within 10 % of it, and an idle node wakes rarely for it.
   const timer = setInterval(() => {
     if (connections.unhealthyForMs() < stuckAfterMs) return;
     clearInterval(timer);
@@ -464,7 +479,7 @@ function startWatchdog(stuckAfterMs: number, connections: ConnectionSet, logger:
     const reason = `Redis has not answered for ${Math.round(stuckAfterMs / 1000)} s on ${down.map((c) => `${c.name} (${c.status})`).join(', ')}`;
     logger.error({ connections: down }, `stuck: ${reason}`);
     onStuck(reason);
-  }, Math.min(1000, stuckAfterMs)).unref();
+  }, Math.min(5000, Math.max(100, Math.round(stuckAfterMs / 10)))).unref();
   return timer;
 }
 

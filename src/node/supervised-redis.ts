@@ -5,8 +5,10 @@ import { RingpoolError } from '../errors.js';
 
 export interface SupervisionOptions {
   /**
-   * How often a ready connection is asked PING, ms: a silent Redis is found within this plus
-   * `probeTimeoutMs`. Every PING costs CPU on an idle node (docs/performance.md). @default 2500
+   * How long a ready connection may go without hearing from Redis before it is asked PING, ms: a
+   * silent Redis is found within this plus `probeTimeoutMs`. Every PING costs CPU on an idle node
+   * (docs/performance.md), so a connection that answered anything within it is not asked.
+   * @default 2500
    */
   readonly probeMs?: number;
   /**
@@ -27,6 +29,51 @@ export interface ConnectionRepair {
 }
 
 const DEFAULTS = Object.freeze({ probeMs: 2500, probeTimeoutMs: 5000 });
+
+/**
+ * One timer for every supervised connection of the process, instead of one each: an idle process
+ * wakes twice per period for all its connections (docs/performance.md, "Round two"). It runs every
+ * half of the shortest `probeMs` among them (so a silent connection is asked within 1.5 periods and
+ * a silent Redis found within 2 periods plus `probeTimeoutMs`, as one timer each found it), and
+ * only while one is open.
+ */
+class Probes {
+  readonly #members = new Set<SupervisedRedis>();
+  /** Told after each round: checks of the connections' health (the leadership guard) ride on this timer. */
+  readonly #listeners = new Set<() => void>();
+  #timer: NodeJS.Timeout | undefined;
+  #everyMs = Infinity;
+
+  add(connection: SupervisedRedis, everyMs: number): void {
+    this.#members.add(connection);
+    if (everyMs < this.#everyMs) {
+      this.#everyMs = everyMs;
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
+    this.#timer ??= setInterval(() => {
+      const now = Date.now();
+      for (const c of this.#members) c.probe(now);
+      for (const listener of this.#listeners) listener();
+    }, Math.max(5, Math.floor(this.#everyMs / 2))).unref();
+  }
+
+  /** Calls `listener` after each round of probes (every half `probeMs`, while a connection is open). */
+  onRound(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  delete(connection: SupervisedRedis): void {
+    this.#members.delete(connection);
+    if (this.#members.size > 0) return;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#everyMs = Infinity;
+  }
+}
+
+const probes = new Probes();
 const REVIVE_BASE_MS = 100;
 const REVIVE_MAX_MS = 2000;
 
@@ -44,7 +91,9 @@ export class SupervisedRedis extends Redis {
   readonly label: string;
   readonly #probeTimeoutMs: number;
   readonly #onRepair: ((repair: ConnectionRepair) => void) | undefined;
-  readonly #probe: NodeJS.Timeout;
+  readonly #probeMs: number;
+  /** When Redis last sent anything on this connection (a reply, a message), ms since the epoch. */
+  #heardAt = 0;
   #retired = false;
   #revive: NodeJS.Timeout | undefined;
   #revivals = 0;
@@ -61,6 +110,7 @@ export class SupervisedRedis extends Redis {
     if (!Number.isInteger(probeTimeoutMs) || probeTimeoutMs < probeMs) throw new RingpoolError('CONFIG', `probeTimeoutMs must be an integer >= probeMs (${probeMs}), got ${probeTimeoutMs}`);
     super(url as string, options); // ioredis passes over an undefined first argument: options alone
     this.label = label;
+    this.#probeMs = probeMs;
     this.#probeTimeoutMs = probeTimeoutMs;
     this.#onRepair = supervision.onRepair;
     this.on('ready', () => {
@@ -68,10 +118,18 @@ export class SupervisedRedis extends Redis {
       this.#probeSentAt = undefined;
       this.#revivals = 0;
       this.#unhealthySince = undefined;
+      this.#heardAt = Date.now();
+    });
+    // Any bytes from Redis prove it answers: such a connection needs no PING (one listener per socket).
+    this.on('connect', () => {
+      const stream = this.stream as unknown as { on?: (event: string, listener: () => void) => void } | undefined;
+      stream?.on?.('data', () => {
+        this.#heardAt = Date.now();
+      });
     });
     this.on('close', () => this.#markUnhealthy());
     this.on('end', () => this.#onEnd());
-    this.#probe = setInterval(() => this.#probeTick(), probeMs).unref();
+    probes.add(this, probeMs);
   }
 
   /** Ready, and answering: no PING outstanding for longer than `probeTimeoutMs`. */
@@ -85,7 +143,7 @@ export class SupervisedRedis extends Redis {
   override disconnect(reconnect = false): void {
     if (!reconnect) {
       this.#retired = true;
-      clearInterval(this.#probe);
+      probes.delete(this);
       clearTimeout(this.#revive);
     }
     super.disconnect(reconnect);
@@ -107,11 +165,12 @@ export class SupervisedRedis extends Redis {
     }, delayMs);
   }
 
-  #probeTick(): void {
+  /** Called by the process's one probe timer: asks PING if Redis has been silent on this connection for `probeMs`. */
+  probe(now = Date.now()): void {
     if (this.#retired || this.status !== 'ready') return;
     const sentAt = this.#probeSentAt;
     if (sentAt !== undefined) {
-      if (Date.now() - sentAt <= this.#probeTimeoutMs) return;
+      if (now - sentAt <= this.#probeTimeoutMs) return;
       // The peer is gone without closing the socket: drop it; ioredis reconnects (asking Sentinel again).
       this.#probeSentAt = undefined;
       this.#markUnhealthy();
@@ -119,8 +178,10 @@ export class SupervisedRedis extends Redis {
       this.disconnect(true);
       return;
     }
+    // Heard from within the period: it answers, no PING needed.
+    if (now - this.#heardAt < this.#probeMs) return;
     const epoch = this.#epoch;
-    this.#probeSentAt = Date.now();
+    this.#probeSentAt = now;
     const answered = () => {
       if (epoch !== this.#epoch) return;
       this.#probeSentAt = undefined;
@@ -163,5 +224,13 @@ export class ConnectionSet {
 
   disconnectAll(): void {
     for (const c of this.#connections) c.disconnect();
+  }
+
+  /**
+   * Calls `listener` after each round of the process's connection probes (every 1.25 s by default):
+   * checks of the connections' health need no timer of their own (docs/performance.md, "Round two").
+   */
+  afterProbes(listener: () => void): () => void {
+    return probes.onRound(listener);
   }
 }

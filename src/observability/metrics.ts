@@ -49,9 +49,10 @@ export class Metrics {
   readonly httpRequests = new Counter({ name: 'ringpool_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [this.registry] });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
-    // The event-loop lag probe samples every 50 ms, not prom-client's 10: each sample wakes the
-    // event loop, and on a worker node every wake-up takes CPU from the task threads (100 a second
-    // cost ~1 % of a core on the 2-core bench machine). Stalls of 50 ms and more still show.
-    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'ringpool_process_', eventLoopMonitoringPrecision: 50 });
+    // The event-loop lag probe samples every second, not prom-client's 10 ms: each sample wakes the
+    // event loop, and every wake-up costs CPU (100 a second cost ~1 % of a core on the 2-core bench
+    // machine; an idle node's budget is 0.5 %, docs/performance.md "Round two"). Each sample still
+    // records how late it ran; a scheduler's /status keeps a finer probe (node/node.ts).
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'ringpool_process_', eventLoopMonitoringPrecision: 1000 });
   }
 }

@@ -221,6 +221,25 @@ export class RaftCore {
 
   // ── Inputs ─────────────────────────────────────────────────────────────────────────────────
 
+  /**
+   * How many of the next ticks would only count time (no message, no election, no step-down): a
+   * driver may sleep through them and hand them in later, all before the next input, so that an
+   * idle node need not wake every tick (docs/performance.md, "Round two"). The tick after them may
+   * act. A leader acts at its next heartbeat (when it has peers or reads waiting) or at its
+   * election timeout (check-quorum, a transfer timing out); a voter that may lead, at its election
+   * timeout; any other node never, so it is given one election timeout (it wakes now and then).
+   */
+  quietTicks(): number {
+    if (this.#role === 'leader') {
+      const toCheck = this.#options.electionTicks - this.#electionElapsed;
+      const beats = this.#pendingReads.length > 0 || [...this.#progress.keys()].some((id) => id !== this.id);
+      const toBeat = beats ? this.#options.heartbeatTicks - this.#heartbeatElapsed : Infinity;
+      return Math.max(0, Math.min(toCheck, toBeat) - 1);
+    }
+    if (!this.isVoter() || !this.#mayLead) return this.#options.electionTicks;
+    return Math.max(0, this.#randomizedElectionTimeout - this.#electionElapsed - 1);
+  }
+
   /** Advance logical time by one tick. */
   tick(): void {
     this.#assertNotHandedOut('tick');

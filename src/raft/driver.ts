@@ -131,6 +131,10 @@ export class RaftDriver<Command = unknown> {
   readonly #options: ResolvedDriverOptions<Command>;
   readonly #core: RaftCore;
   #ticker: NodeJS.Timeout | undefined;
+  /** When the last tick handed to the core was due (performance.now()), and when the timer wakes next. */
+  #tickedAt = 0;
+  #wakeAt = Infinity;
+  #started = false;
   #stopped = false;
   #processing = false;
   #readSeq = 0;
@@ -188,16 +192,18 @@ export class RaftDriver<Command = unknown> {
   /** Starts ticking; committed entries not yet applied (after a restart) are applied right away. */
   start(): void {
     if (this.#stopped) throw new RingpoolError('CONFLICT', `Raft node ${this.id} was stopped; create a new driver to restart it`);
-    if (this.#ticker !== undefined) return;
-    this.#ticker = setInterval(() => this.#tick(), this.#options.tickMs);
+    if (this.#started) return;
+    this.#started = true;
+    this.#tickedAt = performance.now();
     this.#process();
+    this.#planTick();
   }
 
   /** Stops ticking, fails every waiting request with CANCELLED, closes storage and transport. */
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    if (this.#ticker !== undefined) clearInterval(this.#ticker);
+    if (this.#ticker !== undefined) clearTimeout(this.#ticker);
     this.#ticker = undefined;
     this.#failAll(new RingpoolError('CANCELLED', `Raft node ${this.id} stopped`));
     this.#options.storage.close();
@@ -211,7 +217,9 @@ export class RaftDriver<Command = unknown> {
   /** Whether this node may become leader (see RaftCore.setMayLead); a leader that may not should transfer. */
   setMayLead(mayLead: boolean): void {
     this.#assertRunning();
+    this.#catchUp();
     this.#core.setMayLead(mayLead);
+    this.#planTick();
   }
 
   get leaderId(): NodeId | undefined {
@@ -228,6 +236,8 @@ export class RaftDriver<Command = unknown> {
   receive(messages: readonly RaftMessage[]): void {
     this.#whenIdle(() => {
       if (this.#stopped) return;
+      // The ticks slept through are counted first: the message meets the core at the right time.
+      this.#catchUp();
       for (const m of messages) {
         try {
           this.#core.step(m);
@@ -342,10 +352,45 @@ export class RaftDriver<Command = unknown> {
 
   // ── The Ready loop ─────────────────────────────────────────────────────────────────────────
 
+  /**
+   * The core's ticks, without waking for those that only count time (RaftCore.quietTicks): a
+   * follower wakes at its election timeout, a leader at its heartbeats, a group of one at its
+   * check-quorum timeout, instead of every `tickMs` (docs/performance.md, "Round two"). Ticks slept
+   * through are handed in, by the clock, before any message is stepped and when the timer fires;
+   * after a stall (a frozen process), as with an interval timer, the ticks missed beyond the next
+   * acting one are dropped rather than replayed.
+   */
   #tick(): void {
+    this.#ticker = undefined;
+    this.#wakeAt = Infinity;
     if (this.#stopped) return;
-    this.#core.tick();
+    const quiet = this.#core.quietTicks();
+    // A timer may fire a fraction of a millisecond early by this clock: 1 ms of slack, or it would wake again at once.
+    const due = Math.floor((performance.now() - this.#tickedAt + 1) / this.#options.tickMs);
+    const n = Math.min(due, quiet + 1);
+    for (let i = 0; i < n; i++) this.#core.tick();
+    this.#tickedAt = due > n ? performance.now() : this.#tickedAt + n * this.#options.tickMs;
     this.#process();
+    this.#planTick();
+  }
+
+  /** Hands in the ticks due by the clock that only count time (before an input meets the core). */
+  #catchUp(): void {
+    if (!this.#started || this.#stopped) return;
+    const due = Math.floor((performance.now() - this.#tickedAt) / this.#options.tickMs);
+    const n = Math.min(due, this.#core.quietTicks());
+    for (let i = 0; i < n; i++) this.#core.tick();
+    this.#tickedAt += n * this.#options.tickMs;
+  }
+
+  /** (Re)arms the timer for the first tick that may act, if that is sooner than it is armed for. */
+  #planTick(): void {
+    if (!this.#started || this.#stopped || this.#processing) return;
+    const at = this.#tickedAt + (this.#core.quietTicks() + 1) * this.#options.tickMs;
+    if (this.#ticker !== undefined && this.#wakeAt <= at) return;
+    if (this.#ticker !== undefined) clearTimeout(this.#ticker);
+    this.#wakeAt = at;
+    this.#ticker = setTimeout(() => this.#tick(), Math.max(0, at - performance.now()));
   }
 
   /** Persist (fsync), then send, then apply, then advance (Raft Figure 2: respond after persisting). */
@@ -367,6 +412,8 @@ export class RaftDriver<Command = unknown> {
     } finally {
       this.#processing = false;
     }
+    // An input may have brought an acting tick nearer (a new leader heartbeats; a node may lead again).
+    if (this.#started) this.#planTick();
   }
 
   #handleReady(rd: Ready): void {

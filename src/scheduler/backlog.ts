@@ -5,6 +5,7 @@ import { serializeError } from '../errors.js';
 import type { JobRecord } from '../store/job-record.js';
 import type { JobStore } from '../store/job-store.js';
 import type { TaskBatch } from '../transport/task-batch.js';
+import { IdleBackoff } from './idle-backoff.js';
 import type { Leadership } from './leadership.js';
 import type { Membership } from './membership.js';
 
@@ -16,6 +17,13 @@ export const UNMEASURED_TASK_MICROS = 100_000;
 
 /** Most queue entries read per node for the queued-task count: a bound on the sampler's cost. */
 const MAX_ENTRIES_READ = 500;
+
+/**
+ * With no active job, a sample reads only the active set and keeps the queues and busy threads of
+ * the last full sample (only the leader, this process, adds entries, and only for active jobs), so
+ * an idle leader sends one command a sample; a full one still runs at least this often, ms.
+ */
+const FULL_SAMPLE_EVERY_MS = 10_000;
 
 /** What the leader sees waiting, at one moment. */
 export interface BacklogSample {
@@ -94,6 +102,17 @@ export function recommendWorkerNodes(sample: BacklogSample, policy: BacklogPolic
   return { desired, reason, backlogTasks, backlogWorkMs: Math.round(backlogWorkMs) };
 }
 
+/** Nothing waits, runs or is unsized: the pool is idle. */
+function isQuiet(sample: BacklogSample): boolean {
+  return (
+    sample.unplacedTasks === 0 &&
+    sample.unsizedJobs === 0 &&
+    sample.unfinishedTasks === 0 &&
+    sample.busyThreads === 0 &&
+    Object.values(sample.queuedTasks).every((n) => n === 0)
+  );
+}
+
 /** What the leader publishes (with its Raft status) for the API's /v1/cluster and /metrics. */
 export interface BacklogReport extends Recommendation {
   /** When the sample began, ms since the epoch. */
@@ -116,8 +135,14 @@ export interface BacklogSignalDeps {
 export interface BacklogSignalOptions extends BacklogPolicy {
   /** Threads per node assumed while no node is live. */
   readonly defaultThreadsPerNode: number;
-  /** How often the leader samples, ms. @default 250 */
+  /** How often the leader samples while anything waits or runs, ms. @default 250 */
   readonly everyMs?: number;
+  /**
+   * How often at most it samples while nothing waits or runs, ms: the delay doubles from `everyMs`
+   * up to this (idle-backoff.ts), and `poke()` (a job submitted, a node come or gone) brings it back.
+   * Below the 5 s after which a report counts as stale (node/cluster-view.ts). @default 1500
+   */
+  readonly idleEveryMs?: number;
 }
 
 /**
@@ -130,12 +155,19 @@ export class BacklogSignal {
   #latest: BacklogReport | undefined;
   #timer: NodeJS.Timeout | undefined;
   #sampling = false;
+  #running = false;
+  #onSample: () => void = () => {};
+  readonly #backoff: IdleBackoff;
+  /** The last full sample (queues and registrations read) and when it ran. */
+  #full: { sample: BacklogSample; at: number } | undefined;
   /** One BullMQ queue handle per node sampled (on the store's connection), closed by stop(). */
   readonly #queues = new Map<string, Queue<TaskBatch>>();
 
   constructor(deps: BacklogSignalDeps, options: BacklogSignalOptions) {
     this.#deps = deps;
     this.#options = options;
+    const everyMs = options.everyMs ?? 250;
+    this.#backoff = new IdleBackoff({ minMs: everyMs, maxMs: Math.max(everyMs, options.idleEveryMs ?? 1500) });
   }
 
   /** The latest report while this process leads; undefined otherwise. */
@@ -144,23 +176,56 @@ export class BacklogSignal {
   }
 
   start(): void {
-    this.#timer = setInterval(() => void this.#tick(), this.#options.everyMs ?? 250);
+    this.#running = true;
+    this.#schedule(this.#options.everyMs ?? 250);
+  }
+
+  /** Calls `listener` after each sample this leader takes (the status publisher writes it if it changed). */
+  onSample(listener: () => void): void {
+    this.#onSample = listener;
+  }
+
+  /** Something changes the backlog now (a job submitted, a node come or gone): sample at once, then at the short delay. */
+  poke(): void {
+    if (!this.#running) return;
+    this.#backoff.reset();
+    this.#schedule(0);
+  }
+
+  #schedule(ms: number): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void this.#loop(), ms);
     this.#timer.unref();
   }
 
+  /** One sample, then the next: soon while work waits or runs, backing off while the pool is idle. */
+  async #loop(): Promise<void> {
+    const sample = await this.#tick();
+    if (!this.#running || this.#sampling) return;
+    // A follower, or a failed read, keeps the short delay: it may lead or read again any moment.
+    this.#schedule(this.#backoff.next(sample === undefined || !isQuiet(sample)));
+  }
+
   async stop(): Promise<void> {
-    clearInterval(this.#timer);
+    this.#running = false;
+    clearTimeout(this.#timer);
     await Promise.all([...this.#queues.values()].map((q) => q.close()));
   }
 
-  async #tick(): Promise<void> {
-    if (this.#sampling || this.#deps.leadership.term === undefined) return;
+  async #tick(): Promise<BacklogSample | undefined> {
+    if (this.#sampling) return undefined;
+    if (this.#deps.leadership.term === undefined) {
+      // A follower keeps no report; the first sample after it leads reads everything.
+      this.#full = undefined;
+      return undefined;
+    }
     this.#sampling = true;
     try {
       // The time the sample began, not ended: what it read may be that old (a local autoscaler
-      // drains no node started after it, src/autoscale/policy.ts sampleSeesNode).
+      // drains no node started after it, src/autoscale/policy.ts sampleSeesNode). A quiet pool's
+      // cheap sample is as fresh: the active set, read now, says nothing has come since.
       const begunAt = Date.now();
-      const sample = await this.sample();
+      const sample = await this.#sampleCheaply(begunAt);
       const recommendation = recommendWorkerNodes(sample, this.#options);
       this.#latest = {
         ...recommendation,
@@ -172,11 +237,33 @@ export class BacklogSignal {
         taskMicros: sample.taskMicros ?? null,
         targetDrainMs: this.#options.targetDrainMs,
       };
+      this.#onSample();
+      return sample;
     } catch (err) {
       this.#deps.logger.debug({ err: serializeError(err) }, 'could not sample the backlog; trying again');
+      return undefined;
     } finally {
       this.#sampling = false;
     }
+  }
+
+  /**
+   * A full sample, unless no job is active and the last full one (recent, same nodes) saw nothing
+   * queued or running: then nothing can have been queued since, and the active set alone says so.
+   */
+  async #sampleCheaply(now = Date.now()): Promise<BacklogSample> {
+    const last = this.#full;
+    const nodes = this.#deps.membership.current();
+    const quiet =
+      last !== undefined &&
+      now - last.at < FULL_SAMPLE_EVERY_MS &&
+      isQuiet(last.sample) &&
+      last.sample.currentNodes === nodes.length &&
+      Object.keys(last.sample.queuedTasks).every((id, i) => id === nodes[i]?.id);
+    if (quiet && (await this.#deps.store.activeJobIds()).length === 0) return last.sample;
+    const sample = await this.sample();
+    this.#full = { sample, at: now };
+    return sample;
   }
 
   /** One sample: the active jobs' progress, each live node's queued tasks and busy threads. */

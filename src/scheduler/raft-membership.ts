@@ -12,7 +12,10 @@ export class RaftMembership implements Membership {
   readonly #leadership: Leadership;
   readonly #logger: Logger;
   #timer: NodeJS.Timeout | undefined;
+  #retry: NodeJS.Timeout | undefined;
   #proposing = false;
+  #again = false;
+  #unsubscribe: Array<() => void> = [];
 
   constructor(deps: { registry: RegistryMembership; control: ControlState; node: ConsensusNode; leadership: Leadership; logger: Logger }) {
     this.#registry = deps.registry;
@@ -22,19 +25,31 @@ export class RaftMembership implements Membership {
     this.#logger = deps.logger;
   }
 
-  async start(pollMs = 250): Promise<void> {
+  /**
+   * Reconciles when the registrations change and when this scheduler comes to lead, so a dead
+   * node leaves the ring as soon as it is seen (docs/performance.md, "Round two"), and every
+   * `safetyMs` besides (no Redis: the two lists compared in memory).
+   */
+  async start(safetyMs = 2000): Promise<void> {
     await this.#registry.start();
-    this.#timer = setInterval(() => void this.#reconcile(), pollMs);
+    this.#unsubscribe = [this.#registry.onChange(() => void this.#reconcile()), this.#leadership.onChange(() => void this.#reconcile())];
+    this.#timer = setInterval(() => void this.#reconcile(), safetyMs);
   }
 
   stop(): void {
     clearInterval(this.#timer);
+    clearTimeout(this.#retry);
+    for (const unsubscribe of this.#unsubscribe) unsubscribe();
     this.#registry.stop();
   }
 
   /** Leader only: admits nodes whose heartbeats arrive and removes those whose lease lapsed. */
   async #reconcile(): Promise<void> {
-    if (this.#proposing || this.#leadership.term === undefined) return;
+    if (this.#proposing) {
+      this.#again = true; // a change while proposing: looked at once the proposal ends
+      return;
+    }
+    if (this.#leadership.term === undefined) return;
     const observed = this.#registry.current();
     const committed = this.#control.snapshot().members;
     if (sameNodes(observed, committed)) return;
@@ -44,13 +59,24 @@ export class RaftMembership implements Membership {
       this.#logger.info({ members: observed.map((m) => m.id) }, 'worker membership committed');
     } catch (err) {
       this.#logger.warn({ err }, 'could not commit the worker membership; will retry');
+      clearTimeout(this.#retry);
+      this.#retry = setTimeout(() => void this.#reconcile(), 250);
     } finally {
       this.#proposing = false;
+      if (this.#again) {
+        this.#again = false;
+        void this.#reconcile();
+      }
     }
   }
 
   current(): readonly MemberNode[] {
     return this.#control.placeable();
+  }
+
+  /** The committed membership changed (a node admitted or retired, an evacuation recorded). */
+  onChange(listener: () => void): () => void {
+    return this.#control.onChange(() => listener());
   }
 
   async waitForNodes(signal?: AbortSignal): Promise<readonly MemberNode[]> {

@@ -31,6 +31,9 @@ export function codeDigest(code: string): string {
   return createHash('sha256').update(code, 'utf8').digest('hex');
 }
 
+/** Published on the events channel after every change of the deployed job types. */
+export const JOB_TYPES_MESSAGE = 'job-types';
+
 /**
  * Deployed job types (docs/architecture.md §5). Every change is one script, confirmed by the
  * replicas before it returns (a version a job was submitted to survives a failover), and bumps the
@@ -56,6 +59,7 @@ export class JobTypeStore {
     const epoch = this.#acks.epoch;
     const keys = [k.jobTypeVersions(name), k.jobTypeSeq(name), k.jobTypeCode(name, digest), k.jobTypesActive, k.jobTypesRevision];
     const [version, created] = await this.#acks.write(() => sendScript<[number, number]>(this.#redis, 'deploy-job-type', keys, [name, digest, code, JSON.stringify(record)]), epoch);
+    await this.#announce();
     return { version, created: created === 1 };
   }
 
@@ -63,7 +67,9 @@ export class JobTypeStore {
   async activate(name: string, version: number): Promise<number> {
     const k = this.#keys;
     const epoch = this.#acks.epoch;
-    return await this.#acks.write(() => sendScript<number>(this.#redis, 'activate-job-type', [k.jobTypeVersions(name), k.jobTypesActive, k.jobTypesRevision], [name, version]), epoch);
+    const before = await this.#acks.write(() => sendScript<number>(this.#redis, 'activate-job-type', [k.jobTypeVersions(name), k.jobTypesActive, k.jobTypesRevision], [name, version]), epoch);
+    await this.#announce();
+    return before;
   }
 
   /** Deletes a version that is neither active nor run by a job in flight (else CONFLICT). */
@@ -74,6 +80,16 @@ export class JobTypeStore {
     const keys = [k.jobTypeVersions(name), k.jobTypesActive, k.jobTypesRevision, k.active, k.jobTypeCode(name, found.digest)];
     const epoch = this.#acks.epoch;
     await this.#acks.write(() => sendScript<number>(this.#redis, 'delete-job-type-version', keys, [name, version, k.job('')]), epoch);
+    await this.#announce();
+  }
+
+  /**
+   * Tells every node the revision moved (JOB_TYPES_MESSAGE on the events channel), so they read it
+   * at once instead of polling it (registry/live-registry.ts). Best effort: a node that misses it
+   * (its subscriber reconnecting, this process gone before it publishes) reads it at its slow poll.
+   */
+  async #announce(): Promise<void> {
+    await this.#redis.publish(this.#keys.events, JOB_TYPES_MESSAGE).catch(() => 0);
   }
 
   /** Every stored version of `name`, oldest first. */

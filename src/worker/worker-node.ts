@@ -62,6 +62,9 @@ export interface WorkerNodeDeps {
   readonly canWork?: () => boolean;
 }
 
+/** Read once: os.hostname() is a system call, and the registration is written twice a second. */
+const HOST = hostname();
+
 export interface WorkerRegistration {
   readonly id: string;
   readonly threads: number;
@@ -71,6 +74,12 @@ export interface WorkerRegistration {
   readonly heartbeatAt: number;
   readonly busy: number;
   readonly draining: boolean;
+  /**
+   * The client id of the connection that writes this registration: the leader takes the node for
+   * dead as soon as that connection is closed (a killed process), before its lease lapses. Absent
+   * where the server refuses CLIENT ID.
+   */
+  readonly conn?: number;
 }
 
 export class WorkerNode {
@@ -135,6 +144,11 @@ export class WorkerNode {
     this.#worker.on('error', (err) => this.#deps.logger.warn({ err }, 'worker queue error'));
     await this.#worker.waitUntilReady();
     await this.#register();
+    // A new connection has a new client id: registered at once, so the leader does not take the
+    // old one's closing for this node's death (scheduler/membership.ts).
+    this.#deps.heartbeat.onReconnect(() => {
+      if (this.#heartbeat !== undefined && this.#deps.canWork?.() !== false) this.#register().catch(() => {});
+    });
     let silent = false;
     this.#heartbeat = setInterval(() => {
       if (this.#deps.canWork?.() === false) {
@@ -144,28 +158,37 @@ export class WorkerNode {
       }
       if (silent) this.#deps.logger.info({ id: this.id }, 'connections answer again: heartbeating');
       silent = false;
-      this.#register().catch((err: unknown) => this.#deps.logger.warn({ err }, 'heartbeat failed'));
-      void this.#deps.store.workers.takeDrainRequest(this.id).then((asked) => {
-        if (asked && !this.#draining) {
-          this.#deps.logger.info({ id: this.id }, 'drain requested: finishing the tasks in flight, then leaving');
-          (this.#onDrainRequested ?? (() => void this.close()))();
-        }
-      }, () => {});
+      // One round trip: the registration renewed and a drain request taken.
+      this.#register(Date.now(), true).then(
+        (asked) => {
+          if (asked && !this.#draining) {
+            this.#deps.logger.info({ id: this.id }, 'drain requested: finishing the tasks in flight, then leaving');
+            (this.#onDrainRequested ?? (() => void this.close()))();
+          }
+        },
+        (err: unknown) => this.#deps.logger.warn({ err }, 'heartbeat failed'),
+      );
     }, this.#heartbeatMs);
   }
 
-  async #register(heartbeatAt = Date.now()): Promise<void> {
+  /** Writes the registration; with `takeDrain`, also takes a drain request (resolves true if there was one). */
+  async #register(heartbeatAt = Date.now(), takeDrain = false): Promise<boolean> {
+    const conn = await this.#deps.heartbeat.connectionId();
     const registration: WorkerRegistration = {
       id: this.id,
       threads: this.#pool.threads,
-      host: hostname(),
+      host: HOST,
       pid: process.pid,
       startedAt: this.#startedAt,
       heartbeatAt,
       busy: this.#pool.busy,
       draining: this.#draining,
+      ...(conn === undefined ? {} : { conn }),
     };
-    await this.#deps.heartbeat.register(this.id, signRegistration(registration, this.#clusterSecret));
+    const signed = signRegistration(registration, this.#clusterSecret);
+    if (takeDrain) return await this.#deps.heartbeat.heartbeat(this.id, signed);
+    await this.#deps.heartbeat.register(this.id, signed);
+    return false;
   }
 
   #cancelFor(jobId: string): AbortController {
@@ -480,6 +503,7 @@ export class WorkerNode {
     this.#draining = true;
     this.#closingSince = Date.now();
     clearInterval(this.#heartbeat);
+    this.#heartbeat = undefined;
     await this.#register().catch(() => {});
     // Bounded: BullMQ waits for the entries in flight, and those may wait on a Redis that does not answer.
     const closed = await Promise.race([

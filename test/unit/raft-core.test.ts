@@ -26,6 +26,31 @@ describe('RaftCore', () => {
     expect(core.appliedIndex).toBe(3);
   });
 
+  it('quietTicks: the ticks it names only count time, and the one after them acts', () => {
+    // A follower: nothing until its election timeout, then a campaign (a Ready to hand out).
+    const follower = new RaftCore({ id: 'b', random: new SeededRandom(3) }, bootstrapState([{ id: 'a' }, { id: 'b' }, { id: 'c' }]));
+    while (follower.hasReady()) {
+      follower.ready();
+      follower.advance();
+    }
+    const quiet = follower.quietTicks();
+    for (let i = 0; i < quiet; i++) {
+      follower.tick();
+      expect(follower.hasReady()).toBe(false);
+    }
+    follower.tick();
+    expect(follower.hasReady()).toBe(true);
+    // A leader of one with nothing to send: only its check-quorum timeout acts, electionTicks - 1 quiet ticks.
+    const alone = single();
+    for (let i = 0; i < 20 && alone.role !== 'leader'; i++) alone.tick();
+    while (alone.hasReady()) {
+      alone.ready();
+      alone.advance();
+    }
+    expect(alone.role).toBe('leader');
+    expect(alone.quietTicks()).toBeGreaterThan(1);
+  });
+
   it('refuses input between ready() and advance()', () => {
     const core = single();
     core.campaign();
