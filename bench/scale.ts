@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { BENCH_JOBS, numberFlag, startTrackedRedis } from './harness.js';
+import { BENCH_JOBS, numberFlag, startTrackedRedis, stringFlag } from './harness.js';
 import { printTable, type BenchSuite } from './report.js';
 
 const BIN = fileURLToPath(new URL('../bin/ringpool.mjs', import.meta.url));
@@ -16,10 +16,13 @@ function peakRssMb(pid: number): number {
 
 const suite: BenchSuite = async (args) => {
   const tasks = numberFlag(args, 'tasks', 1_000_000);
+  // `--node-options '--max-semi-space-size=4'`: Node options for the three processes, to measure a
+  // heap setting against the defaults (docs/performance.md, `scale`); none by default.
+  const nodeOptions = stringFlag(args, 'node-options', '').split(' ').filter(Boolean);
   const { redis, dir, stop: stopRedis } = await startTrackedRedis('scale');
   const common = ['--redis', redis.masterUrl, '--jobs', BENCH_JOBS, '--prefix', 'scale', '--min-replicas', '1', '--log-level', 'warn'];
   const procs: Record<string, ChildProcess> = {};
-  const start = (role: string, extra: string[]) => (procs[role] = spawn(process.execPath, [BIN, role, ...common, ...extra], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  const start = (role: string, extra: string[]) => (procs[role] = spawn(process.execPath, [...nodeOptions, BIN, role, ...common, ...extra], { stdio: ['ignore', 'pipe', 'inherit'] }));
   try {
     start('scheduler', ['--port', '0', '--data-dir', dir]);
     start('worker', ['--worker-id', 'w1', '--port', '0']);
@@ -72,9 +75,11 @@ const suite: BenchSuite = async (args) => {
       redisPeakMb: Math.round(redisPeak / 1024 / 1024),
       tasks,
       seconds: Number(seconds.toFixed(2)),
+      nodeOptions: nodeOptions.join(' '),
     };
-    printTable(`scale: one job of ${tasks.toLocaleString('en-US')} tasks, separate processes (limits: 300 MB each, Redis 500 MB)`, [
+    printTable(`scale: one job of ${tasks.toLocaleString('en-US')} tasks, separate processes${nodeOptions.length > 0 ? ` (node ${nodeOptions.join(' ')})` : ''} (target: peakRssMb ≤ 130, Redis < 500 MB)`, [
       ['process', 'peak RSS MB'],
+      ['largest (peakRssMb)', figures.peakRssMb],
       ['scheduler', figures.schedulerPeakRssMb],
       ['worker (+2 threads)', figures.workerPeakRssMb],
       ['api', figures.apiPeakRssMb],
