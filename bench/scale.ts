@@ -8,6 +8,12 @@ import { printTable, type BenchSuite } from './report.js';
 
 const BIN = fileURLToPath(new URL('../bin/ringpool.mjs', import.meta.url));
 
+/** CPU a process has used so far (user + system), seconds: the same work's cost, less noisy than wall time on a shared machine. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
 /** Peak resident set of a process (VmHWM), MB. */
 function peakRssMb(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -66,6 +72,7 @@ const suite: BenchSuite = async (args) => {
     clearInterval(sampler);
     if (result !== (tasks * (tasks + 1)) / 2) throw new Error(`wrong sum ${String(result)}`);
     const rss = Object.fromEntries(Object.entries(procs).map(([role, p]) => [role, peakRssMb(p.pid as number)]));
+    const cpu = Object.fromEntries(Object.entries(procs).map(([role, p]) => [role, cpuSeconds(p.pid as number)]));
     client.disconnect();
     const figures = {
       peakRssMb: Math.round(Math.max(...Object.values(rss))),
@@ -73,6 +80,9 @@ const suite: BenchSuite = async (args) => {
       workerPeakRssMb: Math.round(rss.worker ?? NaN),
       apiPeakRssMb: Math.round(rss.api ?? NaN),
       redisPeakMb: Math.round(redisPeak / 1024 / 1024),
+      schedulerCpuS: cpu.scheduler ?? NaN,
+      workerCpuS: cpu.worker ?? NaN,
+      apiCpuS: cpu.api ?? NaN,
       tasks,
       seconds: Number(seconds.toFixed(2)),
       nodeOptions: nodeOptions.join(' '),
@@ -85,6 +95,7 @@ const suite: BenchSuite = async (args) => {
       ['api', figures.apiPeakRssMb],
       ['redis used_memory peak', figures.redisPeakMb],
       ['job seconds', figures.seconds],
+      ['CPU s scheduler / worker / api (start to result)', `${figures.schedulerCpuS} / ${figures.workerCpuS} / ${figures.apiCpuS}`],
     ]);
     return figures;
   } finally {
