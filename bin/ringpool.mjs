@@ -9,8 +9,6 @@ const fromSource = existsSync(new URL('../src/cli/main.ts', import.meta.url));
 if (fromSource) (await import('tsx/cjs/api')).register();
 const require = createRequire(import.meta.url);
 const [dir, ext] = fromSource ? ['../src', '.ts'] : ['../dist', '.js'];
-// Before the rest loads: module loading alone would grow the young generation to its maximum.
-require(`${dir}/node/heap-settings${ext}`).applyHeapSettings();
 require(`${dir}/registry/import-module${ext}`).loadedAsCommonJs();
 const { main } = require(`${dir}/cli/main${ext}`);
 process.exitCode = await main(process.argv.slice(2));

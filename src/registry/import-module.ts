@@ -107,11 +107,12 @@ export function threadExecArgv(execArgv: readonly string[] = process.execArgv): 
 }
 
 /**
- * V8's heap sizes (`node --max-old-space-size=… --max-semi-space-size=…`): a thread refuses them
- * (ERR_WORKER_INVALID_EXEC_ARGV, V8 options are the process's) and takes its sizes from
- * `resourceLimits` instead, so the process's own would stop every thread from starting.
+ * V8's heap options (`node --max-old-space-size=… --max-semi-space-size=… --heap-growing-percent=…`):
+ * a thread refuses them (ERR_WORKER_INVALID_EXEC_ARGV, V8 options are the process's) and takes its
+ * sizes from `resourceLimits` instead, so the process's own would stop every thread from starting.
+ * The growth percent, a process-wide V8 flag, still applies to the threads' heaps.
  */
-const HEAP_SIZE = /^--(max|min)[-_](old|semi|young)[-_](space|generation)[-_]size$|^--(max|initial)[-_]heap[-_]size$/;
+const HEAP_SIZE = /^--(max|min)[-_](old|semi|young)[-_](space|generation)[-_]size$|^--(max|initial)[-_]heap[-_]size$|^--heap[-_]growing[-_]percent$/;
 /** Node options that register a module hook, with the module as their value. */
 const HOOK_FLAGS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
 /** tsx by name (`tsx`, `tsx/esm`, `tsx/cjs`) or by a path inside its package. */

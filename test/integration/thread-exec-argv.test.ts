@@ -15,8 +15,8 @@ describe('threadExecArgv', () => {
     ).toEqual(['--enable-source-maps']);
   });
 
-  it("drops V8's heap sizes, which a thread refuses (it is sized by resourceLimits), in both spellings", () => {
-    expect(threadExecArgv(['--max-semi-space-size', '4', '--max_old_space_size=300', '--max-http-header-size=100', '--stack-trace-limit=50'])).toEqual([
+  it("drops V8's heap options, which a thread refuses (it is sized by resourceLimits), in both spellings", () => {
+    expect(threadExecArgv(['--max-semi-space-size', '4', '--max_old_space_size=300', '--heap-growing-percent=20', '--max-http-header-size=100', '--stack-trace-limit=50'])).toEqual([
       '--max-http-header-size=100',
       '--stack-trace-limit=50',
     ]);
@@ -40,8 +40,8 @@ describe('threadExecArgv', () => {
     expect(seen.thread).toEqual([]);
   }, 60_000);
 
-  it('a TaskPool thread of a process started with heap sizes runs (Node refuses them in a thread: ERR_WORKER_INVALID_EXEC_ARGV)', async () => {
-    const flags = ['--max-old-space-size=300', '--max-semi-space-size=4'];
+  it('a TaskPool thread of a process started with heap options runs (Node refuses them in a thread: ERR_WORKER_INVALID_EXEC_ARGV)', async () => {
+    const flags = ['--max-old-space-size=300', '--max-semi-space-size=4', '--heap-growing-percent=20'];
     const child = spawn(process.execPath, [...flags, '--import', 'tsx', CHILD], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
