@@ -3,10 +3,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { BENCH_JOBS, numberFlag, startTrackedRedis } from './harness.js';
+import { BENCH_JOBS, numberFlag, startTrackedRedis, stringFlag } from './harness.js';
 import { printTable, type BenchSuite } from './report.js';
 
 const BIN = fileURLToPath(new URL('../bin/ringpool.mjs', import.meta.url));
+
+/** CPU a process has used so far (user + system), seconds: the same work's cost, less noisy than wall time on a shared machine. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
 
 /** Peak resident set of a process (VmHWM), MB. */
 function peakRssMb(pid: number): number {
@@ -16,10 +22,13 @@ function peakRssMb(pid: number): number {
 
 const suite: BenchSuite = async (args) => {
   const tasks = numberFlag(args, 'tasks', 1_000_000);
+  // `--node-options '--max-semi-space-size=4'`: Node options for the three processes, to measure a
+  // heap setting against the defaults (docs/performance.md, `scale`); none by default.
+  const nodeOptions = stringFlag(args, 'node-options', '').split(' ').filter(Boolean);
   const { redis, dir, stop: stopRedis } = await startTrackedRedis('scale');
   const common = ['--redis', redis.masterUrl, '--jobs', BENCH_JOBS, '--prefix', 'scale', '--min-replicas', '1', '--log-level', 'warn'];
   const procs: Record<string, ChildProcess> = {};
-  const start = (role: string, extra: string[]) => (procs[role] = spawn(process.execPath, [BIN, role, ...common, ...extra], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  const start = (role: string, extra: string[]) => (procs[role] = spawn(process.execPath, [...nodeOptions, BIN, role, ...common, ...extra], { stdio: ['ignore', 'pipe', 'inherit'] }));
   try {
     start('scheduler', ['--port', '0', '--data-dir', dir]);
     start('worker', ['--worker-id', 'w1', '--port', '0']);
@@ -63,6 +72,7 @@ const suite: BenchSuite = async (args) => {
     clearInterval(sampler);
     if (result !== (tasks * (tasks + 1)) / 2) throw new Error(`wrong sum ${String(result)}`);
     const rss = Object.fromEntries(Object.entries(procs).map(([role, p]) => [role, peakRssMb(p.pid as number)]));
+    const cpu = Object.fromEntries(Object.entries(procs).map(([role, p]) => [role, cpuSeconds(p.pid as number)]));
     client.disconnect();
     const figures = {
       peakRssMb: Math.round(Math.max(...Object.values(rss))),
@@ -70,16 +80,22 @@ const suite: BenchSuite = async (args) => {
       workerPeakRssMb: Math.round(rss.worker ?? NaN),
       apiPeakRssMb: Math.round(rss.api ?? NaN),
       redisPeakMb: Math.round(redisPeak / 1024 / 1024),
+      schedulerCpuS: cpu.scheduler ?? NaN,
+      workerCpuS: cpu.worker ?? NaN,
+      apiCpuS: cpu.api ?? NaN,
       tasks,
       seconds: Number(seconds.toFixed(2)),
+      nodeOptions: nodeOptions.join(' '),
     };
-    printTable(`scale: one job of ${tasks.toLocaleString('en-US')} tasks, separate processes (limits: 300 MB each, Redis 500 MB)`, [
+    printTable(`scale: one job of ${tasks.toLocaleString('en-US')} tasks, separate processes${nodeOptions.length > 0 ? ` (node ${nodeOptions.join(' ')})` : ''} (target: peakRssMb ≤ 130, Redis < 500 MB)`, [
       ['process', 'peak RSS MB'],
+      ['largest (peakRssMb)', figures.peakRssMb],
       ['scheduler', figures.schedulerPeakRssMb],
       ['worker (+2 threads)', figures.workerPeakRssMb],
       ['api', figures.apiPeakRssMb],
       ['redis used_memory peak', figures.redisPeakMb],
       ['job seconds', figures.seconds],
+      ['CPU s scheduler / worker / api (start to result)', `${figures.schedulerCpuS} / ${figures.workerCpuS} / ${figures.apiCpuS}`],
     ]);
     return figures;
   } finally {

@@ -74,12 +74,13 @@ let esmHook: Promise<void> | undefined;
 
 /**
  * The Node options for ringpool's threads (task and reduce pools): the process's own, without
- * those that register tsx (`node --import tsx`, the tsx CLI's `--require …/tsx/dist/preflight.cjs`
- * and `--import …/tsx/dist/loader.mjs`), which a worker thread would otherwise inherit. The
- * threads' entries register tsx's CommonJS hook themselves; an inherited ESM hook gave each thread
- * a loader thread of its own and, measured on the `speedup` bench in a process started with
- * `--import tsx`, made the job's code in the threads use 5–9 % more CPU than the same code in
- * raw piscina's threads (ringpool's processes, started by bin/ringpool.mjs, carry no such flag).
+ * V8's heap sizes (HEAP_SIZE) and those that register tsx (`node --import tsx`, the tsx CLI's
+ * `--require …/tsx/dist/preflight.cjs` and `--import …/tsx/dist/loader.mjs`), which a worker
+ * thread would otherwise inherit. The threads' entries register tsx's CommonJS hook themselves;
+ * an inherited ESM hook gave each thread a loader thread of its own and, measured on the
+ * `speedup` bench in a process started with `--import tsx`, made the job's code in the threads
+ * use 5–9 % more CPU than the same code in raw piscina's threads (ringpool's processes, started
+ * by bin/ringpool.mjs, carry no such flag).
  */
 export function threadExecArgv(execArgv: readonly string[] = process.execArgv): string[] {
   const kept: string[] = [];
@@ -87,6 +88,10 @@ export function threadExecArgv(execArgv: readonly string[] = process.execArgv): 
     const arg = execArgv[i] as string;
     const eq = arg.indexOf('=');
     const flag = eq >= 0 ? arg.slice(0, eq) : arg;
+    if (HEAP_SIZE.test(flag)) {
+      if (eq < 0 && /^\d/.test(execArgv[i + 1] ?? '')) i++; // `--max-old-space-size 300`
+      continue;
+    }
     if (!HOOK_FLAGS.has(flag)) {
       kept.push(arg);
       continue;
@@ -101,6 +106,13 @@ export function threadExecArgv(execArgv: readonly string[] = process.execArgv): 
   return kept;
 }
 
+/**
+ * V8's heap options (`node --max-old-space-size=… --max-semi-space-size=… --heap-growing-percent=…`):
+ * a thread refuses them (ERR_WORKER_INVALID_EXEC_ARGV, V8 options are the process's) and takes its
+ * sizes from `resourceLimits` instead, so the process's own would stop every thread from starting.
+ * The growth percent, a process-wide V8 flag, still applies to the threads' heaps.
+ */
+const HEAP_SIZE = /^--(max|min)[-_](old|semi|young)[-_](space|generation)[-_]size$|^--(max|initial)[-_]heap[-_]size$|^--heap[-_]growing[-_]percent$/;
 /** Node options that register a module hook, with the module as their value. */
 const HOOK_FLAGS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
 /** tsx by name (`tsx`, `tsx/esm`, `tsx/cjs`) or by a path inside its package. */

@@ -61,8 +61,9 @@ describe('benchmarks (#9), small and fixed', () => {
 
   it('scale: peak RSS of each ringpool process and Redis used_memory peak', async () => {
     const figures = await bench('scale', ['--tasks', '20000']);
-    expect(figures).toMatchObject({ peakRssMb: positive, redisPeakMb: positive });
-    expect(figures.peakRssMb as number).toBeGreaterThan(10);
+    expect(figures).toMatchObject({ peakRssMb: positive, schedulerPeakRssMb: positive, workerPeakRssMb: positive, apiPeakRssMb: positive, workerCpuS: positive, redisPeakMb: positive });
+    // The key #26 reads is the largest of the three processes.
+    expect(figures.peakRssMb).toBe(Math.max(figures.schedulerPeakRssMb as number, figures.workerPeakRssMb as number, figures.apiPeakRssMb as number));
   }, 180_000);
 
   it('deploy: a deployed version serves on every node with no restart, and jobs across deploys run their own version', async () => {

@@ -12,7 +12,14 @@ describe('threadExecArgv', () => {
     const loader = 'file:///srv/app/node_modules/tsx/dist/loader.mjs';
     expect(
       threadExecArgv(['--max-old-space-size=100', '--import', 'tsx', '--require', preflight, '--import', loader, '--import=tsx/esm', '-r', 'tsx/cjs', '--loader=tsx', '--enable-source-maps']),
-    ).toEqual(['--max-old-space-size=100', '--enable-source-maps']);
+    ).toEqual(['--enable-source-maps']);
+  });
+
+  it("drops V8's heap options, which a thread refuses (it is sized by resourceLimits), in both spellings", () => {
+    expect(threadExecArgv(['--max-semi-space-size', '4', '--max_old_space_size=300', '--heap-growing-percent=20', '--max-http-header-size=100', '--stack-trace-limit=50'])).toEqual([
+      '--max-http-header-size=100',
+      '--stack-trace-limit=50',
+    ]);
   });
 
   it('keeps hooks other than tsx, and a value that only looks alike', () => {
@@ -30,6 +37,20 @@ describe('threadExecArgv', () => {
     expect(code, err).toBe(0);
     const seen = JSON.parse(out.trim()) as { process: string[]; thread: string[] };
     expect(seen.process).toEqual(['--import', 'tsx']);
+    expect(seen.thread).toEqual([]);
+  }, 60_000);
+
+  it('a TaskPool thread of a process started with heap options runs (Node refuses them in a thread: ERR_WORKER_INVALID_EXEC_ARGV)', async () => {
+    const flags = ['--max-old-space-size=300', '--max-semi-space-size=4', '--heap-growing-percent=20'];
+    const child = spawn(process.execPath, [...flags, '--import', 'tsx', CHILD], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const code = await new Promise((r) => child.once('exit', r));
+    expect(code, err).toBe(0);
+    const seen = JSON.parse(out.trim()) as { process: string[]; thread: string[] };
+    expect(seen.process).toEqual([...flags, '--import', 'tsx']);
     expect(seen.thread).toEqual([]);
   }, 60_000);
 });
