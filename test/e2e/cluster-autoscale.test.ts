@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { clusterDown, clusterUp, killClusterNow, manifestPath, readManifest, runClusterCommand } from '../../src/cli/cluster.js';
+import { fetchJson, runningAs, until } from '../helpers/poll.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ringpool-cluster-autoscale-'));
 // The cluster's processes are detached: if this test process dies, they would run on.
@@ -17,33 +18,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Whether `pid` runs and its command line matches `match` (not a zombie, not a process that reused the pid). */
-function runningAs(pid: number, match: string): boolean {
-  try {
-    if (/\)\s+Z\s/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))) return false;
-    return new RegExp(match).test(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '));
-  } catch {
-    return false;
-  }
-}
-
-async function json(url: string, init?: RequestInit): Promise<any> {
-  const res = await fetch(url, init);
-  const body = await res.json();
-  if (!res.ok) throw new Error(`${url}: ${res.status} ${JSON.stringify(body)}`);
-  return body;
-}
-
-async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await Promise.resolve(probe()).catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 describe('ringpool cluster up --workers MIN..MAX', () => {
   it('starts no worker until a job comes, cold-starts one for it (the job completes), shows current/desired in status, and down stops every process the autoscaler started', async () => {
     const manifest = await clusterUp({ dir, basePort: 0, workers: '0..2', threads: 1, logLevel: 'warn', timeoutMs: 300_000 });
@@ -56,14 +30,14 @@ describe('ringpool cluster up --workers MIN..MAX', () => {
     const noting = setInterval(note, 100);
     try {
       // MIN 0: no worker node, and the leader reports an idle backlog.
-      await until('an idle backlog report', 60_000, async () => ((await json(`${manifest.apiUrl}/v1/cluster`)).autoscale?.reason === 'idle' ? true : undefined));
-      expect((await json(`${manifest.apiUrl}/v1/cluster`)).workers.filter((w: { state: string }) => w.state === 'alive')).toEqual([]);
+      await until('an idle backlog report', 60_000, async () => ((await fetchJson(`${manifest.apiUrl}/v1/cluster`)).autoscale?.reason === 'idle' ? true : undefined));
+      expect((await fetchJson(`${manifest.apiUrl}/v1/cluster`)).workers.filter((w: { state: string }) => w.state === 'alive')).toEqual([]);
 
-      const { id } = await json(`${manifest.apiUrl}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ job: 'primes', input: { from: 0, to: 2_000_000 } }) });
+      const { id } = await fetchJson(`${manifest.apiUrl}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ job: 'primes', input: { from: 0, to: 2_000_000 } }) });
       let answer: { result?: unknown } = {};
-      await expect.poll(async () => (answer = await json(`${manifest.apiUrl}/v1/jobs/${id}/result?wait=30000`)).result !== undefined, { timeout: 120_000 }).toBe(true);
+      await expect.poll(async () => (answer = await fetchJson(`${manifest.apiUrl}/v1/jobs/${id}/result?wait=30000`)).result !== undefined, { timeout: 120_000 }).toBe(true);
       expect(answer.result).toBe(148933);
-      const job = await json(`${manifest.apiUrl}/v1/jobs/${id}`);
+      const job = await fetchJson(`${manifest.apiUrl}/v1/jobs/${id}`);
       expect(job.progress.done).toBe(job.progress.total);
 
       // The cold start: counted in the manifest, logged by the supervisor, the node listed as autoscaled.

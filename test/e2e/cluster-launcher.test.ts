@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { clusterDown, clusterStatus, clusterUp, killClusterNow, manifestPath, readManifest, restartDelay, runClusterCommand, type ClusterManifest, type ClusterProcess } from '../../src/cli/cluster.js';
+import { fetchJson, running, runningAs, until } from '../helpers/poll.js';
 import { freePort } from '../../src/store/local-redis.js';
 
 const dirs: string[] = [];
@@ -26,42 +27,6 @@ afterAll(async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
-
-/** Alive and not a zombie (the launcher's children are reaped by this process's event loop). */
-function running(pid: number): boolean {
-  try {
-    return !/\)\s+Z\s/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
-/** Whether `pid` still runs the command recorded for it (not a process that reused the pid). */
-function ours(pid: number, match: string): boolean {
-  try {
-    return new RegExp(match).test(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '));
-  } catch {
-    return false;
-  }
-}
-
-async function json(url: string, init?: RequestInit): Promise<any> {
-  const res = await fetch(url, init);
-  const body = await res.json();
-  if (!res.ok) throw new Error(`${url}: ${res.status} ${JSON.stringify(body)}`);
-  return body;
-}
-
-/** Polls `probe` until it returns a value; fails naming `what` after `ms`. */
-async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await Promise.resolve(probe()).catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** `ringpool_tasks_completed_total` of one worker node, summed over job types. */
 async function tasksCompleted(workerUrl: string): Promise<number> {
@@ -108,7 +73,7 @@ describe('ringpool cluster', () => {
     }
 
     // The cluster view: three workers alive, Redis master + 2 replicas found through Sentinel.
-    const view = await json(`${manifest.apiUrl}/v1/cluster`);
+    const view = await fetchJson(`${manifest.apiUrl}/v1/cluster`);
     expect(view.workers.filter((w: { state: string }) => w.state === 'alive').map((w: { id: string }) => w.id).sort()).toEqual(['w1', 'w2', 'w3']);
     expect(view.redis.master.address).toBe(`127.0.0.1:${byRole('redis-master')[0]?.port}`);
     expect(view.redis.replicas).toHaveLength(2);
@@ -120,7 +85,7 @@ describe('ringpool cluster', () => {
     let roles: Status[] = [];
     await expect
       .poll(async () => {
-        roles = await Promise.all(byRole('scheduler').map(async (s) => (await json(`${s.url}/status`)) as Status));
+        roles = await Promise.all(byRole('scheduler').map(async (s) => (await fetchJson(`${s.url}/status`)) as Status));
         return roles.filter((r) => r.role === 'follower' && r.leaderId === view.leaderId).length;
       }, { timeout: 60_000 })
       .toBe(2)
@@ -131,7 +96,7 @@ describe('ringpool cluster', () => {
 
     // A job across the three worker nodes.
     const jobStarted = Date.now();
-    const { id } = await json(`${manifest.apiUrl}/v1/jobs`, {
+    const { id } = await fetchJson(`${manifest.apiUrl}/v1/jobs`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ job: 'primes', input: { from: 0, to: 2_000_000 } }),
@@ -139,10 +104,10 @@ describe('ringpool cluster', () => {
     // The result route's long poll, asked again while it answers "not yet" (202).
     let answer: { result?: unknown } = {};
     await expect
-      .poll(async () => (answer = await json(`${manifest.apiUrl}/v1/jobs/${id}/result?wait=30000`)).result !== undefined, { timeout: 120_000 })
+      .poll(async () => (answer = await fetchJson(`${manifest.apiUrl}/v1/jobs/${id}/result?wait=30000`)).result !== undefined, { timeout: 120_000 })
       .toBe(true);
     expect(answer.result).toBe(148933);
-    const job = await json(`${manifest.apiUrl}/v1/jobs/${id}`);
+    const job = await fetchJson(`${manifest.apiUrl}/v1/jobs/${id}`);
     const perNode = await Promise.all(byRole('worker').map((w) => tasksCompleted(w.url)));
     expect(perNode.reduce((a, b) => a + b, 0)).toBe(job.progress.total);
     expect(perNode.filter((n) => n > 0).length).toBeGreaterThanOrEqual(2);
@@ -220,19 +185,19 @@ describe('ringpool cluster', () => {
 
     // The cluster heals: both workers alive, a master with its two replicas, and a job runs to the right answer.
     await until('both workers alive and Redis with two replicas in the cluster view', 30_000, async () => {
-      const view = await json(`${manifest.apiUrl}/v1/cluster`);
+      const view = await fetchJson(`${manifest.apiUrl}/v1/cluster`);
       const alive = view.workers.filter((w: { state: string }) => w.state === 'alive').length;
       return alive === 2 && view.redis.master !== null && view.redis.replicas.length === 2 ? true : undefined;
     });
     // The api was paused through the failover: its connections catch up once it runs again, and
     // until then it answers 503 (a client retries); /readyz says when every one of them answers.
     await until('the api to be ready', 30_000, async () => ((await fetch(`${manifest.apiUrl}/readyz`)).ok ? true : undefined));
-    const { id } = await json(`${manifest.apiUrl}/v1/jobs`, {
+    const { id } = await fetchJson(`${manifest.apiUrl}/v1/jobs`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ job: 'primes', input: { from: 0, to: 1_000_000 } }),
     });
-    const { result } = await json(`${manifest.apiUrl}/v1/jobs/${id}/result?wait=30000`);
+    const { result } = await fetchJson(`${manifest.apiUrl}/v1/jobs/${id}/result?wait=30000`);
     expect(result).toBe(78498);
 
     // `cluster status` shows the restarts.
@@ -252,7 +217,7 @@ describe('ringpool cluster', () => {
     expect(outcomes?.[0]).toMatchObject({ id: 'supervisor', outcome: 'stopped' });
     // Every process of the manifest was still ours (restarted ones under their new pids); SIGKILL after the grace is fine here.
     expect(outcomes?.filter((o) => o.outcome !== 'stopped' && o.outcome !== 'killed')).toEqual([]);
-    const left = [...everyPid].filter(([pid, match]) => running(pid) && ours(pid, match)).map(([pid]) => pid);
+    const left = [...everyPid].filter(([pid, match]) => runningAs(pid, match)).map(([pid]) => pid);
     expect(left, `still running after down: ${left.join(', ')}`).toEqual([]);
   }, 120_000);
 

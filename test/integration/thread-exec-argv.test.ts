@@ -6,6 +6,18 @@ import { threadExecArgv } from '../../src/registry/import-module.js';
 
 const CHILD = new URL('../fixtures/processes/thread-exec-argv.ts', import.meta.url).pathname;
 
+/** Runs the child with Node options `flags`: its own execArgv and its TaskPool thread's, as it prints them (it must exit 0). */
+async function execArgvsOf(flags: string[]): Promise<{ process: string[]; thread: string[] }> {
+  const child = spawn(process.execPath, [...flags, CHILD], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const code = await new Promise((r) => child.once('exit', r));
+  expect(code, err).toBe(0);
+  return JSON.parse(out.trim()) as { process: string[]; thread: string[] };
+}
+
 describe('threadExecArgv', () => {
   it('drops the options that register tsx, in every spelling, and keeps the rest in order', () => {
     const preflight = '/srv/app/node_modules/tsx/dist/preflight.cjs';
@@ -28,28 +40,14 @@ describe('threadExecArgv', () => {
   });
 
   it('a TaskPool thread of a process started with --import tsx runs without it, and still loads TypeScript', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    const code = await new Promise((r) => child.once('exit', r));
-    expect(code, err).toBe(0);
-    const seen = JSON.parse(out.trim()) as { process: string[]; thread: string[] };
+    const seen = await execArgvsOf(['--import', 'tsx']);
     expect(seen.process).toEqual(['--import', 'tsx']);
     expect(seen.thread).toEqual([]);
   }, 60_000);
 
   it('a TaskPool thread of a process started with heap options runs (Node refuses them in a thread: ERR_WORKER_INVALID_EXEC_ARGV)', async () => {
     const flags = ['--max-old-space-size=300', '--max-semi-space-size=4', '--heap-growing-percent=20'];
-    const child = spawn(process.execPath, [...flags, '--import', 'tsx', CHILD], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    const code = await new Promise((r) => child.once('exit', r));
-    expect(code, err).toBe(0);
-    const seen = JSON.parse(out.trim()) as { process: string[]; thread: string[] };
+    const seen = await execArgvsOf([...flags, '--import', 'tsx']);
     expect(seen.process).toEqual([...flags, '--import', 'tsx']);
     expect(seen.thread).toEqual([]);
   }, 60_000);
