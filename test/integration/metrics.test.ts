@@ -15,7 +15,9 @@ function sample(text: string, name: string): number {
   let total = 0;
   for (const line of text.split('\n')) {
     if (line.startsWith('#') || line.trim() === '') continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (-?[0-9.e+-]+|NaN|\+Inf|-Inf)$/.exec(line);
+    // Values as Go's ParseFloat reads them (the exposition format's rule): NaN in any case; prom-client
+    // writes `Nan` for the event-loop lag before its first 1-s sample.
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (-?[0-9.e+-]+|[Nn][Aa][Nn]|\+Inf|-Inf)$/.exec(line);
     expect(m, `not Prometheus text: ${line}`).not.toBeNull();
     if (m?.[1] === name) total += Number(m[3]);
   }
