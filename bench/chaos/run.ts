@@ -82,7 +82,9 @@ const log = (line: string) => console.error(line);
 try {
   const detail = await runChaos({ minutes, seed, ...(kinds ? { kinds } : {}), settleMs, keepDir: values.keep ?? false, onProgress: log, signal: interrupt.signal });
   writeFileSync(out, `${JSON.stringify(detail, null, 2)}\n`);
-  const print = values.json ? (line: string) => console.error(line) : (line: string) => console.log(line);
+  // Bound now: printReport points console.log at `print` while it prints (a print that called console.log then would call itself).
+  const stdout = console.log.bind(console);
+  const print = values.json ? (line: string) => console.error(line) : stdout;
   printReport(detail.report, print);
   print(`\ndetails (every fault, outage, refused request, bad job): ${out}`);
   if (values.json) console.log(JSON.stringify(detail.report));
