@@ -26,10 +26,24 @@ export async function startLocalRedisPair(dir: string): Promise<LocalRedisPair> 
     await master.stop();
     throw err;
   }
+  // A process that exits without stop() (a second Ctrl-C, the drain limit, a stuck watchdog: all
+  // process.exit) must not leave its pair running: SIGTERM on the way out (Redis then saves its AOF
+  // and exits by itself; a synchronous kill is all an exit handler can do).
+  const onExit = () => {
+    for (const pid of [replica.pid, master.pid]) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // gone already
+      }
+    }
+  };
+  process.once('exit', onExit);
   return {
     masterUrl: master.url,
     replicaUrl: replica.url,
     async stop() {
+      process.removeListener('exit', onExit);
       await replica.stop();
       await master.stop();
       rmSync(pidFile, { force: true });
