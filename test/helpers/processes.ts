@@ -47,6 +47,17 @@ export function spawnRingpool(args: string[], env: NodeJS.ProcessEnv = {}): Spaw
   };
 }
 
+/** Runs `node` with `args` to its end: its exit code and what it printed. */
+export async function runNode(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  return { code, stdout, stderr };
+}
+
 /** SIGKILLs every process a test started and did not see exit. */
 export function killAllSpawned(): void {
   for (const child of started) child.kill('SIGKILL');

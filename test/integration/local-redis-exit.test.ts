@@ -1,11 +1,11 @@
 // `ringpool start`'s local Redis pair does not outlive a process that exits without stopping it (a second Ctrl-C, the drain limit, the stuck watchdog).
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { running, until } from '../helpers/poll.js';
+import { runNode } from '../helpers/processes.js';
 
 const CHILD = fileURLToPath(new URL('../fixtures/processes/local-redis-exit.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'ringpool-local-redis-exit-'));
@@ -25,14 +25,9 @@ afterAll(() => {
 
 describe('the local Redis pair', () => {
   it('is stopped when its process exits without stopping it (process.exit)', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    const code = await new Promise((r) => child.once('exit', r));
-    expect(code, err).toBe(1);
-    pids = (JSON.parse(out.trim()) as { pids: number[] }).pids;
+    const { code, stdout, stderr } = await runNode(['--import', 'tsx', CHILD, dir]);
+    expect(code, stderr).toBe(1);
+    pids = (JSON.parse(stdout.trim()) as { pids: number[] }).pids;
     expect(pids).toHaveLength(2);
     // SIGTERM on exit: Redis saves its AOF and exits by itself, within moments.
     await until('both redis-server processes to exit', 15_000, () => (pids.every((pid) => !running(pid)) ? true : undefined));

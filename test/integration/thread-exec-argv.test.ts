@@ -1,21 +1,16 @@
 // ringpool's threads do not inherit the hooks that registered tsx in the process that starts them
 // (`node --import tsx`, the tsx CLI): their entries register tsx's CommonJS hook themselves.
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { threadExecArgv } from '../../src/registry/import-module.js';
+import { runNode } from '../helpers/processes.js';
 
 const CHILD = new URL('../fixtures/processes/thread-exec-argv.ts', import.meta.url).pathname;
 
 /** Runs the child with Node options `flags`: its own execArgv and its TaskPool thread's, as it prints them (it must exit 0). */
 async function execArgvsOf(flags: string[]): Promise<{ process: string[]; thread: string[] }> {
-  const child = spawn(process.execPath, [...flags, CHILD], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const code = await new Promise((r) => child.once('exit', r));
-  expect(code, err).toBe(0);
-  return JSON.parse(out.trim()) as { process: string[]; thread: string[] };
+  const { code, stdout, stderr } = await runNode([...flags, CHILD]);
+  expect(code, stderr).toBe(0);
+  return JSON.parse(stdout.trim()) as { process: string[]; thread: string[] };
 }
 
 describe('threadExecArgv', () => {
