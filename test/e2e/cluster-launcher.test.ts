@@ -192,11 +192,14 @@ describe('ringpool cluster', () => {
     // The api was paused through the failover: its connections catch up once it runs again, and
     // until then it answers 503 (a client retries); /readyz says when every one of them answers.
     await until('the api to be ready', 30_000, async () => ((await fetch(`${manifest.apiUrl}/readyz`)).ok ? true : undefined));
-    const { id } = await fetchJson(`${manifest.apiUrl}/v1/jobs`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ job: 'primes', input: { from: 0, to: 1_000_000 } }),
+    // A replica listed may still be catching up (its WAIT acknowledges nothing yet): the submit
+    // then answers 503 NOT_REPLICATED, which a client retries (src/client/http.ts); so does this.
+    const submitted = await until('the job to be accepted', 30_000, async () => {
+      const res = await fetch(`${manifest.apiUrl}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ job: 'primes', input: { from: 0, to: 1_000_000 } }) });
+      return res.status === 503 ? undefined : { status: res.status, body: await res.json() };
     });
+    expect(submitted.status, JSON.stringify(submitted.body)).toBe(202);
+    const { id } = submitted.body as { id: string };
     const { result } = await fetchJson(`${manifest.apiUrl}/v1/jobs/${id}/result?wait=30000`);
     expect(result).toBe(78498);
 
