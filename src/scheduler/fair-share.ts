@@ -95,14 +95,16 @@ export class FairShare {
     const last = account.done;
     account.done = done;
     if (last === undefined || done <= last) return;
-    const backlogged = [...this.#accounts].filter(([, a]) => now - a.waitedAt <= BACKLOGGED_WITHIN_MS);
-    const total = backlogged.reduce((sum, [id]) => sum + this.share(id, threads), 0);
+    // Every job's share at once (each share() walks all claims: called per job, a poll would cost jobs²).
+    const shares = this.#shares(threads);
+    let total = 0;
+    for (const [id, a] of this.#accounts) if (now - a.waitedAt <= BACKLOGGED_WITHIN_MS) total += shares.get(id) ?? 0;
     const work = (done - last) * account.micros;
     for (const [id, a] of this.#accounts) {
       a.credit *= Math.exp(-Math.max(0, now - a.at) / CREDIT_FADE_MS);
       a.at = now;
       if (now - a.waitedAt > BACKLOGGED_WITHIN_MS) a.credit = 0; // deficit round robin: an idle flow keeps no deficit
-      else if (total > 0) a.credit += (work * this.share(id, threads)) / total / a.micros;
+      else if (total > 0) a.credit += (work * (shares.get(id) ?? 0)) / total / a.micros;
     }
     if (now - account.waitedAt <= BACKLOGGED_WITHIN_MS) account.credit -= done - last;
   }
@@ -122,7 +124,24 @@ export class FairShare {
       total += c.weight;
       if (c.tenant === claim.tenant) tenantTotal += c.weight;
     }
-    // A tenant over its thread cap: each of its jobs shrinks alike (the freed part is left unused, as a cap means).
+    return this.#scaled(claim, total, tenantTotal, threads);
+  }
+
+  /** Every job's share (as share()), in one walk of the claims. */
+  #shares(threads: number): Map<string, number> {
+    let total = 0;
+    const byTenant = new Map<string, number>();
+    for (const c of this.#claims.values()) {
+      total += c.weight;
+      byTenant.set(c.tenant, (byTenant.get(c.tenant) ?? 0) + c.weight);
+    }
+    const shares = new Map<string, number>();
+    for (const [id, c] of this.#claims) shares.set(id, this.#scaled(c, total, byTenant.get(c.tenant) ?? c.weight, threads));
+    return shares;
+  }
+
+  /** A claim's share of `total` weight; a tenant over its thread cap: each of its jobs shrinks alike (the freed part is left unused, as a cap means). */
+  #scaled(claim: ShareClaim, total: number, tenantTotal: number, threads: number): number {
     const cap = this.#options.tenantMaxThreads?.(claim.tenant);
     const tenantThreads = (tenantTotal / total) * Math.max(1, threads);
     const scale = cap === undefined ? 1 : Math.min(1, cap / tenantThreads);
