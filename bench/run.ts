@@ -1,8 +1,9 @@
-// `npm run bench -- <suite> [--json] [--timeout-s N] [suite options]`: runs one benchmark suite from bench/<suite>.ts.
+// `npm run bench -- <suite> [--json] [--runs N] [--timeout-s N] [suite options]`: runs one benchmark suite from bench/<suite>.ts.
 // Whatever way the run ends (done, a thrown error, Ctrl-C, SIGTERM, SIGHUP, the time limit), every
 // process it started, at any depth, is stopped and every temporary directory it made is removed.
 import { killDescendants, removeTempDirs, snapshotDescendants } from './cleanup.js';
 import { numberFlag, stopEverything } from './harness.js';
+import { repeatSuite } from './repeat.js';
 import type { BenchSuite } from './report.js';
 
 /** The suites, one a line: bench/<name>.ts exporting a `BenchSuite` as default. */
@@ -84,12 +85,24 @@ setTimeout(() => finish(124, `time limit of ${timeoutS} s reached`), timeoutS * 
 // Processes a suite killed leave their children to init: remember every descendant while it lives.
 setInterval(snapshotDescendants, 1000).unref();
 
-const withoutRunnerFlags = rest.filter((a, i) => a !== '--json' && a !== '--timeout-s' && rest[i - 1] !== '--timeout-s');
+const runs = numberFlag(rest, 'runs', 1);
+if (!Number.isInteger(runs) || runs < 1) {
+  console.error(`--runs must be a whole number of runs, 1 or more, got "${rest[rest.indexOf('--runs') + 1] ?? ''}"`);
+  process.exit(2);
+}
+const withoutRunnerFlags = rest.filter((a, i) => !['--json', '--timeout-s', '--runs'].includes(a) && !['--timeout-s', '--runs'].includes(rest[i - 1] ?? ''));
 try {
-  const mod = (await import(`./${suite}.ts`)) as { default: BenchSuite };
-  const figures = await mod.default(withoutRunnerFlags);
-  if (rest.includes('--json')) console.log(JSON.stringify(figures));
-  finish(0);
+  if (runs > 1) {
+    // Each run in a process of its own, one after the other; the medians are what the docs quote.
+    const figures = await repeatSuite(suite, withoutRunnerFlags, runs);
+    if (rest.includes('--json')) console.log(JSON.stringify(figures));
+    finish(0);
+  } else {
+    const mod = (await import(`./${suite}.ts`)) as { default: BenchSuite };
+    const figures = await mod.default(withoutRunnerFlags);
+    if (rest.includes('--json')) console.log(JSON.stringify(figures));
+    finish(0);
+  }
 } catch (err) {
   console.error(err);
   finish(1, 'the suite failed');
