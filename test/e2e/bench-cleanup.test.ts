@@ -6,18 +6,9 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { commandLineOf, descendantsOf, stillRunning, type SeenProcess } from '../../bench/cleanup.js';
+import { until } from '../helpers/poll.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
-async function until<T>(what: string, fn: () => T | undefined, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** Starts the idle suite; resolves once its Redis pair, node and baseline are all running. */
 async function startIdleBench(extra: string[]) {
@@ -47,10 +38,10 @@ async function startIdleBench(extra: string[]) {
 async function expectAllGone(tree: readonly SeenProcess[], dir: string | undefined): Promise<void> {
   expect(dir, 'the suite named its directory').toBeDefined();
   // The runner's last act is a synchronous SIGKILL of what is left; the kernel may take a moment.
-  const left = await until('its processes to end', () => {
+  const left = await until('its processes to end', 5_000, () => {
     const alive = tree.filter(stillRunning);
     return alive.length === 0 ? alive : undefined;
-  }, 5_000).catch(() => tree.filter(stillRunning));
+  }, 100).catch(() => tree.filter(stillRunning));
   expect(left.map((p) => `${p.pid} ${commandLineOf(p.pid)}`)).toEqual([]);
   expect(existsSync(dir as string), `${dir} removed`).toBe(false);
 }
@@ -61,7 +52,7 @@ describe('bench runner cleanup', () => {
     await Promise.all(
       ([['SIGTERM', 143], ['SIGINT', 130]] as const).map(async ([signal, code]) => {
         const bench = await startIdleBench([]);
-        await until('the suite to start its processes', () => (bench.allStarted() ? true : undefined)).catch((err: Error) => {
+        await until('the suite to start its processes', 60_000, () => (bench.allStarted() ? true : undefined), 100).catch((err: Error) => {
           throw new Error(`${err.message}; seen: ${[...bench.tree.values()].map((p) => p.cmd.slice(0, 80)).join(' | ')}\n${bench.output()}`);
         });
         bench.child.kill(signal);

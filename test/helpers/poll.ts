@@ -1,14 +1,23 @@
 // Small waits and reads the end-to-end tests share: poll until a value comes, fetch JSON or fail with the body, a pid still running its command.
 import { readFileSync } from 'node:fs';
 
-/** Polls `probe` every 200 ms until it returns a value (not undefined, not a throw); fails naming `what` after `ms`. */
-export async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
+/**
+ * Polls `probe` every `everyMs` (200) until it returns a value (not undefined, not false, not a
+ * throw); fails naming `what` after `ms`, with the probe's last error if it threw.
+ */
+export async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined | false> | T | undefined | false, everyMs = 200): Promise<Exclude<T, false>> {
   const deadline = Date.now() + ms;
+  let lastError: unknown;
   for (;;) {
-    const value = await Promise.resolve(probe()).catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
+    const value = await Promise.resolve()
+      .then(probe)
+      .catch((err: unknown) => {
+        lastError = err;
+        return undefined;
+      });
+    if (value !== undefined && value !== false) return value as Exclude<T, false>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}${lastError === undefined ? '' : ` (last error: ${lastError instanceof Error ? lastError.message : String(lastError)})`}`);
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 

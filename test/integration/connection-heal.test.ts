@@ -9,16 +9,9 @@ import { SupervisedRedis } from '../../src/node/supervised-redis.js';
 import { startLocalRedis, type LocalRedis } from '../../src/store/local-redis.js';
 import { startRedisTopology } from '../helpers/redis-topology.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { until } from '../helpers/poll.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, timeoutMs: number, check: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 /** PING answered within `ms`: 'PONG', the error's message, or 'no answer'. */
 async function pingWithin(redis: Redis, ms: number): Promise<string> {

@@ -1,6 +1,7 @@
 // Fair share (docs/tenants.md): a small job does not wait behind a big one's backlog; windows of placed, unfinished tasks follow the jobs' weights; priority is checked.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestNode, type TestNode } from '../helpers/cluster.js';
+import { until } from '../helpers/poll.js';
 
 describe('fair share between jobs', () => {
   let node: TestNode;
@@ -19,18 +20,11 @@ describe('fair share between jobs', () => {
     return res.body.id as string;
   };
   const job = async (id: string) => (await node.api(`/v1/jobs/${id}`)).body;
-  const until = async (what: () => Promise<boolean>, timeoutMs = 30_000) => {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await what())) {
-      if (Date.now() > deadline) throw new Error('timed out');
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
   const cancel = async (id: string) => expect((await node.api(`/v1/jobs/${id}`, { method: 'DELETE' })).status).toBe(200);
 
   it('a small job submitted behind a big one finishes before it', async () => {
     const big = await submit({ tasks: 5_000, ms: 10, sleep: true });
-    await until(async () => (await job(big)).progress.done >= 50);
+    await until('the big job to have 50 results', 30_000, async () => (await job(big)).progress.done >= 50, 50);
     const small = await submit({ tasks: 10, ms: 10, sleep: true });
     const done = await node.waitForJob(small, 30_000);
     expect(done.status).toBe('completed');
@@ -44,7 +38,7 @@ describe('fair share between jobs', () => {
     const light = await submit({ tasks: 5_000, ms: 10, sleep: true }, { priority: 2 });
     const heavy = await submit({ tasks: 5_000, ms: 10, sleep: true }, { priority: 6 });
     // Past both opening enqueues and the first checkpoints, with measured task times.
-    await until(async () => (await job(light)).progress.done >= 100 && (await job(heavy)).progress.done >= 100);
+    await until('both jobs to have 100 results', 30_000, async () => (await job(light)).progress.done >= 100 && (await job(heavy)).progress.done >= 100, 50);
     let lightSum = 0;
     let heavySum = 0;
     for (let i = 0; i < 20; i++) {

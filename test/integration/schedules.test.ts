@@ -9,6 +9,7 @@ import { createKeys } from '../../src/store/keys.js';
 import { tickJobId } from '../../src/store/schedule-store.js';
 import { startTestNode, type TestNode } from '../helpers/cluster.js';
 import { uniquePrefix } from '../helpers/prefix.js';
+import { until } from '../helpers/poll.js';
 
 let node: TestNode;
 
@@ -21,16 +22,6 @@ afterAll(async () => {
 });
 
 const EVERY_SECOND = { job: 'primes', input: { from: 0, to: 50 }, cron: '* * * * * *' };
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function scheduleKeys(): Promise<string[]> {
   return [...(await node.redis.keys(`${node.prefix}:schedule:*`)), ...(await node.redis.keys(`${node.prefix}:schedules`))];
@@ -72,10 +63,10 @@ describe('a schedule every second', () => {
     expect(next).toHaveLength(5);
     expect(next.every((t, i) => t % 1000 === 0 && (i === 0 || t - (next[i - 1] as number) === 1000))).toBe(true);
 
-    const fired = await until('two ticks fired', async () => {
+    const fired = await until('two ticks fired', 20_000, async () => {
       const s = (await node.api(`/v1/schedules/${id}`)).body;
       return s.runs.length >= 2 ? s : undefined;
-    });
+    }, 100);
     const [latest] = fired.runs;
     expect(latest.jobId).toBe(tickJobId(id, latest.tick));
     const job = await node.waitForJob(latest.jobId);
@@ -89,10 +80,10 @@ describe('a schedule every second', () => {
 
     const resumedAt = Date.now();
     expect((await node.api(`/v1/schedules/${id}/resume`, { method: 'POST' })).body.paused).toBe(false);
-    const after = await until('a tick after resume', async () => {
+    const after = await until('a tick after resume', 20_000, async () => {
       const s = (await node.api(`/v1/schedules/${id}`)).body;
       return s.runs.length > runsAtPause ? s : undefined;
-    });
+    }, 100);
     // The ticks slept through while paused did not run when it resumed.
     expect(after.runs.filter((r: { tick: number }) => r.tick < resumedAt - 1000)).toHaveLength(runsAtPause);
 

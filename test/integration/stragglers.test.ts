@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BENCH_JOBS } from '../../bench/harness.js';
 import { FIXTURE_JOBS, startTestNode, type TestNode } from '../helpers/cluster.js';
 import { uniquePrefix } from '../helpers/prefix.js';
+import { until } from '../helpers/poll.js';
 
 /** How much slower the slow node's threads are: each 300 ms task is followed by 2.1 s asleep. */
 const SLOWDOWN = '8';
@@ -12,17 +13,6 @@ async function untilAlive(node: TestNode, count: number): Promise<void> {
     const { body } = await node.api('/v1/cluster');
     if (body.workers.filter((w: { state: string }) => w.state === 'alive').length === count) return;
     if (i > 400) throw new Error(`the ${count} worker nodes did not all register`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** Polls `check` until it gives a value (every 50 ms, at most 30 s). */
-async function until<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within 30 s`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -78,10 +68,10 @@ describe('stragglers', () => {
     // A losing copy stopped (an original told by its copy's announcement, or a copy that saw its
     // original store first). The job may end with the winner's write, before the loser has stopped
     // and counted its time: waited for, up to the slow node's 2.4 s task and a check.
-    const wastedMs = await until('a losing copy stopped and counted', async () => {
+    const wastedMs = await until('a losing copy stopped and counted', 30_000, async () => {
       const { stragglers } = (await healthy.api(`/v1/jobs/${body.id}`)).body;
       return stragglers.wastedMs > 0 ? (stragglers.wastedMs as number) : undefined;
-    });
+    }, 50);
     expect(wastedMs).toBeGreaterThan(0);
     // Losers are stopped before they store; one that finished first anyway is dropped by first-write-wins.
     expect(job.progress.duplicates).toBeLessThanOrEqual(job.stragglers.speculatedTasks);

@@ -8,6 +8,7 @@ import { RegistryMembership } from '../../src/scheduler/membership.js';
 import { createKeys } from '../../src/store/keys.js';
 import { WorkerStore } from '../../src/store/worker-store.js';
 import { uniquePrefix } from '../helpers/prefix.js';
+import { until } from '../helpers/poll.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const redisUrl = inject('redisUrl');
@@ -51,14 +52,6 @@ function output(child: ChildProcess, text: string): Promise<void> {
   });
 }
 
-async function until(what: string, probe: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('RegistryMembership liveness', () => {
   it('removes a killed node (closed connection) and a frozen one (lapsed lease), never a loaded one', async () => {
     const keys = createKeys(uniquePrefix('liveness'));
@@ -84,14 +77,14 @@ describe('RegistryMembership liveness', () => {
     registry.onChange(look);
     const sampler = setInterval(look, 50);
     try {
-      await until('every node live', () => registry.current().length === 3);
+      await until('every node live', 20_000, () => registry.current().length === 3, 50);
 
       // It reads before the kill too: a registration is looked up by its connection once rewritten since this reader connected.
       let seen = false;
       await connectionsOnly.refresh();
       await new Promise((r) => setTimeout(r, 600));
       killed.kill('SIGKILL');
-      await until('the killed node gone', () => registry.departed().some((d) => d.id === 'killed' && d.lapsed));
+      await until('the killed node gone', 20_000, () => registry.departed().some((d) => d.id === 'killed' && d.lapsed), 50);
       const reading = (async () => {
         while (!seen) {
           await connectionsOnly.refresh();
@@ -99,11 +92,11 @@ describe('RegistryMembership liveness', () => {
           await new Promise((r) => setTimeout(r, 50));
         }
       })();
-      await until('the killed node gone by its connection alone', () => seen);
+      await until('the killed node gone by its connection alone', 20_000, () => seen, 50);
       await reading;
 
       frozen.kill('SIGSTOP'); // alive, connection open, silent: only its lease can tell
-      await until('the frozen node gone', () => registry.departed().some((d) => d.id === 'frozen' && d.lapsed));
+      await until('the frozen node gone', 20_000, () => registry.departed().some((d) => d.id === 'frozen' && d.lapsed), 50);
       frozen.kill('SIGCONT');
       frozen.kill('SIGKILL');
 
