@@ -1,6 +1,6 @@
 // Deletes the result objects of jobs that have expired from Redis (their `resultTtlSec` passed): the blob store's side of a job's TTL (docs/blobs.md).
 import type { Logger } from 'pino';
-import { serializeError } from '../errors.js';
+import { startLeaderSweep } from '../scheduler/leader-sweep.js';
 import type { BlobRuntime, BlobStore } from './blob-store.js';
 import { openBlobStore } from './open.js';
 import { jobBlobDir } from './result-refs.js';
@@ -32,16 +32,6 @@ export interface BlobSweepDeps {
 
 /** Sweeps every `everyMs` while this scheduler leads; returns the function that stops it. */
 export function startBlobSweep(deps: BlobSweepDeps, everyMs = SWEEP_EVERY_MS): () => void {
-  let running = false;
-  const timer = setInterval(() => {
-    if (running || !deps.isLeader()) return;
-    running = true;
-    openBlobStore(deps.runtime)
-      .then((store) => sweepExpiredJobBlobs(store, deps.runtime.namespace, deps.jobExists))
-      .then((deleted) => { if (deleted > 0) deps.logger.info({ deleted }, 'deleted the blobs of expired jobs'); })
-      .catch((err: unknown) => deps.logger.warn({ err: serializeError(err) }, 'could not sweep the blobs of expired jobs; will retry'))
-      .finally(() => { running = false; });
-  }, everyMs);
-  timer.unref();
-  return () => clearInterval(timer);
+  const sweep = async () => sweepExpiredJobBlobs(await openBlobStore(deps.runtime), deps.runtime.namespace, deps.jobExists);
+  return startLeaderSweep({ what: 'the blobs of expired jobs', everyMs, isLeader: deps.isLeader, sweep, logger: deps.logger });
 }

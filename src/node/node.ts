@@ -1,7 +1,8 @@
 // Composition root: wires the parts one process runs (api, scheduler, worker) and shuts them down in order.
 import { TenantPolicies } from '../config/tenants.js';
 import { blobRuntime } from '../blobs/runtime.js';
-import { startBlobSweep } from '../blobs/sweep.js';
+import { startBlobSweep, SWEEP_EVERY_MS } from '../blobs/sweep.js';
+import { startLeaderSweep } from '../scheduler/leader-sweep.js';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
@@ -330,9 +331,12 @@ async function startSchedulerRole(parts: NodeParts, url: string, server: NodeSer
   );
   webhooks.start();
   const blobs = blobRuntime(config);
-  const stopSweep = blobs === undefined ? () => {} : startBlobSweep({ runtime: blobs, isLeader: () => leadership.term !== undefined, jobExists: async (id) => (await store.getJob(id)) !== undefined, logger: log });
+  const isLeader = () => leadership.term !== undefined;
+  const stopSweep = blobs === undefined ? () => {} : startBlobSweep({ runtime: blobs, isLeader, jobExists: async (id) => (await store.getJob(id)) !== undefined, logger: log });
+  const stopIndexSweep = startLeaderSweep({ what: 'the listings of expired jobs', everyMs: SWEEP_EVERY_MS, isLeader, sweep: async () => (await store.sweepIndexes()).removed, logger: log });
   shutdown.add(async () => {
     stopSweep();
+    stopIndexSweep();
     stopGuard();
     await consensus.handOver();
     await webhooks.close();

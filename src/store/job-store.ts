@@ -19,6 +19,7 @@ import { readReplication, type ReplicationView } from './replication.js';
 import { SchedulerStatuses } from './scheduler-statuses.js';
 import { WebhookStore } from './webhook-store.js';
 import { WorkerStore } from './worker-store.js';
+import { sweepJobIndexes, type IndexSweepOutcome } from './job-index-sweep.js';
 import { DEFAULT_TENANT } from '../config/tenants.js';
 import { parseAdoptions, type Adoption, type BatchStamp } from '../transport/task-batch.js';
 
@@ -238,7 +239,7 @@ export class JobStore {
     const words = searchWords(job.name, job.input).map(k.searchWord);
     const idem = options.idempotency;
     const idemKey = idem === undefined ? '' : k.idempotency(idem.tenant, createHash('sha256').update(idem.key, 'utf8').digest('hex'));
-    const keys = [k.job(job.id), k.jobs, k.active, k.wake, k.jobsById, options.reservedIn ?? '', options.tenantReservedIn ?? '', idemKey];
+    const keys = [k.job(job.id), k.jobs, k.active, k.wake, k.jobsById, options.reservedIn ?? '', options.tenantReservedIn ?? '', idemKey, k.jobsOfTenant(job.tenant ?? DEFAULT_TENANT)];
     const write = () => sendScript<number | [string, string]>(this.#redis, 'create-job', keys, [
       job.id, now, SEARCH_TTL_SEC, words.length, idem?.digest ?? '', idem?.ttlSec ?? 0, ...words,
       'id', job.id,
@@ -312,7 +313,9 @@ export class JobStore {
     let offset = query.cursor ?? 0;
     const page = Math.max(50, query.limit * 2);
     for (;;) {
-      const ids = await this.#redis.zrevrange(this.keys.jobs, offset, offset + page - 1);
+      // A tenant's list is its own index: a tenant with few jobs does not read everyone's.
+      const listing = query.tenant === undefined ? this.keys.jobs : this.keys.jobsOfTenant(query.tenant);
+      const ids = await this.#redis.zrevrange(listing, offset, offset + page - 1);
       if (ids.length === 0) return { jobs, next: null };
       const pipe = this.#redis.pipeline();
       for (const id of ids) pipe.hgetall(this.keys.job(id));
@@ -326,6 +329,11 @@ export class JobStore {
       }
       offset += ids.length;
     }
+  }
+
+  /** Takes the ids of forgotten jobs out of the listings, and puts every job in its tenant's (job-index-sweep.ts). */
+  async sweepIndexes(): Promise<IndexSweepOutcome> {
+    return await sweepJobIndexes(this.#redis, this.keys);
   }
 
   /** Cancels a job that has not ended; returns its status after the call. */

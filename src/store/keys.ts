@@ -17,6 +17,8 @@ export interface Keys {
   readonly jobs: string;
   /** Sorted set, all scores 0: job ids in lexical order, for search by id prefix. */
   readonly jobsById: string;
+  /** Sorted set: a tenant's job ids scored by creation time (its listing, newest first). */
+  jobsOfTenant(tenant: string): string;
   /** Set: ids of jobs whose input or type contains a word (the search index). */
   searchWord(word: string): string;
   /** Set: ids of jobs not yet finished (what a new scheduler leader resumes). */
@@ -85,6 +87,7 @@ export function createKeys(prefix: string): Keys {
     jobResult: (id: string) => `${p}job:${id}:result`,
     jobs: `${p}jobs`,
     jobsById: `${p}jobs:by-id`,
+    jobsOfTenant: (tenant: string) => `${p}jobs:tenant:${tenant}`,
     searchWord: (word: string) => `${p}search:${word}`,
     active: `${p}active`,
     wake: `${p}wake`,

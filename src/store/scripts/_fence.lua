@@ -14,6 +14,20 @@ local function isTerminal(status)
   return status == 'completed' or status == 'failed' or status == 'cancelled'
 end
 
+-- The keys a job holds besides its result, all named from its record's key (keys.ts).
+local function jobKeys(jobKey)
+  return {jobKey, jobKey .. ':results', jobKey .. ':stored', jobKey .. ':errors'}
+end
+
+-- A failed or cancelled job is kept, with what it stored (a retry runs only the tasks without a
+-- result), for its `resultTtlSec`, as a completed one is; then Redis forgets it (docs/operations.md
+-- "Retention"). A retry makes it live again (retry-job.lua).
+local function expireEndedJob(jobKey)
+  local options = cjson.decode(redis.call('HGET', jobKey, 'options') or '{}')
+  local ttl = tonumber(options.resultTtlSec) or 86400
+  for _, key in ipairs(jobKeys(jobKey)) do redis.call('EXPIRE', key, ttl) end
+end
+
 -- Milliseconds since the epoch by the Redis clock (one clock for every process's timings).
 local function nowMs()
   local t = redis.call('TIME')

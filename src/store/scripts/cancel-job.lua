@@ -8,5 +8,6 @@ if isTerminal(status) then return status end
 redis.call('HSET', KEYS[2], 'status', 'cancelled', 'finishedAt', ARGV[2])
 queueWebhook(KEYS[2], ARGV[1], 'cancelled')
 redis.call('SREM', KEYS[3], ARGV[1])
+expireEndedJob(KEYS[2])
 redis.call('PUBLISH', ARGV[3], 'cancel:' .. ARGV[1])
 return 'cancelled'

@@ -6,6 +6,7 @@
 -- KEYS[6] the submitter's quota zset, '' for none (admitted by quota-admit in the same write, before this)
 -- KEYS[7] the tenant's quota zset, '' for none (likewise)
 -- KEYS[8] the idempotency key's string, '' for none
+-- KEYS[9] the tenant's jobs zset
 -- ARGV[1] id  ARGV[2] createdAt (ms)  ARGV[3] search-word TTL (s)  ARGV[4] number W of search-word keys
 -- ARGV[5] digest of the submission's body (with KEYS[8])  ARGV[6] the idempotency key's TTL (s)
 -- ARGV[7 .. 6+W] search-word set keys  ARGV[7+W ..] field, value pairs
@@ -40,6 +41,7 @@ redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('ZADD', KEYS[2], ARGV[2], id)
 redis.call('SADD', KEYS[3], id)
 redis.call('ZADD', KEYS[5], 0, id)
+redis.call('ZADD', KEYS[9], ARGV[2], id)
 for i = 7, 6 + words do
   redis.call('SADD', ARGV[i], id)
   redis.call('EXPIRE', ARGV[i], ARGV[3])

@@ -10,5 +10,6 @@ if isTerminal(status) then return status end
 redis.call('HSET', KEYS[2], 'status', 'failed', 'error', ARGV[3], 'finishedAt', ARGV[4])
 queueWebhook(KEYS[2], ARGV[2], 'failed')
 redis.call('SREM', KEYS[3], ARGV[2])
+expireEndedJob(KEYS[2])
 redis.call('PUBLISH', ARGV[5], 'end:' .. ARGV[2])
 return 'failed'

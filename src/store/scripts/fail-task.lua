@@ -39,5 +39,6 @@ end
 redis.call('HSET', KEYS[2], 'status', 'failed', 'error', ARGV[3], 'finishedAt', ARGV[4])
 queueWebhook(KEYS[2], ARGV[1], 'failed')
 redis.call('SREM', KEYS[4], ARGV[1])
+expireEndedJob(KEYS[2])
 redis.call('PUBLISH', ARGV[5], 'end:' .. ARGV[1])
 return 'failed'

@@ -9,6 +9,8 @@ if status ~= 'failed' then return status end
 redis.call('HSET', KEYS[2], 'status', 'queued', 'failed', '0', 'placed', '0', 'reduceQueued', '0')
 redis.call('HDEL', KEYS[2], 'error', 'finishedAt', 'splitDone', 'total')
 redis.call('HINCRBY', KEYS[2], 'retries', 1)
+-- Live again: no longer expiring with what it stored.
+for _, key in ipairs(jobKeys(KEYS[2])) do redis.call('PERSIST', key) end
 -- Tasks whose failure was tolerated (fail-task.lua) run again: their bit is cleared, their count taken off `done`.
 for _, e in ipairs(redis.call('HVALS', KEYS[3])) do
   local err = cjson.decode(e)
