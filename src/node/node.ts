@@ -233,8 +233,12 @@ class NodeServer {
 
 /** The worker role: takes its node queue's tasks into a pool of `config.threads` threads. */
 async function startWorkerRole(parts: NodeParts, shutdown: Shutdown): Promise<void> {
-  const { config, roles, logger, store, registry, keys, metrics, connections, open } = parts;
+  const { config, roles, logger, registry, keys, metrics, connections, open } = parts;
   const { WorkerNode } = await roleModule<typeof import('../worker/worker-node.js')>('../worker/worker-node.js');
+  // Beside a scheduler, the worker writes its results on a connection of its own: a WAIT holds its
+  // connection until the replicas answer, and the scheduler's (a split's checkpoint, ~0.5-2 ms)
+  // would hold a result write sent meanwhile behind it (docs/performance.md, `latency`).
+  const store = roles.scheduler ? new JobStore(open('durable', 'worker-store'), keys, parts.storeOptions) : parts.store;
   const subscriber = open('blocking', 'worker-events');
   // The events channel also tells of deployed job types: the registry reads them when told.
   registry.follow(subscriber, keys.events);
@@ -435,7 +439,7 @@ function healthApp(readiness: () => Readiness, metrics: Metrics, consensus: Cons
 }
 
 /** The connections a worker node needs to take and finish work (see WorkerNodeDeps.canWork). */
-const WORKER_CONNECTIONS = ['store', 'worker-bullmq', 'worker-heartbeat'];
+const WORKER_CONNECTIONS = ['store', 'worker-store', 'worker-bullmq', 'worker-heartbeat'];
 
 /** The connections a scheduler needs to do a leader's work: split, place, resume, publish its status. */
 const SCHEDULER_CONNECTIONS = ['store', 'scheduler-membership', 'scheduler-status', 'scheduler-bullmq', 'scheduler-wake'];

@@ -154,6 +154,12 @@ export class BacklogSignal {
   readonly #options: BacklogSignalOptions;
   #latest: BacklogReport | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /** When the pending timer fires, ms since the epoch. */
+  #dueAt = Number.POSITIVE_INFINITY;
+  /** When the last sample began, ms since the epoch: `poke()` samples at most once per `everyMs`. */
+  #sampledAt = Number.NEGATIVE_INFINITY;
+  /** A poke came while a sample ran (which may have read the pool before the change): the next comes at the short delay. */
+  #pokedWhileSampling = false;
   #sampling = false;
   #running = false;
   #onSample: () => void = () => {};
@@ -185,25 +191,43 @@ export class BacklogSignal {
     this.#onSample = listener;
   }
 
-  /** Something changes the backlog now (a job submitted, a node come or gone): sample at once, then at the short delay. */
+  /**
+   * Something changes the backlog now (a job submitted, a node come or gone): sample at once, or,
+   * when a sample began less than `everyMs` ago, that long after it; then at the short delay.
+   * Bounded so that a stream of small jobs (every job's wake-up pokes) does not take a full sample
+   * per job: six reads and a scan of every node's queue on the leader's event loop and its store
+   * connection, between the job's wake-up and its placement (docs/performance.md, `latency`).
+   * An idle pool's first job (the autoscaler's cold start) is still sampled at once.
+   */
   poke(): void {
     if (!this.#running) return;
     this.#backoff.reset();
-    this.#schedule(0);
+    if (this.#sampling) {
+      this.#pokedWhileSampling = true;
+      return;
+    }
+    const now = Date.now();
+    const at = Math.max(now, this.#sampledAt + (this.#options.everyMs ?? 250));
+    if (this.#dueAt <= at) return; // a sample is due by then already
+    this.#schedule(at - now);
   }
 
   #schedule(ms: number): void {
     clearTimeout(this.#timer);
+    this.#dueAt = Date.now() + ms;
     this.#timer = setTimeout(() => void this.#loop(), ms);
     this.#timer.unref();
   }
 
   /** One sample, then the next: soon while work waits or runs, backing off while the pool is idle. */
   async #loop(): Promise<void> {
+    this.#dueAt = Number.POSITIVE_INFINITY;
     const sample = await this.#tick();
     if (!this.#running || this.#sampling) return;
+    const poked = this.#pokedWhileSampling;
+    this.#pokedWhileSampling = false;
     // A follower, or a failed read, keeps the short delay: it may lead or read again any moment.
-    this.#schedule(this.#backoff.next(sample === undefined || !isQuiet(sample)));
+    this.#schedule(this.#backoff.next(poked || sample === undefined || !isQuiet(sample)));
   }
 
   async stop(): Promise<void> {
@@ -225,6 +249,7 @@ export class BacklogSignal {
       // drains no node started after it, src/autoscale/policy.ts sampleSeesNode). A quiet pool's
       // cheap sample is as fresh: the active set, read now, says nothing has come since.
       const begunAt = Date.now();
+      this.#sampledAt = begunAt;
       const sample = await this.#sampleCheaply(begunAt);
       const recommendation = recommendWorkerNodes(sample, this.#options);
       this.#latest = {

@@ -397,7 +397,11 @@ export class Scheduler {
 
   /** The job's stored results per node lower the in-flight loads; an ended job's stop counting. */
   async #acknowledgeLoads(jobId: string): Promise<void> {
-    const job = await this.#deps.store.getJob(jobId);
+    this.#countLoads(jobId, await this.#deps.store.getJob(jobId));
+  }
+
+  /** The job's record (undefined: expired) lowers its in-flight loads, or stops them counting once it has ended. */
+  #countLoads(jobId: string, job: JobRecord | undefined): void {
     if (job === undefined || this.#deps.store.isTerminal(job.status)) this.#loads.forget(jobId);
     else this.#loads.acknowledge(jobId, job.tasksPerNode, job.runMicrosPerNode);
   }
@@ -432,10 +436,17 @@ export class Scheduler {
     }
   }
 
-  /** Every counted job's loads, read again (the membership loop calls it about once a second). */
+  /**
+   * Every counted job's loads, read again (the membership loop calls it about once a second). The
+   * records are read in one socket write: under a stream of small jobs a few hundred are counted,
+   * and a write each cost the leader's event loop a system call per job (docs/performance.md, `latency`).
+   */
   async #refreshLoads(): Promise<void> {
+    const { store } = this.#deps;
     try {
-      for (const jobId of this.#loads.jobs()) await this.#acknowledgeLoads(jobId);
+      const ids = this.#loads.jobs();
+      const jobs = await store.together(() => Promise.all(ids.map((id) => store.getJob(id))));
+      ids.forEach((id, i) => this.#countLoads(id, jobs[i]));
     } catch (err) {
       this.#deps.logger.debug({ err: serializeError(err) }, 'could not read the jobs\' stored results per node; loads kept as they were');
     }

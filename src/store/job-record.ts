@@ -85,23 +85,43 @@ export interface NodeCacheCounts {
   readonly bytes: number;
 }
 
-/** `cacheHits:<node>`, `cacheMisses:<node>`, `cacheBytes:<node>` fields (ResultStore.countCache) by node. */
-function cachePerNode(hash: Record<string, string>): Record<string, NodeCacheCounts> {
-  const byNode: Record<string, { hits: number; misses: number; bytes: number }> = {};
-  for (const [field, value] of Object.entries(hash)) {
-    const match = /^cache(Hits|Misses|Bytes):(.+)$/.exec(field);
-    if (match === null) continue;
-    const node = match[2] as string;
-    const counts = (byNode[node] ??= { hits: 0, misses: 0, bytes: 0 });
-    counts[match[1] === 'Hits' ? 'hits' : match[1] === 'Misses' ? 'misses' : 'bytes'] = Number(value);
+/** The per-node fields of a job hash, by node: `node:<id>`, `runMicros:<id>` and the cache's counts. */
+interface PerNode {
+  readonly tasks: Record<string, number>;
+  readonly runMicros: Record<string, number>;
+  readonly cache: Record<string, NodeCacheCounts>;
+}
+
+const CACHE_FIELD = /^cache(Hits|Misses|Bytes):(.+)$/;
+
+/**
+ * One pass over the hash's fields for the per-node ones (`cacheHits:<node>`, … as ResultStore.countCache
+ * writes them): a record is parsed several times per job (docs/performance.md, `latency`), and a walk
+ * of its ~40 fields per kind allocated its entries each time.
+ */
+function perNode(hash: Record<string, string>): PerNode {
+  const tasks: Record<string, number> = {};
+  const runMicros: Record<string, number> = {};
+  const cache: Record<string, { hits: number; misses: number; bytes: number }> = {};
+  for (const field in hash) {
+    const value = hash[field] as string;
+    if (field.startsWith('node:')) tasks[field.slice(5)] = Number(value);
+    else if (field.startsWith('runMicros:')) runMicros[field.slice(10)] = Number(value);
+    else if (field.startsWith('cache')) {
+      const match = CACHE_FIELD.exec(field);
+      if (match === null) continue;
+      const counts = (cache[match[2] as string] ??= { hits: 0, misses: 0, bytes: 0 });
+      counts[match[1] === 'Hits' ? 'hits' : match[1] === 'Misses' ? 'misses' : 'bytes'] = Number(value);
+    }
   }
-  return byNode;
+  return { tasks, runMicros, cache };
 }
 
 /** Builds the typed record from HGETALL's reply; `undefined` for a missing hash. */
 export function parseJobHash(hash: Record<string, string>): JobRecord | undefined {
   if (hash.id === undefined || hash.status === undefined) return undefined;
   const num = (v: string | undefined): number | null => (v === undefined || v === '' ? null : Number(v));
+  const nodes = perNode(hash);
   return {
     id: hash.id,
     name: hash.name ?? '',
@@ -122,9 +142,9 @@ export function parseJobHash(hash: Record<string, string>): JobRecord | undefine
     },
     error: hash.error ? (JSON.parse(hash.error) as JobError) : null,
     timing: { splitDoneAt: num(hash.splitDoneAt), lastResultAt: num(hash.lastResultAt), runMicros: Number(hash.runMicros ?? 0), reducedOn: hash.reducedOn ?? null },
-    tasksPerNode: Object.fromEntries(Object.entries(hash).filter(([k]) => k.startsWith('node:')).map(([k, v]) => [k.slice(5), Number(v)])),
-    runMicrosPerNode: Object.fromEntries(Object.entries(hash).filter(([k]) => k.startsWith('runMicros:')).map(([k, v]) => [k.slice(10), Number(v)])),
-    cachePerNode: cachePerNode(hash),
+    tasksPerNode: nodes.tasks,
+    runMicrosPerNode: nodes.runMicros,
+    cachePerNode: nodes.cache,
     retriedTasks: Number(hash.retriedTasks ?? 0),
     stragglers: { stolenTasks: Number(hash.stolenTasks ?? 0), speculatedTasks: Number(hash.speculatedTasks ?? 0), wastedMs: Number(hash.wastedMs ?? 0) },
     reruns: Number(hash.retries ?? 0),

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { RingpoolError } from '../../errors.js';
 import type { ResultType } from '../../sdk/index.js';
-import type { JobRecord } from '../../store/job-record.js';
+import { TERMINAL_STATUSES, type JobRecord } from '../../store/job-record.js';
 import { isJobId, type JobStore } from '../../store/job-store.js';
 import type { JobResultBody, ResultStore } from '../../store/result-store.js';
 import { mayAccessTenant, type Principal } from '../auth.js';
@@ -36,13 +36,22 @@ export async function findJob(store: Pick<JobStore, 'getJob'>, id: string, princ
   return job;
 }
 
-/** Once a wait for the job's end is over (ended, or ran out): the record and the result, in one round trip. */
+/**
+ * Once a wait for the job's end is over (ended, or ran out): the record, the result and the end's
+ * confirmation by the replicas (confirmEnd), in one round trip. The confirmation's write leaves
+ * after the reads, in the same socket write, so it covers every write the master made before them:
+ * the end they read too. Its failure counts only for a job that has ended (NOT_REPLICATED then);
+ * for one still running, the `WAIT` was spent for nothing (a wait that ran out: rare).
+ */
 export async function readEnded(
-  store: Pick<JobStore, 'getJob' | 'together'> & { readonly results: Pick<ResultStore, 'getResult'> },
+  store: EndedJobReader,
   id: string,
   type: ResultType,
 ): Promise<{ job: JobRecord | undefined; result: JobResultBody | undefined }> {
-  const [job, result] = await store.together(() => Promise.all([store.getJob(id), store.results.getResult(id, type)]));
+  const [job, result, confirmed] = await store.together(() =>
+    Promise.all([store.getJob(id), store.results.getResult(id, type), confirmEnd(store, id).then(() => undefined, (err: unknown) => ({ err }))]),
+  );
+  if (confirmed !== undefined && job !== undefined && TERMINAL_STATUSES.has(job.status)) throw confirmed.err;
   return { job, result };
 }
 

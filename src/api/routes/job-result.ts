@@ -13,7 +13,7 @@ import type { JobResultBody } from '../../store/result-store.js';
 import { principalOf } from '../auth.js';
 import { createRoute, errorAnswers, JobIdParams, NO_SUCH_JOB, REDIS_DOWN, routeApp, serveRoute } from '../route-spec.js';
 import { JobResultSchema } from '../wire.js';
-import { confirmEnd, findJob, noSuchJob, readEnded, WaitQuery, waitQuery, type EndedJobReader } from './job-reads.js';
+import { findJob, noSuchJob, readEnded, WaitQuery, waitQuery, type EndedJobReader } from './job-reads.js';
 
 export interface JobResultDeps {
   readonly store: EndedJobReader;
@@ -64,6 +64,8 @@ export function jobResultRoutes(deps: JobResultDeps): OpenAPIHono<BlankEnv> {
     const waiter = wait > 0 && isJobId(id) ? deps.jobEvents?.waitForEnd(id, wait) : undefined;
     let job: JobRecord;
     let result: JobResultBody | undefined;
+    /** Read by readEnded, which confirms an ended job's end on the replicas in the same round trip. */
+    let confirmed = false;
     try {
       job = await findJob(store, id, principalOf(c));
       if (waiter !== undefined && !TERMINAL_STATUSES.has(job.status)) {
@@ -71,13 +73,16 @@ export function jobResultRoutes(deps: JobResultDeps): OpenAPIHono<BlankEnv> {
         const ended = await readEnded(store, id, job.resultType);
         if (ended.job === undefined) throw noSuchJob(id);
         ({ job, result } = ended);
+        confirmed = true;
       }
     } finally {
       waiter?.cancel();
     }
-    if (TERMINAL_STATUSES.has(job.status)) await confirmEnd(store, job.id);
+    if (!confirmed && TERMINAL_STATUSES.has(job.status)) {
+      // Ended at the first read: its result and the end's confirmation in one round trip.
+      ({ result } = await readEnded(store, job.id, job.resultType));
+    }
     if (job.status !== 'completed') throw notFinished(job);
-    result ??= await store.results.getResult(job.id, job.resultType);
     if (result === undefined) throw new RingpoolError('NOT_FOUND', `the result of job ${job.id} has expired`);
     if (result.type === 'image/png') return c.body(new Uint8Array(result.bytes), 200, { 'content-type': 'image/png' });
     const ref = asResultRef(result.value);

@@ -21,7 +21,7 @@ import { SUBMIT_BODY_REF } from '../openapi.js';
 import type { JobQuota } from '../quota.js';
 import { BODY_REFUSED, createRoute, errorAnswers, json, REDIS_DOWN, routeApp, serveRoute } from '../route-spec.js';
 import { JobAcceptedSchema, JobEndedSchema, SubmitBodySchema } from '../wire.js';
-import { confirmEnd, readEnded, WaitQuery, waitQuery, type EndedJobReader } from './job-reads.js';
+import { readEnded, WaitQuery, waitQuery, type EndedJobReader } from './job-reads.js';
 
 export interface SubmitJobDeps {
   readonly store: EndedJobReader & Pick<JobStore, 'createJob'>;
@@ -237,8 +237,8 @@ async function answerAtEnd(c: Context, store: EndedJobReader, submitted: NewJob,
   const { id } = submitted;
   await waiter.ended;
   const { job, result } = await readEnded(store, id, submitted.resultType);
+  // An ended job's end is on the replicas: readEnded confirmed it in the same round trip.
   if (job === undefined || !TERMINAL_STATUSES.has(job.status)) return c.json({ id, status: job?.status ?? 'queued', links: jobLinks(id) }, 202);
-  await confirmEnd(store, id);
   return c.json({
     id,
     status: job.status,
