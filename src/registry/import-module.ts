@@ -113,6 +113,20 @@ export function threadExecArgv(execArgv: readonly string[] = process.execArgv): 
  * The growth percent, a process-wide V8 flag, still applies to the threads' heaps.
  */
 const HEAP_SIZE = /^--(max|min)[-_](old|semi|young)[-_](space|generation)[-_]size$|^--(max|initial)[-_]heap[-_]size$|^--heap[-_]growing[-_]percent$/;
+
+/** The V8 heap options on a Node command line (`--max-semi-space-size=4`, `--max-old-space-size 300`), each as one `--name=value`. */
+export function v8HeapOptions(execArgv: readonly string[] = process.execArgv): string[] {
+  const found: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i] as string;
+    const eq = arg.indexOf('=');
+    if (!HEAP_SIZE.test(eq >= 0 ? arg.slice(0, eq) : arg)) continue;
+    if (eq >= 0) found.push(arg);
+    else if (/^\d/.test(execArgv[i + 1] ?? '')) found.push(`${arg}=${execArgv[++i] as string}`);
+    else found.push(arg);
+  }
+  return found;
+}
 /** Node options that register a module hook, with the module as their value. */
 const HOOK_FLAGS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
 /** tsx by name (`tsx`, `tsx/esm`, `tsx/cjs`) or by a path inside its package. */
