@@ -3,7 +3,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { DEFAULT_NODE_FLAGS } from '../src/cli/node-flags.js';
 import { BENCH_JOBS, numberFlag, startTrackedRedis, stringFlag } from './harness.js';
 import { printTable, type BenchSuite } from './report.js';
 
@@ -23,10 +22,9 @@ function peakRssMb(pid: number): number {
 
 const suite: BenchSuite = async (args) => {
   const tasks = numberFlag(args, 'tasks', 1_000_000);
-  // The processes run as ringpool's launchers start them (`node <DEFAULT_NODE_FLAGS> bin/ringpool.mjs
-  // <role>`, src/cli/node-flags.ts); `--node-options '--max-semi-space-size=4'` measures other Node
-  // options instead, `--node-options ''` none (docs/performance.md, `scale`).
-  const nodeOptions = stringFlag(args, 'node-options', DEFAULT_NODE_FLAGS.join(' ')).split(' ').filter(Boolean);
+  // `--node-options '--max-semi-space-size=4'`: Node options for the three processes, to measure a
+  // heap setting against the defaults (docs/performance.md, `scale`); none by default.
+  const nodeOptions = stringFlag(args, 'node-options', '').split(' ').filter(Boolean);
   const { redis, dir, stop: stopRedis } = await startTrackedRedis('scale');
   const common = ['--redis', redis.masterUrl, '--jobs', BENCH_JOBS, '--prefix', 'scale', '--min-replicas', '1', '--log-level', 'warn'];
   const procs: Record<string, ChildProcess> = {};
