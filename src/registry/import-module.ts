@@ -1,6 +1,7 @@
 // How ringpool's code loads TypeScript at run time: job modules, and in the repo its own modules.
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { BUNDLE_SUFFIX, loadBundle } from './deployed-loader.js';
 import { fallBackToOwnCopies, registerOwnCopiesHook } from './own-copies.js';
 
@@ -74,7 +75,8 @@ let esmHook: Promise<void> | undefined;
 
 /**
  * The Node options for ringpool's threads (task and reduce pools): the process's own, without
- * V8's heap sizes (HEAP_SIZE) and those that register tsx (`node --import tsx`, the tsx CLI's
+ * those a thread refuses (V8's, refusedByThreads; the heap sizes, HEAP_SIZE, in every spelling)
+ * and those that register tsx (`node --import tsx`, the tsx CLI's
  * `--require …/tsx/dist/preflight.cjs` and `--import …/tsx/dist/loader.mjs`), which a worker
  * thread would otherwise inherit. The threads' entries register tsx's CommonJS hook themselves;
  * an inherited ESM hook gave each thread a loader thread of its own and, measured on the
@@ -83,6 +85,55 @@ let esmHook: Promise<void> | undefined;
  * by bin/ringpool.mjs, carry no such flag).
  */
 export function threadExecArgv(execArgv: readonly string[] = process.execArgv): string[] {
+  const inherited = withoutHeapSizesAndTsx(execArgv);
+  const refused = refusedByThreads(inherited);
+  if (refused.size === 0) return inherited;
+  const kept: string[] = [];
+  for (let i = 0; i < inherited.length; i++) {
+    const arg = inherited[i] as string;
+    if (!refused.has(arg)) kept.push(arg);
+    else if (!arg.includes('=') && /^[^-]/.test(inherited[i + 1] ?? '-')) i++; // `--title name`: its value too
+  }
+  return kept;
+}
+
+/**
+ * The options of `execArgv` a thread refuses (ERR_WORKER_INVALID_EXEC_ARGV): V8's (`--expose-gc`,
+ * `--stack-trace-limit=50`, `--no-parallel-scavenge`) and the whole process's, which would stop
+ * every thread from starting. Node names them in its error; asked once per set of options, of a
+ * Worker started with only those that register no hook (so the probe runs no preload), and
+ * stopped at once. Where the message cannot be read, none are dropped (as before).
+ */
+function refusedByThreads(execArgv: readonly string[]): ReadonlySet<string> {
+  const plain: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i] as string;
+    if (HOOK_FLAGS.has(arg)) i++; // and its module
+    else if (!HOOK_FLAGS.has(arg.slice(0, arg.indexOf('=')))) plain.push(arg);
+  }
+  if (plain.length === 0) return NONE;
+  const key = plain.join('\0');
+  let refused = refusedCache.get(key);
+  if (refused === undefined) {
+    refused = NONE;
+    try {
+      const probe = new Worker('', { eval: true, execArgv: plain, stdout: true, stderr: true });
+      probe.on('error', () => {});
+      void probe.terminate();
+    } catch (err) {
+      const listed = (err as NodeJS.ErrnoException).code === 'ERR_WORKER_INVALID_EXEC_ARGV' ? /flags: (.+)$/.exec((err as Error).message)?.[1] : undefined;
+      if (listed !== undefined) refused = new Set(listed.split(', '));
+    }
+    refusedCache.set(key, refused);
+  }
+  return refused;
+}
+
+const NONE: ReadonlySet<string> = new Set();
+const refusedCache = new Map<string, ReadonlySet<string>>();
+
+/** threadExecArgv's first step: the process's options without V8's heap sizes and tsx's hooks. */
+function withoutHeapSizesAndTsx(execArgv: readonly string[]): string[] {
   const kept: string[] = [];
   for (let i = 0; i < execArgv.length; i++) {
     const arg = execArgv[i] as string;
@@ -113,6 +164,20 @@ export function threadExecArgv(execArgv: readonly string[] = process.execArgv): 
  * The growth percent, a process-wide V8 flag, still applies to the threads' heaps.
  */
 const HEAP_SIZE = /^--(max|min)[-_](old|semi|young)[-_](space|generation)[-_]size$|^--(max|initial)[-_]heap[-_]size$|^--heap[-_]growing[-_]percent$/;
+
+/** The V8 heap options on a Node command line (`--max-semi-space-size=4`, `--max-old-space-size 300`), each as one `--name=value`. */
+export function v8HeapOptions(execArgv: readonly string[] = process.execArgv): string[] {
+  const found: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i] as string;
+    const eq = arg.indexOf('=');
+    if (!HEAP_SIZE.test(eq >= 0 ? arg.slice(0, eq) : arg)) continue;
+    if (eq >= 0) found.push(arg);
+    else if (/^\d/.test(execArgv[i + 1] ?? '')) found.push(`${arg}=${execArgv[++i] as string}`);
+    else found.push(arg);
+  }
+  return found;
+}
 /** Node options that register a module hook, with the module as their value. */
 const HOOK_FLAGS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
 /** tsx by name (`tsx`, `tsx/esm`, `tsx/cjs`) or by a path inside its package. */

@@ -23,9 +23,16 @@ describe('threadExecArgv', () => {
   });
 
   it("drops V8's heap options, which a thread refuses (it is sized by resourceLimits), in both spellings", () => {
-    expect(threadExecArgv(['--max-semi-space-size', '4', '--max_old_space_size=300', '--heap-growing-percent=20', '--max-http-header-size=100', '--stack-trace-limit=50'])).toEqual([
+    expect(threadExecArgv(['--max-semi-space-size', '4', '--max_old_space_size=300', '--heap-growing-percent=20', '--max-http-header-size=100', '--enable-source-maps'])).toEqual([
       '--max-http-header-size=100',
-      '--stack-trace-limit=50',
+      '--enable-source-maps',
+    ]);
+  });
+
+  it("drops V8's other options and the whole process's, which a thread refuses too, and keeps Node's own", () => {
+    expect(threadExecArgv(['--stack-trace-limit=50', '--expose-gc', '--enable-source-maps', '--no-parallel-scavenge', '--title', 'rp', '--max-http-header-size=100'])).toEqual([
+      '--enable-source-maps',
+      '--max-http-header-size=100',
     ]);
   });
 
@@ -38,6 +45,13 @@ describe('threadExecArgv', () => {
     const seen = await execArgvsOf(['--import', 'tsx']);
     expect(seen.process).toEqual(['--import', 'tsx']);
     expect(seen.thread).toEqual([]);
+  }, 60_000);
+
+  it('a TaskPool thread of a process started with V8 options other than heap sizes runs, with the options a thread takes', async () => {
+    const flags = ['--stack-trace-limit=50', '--expose-gc', '--no-parallel-scavenge', '--enable-source-maps'];
+    const seen = await execArgvsOf([...flags, '--import', 'tsx']);
+    expect(seen.process).toEqual([...flags, '--import', 'tsx']);
+    expect(seen.thread).toEqual(['--enable-source-maps']);
   }, 60_000);
 
   it('a TaskPool thread of a process started with heap options runs (Node refuses them in a thread: ERR_WORKER_INVALID_EXEC_ARGV)', async () => {

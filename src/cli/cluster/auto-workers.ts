@@ -8,6 +8,7 @@ import { LocalAutoscaler, type ScaleView } from '../../autoscale/local-autoscale
 import { workerRange, type WorkerRange } from '../../autoscale/worker-range.js';
 import type { Config } from '../../config/config.js';
 import type { Metrics } from '../../observability/metrics.js';
+import { nodeFlagsForChildren } from '../node-flags.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/ringpool.mjs', import.meta.url));
 
@@ -58,7 +59,7 @@ export function autoscaleWorkers(o: AutoscaleWorkersOptions): LocalAutoscaler {
     {
       readView: () => readClusterView(o.apiUrl, o.token),
       spawnNode: (id, standby) => {
-        const command = [process.execPath, BIN, 'worker', ...(standby ? ['--standby'] : []), '--worker-id', id, ...o.workerFlags];
+        const command = autoscaledWorkerCommand(id, standby, o.workerFlags);
         const log = join(o.logsDir, `${id}.log`);
         const child = spawnWorker(command, log, o.env ?? {});
         o.onSpawn?.({ id, standby, child, command, log });
@@ -118,6 +119,11 @@ function startWorkerFlags({ config, redisUrl, minReplicas }: StartWorkersArgs): 
     '--data-dir', config.dataDir,
     ...config.jobsDirs.flatMap((d) => ['--jobs', resolve(d)]),
   ];
+}
+
+/** The argv of a worker node process the autoscaler starts (as autoscaledWorkerMatch in commands.ts finds it): with the Node options of node-flags.ts. */
+export function autoscaledWorkerCommand(id: string, standby: boolean, workerFlags: readonly string[]): string[] {
+  return [process.execPath, ...nodeFlagsForChildren(), BIN, 'worker', ...(standby ? ['--standby'] : []), '--worker-id', id, ...workerFlags];
 }
 
 function spawnWorker(command: readonly string[], log: string, env: NodeJS.ProcessEnv): ChildProcess {

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HOST, type Planned } from './plan.js';
 import { escapeRegExp } from './processes.js';
+import { nodeFlagsForChildren } from '../node-flags.js';
 
 /** The `ringpool` entry point every node process runs (`node bin/ringpool.mjs <role> …`). */
 const BIN = fileURLToPath(new URL('../../../bin/ringpool.mjs', import.meta.url));
@@ -19,7 +20,7 @@ export interface Command {
 
 /** `ringpool cluster supervise --dir D`: the supervisor, which restarts what exits (see superviseCluster). */
 export function supervisorCommand(dir: string): Command {
-  return { command: process.execPath, args: [BIN, 'cluster', 'supervise', '--dir', dir], match: `${escapeRegExp(BIN)} cluster supervise --dir ${escapeRegExp(dir)}( |$)` };
+  return { command: process.execPath, args: [...nodeFlagsForChildren(), BIN, 'cluster', 'supervise', '--dir', dir], match: `${escapeRegExp(BIN)} cluster supervise --dir ${escapeRegExp(dir)}( |$)` };
 }
 
 /** A Redis data node with its AOF in `<dir>/redis/<id>`: the master, or a replica of `replicaOfPort`. */
@@ -102,7 +103,7 @@ export function commonFlags(o: RingpoolFlags): string[] {
 export function ringpoolCommand(p: Planned, roleArgs: readonly string[], common: readonly string[], env: NodeJS.ProcessEnv): Command {
   // `…/bin/ringpool.mjs worker --worker-id w1 --threads 2 --port 7110 …`: role, id and port must all match.
   const match = `${escapeRegExp(BIN)} ${p.role} ${roleArgs.slice(0, 2).map(escapeRegExp).join(' ')}${roleArgs.length > 0 ? ' ' : ''}.*--port ${p.port}( |$)`;
-  return { command: process.execPath, args: [BIN, p.role, ...roleArgs, '--port', String(p.port), ...common], match, env };
+  return { command: process.execPath, args: [...nodeFlagsForChildren(), BIN, p.role, ...roleArgs, '--port', String(p.port), ...common], match, env };
 }
 
 /** The flags of every worker node the supervisor's autoscaler starts (`up --workers MIN..MAX`): a free port, then as `ringpoolCommand`'s workers. */
