@@ -79,8 +79,8 @@ export class ResultStore {
     const micros = from?.microsPerTask === undefined ? '' : Math.max(1, Math.round(from.microsPerTask));
     const args: Array<string | number | Buffer> = [
       jobId, from?.jobType ?? '', micros, from?.node ?? '', from?.attempt ?? 0, from?.batch?.term ?? 0, from?.batch?.lastIndex ?? 0,
-      ending === undefined ? '' : '1', ending?.ttlSec ?? 0, k.events, ending?.result ?? '', results.indices.join(','), results.json,
-      results.indices.length === 0 ? '' : Math.ceil(results.json.length / results.indices.length),
+      ending === undefined ? '' : '1', ending?.ttlSec ?? 0, k.events, ending?.result ?? '', results.indices, results.json,
+      results.count === 0 ? '' : Math.ceil(results.json.length / results.count),
     ];
     const epoch = this.#acks.epoch;
     const write = () => sendScript<[number, number, JobStatus | 'missing' | 'stale']>(

@@ -6,7 +6,7 @@ import { threadExecArgv } from '../registry/import-module.js';
 import type { BlobRuntime } from '../blobs/blob-store.js';
 import type { ReduceOutcome, ReduceSpec } from '../registry/reduce-results.js';
 import { REDUCING, callCells, createRunControl } from './run-control.js';
-import type { PackedResults } from '../store/result-blobs.js';
+import { decodeIndices, type PackedResults } from '../store/result-blobs.js';
 import type { BatchOutcome, CallOutcome, FailedOutcome, TaskOutcome, ThreadBatch, ThreadCall } from './task-runner.js';
 import type { NodeCache } from './node-cache.js';
 import type { CacheCounts } from './cache-client.js';
@@ -184,7 +184,7 @@ export class TaskPool {
     const misses = results.reduce((sum, r) => sum + (r.cache?.misses ?? 0), 0);
     const timed = results.flatMap((r) => r.calls ?? []);
     const packed = joinResults(results.map((r) => r.results));
-    const failures = packed.indices.length === count ? [] : this.#failures(batch, results);
+    const failures = packed.count === count ? [] : this.#failures(batch, results);
     return withOutcomes({
       results: packed,
       failures,
@@ -263,7 +263,7 @@ export class TaskPool {
    */
   #failures(batch: BatchRun, calls: readonly CallResult[]): FailedOutcome[] {
     const succeeded = new Set<number>();
-    for (const call of calls) for (const index of call.results.indices) succeeded.add(index);
+    for (const call of calls) for (const index of decodeIndices(call.results.indices)) succeeded.add(index);
     const failedBy = new Map<number, { outcome: FailedOutcome; call: CallResult }>();
     for (const call of calls) for (const outcome of call.failures) failedBy.set(outcome.index, { outcome, call });
     const crashed = calls.find((c) => c.crashed);
@@ -295,13 +295,13 @@ export class TaskPool {
   }
 }
 
-const NO_RESULTS: PackedResults = Object.freeze({ indices: [], json: '' });
+const NO_RESULTS: PackedResults = Object.freeze({ indices: '', count: 0, json: '' });
 
 /** The calls' results as one: their indices in turn, their JSON joined (each a JSON array's body). */
 export function joinResults(parts: readonly PackedResults[]): PackedResults {
-  const some = parts.filter((p) => p.indices.length > 0);
+  const some = parts.filter((p) => p.count > 0);
   if (some.length <= 1) return some[0] ?? NO_RESULTS;
-  return { indices: some.flatMap((p) => [...p.indices]), json: some.map((p) => p.json).join(',') };
+  return { indices: some.map((p) => p.indices).join(','), count: some.reduce((n, p) => n + p.count, 0), json: some.map((p) => p.json).join(',') };
 }
 
 /** `outcome` with `outcomes`: every task's outcome in task order, built from its packed results and failures when first read. */
@@ -316,7 +316,7 @@ function withOutcomes(outcome: CallOutcome, tasks: BatchRun['tasks']): BatchOutc
 function expandOutcomes({ results, failures }: CallOutcome, tasks: BatchRun['tasks']): TaskOutcome[] {
   const byIndex = new Map<number, TaskOutcome>();
   const values = JSON.parse(`[${results.json}]`) as unknown[];
-  results.indices.forEach((index, k) => byIndex.set(index, { index, ok: true, json: JSON.stringify(values[k]) }));
+  decodeIndices(results.indices).forEach((index, k) => byIndex.set(index, { index, ok: true, json: JSON.stringify(values[k]) }));
   for (const failure of failures) byIndex.set(failure.index, failure);
   return tasks.flatMap(([index]) => byIndex.get(index) ?? []);
 }

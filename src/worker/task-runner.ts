@@ -6,7 +6,7 @@ import { serializeError, type SerializedError } from '../errors.js';
 import { reduceResults, type ReduceOutcome, type ReduceSpec } from '../registry/reduce-results.js';
 import { loadJobModule } from '../registry/thread-modules.js';
 import type { AnyJob, TaskContext } from '../sdk/index.js';
-import type { PackedResults } from '../store/result-blobs.js';
+import { IndexRuns, type PackedResults } from '../store/result-blobs.js';
 import { CLAIM_CURSOR, REDUCING, callCells } from './run-control.js';
 import { cacheClient, uncached, type CacheCounts, type CacheFn } from './cache-client.js';
 import { threadId, type MessagePort } from 'node:worker_threads';
@@ -120,7 +120,7 @@ async function runClaimed(batch: ThreadBatch, cache: CacheFn): Promise<CallOutco
   const job = await loadJobModule(batch.modulePath);
   const signal = sharedAbortSignal(cells, mine.stop);
   const tasks = batch.tasks ?? (JSON.parse(batch.tasksJson ?? '[]') as ReadonlyArray<readonly [number, unknown]>);
-  const indices: number[] = [];
+  const indices = new IndexRuns();
   const jsons: string[] = [];
   const failures: FailedOutcome[] = [];
   const count = tasks.length;
@@ -149,11 +149,11 @@ async function runClaimed(batch: ThreadBatch, cache: CacheFn): Promise<CallOutco
     }
   }
   const micros = Math.round((performance.now() - started) * 1000);
-  const ran = indices.length + failures.length;
+  const ran = indices.count + failures.length;
   const timed = batch.traced === true ? { calls: [{ thread: threadId, startMs: performance.timeOrigin + started, endMs: performance.timeOrigin + performance.now(), tasks: ran }] } : {};
-  const outcome = { results: { indices, json: jsons.join(',') }, failures, micros, ...timed };
+  const outcome = { results: { indices: indices.toString(), count: indices.count, json: jsons.join(',') }, failures, micros, ...timed };
   if (batch.reduce === undefined || signal.aborted) return outcome;
-  const results = wholeResults(indices, jsons, failures.length, batch.reduce.total);
+  const results = wholeResults(outcome.results.indices, jsons, failures.length, batch.reduce.total);
   if (results === undefined) return outcome;
   if (cells !== undefined) Atomics.store(cells, mine.started, REDUCING);
   return { ...outcome, reduced: await reduceResults(job, results, { ...batch.reduce, jobId: batch.jobId }, undefined, batch.blobs) };
@@ -164,13 +164,11 @@ async function runClaimed(batch: ThreadBatch, cache: CacheFn): Promise<CallOutco
  * its stored JSON, so the reduce sees the same values either way); undefined unless every task
  * of the job ran and succeeded in this call.
  */
-function wholeResults(indices: readonly number[], jsons: readonly string[], failed: number, total: number): unknown[] | undefined {
-  if (failed > 0 || indices.length !== total) return undefined;
+function wholeResults(indices: string, jsons: readonly string[], failed: number, total: number): unknown[] | undefined {
+  // One call runs its tasks in order: tasks 0 … total-1 are one run.
+  if (failed > 0 || jsons.length !== total || indices !== (total === 1 ? '0' : `0-${total - 1}`)) return undefined;
   const results = new Array<unknown>(total);
-  for (let i = 0; i < total; i++) {
-    if (indices[i] !== i) return undefined; // one call runs its tasks in order
-    results[i] = JSON.parse(jsons[i] as string);
-  }
+  for (let i = 0; i < total; i++) results[i] = JSON.parse(jsons[i] as string);
   return results;
 }
 

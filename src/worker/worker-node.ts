@@ -340,7 +340,7 @@ export class WorkerNode {
     const { store, logger, metrics } = this.#deps;
     const stamp = batchStamp(batch);
     const [failure] = failures;
-    const succeeded = results.indices.length;
+    const succeeded = results.count;
     if (succeeded > 0) {
       const from = { jobType: batch.job, node: this.id, attempt: entry.attemptsMade, batch: stamp, ...(micros > 0 ? { microsPerTask: micros / succeeded } : {}) };
       const ending = jobEnding(whole, reduced);

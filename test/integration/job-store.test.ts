@@ -156,7 +156,7 @@ describe('JobStore', () => {
     expect((await storeResults(store, id, [[0, 42]])).stored).toBe(1);
     const replica = new Redis(inject('redisReplicaUrl'));
     try {
-      expect(await replica.hget(store.keys.results(id), '0')).toBe('{"i":[0],"r":[42]}');
+      expect(await replica.hget(store.keys.results(id), '0')).toBe('{"i":"0","r":[42]}');
     } finally {
       replica.disconnect();
     }

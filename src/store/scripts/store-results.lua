@@ -10,7 +10,8 @@
 -- ARGV[6] the batch's scheduler term (0: not from a batch)  ARGV[7] the batch's last task index
 -- ARGV[8] '1': these are every task of the job, reduced to ARGV[11] (TaskBatch.whole); else ''
 -- ARGV[9] the job's result TTL, seconds  ARGV[10] events channel  ARGV[11] the reduced result
--- ARGV[12] task indices, comma-separated  ARGV[13] their results' JSON, comma-separated, in
+-- ARGV[12] task indices, comma-separated, a run of consecutive ones as first-last ('0-999,2000')
+-- ARGV[13] their results' JSON, comma-separated, in
 -- the same order (a JSON array's body: result-blobs.ts, PackedResults)
 -- ARGV[14] JSON bytes per result of this batch, or ''
 -- Returns { stored, duplicates, status }. Nothing is stored for a job that has ended: such a
@@ -22,7 +23,7 @@
 -- Why a bitmap and one hash field per batch: one BITFIELD command claims up to 1,000 tasks at
 -- once (and replicates as one command), and the reduce reads a few hundred blobs instead of a
 -- field per task. The bit, not the blob, is what makes the first write win. The batch is stored
--- as `{"i":[indices],"r":[results]}` from the arguments as they came (no work per result here);
+-- as `{"i":"indices","r":[results]}` from the arguments as they came (no work per result here);
 -- positions whose task another copy stored first are listed in front, `{"x":[positions],…`,
 -- and the reduce skips them (assembleResults in result-blobs.ts).
 if ARGV[3] ~= '' then
@@ -49,7 +50,14 @@ end
 local status = redis.call('HGET', KEYS[2], 'status')
 if not status then return { 0, 0, 'missing' } end
 local indices = {}
-for index in string.gmatch(ARGV[12], '[^,]+') do indices[#indices + 1] = index end
+for run in string.gmatch(ARGV[12], '[^,]+') do
+  local first, last = string.match(run, '^(%d+)-(%d+)$')
+  if first then
+    for i = tonumber(first), tonumber(last) do indices[#indices + 1] = i end
+  else
+    indices[#indices + 1] = run
+  end
+end
 local count = #indices
 if isTerminal(status) then
   redis.call('HINCRBY', KEYS[2], 'dropped', count)
@@ -85,7 +93,7 @@ for from = 1, count, chunk do
 end
 local stored = count - #lost
 if stored > 0 then
-  local blob = '{"i":[' .. ARGV[12] .. '],"r":[' .. ARGV[13] .. ']}'
+  local blob = '{"i":"' .. ARGV[12] .. '","r":[' .. ARGV[13] .. ']}'
   if #lost > 0 then blob = '{"x":[' .. table.concat(lost, ',') .. '],' .. string.sub(blob, 2) end
   redis.call('HSET', KEYS[3], first, blob)
   countStored(stored)
