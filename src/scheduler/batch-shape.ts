@@ -9,14 +9,19 @@
  * fixed cost stays under a percent of it; a thread moves to the next entry through the main
  * thread, so fewer entries also means fewer such hops), claims at `targetCallMicros` (long
  * tasks one at a time, so each thread takes the next as soon as it is free; tiny ones in
- * hundreds).
+ * hundreds). What bounds an entry of tiny tasks is its size: the JSON of its tasks' results
+ * (measured per job type, like the task time) within `maxEntryBytes`, and of their inputs too
+ * (EntryBatcher samples them as they are split). Only while a type's result size is not measured
+ * yet does a count, `maxBatchSize`, stand in for it.
  */
 export interface BatchShapeOptions {
   /** Work per queue entry, µs of measured task time. */
   readonly targetEntryMicros: number;
   /** Work a thread claims at a time, µs of measured task time. */
   readonly targetCallMicros: number;
-  /** Most tasks in one queue entry. */
+  /** Most JSON bytes of task results in one queue entry (and of task inputs: EntryBatcher). */
+  readonly maxEntryBytes: number;
+  /** Most tasks in one queue entry while the job type's result size is not measured yet. */
   readonly maxBatchSize: number;
 }
 
@@ -32,10 +37,12 @@ export interface BatchShape {
  * so one task per entry until the first results say how long they take). `fixedBatchSize` is a
  * job's own `batchSize` option: an entry of that many tasks, run in calls sized the same way
  * (all in one call while the task time is unknown, as a user asking for batches expects).
+ * `resultBytes`: the type's measured JSON bytes per result (undefined: not measured yet).
  */
-export function batchShape(micros: number | undefined, options: BatchShapeOptions, fixedBatchSize = 0): BatchShape {
+export function batchShape(micros: number | undefined, options: BatchShapeOptions, fixedBatchSize = 0, resultBytes?: number): BatchShape {
   const per = (target: number) => (micros === undefined ? 1 : Math.max(1, Math.floor(target / Math.max(1, micros))));
-  const batchSize = fixedBatchSize > 0 ? fixedBatchSize : Math.min(options.maxBatchSize, per(options.targetEntryMicros));
+  const bySize = resultBytes === undefined ? options.maxBatchSize : Math.max(1, Math.floor(options.maxEntryBytes / Math.max(1, resultBytes)));
+  const batchSize = fixedBatchSize > 0 ? fixedBatchSize : Math.min(bySize, per(options.targetEntryMicros));
   const perCall = fixedBatchSize > 0 && micros === undefined ? batchSize : Math.min(batchSize, per(options.targetCallMicros));
   return { batchSize, perCall };
 }

@@ -4,6 +4,9 @@ import type { JobRecord } from '../store/job-record.js';
 import type { BatchShape } from './batch-shape.js';
 import { taskEntry, type QueueEntry, type Task } from './queue-entry.js';
 
+/** One task in this many has its input measured (EntryBatcher: entries within maxEntryBytes). */
+const INPUT_SAMPLE_EVERY = 16;
+
 /** Largest input (JSON characters) a job of one entry carries to the worker that reduces it. */
 export const WHOLE_MAX_INPUT_CHARS = 64 * 1024;
 
@@ -16,6 +19,10 @@ export const WHOLE_MAX_INPUT_CHARS = 64 * 1024;
  * one after another and its value is loaded into the node's cache (`ctx.cache`) once per entry at
  * most, however many keys the entry mixes and however small the cache (interleaved, a cache
  * smaller than the entry's keys misses on every task: docs/performance.md, Placement).
+ *
+ * An entry is also sealed once its tasks' inputs reach `maxEntryBytes` of JSON, estimated from
+ * a sample (every INPUT_SAMPLE_EVERY-th task of the entry, the first included), so that a
+ * split of tiny tasks does not serialise each one twice.
  */
 export class EntryBatcher {
   readonly #job: JobRecord;
@@ -28,13 +35,20 @@ export class EntryBatcher {
   readonly #keys = new Map<string, Array<string | undefined>>();
   /** Node id → its sealed entries, not yet taken. */
   #ready = new Map<string, QueueEntry[]>();
+  /** Node id → JSON characters of the sampled inputs of its pending tasks, and how many were sampled. */
+  readonly #sampled = new Map<string, { chars: number; samples: number }>();
+  readonly #maxEntryBytes: number;
 
-  /** `traceparent`: the split's span, carried by every entry of a traced job (TaskBatch.traceparent). */
-  constructor(job: JobRecord, term: number, shape: BatchShape, traceparent?: string) {
+  /**
+   * `traceparent`: the split's span, carried by every entry of a traced job (TaskBatch.traceparent).
+   * `maxEntryBytes`: most JSON bytes of task inputs in one entry (BatchShapeOptions.maxEntryBytes).
+   */
+  constructor(job: JobRecord, term: number, shape: BatchShape, traceparent?: string, maxEntryBytes = Infinity) {
     this.#job = job;
     this.#term = term;
     this.#traceparent = traceparent;
     this.#shape = shape;
+    this.#maxEntryBytes = maxEntryBytes;
   }
 
   /** The shape entries are sealed with. */
@@ -57,7 +71,19 @@ export class EntryBatcher {
       if (keys === undefined) this.#keys.set(node, (keys = new Array<string | undefined>(list.length - 1).fill(undefined)));
       keys.push(key);
     }
-    if (list.length >= this.#shape.batchSize) this.#seal(node, list);
+    if (list.length >= this.#shape.batchSize || this.#inputsFull(node, task, list.length)) this.#seal(node, list);
+  }
+
+  /** Whether the node's pending tasks (`count`, `task` the last) reach maxEntryBytes of input, by their sample. */
+  #inputsFull(node: string, task: Task, count: number): boolean {
+    if (this.#maxEntryBytes === Infinity) return false;
+    let sample = this.#sampled.get(node);
+    if ((count - 1) % INPUT_SAMPLE_EVERY === 0) {
+      if (sample === undefined) this.#sampled.set(node, (sample = { chars: 0, samples: 0 }));
+      sample.chars += (JSON.stringify(task[1]) ?? 'null').length + 16; // the index and the pair's brackets, about
+      sample.samples++;
+    }
+    return sample !== undefined && (sample.chars / sample.samples) * count >= this.#maxEntryBytes;
   }
 
   /** Seals every node's tasks not yet in an entry and hands over all sealed entries, by node. */
@@ -75,6 +101,7 @@ export class EntryBatcher {
     list.push(taskEntry(this.#job, this.#term, keys === undefined ? tasks : groupByKey(tasks, keys), this.#shape.perCall, this.#traceparent));
     this.#pending.set(node, []);
     this.#keys.delete(node);
+    this.#sampled.delete(node);
   }
 }
 

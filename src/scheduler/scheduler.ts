@@ -39,7 +39,9 @@ export interface SchedulerOptions {
   readonly targetEntryMicros?: number;
   /** Work a thread claims at a time from an entry (the node's threads share its tasks), µs. @default 20000 */
   readonly targetCallMicros?: number;
-  /** Most tasks per queue entry when batching automatically. @default 1000 */
+  /** Most JSON bytes of task results, and of task inputs, in one queue entry when batching automatically (batch-shape.ts). @default 1048576 */
+  readonly maxEntryBytes?: number;
+  /** Most tasks per queue entry when batching automatically, while the job type's result size is not measured yet. @default 1000 */
   readonly maxBatchSize?: number;
   /** A job whose split yields more tasks than this fails. @default 10000000 */
   readonly maxTasksPerJob?: number;
@@ -79,6 +81,7 @@ export const SCHEDULER_DEFAULTS: Required<SchedulerOptions> = Object.freeze({
   checkpointEvery: 2_000,
   targetEntryMicros: 500_000,
   targetCallMicros: 20_000,
+  maxEntryBytes: 1024 * 1024,
   maxBatchSize: 1_000,
   maxTasksPerJob: 10_000_000,
   maxJobResultBytes: 64 * 1024 * 1024,
@@ -89,6 +92,8 @@ export const SCHEDULER_DEFAULTS: Required<SchedulerOptions> = Object.freeze({
 
 /** Longest stretch a split runs before yielding to the event loop, ms. */
 const SPLIT_SLICE_MS = 10;
+/** The split looks at the clock every this many tasks (a power of two). */
+const SLICE_CHECK_EVERY = 64;
 
 /** How often a split waiting for room in its window looks at its job's progress again. */
 const CAPACITY_POLL_MS = 10;
@@ -308,7 +313,8 @@ export class Scheduler {
     const id = job.id;
     const loaded = await this.#moduleOf(job, term);
     if (loaded === undefined) return;
-    const batches = new EntryBatcher(job, term, batchShape(micros, this.#options, job.options.batchSize), traceparent);
+    // The type's result size is read at the first checkpoint, not here: a small job starts without that round trip.
+    const batches = new EntryBatcher(job, term, batchShape(micros, this.#options, job.options.batchSize), traceparent, job.options.batchSize > 0 ? Infinity : this.#options.maxEntryBytes);
     // A re-split (a retry, or a new leader resuming) enqueues only tasks without a stored result.
     const resplit = job.progress.done > 0;
     let enqueued = false;
@@ -332,24 +338,40 @@ export class Scheduler {
     const keyOf = loaded.module.keyOf;
     const nodes = await membership.waitForNodes();
     let ring = this.#placement.ringFor(nodes);
+    let sole = soleNode(nodes);
     // The first checkpoint comes early, so no thread idles while the rest is split and enqueued.
     const threads = nodes.reduce((sum, n) => sum + n.weight, 0);
     // Fair share applies from the first checkpoint on: a job's opening entries go at once, so a small job never waits for its window.
     this.#fair.join(id, this.#claimOf(job));
     let nextCheckpoint = skip + openingCheckpoint(micros, job.options.batchSize, batches.shape, threads, this.#options.checkpointEvery);
     let index = 0;
+    let tasks: Iterator<unknown> | AsyncIterator<unknown> | undefined;
+    let finished = false;
     try {
+      tasks = taskIterator(loaded.module.split(job.input, { blobs: blobReader(this.#deps.blobs) }));
       let sliceStart = performance.now();
-      for await (const task of loaded.module.split(job.input, { blobs: blobReader(this.#deps.blobs) }) as AsyncIterable<unknown>) {
-        if (performance.now() - sliceStart > SPLIT_SLICE_MS) {
+      for (;;) {
+        const next = tasks.next();
+        // A sync split (a generator, an array) is read without a promise per task: for-await would make one for each.
+        const step = isThenable(next) ? await next : next;
+        if (step.done === true) break;
+        // As for-await: a promise yielded by a sync split is awaited.
+        const task: unknown = isThenable(step.value) ? await step.value : step.value;
+        if ((index & (SLICE_CHECK_EVERY - 1)) === 0 && performance.now() - sliceStart > SPLIT_SLICE_MS) {
           // Bounded slices: let timers and I/O (Raft heartbeats) run between pieces of a long split.
           await new Promise((r) => setImmediate(r));
           sliceStart = performance.now();
         }
         if (index >= skip) {
-          const key = taskKey(keyOf, id, index, task);
-          // A module's own keys are grouped in their entry (EntryBatcher: one cache load per key and entry).
-          batches.add(this.#place(ring, id, key), [index, task], keyOf === undefined ? undefined : key);
+          if (sole !== undefined && keyOf === undefined) {
+            // One node: every task goes there (as the ring, bounded or not, would say), no key to hash.
+            this.#loads.placed(id, sole);
+            batches.add(sole, [index, task]);
+          } else {
+            const key = taskKey(keyOf, id, index, task);
+            // A module's own keys are grouped in their entry (EntryBatcher: one cache load per key and entry).
+            batches.add(this.#place(ring, id, key), [index, task], keyOf === undefined ? undefined : key);
+          }
         }
         index++;
         if (index > this.#options.maxTasksPerJob) {
@@ -360,14 +382,16 @@ export class Scheduler {
           await enqueueAll();
           if (store.isTerminal(await store.recordSplit(id, term, index))) return; // cancelled or failed meanwhile
           await this.#acknowledgeLoads(id);
-          const measured = await store.results.taskMicros(job.name);
+          const [measured, resultBytes] = await store.together(() => Promise.all([store.results.taskMicros(job.name), store.results.resultBytes(job.name)]));
           const now = await this.#awaitCapacity(id, index, measured);
           ring = this.#placement.ringFor(now.nodes);
-          const shape = batchShape(measured, this.#options, job.options.batchSize);
+          sole = soleNode(now.nodes);
+          const shape = batchShape(measured, this.#options, job.options.batchSize, resultBytes);
           batches.reshape(job.options.batchSize > 0 ? shape : fitToWindow(shape, now.entryWindow, now.nodes.length));
           nextCheckpoint = index + checkpointWithin(checkpointAfter(batches.shape, this.#options.checkpointEvery), now.window);
         }
       }
+      finished = true;
       await enqueueAll(index);
       await store.recordSplit(id, term, index, index);
       if (index === 0) await this.#reduce(id, term); // nothing to run: reduce the empty list now
@@ -377,6 +401,8 @@ export class Scheduler {
       logger.warn({ jobId: id, err: serializeError(err) }, 'split failed');
       await store.failJob(id, term, prefixMessage(err, 'split failed'));
     } finally {
+      // A split left early (cancelled, an error, a closing leader) closes its generator, as for-await would.
+      if (!finished) await Promise.resolve(tasks?.return?.()).catch(() => {});
       this.#fair.leave(id);
     }
   }
@@ -581,6 +607,22 @@ export class Scheduler {
 function prefixMessage(err: unknown, what: string) {
   const e = serializeError(err, 'TASK_FAILED');
   return e.code === 'TASK_FAILED' ? { ...e, message: `${what}: ${e.message}` } : e;
+}
+
+/** The only node of a one-node cluster; undefined when there are more. */
+function soleNode(nodes: readonly MemberNode[]): string | undefined {
+  return nodes.length === 1 ? nodes[0]?.id : undefined;
+}
+
+/** The split's tasks one at a time: a sync iterable's iterator as it is (no promise per task), an async one's otherwise. */
+function taskIterator(tasks: Iterable<unknown> | AsyncIterable<unknown>): Iterator<unknown> | AsyncIterator<unknown> {
+  if (tasks !== null && typeof (tasks as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] === 'function') return (tasks as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+  if (tasks !== null && typeof (tasks as Partial<Iterable<unknown>>)[Symbol.iterator] === 'function') return (tasks as Iterable<unknown>)[Symbol.iterator]();
+  throw new RingpoolError('TASK_FAILED', `split must return an iterable or an async iterable of tasks, got ${tasks === null ? 'null' : typeof tasks}`);
+}
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return value !== null && typeof value === 'object' && typeof (value as Partial<PromiseLike<T>>).then === 'function';
 }
 
 function sleep(ms: number): Promise<void> {

@@ -31,6 +31,8 @@ export interface Keys {
   readonly resultsStored: string;
   /** Hash: job type → average task run time in µs, measured by the workers. */
   readonly taskTimes: string;
+  /** Hash: job type → average JSON bytes of one task's result (how the scheduler bounds an entry's results). */
+  readonly resultSizes: string;
   /** List, newest first: JSON reports of worker nodes whose tasks were moved (the dashboard's timeline). */
   readonly evacuations: string;
   /** Set: worker node ids asked to drain (`POST /v1/workers/:id/drain`); a node takes its own id out. */
@@ -95,6 +97,7 @@ export function createKeys(prefix: string): Keys {
     resultsStored: `${p}stats:results-stored`,
     evacuations: `${p}evacuations`,
     taskTimes: `${p}stats:task-us`,
+    resultSizes: `${p}stats:result-bytes`,
     drainRequests: `${p}drain-requests`,
     schedulers: `${p}schedulers`,
     workers: `${p}workers`,

@@ -1,12 +1,102 @@
-// How a job's stored result batches become its results in task order (the reduce thread's first step).
+// How task results are packed for storing, and how a job's stored result batches become its results in task order (the reduce thread's first step).
 
 /**
- * Task results in task order from the stored batches (JSON `[[index, result], …]` each, see
- * `ResultStore.readResultBlobs`). A module of its own so the reduce thread does not load the store
- * (and ioredis) to use it.
+ * Some tasks' results as a worker thread packs them and store-results.lua takes them: two
+ * arguments, not two per task. A module of its own so the threads and the reduce thread do not
+ * load the store (and ioredis) to use it.
+ */
+export interface PackedResults {
+  /**
+   * Task indices in the order of `json`'s values, comma-separated, a run of consecutive ones as
+   * `first-last` (`0-24999,50000-50999`): an entry's tasks mostly come in such runs, so this
+   * stays a few characters however many tasks it holds (IndexRuns).
+   */
+  readonly indices: string;
+  /** How many indices (and results). */
+  readonly count: number;
+  /** The results' JSON, comma-separated, in the order of `indices` (a JSON array's body; '' when none). */
+  readonly json: string;
+}
+
+/** Writes task indices as PackedResults.indices, as they come. */
+export class IndexRuns {
+  #text = '';
+  #first = -1;
+  #last = -2;
+  count = 0;
+
+  push(index: number): void {
+    this.count++;
+    if (index === this.#last + 1 && this.#first >= 0) {
+      this.#last = index;
+      return;
+    }
+    this.#flush();
+    this.#first = this.#last = index;
+  }
+
+  toString(): string {
+    this.#flush();
+    this.#first = -1;
+    this.#last = -2;
+    return this.#text;
+  }
+
+  #flush(): void {
+    if (this.#first < 0) return;
+    const run = this.#first === this.#last ? `${this.#first}` : `${this.#first}-${this.#last}`;
+    this.#text = this.#text === '' ? run : `${this.#text},${run}`;
+  }
+}
+
+/** The indices of PackedResults.indices, in order. */
+export function decodeIndices(text: string): number[] {
+  const indices: number[] = [];
+  if (text === '') return indices;
+  for (const run of text.split(',')) {
+    const dash = run.indexOf('-');
+    if (dash < 0) {
+      indices.push(Number(run));
+      continue;
+    }
+    for (let i = Number(run.slice(0, dash)), last = Number(run.slice(dash + 1)); i <= last; i++) indices.push(i);
+  }
+  return indices;
+}
+
+/** `[index, result JSON]` pairs packed (as the store takes them). */
+export function packResults(entries: ReadonlyArray<readonly [number, string]>): PackedResults {
+  const runs = new IndexRuns();
+  for (const [index] of entries) runs.push(index);
+  return { indices: runs.toString(), count: entries.length, json: entries.map(([, json]) => json).join(',') };
+}
+
+/**
+ * Task results in task order from the stored batches (see `ResultStore.readResultBlobs`). A
+ * batch is stored as store-results.lua writes it: JSON `{"x":[…],"i":"…","r":[…]}`, results `r`
+ * of tasks `i` (PackedResults.indices), position by position, but for the positions listed in `x` (results another copy
+ * stored first: not this batch's; `x` absent when there are none). The older form, `[[index,
+ * result], …]`, is read too (batches stored before the packed form, docs/architecture.md §3).
  */
 export function assembleResults(blobs: readonly string[], total: number): unknown[] {
   const results = new Array<unknown>(total);
-  for (const blob of blobs) for (const [index, value] of JSON.parse(blob) as Array<[number, unknown]>) results[index] = value;
+  for (const blob of blobs) {
+    const batch = JSON.parse(blob) as StoredBatch | Array<[number, unknown]>;
+    if (Array.isArray(batch)) {
+      for (const [index, value] of batch) results[index] = value;
+      continue;
+    }
+    const { r: values, x: skipped } = batch;
+    const indices = decodeIndices(batch.i);
+    const skip = skipped === undefined || skipped.length === 0 ? undefined : new Set(skipped);
+    for (let k = 0; k < indices.length; k++) if (skip === undefined || !skip.has(k)) results[indices[k] as number] = values[k];
+  }
   return results;
+}
+
+/** A stored batch in its packed form (see assembleResults). */
+interface StoredBatch {
+  readonly i: string;
+  readonly r: unknown[];
+  readonly x?: number[];
 }

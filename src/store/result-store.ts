@@ -6,6 +6,7 @@ import type { Keys } from './keys.js';
 import type { ReplicatedWrites } from './replicated-writes.js';
 import { defineScripts, sendScript } from './scripts.js';
 import type { BatchStamp } from '../transport/task-batch.js';
+import { packResults, type PackedResults } from './result-blobs.js';
 
 export interface StoredResults {
   readonly stored: number;
@@ -60,17 +61,31 @@ export class ResultStore {
     from?: StoredFrom,
     ending?: { readonly result: string | Buffer; readonly ttlSec: number },
   ): Promise<StoredResults> {
+    return await this.storePackedResults(jobId, packResults(entries), from, ending);
+  }
+
+  /**
+   * As storeResultJson, the results packed as a worker thread packs them (result-blobs.ts): the
+   * script takes the indices as one argument and the results' JSON as another, and stores that
+   * JSON as it came unless another copy stored some of its tasks first.
+   */
+  async storePackedResults(
+    jobId: string,
+    results: PackedResults,
+    from?: StoredFrom,
+    ending?: { readonly result: string | Buffer; readonly ttlSec: number },
+  ): Promise<StoredResults> {
     const k = this.#keys;
     const micros = from?.microsPerTask === undefined ? '' : Math.max(1, Math.round(from.microsPerTask));
     const args: Array<string | number | Buffer> = [
       jobId, from?.jobType ?? '', micros, from?.node ?? '', from?.attempt ?? 0, from?.batch?.term ?? 0, from?.batch?.lastIndex ?? 0,
-      ending === undefined ? '' : '1', ending?.ttlSec ?? 0, k.events, ending?.result ?? '',
+      ending === undefined ? '' : '1', ending?.ttlSec ?? 0, k.events, ending?.result ?? '', results.indices, results.json,
+      results.count === 0 ? '' : Math.ceil(results.json.length / results.count),
     ];
-    for (const [index, json] of entries) args.push(index, json);
     const epoch = this.#acks.epoch;
     const write = () => sendScript<[number, number, JobStatus | 'missing' | 'stale']>(
       this.#redis, 'store-results',
-      [k.fence, k.job(jobId), k.results(jobId), k.wake, k.resultsStored, k.taskTimes, k.storedBits(jobId), k.jobResult(jobId), k.active],
+      [k.fence, k.job(jobId), k.results(jobId), k.wake, k.resultsStored, k.taskTimes, k.storedBits(jobId), k.jobResult(jobId), k.active, k.resultSizes],
       args,
     );
     // A duplicate may be an earlier attempt's own write that was never confirmed: the script wrote
@@ -87,7 +102,7 @@ export class ResultStore {
     return new Set(indices.filter((_, k) => bits[k] === 1));
   }
 
-  /** The stored result batches as they are in Redis: JSON `[[index, result], …]` each (see `assembleResults`). */
+  /** The stored result batches as they are in Redis (their form: `assembleResults`). */
   async readResultBlobs(id: string): Promise<string[]> {
     const blobs: string[] = [];
     let cursor = '0';
@@ -113,6 +128,12 @@ export class ResultStore {
   /** The measured average run time of one task of this type, µs; undefined before any. */
   async taskMicros(jobType: string): Promise<number | undefined> {
     const v = await this.#redis.hget(this.#keys.taskTimes, jobType);
+    return v === null ? undefined : Number(v);
+  }
+
+  /** The measured average JSON size of one task's result of this type, bytes (UTF-16 units); undefined before any. */
+  async resultBytes(jobType: string): Promise<number | undefined> {
+    const v = await this.#redis.hget(this.#keys.resultSizes, jobType);
     return v === null ? undefined : Number(v);
   }
 

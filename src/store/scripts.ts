@@ -13,7 +13,7 @@ const SCRIPTS = {
   'create-job': 9,
   'start-job': 3,
   'record-split': 3,
-  'store-results': 9,
+  'store-results': 10,
   'fail-task': 6,
   'cancel-job': 3,
   'complete-job': 7,

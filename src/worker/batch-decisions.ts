@@ -30,25 +30,6 @@ export function wholeJobOf(batch: TaskBatch, tasks: TaskBatch['tasks']): WholeJo
 
 export type FailedTask = Extract<TaskOutcome, { ok: false }>;
 
-export interface SortedOutcomes {
-  /** [task index, result JSON] of every task that succeeded: stored together. */
-  readonly successes: Array<readonly [number, string]>;
-  /** The first task that failed, if any: the one the entry's retry or the job's failure is about. */
-  readonly failure: FailedTask | undefined;
-  /** Every task that failed, in order (`failure` first): each fails for good once the entry is not retried. */
-  readonly failures: readonly FailedTask[];
-}
-
-export function sortOutcomes(outcomes: readonly TaskOutcome[]): SortedOutcomes {
-  const successes: Array<readonly [number, string]> = [];
-  const failures: FailedTask[] = [];
-  for (const outcome of outcomes) {
-    if (outcome.ok) successes.push([outcome.index, outcome.json]);
-    else failures.push(outcome);
-  }
-  return { successes, failure: failures[0], failures };
-}
-
 /**
  * The job's end written with its results, for a batch that was its whole job and whose reduce
  * succeeded in the same call; none otherwise (a reduce that failed is left to the scheduler's,

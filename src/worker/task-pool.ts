@@ -6,7 +6,8 @@ import { threadExecArgv } from '../registry/import-module.js';
 import type { BlobRuntime } from '../blobs/blob-store.js';
 import type { ReduceOutcome, ReduceSpec } from '../registry/reduce-results.js';
 import { REDUCING, callCells, createRunControl } from './run-control.js';
-import type { BatchOutcome, TaskOutcome, ThreadBatch, ThreadCall } from './task-runner.js';
+import { decodeIndices, type PackedResults } from '../store/result-blobs.js';
+import type { BatchOutcome, CallOutcome, FailedOutcome, TaskOutcome, ThreadBatch, ThreadCall } from './task-runner.js';
 import type { NodeCache } from './node-cache.js';
 import type { CacheCounts } from './cache-client.js';
 
@@ -28,6 +29,12 @@ export interface BatchRun {
   readonly jobId: string;
   readonly attempt: number;
   readonly tasks: ReadonlyArray<readonly [number, unknown]>;
+  /**
+   * The tasks came through JSON (a queue entry's), so JSON carries them to the threads unchanged:
+   * sent as one string per call instead of cloned pair by pair (ThreadBatch.tasksJson). Absent:
+   * structured clone, which also carries what JSON cannot.
+   */
+  readonly jsonTasks?: boolean;
   /** Each task's own limit: the clock restarts as each task of the batch starts. */
   readonly timeoutMs: number;
   readonly memoryMb: number;
@@ -50,7 +57,8 @@ export interface BatchRun {
 
 /** How one thread call of a run ended. */
 interface CallResult {
-  readonly outcomes: TaskOutcome[];
+  readonly results: PackedResults;
+  readonly failures: FailedOutcome[];
   readonly micros: number;
   readonly stopped: 'TIMEOUT' | 'CANCELLED' | undefined;
   readonly crashed: boolean;
@@ -166,7 +174,8 @@ export class TaskPool {
     const calls = Math.min(this.threads, Math.ceil(count / chunk));
     const cells = createRunControl(calls);
     const reduce = calls === 1 ? batch.reduce : undefined;
-    const results = await Promise.all(Array.from({ length: calls }, (_, slot) => this.#call(batch, cells, slot, chunk, reduce)));
+    const tasksJson = batch.jsonTasks === true ? JSON.stringify(batch.tasks) : undefined;
+    const results = await Promise.all(Array.from({ length: calls }, (_, slot) => this.#call(batch, tasksJson, cells, slot, chunk, reduce)));
     // A thread that died in the reduce took its tasks' results with it: they run again without
     // the reduce, and the scheduler's reduce then meets (and reports) the same trouble.
     if (results[0]?.inReduce === true && !batch.cancel?.aborted) return await this.run({ ...batch, reduce: undefined });
@@ -174,17 +183,20 @@ export class TaskPool {
     const hits = results.reduce((sum, r) => sum + (r.cache?.hits ?? 0), 0);
     const misses = results.reduce((sum, r) => sum + (r.cache?.misses ?? 0), 0);
     const timed = results.flatMap((r) => r.calls ?? []);
-    return {
-      outcomes: this.#complete(batch, results),
+    const packed = joinResults(results.map((r) => r.results));
+    const failures = packed.count === count ? [] : this.#failures(batch, results);
+    return withOutcomes({
+      results: packed,
+      failures,
       micros: results.reduce((sum, r) => sum + r.micros, 0),
       ...(hits + misses === 0 ? {} : { cache: { hits, misses } }),
       ...(timed.length === 0 ? {} : { calls: timed }),
       ...(only?.reduced === undefined ? {} : { reduced: only.reduced }),
-    };
+    }, batch.tasks);
   }
 
   /** One thread call of a run; never rejects: a crash or a stop is part of what it returns. */
-  async #call(batch: BatchRun, cells: Int32Array, slot: number, chunk: number, reduce: ReduceSpec | undefined): Promise<CallResult> {
+  async #call(batch: BatchRun, tasksJson: string | undefined, cells: Int32Array, slot: number, chunk: number, reduce: ReduceSpec | undefined): Promise<CallResult> {
     const mine = callCells(slot);
     const hard = new AbortController();
     let stopped: 'TIMEOUT' | 'CANCELLED' | undefined;
@@ -218,7 +230,7 @@ export class TaskPool {
       modulePath: batch.modulePath,
       jobId: batch.jobId,
       attempt: batch.attempt,
-      tasks: batch.tasks,
+      ...(tasksJson === undefined ? { tasks: batch.tasks } : { tasksJson }),
       chunk,
       control: cells.buffer as SharedArrayBuffer,
       slot,
@@ -231,11 +243,11 @@ export class TaskPool {
     };
     this.#busy++;
     try {
-      const { outcomes, micros, reduced, cache, calls } = (await this.#pool(batch.memoryMb).run(payload, { signal: hard.signal, ...(link === undefined ? {} : { transferList: [link.port] }) })) as BatchOutcome;
-      return { outcomes, micros, stopped, crash: undefined, crashed: false, last: Atomics.load(cells, mine.current), inReduce: false, ...(reduced === undefined ? {} : { reduced }), ...(cache === undefined ? {} : { cache }), ...(calls === undefined ? {} : { calls }) };
+      const { results, failures, micros, reduced, cache, calls } = (await this.#pool(batch.memoryMb).run(payload, { signal: hard.signal, ...(link === undefined ? {} : { transferList: [link.port] }) })) as CallOutcome;
+      return { results, failures, micros, stopped, crash: undefined, crashed: false, last: Atomics.load(cells, mine.current), inReduce: false, ...(reduced === undefined ? {} : { reduced }), ...(cache === undefined ? {} : { cache }), ...(calls === undefined ? {} : { calls }) };
     } catch (crash) {
       const inReduce = Atomics.load(cells, mine.started) === REDUCING;
-      return { outcomes: [], micros: 0, stopped, crash, crashed: true, last: Atomics.load(cells, mine.current), inReduce };
+      return { results: NO_RESULTS, failures: [], micros: 0, stopped, crash, crashed: true, last: Atomics.load(cells, mine.current), inReduce };
     } finally {
       this.#busy--;
       link?.release();
@@ -245,33 +257,68 @@ export class TaskPool {
     }
   }
 
-  #complete(batch: BatchRun, calls: readonly CallResult[]): TaskOutcome[] {
-    const byIndex = new Map<number, { outcome: TaskOutcome; call: CallResult }>();
-    for (const call of calls) for (const outcome of call.outcomes) byIndex.set(outcome.index, { outcome, call });
+  /**
+   * The tasks without a result, in task order, each with its error: its own, or why it did not
+   * finish (timed out, cancelled, its thread died, never started). Only when some task has no result.
+   */
+  #failures(batch: BatchRun, calls: readonly CallResult[]): FailedOutcome[] {
+    const succeeded = new Set<number>();
+    for (const call of calls) for (const index of decodeIndices(call.results.indices)) succeeded.add(index);
+    const failedBy = new Map<number, { outcome: FailedOutcome; call: CallResult }>();
+    for (const call of calls) for (const outcome of call.failures) failedBy.set(outcome.index, { outcome, call });
     const crashed = calls.find((c) => c.crashed);
-    return batch.tasks.map(([index], position) => {
-      const got = byIndex.get(index);
+    const failures: FailedOutcome[] = [];
+    batch.tasks.forEach(([index], position) => {
+      if (succeeded.has(index)) return;
+      const got = failedBy.get(index);
       // A call that was stopped ends its current task with an abort error: report why instead.
-      if (got !== undefined && (got.outcome.ok || got.call.stopped === undefined || got.call.last !== position)) return got.outcome;
+      if (got !== undefined && (got.call.stopped === undefined || got.call.last !== position)) return void failures.push(got.outcome);
       // The call that was running this task when it was stopped or its thread died.
       const runner = calls.find((c) => c.last === position && (c.stopped !== undefined || c.crashed));
       if (runner?.stopped === 'TIMEOUT') {
-        return { index, ok: false, error: { code: 'TIMEOUT', message: `task ${index} exceeded its time limit of ${batch.timeoutMs} ms and was stopped` }, retryable: true };
+        return void failures.push({ index, ok: false, error: { code: 'TIMEOUT', message: `task ${index} exceeded its time limit of ${batch.timeoutMs} ms and was stopped` }, retryable: true });
       }
-      if (runner?.stopped === 'CANCELLED') return { index, ok: false, error: { code: 'CANCELLED', message: `task ${index} was cancelled` }, retryable: true };
-      if (runner !== undefined) return { index, ok: false, error: crashError(index, batch.memoryMb, runner.crash), retryable: true };
+      if (runner?.stopped === 'CANCELLED') return void failures.push({ index, ok: false, error: { code: 'CANCELLED', message: `task ${index} was cancelled` }, retryable: true });
+      if (runner !== undefined) return void failures.push({ index, ok: false, error: crashError(index, batch.memoryMb, runner.crash), retryable: true });
       // Never started: every call stopped or died before claiming it.
-      if (crashed !== undefined) return { index, ok: false, error: crashError(index, batch.memoryMb, crashed.crash), retryable: true };
+      if (crashed !== undefined) return void failures.push({ index, ok: false, error: crashError(index, batch.memoryMb, crashed.crash), retryable: true });
       const cancelled = calls.some((c) => c.stopped === 'CANCELLED');
       const message = cancelled ? `task ${index} was cancelled` : `task ${index} did not run: its batch was stopped when another task timed out`;
-      return { index, ok: false, error: { code: 'CANCELLED', message }, retryable: true };
+      failures.push({ index, ok: false, error: { code: 'CANCELLED', message }, retryable: true });
     });
+    return failures;
   }
 
   async close(): Promise<void> {
     await Promise.all([...this.#pools.values()].map((p) => p.close({ force: true })));
     this.#pools.clear();
   }
+}
+
+const NO_RESULTS: PackedResults = Object.freeze({ indices: '', count: 0, json: '' });
+
+/** The calls' results as one: their indices in turn, their JSON joined (each a JSON array's body). */
+export function joinResults(parts: readonly PackedResults[]): PackedResults {
+  const some = parts.filter((p) => p.count > 0);
+  if (some.length <= 1) return some[0] ?? NO_RESULTS;
+  return { indices: some.map((p) => p.indices).join(','), count: some.reduce((n, p) => n + p.count, 0), json: some.map((p) => p.json).join(',') };
+}
+
+/** `outcome` with `outcomes`: every task's outcome in task order, built from its packed results and failures when first read. */
+function withOutcomes(outcome: CallOutcome, tasks: BatchRun['tasks']): BatchOutcome {
+  let outcomes: TaskOutcome[] | undefined;
+  return Object.defineProperty(outcome as BatchOutcome, 'outcomes', {
+    enumerable: false,
+    get: () => (outcomes ??= expandOutcomes(outcome, tasks)),
+  });
+}
+
+function expandOutcomes({ results, failures }: CallOutcome, tasks: BatchRun['tasks']): TaskOutcome[] {
+  const byIndex = new Map<number, TaskOutcome>();
+  const values = JSON.parse(`[${results.json}]`) as unknown[];
+  decodeIndices(results.indices).forEach((index, k) => byIndex.set(index, { index, ok: true, json: JSON.stringify(values[k]) }));
+  for (const failure of failures) byIndex.set(failure.index, failure);
+  return tasks.flatMap(([index]) => byIndex.get(index) ?? []);
 }
 
 function crashError(index: number, memoryMb: number, crash: unknown) {

@@ -6,6 +6,7 @@ import { serializeError, type SerializedError } from '../errors.js';
 import { reduceResults, type ReduceOutcome, type ReduceSpec } from '../registry/reduce-results.js';
 import { loadJobModule } from '../registry/thread-modules.js';
 import type { AnyJob, TaskContext } from '../sdk/index.js';
+import { IndexRuns, type PackedResults } from '../store/result-blobs.js';
 import { CLAIM_CURSOR, REDUCING, callCells } from './run-control.js';
 import { cacheClient, uncached, type CacheCounts, type CacheFn } from './cache-client.js';
 import { threadId, type MessagePort } from 'node:worker_threads';
@@ -15,8 +16,14 @@ export interface ThreadBatch {
   readonly modulePath: string;
   readonly jobId: string;
   readonly attempt: number;
-  /** Every task of the run; each call of the run claims from them (run-control.ts). */
-  readonly tasks: ReadonlyArray<readonly [index: number, payload: unknown]>;
+  /** Every task of the run; each call of the run claims from them (run-control.ts). Absent: `tasksJson`. */
+  readonly tasks?: ReadonlyArray<readonly [index: number, payload: unknown]>;
+  /**
+   * The same tasks as JSON text, when they came through JSON anyway (a queue entry's): a string
+   * crosses to the thread as one copy, where an array of a thousand pairs is cloned pair by pair
+   * on the node's main thread, once per call (docs/performance.md, `throughput`).
+   */
+  readonly tasksJson?: string;
   /** Tasks claimed at a time. @default all of them */
   readonly chunk?: number;
   /**
@@ -63,9 +70,17 @@ export type TaskOutcome =
   | { readonly index: number; readonly ok: true; readonly json: string }
   | { readonly index: number; readonly ok: false; readonly error: SerializedError; readonly retryable: boolean };
 
-/** What a thread returns for a batch: each task's outcome and the time spent running them. */
-export interface BatchOutcome {
-  readonly outcomes: TaskOutcome[];
+export type FailedOutcome = Extract<TaskOutcome, { ok: false }>;
+
+/** What a thread call returns: the results of the tasks it ran, the failed ones, the time spent running them. */
+export interface CallOutcome {
+  /**
+   * The results of the tasks that succeeded, packed as they are stored: no object per task
+   * crosses the thread boundary, and the write sends two arguments, not two per task.
+   */
+  readonly results: PackedResults;
+  /** Tasks that failed, in the order they ran. */
+  readonly failures: FailedOutcome[];
   /** Microseconds spent in `run`, all tasks together (not the wait for a thread). */
   readonly micros: number;
   /** The job's reduced result, when the batch asked for it and every task succeeded. */
@@ -76,7 +91,17 @@ export interface BatchOutcome {
   readonly calls?: ThreadCall[];
 }
 
-export async function runTasks(batch: ThreadBatch): Promise<BatchOutcome> {
+/**
+ * What the pool returns for a batch, all its calls together: packed as a call's, `failures` in
+ * task order. `outcomes` expands it task by task when read (tests, a few rare paths); the node
+ * stores `results` as they are.
+ */
+export interface BatchOutcome extends CallOutcome {
+  /** Every task's outcome in task order, built when first read. */
+  readonly outcomes: TaskOutcome[];
+}
+
+export async function runTasks(batch: ThreadBatch): Promise<CallOutcome> {
   const client = batch.cache === undefined ? undefined : cacheClient(batch.cache);
   try {
     const outcome = await runClaimed(batch, client?.cache ?? uncached);
@@ -88,14 +113,17 @@ export async function runTasks(batch: ThreadBatch): Promise<BatchOutcome> {
 }
 
 /** Runs the tasks this call claims (all of them without shared cells), then the reduce if asked. */
-async function runClaimed(batch: ThreadBatch, cache: CacheFn): Promise<BatchOutcome> {
+async function runClaimed(batch: ThreadBatch, cache: CacheFn): Promise<CallOutcome> {
   const cells = batch.control === undefined ? undefined : new Int32Array(batch.control);
   const mine = callCells(batch.slot ?? 0);
   if (cells !== undefined) Atomics.store(cells, mine.started, 0); // picked up by a thread
   const job = await loadJobModule(batch.modulePath);
   const signal = sharedAbortSignal(cells, mine.stop);
-  const outcomes: TaskOutcome[] = [];
-  const count = batch.tasks.length;
+  const tasks = batch.tasks ?? (JSON.parse(batch.tasksJson ?? '[]') as ReadonlyArray<readonly [number, unknown]>);
+  const indices = new IndexRuns();
+  const jsons: string[] = [];
+  const failures: FailedOutcome[] = [];
+  const count = tasks.length;
   const chunk = Math.max(1, batch.chunk ?? count);
   const started = performance.now();
   let own = 0; // without shared cells this call claims every task itself
@@ -105,24 +133,30 @@ async function runClaimed(batch: ThreadBatch, cache: CacheFn): Promise<BatchOutc
     if (first >= count) break;
     for (let position = first; position < Math.min(count, first + chunk); position++) {
       if (signal.aborted) break claiming;
-      const [index, payload] = batch.tasks[position] as readonly [number, unknown];
+      const [index, payload] = tasks[position] as readonly [number, unknown];
       if (cells !== undefined) {
         Atomics.store(cells, mine.current, position);
         Atomics.add(cells, mine.started, 1);
       }
       const taskStarted = performance.now();
-      const outcome = runTask(job, batch, index, payload, signal, cache);
-      outcomes.push(outcome instanceof Promise ? await outcome : outcome);
+      const pending = runTask(job, batch, index, payload, signal, cache);
+      const outcome = pending instanceof Promise ? await pending : pending;
+      if (typeof outcome === 'string') {
+        indices.push(index);
+        jsons.push(outcome);
+      } else failures.push(outcome);
       if (batch.slowdown !== undefined) benchSleep((batch.slowdown - 1) * (performance.now() - taskStarted));
     }
   }
   const micros = Math.round((performance.now() - started) * 1000);
-  const timed = batch.traced === true ? { calls: [{ thread: threadId, startMs: performance.timeOrigin + started, endMs: performance.timeOrigin + performance.now(), tasks: outcomes.length }] } : {};
-  if (batch.reduce === undefined || signal.aborted) return { outcomes, micros, ...timed };
-  const results = wholeResults(outcomes, batch.reduce.total);
-  if (results === undefined) return { outcomes, micros, ...timed };
+  const ran = indices.count + failures.length;
+  const timed = batch.traced === true ? { calls: [{ thread: threadId, startMs: performance.timeOrigin + started, endMs: performance.timeOrigin + performance.now(), tasks: ran }] } : {};
+  const outcome = { results: { indices: indices.toString(), count: indices.count, json: jsons.join(',') }, failures, micros, ...timed };
+  if (batch.reduce === undefined || signal.aborted) return outcome;
+  const results = wholeResults(outcome.results.indices, jsons, failures.length, batch.reduce.total);
+  if (results === undefined) return outcome;
   if (cells !== undefined) Atomics.store(cells, mine.started, REDUCING);
-  return { outcomes, micros, ...timed, reduced: await reduceResults(job, results, { ...batch.reduce, jobId: batch.jobId }, undefined, batch.blobs) };
+  return { ...outcome, reduced: await reduceResults(job, results, { ...batch.reduce, jobId: batch.jobId }, undefined, batch.blobs) };
 }
 
 /**
@@ -130,14 +164,11 @@ async function runClaimed(batch: ThreadBatch, cache: CacheFn): Promise<BatchOutc
  * its stored JSON, so the reduce sees the same values either way); undefined unless every task
  * of the job ran and succeeded in this call.
  */
-function wholeResults(outcomes: readonly TaskOutcome[], total: number): unknown[] | undefined {
-  if (outcomes.length !== total) return undefined;
+function wholeResults(indices: string, jsons: readonly string[], failed: number, total: number): unknown[] | undefined {
+  // One call runs its tasks in order: tasks 0 … total-1 are one run.
+  if (failed > 0 || jsons.length !== total || indices !== (total === 1 ? '0' : `0-${total - 1}`)) return undefined;
   const results = new Array<unknown>(total);
-  for (let i = 0; i < total; i++) {
-    const outcome = outcomes[i] as TaskOutcome; // one call runs its tasks in order
-    if (!outcome.ok || outcome.index !== i) return undefined;
-    results[i] = JSON.parse(outcome.json);
-  }
+  for (let i = 0; i < total; i++) results[i] = JSON.parse(jsons[i] as string);
   return results;
 }
 
@@ -150,10 +181,11 @@ function benchSleep(ms: number): void {
 const ignoreProgress = (): void => {};
 
 /**
- * One task's outcome. A task whose `run` returns a plain value is settled on the spot: no
- * promise or microtask per task, which is most of the cost of a trivial task.
+ * One task's outcome: its result's JSON, or why it failed. A task whose `run` returns a plain
+ * value is settled on the spot: no promise or microtask per task, which is most of the cost of a
+ * trivial task.
  */
-function runTask(job: AnyJob, batch: ThreadBatch, index: number, payload: unknown, signal: AbortSignal, cache: CacheFn): TaskOutcome | Promise<TaskOutcome> {
+function runTask(job: AnyJob, batch: ThreadBatch, index: number, payload: unknown, signal: AbortSignal, cache: CacheFn): string | FailedOutcome | Promise<string | FailedOutcome> {
   const ctx: TaskContext = { signal, jobId: batch.jobId, taskIndex: index, attempt: batch.attempt, progress: ignoreProgress, blobs: blobReader(batch.blobs), cache };
   let value: unknown;
   try {
@@ -171,17 +203,17 @@ function runTask(job: AnyJob, batch: ThreadBatch, index: number, payload: unknow
 }
 
 /** With a blob store, a result over its threshold is written there and the outcome carries the reference (no inline limit then). */
-function succeeded(index: number, value: unknown, batch: ThreadBatch): TaskOutcome | Promise<TaskOutcome> {
+function succeeded(index: number, value: unknown, batch: ThreadBatch): string | FailedOutcome | Promise<string | FailedOutcome> {
   const json = serialiseResult(index, value, batch.blobs === undefined ? batch.maxResultBytes : undefined);
   // Not JSON, or too large: the same input gives the same again, so it is not retried.
   if (typeof json !== 'string') return { index, ok: false, error: json, retryable: false };
   if (goesToBlobs(json, batch.blobs)) {
-    return storeResultJson(json, batch.jobId, batch.blobs).then((ref) => ({ index, ok: true, json: ref }), (err: unknown) => failed(index, err));
+    return storeResultJson(json, batch.jobId, batch.blobs).then((ref) => ref, (err: unknown) => failed(index, err));
   }
-  return { index, ok: true, json };
+  return json;
 }
 
-function failed(index: number, err: unknown): TaskOutcome {
+function failed(index: number, err: unknown): FailedOutcome {
   const retryable = !(err !== null && typeof err === 'object' && (err as { retryable?: unknown }).retryable === false);
   return { index, ok: false, error: serializeError(err, 'TASK_FAILED'), retryable };
 }

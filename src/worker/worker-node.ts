@@ -17,7 +17,7 @@ import { signRegistration } from '../transport/registration-signature.js';
 import { closeBullmqConnection } from '../store/bullmq-connection.js';
 import { TaskPool } from './task-pool.js';
 import { NodeCache } from './node-cache.js';
-import { jobEnding, retriesEntry, sortOutcomes, unstoredTasks, verdictOf, wholeJobOf } from './batch-decisions.js';
+import { jobEnding, retriesEntry, unstoredTasks, verdictOf, wholeJobOf } from './batch-decisions.js';
 import type { BatchOutcome } from './task-runner.js';
 
 export interface WorkerNodeOptions {
@@ -302,6 +302,7 @@ export class WorkerNode {
         jobId: batch.jobId,
         attempt: entry.attemptsMade,
         tasks,
+        jsonTasks: true, // they came out of a queue entry's JSON
         ...(batch.perCall === undefined ? {} : { chunk: batch.perCall }),
         timeoutMs: batch.taskTimeoutMs,
         memoryMb: batch.taskMemoryMb,
@@ -334,15 +335,16 @@ export class WorkerNode {
    * Stores the results of the tasks that succeeded (and the job's end, for a whole job reduced in
    * the call); a failed task has BullMQ retry the entry while it has attempts left, else fails.
    */
-  async #settle(entry: Job<TaskBatch>, { outcomes, micros, reduced }: BatchOutcome, whole: WholeJob | undefined, cancel: AbortSignal): Promise<void> {
+  async #settle(entry: Job<TaskBatch>, { results, failures, micros, reduced }: BatchOutcome, whole: WholeJob | undefined, cancel: AbortSignal): Promise<void> {
     const batch = entry.data;
     const { store, logger, metrics } = this.#deps;
     const stamp = batchStamp(batch);
-    const { successes, failure, failures } = sortOutcomes(outcomes);
-    if (successes.length > 0) {
-      const from = { jobType: batch.job, node: this.id, attempt: entry.attemptsMade, batch: stamp, ...(micros > 0 ? { microsPerTask: micros / successes.length } : {}) };
+    const [failure] = failures;
+    const succeeded = results.count;
+    if (succeeded > 0) {
+      const from = { jobType: batch.job, node: this.id, attempt: entry.attemptsMade, batch: stamp, ...(micros > 0 ? { microsPerTask: micros / succeeded } : {}) };
       const ending = jobEnding(whole, reduced);
-      const { stored, duplicates, status } = await this.#untilReplicated(cancel, () => store.results.storeResultJson(batch.jobId, successes, from, ending));
+      const { stored, duplicates, status } = await this.#untilReplicated(cancel, () => store.results.storePackedResults(batch.jobId, results, from, ending));
       if (status === 'stale') return this.#refuse(entry);
       metrics?.tasksCompleted.inc({ job_type: batch.job }, stored);
       if (duplicates > 0) metrics?.duplicateResults.inc(duplicates);

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { JobStore } from '../../src/store/job-store.js';
+import { decodeIndices } from '../../src/store/result-blobs.js';
 import { probeRedis, startLocalRedis, startLocalSentinel, type LocalRedis } from '../../src/store/local-redis.js';
 import type { AckProbeResult } from '../fixtures/jobs/ack-probe.js';
 
@@ -352,7 +353,7 @@ export interface AckRecorder {
   readonly ambiguous: number;
   /** Time of each acknowledgement, ms since the epoch. */
   readonly ackTimes: readonly number[];
-  /** How many `results.storeResultJson` calls have started so far (acknowledged or not). */
+  /** How many `results.storePackedResults` calls have started so far (acknowledged or not). */
   readonly callsStarted: number;
   /**
    * The number of each acknowledged call in the order calls started (1 = the first call): for
@@ -364,8 +365,9 @@ export interface AckRecorder {
 }
 
 /**
- * Wraps `store.results.storeResultJson`, the one way results reach Redis (the worker node calls it
- * on this very object, which the store keeps; `storeResults` goes through it too). A call that
+ * Wraps `store.results.storePackedResults`, the one way results reach Redis (the worker node calls
+ * it on this very object, which the store keeps; `storeResultJson`, and so `storeResults`, go
+ * through it too). A call that
  * resolves with every result stored has passed `WAIT`, so those results count as acknowledged,
  * each with the nonce it carried. A call that met results already stored (first write wins)
  * cannot say which nonce was kept without another read, so its results are left out: the check
@@ -379,16 +381,17 @@ export function recordAcks(store: JobStore): AckRecorder {
   let callsStarted = 0;
   let ambiguous = 0;
   const results = store.results;
-  const storeResultJson = results.storeResultJson.bind(results);
-  results.storeResultJson = async (jobId, entries, timing, ending) => {
+  const storePackedResults = results.storePackedResults.bind(results);
+  results.storePackedResults = async (jobId, packed, timing, ending) => {
     const call = ++callsStarted;
     try {
-      const outcome = await storeResultJson(jobId, entries, timing, ending);
-      if (outcome.stored === entries.length && entries.length > 0) {
-        for (const [index, json] of entries) acked.set(index, (JSON.parse(json) as AckProbeResult).nonce);
+      const outcome = await storePackedResults(jobId, packed, timing, ending);
+      if (outcome.stored === packed.count && packed.count > 0) {
+        const values = JSON.parse(`[${packed.json}]`) as AckProbeResult[];
+        decodeIndices(packed.indices).forEach((index, k) => acked.set(index, (values[k] as AckProbeResult).nonce));
         ackTimes.push(Date.now());
         ackedCalls.push(call);
-      } else ambiguous += entries.length;
+      } else ambiguous += packed.count;
       return outcome;
     } catch (err) {
       const code = (err as { code?: string }).code ?? (err as Error).message.split(' ')[0] ?? 'unknown';

@@ -1,7 +1,6 @@
 // A worker's decisions about a batch: skip, refuse or run it; which tasks a retry runs; what is stored; whether BullMQ retries it.
 import { describe, expect, it } from 'vitest';
-import { jobEnding, retriesEntry, sortOutcomes, unstoredTasks, verdictOf, wholeJobOf, type FailedTask } from '../../src/worker/batch-decisions.js';
-import type { TaskOutcome } from '../../src/worker/task-runner.js';
+import { jobEnding, retriesEntry, unstoredTasks, verdictOf, wholeJobOf, type FailedTask } from '../../src/worker/batch-decisions.js';
 import type { TaskBatch, WholeJob } from '../../src/transport/task-batch.js';
 
 const view = (over: { ended?: boolean; adoptions?: Array<{ term: number; placed: number }> } = {}) => ({ ended: false, adoptions: [{ term: 1, placed: 0 }], rerun: 0, ...over });
@@ -41,23 +40,6 @@ describe('which tasks an attempt runs', () => {
   });
 });
 
-const ok = (index: number): TaskOutcome => ({ index, ok: true, json: `${index * 10}` });
-const failed = (index: number, retryable = true): FailedTask => ({ index, ok: false, retryable, error: { code: 'TASK_FAILED', message: `task ${index} threw` } });
-
-describe('sortOutcomes', () => {
-  it('stores every success, and reports the first failure', () => {
-    const { successes, failure, failures } = sortOutcomes([ok(0), failed(1), ok(2), failed(3, false)]);
-    expect(successes).toEqual([[0, '0'], [2, '20']]);
-    expect(failure).toMatchObject({ index: 1, retryable: true });
-    expect(failures.map((f) => f.index)).toEqual([1, 3]);
-  });
-
-  it('no failure when every task succeeded; no successes when none did', () => {
-    expect(sortOutcomes([ok(0), ok(1)])).toEqual({ successes: [[0, '0'], [1, '10']], failure: undefined, failures: [] });
-    expect(sortOutcomes([failed(4)]).successes).toEqual([]);
-  });
-});
-
 describe('jobEnding', () => {
   it('a whole job whose reduce succeeded ends with its result (JSON or bytes) and its TTL', () => {
     expect(jobEnding(WHOLE, { json: '42' })).toEqual({ result: '42', ttlSec: 60 });
@@ -73,6 +55,8 @@ describe('jobEnding', () => {
     expect(jobEnding(WHOLE, { error: { code: 'TASK_FAILED', message: 'reduce threw' } })).toBeUndefined();
   });
 });
+
+const failed = (index: number, retryable = true): FailedTask => ({ index, ok: false, retryable, error: { code: 'TASK_FAILED', message: `task ${index} threw` } });
 
 describe('retriesEntry', () => {
   it('a retryable failure is retried by BullMQ while the entry has attempts left', () => {

@@ -19,9 +19,19 @@ describe('batchShape', () => {
     expect(batchShape(5_000_000, OPTIONS)).toEqual({ batchSize: 1, perCall: 1 });
   });
 
-  it('tiny tasks: entries capped at maxBatchSize, calls of about targetCallMicros', () => {
+  it('tiny tasks: entries capped at maxBatchSize while the result size is unmeasured, calls of about targetCallMicros', () => {
     expect(batchShape(1, OPTIONS)).toEqual({ batchSize: 1_000, perCall: 1_000 });
     expect(batchShape(1_000, OPTIONS)).toEqual({ batchSize: 500, perCall: 20 });
+  });
+
+  it('tiny tasks with a measured result size: entries bounded by maxEntryBytes of results, not by a count', () => {
+    // 8-byte results (a number): 131,072 fit in 1 MiB; 500,000 tasks of 1 µs make the time target.
+    expect(batchShape(1, OPTIONS, 0, 8)).toEqual({ batchSize: 131_072, perCall: 20_000 });
+    // 100 KiB results: ten per entry, though 500 would make the time target.
+    expect(batchShape(1_000, OPTIONS, 0, 100 * 1024)).toEqual({ batchSize: 10, perCall: 10 });
+    // Large results still get an entry of one; a job's own batchSize is kept.
+    expect(batchShape(1, OPTIONS, 0, 8 * 1024 * 1024).batchSize).toBe(1);
+    expect(batchShape(1, OPTIONS, 7, 8).batchSize).toBe(7);
   });
 
   it('a job’s own batchSize is kept; its calls are sized from the measured time, or one call while unmeasured', () => {
@@ -32,13 +42,14 @@ describe('batchShape', () => {
 
   it('every shape is whole, non-empty, within the cap, and a call never exceeds its entry', () => {
     fc.assert(
-      fc.property(fc.option(micros, { nil: undefined }), fc.integer({ min: 0, max: 10_000 }), (m, fixed) => {
-        const { batchSize, perCall } = batchShape(m, OPTIONS, fixed);
+      fc.property(fc.option(micros, { nil: undefined }), fc.integer({ min: 0, max: 10_000 }), fc.option(fc.integer({ min: 1, max: 1 << 24 }), { nil: undefined }), (m, fixed, bytes) => {
+        const { batchSize, perCall } = batchShape(m, OPTIONS, fixed, bytes);
         expect(Number.isInteger(batchSize) && Number.isInteger(perCall)).toBe(true);
         expect(perCall).toBeGreaterThanOrEqual(1);
         expect(perCall).toBeLessThanOrEqual(batchSize);
         if (fixed > 0) expect(batchSize).toBe(fixed);
-        else expect(batchSize).toBeLessThanOrEqual(OPTIONS.maxBatchSize);
+        else if (bytes === undefined) expect(batchSize).toBeLessThanOrEqual(OPTIONS.maxBatchSize);
+        else if (batchSize > 1) expect(batchSize * bytes).toBeLessThanOrEqual(OPTIONS.maxEntryBytes);
       }),
     );
   });

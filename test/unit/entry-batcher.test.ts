@@ -14,6 +14,19 @@ describe('EntryBatcher', () => {
     expect(indices(batches.takeReady())).toEqual({ a: [[0, 2, 3], [4, 6, 7]], b: [[1, 5]] });
   });
 
+  it('seals a node’s entry once its tasks’ inputs reach maxEntryBytes of JSON, whatever the batch size', () => {
+    // Inputs of about 1,000 characters (with the index and brackets): 10 fit in 10,000.
+    const big = (i: number): Task => [i, 'x'.repeat(982)];
+    const batches = new EntryBatcher(jobRecord(), 1, { batchSize: 1_000, perCall: 1_000 }, undefined, 10_000);
+    for (let i = 0; i < 25; i++) batches.add('a', big(i));
+    const sizes = [...batches.takeReady().get('a')!].map((e) => e.data.tasks.length);
+    expect(sizes).toEqual([10, 10, 5]);
+    // Tiny inputs: the batch size seals first.
+    const tiny = new EntryBatcher(jobRecord(), 1, { batchSize: 100, perCall: 100 }, undefined, 10_000);
+    for (let i = 0; i < 250; i++) tiny.add('a', [i, i]);
+    expect([...tiny.takeReady().get('a')!].map((e) => e.data.tasks.length)).toEqual([100, 100, 50]);
+  });
+
   it('groups a keyed job’s tasks by key in each entry, keys in the order they first came (one cache load per key and entry)', () => {
     const batches = new EntryBatcher(jobRecord(), 1, { batchSize: 6, perCall: 2 });
     // Interleaved as shard-search splits them: shard 0, 1, 2, 0, 1, 2, …

@@ -4,12 +4,16 @@
 -- KEYS[6] hash: job type → average task run time in µs (how the scheduler sizes batches)
 -- KEYS[7] bitmap: bit i set once task i has a stored result
 -- KEYS[8] the job's result  KEYS[9] set of active jobs
+-- KEYS[10] hash: job type → average JSON bytes of one task's result (how the scheduler bounds an entry)
 -- ARGV[1] job id  ARGV[2] job type  ARGV[3] measured µs per task of this batch, or ''
 -- ARGV[4] worker node id  ARGV[5] attempt of the queue entry (0 first)
 -- ARGV[6] the batch's scheduler term (0: not from a batch)  ARGV[7] the batch's last task index
 -- ARGV[8] '1': these are every task of the job, reduced to ARGV[11] (TaskBatch.whole); else ''
 -- ARGV[9] the job's result TTL, seconds  ARGV[10] events channel  ARGV[11] the reduced result
--- ARGV[12..] task index, JSON result pairs
+-- ARGV[12] task indices, comma-separated, a run of consecutive ones as first-last ('0-999,2000')
+-- ARGV[13] their results' JSON, comma-separated, in
+-- the same order (a JSON array's body: result-blobs.ts, PackedResults)
+-- ARGV[14] JSON bytes per result of this batch, or ''
 -- Returns { stored, duplicates, status }. Nothing is stored for a job that has ended: such a
 -- late result is counted as dropped (not as a duplicate: no result was stored for it). Nothing
 -- is stored from a batch of a stale term either: status 'stale', counted in `staleRefused`.
@@ -18,11 +22,18 @@
 --
 -- Why a bitmap and one hash field per batch: one BITFIELD command claims up to 1,000 tasks at
 -- once (and replicates as one command), and the reduce reads a few hundred blobs instead of a
--- field per task. The bit, not the blob, is what makes the first write win.
+-- field per task. The bit, not the blob, is what makes the first write win. The batch is stored
+-- as `{"i":"indices","r":[results]}` from the arguments as they came (no work per result here);
+-- positions whose task another copy stored first are listed in front, `{"x":[positions],…`,
+-- and the reduce skips them (assembleResults in result-blobs.ts).
 if ARGV[3] ~= '' then
   -- Exponentially weighted average: recent batches count most, one outlier does not swing it.
   local previous = tonumber(redis.call('HGET', KEYS[6], ARGV[2]) or ARGV[3])
   redis.call('HSET', KEYS[6], ARGV[2], math.floor(previous * 0.7 + tonumber(ARGV[3]) * 0.3))
+end
+if ARGV[14] ~= '' then
+  local previous = tonumber(redis.call('HGET', KEYS[10], ARGV[2]) or ARGV[14])
+  redis.call('HSET', KEYS[10], ARGV[2], math.ceil(previous * 0.7 + tonumber(ARGV[14]) * 0.3))
 end
 -- Counts `n` results stored: the job's progress, the cluster's throughput, where and how long the job's tasks ran.
 local function countStored(n)
@@ -38,7 +49,16 @@ local function countStored(n)
 end
 local status = redis.call('HGET', KEYS[2], 'status')
 if not status then return { 0, 0, 'missing' } end
-local count = (#ARGV - 11) / 2
+local indices = {}
+for run in string.gmatch(ARGV[12], '[^,]+') do
+  local first, last = string.match(run, '^(%d+)-(%d+)$')
+  if first then
+    for i = tonumber(first), tonumber(last) do indices[#indices + 1] = i end
+  else
+    indices[#indices + 1] = run
+  end
+end
+local count = #indices
 if isTerminal(status) then
   redis.call('HINCRBY', KEYS[2], 'dropped', count)
   return { 0, 0, status }
@@ -57,27 +77,25 @@ if ARGV[8] == '1' and status == 'running' and redis.call('HGET', KEYS[2], 'done'
   })
   return { count, 0, 'completed' }
 end
-local fresh = {}
+local lost = {}
 local first = nil
 local chunk = 1000
-for from = 12, #ARGV, 2 * chunk do
-  local to = math.min(#ARGV, from + 2 * chunk - 1)
+for from = 1, count, chunk do
+  local to = math.min(count, from + chunk - 1)
   local ops = {}
-  for i = from, to, 2 do
-    ops[#ops + 1] = 'SET'; ops[#ops + 1] = 'u1'; ops[#ops + 1] = ARGV[i]; ops[#ops + 1] = 1
+  for i = from, to do
+    ops[#ops + 1] = 'SET'; ops[#ops + 1] = 'u1'; ops[#ops + 1] = indices[i]; ops[#ops + 1] = 1
   end
   local old = redis.call('BITFIELD', KEYS[7], unpack(ops))
   for k = 1, #old do
-    if old[k] == 0 then
-      local i = from + (k - 1) * 2
-      first = first or ARGV[i]
-      fresh[#fresh + 1] = '[' .. ARGV[i] .. ',' .. ARGV[i + 1] .. ']'
-    end
+    if old[k] == 0 then first = first or indices[from + k - 1] else lost[#lost + 1] = from + k - 2 end
   end
 end
-local stored = #fresh
+local stored = count - #lost
 if stored > 0 then
-  redis.call('HSET', KEYS[3], first, '[' .. table.concat(fresh, ',') .. ']')
+  local blob = '{"i":"' .. ARGV[12] .. '","r":[' .. ARGV[13] .. ']}'
+  if #lost > 0 then blob = '{"x":[' .. table.concat(lost, ',') .. '],' .. string.sub(blob, 2) end
+  redis.call('HSET', KEYS[3], first, blob)
   countStored(stored)
 end
 if stored < count then redis.call('HINCRBY', KEYS[2], 'duplicates', count - stored) end
