@@ -24,7 +24,7 @@ const THREADS = {
 } as const;
 type ModuleLoader = keyof typeof THREADS;
 const SERIAL = new URL('./workers/serial-loop.mjs', import.meta.url);
-const ctx = { signal: new AbortController().signal, jobId: 'bench', taskIndex: 0, attempt: 0, progress() {}, blobs: blobReader(undefined), cache: async <T>(_key: string, load: () => T | Promise<T>) => await load() };
+const ctx = { signal: new AbortController().signal, jobId: 'bench', taskIndex: 0, attempt: 0, progress() {}, log() {}, blobs: blobReader(undefined), cache: async <T>(_key: string, load: () => T | Promise<T>) => await load() };
 
 const suite: BenchSuite = async (args) => {
   const taskCount = numberFlag(args, 'tasks', 40);

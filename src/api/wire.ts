@@ -181,6 +181,30 @@ export const JobResultSchema = z.object({
 
 export const CancelAnswerSchema = z.object({ id: z.string(), status: JobStatusSchema });
 export const RetryAnswerSchema = z.object({ id: z.string(), status: z.literal('queued') });
+
+/** `GET /v1/jobs/:id/logs`'s query. */
+export const JobLogsQuerySchema = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(1000).default(200).describe('the newest this many lines'),
+    task: z.coerce.number().int().min(0).optional().describe("only this task's lines"),
+  })
+  .strict();
+
+/** `GET /v1/jobs/:id/logs`: what the job's tasks wrote with `ctx.log`, oldest first. */
+export const JobLogsSchema = z
+  .object({
+    id: z.string(),
+    lines: z.array(
+      z.object({
+        at: z.number().describe('epoch ms, by the worker node\'s clock'),
+        task: z.number().int(),
+        attempt: z.number().int().describe('the attempt of the task\'s queue entry, 0 first'),
+        node: z.string().describe('the worker node that ran it'),
+        message: z.string(),
+      }),
+    ),
+  })
+  .meta({ id: 'JobLogs' });
 export const DrainAnswerSchema = z.object({ id: z.string(), draining: z.literal(true) });
 
 export const JobTypeInfoSchema = z.object({

@@ -34,6 +34,7 @@ usage:
       job options (retries, taskTimeoutMs, taskMemoryMb, batchSize, resultTtlSec) over the module's defaults
   ringpool status <id> [--url URL]
   ringpool jobs [--status S] [--job NAME] [--limit N] [--url URL]
+  ringpool logs <id> [--task N] [--limit N] [--url URL]   what the job's tasks wrote with ctx.log
   ringpool deploy FILE [--url URL]        deploy a job module (its relative imports bundled) as a new version (admin)
   ringpool versions NAME [--url URL]      a deployed job type's versions; * marks the active one
   ringpool activate NAME VERSION [--url URL]   make a version active: a rollback (admin)
@@ -61,6 +62,7 @@ const CLIENT_FLAGS = {
   status: { type: 'string' },
   job: { type: 'string' },
   limit: { type: 'string' },
+  task: { type: 'string' },
 } as const;
 
 export async function main(argv: string[]): Promise<number> {
@@ -90,6 +92,8 @@ export async function main(argv: string[]): Promise<number> {
         return await status(rest);
       case 'jobs':
         return await listJobs(rest);
+      case 'logs':
+        return await jobLogs(rest);
       case 'schedule':
         return await runScheduleCommand(rest, client);
       case 'deploy':
@@ -334,6 +338,20 @@ async function status(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: CLIENT_FLAGS, strict: true, allowPositionals: true });
   if (positionals[0] === undefined) throw new RingpoolError('CONFIG', 'give a job id: ringpool status <id>');
   console.log(JSON.stringify(await client(values).jobs.get(positionals[0]), null, 2));
+  return 0;
+}
+
+async function jobLogs(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: CLIENT_FLAGS, strict: true, allowPositionals: true });
+  if (positionals[0] === undefined) throw new RingpoolError('CONFIG', 'give a job id: ringpool logs <id> [--task N] [--limit N]');
+  const whole = (flag: string, value: string | undefined, min: number, max: number) => {
+    if (value === undefined) return undefined;
+    const n = Number(value);
+    if (!(Number.isInteger(n) && n >= min && n <= max)) throw new RingpoolError('CONFIG', `--${flag} must be an integer in [${min}, ${max}], got ${JSON.stringify(value)}`);
+    return n;
+  };
+  const { lines } = await client(values).job(positionals[0]).logs({ limit: whole('limit', values.limit, 1, 1000), task: whole('task', values.task, 0, Number.MAX_SAFE_INTEGER) });
+  for (const l of lines) console.log(`${new Date(l.at).toISOString()}  task ${l.task}${l.attempt > 0 ? ` (attempt ${l.attempt + 1})` : ''}  ${l.node}  ${l.message}`);
   return 0;
 }
 

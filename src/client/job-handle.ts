@@ -3,7 +3,7 @@ import { RingpoolError } from '../errors.js';
 import { RingpoolApiError, RingpoolJobError, type JobError } from './errors.js';
 import { jobEvents } from './events.js';
 import { readJson, withQuery, type CallOptions, type Http } from './http.js';
-import type { CancelAnswer, JobDetail, JobEvent, RetryAnswer } from './types.js';
+import type { CancelAnswer, JobDetail, JobEvent, JobLogs, RetryAnswer } from './types.js';
 
 export interface ResultOptions extends CallOptions {
   /** How long each long poll (`GET /v1/jobs/:id/result?wait=`) asks the server to wait for the end, ms, 1–30000. @default 25000 */
@@ -59,6 +59,11 @@ export class JobHandle<Result = unknown> {
   /** Cancels a queued or running job (`DELETE /v1/jobs/:id`); one that has ended is a 409 CONFLICT. */
   async cancel(call: CallOptions = {}): Promise<CancelAnswer> {
     return (await this.#http.json<CancelAnswer>({ method: 'DELETE', path: this.#path }, call)).body;
+  }
+
+  /** What the job's tasks wrote with `ctx.log`, oldest first (`GET /v1/jobs/:id/logs`): the newest `limit` (200) lines, or one `task`'s. */
+  async logs(query: { readonly limit?: number | undefined; readonly task?: number | undefined } = {}, call: CallOptions = {}): Promise<JobLogs> {
+    return (await this.#http.json<JobLogs>({ method: 'GET', path: withQuery(`${this.#path}/logs`, { limit: query.limit, task: query.task }) }, call)).body;
   }
 
   /** Runs a failed job again, only its tasks without a result (`POST /v1/jobs/:id/retry`); any other is a 409 CONFLICT. */

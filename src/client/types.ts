@@ -9,6 +9,7 @@ import type {
   DrainAnswerSchema,
   EndEventSchema,
   JobDetailSchema,
+  JobLogsSchema,
   JobEndedSchema,
   JobPageSchema,
   JobSchema,
@@ -29,6 +30,7 @@ export type JobStatus = z.infer<typeof JobStatusSchema>;
 export type Job = z.infer<typeof JobSchema>;
 /** A job as `GET /v1/jobs/:id` shows it, with its failed tasks' errors. */
 export type JobDetail = z.infer<typeof JobDetailSchema>;
+export type JobLogs = z.infer<typeof JobLogsSchema>;
 export type JobPage = z.infer<typeof JobPageSchema>;
 export type JobTypeInfo = z.infer<typeof JobTypeInfoSchema>;
 export type ClusterView = z.infer<typeof ClusterViewSchema>;

@@ -60,6 +60,13 @@ export interface TaskContext {
   /** Reports a fraction in [0, 1] of this task done. */
   progress(fraction: number): void;
   /**
+   * A line in the job's log (`GET /v1/jobs/:id/logs`, `ringpool logs <id>`), formatted as
+   * `console.log` formats its arguments, with this task's index, attempt and node. Best effort:
+   * kept for the job's `resultTtlSec`, the newest 1,000 lines of a job, 200 a thread call, each cut
+   * at 2,000 characters; not acknowledged by the replicas, and lost with a thread that crashes.
+   */
+  log(...args: unknown[]): void;
+  /**
    * The value kept under `key` on this worker node, or `load()`'s (then kept for the next task):
    * one cache per node, shared by its threads, least recently used dropped past `--cache-bytes`.
    * Threads asking for a key being loaded wait for that one load (single-flight). Pair it with

@@ -76,6 +76,20 @@ export interface StartedJob {
   readonly taskMicros: number | undefined;
 }
 
+/** Most lines a job's log keeps (the newest). */
+export const MAX_JOB_LOG_LINES = 1_000;
+
+/** A line of a job's log: what a task wrote with `ctx.log`, when, and where it ran. */
+export interface JobLogLine {
+  /** Epoch ms, by the worker's clock. */
+  readonly at: number;
+  readonly task: number;
+  /** The queue entry's attempt (0 first). */
+  readonly attempt: number;
+  readonly node: string;
+  readonly message: string;
+}
+
 export interface ListJobsQuery {
   readonly status?: JobStatus;
   readonly name?: string;
@@ -329,6 +343,21 @@ export class JobStore {
       }
       offset += ids.length;
     }
+  }
+
+  /** Appends the lines a batch's tasks wrote with `ctx.log` (append-logs.lua); not `WAIT`-acknowledged: logs are best effort. */
+  async appendTaskLogs(jobId: string, lines: ReadonlyArray<{ readonly at: number; readonly task: number; readonly message: string }>, node: string, attempt: number): Promise<void> {
+    if (lines.length === 0) return;
+    const json = lines.map((l) => JSON.stringify({ at: l.at, task: l.task, attempt, node, message: l.message } satisfies JobLogLine));
+    await runScript(this.#redis, 'append-logs', [this.keys.job(jobId), this.keys.jobLogs(jobId)], [MAX_JOB_LOG_LINES, ...json]);
+  }
+
+  /** The newest `limit` lines of a job's log, oldest first; only task `task`'s when given (from the newest MAX_JOB_LOG_LINES). */
+  async taskLogs(jobId: string, { limit, task }: { limit: number; task?: number | undefined }): Promise<JobLogLine[]> {
+    const key = this.keys.jobLogs(jobId);
+    const raw = task === undefined ? await this.#redis.lrange(key, -limit, -1) : await this.#redis.lrange(key, 0, -1);
+    const lines = raw.map((line) => JSON.parse(line) as JobLogLine);
+    return task === undefined ? lines : lines.filter((l) => l.task === task).slice(-limit);
   }
 
   /** Takes the ids of forgotten jobs out of the listings, and puts every job in its tenant's (job-index-sweep.ts). */

@@ -13,6 +13,8 @@ export interface Keys {
   taskErrors(id: string): string;
   /** String: the job's reduced result. */
   jobResult(id: string): string;
+  /** List: JSON lines the job's tasks wrote with `ctx.log`, oldest first, the newest MAX_JOB_LOG_LINES kept. */
+  jobLogs(id: string): string;
   /** Sorted set: every job id scored by creation time (listing, newest first). */
   readonly jobs: string;
   /** Sorted set, all scores 0: job ids in lexical order, for search by id prefix. */
@@ -87,6 +89,7 @@ export function createKeys(prefix: string): Keys {
     storedBits: (id: string) => `${p}job:${id}:stored`,
     taskErrors: (id: string) => `${p}job:${id}:errors`,
     jobResult: (id: string) => `${p}job:${id}:result`,
+    jobLogs: (id: string) => `${p}job:${id}:logs`,
     jobs: `${p}jobs`,
     jobsById: `${p}jobs:by-id`,
     jobsOfTenant: (tenant: string) => `${p}jobs:tenant:${tenant}`,

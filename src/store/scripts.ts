@@ -11,6 +11,7 @@ const prelude = readFileSync(join(dir, '_fence.lua'), 'utf8');
 /** Script name → number of KEYS. Every script is loaded with the fencing prelude. */
 const SCRIPTS = {
   'create-job': 9,
+  'append-logs': 2,
   'start-job': 3,
   'record-split': 3,
   'store-results': 10,

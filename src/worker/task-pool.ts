@@ -7,7 +7,7 @@ import type { BlobRuntime } from '../blobs/blob-store.js';
 import type { ReduceOutcome, ReduceSpec } from '../registry/reduce-results.js';
 import { REDUCING, callCells, createRunControl } from './run-control.js';
 import { decodeIndices, type PackedResults } from '../store/result-blobs.js';
-import type { BatchOutcome, CallOutcome, FailedOutcome, TaskOutcome, ThreadBatch, ThreadCall } from './task-runner.js';
+import type { BatchOutcome, CallOutcome, FailedOutcome, TaskOutcome, TaskLogLine, ThreadBatch, ThreadCall } from './task-runner.js';
 import type { NodeCache } from './node-cache.js';
 import type { CacheCounts } from './cache-client.js';
 
@@ -70,6 +70,7 @@ interface CallResult {
   readonly inReduce: boolean;
   readonly cache?: CacheCounts;
   readonly calls?: ThreadCall[];
+  readonly logs?: TaskLogLine[];
 }
 
 /** A call in flight as the watchdog sees it. */
@@ -183,6 +184,7 @@ export class TaskPool {
     const hits = results.reduce((sum, r) => sum + (r.cache?.hits ?? 0), 0);
     const misses = results.reduce((sum, r) => sum + (r.cache?.misses ?? 0), 0);
     const timed = results.flatMap((r) => r.calls ?? []);
+    const logs = results.flatMap((r) => r.logs ?? []);
     const packed = joinResults(results.map((r) => r.results));
     const failures = packed.count === count ? [] : this.#failures(batch, results);
     return withOutcomes({
@@ -191,6 +193,7 @@ export class TaskPool {
       micros: results.reduce((sum, r) => sum + r.micros, 0),
       ...(hits + misses === 0 ? {} : { cache: { hits, misses } }),
       ...(timed.length === 0 ? {} : { calls: timed }),
+      ...(logs.length === 0 ? {} : { logs }),
       ...(only?.reduced === undefined ? {} : { reduced: only.reduced }),
     }, batch.tasks);
   }
@@ -243,8 +246,8 @@ export class TaskPool {
     };
     this.#busy++;
     try {
-      const { results, failures, micros, reduced, cache, calls } = (await this.#pool(batch.memoryMb).run(payload, { signal: hard.signal, ...(link === undefined ? {} : { transferList: [link.port] }) })) as CallOutcome;
-      return { results, failures, micros, stopped, crash: undefined, crashed: false, last: Atomics.load(cells, mine.current), inReduce: false, ...(reduced === undefined ? {} : { reduced }), ...(cache === undefined ? {} : { cache }), ...(calls === undefined ? {} : { calls }) };
+      const { results, failures, micros, reduced, cache, calls, logs } = (await this.#pool(batch.memoryMb).run(payload, { signal: hard.signal, ...(link === undefined ? {} : { transferList: [link.port] }) })) as CallOutcome;
+      return { results, failures, micros, stopped, crash: undefined, crashed: false, last: Atomics.load(cells, mine.current), inReduce: false, ...(reduced === undefined ? {} : { reduced }), ...(cache === undefined ? {} : { cache }), ...(calls === undefined ? {} : { calls }), ...(logs === undefined ? {} : { logs }) };
     } catch (crash) {
       const inReduce = Atomics.load(cells, mine.started) === REDUCING;
       return { results: NO_RESULTS, failures: [], micros: 0, stopped, crash, crashed: true, last: Atomics.load(cells, mine.current), inReduce };

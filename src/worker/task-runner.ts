@@ -9,6 +9,7 @@ import type { AnyJob, TaskContext } from '../sdk/index.js';
 import { IndexRuns, type PackedResults } from '../store/result-blobs.js';
 import { CLAIM_CURSOR, REDUCING, callCells } from './run-control.js';
 import { cacheClient, uncached, type CacheCounts, type CacheFn } from './cache-client.js';
+import { format } from 'node:util';
 import { threadId, type MessagePort } from 'node:worker_threads';
 
 export interface ThreadBatch {
@@ -89,6 +90,41 @@ export interface CallOutcome {
   readonly cache?: CacheCounts;
   /** When each thread call ran, for a traced job (ThreadBatch.traced). */
   readonly calls?: ThreadCall[];
+  /** Lines the tasks wrote with `ctx.log`, when any (the node appends them to the job's log). */
+  readonly logs?: TaskLogLine[];
+}
+
+/** One `ctx.log` line as a thread call reports it. */
+export interface TaskLogLine {
+  /** Epoch ms. */
+  readonly at: number;
+  readonly task: number;
+  readonly message: string;
+}
+
+/** Most `ctx.log` lines one thread call keeps; past it, one line says how many were dropped. */
+export const MAX_LOG_LINES_PER_CALL = 200;
+/** Longest `ctx.log` line kept, characters. */
+export const MAX_LOG_LINE_CHARS = 2_000;
+
+/**
+ * `ctx.log` for one call: one function per call, not a closure per task. Called as a method it
+ * takes the task from its context (`this.taskIndex`, right even for a line written after the task
+ * returned); detached, from the task running now.
+ */
+function callLog(lines: TaskLogLine[], running: () => number): (this: TaskContext | undefined, ...args: unknown[]) => void {
+  let dropped = 0;
+  return function log(this: TaskContext | undefined, ...args: unknown[]) {
+    const task = typeof this?.taskIndex === 'number' ? this.taskIndex : running();
+    if (lines.length >= MAX_LOG_LINES_PER_CALL) {
+      dropped++;
+      const note = `(${dropped} more log line${dropped === 1 ? '' : 's'} of this thread call dropped: at most ${MAX_LOG_LINES_PER_CALL} a call)`;
+      lines[MAX_LOG_LINES_PER_CALL] = { at: Date.now(), task, message: note };
+      return;
+    }
+    const message = format(...args);
+    lines.push({ at: Date.now(), task, message: message.length > MAX_LOG_LINE_CHARS ? `${message.slice(0, MAX_LOG_LINE_CHARS)}… (cut at ${MAX_LOG_LINE_CHARS} characters)` : message });
+  };
 }
 
 /**
@@ -126,6 +162,9 @@ async function runClaimed(batch: ThreadBatch, cache: CacheFn): Promise<CallOutco
   const count = tasks.length;
   const chunk = Math.max(1, batch.chunk ?? count);
   const started = performance.now();
+  const logs: TaskLogLine[] = [];
+  let running = -1;
+  const log = callLog(logs, () => running);
   let own = 0; // without shared cells this call claims every task itself
   claiming: while (!signal.aborted) {
     const first = cells === undefined ? own : Atomics.add(cells, CLAIM_CURSOR, chunk);
@@ -139,7 +178,8 @@ async function runClaimed(batch: ThreadBatch, cache: CacheFn): Promise<CallOutco
         Atomics.add(cells, mine.started, 1);
       }
       const taskStarted = performance.now();
-      const pending = runTask(job, batch, index, payload, signal, cache);
+      running = index;
+      const pending = runTask(job, batch, index, payload, signal, cache, log);
       const outcome = pending instanceof Promise ? await pending : pending;
       if (typeof outcome === 'string') {
         indices.push(index);
@@ -151,7 +191,7 @@ async function runClaimed(batch: ThreadBatch, cache: CacheFn): Promise<CallOutco
   const micros = Math.round((performance.now() - started) * 1000);
   const ran = indices.count + failures.length;
   const timed = batch.traced === true ? { calls: [{ thread: threadId, startMs: performance.timeOrigin + started, endMs: performance.timeOrigin + performance.now(), tasks: ran }] } : {};
-  const outcome = { results: { indices: indices.toString(), count: indices.count, json: jsons.join(',') }, failures, micros, ...timed };
+  const outcome = { results: { indices: indices.toString(), count: indices.count, json: jsons.join(',') }, failures, micros, ...timed, ...(logs.length === 0 ? {} : { logs }) };
   if (batch.reduce === undefined || signal.aborted) return outcome;
   const results = wholeResults(outcome.results.indices, jsons, failures.length, batch.reduce.total);
   if (results === undefined) return outcome;
@@ -185,8 +225,8 @@ const ignoreProgress = (): void => {};
  * value is settled on the spot: no promise or microtask per task, which is most of the cost of a
  * trivial task.
  */
-function runTask(job: AnyJob, batch: ThreadBatch, index: number, payload: unknown, signal: AbortSignal, cache: CacheFn): string | FailedOutcome | Promise<string | FailedOutcome> {
-  const ctx: TaskContext = { signal, jobId: batch.jobId, taskIndex: index, attempt: batch.attempt, progress: ignoreProgress, blobs: blobReader(batch.blobs), cache };
+function runTask(job: AnyJob, batch: ThreadBatch, index: number, payload: unknown, signal: AbortSignal, cache: CacheFn, log: TaskContext['log']): string | FailedOutcome | Promise<string | FailedOutcome> {
+  const ctx: TaskContext = { signal, jobId: batch.jobId, taskIndex: index, attempt: batch.attempt, progress: ignoreProgress, log, blobs: blobReader(batch.blobs), cache };
   let value: unknown;
   try {
     value = job.run(payload, ctx);

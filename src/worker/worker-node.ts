@@ -335,9 +335,13 @@ export class WorkerNode {
    * Stores the results of the tasks that succeeded (and the job's end, for a whole job reduced in
    * the call); a failed task has BullMQ retry the entry while it has attempts left, else fails.
    */
-  async #settle(entry: Job<TaskBatch>, { results, failures, micros, reduced }: BatchOutcome, whole: WholeJob | undefined, cancel: AbortSignal): Promise<void> {
+  async #settle(entry: Job<TaskBatch>, { results, failures, micros, reduced, logs }: BatchOutcome, whole: WholeJob | undefined, cancel: AbortSignal): Promise<void> {
     const batch = entry.data;
     const { store, logger, metrics } = this.#deps;
+    if (logs !== undefined) {
+      // Best effort, beside the results (not acknowledged by the replicas): a lost line costs no result.
+      store.appendTaskLogs(batch.jobId, logs, this.id, entry.attemptsMade).catch((err: unknown) => logger.debug({ err: serializeError(err), jobId: batch.jobId }, 'could not append task log lines'));
+    }
     const stamp = batchStamp(batch);
     const [failure] = failures;
     const succeeded = results.count;

@@ -34,6 +34,7 @@ export async function runTaskInline<J extends AnyJob>(
     taskIndex,
     attempt: 0,
     progress() {},
+    log() {},
     blobs: blobReader(undefined),
     cache: async (_key, load) => await load(),
     ...overrides,

@@ -10,11 +10,11 @@ import { describeIssues } from '../errors.js';
 import { publicJob, publicWebhook } from '../public-job.js';
 import type { JobQuota } from '../quota.js';
 import { createRoute, errorAnswers, json, JobIdParams, NO_SUCH_JOB, REDIS_DOWN, routeApp, serveRoute } from '../route-spec.js';
-import { CancelAnswerSchema, JobDetailSchema, JobPageSchema, ListJobsQuerySchema, RetryAnswerSchema } from '../wire.js';
+import { CancelAnswerSchema, JobDetailSchema, JobLogsQuerySchema, JobLogsSchema, JobPageSchema, ListJobsQuerySchema, RetryAnswerSchema } from '../wire.js';
 import { findJob } from './job-reads.js';
 
 export interface JobRoutesDeps {
-  readonly store: Pick<JobStore, 'getJob' | 'taskErrors' | 'cancelJob' | 'retryJob' | 'webhooks'>;
+  readonly store: Pick<JobStore, 'getJob' | 'taskErrors' | 'taskLogs' | 'cancelJob' | 'retryJob' | 'webhooks'>;
   /** Where lists and searches are read: the master, or a replica (`--read-from replica`). */
   readonly listStore: Pick<JobStore, 'listJobs' | 'searchJobs'>;
   /** A retried job is in flight again: it counts against the quota of whoever retried it, and its tenant's. */
@@ -86,6 +86,20 @@ const retryJob = createRoute({
   },
 });
 
+const jobLogs = createRoute({
+  operationId: 'getJobLogs',
+  method: 'get',
+  path: '/{id}/logs',
+  tags: ['jobs'],
+  summary: "what the job's tasks wrote with ctx.log, oldest first",
+  description: "The newest `limit` lines (the job keeps its newest 1,000, for its resultTtlSec), each with its task, attempt and worker node; `task` keeps one task's. Best effort: lines are not acknowledged by the replicas, and a thread that crashes loses its call's.",
+  request: { params: JobIdParams, query: JobLogsQuerySchema },
+  responses: {
+    200: json("the job's log", JobLogsSchema),
+    ...errorAnswers({ 400: 'a query parameter is not valid, or not one of these (BAD_INPUT); the message names it', 404: NO_SUCH_JOB, 503: REDIS_DOWN }),
+  },
+});
+
 /** Mounted at /v1/jobs. Cancel and retry need the `submit` scope: each is listed in SUBMIT_ROUTES in auth.ts. */
 export function jobRoutes(deps: JobRoutesDeps): OpenAPIHono<BlankEnv> {
   const { store, listStore, quota } = deps;
@@ -114,6 +128,14 @@ export function jobRoutes(deps: JobRoutesDeps): OpenAPIHono<BlankEnv> {
     const ended = TERMINAL_STATUSES.has(job.status);
     const [errors, webhook, noCapacity] = await Promise.all([job.status === 'failed' || job.partial ? store.taskErrors(job.id) : [], store.webhooks.forJob(job.id), ended ? false : (deps.noCapacity?.() ?? false)]);
     return c.json({ ...publicJob(job), taskErrors: errors, webhook: publicWebhook(webhook), waitingFor: noCapacity ? ('capacity' as const) : null });
+  });
+
+  serveRoute(app, jobLogs, async (c) => {
+    const { token: _token, ...params } = c.req.query();
+    const query = JobLogsQuerySchema.safeParse(params);
+    if (!query.success) throw new RingpoolError('BAD_INPUT', describeIssues(query.error.issues, 'query'));
+    const job = await findJob(store, c.req.param('id'), principalOf(c));
+    return c.json({ id: job.id, lines: await store.taskLogs(job.id, query.data) });
   });
 
   serveRoute(app, cancelJob, async (c) => {

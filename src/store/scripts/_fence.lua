@@ -16,7 +16,7 @@ end
 
 -- The keys a job holds besides its result, all named from its record's key (keys.ts).
 local function jobKeys(jobKey)
-  return {jobKey, jobKey .. ':results', jobKey .. ':stored', jobKey .. ':errors'}
+  return {jobKey, jobKey .. ':results', jobKey .. ':stored', jobKey .. ':errors', jobKey .. ':logs'}
 end
 
 -- A failed or cancelled job is kept, with what it stored (a retry runs only the tasks without a
@@ -106,6 +106,7 @@ local function completeWith(jobKey, resultKey, activeKey, resultsKey, bitsKey, i
   redis.call('HSET', jobKey, 'status', 'completed', unpack(fields))
   queueWebhook(jobKey, id, 'completed')
   redis.call('EXPIRE', jobKey, ttl)
+  redis.call('EXPIRE', jobKey .. ':logs', ttl)
   redis.call('SREM', activeKey, id)
   redis.call('UNLINK', resultsKey, bitsKey)
   redis.call('PUBLISH', channel, 'end:' .. id)
