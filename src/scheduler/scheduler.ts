@@ -27,6 +27,7 @@ import { stealFromStragglers } from './stealing.js';
 import { unstoredEntry, type QueueEntry } from './queue-entry.js';
 import { ScheduleRunner } from './schedule-runner.js';
 import type { ReduceOutcome, ReduceRequest } from './reduce-runner.js';
+import { idleGrid } from '../timer-grid.js';
 
 const REDUCE_ENTRY = new URL('./reduce-entry.cjs', import.meta.url).href;
 
@@ -163,19 +164,23 @@ export class Scheduler {
     this.#wakeMembershipLoop = () => nudge?.();
     const unsubscribe = membership.onChange?.(() => nudge?.());
     while (this.#running) {
-      // While nothing is split, reduced or in flight, and nothing may be stolen, a departure comes
-      // with a nudge and the sweep runs every few seconds: the loop naps 2 s, not 250 ms (docs/performance.md, "Round two").
-      const idle = this.#working.size === 0 && this.#loads.jobs().length === 0 && this.#options.stealAfterMs === 0;
+      // While nothing is split, reduced or in flight (so nothing can be stolen either: a job that
+      // starts wakes the loop, #work), a departure comes with a nudge and the sweep runs every few
+      // seconds: the loop naps 2 s on the idle grid, not 250 ms (docs/performance.md, "Round two").
+      const idle = this.#working.size === 0 && this.#loads.jobs().length === 0;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          nudge = undefined;
-          resolve();
-        }, idle ? 2000 : 250);
-        nudge = () => {
-          clearTimeout(timer);
+        const wake = () => {
+          cancel();
           nudge = undefined;
           resolve();
         };
+        let cancel: () => void;
+        if (idle) cancel = idleGrid.after(2000, wake);
+        else {
+          const timer = setTimeout(wake, 250);
+          cancel = () => clearTimeout(timer);
+        }
+        nudge = wake;
       });
       const term = leadership.term;
       if (term === undefined) continue;
@@ -273,6 +278,8 @@ export class Scheduler {
   }
 
   #work(id: string, fn: () => Promise<void>): void {
+    // The membership loop naps while nothing is in flight: a job's work wakes it to its short delay.
+    if (this.#working.size === 0) queueMicrotask(() => this.#wakeMembershipLoop());
     const previous = this.#working.get(id) ?? Promise.resolve();
     const next: Promise<void> = previous
       .then(fn)
