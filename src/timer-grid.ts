@@ -1,4 +1,4 @@
-// One timer for a process's idle loops: their wake-ups fall on a shared grid of the wall clock, so an idle process wakes once per step for all of them.
+// One timer for a process's idle loops: their wake-ups fall on a shared grid of the process's clock, so an idle process wakes once per step for all of them.
 
 /** The grid step of the process-wide `idleGrid`, ms: the heartbeat's period, and a divisor of the idle loops' delays. */
 export const IDLE_GRID_MS = 500;
@@ -6,7 +6,10 @@ export const IDLE_GRID_MS = 500;
 export interface TimerGridOptions {
   /** The grid step, ms. @default 500 */
   readonly stepMs?: number;
-  /** The wall clock, ms since the epoch. @default Date.now */
+  /**
+   * The clock, ms. @default performance.now: monotonic, like the timers themselves, so a step of
+   * the wall clock (NTP, an operator) cannot hold a heartbeat back or run it early.
+   */
   readonly now?: () => number;
 }
 
@@ -16,7 +19,7 @@ interface Entry {
 }
 
 /**
- * Runs callbacks at instants that are multiples of `stepMs` on the wall clock, all those of one
+ * Runs callbacks at instants that are multiples of `stepMs` on the process's clock, all those of one
  * instant from one timer. An idle node's loops (the registrations' read, the schedules', the
  * webhooks', the backlog sample, the status, the heartbeat...) each woke the process on its own,
  * each at a slightly different moment, and each Redis reply then woke it again: on the grid they
@@ -27,7 +30,7 @@ interface Entry {
 export class TimerGrid {
   readonly #stepMs: number;
   readonly #now: () => number;
-  /** Grid instant (ms since the epoch) → what runs then. */
+  /** Grid instant (ms on the clock) → what runs then. */
   readonly #due = new Map<number, Set<Entry>>();
   #timer: NodeJS.Timeout | undefined;
   #armedFor = Infinity;
@@ -36,7 +39,7 @@ export class TimerGrid {
     const stepMs = options.stepMs ?? IDLE_GRID_MS;
     if (!Number.isInteger(stepMs) || stepMs < 1) throw new RangeError(`stepMs must be an integer >= 1, got ${stepMs}`);
     this.#stepMs = stepMs;
-    this.#now = options.now ?? (() => Date.now());
+    this.#now = options.now ?? (() => performance.now());
   }
 
   /**
@@ -133,8 +136,8 @@ export class TimerGrid {
   #fire(): void {
     this.#timer = undefined;
     this.#armedFor = Infinity;
-    // The timer's clock (libuv's, monotonic) and the wall clock may disagree by a millisecond or
-    // two: what is due within half a step runs now; the next instant is a whole step later.
+    // libuv's clock (the timer's) and this one may disagree by a millisecond or two: what is due
+    // within half a step runs now; the next instant is a whole step later.
     const until = this.#now() + this.#stepMs / 2;
     const run: Entry[] = [];
     for (const [at, set] of this.#due) {
