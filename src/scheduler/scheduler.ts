@@ -114,6 +114,8 @@ export class Scheduler {
   readonly #working = new Map<string, Promise<void>>();
   /** Ends the membership loop's nap at once. */
   #wakeMembershipLoop: () => void = () => {};
+  /** Ends the membership loop's idle nap without a pass: a job's work began (#work). */
+  #endIdleNap: () => void = () => {};
   #running = false;
   #lastPlacement: { readonly term: number; readonly at: number } | undefined;
   #loop: Promise<void> | undefined;
@@ -162,12 +164,22 @@ export class Scheduler {
     // A committed departure wakes the loop at once: the dead node's tasks move without waiting out the nap; so does close().
     let nudge: (() => void) | undefined;
     this.#wakeMembershipLoop = () => nudge?.();
+    // A job that starts ends an idle nap: the next one is short, so stealing and the loads follow
+    // it from the start; no pass at once (no sweep or read beside the job's start).
+    let napIdle = false;
+    let napEnded = false;
+    this.#endIdleNap = () => {
+      if (!napIdle) return;
+      napEnded = true;
+      nudge?.();
+    };
     const unsubscribe = membership.onChange?.(() => nudge?.());
     while (this.#running) {
       // While nothing is split, reduced or in flight (so nothing can be stolen either: a job that
-      // starts wakes the loop, #work), a departure comes with a nudge and the sweep runs every few
+      // starts ends the nap, #work), a departure comes with a nudge and the sweep runs every few
       // seconds: the loop naps 2 s on the idle grid, not 250 ms (docs/performance.md, "Round two").
       const idle = this.#working.size === 0 && this.#loads.jobs().length === 0;
+      napIdle = idle;
       await new Promise<void>((resolve) => {
         const wake = () => {
           cancel();
@@ -182,6 +194,11 @@ export class Scheduler {
         }
         nudge = wake;
       });
+      napIdle = false;
+      if (napEnded) {
+        napEnded = false;
+        continue;
+      }
       const term = leadership.term;
       if (term === undefined) continue;
       if (Date.now() - loadsAt > LOADS_EVERY_MS) {
@@ -279,7 +296,7 @@ export class Scheduler {
 
   #work(id: string, fn: () => Promise<void>): void {
     // The membership loop naps while nothing is in flight: a job's work wakes it to its short delay.
-    if (this.#working.size === 0) queueMicrotask(() => this.#wakeMembershipLoop());
+    if (this.#working.size === 0) queueMicrotask(() => this.#endIdleNap());
     const previous = this.#working.get(id) ?? Promise.resolve();
     const next: Promise<void> = previous
       .then(fn)
