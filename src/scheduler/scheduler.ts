@@ -114,6 +114,8 @@ export class Scheduler {
   readonly #working = new Map<string, Promise<void>>();
   /** Ends the membership loop's nap at once. */
   #wakeMembershipLoop: () => void = () => {};
+  /** Active jobs at the last listing (#resumeAll): a new leader's in-flight tasks may be stolen although it placed none. */
+  #activeJobs = 0;
   /** Ends the membership loop's idle nap without a pass: a job's work began (#work). */
   #endIdleNap: () => void = () => {};
   #running = false;
@@ -175,10 +177,10 @@ export class Scheduler {
     };
     const unsubscribe = membership.onChange?.(() => nudge?.());
     while (this.#running) {
-      // While nothing is split, reduced or in flight (so nothing can be stolen either: a job that
-      // starts ends the nap, #work), a departure comes with a nudge and the sweep runs every few
-      // seconds: the loop naps 2 s on the idle grid, not 250 ms (docs/performance.md, "Round two").
-      const idle = this.#working.size === 0 && this.#loads.jobs().length === 0;
+      // While nothing is split, reduced or in flight, and no job is active (so nothing can be stolen
+      // either: a job that starts ends the nap, #work), a departure comes with a nudge and the sweep
+      // runs every few seconds: the loop naps 2 s on the idle grid, not 250 ms (docs/performance.md, "Round two").
+      const idle = this.#working.size === 0 && this.#loads.jobs().length === 0 && (this.#options.stealAfterMs === 0 || this.#activeJobs === 0);
       napIdle = idle;
       await new Promise<void>((resolve) => {
         const wake = () => {
@@ -277,7 +279,9 @@ export class Scheduler {
    */
   async #resumeAll(term: number, onlyIdle = false): Promise<void> {
     try {
-      for (const id of await this.#deps.store.activeJobIds()) {
+      const ids = await this.#deps.store.activeJobIds();
+      this.#activeJobs = ids.length;
+      for (const id of ids) {
         if (onlyIdle && this.#working.has(id)) continue;
         this.#work(id, () => this.#resume(id, term));
       }
