@@ -11,6 +11,7 @@ import type { Member } from '../raft/types.js';
 import type { ConsensusNode, ConsensusStatus } from '../scheduler/consensus.js';
 import { ControlState, type ControlCommand, type ControlSnapshot } from '../scheduler/control-state.js';
 import type { SchedulerStatuses } from '../store/scheduler-statuses.js';
+import { IDLE_GRID_MS, idleGrid } from '../timer-grid.js';
 import { HttpRaftTransport, createRaftRoutes, type RaftRoutes } from '../transport/raft-http.js';
 
 export interface Consensus {
@@ -151,24 +152,40 @@ export function publishSchedulerStatus(statuses: SchedulerStatuses, node: Consen
     const body = { ...view, peers: s.peers, members, ringVersion, ...extra() };
     // What changed, without the times: the peers' last contact (it moves with every heartbeat) and `at`s.
     const key = JSON.stringify(body, (k, v: unknown) => (k === 'at' || k === 'lastContactMs' ? undefined : v));
-    if (key === lastKey && view.at - lastAt < keepAliveMs) return;
+    // Three quarters: the keep-alive timer runs on the idle grid, which may fire it a little early.
+    if (key === lastKey && view.at - lastAt < keepAliveMs * 0.75) return;
     lastKey = key;
     lastAt = view.at;
     statuses.publish(s.id, body).catch(() => {
       lastKey = ''; // written again at the next look
     });
   };
+  let queued = false;
+  let stopped = false;
   const poke = () => {
-    if (pending !== undefined) return;
-    pending = setTimeout(publish, Math.max(0, lastAt + STATUS_MIN_GAP_MS - Date.now()));
+    if (pending !== undefined || queued) return;
+    const waitMs = lastAt + STATUS_MIN_GAP_MS - Date.now();
+    if (waitMs > 0) {
+      pending = setTimeout(publish, waitMs);
+      return;
+    }
+    // Due already (an idle leader's backlog sample, seconds apart): once the caller is done, in
+    // this turn of the event loop, not in a timer's (one wake-up less for an idle node).
+    queued = true;
+    queueMicrotask(() => {
+      queued = false;
+      if (!stopped && pending === undefined) publish();
+    });
   };
   publish();
-  const timer = setInterval(publish, keepAliveMs);
+  // On the idle grid (with the process's other idle loops) when the period fits it.
+  const stopKeepAlive = keepAliveMs % IDLE_GRID_MS === 0 ? idleGrid.every(keepAliveMs, publish) : clearInterval.bind(null, setInterval(publish, keepAliveMs));
   const unsubscribe = [node.onLeaderChange(() => poke()), control.onChange(() => poke())];
   return {
     poke,
     stop: () => {
-      clearInterval(timer);
+      stopped = true;
+      stopKeepAlive();
       clearTimeout(pending);
       for (const u of unsubscribe) u();
     },

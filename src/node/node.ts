@@ -26,6 +26,7 @@ import type { WorkerNode } from '../worker/worker-node.js';
 import type { Consensus } from './consensus.js';
 import { openRedis, redisTarget, replicaTarget, type ConnectionUse, type RedisTarget } from './redis-connections.js';
 import { ConnectionSet, type SupervisedRedis, type SupervisionOptions } from './supervised-redis.js';
+import { IDLE_GRID_MS, idleGrid } from '../timer-grid.js';
 
 export interface Roles {
   readonly api: boolean;
@@ -159,10 +160,10 @@ class Shutdown {
   readonly #closers: Array<() => Promise<void>> = [];
   readonly #connections: ConnectionSet;
   readonly #logger: Logger;
-  readonly #watchdog: NodeJS.Timeout | undefined;
+  readonly #watchdog: (() => void) | undefined;
   #worker: WorkerNode | undefined;
 
-  constructor(connections: ConnectionSet, logger: Logger, watchdog: NodeJS.Timeout | undefined) {
+  constructor(connections: ConnectionSet, logger: Logger, watchdog: (() => void) | undefined) {
     this.#connections = connections;
     this.#logger = logger;
     this.#watchdog = watchdog;
@@ -178,7 +179,7 @@ class Shutdown {
   }
 
   async run(): Promise<void> {
-    clearInterval(this.#watchdog);
+    this.#watchdog?.();
     for (const close of this.#closers) await this.#stopPart(close);
     const drained = this.#worker;
     if (drained !== undefined) await this.#stopPart(() => drained.close());
@@ -477,18 +478,21 @@ function guardLeadership(consensus: Consensus, connections: ConnectionSet, logge
  * every connection repairs itself, so one that has not by then will not, and a restart is the
  * remaining cure (systemd, Kubernetes or `ringpool cluster up` restarts the process).
  */
-function startWatchdog(stuckAfterMs: number, connections: ConnectionSet, logger: Logger, onStuck: ((reason: string) => void) | undefined): NodeJS.Timeout | undefined {
+function startWatchdog(stuckAfterMs: number, connections: ConnectionSet, logger: Logger, onStuck: ((reason: string) => void) | undefined): (() => void) | undefined {
   if (stuckAfterMs === 0 || onStuck === undefined) return undefined;
-  // Looks every tenth of the limit (at most 5 s): the exit comes within 10 % of it, and an idle node wakes rarely for it.
-  const timer = setInterval(() => {
+  // Looks every tenth of the limit (at most 5 s): the exit comes within 10 % of it, and an idle node wakes rarely for it
+  // (on the idle grid, with the process's other idle loops, when the period fits it).
+  const everyMs = Math.min(5000, Math.max(100, Math.round(stuckAfterMs / 10)));
+  const look = () => {
     if (connections.unhealthyForMs() < stuckAfterMs) return;
-    clearInterval(timer);
+    stop();
     const down = connections.report().filter((c) => !c.healthy);
     const reason = `Redis has not answered for ${Math.round(stuckAfterMs / 1000)} s on ${down.map((c) => `${c.name} (${c.status})`).join(', ')}`;
     logger.error({ connections: down }, `stuck: ${reason}`);
     onStuck(reason);
-  }, Math.min(5000, Math.max(100, Math.round(stuckAfterMs / 10)))).unref();
-  return timer;
+  };
+  const stop = everyMs % IDLE_GRID_MS === 0 ? idleGrid.every(everyMs, look, { ref: false }) : clearInterval.bind(null, setInterval(look, everyMs).unref());
+  return stop;
 }
 
 function listen(fetch: Fetch, hostname: string, port: number): Promise<ServerType> {

@@ -2,6 +2,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { ConnectionState } from '../api/readiness.js';
 import { RingpoolError } from '../errors.js';
+import { IDLE_GRID_MS, idleGrid } from '../timer-grid.js';
 
 export interface SupervisionOptions {
   /**
@@ -41,21 +42,31 @@ class Probes {
   readonly #members = new Set<SupervisedRedis>();
   /** Told after each round: checks of the connections' health (the leadership guard) ride on this timer. */
   readonly #listeners = new Set<() => void>();
-  #timer: NodeJS.Timeout | undefined;
+  #stop: (() => void) | undefined;
   #everyMs = Infinity;
 
   add(connection: SupervisedRedis, everyMs: number): void {
     this.#members.add(connection);
     if (everyMs < this.#everyMs) {
       this.#everyMs = everyMs;
-      clearInterval(this.#timer);
-      this.#timer = undefined;
+      this.#stop?.();
+      this.#stop = undefined;
     }
-    this.#timer ??= setInterval(() => {
+    if (this.#stop !== undefined) return;
+    const round = () => {
       const now = Date.now();
       for (const c of this.#members) c.probe(now);
       for (const listener of this.#listeners) listener();
-    }, Math.max(5, Math.floor(this.#everyMs / 2))).unref();
+    };
+    const periodMs = Math.max(5, Math.floor(this.#everyMs / 2));
+    if (periodMs >= 2 * IDLE_GRID_MS) {
+      // On the idle grid, with the process's other idle loops: the period rounded down to the grid
+      // step (1,250 → 1,000 ms by default), so a connection is asked no later than before.
+      this.#stop = idleGrid.every(periodMs - (periodMs % IDLE_GRID_MS), round, { ref: false });
+    } else {
+      const timer = setInterval(round, periodMs).unref();
+      this.#stop = () => clearInterval(timer);
+    }
   }
 
   /** Calls `listener` after each round of probes (every half `probeMs`, while a connection is open). */
@@ -67,8 +78,8 @@ class Probes {
   delete(connection: SupervisedRedis): void {
     this.#members.delete(connection);
     if (this.#members.size > 0) return;
-    clearInterval(this.#timer);
-    this.#timer = undefined;
+    this.#stop?.();
+    this.#stop = undefined;
     this.#everyMs = Infinity;
   }
 }

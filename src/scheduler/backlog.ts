@@ -5,6 +5,7 @@ import { serializeError } from '../errors.js';
 import type { JobRecord } from '../store/job-record.js';
 import type { JobStore } from '../store/job-store.js';
 import type { TaskBatch } from '../transport/task-batch.js';
+import { IDLE_GRID_MS, idleGrid } from '../timer-grid.js';
 import { IdleBackoff } from './idle-backoff.js';
 import type { Leadership } from './leadership.js';
 import type { Membership } from './membership.js';
@@ -153,8 +154,9 @@ export class BacklogSignal {
   readonly #deps: BacklogSignalDeps;
   readonly #options: BacklogSignalOptions;
   #latest: BacklogReport | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  /** When the pending timer fires, ms since the epoch. */
+  /** Cancels the next sample's timer. */
+  #cancel: () => void = () => {};
+  /** When the pending timer fires, ms since the epoch (a grid timer: about then). */
   #dueAt = Number.POSITIVE_INFINITY;
   /** When the last sample began, ms since the epoch: `poke()` samples at most once per `everyMs`. */
   #sampledAt = Number.NEGATIVE_INFINITY;
@@ -212,11 +214,17 @@ export class BacklogSignal {
     this.#schedule(at - now);
   }
 
+  /** The next sample in `ms`: a wait of a second or more (an idle pool) on the process's idle grid, with its other idle loops. */
   #schedule(ms: number): void {
-    clearTimeout(this.#timer);
+    this.#cancel();
     this.#dueAt = Date.now() + ms;
-    this.#timer = setTimeout(() => void this.#loop(), ms);
-    this.#timer.unref();
+    if (ms >= 2 * IDLE_GRID_MS) {
+      this.#cancel = idleGrid.after(ms, () => void this.#loop(), { ref: false });
+      return;
+    }
+    const timer = setTimeout(() => void this.#loop(), ms);
+    timer.unref();
+    this.#cancel = () => clearTimeout(timer);
   }
 
   /** One sample, then the next: soon while work waits or runs, backing off while the pool is idle. */
@@ -232,7 +240,7 @@ export class BacklogSignal {
 
   async stop(): Promise<void> {
     this.#running = false;
-    clearTimeout(this.#timer);
+    this.#cancel();
     await Promise.all([...this.#queues.values()].map((q) => q.close()));
   }
 

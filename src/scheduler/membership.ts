@@ -1,6 +1,7 @@
 // The live worker nodes as the scheduler sees them: registrations whose lease has not lapsed.
 import type { WorkerStore } from '../store/worker-store.js';
 import { verifyRegistration } from '../transport/registration-signature.js';
+import { IDLE_GRID_MS, idleGrid } from '../timer-grid.js';
 import { IdleBackoff } from './idle-backoff.js';
 
 export interface MemberNode {
@@ -75,7 +76,8 @@ export class RegistryMembership implements Membership {
   rejectedRegistrations = 0;
   #nodes: readonly MemberNode[] = [];
   #departed: readonly DepartedNode[] = [];
-  #timer: NodeJS.Timeout | undefined;
+  /** Cancels the next read's timer. */
+  #cancelPoll: () => void = () => {};
   #polling = false;
   readonly #backoff: IdleBackoff;
   /** When the first live node's lease lapses (ms since the epoch) if it does not heartbeat again. */
@@ -110,12 +112,22 @@ export class RegistryMembership implements Membership {
   async start(): Promise<void> {
     await this.refresh();
     this.#polling = true;
-    this.#timer = setTimeout(() => void this.#poll(), this.#pollMs);
+    this.#after(this.#pollMs);
   }
 
   stop(): void {
     this.#polling = false;
-    clearTimeout(this.#timer);
+    this.#cancelPoll();
+  }
+
+  /** The next read in `ms`: a wait of a second or more (an idle pool) on the process's idle grid, with its other idle loops. */
+  #after(ms: number): void {
+    if (ms >= 2 * IDLE_GRID_MS) {
+      this.#cancelPoll = idleGrid.after(ms, () => void this.#poll());
+      return;
+    }
+    const timer = setTimeout(() => void this.#poll(), ms);
+    this.#cancelPoll = () => clearTimeout(timer);
   }
 
   /** One read, then the next one: sooner while the members change, and no later than the next lease's end. */
@@ -133,7 +145,7 @@ export class RegistryMembership implements Membership {
     const now = Date.now();
     const untilLapse = Math.max(1, this.#nextLapseAt + 1 - now);
     const untilConfirm = Math.max(1, this.#nextConfirmAt + 1 - now);
-    this.#timer = setTimeout(() => void this.#poll(), Math.min(this.#backoff.next(changed || this.#busy), untilLapse, untilConfirm));
+    this.#after(Math.min(this.#backoff.next(changed || this.#busy), untilLapse, untilConfirm));
   }
 
   /** Calls `listener` after each read that changed the members (live nodes, weights, departed nodes). */

@@ -1,5 +1,6 @@
 // Worker membership through Raft: the leader proposes what the heartbeats show; every scheduler places by what is committed.
 import type { Logger } from 'pino';
+import { IDLE_GRID_MS, idleGrid } from '../timer-grid.js';
 import type { ConsensusNode } from './consensus.js';
 import type { ControlState } from './control-state.js';
 import type { Leadership } from './leadership.js';
@@ -11,7 +12,7 @@ export class RaftMembership implements Membership {
   readonly #node: ConsensusNode;
   readonly #leadership: Leadership;
   readonly #logger: Logger;
-  #timer: NodeJS.Timeout | undefined;
+  #stopSafety: () => void = () => {};
   #retry: NodeJS.Timeout | undefined;
   #proposing = false;
   #again = false;
@@ -33,11 +34,13 @@ export class RaftMembership implements Membership {
   async start(safetyMs = 2000): Promise<void> {
     await this.#registry.start();
     this.#unsubscribe = [this.#registry.onChange(() => void this.#reconcile()), this.#leadership.onChange(() => void this.#reconcile())];
-    this.#timer = setInterval(() => void this.#reconcile(), safetyMs);
+    // On the idle grid, with the process's other idle loops, when the period fits it.
+    const reconcile = () => void this.#reconcile();
+    this.#stopSafety = safetyMs % IDLE_GRID_MS === 0 ? idleGrid.every(safetyMs, reconcile) : clearInterval.bind(null, setInterval(reconcile, safetyMs));
   }
 
   stop(): void {
-    clearInterval(this.#timer);
+    this.#stopSafety();
     clearTimeout(this.#retry);
     for (const unsubscribe of this.#unsubscribe) unsubscribe();
     this.#registry.stop();

@@ -5,6 +5,7 @@ import { serializeError } from '../errors.js';
 import type { JobResolver } from '../registry/live-registry.js';
 import type { JobStore } from '../store/job-store.js';
 import { lastTickAtOrBefore, nextTicks, parseCron, tickJobId, type MissedPolicy, type ScheduleRecord } from '../store/schedule-store.js';
+import { IDLE_GRID_MS, idleGrid } from '../timer-grid.js';
 import { IdleBackoff } from './idle-backoff.js';
 import type { Leadership } from './leadership.js';
 
@@ -151,6 +152,7 @@ export class ScheduleRunner {
   }
 }
 
+/** A wait of a second or more (nothing due) on the process's idle grid, with its other idle loops; a shorter one exact. */
 function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+  return ms >= 2 * IDLE_GRID_MS ? idleGrid.sleep(ms) : new Promise((r) => setTimeout(r, ms));
 }

@@ -27,6 +27,7 @@ import { stealFromStragglers } from './stealing.js';
 import { unstoredEntry, type QueueEntry } from './queue-entry.js';
 import { ScheduleRunner } from './schedule-runner.js';
 import type { ReduceOutcome, ReduceRequest } from './reduce-runner.js';
+import { idleGrid } from '../timer-grid.js';
 
 const REDUCE_ENTRY = new URL('./reduce-entry.cjs', import.meta.url).href;
 
@@ -118,6 +119,10 @@ export class Scheduler {
   readonly #working = new Map<string, Promise<void>>();
   /** Ends the membership loop's nap at once. */
   #wakeMembershipLoop: () => void = () => {};
+  /** Active jobs at the last listing (#resumeAll): a new leader's in-flight tasks may be stolen although it placed none. */
+  #activeJobs = 0;
+  /** Ends the membership loop's idle nap without a pass: a job's work began (#work). */
+  #endIdleNap: () => void = () => {};
   #running = false;
   #lastPlacement: { readonly term: number; readonly at: number } | undefined;
   #loop: Promise<void> | undefined;
@@ -166,22 +171,41 @@ export class Scheduler {
     // A committed departure wakes the loop at once: the dead node's tasks move without waiting out the nap; so does close().
     let nudge: (() => void) | undefined;
     this.#wakeMembershipLoop = () => nudge?.();
+    // A job that starts ends an idle nap: the next one is short, so stealing and the loads follow
+    // it from the start; no pass at once (no sweep or read beside the job's start).
+    let napIdle = false;
+    let napEnded = false;
+    this.#endIdleNap = () => {
+      if (!napIdle) return;
+      napEnded = true;
+      nudge?.();
+    };
     const unsubscribe = membership.onChange?.(() => nudge?.());
     while (this.#running) {
-      // While nothing is split, reduced or in flight, and nothing may be stolen, a departure comes
-      // with a nudge and the sweep runs every few seconds: the loop naps 2 s, not 250 ms (docs/performance.md, "Round two").
-      const idle = this.#working.size === 0 && this.#loads.jobs().length === 0 && this.#options.stealAfterMs === 0;
+      // While nothing is split, reduced or in flight, and no job is active (so nothing can be stolen
+      // either: a job that starts ends the nap, #work), a departure comes with a nudge and the sweep
+      // runs every few seconds: the loop naps 2 s on the idle grid, not 250 ms (docs/performance.md, "Round two").
+      const idle = this.#working.size === 0 && this.#loads.jobs().length === 0 && (this.#options.stealAfterMs === 0 || this.#activeJobs === 0);
+      napIdle = idle;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          nudge = undefined;
-          resolve();
-        }, idle ? 2000 : 250);
-        nudge = () => {
-          clearTimeout(timer);
+        const wake = () => {
+          cancel();
           nudge = undefined;
           resolve();
         };
+        let cancel: () => void;
+        if (idle) cancel = idleGrid.after(2000, wake);
+        else {
+          const timer = setTimeout(wake, 250);
+          cancel = () => clearTimeout(timer);
+        }
+        nudge = wake;
       });
+      napIdle = false;
+      if (napEnded) {
+        napEnded = false;
+        continue;
+      }
       const term = leadership.term;
       if (term === undefined) continue;
       if (Date.now() - loadsAt > LOADS_EVERY_MS) {
@@ -260,7 +284,9 @@ export class Scheduler {
    */
   async #resumeAll(term: number, onlyIdle = false): Promise<void> {
     try {
-      for (const id of await this.#deps.store.activeJobIds()) {
+      const ids = await this.#deps.store.activeJobIds();
+      this.#activeJobs = ids.length;
+      for (const id of ids) {
         if (onlyIdle && this.#working.has(id)) continue;
         this.#work(id, () => this.#resume(id, term));
       }
@@ -278,6 +304,8 @@ export class Scheduler {
   }
 
   #work(id: string, fn: () => Promise<void>): void {
+    // The membership loop naps while nothing is in flight: a job's work wakes it to its short delay.
+    if (this.#working.size === 0) queueMicrotask(() => this.#endIdleNap());
     const previous = this.#working.get(id) ?? Promise.resolve();
     const next: Promise<void> = previous
       .then(fn)

@@ -4,6 +4,7 @@ import { RingpoolError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { WebhookAttempt, WebhookDelivery, WebhookOutcome, WebhookStore } from '../store/webhook-store.js';
 import { WebhookGuard, postWebhook, webhookSignature } from '../transport/webhook-target.js';
+import { IDLE_GRID_MS, idleGrid } from '../timer-grid.js';
 import { IdleBackoff } from './idle-backoff.js';
 import type { Leadership } from './leadership.js';
 
@@ -162,6 +163,7 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
+/** A wait of a second or more (nothing due) on the process's idle grid, with its other idle loops; a shorter one exact. */
 function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+  return ms >= 2 * IDLE_GRID_MS ? idleGrid.sleep(ms) : new Promise((r) => setTimeout(r, ms));
 }

@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { RingpoolError, isTransientRedisError, serializeError } from '../errors.js';
 import { isNodeId } from '../node-id.js';
+import { IDLE_GRID_MS, idleGrid } from '../timer-grid.js';
 import type { JobResolver, ServedJob } from '../registry/live-registry.js';
 import type { JobStore, PlacementView } from '../store/job-store.js';
 import type { WorkerStore } from '../store/worker-store.js';
@@ -94,7 +95,8 @@ export class WorkerNode {
   /** Job id → controller aborted when the job is cancelled. */
   readonly #cancels = new Map<string, AbortController>();
   #worker: Worker<TaskBatch> | undefined;
-  #heartbeat: NodeJS.Timeout | undefined;
+  /** Stops the heartbeat; undefined before it starts and once it stops. */
+  #heartbeat: (() => void) | undefined;
   #draining = false;
   #closed = false;
   #closingSince: number | undefined;
@@ -150,7 +152,7 @@ export class WorkerNode {
       if (this.#heartbeat !== undefined && this.#deps.canWork?.() !== false) this.#register().catch(() => {});
     });
     let silent = false;
-    this.#heartbeat = setInterval(() => {
+    const beat = () => {
       if (this.#deps.canWork?.() === false) {
         if (!silent) this.#deps.logger.warn({ id: this.id }, 'cannot reach Redis on every connection: not heartbeating until it can (the leader moves this node\'s tasks when its lease lapses)');
         silent = true;
@@ -168,7 +170,11 @@ export class WorkerNode {
         },
         (err: unknown) => this.#deps.logger.warn({ err }, 'heartbeat failed'),
       );
-    }, this.#heartbeatMs);
+    };
+    // On the idle grid when the period fits it (500 ms by default): with the process's other idle
+    // loops, so an idle node wakes once for all of them (docs/performance.md, "Idle").
+    this.#heartbeat =
+      this.#heartbeatMs % IDLE_GRID_MS === 0 ? idleGrid.every(this.#heartbeatMs, beat) : clearInterval.bind(null, setInterval(beat, this.#heartbeatMs));
   }
 
   /** Writes the registration; with `takeDrain`, also takes a drain request (resolves true if there was one). */
@@ -508,7 +514,7 @@ export class WorkerNode {
   async close(): Promise<void> {
     this.#draining = true;
     this.#closingSince = Date.now();
-    clearInterval(this.#heartbeat);
+    this.#heartbeat?.();
     this.#heartbeat = undefined;
     await this.#register().catch(() => {});
     // Bounded: BullMQ waits for the entries in flight, and those may wait on a Redis that does not answer.

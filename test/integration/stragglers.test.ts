@@ -11,7 +11,10 @@ const SLOWDOWN = '8';
 async function untilAlive(node: TestNode, count: number): Promise<void> {
   for (let i = 0; ; i++) {
     const { body } = await node.api('/v1/cluster');
-    if (body.workers.filter((w: { state: string }) => w.state === 'alive').length === count) return;
+    // Registered is not yet placed on: the leader places by the members it has committed, which
+    // follow the registrations it reads (up to about a second apart while the pool is idle).
+    const committed = node.consensus === undefined || node.consensus.control.snapshot().members.length === count;
+    if (body.workers.filter((w: { state: string }) => w.state === 'alive').length === count && committed) return;
     if (i > 400) throw new Error(`the ${count} worker nodes did not all register`);
     await new Promise((r) => setTimeout(r, 50));
   }
