@@ -94,6 +94,7 @@ describe('the mounted routes', () => {
         'POST /v1/jobs/:id/retry submit',
         'GET /v1/jobs/:id/result read',
         'GET /v1/jobs/:id/events read',
+        'GET /v1/jobs/:id/logs read',
         'POST /v1/workers/:id/drain admin',
         'POST /v1/schedules submit',
         'GET /v1/schedules read',
