@@ -39,6 +39,8 @@ export interface RunningNode {
   readonly url: string;
   readonly registry: LiveRegistry;
   readonly store: JobStore;
+  /** The store the worker role writes its task results with (its own connection beside a scheduler); `store` otherwise, and without a worker role. */
+  readonly workerStore: JobStore;
   readonly metrics: Metrics;
   /** The scheduler and its Raft node, when this process runs one. */
   readonly scheduler: Scheduler | undefined;
@@ -87,11 +89,11 @@ async function startRoles(config: Config, roles: Roles, logger: Logger, hooks: N
     await registry.start();
     shutdown.add(async () => registry.stop());
     // Each role's modules load only in a process that runs it: a worker-only process stays small.
-    if (roles.worker) await startWorkerRole(parts, shutdown);
+    const workerStore = roles.worker ? await startWorkerRole(parts, shutdown) : store;
     const scheduling = roles.scheduler ? await startSchedulerRole(parts, url, server, shutdown) : undefined;
     if (roles.api) server.serveApp(await startApiRole(parts, shutdown));
     else server.serveApp(healthApp(parts.readiness, metrics, scheduling?.consensus, scheduling?.scheduler, scheduling?.extras ?? (() => ({}))).fetch);
-    return { url, registry, store, metrics, scheduler: scheduling?.scheduler, consensus: scheduling?.consensus, connections, close: () => shutdown.run() };
+    return { url, registry, store, workerStore, metrics, scheduler: scheduling?.scheduler, consensus: scheduling?.consensus, connections, close: () => shutdown.run() };
   } catch (err) {
     // A role that failed to start takes down what had started: the process can exit with the error.
     await shutdown.run();
@@ -233,7 +235,8 @@ class NodeServer {
 }
 
 /** The worker role: takes its node queue's tasks into a pool of `config.threads` threads. */
-async function startWorkerRole(parts: NodeParts, shutdown: Shutdown): Promise<void> {
+/** Starts the worker role; returns the store it writes results with. */
+async function startWorkerRole(parts: NodeParts, shutdown: Shutdown): Promise<JobStore> {
   const { config, roles, logger, registry, keys, metrics, connections, open } = parts;
   const { WorkerNode } = await roleModule<typeof import('../worker/worker-node.js')>('../worker/worker-node.js');
   // Beside a scheduler, the worker writes its results on a connection of its own: a WAIT holds its
@@ -271,6 +274,7 @@ async function startWorkerRole(parts: NodeParts, shutdown: Shutdown): Promise<vo
   shutdown.drainLast(worker);
   await worker.start();
   logger.info({ id: worker.id, threads: worker.threads }, 'worker node started');
+  return store;
 }
 
 interface Scheduling {

@@ -5,7 +5,7 @@ import { lostResults, recordAcks, startRedisTopology, type AckRecorder, type Red
 
 /*
  * How "acknowledged before the kill" is known, soundly:
- *  - The worker node stores results through `node.store.results.storePackedResults`; the test wraps
+ *  - The worker node stores results through `node.workerStore.results.storePackedResults`; the test wraps
  *    that one method (recordAcks). A call that resolves with every result stored has had `WAIT 1`
  *    confirm it, so its results are acknowledged, each with the random nonce the task returned.
  *  - The map of acknowledged results is copied in the same tick as the SIGKILL is sent: nothing
@@ -24,7 +24,7 @@ describe('a Redis master killed mid-job under Sentinel', () => {
   beforeAll(async () => {
     topology = await startRedisTopology({ replicas: 1, sentinels: 3 });
     node = await startTestNode({ sentinels: [...topology.sentinels], sentinelName: topology.masterName, minReplicas: 1, redisUrl: undefined }, 'failover');
-    acks = recordAcks(node.store);
+    acks = recordAcks(node.workerStore);
   }, 180_000);
 
   afterAll(async () => {

@@ -28,7 +28,7 @@ describe('a cut replication link', () => {
   beforeAll(async () => {
     topology = await startRedisTopology({ replicas: 1, sentinels: 3, minReplicasToWrite: 1, linkProxies: true });
     node = await startTestNode({ sentinels: [...topology.sentinels], sentinelName: topology.masterName, minReplicas: 1, redisUrl: undefined }, 'link-cut');
-    acks = recordAcks(node.store);
+    acks = recordAcks(node.workerStore);
   }, 180_000);
 
   afterAll(async () => {
