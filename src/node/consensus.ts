@@ -61,7 +61,7 @@ export function raftMembers(config: Config, selfUrl: string): Member[] {
  * committed commands in the same order. Resolves once the node has started and this ControlState
  * holds everything committed before (the write-ahead file's contents).
  */
-export async function startConsensus(args: { config: Config; selfUrl: string; logger: Logger; metrics?: Metrics }): Promise<Consensus> {
+export async function startConsensus(args: { config: Config; selfUrl: string; logger: Logger; metrics?: Metrics; timing?: Partial<Record<keyof typeof RAFT_TIMING, number>> }): Promise<Consensus> {
   const { config, logger, metrics } = args;
   const members = raftMembers(config, args.selfUrl);
   const data: ConsensusThreadData = {
@@ -71,6 +71,7 @@ export async function startConsensus(args: { config: Config; selfUrl: string; lo
     host: config.host,
     ...(config.clusterSecret ? { secret: config.clusterSecret } : {}),
     ...RAFT_TIMING,
+    ...args.timing,
   };
   return await new RaftThread(data, config.dataDir, logger, metrics).started;
 }
