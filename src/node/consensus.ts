@@ -17,7 +17,7 @@ import type { ConsensusThreadData, ConsensusThreadStatus, FromConsensusThread, I
 const CONSENSUS_ENTRY = new URL('./consensus-entry.cjs', import.meta.url);
 
 /**
- * Raft's timing (docs/architecture.md, "Raft"): a 10 ms tick, a heartbeat every 50 ms, an election
+ * Raft's timing (docs/architecture.md, "Raft in a thread of its own"): a 10 ms tick, a heartbeat every 50 ms, an election
  * timeout drawn from [150, 300) ms, as the Raft thesis measured (§9.3). The driver wakes only for
  * ticks that act (a follower at its timeout, a leader at its heartbeats), so the small tick costs
  * nothing while idle. Safe on a loaded machine only because the node runs in a thread of its own

@@ -34,7 +34,7 @@ export interface RaftRoutesOptions {
    * Receives each authenticated, validated batch (usually `(m) => driver.receive(m)`). What it
    * returns, the messages for `from` the batch gave rise to at once (votes, append responses), goes
    * back in the response's body rather than in a request of our own: the sender reads them off its
-   * own request, so a leader hears its followers without its HTTP server (docs/architecture.md, Raft).
+   * own request, so a leader hears its followers without its HTTP server (docs/architecture.md, "Raft in a thread of its own").
    */
   readonly receive: (messages: readonly RaftMessage[], from: NodeId) => readonly RaftMessage[] | void;
   /** When set, batches addressed to another node are rejected (400). */
