@@ -96,6 +96,24 @@ class AnsweringTransport implements RaftTransport {
 /** How often a status that changed only in its peers' last contact is sent to the main thread. */
 const STATUS_REFRESH_MS = 1000;
 
+/** Sends the status when what the scheduler reads in it changed, or a second after the last. */
+function statusPoster(current: () => ConsensusThreadStatus | undefined, post: (message: FromConsensusThread) => void): () => void {
+  let lastKey = '';
+  let lastAt = 0;
+  return () => {
+    const s = current();
+    if (s === undefined) return;
+    const r = s.raft;
+    const key = `${r.role} ${r.term} ${r.leaderId ?? ''} ${r.commitIndex} ${r.appliedIndex} ${s.members.length}`;
+    const now = performance.now();
+    if (key === lastKey && now - lastAt < STATUS_REFRESH_MS) return;
+    lastKey = key;
+    lastAt = now;
+    post({ type: 'status', status: s });
+  };
+}
+
+/** Starts the node: storage, transport, routes, driver; then its own listener, then the main thread's requests. */
 function run(data: ConsensusThreadData, port: NonNullable<typeof parentPort>): void {
   const post = (message: FromConsensusThread) => port.postMessage(message);
   const log = (level: 'info' | 'warn' | 'error', fields: object, message: string) => post({ type: 'log', level, fields, message });
@@ -129,19 +147,7 @@ function run(data: ConsensusThreadData, port: NonNullable<typeof parentPort>): v
       routes: { accepted: s.accepted, rejectedUnauthenticated: s.rejectedUnauthenticated, rejectedReplayed: s.rejectedReplayed, rejectedMalformed: s.rejectedMalformed, rejected: s.rejected },
     };
   };
-  let lastKey = '';
-  let lastAt = 0;
-  const postStatus = () => {
-    if (driver === undefined) return;
-    const s = status();
-    const r = s.raft;
-    const key = `${r.role} ${r.term} ${r.leaderId ?? ''} ${r.commitIndex} ${r.appliedIndex} ${s.members.length}`;
-    const now = performance.now();
-    if (key === lastKey && now - lastAt < STATUS_REFRESH_MS) return;
-    lastKey = key;
-    lastAt = now;
-    post({ type: 'status', status: s });
-  };
+  const postStatus = statusPoster(() => (driver === undefined ? undefined : status()), post);
   try {
     driver = new RaftDriver<ControlCommand>({
       id: data.id,
@@ -171,33 +177,61 @@ function run(data: ConsensusThreadData, port: NonNullable<typeof parentPort>): v
   const raft = driver;
   raft.onLeaderChange((leaderId, term, isMe) => post({ type: 'leader', leaderId, term, isMe, status: status() }));
   raft.start();
-  // Peers post here once an answer through the node's server told them the port (HEADER_DIRECT_PORT):
-  // then no message to this node waits for its main thread's event loop. Without it (the port
-  // refused) they keep using the node's server, which hands each batch to this thread.
-  let directPort: number | undefined;
-  let server: ServerType | undefined;
-  const listening = new Promise<void>((resolveListening) => {
-    try {
-      server = serve({ fetch: routes.fetch, hostname: data.host, port: 0 }, (info) => {
-        directPort = info.port;
-        resolveListening();
-      });
-      server.once('error', (err) => {
-        log('warn', { err: serializeError(err) }, 'the Raft thread cannot listen; peers reach it through the node server');
-        resolveListening();
-      });
-    } catch (err) {
+  void listenDirect(routes.fetch, data.host, log).then(({ server, port: directPort }) => {
+    post({ type: 'started', status: status(), truncatedBytes: storage.recovery.truncatedBytes, directPort });
+    serveMainThread(port, raft, routes.fetch, server, directPort, post);
+  });
+}
+
+/**
+ * Peers post here once an answer through the node's server told them the port (HEADER_DIRECT_PORT):
+ * then no message to this node waits for its main thread's event loop. Without it (it cannot
+ * listen) they keep using the node's server, which hands each batch to this thread.
+ */
+function listenDirect(fetch: (request: Request) => Response | Promise<Response>, host: string, log: (level: 'warn', fields: object, message: string) => void): Promise<{ server: ServerType | undefined; port: number | undefined }> {
+  return new Promise((resolveListening) => {
+    const cannot = (err: unknown) => {
       log('warn', { err: serializeError(err) }, 'the Raft thread cannot listen; peers reach it through the node server');
-      resolveListening();
+      resolveListening({ server: undefined, port: undefined });
+    };
+    try {
+      const server = serve({ fetch, hostname: host, port: 0 }, (info) => resolveListening({ server, port: info.port }));
+      server.once('error', cannot);
+    } catch (err) {
+      cannot(err);
     }
   });
-  void listening.then(() => post({ type: 'started', status: status(), truncatedBytes: storage.recovery.truncatedBytes, directPort }));
+}
 
+/** Takes the main thread's requests (ToConsensusThread); each with an id is settled by a `done`. */
+function serveMainThread(
+  port: NonNullable<typeof parentPort>,
+  raft: RaftDriver<ControlCommand>,
+  fetch: (request: Request) => Response | Promise<Response>,
+  server: ServerType | undefined,
+  directPort: number | undefined,
+  post: (message: FromConsensusThread) => void,
+): void {
   const settle = (id: number, work: Promise<unknown>) =>
     work.then(
       (value) => post({ type: 'done', id, value }),
       (err: unknown) => post({ type: 'done', id, error: serializeError(err) }),
     );
+  const inbound = async (m: { url: string; headers: Record<string, string>; body: string }): Promise<InboundAnswer> => {
+    const res = await fetch(new Request(m.url, { method: 'POST', headers: m.headers, body: m.body }));
+    return {
+      status: res.status,
+      headers: { ...Object.fromEntries(res.headers), ...(directPort === undefined ? {} : { [HEADER_DIRECT_PORT]: String(directPort) }) },
+      body: await res.text(),
+    };
+  };
+  const closeServer = () =>
+    new Promise<void>((closed) => {
+      if (server === undefined) return closed();
+      server.close(() => closed());
+      // Peers' kept-alive connections would hold the close up.
+      (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+    });
   port.on('message', (m: ToConsensusThread) => {
     switch (m.type) {
       case 'propose':
@@ -210,30 +244,10 @@ function run(data: ConsensusThreadData, port: NonNullable<typeof parentPort>): v
         void settle(m.id, raft.isLeader && raft.members().length >= 2 ? raft.transferLeadership() : Promise.resolve(undefined));
         break;
       case 'inbound':
-        void settle(
-          m.id,
-          Promise.resolve(routes.fetch(new Request(m.url, { method: 'POST', headers: m.headers, body: m.body }))).then(
-            async (res): Promise<InboundAnswer> => ({
-              status: res.status,
-              headers: { ...Object.fromEntries(res.headers), ...(directPort === undefined ? {} : { [HEADER_DIRECT_PORT]: String(directPort) }) },
-              body: await res.text(),
-            }),
-          ),
-        );
+        void settle(m.id, inbound(m));
         break;
       case 'stop':
-        void settle(
-          m.id,
-          raft.stop().then(
-            () =>
-              new Promise<void>((closed) => {
-                if (server === undefined) return closed();
-                server.close(() => closed());
-                // Peers' kept-alive connections would hold the close up.
-                (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-              }),
-          ),
-        );
+        void settle(m.id, raft.stop().then(closeServer));
         break;
     }
   });
