@@ -136,6 +136,7 @@ function run(data: ConsensusThreadData, port: NonNullable<typeof parentPort>): v
   const routes = createRaftRoutes({
     id: data.id,
     receive: (messages, from) => transport.answer(from, () => driver?.receive(messages)),
+    onPeerDirectPort: (from, directPort) => http.learnDirectPort(from, directPort),
     ...(data.secret === undefined ? {} : { secret: data.secret }),
   });
   const status = (): ConsensusThreadStatus => {
@@ -178,6 +179,7 @@ function run(data: ConsensusThreadData, port: NonNullable<typeof parentPort>): v
   raft.onLeaderChange((leaderId, term, isMe) => post({ type: 'leader', leaderId, term, isMe, status: status() }));
   raft.start();
   void listenDirect(routes.fetch, data.host, log).then(({ server, port: directPort }) => {
+    if (directPort !== undefined) http.advertiseDirectPort(directPort);
     post({ type: 'started', status: status(), truncatedBytes: storage.recovery.truncatedBytes, directPort });
     serveMainThread(port, raft, routes.fetch, server, directPort, post);
   });

@@ -37,6 +37,11 @@ export interface RaftRoutesOptions {
    * own request, so a leader hears its followers without its HTTP server (docs/architecture.md, "Raft in a thread of its own").
    */
   readonly receive: (messages: readonly RaftMessage[], from: NodeId) => readonly RaftMessage[] | void;
+  /**
+   * Told the direct port (HEADER_DIRECT_PORT) an accepted request's sender listens on, so that
+   * answers and later messages to it need not pass through its node's main thread.
+   */
+  readonly onPeerDirectPort?: (from: NodeId, port: string) => void;
   /** When set, batches addressed to another node are rejected (400). */
   readonly id?: NodeId;
   /** Cluster secret: when set, every request must carry a valid HMAC, or it is rejected with 401. */
@@ -112,6 +117,8 @@ export function createRaftRoutes(options: RaftRoutesOptions): RaftRoutes {
       return c.json({ error: { code: 'BAD_INPUT', message: `this is ${options.id}, not ${batch.to}` } }, 400);
     }
     counts.accepted++;
+    const senderPort = c.req.header(HEADER_DIRECT_PORT);
+    if (senderPort !== undefined) options.onPeerDirectPort?.(batch.from, senderPort);
     const replies = options.receive(batch.messages, batch.from);
     if (replies === undefined || replies.length === 0 || options.id === undefined) return c.body(null, 204);
     const answer = encodeRaftBatch({ from: options.id, to: batch.from, messages: [...replies] });
@@ -252,6 +259,7 @@ export class HttpRaftTransport implements RaftTransport {
   readonly #onReply: ((messages: readonly RaftMessage[]) => void) | undefined;
   readonly #probeEveryMs: number;
   #probeTimer: NodeJS.Timeout | undefined;
+  #ownDirectPort: string | undefined;
   readonly #peers = new Map<NodeId, PeerQueue>();
   #closed = false;
   readonly #counts = { batchesSent: 0, messagesSent: 0, requestsFailed: 0, messagesDropped: 0, repliesDropped: 0 };
@@ -275,6 +283,18 @@ export class HttpRaftTransport implements RaftTransport {
 
   get stats(): Readonly<{ batchesSent: number; messagesSent: number; requestsFailed: number; messagesDropped: number; repliesDropped: number }> {
     return { ...this.#counts };
+  }
+
+  /** Our own direct port, named on every request so that peers post there (see HEADER_DIRECT_PORT). */
+  advertiseDirectPort(port: number): void {
+    this.#ownDirectPort = String(port);
+  }
+
+  /** A peer named its direct port on a request it sent us: post there from now on. */
+  learnDirectPort(id: NodeId, port: string): void {
+    const peer = this.#peers.get(id);
+    const url = peer === undefined ? undefined : directUrl(peer.url, port);
+    if (peer !== undefined && url !== undefined) peer.direct = url; // its port now: a restarted peer listens on another
   }
 
   setPeers(members: readonly Member[]): void {
@@ -363,6 +383,7 @@ export class HttpRaftTransport implements RaftTransport {
     peer.inFlight = true;
     const body = encodeRaftBatch({ from: this.#id, to, messages });
     const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (this.#ownDirectPort !== undefined) headers[HEADER_DIRECT_PORT] = this.#ownDirectPort;
     const nonce = randomBytes(16).toString('hex');
     if (this.#secret !== undefined) {
       const timestamp = Date.now();
