@@ -36,6 +36,16 @@ const suite: BenchSuite = async (args) => {
       }
     })();
 
+    /** Waits for a restarted scheduler to follow; if it does not, says what it was doing. */
+    const rejoin = async (id: string, what: string) => {
+      try {
+        // A restart on a loaded 2-core machine (other benches beside) has taken over 30 s.
+        await c.waitFor(what, async () => (await c.status(id))?.role === 'follower', 120_000);
+      } catch (err) {
+        console.error(`failover: ${id} did not rejoin; its status:`, await c.status(id), '\nits stderr (end):', c.schedulers.get(id)?.stderr().slice(-3000));
+        throw err;
+      }
+    };
     const electMs: number[] = [];
     const placeMs: number[] = [];
     let term = 0;
@@ -54,7 +64,7 @@ const suite: BenchSuite = async (args) => {
       term = next.term;
       await c.schedulers.get(leader.id)?.exited;
       c.startScheduler(leader.id);
-      await c.waitFor('the killed scheduler to rejoin', async () => (await c.status(leader.id))?.role === 'follower', 30_000);
+      await rejoin(leader.id, 'the killed scheduler to rejoin');
     }
 
     // Graceful hand-over: SIGTERM transfers leadership before the process exits.
@@ -65,7 +75,7 @@ const suite: BenchSuite = async (args) => {
     const handoverMs = Date.now() - termAt;
     await c.schedulers.get(leader.id)?.exited;
     c.startScheduler(leader.id);
-    await c.waitFor('the stopped scheduler to rejoin', async () => (await c.status(leader.id))?.role === 'follower', 30_000);
+    await rejoin(leader.id, 'the stopped scheduler to rejoin');
 
     streaming = false;
     await stream;

@@ -297,7 +297,7 @@ async function startSchedulerRole(parts: NodeParts, url: string, server: NodeSer
     roleModule<typeof import('../scheduler/backlog.js')>('../scheduler/backlog.js'),
   ]);
   const log = logger.child({ role: 'scheduler', id: config.schedulerId });
-  const consensus = startConsensus({ config, selfUrl: url, logger: log, metrics });
+  const consensus = await startConsensus({ config, selfUrl: url, logger: log, metrics });
   server.serveRaft(consensus.routes.fetch);
   const leadership = new RaftLeadership(consensus.node, log);
   const registryMembership = new RegistryMembership(new WorkerStore(open('durable', 'scheduler-membership'), keys), {
@@ -466,11 +466,11 @@ function guardLeadership(consensus: Consensus, connections: ConnectionSet, logge
     const can = connections.unhealthyForMs(SCHEDULER_CONNECTIONS) < MAY_LEAD_PATIENCE_MS;
     if (can !== mayLead) {
       mayLead = can;
-      consensus.driver.setMayLead(can);
+      consensus.setMayLead(can);
       if (can) logger.info('Redis answers again: may lead');
       else logger.warn({ connections: connections.report().filter((c) => !c.healthy) }, 'Redis does not answer: not campaigning, and handing leadership over if held');
     }
-    if (!can && !handingOver && consensus.driver.isLeader) {
+    if (!can && !handingOver && consensus.isLeader) {
       handingOver = true;
       void consensus.handOver().finally(() => (handingOver = false));
     }

@@ -111,6 +111,8 @@ export class RaftCore {
 
   #electionElapsed = 0;
   #heartbeatElapsed = 0;
+  /** Leader: ticks since the last check that a majority answered (check-quorum, thesis §6.2). */
+  #quorumElapsed = 0;
   #randomizedElectionTimeout = 0;
 
   readonly #progress = new Map<NodeId, Progress>();
@@ -231,7 +233,7 @@ export class RaftCore {
    */
   quietTicks(): number {
     if (this.#role === 'leader') {
-      const toCheck = this.#options.electionTicks - this.#electionElapsed;
+      const toCheck = Math.min(this.#options.electionTicks - this.#electionElapsed, this.#options.checkQuorum ? this.#options.quorumTicks - this.#quorumElapsed : Infinity);
       const beats = this.#pendingReads.length > 0 || [...this.#progress.keys()].some((id) => id !== this.id);
       const toBeat = beats ? this.#options.heartbeatTicks - this.#heartbeatElapsed : Infinity;
       return Math.max(0, Math.min(toCheck, toBeat) - 1);
@@ -492,6 +494,7 @@ export class RaftCore {
     this.#leaderId = NONE;
     this.#electionElapsed = 0;
     this.#heartbeatElapsed = 0;
+    this.#quorumElapsed = 0;
     this.#resetRandomizedElectionTimeout();
     this.#votes.clear();
     this.#progress.clear();
@@ -524,17 +527,19 @@ export class RaftCore {
       if (pr.ticksSinceContact !== undefined) pr.ticksSinceContact++;
       if (pr.state === 'snapshot') pr.ticksSinceSnapshot++;
     }
+    this.#quorumElapsed++;
+    if (this.#options.checkQuorum && this.#quorumElapsed >= this.#options.quorumTicks) {
+      this.#quorumElapsed = 0;
+      // Thesis §6.2: a leader that has not heard from a majority in an election timeout (quorumTicks)
+      // steps down, so a leader cut off in a minority partition stops claiming leadership.
+      if (!this.#quorumActive()) {
+        this.#becomeFollower(this.#term, NONE);
+        return;
+      }
+      for (const [id, pr] of this.#progress) pr.recentActive = id === this.id;
+    }
     if (this.#electionElapsed >= this.#options.electionTicks) {
       this.#electionElapsed = 0;
-      if (this.#options.checkQuorum) {
-        // Thesis §6.2: a leader that has not heard from a majority in an election timeout steps down,
-        // so a leader cut off in a minority partition stops claiming leadership.
-        if (!this.#quorumActive()) {
-          this.#becomeFollower(this.#term, NONE);
-          return;
-        }
-        for (const [id, pr] of this.#progress) pr.recentActive = id === this.id;
-      }
       if (this.#leadTransferee !== NONE) this.#leadTransferee = NONE; // transfer timed out (thesis §3.10)
     }
     if (this.#heartbeatElapsed >= this.#options.heartbeatTicks) {

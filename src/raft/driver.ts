@@ -46,6 +46,8 @@ export interface RaftDriverOptions<Command = unknown> {
    * @default 2
    */
   readonly heartbeatTicks?: number;
+  /** Ticks a leader waits to hear from a majority before stepping down (RaftCoreOptions.quorumTicks). @default electionTicks */
+  readonly quorumTicks?: number;
   /** @default true */
   readonly preVote?: boolean;
   /** @default true */
@@ -62,6 +64,11 @@ export interface RaftDriverOptions<Command = unknown> {
   readonly requestTimeoutMs?: number;
   /** Election jitter; seeded from crypto.randomInt by default. */
   readonly random?: RandomSource;
+  /**
+   * Called after the driver handled what the core had ready (a tick, a message, a proposal): the
+   * moment its status() may have changed, e.g. to mirror it in another thread.
+   */
+  readonly onProcessed?: () => void;
   /** Told about failures the driver cannot hand to a caller (a failed fsync stops the driver). */
   readonly onError?: (err: Error) => void;
 }
@@ -176,6 +183,7 @@ export class RaftDriver<Command = unknown> {
           random: merged.random ?? new SeededRandom(randomInt(0x7fffffff)),
           electionTicks: merged.electionTicks,
           heartbeatTicks: merged.heartbeatTicks,
+          ...(merged.quorumTicks === undefined ? {} : { quorumTicks: merged.quorumTicks }),
           preVote: merged.preVote,
           checkQuorum: merged.checkQuorum,
         },
@@ -397,8 +405,10 @@ export class RaftDriver<Command = unknown> {
   #process(): void {
     if (this.#processing || this.#stopped) return;
     this.#processing = true;
+    let handled = false;
     try {
       while (this.#core.hasReady()) {
+        handled = true;
         const rd = this.#core.ready();
         try {
           this.#handleReady(rd);
@@ -414,6 +424,7 @@ export class RaftDriver<Command = unknown> {
     }
     // An input may have brought an acting tick nearer (a new leader heartbeats; a node may lead again).
     if (this.#started) this.#planTick();
+    if (handled) this.#options.onProcessed?.();
   }
 
   #handleReady(rd: Ready): void {

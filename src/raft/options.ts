@@ -33,6 +33,14 @@ export interface RaftCoreOptions {
    */
   readonly checkQuorum?: boolean;
   /**
+   * With checkQuorum, how many ticks a leader waits to hear from a majority before it steps down
+   * (thesis §6.2 says one election timeout, the default). Longer keeps a leader whose answers come
+   * late (a loaded machine) from stepping down and forcing an election nobody needed; a leader cut
+   * off in a minority then believes it leads that much longer (its writes are fenced by term).
+   * @default electionTicks
+   */
+  readonly quorumTicks?: number;
+  /**
    * Most entries in one AppendEntries message.
    * @default 64
    */
@@ -62,9 +70,11 @@ function positiveInteger(name: string, value: number): void {
 export function resolveRaftCoreOptions(options: RaftCoreOptions): ResolvedRaftCoreOptions {
   if (typeof options.id !== 'string' || options.id.length === 0) throw new TypeError(`id must be a non-empty string, got ${JSON.stringify(options.id)}`);
   if (options.random === undefined || typeof options.random.nextInt !== 'function') throw new TypeError('random must be a RandomSource with nextInt(bound)');
-  const resolved = { ...RAFT_CORE_DEFAULTS, ...stripUndefined(options) } as ResolvedRaftCoreOptions;
+  const merged = { ...RAFT_CORE_DEFAULTS, ...stripUndefined(options) };
+  const resolved = { ...merged, quorumTicks: merged.quorumTicks ?? merged.electionTicks } as ResolvedRaftCoreOptions;
   positiveInteger('electionTicks', resolved.electionTicks);
   positiveInteger('heartbeatTicks', resolved.heartbeatTicks);
+  positiveInteger('quorumTicks', resolved.quorumTicks);
   positiveInteger('maxEntriesPerMessage', resolved.maxEntriesPerMessage);
   positiveInteger('maxUncommittedEntries', resolved.maxUncommittedEntries);
   if (resolved.heartbeatTicks >= resolved.electionTicks) {

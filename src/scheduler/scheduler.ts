@@ -255,7 +255,7 @@ export class Scheduler {
     const { store, blocking, leadership, logger } = this.#deps;
     while (this.#running) {
       if (leadership.term === undefined) {
-        await sleep(100);
+        await this.#leadingOrAfter(100);
         continue;
       }
       try {
@@ -275,6 +275,21 @@ export class Scheduler {
         await sleep(500);
       }
     }
+  }
+
+  /** Resolves once this scheduler leads, or after `ms`: a new leader takes its first wake notice at once, not at the next look. */
+  #leadingOrAfter(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      const unsubscribe = this.#deps.leadership.onChange((term) => {
+        if (term !== undefined) done();
+      });
+    });
   }
 
   /**

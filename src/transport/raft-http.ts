@@ -10,17 +10,38 @@ export const RAFT_MESSAGE_PATH = '/raft/message';
 const HEADER_TIMESTAMP = 'x-raft-timestamp';
 const HEADER_NONCE = 'x-raft-nonce';
 const HEADER_SIGNATURE = 'x-raft-signature';
+/**
+ * On an answer: the port where this node's Raft thread takes messages itself (src/node/consensus-thread.ts),
+ * on the same host as the URL the request went to. A sender then posts there, and goes back to the
+ * configured URL (which tells the port again) when a post there fails.
+ */
+export const HEADER_DIRECT_PORT = 'x-raft-direct-port';
 
 /** HMAC-SHA256 over timestamp, nonce and body: the body cannot be altered, nor the request replayed later. */
 export function signRaftRequest(secret: string, timestamp: number, nonce: string, body: string): string {
   return createHmac('sha256', secret).update(`${timestamp}\n${nonce}\n${body}`).digest('hex');
 }
 
+/** The answer in a response's body, signed over the request's nonce (never a valid request nonce: it is not hex). */
+export function signRaftReply(secret: string, requestNonce: string, body: string): string {
+  return signRaftRequest(secret, 0, `reply:${requestNonce}`, body);
+}
+
 // ── Server side ──────────────────────────────────────────────────────────────────────────────
 
 export interface RaftRoutesOptions {
-  /** Receives each authenticated, validated batch (usually `(m) => driver.receive(m)`). */
-  readonly receive: (messages: readonly RaftMessage[], from: NodeId) => void;
+  /**
+   * Receives each authenticated, validated batch (usually `(m) => driver.receive(m)`). What it
+   * returns, the messages for `from` the batch gave rise to at once (votes, append responses), goes
+   * back in the response's body rather than in a request of our own: the sender reads them off its
+   * own request, so a leader hears its followers without its HTTP server (docs/architecture.md, "Raft in a thread of its own").
+   */
+  readonly receive: (messages: readonly RaftMessage[], from: NodeId) => readonly RaftMessage[] | void;
+  /**
+   * Told the direct port (HEADER_DIRECT_PORT) an accepted request's sender listens on, so that
+   * answers and later messages to it need not pass through its node's main thread.
+   */
+  readonly onPeerDirectPort?: (from: NodeId, port: string) => void;
   /** When set, batches addressed to another node are rejected (400). */
   readonly id?: NodeId;
   /** Cluster secret: when set, every request must carry a valid HMAC, or it is rejected with 401. */
@@ -96,8 +117,15 @@ export function createRaftRoutes(options: RaftRoutesOptions): RaftRoutes {
       return c.json({ error: { code: 'BAD_INPUT', message: `this is ${options.id}, not ${batch.to}` } }, 400);
     }
     counts.accepted++;
-    options.receive(batch.messages, batch.from);
-    return c.body(null, 204);
+    const senderPort = c.req.header(HEADER_DIRECT_PORT);
+    if (senderPort !== undefined) options.onPeerDirectPort?.(batch.from, senderPort);
+    const replies = options.receive(batch.messages, batch.from);
+    if (replies === undefined || replies.length === 0 || options.id === undefined) return c.body(null, 204);
+    const answer = encodeRaftBatch({ from: options.id, to: batch.from, messages: [...replies] });
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    // Signed over the request's nonce: an answer is good for that one request only.
+    if (options.secret !== undefined) headers[HEADER_SIGNATURE] = signRaftReply(options.secret, c.req.header(HEADER_NONCE) ?? '', answer);
+    return c.body(answer, 200, headers);
   });
   return Object.assign(app, { stats: liveStats(counts) });
 }
@@ -191,12 +219,28 @@ export interface HttpRaftTransportOptions {
   readonly maxQueuedMessages?: number;
   /** @default globalThis.fetch */
   readonly fetch?: typeof fetch;
+  /**
+   * Ask each peer's URL for its Raft thread's own port (HEADER_DIRECT_PORT), every this many ms
+   * until it is known, so that the first vote between two followers need not pass through a peer's
+   * main thread. 0: only learn it from answers to messages.
+   * @default 1000
+   */
+  readonly probeDirectEveryMs?: number;
+  /**
+   * Messages a peer sent back in a response's body (see RaftRoutesOptions.receive). Without it they
+   * are dropped, and Raft retries.
+   */
+  readonly onReply?: (messages: readonly RaftMessage[]) => void;
 }
 
-export const HTTP_RAFT_TRANSPORT_DEFAULTS = Object.freeze({ timeoutMs: 1000, maxBatchMessages: 512, maxQueuedMessages: 8192 });
+export const HTTP_RAFT_TRANSPORT_DEFAULTS = Object.freeze({ timeoutMs: 1000, maxBatchMessages: 512, maxQueuedMessages: 8192, probeDirectEveryMs: 1000 });
 
 interface PeerQueue {
   url: string;
+  /** Where the peer's Raft thread listens, once an answer from `url` told (HEADER_DIRECT_PORT). */
+  direct: string | undefined;
+  /** A GET asking `url` for the direct port is under way. */
+  probing: boolean;
   queue: RaftMessage[];
   inFlight: boolean;
 }
@@ -212,9 +256,13 @@ export class HttpRaftTransport implements RaftTransport {
   readonly #maxBatch: number;
   readonly #maxQueued: number;
   readonly #fetch: typeof fetch;
+  readonly #onReply: ((messages: readonly RaftMessage[]) => void) | undefined;
+  readonly #probeEveryMs: number;
+  #probeTimer: NodeJS.Timeout | undefined;
+  #ownDirectPort: string | undefined;
   readonly #peers = new Map<NodeId, PeerQueue>();
   #closed = false;
-  readonly #counts = { batchesSent: 0, messagesSent: 0, requestsFailed: 0, messagesDropped: 0 };
+  readonly #counts = { batchesSent: 0, messagesSent: 0, requestsFailed: 0, messagesDropped: 0, repliesDropped: 0 };
 
   constructor(options: HttpRaftTransportOptions) {
     if (typeof options.id !== 'string' || options.id.length === 0) throw new RingpoolError('CONFIG', `id must be a non-empty string, got ${JSON.stringify(options.id)}`);
@@ -227,11 +275,26 @@ export class HttpRaftTransport implements RaftTransport {
       if (!Number.isInteger(v) || v <= 0) throw new RangeError(`${name} must be a positive integer, got ${String(v)}`);
     }
     this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#onReply = options.onReply;
+    this.#probeEveryMs = options.probeDirectEveryMs ?? HTTP_RAFT_TRANSPORT_DEFAULTS.probeDirectEveryMs;
+    if (!Number.isInteger(this.#probeEveryMs) || this.#probeEveryMs < 0) throw new RangeError(`probeDirectEveryMs must be a non-negative integer, got ${String(this.#probeEveryMs)}`);
     for (const [id, url] of Object.entries(options.peers ?? {})) this.#setPeer(id, url);
   }
 
-  get stats(): Readonly<{ batchesSent: number; messagesSent: number; requestsFailed: number; messagesDropped: number }> {
+  get stats(): Readonly<{ batchesSent: number; messagesSent: number; requestsFailed: number; messagesDropped: number; repliesDropped: number }> {
     return { ...this.#counts };
+  }
+
+  /** Our own direct port, named on every request so that peers post there (see HEADER_DIRECT_PORT). */
+  advertiseDirectPort(port: number): void {
+    this.#ownDirectPort = String(port);
+  }
+
+  /** A peer named its direct port on a request it sent us: post there from now on. */
+  learnDirectPort(id: NodeId, port: string): void {
+    const peer = this.#peers.get(id);
+    const url = peer === undefined ? undefined : directUrl(peer.url, port);
+    if (peer !== undefined && url !== undefined) peer.direct = url; // its port now: a restarted peer listens on another
   }
 
   setPeers(members: readonly Member[]): void {
@@ -252,14 +315,66 @@ export class HttpRaftTransport implements RaftTransport {
 
   close(): void {
     this.#closed = true;
+    clearTimeout(this.#probeTimer);
     for (const p of this.#peers.values()) p.queue = [];
   }
 
   #setPeer(id: NodeId, url: string): void {
     const base = url.replace(/\/+$/, '');
     const existing = this.#peers.get(id);
-    if (existing !== undefined) existing.url = base;
-    else this.#peers.set(id, { url: base, queue: [], inFlight: false });
+    if (existing !== undefined) {
+      if (existing.url !== base) existing.direct = undefined;
+      existing.url = base;
+    } else this.#peers.set(id, { url: base, direct: undefined, probing: false, queue: [], inFlight: false });
+    this.#probeSoon(0);
+  }
+
+  /** Asks, in `ms`, every peer whose direct port is unknown; again every probeDirectEveryMs while one is. */
+  #probeSoon(ms: number): void {
+    if (this.#probeEveryMs === 0 || this.#closed || this.#probeTimer !== undefined) return;
+    this.#probeTimer = setTimeout(() => {
+      this.#probeTimer = undefined;
+      let unknown = false;
+      for (const peer of this.#peers.values()) {
+        if (peer.direct !== undefined) continue;
+        unknown = true;
+        if (!peer.probing) this.#probe(peer);
+      }
+      if (unknown) this.#probeSoon(this.#probeEveryMs);
+    }, ms);
+    this.#probeTimer.unref();
+  }
+
+  #probe(peer: PeerQueue): void {
+    peer.probing = true;
+    const url = peer.url;
+    this.#fetch(`${url}${RAFT_MESSAGE_PATH}`, { method: 'GET', signal: AbortSignal.timeout(this.#timeoutMs) })
+      .then(async (res) => {
+        await res.arrayBuffer().catch(() => undefined);
+        if (peer.direct === undefined && peer.url === url) peer.direct = directUrl(url, res.headers.get(HEADER_DIRECT_PORT));
+      })
+      .catch(() => {})
+      .finally(() => (peer.probing = false));
+  }
+
+  /** A peer's answers to our batch: only a batch from that peer to us is taken. */
+  #reply(from: NodeId, body: string, nonce: string, signature: string | null): void {
+    if (this.#closed || this.#onReply === undefined) return;
+    if (this.#secret !== undefined) {
+      const expected = Buffer.from(signRaftReply(this.#secret, nonce, body), 'hex');
+      const given = Buffer.from(signature ?? '', 'hex');
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        this.#counts.repliesDropped++;
+        return;
+      }
+    }
+    try {
+      const batch = decodeRaftBatch(body);
+      if (batch.from === from && batch.to === this.#id) this.#onReply(batch.messages);
+      else this.#counts.repliesDropped++;
+    } catch {
+      this.#counts.repliesDropped++;
+    }
   }
 
   #flush(to: NodeId, peer: PeerQueue): void {
@@ -268,25 +383,38 @@ export class HttpRaftTransport implements RaftTransport {
     peer.inFlight = true;
     const body = encodeRaftBatch({ from: this.#id, to, messages });
     const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (this.#ownDirectPort !== undefined) headers[HEADER_DIRECT_PORT] = this.#ownDirectPort;
+    const nonce = randomBytes(16).toString('hex');
     if (this.#secret !== undefined) {
       const timestamp = Date.now();
-      const nonce = randomBytes(16).toString('hex');
       headers[HEADER_TIMESTAMP] = String(timestamp);
       headers[HEADER_NONCE] = nonce;
       headers[HEADER_SIGNATURE] = signRaftRequest(this.#secret, timestamp, nonce, body);
     }
-    this.#fetch(`${peer.url}${RAFT_MESSAGE_PATH}`, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.#timeoutMs) })
+    const direct = peer.direct;
+    this.#fetch(`${direct ?? peer.url}${RAFT_MESSAGE_PATH}`, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.#timeoutMs) })
       .then(async (res) => {
-        await res.arrayBuffer().catch(() => undefined); // drain so the connection is reused
+        // Read to the end (so the connection is reused): a 200 carries the peer's answers.
+        const reply = await res.text().catch(() => '');
+        if (direct === undefined) peer.direct = directUrl(peer.url, res.headers.get(HEADER_DIRECT_PORT));
+        else if (!res.ok) {
+          peer.direct = undefined;
+          this.#probeSoon(this.#probeEveryMs);
+        }
         if (res.ok) {
           this.#counts.batchesSent++;
           this.#counts.messagesSent += messages.length;
+          if (res.status === 200 && reply.length > 0) this.#reply(to, reply, nonce, res.headers.get(HEADER_SIGNATURE));
         } else {
           this.#counts.requestsFailed++;
           this.#counts.messagesDropped += messages.length;
         }
       })
       .catch(() => {
+        if (direct !== undefined && peer.direct === direct) {
+          peer.direct = undefined; // back to the configured URL, and ask it again
+          this.#probeSoon(this.#probeEveryMs);
+        }
         this.#counts.requestsFailed++;
         this.#counts.messagesDropped += messages.length;
       })
@@ -295,4 +423,12 @@ export class HttpRaftTransport implements RaftTransport {
         this.#flush(to, peer);
       });
   }
+}
+
+/** The peer's Raft thread's own address: the host of its configured plain-HTTP URL, at the port it told. */
+function directUrl(url: string, port: string | null): string | undefined {
+  if (port === null || !/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) return undefined;
+  const at = new URL(url);
+  if (at.protocol !== 'http:') return undefined;
+  return `http://${at.hostname}:${port}`; // an IPv6 hostname keeps its brackets
 }

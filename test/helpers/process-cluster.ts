@@ -78,7 +78,8 @@ async function startLinkProxy(targetPort: number): Promise<LinkProxy> {
         return;
       }
       const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host' && k !== 'content-length') headers[k] = v;
+      // Nor the Raft thread's direct port (x-raft-direct-port, either way): learnt, it would route around this link.
+      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host' && k !== 'content-length' && k !== 'x-raft-direct-port') headers[k] = v;
       fetch(`http://127.0.0.1:${targetPort}${req.url ?? '/'}`, { method: req.method ?? 'POST', headers, body: Buffer.concat(chunks) })
         .then(async (r) => {
           res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' });

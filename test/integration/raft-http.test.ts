@@ -172,3 +172,65 @@ describe('Raft over HTTP, three drivers in one process', () => {
     await waitFor('the cluster to keep working', () => (group.every((n) => n.applied.includes('signed')) ? true : undefined));
   }, 120_000);
 });
+
+describe('HttpRaftTransport answers and direct ports', () => {
+  const opened: ServerType[] = [];
+  afterAll(() => {
+    for (const s of opened) s.close();
+  });
+  const serveFetch = (fetch: (r: Request) => Response | Promise<Response>): Promise<string> =>
+    new Promise((resolve) => {
+      opened.push(serve({ fetch, hostname: '127.0.0.1', port: 0 }, (info: AddressInfo) => resolve(`http://127.0.0.1:${info.port}`)));
+    });
+  const heartbeat = { type: 'heartbeat', from: 'q', to: 'p', term: 2, commit: 0, context: '' } as const;
+  const answer = { type: 'appendResponse', from: 'p', to: 'q', term: 2, index: 0, reject: false, rejectHint: 0, rejectHintTerm: 0 } as const;
+
+  it("a peer's answers come back in the response body, signed for that request; a forged one is dropped", async () => {
+    const secret = 'a-cluster-secret-of-some-length';
+    const p = createRaftRoutes({ id: 'p', secret, receive: () => [answer] });
+    const forger = createRaftRoutes({ id: 'p', secret: 'another-secret-of-some-length', receive: () => [answer] });
+    // The forger checks requests with its own secret: let it accept ours, then sign its answer wrongly.
+    const url = await serveFetch(p.fetch);
+    const forgedUrl = await serveFetch(async (r) => {
+      const body = await r.text();
+      const res = await forger.fetch(new Request(r.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body }));
+      return res.status === 401 ? new Response(encodeRaftBatch({ from: 'p', to: 'q', messages: [answer] }), { status: 200, headers: { 'x-raft-signature': 'ab'.repeat(32) } }) : res;
+    });
+    const got: string[] = [];
+    const t = new HttpRaftTransport({ id: 'q', secret, peers: { p: url, f: forgedUrl }, probeDirectEveryMs: 0, onReply: (ms) => got.push(...ms.map((m) => `${m.from}:${m.type}`)) });
+    t.send('p', [heartbeat]);
+    await waitFor('the answer', () => (got.length > 0 ? true : undefined));
+    expect(got).toEqual(['p:appendResponse']);
+    t.send('f', [{ ...heartbeat, to: 'f' }]);
+    await waitFor('the forged answer dropped', () => (t.stats.repliesDropped === 1 ? true : undefined));
+    expect(got).toEqual(['p:appendResponse']);
+    t.close();
+  });
+
+  it("posts to a peer's direct port once an answer names it, and back to its URL when that fails", async () => {
+    const seen: string[] = [];
+    const routesAt = (where: string) => createRaftRoutes({ id: 'p', receive: () => void seen.push(where) });
+    const direct = routesAt('direct');
+    const directUrl = await serveFetch(direct.fetch);
+    let directUp = true;
+    const viaUrl = routesAt('url');
+    const url = await serveFetch(async (r) => {
+      const res = await viaUrl.fetch(r);
+      return new Response(res.body, { status: res.status, headers: { 'x-raft-direct-port': new URL(directUrl).port } });
+    });
+    const t = new HttpRaftTransport({ id: 'q', peers: { p: url }, probeDirectEveryMs: 0, fetch: (input, init) => (directUp || !String(input).startsWith(directUrl) ? fetch(input, init) : Promise.reject(new Error('connection refused'))) });
+    const sendAndWait = async (n: number) => {
+      t.send('p', [heartbeat]);
+      await waitFor(`message ${n}`, () => (seen.length === n && t.stats.batchesSent === n ? true : undefined));
+    };
+    await sendAndWait(1);
+    await sendAndWait(2);
+    expect(seen).toEqual(['url', 'direct']);
+    directUp = false;
+    t.send('p', [heartbeat]); // fails: the direct port is forgotten
+    await waitFor('the failure', () => (t.stats.requestsFailed === 1 ? true : undefined));
+    await sendAndWait(3);
+    expect(seen).toEqual(['url', 'direct', 'url']);
+    t.close();
+  });
+});

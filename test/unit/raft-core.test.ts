@@ -51,6 +51,47 @@ describe('RaftCore', () => {
     expect(alone.quietTicks()).toBeGreaterThan(1);
   });
 
+  it('Raft thesis §6.2: a leader that hears no majority steps down after quorumTicks (by default one election timeout)', () => {
+    /** Leader `a` of a, b, c, elected with b's votes; then nobody answers it. */
+    const leaderOfThree = (quorumTicks?: number): RaftCore => {
+      const a = new RaftCore({ id: 'a', random: new SeededRandom(1), electionTicks: 10, heartbeatTicks: 2, ...(quorumTicks === undefined ? {} : { quorumTicks }) }, bootstrapState([{ id: 'a' }, { id: 'b' }, { id: 'c' }]));
+      const drain = () => {
+        while (a.hasReady()) {
+          a.ready();
+          a.advance();
+        }
+      };
+      drain();
+      a.campaign();
+      drain();
+      a.step({ type: 'preVoteResponse', from: 'b', to: 'a', term: a.term + 1, reject: false });
+      drain();
+      a.step({ type: 'voteResponse', from: 'b', to: 'a', term: a.term, reject: false });
+      drain();
+      expect(a.role).toBe('leader');
+      return a;
+    };
+    const ticks = (core: RaftCore, n: number) => {
+      for (let i = 0; i < n; i++) {
+        core.tick();
+        while (core.hasReady()) {
+          core.ready();
+          core.advance();
+        }
+      }
+    };
+    const byDefault = leaderOfThree();
+    ticks(byDefault, 10);
+    expect(byDefault.role).toBe('follower');
+    // b's vote counted as contact once; a window with no answer at all is what deposes it.
+    const patient = leaderOfThree(40);
+    ticks(patient, 39);
+    expect(patient.role).toBe('leader');
+    ticks(patient, 1);
+    expect(patient.role).toBe('follower');
+    expect(() => new RaftCore({ id: 'a', random: new SeededRandom(1), quorumTicks: 0 }, bootstrapState([{ id: 'a' }]))).toThrow('quorumTicks must be a positive integer, got 0');
+  });
+
   it('refuses input between ready() and advance()', () => {
     const core = single();
     core.campaign();
