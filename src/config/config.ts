@@ -44,6 +44,13 @@ export const ConfigSchema = z.object({
   schedulerId: z.string().regex(NODE_ID, 'letters, digits, _ and - only').default('s1'),
   /** Every scheduler of the Raft group as `id=URL` (this one included); empty: a group of one. */
   peers: z.array(z.string().regex(new RegExp(`^${NODE_ID_BODY}=https?://\\S+$`), 'each peer must be id=http://host:port')).default([]),
+  /**
+   * Where this scheduler's Raft thread takes its peers' messages itself (docs/architecture.md, "Raft in
+   * a thread of its own"), on `host`: 0 any free port (peers learn it from the node's answers), a
+   * port number where only fixed ports are let through, `off` to take every message through the
+   * node's server (`--peers` URLs) where peers cannot reach other ports.
+   */
+  raftDirectPort: z.union([z.literal('off'), z.coerce.number().int().min(0).max(65_535)]).default(0),
   /** A worker whose heartbeat is older than this is presumed dead, ms. */
   leaseMs: z.coerce.number().int().min(200).max(600_000).default(2000),
   heartbeatMs: z.coerce.number().int().min(50).max(60_000).default(500),
@@ -141,6 +148,7 @@ export const ENV: Readonly<Record<string, keyof Config>> = {
   RINGPOOL_LOAD_BOUND: 'loadBound',
   RINGPOOL_CACHE_BYTES: 'cacheBytes',
   RINGPOOL_STEAL_AFTER_MS: 'stealAfterMs',
+  RINGPOOL_RAFT_DIRECT_PORT: 'raftDirectPort',
   RINGPOOL_BODY_LIMIT: 'bodyLimitBytes',
   RINGPOOL_MAX_MODULE_BYTES: 'maxModuleBytes',
   RINGPOOL_LOG_LEVEL: 'logLevel',

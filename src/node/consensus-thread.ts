@@ -16,6 +16,8 @@ export interface ConsensusThreadData {
   readonly members: readonly Member[];
   /** Where the node's HTTP server listens: the Raft thread's own listener takes the same host, any free port. */
   readonly host: string;
+  /** The Raft thread's own port (Config.raftDirectPort): 0 any free one, `off` none. */
+  readonly directPort: number | 'off';
   readonly secret?: string;
   readonly tickMs: number;
   readonly electionTicks: number;
@@ -178,7 +180,7 @@ function run(data: ConsensusThreadData, port: NonNullable<typeof parentPort>): v
   const raft = driver;
   raft.onLeaderChange((leaderId, term, isMe) => post({ type: 'leader', leaderId, term, isMe, status: status() }));
   raft.start();
-  void listenDirect(routes.fetch, data.host, log).then(({ server, port: directPort }) => {
+  void listenDirect(routes.fetch, data.host, data.directPort, log).then(({ server, port: directPort }) => {
     if (directPort !== undefined) http.advertiseDirectPort(directPort);
     post({ type: 'started', status: status(), truncatedBytes: storage.recovery.truncatedBytes, directPort });
     serveMainThread(port, raft, routes.fetch, server, directPort, post);
@@ -190,14 +192,15 @@ function run(data: ConsensusThreadData, port: NonNullable<typeof parentPort>): v
  * then no message to this node waits for its main thread's event loop. Without it (it cannot
  * listen) they keep using the node's server, which hands each batch to this thread.
  */
-function listenDirect(fetch: (request: Request) => Response | Promise<Response>, host: string, log: (level: 'warn', fields: object, message: string) => void): Promise<{ server: ServerType | undefined; port: number | undefined }> {
+function listenDirect(fetch: (request: Request) => Response | Promise<Response>, host: string, wanted: number | 'off', log: (level: 'warn', fields: object, message: string) => void): Promise<{ server: ServerType | undefined; port: number | undefined }> {
+  if (wanted === 'off') return Promise.resolve({ server: undefined, port: undefined });
   return new Promise((resolveListening) => {
     const cannot = (err: unknown) => {
       log('warn', { err: serializeError(err) }, 'the Raft thread cannot listen; peers reach it through the node server');
       resolveListening({ server: undefined, port: undefined });
     };
     try {
-      const server = serve({ fetch, hostname: host, port: 0 }, (info) => resolveListening({ server, port: info.port }));
+      const server = serve({ fetch, hostname: host, port: wanted }, (info) => resolveListening({ server, port: info.port }));
       server.once('error', cannot);
     } catch (err) {
       cannot(err);

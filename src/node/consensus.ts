@@ -70,6 +70,7 @@ export async function startConsensus(args: { config: Config; selfUrl: string; lo
     dir: join(resolve(config.dataDir), 'raft', config.schedulerId),
     members,
     host: config.host,
+    directPort: config.raftDirectPort,
     ...(config.clusterSecret ? { secret: config.clusterSecret } : {}),
     ...RAFT_TIMING,
     ...args.timing,
