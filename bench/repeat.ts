@@ -1,4 +1,4 @@
-// `--runs N`: a suite run N times, each in a fresh process, and the median of every numeric figure.
+// `--repeat N`: a suite run N times, each in a fresh process, and the median of every numeric figure.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { printTable } from './report.js';

@@ -1,4 +1,4 @@
-// `npm run bench -- <suite> [--json] [--runs N] [--timeout-s N] [suite options]`: runs one benchmark suite from bench/<suite>.ts.
+// `npm run bench -- <suite> [--json] [--repeat N] [--timeout-s N] [suite options]`: runs one benchmark suite from bench/<suite>.ts.
 // Whatever way the run ends (done, a thrown error, Ctrl-C, SIGTERM, SIGHUP, the time limit), every
 // process it started, at any depth, is stopped and every temporary directory it made is removed.
 import { killDescendants, removeTempDirs, snapshotDescendants } from './cleanup.js';
@@ -85,12 +85,12 @@ setTimeout(() => finish(124, `time limit of ${timeoutS} s reached`), timeoutS * 
 // Processes a suite killed leave their children to init: remember every descendant while it lives.
 setInterval(snapshotDescendants, 1000).unref();
 
-const runs = numberFlag(rest, 'runs', 1);
+const runs = numberFlag(rest, 'repeat', 1);
 if (!Number.isInteger(runs) || runs < 1) {
-  console.error(`--runs must be a whole number of runs, 1 or more, got "${rest[rest.indexOf('--runs') + 1] ?? ''}"`);
+  console.error(`--repeat must be a whole number of runs, 1 or more, got "${rest[rest.indexOf('--repeat') + 1] ?? ''}"`);
   process.exit(2);
 }
-const withoutRunnerFlags = rest.filter((a, i) => !['--json', '--timeout-s', '--runs'].includes(a) && !['--timeout-s', '--runs'].includes(rest[i - 1] ?? ''));
+const withoutRunnerFlags = rest.filter((a, i) => !['--json', '--timeout-s', '--repeat'].includes(a) && !['--timeout-s', '--repeat'].includes(rest[i - 1] ?? ''));
 try {
   if (runs > 1) {
     // Each run in a process of its own, one after the other; the medians are what the docs quote.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { medianFigures } from '../../bench/repeat.js';
 
-describe('bench --runs: medians of the runs', () => {
+describe('bench --repeat: medians of the runs', () => {
   it('takes the median of each numeric figure, odd and even counts', () => {
     expect(medianFigures([{ a: 3, b: 1 }, { a: 1, b: 4 }, { a: 2, b: 9 }])).toEqual({ a: 2, b: 4 });
     expect(medianFigures([{ a: 1 }, { a: 4 }, { a: 2 }, { a: 10 }])).toEqual({ a: 3 });
