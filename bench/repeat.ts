@@ -20,7 +20,7 @@ export async function repeatSuite(suite: string, args: readonly string[], runs: 
   const medians = medianFigures(each);
   const keys = Object.keys(medians);
   printTable(`${suite}: ${runs} runs and their median`, [['figure', ...each.map((_, i) => `run ${i + 1}`), 'median'], ...keys.map((k) => [k, ...each.map((f) => show(f[k])), show(medians[k])])]);
-  return { ...medians, runs, each };
+  return { ...medians, repeat: runs, each };
 }
 
 /** Median of each figure that is a number in every run; a figure that is not keeps the first run's value. */
