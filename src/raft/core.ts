@@ -233,7 +233,11 @@ export class RaftCore {
    */
   quietTicks(): number {
     if (this.#role === 'leader') {
-      const toCheck = Math.min(this.#options.electionTicks - this.#electionElapsed, this.#options.checkQuorum ? this.#options.quorumTicks - this.#quorumElapsed : Infinity);
+      // A leader's election timeout acts only on a leadership transfer (it gives up on it); with
+      // check-quorum its quorum timeout acts; without, the election timeout bounds the sleep.
+      const toElection = this.#options.electionTicks - this.#electionElapsed;
+      const toQuorum = this.#options.checkQuorum ? this.#options.quorumTicks - this.#quorumElapsed : toElection;
+      const toCheck = this.#leadTransferee !== NONE ? Math.min(toElection, toQuorum) : toQuorum;
       const beats = this.#pendingReads.length > 0 || [...this.#progress.keys()].some((id) => id !== this.id);
       const toBeat = beats ? this.#options.heartbeatTicks - this.#heartbeatElapsed : Infinity;
       return Math.max(0, Math.min(toCheck, toBeat) - 1);

@@ -49,6 +49,22 @@ describe('RaftCore', () => {
     }
     expect(alone.role).toBe('leader');
     expect(alone.quietTicks()).toBeGreaterThan(1);
+    // With check-quorum over more ticks than the election timeout (the scheduler's 600 ms against
+    // 150-300 ms), a leader of one sleeps to its quorum timeout: its election timeout acts only on a transfer.
+    const patient = new RaftCore({ id: 'a', random: new SeededRandom(1), electionTicks: 15, heartbeatTicks: 5, quorumTicks: 60, checkQuorum: true }, bootstrapState([{ id: 'a' }]));
+    for (let i = 0; i < 40 && patient.role !== 'leader'; i++) patient.tick();
+    while (patient.hasReady()) {
+      patient.ready();
+      patient.advance();
+    }
+    expect(patient.role).toBe('leader');
+    const sleep = patient.quietTicks();
+    expect(sleep).toBeGreaterThanOrEqual(15);
+    for (let i = 0; i < sleep; i++) {
+      patient.tick();
+      expect(patient.hasReady()).toBe(false);
+    }
+    expect(patient.role).toBe('leader');
   });
 
   it('Raft thesis §6.2: a leader that hears no majority steps down after quorumTicks (by default one election timeout)', () => {
