@@ -1,4 +1,4 @@
-// `npm run bench -- idle [--seconds 10] [--settle-seconds 3] [--cpu-prof DIR]`: the CPU a full node
+// `npm run bench -- idle [--seconds 20] [--settle-seconds 20] [--cpu-prof DIR]`: the CPU a full node
 // (scheduler + api + worker, what `npm start` runs) burns with nothing to do, from /proc/<pid>/stat,
 // beside a bare Node process holding as many connections to the same Redis and doing nothing.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -63,8 +63,10 @@ function stop(child: ChildProcess): Promise<void> {
 }
 
 const suite: BenchSuite = async (args) => {
-  const seconds = numberFlag(args, 'seconds', 10);
-  const settleSeconds = numberFlag(args, 'settle-seconds', 3);
+  const seconds = numberFlag(args, 'seconds', 20);
+  // Long enough after the start that the window measures idling, not the start's JIT and
+  // collections (3 s measured those: docs/performance.md, Round two).
+  const settleSeconds = numberFlag(args, 'settle-seconds', 20);
   const cpuProfDir = stringFlag(args, 'cpu-prof', '');
   const { redis, dir, stop: stopRedis } = await startTrackedRedis('idle');
   console.log(`idle: Redis pair and node files in ${dir}`);
