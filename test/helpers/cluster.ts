@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { startNode, type Roles, type RunningNode } from '../../src/node/node.js';
+import { until } from './poll.js';
 import { uniquePrefix } from './prefix.js';
 
 export const FIXTURE_JOBS = new URL('../fixtures/jobs', import.meta.url).pathname;
@@ -58,4 +59,17 @@ export async function startTestNode(overrides: Partial<Config> = {}, name = 'nod
     rmSync(dataDir, { recursive: true, force: true });
   };
   return { ...node, url, prefix, redis, api, waitForJob, close };
+}
+
+/**
+ * Waits until `count` worker nodes are alive in `node`'s cluster view and, where `node` runs the
+ * scheduler, among the members its leader has committed: registered is not yet placed on (an idle
+ * leader reads the registrations on its 500-ms grid), so a job submitted before may go to fewer nodes.
+ */
+export async function untilWorkersPlaced(node: TestNode, count: number, ms = 20_000): Promise<void> {
+  await until(`${count} worker nodes alive and among the leader's members`, ms, async () => {
+    const { body } = await node.api('/v1/cluster');
+    const alive = body.workers.filter((w: { state: string }) => w.state === 'alive').length === count;
+    return alive && (node.consensus === undefined || node.consensus.control.snapshot().members.length === count);
+  }, 50);
 }

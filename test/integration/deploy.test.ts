@@ -4,8 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startTestNode, type TestNode } from '../helpers/cluster.js';
-import { until } from '../helpers/poll.js';
+import { startTestNode, untilWorkersPlaced, type TestNode } from '../helpers/cluster.js';
 
 /** A job module whose every task returns `value`; a task waits while the file `input.hold` exists. */
 function moduleSource(value: number, name = 'stamp'): string {
@@ -31,9 +30,8 @@ let b: TestNode; // a second worker node on the same Redis and prefix: it must s
 beforeAll(async () => {
   a = await startTestNode({ threads: 2 }, 'deploy-a');
   b = await startTestNode({ threads: 2, prefix: a.prefix, workerId: 'w-deploy-b' }, 'deploy-b', { api: false, scheduler: false, worker: true });
-  // Registered is not yet placed on: the leader places by the members it has committed (an idle
-  // leader reads the registrations on its 500-ms grid), so a job placed before would go to `a` alone.
-  await until('both worker nodes among the leader\'s members', 20_000, () => a.consensus?.control.snapshot().members.length === 2, 50);
+  // Placed on by the leader, not only registered: a job placed before would go to `a` alone.
+  await untilWorkersPlaced(a, 2);
 });
 afterAll(async () => {
   await b?.close();

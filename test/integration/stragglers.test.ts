@@ -1,24 +1,12 @@
 // A node that is alive but slow (the bench-only slow-down knob): its waiting tasks are stolen, its last ones get backup copies, each task's result is stored once, the losing copy is stopped.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BENCH_JOBS } from '../../bench/harness.js';
-import { FIXTURE_JOBS, startTestNode, type TestNode } from '../helpers/cluster.js';
+import { FIXTURE_JOBS, startTestNode, untilWorkersPlaced, type TestNode } from '../helpers/cluster.js';
 import { uniquePrefix } from '../helpers/prefix.js';
 import { until } from '../helpers/poll.js';
 
 /** How much slower the slow node's threads are: each 300 ms task is followed by 2.1 s asleep. */
 const SLOWDOWN = '8';
-
-async function untilAlive(node: TestNode, count: number): Promise<void> {
-  for (let i = 0; ; i++) {
-    const { body } = await node.api('/v1/cluster');
-    // Registered is not yet placed on: the leader places by the members it has committed, which
-    // follow the registrations it reads (up to about a second apart while the pool is idle).
-    const committed = node.consensus === undefined || node.consensus.control.snapshot().members.length === count;
-    if (body.workers.filter((w: { state: string }) => w.state === 'alive').length === count && committed) return;
-    if (i > 400) throw new Error(`the ${count} worker nodes did not all register`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** A counter's value in a node's /metrics text (0 when absent). */
 async function counter(node: TestNode, name: string): Promise<number> {
@@ -42,7 +30,7 @@ describe('stragglers', () => {
     } finally {
       delete process.env.RINGPOOL_BENCH_SLOWDOWN;
     }
-    await untilAlive(healthy, 2);
+    await untilWorkersPlaced(healthy, 2);
   }, 120_000);
 
   afterAll(async () => {
@@ -97,7 +85,7 @@ describe('bounded placement in the scheduler', () => {
     const shared = { prefix: uniquePrefix('bounded'), stealAfterMs: 0, jobsDirs: [FIXTURE_JOBS, BENCH_JOBS], threads: 2 };
     a = await startTestNode({ ...shared, workerId: 'w-a' }, 'a');
     b = await startTestNode({ ...shared, workerId: 'w-b' }, 'b', { api: false, scheduler: false, worker: true });
-    await untilAlive(a, 2);
+    await untilWorkersPlaced(a, 2);
   }, 120_000);
 
   afterAll(async () => {
