@@ -194,6 +194,37 @@ describe.skipIf(!HAS_CHROMIUM)('the dashboard in a browser', { timeout: 240_000 
     await expect.poll(() => page.getByTestId('job-status').textContent(), WAIT).toBe('failed');
   });
 
+  it("shows the tasks' log lines on the job page, and one task's when asked", async () => {
+    const created = await node.api('/v1/jobs', { body: { job: 'chatty', input: { tasks: 5, lines: 2 } } });
+    expect(created.status).toBe(202);
+    const id = created.body.id as string;
+    expect((await node.waitForJob(id)).status).toBe('completed');
+
+    await page.goto(`${base}/#/jobs/${id}`);
+    const rows = page.getByTestId('job-log-lines').locator('tbody tr');
+    await expect.poll(() => rows.count(), WAIT).toBe(10);
+    const text = await page.getByTestId('job-log-lines').textContent();
+    expect(text).toContain('task 3 line 1 { i: 3 }');
+    expect(text).toContain('w-dash'); // the worker node that ran them
+    await page.screenshot({ path: `${ARTIFACTS}dashboard-job-log.png`, fullPage: true });
+
+    await page.getByTestId('job-log-task').fill('3');
+    await page.getByTestId('job-log-task').press('Enter');
+    await expect.poll(() => rows.count(), WAIT).toBe(2);
+    expect(await rows.allTextContents()).toEqual([expect.stringContaining('task 3 line 0'), expect.stringContaining('task 3 line 1')]);
+  });
+
+  it('shows no log card for a job whose tasks wrote nothing', async () => {
+    const created = await node.api('/v1/jobs', { body: { job: 'spin', input: { tasks: 2, ms: 1 } } });
+    const id = created.body.id as string;
+    expect((await node.waitForJob(id)).status).toBe('completed');
+    const logRead = page.waitForResponse((res) => res.url().includes(`/v1/jobs/${encodeURIComponent(id)}/logs`), WAIT);
+    await page.goto(`${base}/#/jobs/${id}`);
+    await page.getByTestId('job-result').waitFor(WAIT);
+    expect(((await (await logRead).json()) as { lines: unknown[] }).lines).toEqual([]);
+    expect(await page.getByTestId('job-log').isHidden()).toBe(true);
+  });
+
   it('shows a partial job as completed, marked partial, with its failed task and the result of the others', async () => {
     // Task 7 fails for good; one failed task is within maxFailedTasks, so the job completes without it.
     const created = await node.api('/v1/jobs', { body: { job: 'flaky', input: { tasks: 20, failAt: 7 }, options: { retries: 0, maxFailedTasks: 1 } } });

@@ -1,10 +1,13 @@
-// Job detail: live progress over server-sent events, timing, errors with stacks, the result, the webhook's delivery log, cancel and retry.
+// Job detail: live progress over server-sent events, timing, errors with stacks, the result, the tasks' log lines, the webhook's delivery log, cancel and retry.
 import { ApiError, api, eventsUrl } from './api.js';
 import { DASH, badge, duration, h, num, prettyJson, progressBar, replace, timestamp } from './dom.js';
 import { setConnection } from './shell.js';
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 const POLL_MS = 1000;
+/** The log card shows the newest lines (the API keeps a job's newest 1,000) and reads them at most this often while the job runs. */
+const LOG_LINES = 200;
+const LOG_EVERY_MS = 2000;
 
 export function renderJobDetail(main, id) {
   const page = new JobDetailPage(main, id);
@@ -24,6 +27,7 @@ function layout(main, id) {
     errorCard: h('section', { class: 'card span-2 card-error', 'aria-labelledby': 'h-error', hidden: true, 'data-testid': 'job-error-card' }),
     resultCard: h('section', { class: 'card span-2', 'aria-labelledby': 'h-result', hidden: true }),
     webhookCard: h('section', { class: 'card span-2', 'aria-labelledby': 'h-webhook', hidden: true, 'data-testid': 'job-webhook' }),
+    logCard: h('section', { class: 'card span-2', 'aria-labelledby': 'h-log', hidden: true, 'data-testid': 'job-log' }),
     loadError: h('p', { class: 'error', role: 'alert', hidden: true, 'data-testid': 'job-load-error' }),
   };
   replace(
@@ -33,7 +37,7 @@ function layout(main, id) {
     el.loadError,
     el.actionError,
     el.actionInfo,
-    h('div', { class: 'grid' }, el.progressCard, el.errorCard, el.resultCard, el.webhookCard, el.timingCard, el.inputCard),
+    h('div', { class: 'grid' }, el.progressCard, el.errorCard, el.resultCard, el.logCard, el.webhookCard, el.timingCard, el.inputCard),
   );
   return el;
 }
@@ -53,6 +57,7 @@ class JobDetailPage {
   #confirming = false;
   #sseFailed = false;
   #webhookTimer;
+  #logs = null;
 
   constructor(main, id) {
     this.#main = main;
@@ -67,6 +72,7 @@ class JobDetailPage {
   stop() {
     this.#stopped = true;
     clearTimeout(this.#webhookTimer);
+    this.#logs?.stop();
     this.#stopLive();
     if (this.#objectUrl) URL.revokeObjectURL(this.#objectUrl);
     setConnection('idle');
@@ -82,6 +88,7 @@ class JobDetailPage {
     renderError(this.#el.errorCard, job);
     this.#renderResult();
     renderWebhook(this.#el.webhookCard, job.webhook);
+    (this.#logs ??= new LogCard(this.#el.logCard, this.#id)).update(TERMINAL.has(job.status));
     // A delivery still being tried after the job ended: look again until it is settled.
     clearTimeout(this.#webhookTimer);
     if (TERMINAL.has(job.status) && job.webhook?.state === 'pending') this.#webhookTimer = setTimeout(() => !this.#stopped && this.#load(), 2 * POLL_MS);
@@ -345,6 +352,90 @@ function inputContent(job) {
     h('h3', {}, 'Options'),
     h('pre', { class: 'code' }, prettyJson(job.options, 5_000)),
   ];
+}
+
+/**
+ * What the job's tasks wrote with ctx.log (GET /v1/jobs/:id/logs): hidden until there is a line;
+ * read on each render at most every LOG_EVERY_MS while the job runs, and once more when it ended.
+ * A task number narrows it to that task's lines.
+ */
+class LogCard {
+  #card;
+  #id;
+  #task = '';
+  #readAt = 0;
+  #ended = false;
+  #timer;
+  #stopped = false;
+  #reading = false;
+  #body = null;
+
+  constructor(card, id) {
+    this.#card = card;
+    this.#id = id;
+  }
+
+  /** A render of the page: read the lines if it is time to (or the job has just ended). */
+  update(ended) {
+    if (this.#stopped || this.#reading || (this.#ended && ended)) return;
+    const endedNow = ended && !this.#ended;
+    const wait = this.#readAt + LOG_EVERY_MS - Date.now();
+    clearTimeout(this.#timer);
+    if (!endedNow && wait > 0) {
+      this.#timer = setTimeout(() => this.update(ended), wait);
+      return;
+    }
+    this.#ended = ended;
+    void this.#read();
+  }
+
+  stop() {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+  }
+
+  async #read() {
+    this.#reading = true;
+    this.#readAt = Date.now();
+    const query = new URLSearchParams({ limit: String(LOG_LINES) });
+    if (this.#task !== '') query.set('task', this.#task);
+    try {
+      const { lines } = await api(`/v1/jobs/${encodeURIComponent(this.#id)}/logs?${query}`);
+      if (!this.#stopped) this.#render(lines, null);
+    } catch (err) {
+      if (!this.#stopped) this.#render([], err.message);
+    } finally {
+      this.#reading = false;
+    }
+  }
+
+  /** The heading and the task filter, laid out once (a read replaces only the lines, so typing in the filter is not lost). */
+  #layout() {
+    const filter = h('input', { type: 'number', min: '0', step: '1', placeholder: 'all', 'aria-label': 'Only the lines of task', 'data-testid': 'job-log-task', class: 'log-task' });
+    filter.addEventListener('change', () => {
+      this.#task = filter.value.trim();
+      void this.#read();
+    });
+    this.#body = h('div', {});
+    replace(this.#card, h('h2', { id: 'h-log' }, 'Log'), h('p', { class: 'muted small' }, `The newest ${LOG_LINES} lines the tasks wrote with ctx.log, oldest first; only task `, filter), this.#body);
+  }
+
+  #render(lines, error) {
+    if (lines.length === 0 && this.#task === '' && error === null) {
+      this.#card.hidden = true;
+      return;
+    }
+    if (this.#body === null) this.#layout();
+    this.#card.hidden = false;
+    const line = (l) => h('tr', {}, h('td', { class: 'mono small' }, timestamp(l.at).slice(11)), h('td', { class: 'num' }, String(l.task)), h('td', { class: 'num' }, String(l.attempt)), h('td', { class: 'mono small' }, l.node), h('td', { class: 'log-message' }, l.message));
+    replace(
+      this.#body,
+      error === null ? null : h('p', { class: 'error', role: 'alert' }, `Could not read the log: ${error}`),
+      lines.length === 0
+        ? h('p', { class: 'muted small' }, 'No lines.')
+        : h('table', { class: 'table log', 'data-testid': 'job-log-lines' }, h('thead', {}, h('tr', {}, h('th', {}, 'Time'), h('th', { class: 'num' }, 'Task'), h('th', { class: 'num' }, 'Attempt'), h('th', {}, 'Node'), h('th', {}, 'Message'))), h('tbody', {}, ...lines.map(line))),
+    );
+  }
 }
 
 const WEBHOOK_STATES = { pending: 'being tried', delivered: 'delivered', gave_up: 'given up', refused: 'refused (private address)' };
