@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { Queue } from 'bullmq';
 import { JobStore } from '../src/store/job-store.js';
 import { createKeys } from '../src/store/keys.js';
-import type { TaskBatch } from '../src/transport/task-batch.js';
+import { batchTasks, type TaskBatch } from '../src/transport/task-batch.js';
 import { numberFlag, withProcessCluster } from './harness.js';
 import { printTable, quantile, type BenchSuite } from './report.js';
 
@@ -61,7 +61,7 @@ const suite: BenchSuite = async (args) => {
         await c.workers.get(killed)?.exited;
         await new Promise((r) => setTimeout(r, 150));
         const queue = new Queue<TaskBatch>(`node-${killed}`, { connection: c.redis, prefix: c.prefix });
-        const held = (await queue.getJobs(['waiting', 'active', 'delayed', 'prioritized', 'paused'])).flatMap((e) => e.data.tasks.map(([i]) => i));
+        const held = (await queue.getJobs(['waiting', 'active', 'delayed', 'prioritized', 'paused'])).flatMap((e) => batchTasks(e.data).map(([i]) => i));
         await queue.close();
         const stored = await store.results.storedIndices(id, held);
         const unfinished = held.filter((i) => !stored.has(i));

@@ -332,7 +332,7 @@ export class BacklogSignal {
     let queue = this.#queues.get(node);
     if (queue === undefined) this.#queues.set(node, (queue = this.#deps.store.workers.queue(node)));
     const entries = await queue.getJobs(['waiting', 'active', 'prioritized', 'delayed'], 0, MAX_ENTRIES_READ - 1);
-    return entries.reduce((sum, e) => sum + (e?.data?.tasks?.length ?? 0), 0);
+    return entries.reduce((sum, e) => sum + (e?.data?.taskCount ?? 0), 0);
   }
 
   async #busyThreads(): Promise<number> {

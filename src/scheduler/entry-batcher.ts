@@ -130,8 +130,8 @@ export function markWhole(job: JobRecord, ready: Map<string, QueueEntry[]>, tota
   const [list, ...others] = [...ready.values()];
   const entry = list?.length === 1 && others.length === 0 ? list[0] : undefined;
   if (list === undefined || entry === undefined) return;
-  const { tasks, perCall } = entry.data;
-  if (perCall !== undefined || tasks.length !== total || tasks[0]?.[0] !== 0) return;
+  const { taskCount, firstTask, perCall } = entry.data;
+  if (perCall !== undefined || taskCount !== total || firstTask !== 0) return;
   if ((JSON.stringify(job.input) ?? '').length > WHOLE_MAX_INPUT_CHARS) return;
   const whole = { total, input: job.input, resultType: job.resultType, maxResultBytes: maxJobResultBytes, resultTtlSec: job.options.resultTtlSec };
   list[0] = { ...entry, data: { ...entry.data, whole } };

@@ -2,7 +2,7 @@
 import type { JobType, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { JobStore } from '../store/job-store.js';
-import { batchStamp, isStaleBatch, rebatch, type TaskBatch } from '../transport/task-batch.js';
+import { batchStamp, batchTasks, isStaleBatch, rebatch, type TaskBatch } from '../transport/task-batch.js';
 import type { HashRing } from '../ring/index.js';
 import { placeTask } from './placement.js';
 import { movedEntry, type QueueEntry } from './queue-entry.js';
@@ -50,9 +50,10 @@ export async function evacuateNode(
       // An ended job needs nothing; a stale batch's tasks were re-placed by the leader that adopted the job.
       const view = await store.placementView(batch.jobId);
       if (view.ended || isStaleBatch(batchStamp(batch), view.adoptions)) continue;
-      const stored = await store.results.storedIndices(batch.jobId, batch.tasks.map(([i]) => i));
+      const tasks = batchTasks(batch);
+      const stored = await store.results.storedIndices(batch.jobId, tasks.map(([i]) => i));
       const byNode = new Map<string, Array<readonly [number, unknown]>>();
-      for (const task of batch.tasks) {
+      for (const task of tasks) {
         if (stored.has(task[0])) continue;
         const owner = placeTask(ring, args.keyOf(batch, task));
         if (owner === undefined) throw new Error('no live worker node to move tasks to');

@@ -1,7 +1,7 @@
 // The queue entries the scheduler enqueues for a job's tasks: their data and options, and how an entry changes when its tasks do.
 import type { JobsOptions } from 'bullmq';
 import type { JobRecord } from '../store/job-record.js';
-import { batchId, rebatch, type TaskBatch } from '../transport/task-batch.js';
+import { batchId, batchTasks, rebatch, taskFields, type TaskBatch } from '../transport/task-batch.js';
 
 /** A task as the split yields it: its index in the job and its payload. */
 export type Task = readonly [number, unknown];
@@ -23,7 +23,7 @@ export function taskEntry(job: JobRecord, term: number, tasks: Task[], perCall: 
     jobId: job.id,
     job: job.name,
     term,
-    tasks,
+    ...taskFields(tasks),
     ...(perCall < tasks.length ? { perCall } : {}),
     taskTimeoutMs: job.options.taskTimeoutMs,
     taskMemoryMb: job.options.taskMemoryMb,
@@ -50,8 +50,9 @@ export function taskEntry(job: JobRecord, term: number, tasks: Task[], perCall: 
  * its new first task.
  */
 export function unstoredEntry(entry: QueueEntry, stored: ReadonlySet<number>): QueueEntry | undefined {
-  const tasks = entry.data.tasks.filter(([i]) => !stored.has(i));
-  if (tasks.length === entry.data.tasks.length) return entry;
+  if (stored.size === 0) return entry;
+  const tasks = batchTasks(entry.data).filter(([i]) => !stored.has(i));
+  if (tasks.length === entry.data.taskCount) return entry;
   if (tasks.length === 0) return undefined;
   const data = rebatch(entry.data, entry.data.term, tasks);
   return { ...entry, data, opts: { ...entry.opts, jobId: batchId(data) } };

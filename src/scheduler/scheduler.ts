@@ -13,7 +13,7 @@ import { inSpan } from '../observability/tracing.js';
 import { failureAllowance, jobPriority } from '../sdk/job-options.js';
 import type { JobStore } from '../store/job-store.js';
 import type { JobRecord } from '../store/job-record.js';
-import type { TaskBatch } from '../transport/task-batch.js';
+import { batchTasks, type TaskBatch } from '../transport/task-batch.js';
 import type { HashRing } from '../ring/index.js';
 import type { Leadership } from './leadership.js';
 import type { MemberNode, Membership } from './membership.js';
@@ -533,7 +533,7 @@ export class Scheduler {
     for (const [node, entries] of ready) {
       const kept: QueueEntry[] = [];
       for (const entry of entries) {
-        const left = unstoredEntry(entry, await this.#deps.store.results.storedIndices(jobId, entry.data.tasks.map(([i]) => i)));
+        const left = unstoredEntry(entry, await this.#deps.store.results.storedIndices(jobId, batchTasks(entry.data).map(([i]) => i)));
         if (left !== undefined) kept.push(left);
       }
       ready.set(node, kept);

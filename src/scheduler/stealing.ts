@@ -1,7 +1,7 @@
 // Work stealing and speculation: entries waiting on a slow or backed-up node move to a node with a free thread; a slow node's last running entries get backup copies.
 import type { Job, Queue } from 'bullmq';
 import type { JobStore } from '../store/job-store.js';
-import { batchStamp, isStaleBatch, rebatch, type TaskBatch } from '../transport/task-batch.js';
+import { batchStamp, batchTasks, isStaleBatch, rebatch, type TaskBatch } from '../transport/task-batch.js';
 import type { HashRing } from '../ring/index.js';
 import type { MemberNode } from './membership.js';
 import { movedEntry } from './queue-entry.js';
@@ -150,7 +150,7 @@ async function speculate(
         if (copy === undefined) continue;
         await args.queueFor(taker.node.id).add(copy.name, copy.data, copy.opts);
         taker.free--;
-        copied.set(entry.data.jobId, (copied.get(entry.data.jobId) ?? 0) + copy.data.tasks.length);
+        copied.set(entry.data.jobId, (copied.get(entry.data.jobId) ?? 0) + copy.data.taskCount);
       }
     }
   }
@@ -173,8 +173,9 @@ async function copyOf(entry: Job<TaskBatch>, term: number, store: JobStore, extr
   const batch = entry.data;
   const view = await store.placementView(batch.jobId);
   if (view.ended || isStaleBatch(batchStamp(batch), view.adoptions)) return undefined;
-  const stored = await store.results.storedIndices(batch.jobId, batch.tasks.map(([i]) => i));
-  const tasks = batch.tasks.filter(([i]) => !stored.has(i));
+  const all = batchTasks(batch);
+  const stored = await store.results.storedIndices(batch.jobId, all.map(([i]) => i));
+  const tasks = all.filter(([i]) => !stored.has(i));
   if (tasks.length === 0) return undefined;
   return movedEntry(entry.name, entry.opts, { ...rebatch(batch, term, tasks), ...extra });
 }
@@ -198,5 +199,5 @@ async function moveEntry(entry: Job<TaskBatch>, to: string, term: number, store:
     return undefined;
   }
   await held?.promote().catch(() => {}); // not delayed any more: released by its delay already
-  return copy?.data.tasks.length ?? 0;
+  return copy?.data.taskCount ?? 0;
 }

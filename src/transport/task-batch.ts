@@ -7,8 +7,19 @@ export interface TaskBatch {
   readonly job: string;
   /** The scheduler leader's Raft term when it placed the batch (a fencing token, docs/architecture.md §2). */
   readonly term: number;
-  /** [task index, task payload] pairs, in ascending task order. */
-  readonly tasks: ReadonlyArray<readonly [number, unknown]>;
+  /**
+   * The tasks, `[[task index, task payload], …]` in the order they run, as JSON: an entry carries
+   * them as one string, which BullMQ stores and reads back whole and the worker hands to its
+   * threads as it came, never parsed on its main thread (docs/performance.md, "Throughput").
+   * `batchTasks` parses them where the pairs are needed (a move, a retry).
+   */
+  readonly tasksJson: string;
+  /** How many tasks `tasksJson` holds. */
+  readonly taskCount: number;
+  /** The index of its first task. */
+  readonly firstTask: number;
+  /** The index of its last task. */
+  readonly lastTask: number;
   /**
    * Tasks a thread claims at a time: the worker's threads share the entry's tasks, taking this
    * many at once (long tasks one by one), and the results are written together once all are
@@ -57,7 +68,19 @@ export interface WholeJob extends ReduceSpec {
  */
 export function rebatch(batch: TaskBatch, term: number, tasks: ReadonlyArray<readonly [number, unknown]>): TaskBatch {
   const { whole, ...rest } = batch;
-  return whole !== undefined && tasks.length === whole.total ? { ...rest, whole, term, tasks } : { ...rest, term, tasks };
+  return whole !== undefined && tasks.length === whole.total ? { ...rest, whole, term, ...taskFields(tasks) } : { ...rest, term, ...taskFields(tasks) };
+}
+
+/** A batch's task fields for these tasks (at least one), in their order. */
+export function taskFields(tasks: ReadonlyArray<readonly [number, unknown]>): Pick<TaskBatch, 'tasksJson' | 'taskCount' | 'firstTask' | 'lastTask'> {
+  const [first] = tasks[0] as readonly [number, unknown];
+  const [last] = tasks[tasks.length - 1] as readonly [number, unknown];
+  return { tasksJson: JSON.stringify(tasks), taskCount: tasks.length, firstTask: first, lastTask: last };
+}
+
+/** The batch's tasks as `[index, payload]` pairs, parsed from its JSON. */
+export function batchTasks(batch: Pick<TaskBatch, 'tasksJson'>): Array<readonly [number, unknown]> {
+  return JSON.parse(batch.tasksJson) as Array<readonly [number, unknown]>;
 }
 
 /**
@@ -66,9 +89,9 @@ export function rebatch(batch: TaskBatch, term: number, tasks: ReadonlyArray<rea
  * a stale one of an earlier term still waiting in a queue (which workers then refuse); the run
  * so that a retry's batch never collides with one of the failed run still in a queue.
  */
-export function batchId(batch: Pick<TaskBatch, 'jobId' | 'term' | 'tasks' | 'rerun'>): string {
+export function batchId(batch: Pick<TaskBatch, 'jobId' | 'term' | 'firstTask' | 'rerun'>): string {
   const run = batch.rerun ? `-r${batch.rerun}` : '';
-  return `${batch.jobId}-${(batch.tasks[0] as readonly [number, unknown])[0]}-t${batch.term}${run}`;
+  return `${batch.jobId}-${batch.firstTask}-t${batch.term}${run}`;
 }
 
 /** What makes a batch stale or not: the term that placed it and its last task. */
@@ -77,8 +100,8 @@ export interface BatchStamp {
   readonly lastIndex: number;
 }
 
-export function batchStamp(batch: Pick<TaskBatch, 'term' | 'tasks'>): BatchStamp {
-  return { term: batch.term, lastIndex: (batch.tasks[batch.tasks.length - 1] as readonly [number, unknown])[0] };
+export function batchStamp(batch: Pick<TaskBatch, 'term' | 'lastTask'>): BatchStamp {
+  return { term: batch.term, lastIndex: batch.lastTask };
 }
 
 /** A leader's adoption of a job: from `term` on, tasks from `placed` are placed by it (start-job.lua). */

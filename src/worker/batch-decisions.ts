@@ -16,16 +16,16 @@ export function verdictOf(view: PlacementView, stamp: BatchStamp): BatchVerdict 
 }
 
 /** The tasks a retried attempt runs: those whose results an earlier attempt did not store (`stored`). */
-export function unstoredTasks(tasks: TaskBatch['tasks'], stored: ReadonlySet<number>): TaskBatch['tasks'] {
+export function unstoredTasks<T extends readonly [number, unknown]>(tasks: readonly T[], stored: ReadonlySet<number>): T[] {
   return tasks.filter(([i]) => !stored.has(i));
 }
 
 /**
  * The job to reduce in the same thread call: the batch's `whole`, only when the attempt runs
- * every task of it (none of it stored before, so every result is in this call).
+ * every task of it (`count` of them: none of it stored before, so every result is in this call).
  */
-export function wholeJobOf(batch: TaskBatch, tasks: TaskBatch['tasks']): WholeJob | undefined {
-  return tasks.length === batch.tasks.length ? batch.whole : undefined;
+export function wholeJobOf(batch: TaskBatch, count: number): WholeJob | undefined {
+  return count === batch.taskCount ? batch.whole : undefined;
 }
 
 export type FailedTask = Extract<TaskOutcome, { ok: false }>;

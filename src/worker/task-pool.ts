@@ -28,13 +28,13 @@ export interface BatchRun {
   readonly modulePath: string;
   readonly jobId: string;
   readonly attempt: number;
-  readonly tasks: ReadonlyArray<readonly [number, unknown]>;
   /**
-   * The tasks came through JSON (a queue entry's), so JSON carries them to the threads unchanged:
-   * sent as one string per call instead of cloned pair by pair (ThreadBatch.tasksJson). Absent:
-   * structured clone, which also carries what JSON cannot.
+   * The tasks as `[index, payload]` pairs (structured clone carries them, and what JSON cannot),
+   * or as the JSON of those pairs with their count: a queue entry's, sent to the threads as it
+   * came, one string per call (ThreadBatch.tasksJson), never parsed on this thread unless a task
+   * fails.
    */
-  readonly jsonTasks?: boolean;
+  readonly tasks: ReadonlyArray<readonly [number, unknown]> | TasksJson;
   /** Each task's own limit: the clock restarts as each task of the batch starts. */
   readonly timeoutMs: number;
   readonly memoryMb: number;
@@ -53,6 +53,12 @@ export interface BatchRun {
   readonly blobs?: BlobRuntime;
   /** The job is traced: each thread call reports when it ran (BatchOutcome.calls). */
   readonly traced?: boolean;
+}
+
+/** Tasks as the JSON of their `[index, payload]` pairs. */
+export interface TasksJson {
+  readonly json: string;
+  readonly count: number;
 }
 
 /** How one thread call of a run ended. */
@@ -170,13 +176,17 @@ export class TaskPool {
    * task to task without waiting on this event loop.
    */
   async run(batch: BatchRun): Promise<BatchOutcome> {
-    const count = batch.tasks.length;
+    const json = 'json' in batch.tasks ? batch.tasks : undefined;
+    let pairs = 'json' in batch.tasks ? undefined : batch.tasks;
+    // The pairs, for what reports on tasks one by one (parsed only then, from the JSON).
+    const tasks = () => (pairs ??= JSON.parse(json?.json ?? '[]') as ReadonlyArray<readonly [number, unknown]>);
+    const count = json?.count ?? tasks().length;
     const chunk = Math.min(count, Math.max(1, Math.floor(batch.chunk ?? count)));
     const calls = Math.min(this.threads, Math.ceil(count / chunk));
     const cells = createRunControl(calls);
     const reduce = calls === 1 ? batch.reduce : undefined;
-    const tasksJson = batch.jsonTasks === true ? JSON.stringify(batch.tasks) : undefined;
-    const results = await Promise.all(Array.from({ length: calls }, (_, slot) => this.#call(batch, tasksJson, cells, slot, chunk, reduce)));
+    const sent = json === undefined ? { tasks: tasks() } : { tasksJson: json.json };
+    const results = await Promise.all(Array.from({ length: calls }, (_, slot) => this.#call(batch, sent, cells, slot, chunk, reduce)));
     // A thread that died in the reduce took its tasks' results with it: they run again without
     // the reduce, and the scheduler's reduce then meets (and reports) the same trouble.
     if (results[0]?.inReduce === true && !batch.cancel?.aborted) return await this.run({ ...batch, reduce: undefined });
@@ -186,7 +196,7 @@ export class TaskPool {
     const timed = results.flatMap((r) => r.calls ?? []);
     const logs = results.flatMap((r) => r.logs ?? []);
     const packed = joinResults(results.map((r) => r.results));
-    const failures = packed.count === count ? [] : this.#failures(batch, results);
+    const failures = packed.count === count ? [] : this.#failures(batch, tasks(), results);
     return withOutcomes({
       results: packed,
       failures,
@@ -195,11 +205,11 @@ export class TaskPool {
       ...(timed.length === 0 ? {} : { calls: timed }),
       ...(logs.length === 0 ? {} : { logs }),
       ...(only?.reduced === undefined ? {} : { reduced: only.reduced }),
-    }, batch.tasks);
+    }, tasks);
   }
 
   /** One thread call of a run; never rejects: a crash or a stop is part of what it returns. */
-  async #call(batch: BatchRun, tasksJson: string | undefined, cells: Int32Array, slot: number, chunk: number, reduce: ReduceSpec | undefined): Promise<CallResult> {
+  async #call(batch: BatchRun, sent: Pick<ThreadBatch, 'tasks' | 'tasksJson'>, cells: Int32Array, slot: number, chunk: number, reduce: ReduceSpec | undefined): Promise<CallResult> {
     const mine = callCells(slot);
     const hard = new AbortController();
     let stopped: 'TIMEOUT' | 'CANCELLED' | undefined;
@@ -233,7 +243,7 @@ export class TaskPool {
       modulePath: batch.modulePath,
       jobId: batch.jobId,
       attempt: batch.attempt,
-      ...(tasksJson === undefined ? { tasks: batch.tasks } : { tasksJson }),
+      ...sent,
       chunk,
       control: cells.buffer as SharedArrayBuffer,
       slot,
@@ -264,14 +274,14 @@ export class TaskPool {
    * The tasks without a result, in task order, each with its error: its own, or why it did not
    * finish (timed out, cancelled, its thread died, never started). Only when some task has no result.
    */
-  #failures(batch: BatchRun, calls: readonly CallResult[]): FailedOutcome[] {
+  #failures(batch: BatchRun, tasks: ReadonlyArray<readonly [number, unknown]>, calls: readonly CallResult[]): FailedOutcome[] {
     const succeeded = new Set<number>();
     for (const call of calls) for (const index of decodeIndices(call.results.indices)) succeeded.add(index);
     const failedBy = new Map<number, { outcome: FailedOutcome; call: CallResult }>();
     for (const call of calls) for (const outcome of call.failures) failedBy.set(outcome.index, { outcome, call });
     const crashed = calls.find((c) => c.crashed);
     const failures: FailedOutcome[] = [];
-    batch.tasks.forEach(([index], position) => {
+    tasks.forEach(([index], position) => {
       if (succeeded.has(index)) return;
       const got = failedBy.get(index);
       // A call that was stopped ends its current task with an abort error: report why instead.
@@ -308,15 +318,15 @@ export function joinResults(parts: readonly PackedResults[]): PackedResults {
 }
 
 /** `outcome` with `outcomes`: every task's outcome in task order, built from its packed results and failures when first read. */
-function withOutcomes(outcome: CallOutcome, tasks: BatchRun['tasks']): BatchOutcome {
+function withOutcomes(outcome: CallOutcome, tasks: () => ReadonlyArray<readonly [number, unknown]>): BatchOutcome {
   let outcomes: TaskOutcome[] | undefined;
   return Object.defineProperty(outcome as BatchOutcome, 'outcomes', {
     enumerable: false,
-    get: () => (outcomes ??= expandOutcomes(outcome, tasks)),
+    get: () => (outcomes ??= expandOutcomes(outcome, tasks())),
   });
 }
 
-function expandOutcomes({ results, failures }: CallOutcome, tasks: BatchRun['tasks']): TaskOutcome[] {
+function expandOutcomes({ results, failures }: CallOutcome, tasks: ReadonlyArray<readonly [number, unknown]>): TaskOutcome[] {
   const byIndex = new Map<number, TaskOutcome>();
   const values = JSON.parse(`[${results.json}]`) as unknown[];
   decodeIndices(results.indices).forEach((index, k) => byIndex.set(index, { index, ok: true, json: JSON.stringify(values[k]) }));

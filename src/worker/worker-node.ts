@@ -11,12 +11,12 @@ import { IDLE_GRID_MS, idleGrid } from '../timer-grid.js';
 import type { JobResolver, ServedJob } from '../registry/live-registry.js';
 import type { JobStore, PlacementView } from '../store/job-store.js';
 import type { WorkerStore } from '../store/worker-store.js';
-import { batchStamp, type TaskBatch, type WholeJob } from '../transport/task-batch.js';
+import { batchStamp, batchTasks, type TaskBatch, type WholeJob } from '../transport/task-batch.js';
 import type { Metrics } from '../observability/metrics.js';
 import { inChildSpan, pastSpan, startSpan, type Span } from '../observability/tracing.js';
 import { signRegistration } from '../transport/registration-signature.js';
 import { closeBullmqConnection } from '../store/bullmq-connection.js';
-import { TaskPool } from './task-pool.js';
+import { TaskPool, type TasksJson } from './task-pool.js';
 import { NodeCache } from './node-cache.js';
 import { jobEnding, retriesEntry, unstoredTasks, verdictOf, wholeJobOf } from './batch-decisions.js';
 import type { BatchOutcome } from './task-runner.js';
@@ -224,21 +224,26 @@ export class WorkerNode {
     if (before === 'stale') return this.#refuse(entry);
     const loaded = await this.#moduleOf(batch);
     if (loaded === undefined) {
-      const status = await store.failTask(batch.jobId, batch.tasks[0]?.[0] ?? 0, { code: 'UNKNOWN_JOB_TYPE', message: `worker ${this.id} has no job module named "${batch.job}"${batch.version === undefined ? '' : ` version ${batch.version}`}` }, stamp);
+      const status = await store.failTask(batch.jobId, batch.firstTask, { code: 'UNKNOWN_JOB_TYPE', message: `worker ${this.id} has no job module named "${batch.job}"${batch.version === undefined ? '' : ` version ${batch.version}`}` }, stamp);
       if (status === 'stale') this.#refuse(entry);
       return;
     }
-    let tasks = batch.tasks;
+    // The entry's tasks go to the threads as the JSON they came in (TaskBatch.tasksJson).
+    let tasks: TasksJson = { json: batch.tasksJson, count: batch.taskCount };
     if (entry.attemptsMade > 0) {
       // A retry: skip the tasks whose results an earlier attempt already stored.
-      const done = await store.results.storedIndices(batch.jobId, tasks.map(([i]) => i));
-      tasks = unstoredTasks(tasks, done);
-      // An earlier attempt may have stored them without seeing them replicated.
-      if (done.size > 0) await this.#untilReplicated(cancel.signal, () => store.confirmReplicated());
+      const all = batchTasks(batch);
+      const done = await store.results.storedIndices(batch.jobId, all.map(([i]) => i));
+      if (done.size > 0) {
+        const left = unstoredTasks(all, done);
+        tasks = { json: JSON.stringify(left), count: left.length };
+        // An earlier attempt may have stored them without seeing them replicated.
+        await this.#untilReplicated(cancel.signal, () => store.confirmReplicated());
+      }
     }
-    if (tasks.length === 0) return;
+    if (tasks.count === 0) return;
     // An entry that is its whole job (none of it stored before) is reduced in the same thread call.
-    const whole = wholeJobOf(batch, tasks);
+    const whole = wholeJobOf(batch, tasks.count);
     const span = batchSpan(entry, this.id);
     try {
       const ran = await this.#runTraced(span, (traced) => this.#run(entry, tasks, loaded.path, whole, cancel.signal, known === undefined, traced));
@@ -287,7 +292,7 @@ export class WorkerNode {
    * with one script and one WAIT. Undefined when the job was cancelled or ended meanwhile, or the
    * batch turned out stale (refused): nothing is stored then.
    */
-  async #run(entry: Job<TaskBatch>, tasks: TaskBatch['tasks'], modulePath: string, whole: WholeJob | undefined, cancel: AbortSignal, unseen: boolean, traced: boolean): Promise<BatchOutcome | undefined> {
+  async #run(entry: Job<TaskBatch>, tasks: TasksJson, modulePath: string, whole: WholeJob | undefined, cancel: AbortSignal, unseen: boolean, traced: boolean): Promise<BatchOutcome | undefined> {
     const batch = entry.data;
     const halt = new AbortController();
     const onCancel = () => halt.abort(); // the job's cancel stops this entry too
@@ -301,14 +306,13 @@ export class WorkerNode {
     const rival = this.#watchForWinner(batch.jobId, tasks, halt, batch.copy === true);
     const metrics = this.#deps.metrics;
     const timer = metrics?.taskDuration.startTimer({ job_type: batch.job });
-    metrics?.inFlight.inc({ node: this.id }, tasks.length);
+    metrics?.inFlight.inc({ node: this.id }, tasks.count);
     const outcome = await this.#pool
       .run({
         modulePath,
         jobId: batch.jobId,
         attempt: entry.attemptsMade,
         tasks,
-        jsonTasks: true, // they came out of a queue entry's JSON
         ...(batch.perCall === undefined ? {} : { chunk: batch.perCall }),
         timeoutMs: batch.taskTimeoutMs,
         memoryMb: batch.taskMemoryMb,
@@ -323,7 +327,7 @@ export class WorkerNode {
         void verdict?.settle(); // done: a view not yet read is not read
         rival.stop();
         timer?.();
-        metrics?.inFlight.dec({ node: this.id }, tasks.length);
+        metrics?.inFlight.dec({ node: this.id }, tasks.count);
       });
     if (rival.lostAfterMs !== undefined) {
       // A copy elsewhere (stolen or speculative) stored every result first: this one was stopped.
@@ -428,8 +432,8 @@ export class WorkerNode {
    * (`isCopy`) cannot know when its original ends, so it checks every WINNER_CHECK_MS. Results
    * are first-write-wins anyway: this only stops wasted work early.
    */
-  #watchForWinner(jobId: string, tasks: TaskBatch['tasks'], halt: AbortController, isCopy: boolean): { readonly lostAfterMs: number | undefined; stop(): void } {
-    const entry: RunningEntry = { indices: tasks.map(([i]) => i), started: Date.now(), halt, lostAfterMs: undefined };
+  #watchForWinner(jobId: string, tasks: TasksJson, halt: AbortController, isCopy: boolean): { readonly lostAfterMs: number | undefined; stop(): void } {
+    const entry: RunningEntry = { tasks, started: Date.now(), halt, lostAfterMs: undefined };
     let entries = this.#running.get(jobId);
     if (entries === undefined) this.#running.set(jobId, (entries = new Set()));
     entries.add(entry);
@@ -455,8 +459,9 @@ export class WorkerNode {
   /** Stops the entry if all its results are stored (by another copy): one read. */
   async #checkRival(jobId: string, entry: RunningEntry): Promise<void> {
     try {
-      const stored = await this.#deps.store.results.storedIndices(jobId, entry.indices);
-      if (stored.size < entry.indices.length || entry.halt.signal.aborted) return;
+      const indices = batchTasks({ tasksJson: entry.tasks.json }).map(([i]) => i);
+      const stored = await this.#deps.store.results.storedIndices(jobId, indices);
+      if (stored.size < indices.length || entry.halt.signal.aborted) return;
       entry.lostAfterMs = Date.now() - entry.started;
       entry.halt.abort();
     } catch {
@@ -545,7 +550,8 @@ const CLOSE_WRITE_PATIENCE_MS = 5_000;
 
 /** An entry running on this node, as the winner watch sees it. */
 interface RunningEntry {
-  readonly indices: readonly number[];
+  /** Its tasks, parsed only if a copy's announcement has them checked. */
+  readonly tasks: TasksJson;
   readonly started: number;
   readonly halt: AbortController;
   /** Set when another copy stored all its results first: how long this one had run, ms. */
@@ -566,7 +572,7 @@ function batchSpan(entry: Job<TaskBatch>, node: string): Span | undefined {
   const batch = entry.data;
   const span = startSpan(batch.traceparent, 'batch', {
     startTime: entry.timestamp,
-    attributes: { 'ringpool.job.id': batch.jobId, 'ringpool.node': node, 'ringpool.tasks': batch.tasks.length, 'ringpool.first_task': batch.tasks[0]?.[0] ?? 0, 'ringpool.attempt': entry.attemptsMade },
+    attributes: { 'ringpool.job.id': batch.jobId, 'ringpool.node': node, 'ringpool.tasks': batch.taskCount, 'ringpool.first_task': batch.firstTask, 'ringpool.attempt': entry.attemptsMade },
   });
   pastSpan(span, 'queue.wait', entry.timestamp, Math.max(entry.timestamp, entry.processedOn ?? Date.now()));
   return span;

@@ -2,7 +2,7 @@
 import { describe, expect, inject, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { HashRing } from '../../src/ring/index.js';
-import type { TaskBatch } from '../../src/transport/task-batch.js';
+import { batchTasks, type TaskBatch } from '../../src/transport/task-batch.js';
 import { JobStore } from '../../src/store/job-store.js';
 import { createKeys } from '../../src/store/keys.js';
 import { processClusterPerTest } from '../helpers/process-cluster-per-test.js';
@@ -39,7 +39,7 @@ describe('worker nodes leaving', () => {
       .toBe(0);
     // What w2 held when it died, read from its own queue: independent of how the ring placed it.
     const queue = new Queue<TaskBatch>('node-w2', { connection: c.redis, prefix: c.prefix });
-    const held = (await queue.getJobs(['waiting', 'active', 'delayed', 'prioritized', 'paused'])).flatMap((e) => e.data.tasks.map(([i]) => i));
+    const held = (await queue.getJobs(['waiting', 'active', 'delayed', 'prioritized', 'paused'])).flatMap((e) => batchTasks(e.data).map(([i]) => i));
     await queue.close();
     const storedAtKill = await new JobStore(c.redis, createKeys(c.prefix)).results.storedIndices(id, held);
     const unfinished = held.filter((i) => !storedAtKill.has(i));

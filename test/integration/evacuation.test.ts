@@ -8,7 +8,7 @@ import { taskEntry } from '../../src/scheduler/queue-entry.js';
 import { JOB_OPTION_DEFAULTS } from '../../src/sdk/job-options.js';
 import { JobStore, newJobId } from '../../src/store/job-store.js';
 import { createKeys } from '../../src/store/keys.js';
-import { batchId, type TaskBatch } from '../../src/transport/task-batch.js';
+import { batchId, batchTasks, type TaskBatch } from '../../src/transport/task-batch.js';
 import { uniquePrefix } from '../helpers/prefix.js';
 
 const redis = new Redis(inject('redisUrl'));
@@ -49,7 +49,7 @@ describe('evacuateNode', () => {
 
       const moved = (await Promise.all(['w2', 'w3'].map((n) => queueFor(n).getJobs(['waiting', 'prioritized'], 0, -1)))).flat();
       expect(moved.length).toBeGreaterThan(0);
-      expect(moved.flatMap((e) => e.data.tasks.map(([i]) => i)).sort((a, b) => a - b)).toEqual(tasks.map(([i]) => i));
+      expect(moved.flatMap((e) => batchTasks(e.data).map(([i]) => i)).sort((a, b) => a - b)).toEqual(tasks.map(([i]) => i));
       for (const entry of moved) {
         expect(entry.data.term).toBe(2);
         expect(entry.id).toBe(batchId(entry.data));

@@ -6,6 +6,7 @@ import { JOB_OPTION_DEFAULTS } from '../../src/sdk/job-options.js';
 import { JobStore, newJobId } from '../../src/store/job-store.js';
 import { createKeys } from '../../src/store/keys.js';
 import { uniquePrefix } from '../helpers/prefix.js';
+import { startRedisTopology } from '../helpers/redis-topology.js';
 import { completeJob, readResults, storeResults } from '../helpers/store-helpers.js';
 
 const redis = new Redis(inject('redisUrl'));
@@ -73,6 +74,48 @@ describe('JobStore', () => {
     expect(await readResults(store, id, 6)).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
     const job = await store.getJob(id);
     expect(job?.progress).toMatchObject({ total: 6, done: 6, duplicates: 3 });
+  });
+
+  it('runs of tasks claimed whole or task by task: each task is stored once, by the batch that claimed it first', async () => {
+    const { store, id } = await newStore();
+    await store.startJob(id, 1);
+    const range = (from: number, to: number, tag: string) => Array.from({ length: to - from + 1 }, (_, k) => [from + k, `${tag}${from + k}`] as const);
+    // Fresh runs, their ends off byte boundaries: claimed whole.
+    expect(await storeResults(store, id, range(3, 202, 'a'))).toEqual({ stored: 200, duplicates: 0, status: 'running' });
+    expect(await storeResults(store, id, range(405, 1000, 'b'))).toEqual({ stored: 596, duplicates: 0, status: 'running' });
+    // A run overlapping a stored one on either side (a batch moved while its first copy ran): only its fresh tasks are stored.
+    expect(await storeResults(store, id, range(150, 450, 'c'))).toEqual({ stored: 202, duplicates: 99, status: 'running' });
+    // Several runs in one batch: fresh ones, long and short, and one all stored.
+    expect(await storeResults(store, id, [...range(1001, 1100, 'd'), ...range(0, 2, 'd'), ...range(1101, 1200, 'd'), ...range(500, 600, 'd')]))
+      .toEqual({ stored: 203, duplicates: 101, status: 'running' });
+    await store.recordSplit(id, 1, 1201, 1201);
+    const results = await readResults(store, id, 1201);
+    const firstWriter = (i: number) => (i <= 2 || i > 1000 ? 'd' : i <= 202 ? 'a' : i <= 404 ? 'c' : 'b');
+    expect(results).toEqual(Array.from({ length: 1201 }, (_, i) => `${firstWriter(i)}${i}`));
+    // No bit set outside the tasks stored.
+    expect(await redis.bitcount(store.keys.storedBits(id))).toBe(1201);
+    expect((await store.getJob(id))?.progress).toMatchObject({ total: 1201, done: 1201, duplicates: 200 });
+  });
+
+  it('a run of tasks none of which is stored is claimed at once: the replica gets no command per task', async () => {
+    const topology = await startRedisTopology({ replicas: 1 });
+    const master = topology.initialMaster;
+    try {
+      await topology.waitForReplicas(master.port, 1);
+      const store = new JobStore(topology.client(master.port), createKeys(uniquePrefix('store')), { minReplicas: 1 });
+      const id = newJobId();
+      await store.createJob({ id, name: 'primes', input: {}, options: JOB_OPTION_DEFAULTS, resultType: 'json' });
+      await store.startJob(id, 1);
+      const replica = topology.client(topology.ports[1] as number);
+      const before = await bitfieldCalls(replica);
+      const tasks = Array.from({ length: 25_000 }, (_, i) => [i + 5, i] as const);
+      expect(await storeResults(store, id, tasks)).toEqual({ stored: 25_000, duplicates: 0, status: 'running' });
+      // One BITFIELD at most, for the bits at the run's two ends (task by task: 25 of 1,000 tasks each).
+      expect((await bitfieldCalls(replica)) - before).toBeLessThanOrEqual(1);
+      expect(await replica.bitcount(store.keys.storedBits(id))).toBe(25_000);
+    } finally {
+      await topology.stop();
+    }
   });
 
   it('queues the reduce exactly once when the last result and the end of the split meet', async () => {
@@ -212,3 +255,9 @@ describe('JobStore', () => {
     }
   });
 });
+
+/** How many BITFIELDs the Redis server has run, its replication stream's included (INFO commandstats). */
+async function bitfieldCalls(redis: Redis): Promise<number> {
+  const info = await redis.info('commandstats');
+  return Number(/cmdstat_bitfield:calls=(\d+)/.exec(info)?.[1] ?? 0);
+}

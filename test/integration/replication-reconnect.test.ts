@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startLocalRedis, type LocalRedis } from '../../src/store/local-redis.js';
 import { startTestNode, type TestNode } from '../helpers/cluster.js';
 import { startRedisTopology, type RedisTopology } from '../helpers/redis-topology.js';
+import { batchTasks } from '../../src/transport/task-batch.js';
 
 /** Waits until the job has at least `done` results (read through the node's own store). */
 async function waitForDone(node: TestNode, id: string, done: number): Promise<void> {
@@ -81,7 +82,7 @@ describe('a Redis restart under a running job', () => {
           const stored = await node!.store.results.storedIndices(id, all);
           const missing = all.filter((i) => !stored.has(i));
           if (missing.length === 0) return undefined; // every result is in: the job's end follows
-          const orphaned = (await queue.getJobs(['active'])).flatMap((e) => e.data.tasks.map(([i]) => i));
+          const orphaned = (await queue.getJobs(['active'])).flatMap((e) => batchTasks(e.data).map(([i]) => i));
           return missing.every((i) => orphaned.includes(i)) ? (state = { missing, orphaned }) : undefined;
         }, { timeout: 90_000, interval: 200 })
         .toBeDefined();

@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { JOB_OPTION_DEFAULTS } from '../../src/sdk/job-options.js';
 import { newJobId } from '../../src/store/job-store.js';
-import { batchId, type TaskBatch } from '../../src/transport/task-batch.js';
+import { batchId, taskFields, type TaskBatch } from '../../src/transport/task-batch.js';
 import { startTestNode, type TestNode } from '../helpers/cluster.js';
 import { storeResults } from '../helpers/store-helpers.js';
 
@@ -36,7 +36,7 @@ describe('a worker and a batch of a stale term', () => {
   const enqueue = async (jobId: string, term: number, from: number, to: number) => {
     const tasks: Array<readonly [number, unknown]> = [];
     for (let i = from; i < to; i++) tasks.push([i, { i, micros: 0 }]);
-    const data: TaskBatch = { jobId, job: 'ack-probe', term, tasks, taskTimeoutMs: 10_000, taskMemoryMb: 256 };
+    const data: TaskBatch = { jobId, job: 'ack-probe', term, ...taskFields(tasks), taskTimeoutMs: 10_000, taskMemoryMb: 256 };
     await queue.add('ack-probe', data, { jobId: batchId(data), removeOnComplete: true, removeOnFail: true });
   };
   const drained = async () => {
@@ -98,7 +98,7 @@ describe('a worker and a batch of a stale term', () => {
     await store.startJob(id, 2); // the fence is at term 2 since the test above
     await store.failJob(id, 2, { code: 'TASK_FAILED', message: 'ended before its batches ran' });
     const spin = async (index: number, ms: number) => {
-      const data: TaskBatch = { jobId: id, job: 'spin', term: 2, tasks: [[index, { ms, ignoreSignal: false }]], taskTimeoutMs: 120_000, taskMemoryMb: 256 };
+      const data: TaskBatch = { jobId: id, job: 'spin', term: 2, ...taskFields([[index, { ms, ignoreSignal: false }]]), taskTimeoutMs: 120_000, taskMemoryMb: 256 };
       await queue.add('spin', data, { jobId: batchId(data), removeOnComplete: true, removeOnFail: true });
     };
     // Short: done before the view would be read; the fenced write refuses an ended job.

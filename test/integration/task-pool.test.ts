@@ -74,6 +74,14 @@ describe('a batch run on the task pool', () => {
     expect(outcomes.slice(1).map((o) => o.ok)).toEqual(Array(6).fill(true));
   });
 
+  it('tasks given as the JSON a queue entry carried go to the threads as they are; a task that times out among them is named by its own index', async () => {
+    const pairs = [[10, { ms: 0, mode: 'hang' }], ...Array.from({ length: 4 }, (_, k) => [20 + k, { ms: 10 }] as const)] as const;
+    const { outcomes, results } = await pool.run(batch([], { tasks: { json: JSON.stringify(pairs), count: pairs.length }, chunk: 1, timeoutMs: 1_500 }));
+    expect(results.count).toBe(4);
+    expect(outcomes.map((o) => [o.index, o.ok])).toEqual([[10, false], [20, true], [21, true], [22, true], [23, true]]);
+    expect(outcomes[0]).toMatchObject({ retryable: true, error: { code: 'TIMEOUT', message: expect.stringMatching(/task 10 exceeded its time limit/) } });
+  });
+
   it('a thread that runs out of memory fails its own task OUT_OF_MEMORY; the rest still run', async () => {
     const tasks: WhichThreadTask[] = [{ ms: 0, mode: 'allocate' }, ...Array.from({ length: 5 }, () => ({ ms: 20 }))];
     const { outcomes } = await pool.run(batch(tasks, { chunk: 1, memoryMb: 64 }));

@@ -1,7 +1,7 @@
 // A worker's decisions about a batch: skip, refuse or run it; which tasks a retry runs; what is stored; whether BullMQ retries it.
 import { describe, expect, it } from 'vitest';
 import { jobEnding, retriesEntry, unstoredTasks, verdictOf, wholeJobOf, type FailedTask } from '../../src/worker/batch-decisions.js';
-import type { TaskBatch, WholeJob } from '../../src/transport/task-batch.js';
+import { taskFields, type TaskBatch, type WholeJob } from '../../src/transport/task-batch.js';
 
 const view = (over: { ended?: boolean; adoptions?: Array<{ term: number; placed: number }> } = {}) => ({ ended: false, adoptions: [{ term: 1, placed: 0 }], rerun: 0, ...over });
 
@@ -23,7 +23,7 @@ describe('verdictOf', () => {
 
 const tasks = (...indices: number[]) => indices.map((i) => [i, { n: i }] as const);
 const WHOLE: WholeJob = { total: 3, input: {}, resultType: 'json', maxResultBytes: 1_000, resultTtlSec: 60 };
-const batch = (over: Partial<TaskBatch> = {}): TaskBatch => ({ jobId: 'j', job: 'primes', term: 1, tasks: tasks(0, 1, 2), taskTimeoutMs: 1_000, taskMemoryMb: 64, ...over });
+const batch = (over: Partial<TaskBatch> = {}): TaskBatch => ({ jobId: 'j', job: 'primes', term: 1, ...taskFields(tasks(0, 1, 2)), taskTimeoutMs: 1_000, taskMemoryMb: 64, ...over });
 
 describe('which tasks an attempt runs', () => {
   it('a retry runs only the tasks whose results were not stored, in order', () => {
@@ -34,9 +34,9 @@ describe('which tasks an attempt runs', () => {
 
   it('the job is reduced in the call only when the attempt runs every task of a whole-job batch', () => {
     const whole = batch({ whole: WHOLE });
-    expect(wholeJobOf(whole, whole.tasks)).toBe(WHOLE);
-    expect(wholeJobOf(whole, tasks(0, 2))).toBeUndefined(); // task 1 was stored by an earlier attempt
-    expect(wholeJobOf(batch(), tasks(0, 1, 2))).toBeUndefined();
+    expect(wholeJobOf(whole, 3)).toBe(WHOLE);
+    expect(wholeJobOf(whole, 2)).toBeUndefined(); // task 1 was stored by an earlier attempt
+    expect(wholeJobOf(batch(), 3)).toBeUndefined();
   });
 });
 

@@ -2,10 +2,11 @@
 import { describe, expect, it } from 'vitest';
 import { EntryBatcher, WHOLE_MAX_INPUT_CHARS, markWhole } from '../../src/scheduler/entry-batcher.js';
 import type { QueueEntry, Task } from '../../src/scheduler/queue-entry.js';
+import { batchTasks } from '../../src/transport/task-batch.js';
 import { jobRecord } from '../helpers/job-record.js';
 
 const task = (i: number): Task => [i, { n: i }];
-const indices = (ready: Map<string, QueueEntry[]>) => Object.fromEntries([...ready].map(([node, list]) => [node, list.map((e) => e.data.tasks.map(([i]) => i))]));
+const indices = (ready: Map<string, QueueEntry[]>) => Object.fromEntries([...ready].map(([node, list]) => [node, list.map((e) => batchTasks(e.data).map(([i]) => i))]));
 
 describe('EntryBatcher', () => {
   it('seals a node’s entry once it holds batchSize tasks; the rest of each node’s tasks are sealed when taken', () => {
@@ -19,12 +20,12 @@ describe('EntryBatcher', () => {
     const big = (i: number): Task => [i, 'x'.repeat(982)];
     const batches = new EntryBatcher(jobRecord(), 1, { batchSize: 1_000, perCall: 1_000 }, undefined, 10_000);
     for (let i = 0; i < 25; i++) batches.add('a', big(i));
-    const sizes = [...batches.takeReady().get('a')!].map((e) => e.data.tasks.length);
+    const sizes = [...batches.takeReady().get('a')!].map((e) => e.data.taskCount);
     expect(sizes).toEqual([10, 10, 5]);
     // Tiny inputs: the batch size seals first.
     const tiny = new EntryBatcher(jobRecord(), 1, { batchSize: 100, perCall: 100 }, undefined, 10_000);
     for (let i = 0; i < 250; i++) tiny.add('a', [i, i]);
-    expect([...tiny.takeReady().get('a')!].map((e) => e.data.tasks.length)).toEqual([100, 100, 50]);
+    expect([...tiny.takeReady().get('a')!].map((e) => e.data.taskCount)).toEqual([100, 100, 50]);
   });
 
   it('groups a keyed job’s tasks by key in each entry, keys in the order they first came (one cache load per key and entry)', () => {
@@ -65,9 +66,9 @@ describe('EntryBatcher', () => {
     batches.add('a', task(6)); // the pending tasks already hold more than a batch: sealed with it
     const [first, second] = batches.takeReady().get('a') ?? [];
     expect(first?.data).toMatchObject({ term: 5, perCall: 2 });
-    expect(first?.data.tasks.map(([i]) => i)).toEqual([0, 1, 2, 3]);
+    expect(batchTasks(first!.data).map(([i]) => i)).toEqual([0, 1, 2, 3]);
     expect(second?.data).toMatchObject({ term: 5, perCall: 1 });
-    expect(second?.data.tasks.map(([i]) => i)).toEqual([4, 5, 6]);
+    expect(batchTasks(second!.data).map(([i]) => i)).toEqual([4, 5, 6]);
   });
 
   it('entries are built from the job: its name, limits and an id from its first task and the term', () => {

@@ -2,7 +2,7 @@
 import type { JobsOptions } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { movedEntry, taskEntry, unstoredEntry, type Task } from '../../src/scheduler/queue-entry.js';
-import { batchId, rebatch } from '../../src/transport/task-batch.js';
+import { batchId, batchTasks, rebatch } from '../../src/transport/task-batch.js';
 import { jobRecord } from '../helpers/job-record.js';
 
 const tasks = (...indices: number[]): Task[] => indices.map((i) => [i, { n: i }] as const);
@@ -11,7 +11,7 @@ describe('taskEntry', () => {
   it('carries the job’s task limits, its retries as attempts, and an id from its job, first task and term', () => {
     const entry = taskEntry(jobRecord(), 3, tasks(4, 5, 6), 1);
     expect(entry.name).toBe('primes');
-    expect(entry.data).toEqual({ jobId: 'job1', job: 'primes', term: 3, tasks: tasks(4, 5, 6), perCall: 1, taskTimeoutMs: 1_500, taskMemoryMb: 96 });
+    expect(entry.data).toEqual({ jobId: 'job1', job: 'primes', term: 3, tasksJson: JSON.stringify(tasks(4, 5, 6)), taskCount: 3, firstTask: 4, lastTask: 6, perCall: 1, taskTimeoutMs: 1_500, taskMemoryMb: 96 });
     expect(entry.opts).toEqual({
       jobId: 'job1-4-t3',
       attempts: 5,
@@ -40,7 +40,7 @@ describe('unstoredEntry', () => {
 
   it('keeps the tasks without a result, under an id that follows its new first task, with its other options', () => {
     const left = unstoredEntry(entry, new Set([10, 12]));
-    expect(left?.data.tasks).toEqual(tasks(11));
+    expect(batchTasks(left!.data)).toEqual(tasks(11));
     expect(left?.opts).toEqual({ ...entry.opts, jobId: 'job1-11-t2' });
     expect(left?.data.term).toBe(2);
   });

@@ -20,12 +20,35 @@
 -- With ARGV[8] '1' and no result stored for the job yet, the job completes with the reduced
 -- result (status 'completed'); the task results themselves are not kept, as after a reduce.
 --
--- Why a bitmap and one hash field per batch: one BITFIELD command claims up to 1,000 tasks at
--- once (and replicates as one command), and the reduce reads a few hundred blobs instead of a
--- field per task. The bit, not the blob, is what makes the first write win. The batch is stored
+-- Why a bitmap and one hash field per batch: a run of tasks none of which is stored is claimed
+-- with one BITCOUNT and one SETRANGE (others with a BITFIELD per 1,000 tasks), and the reduce
+-- reads a few hundred blobs instead of a field per task. The bit, not the blob, is what makes the first write win. The batch is stored
 -- as `{"i":"indices","r":[results]}` from the arguments as they came (no work per result here);
 -- positions whose task another copy stored first are listed in front, `{"x":[positions],…`,
 -- and the reduce skips them (assembleResults in result-blobs.ts).
+
+-- Tasks claimed with one BITFIELD at most (its arguments stay a few thousand).
+local CLAIM_CHUNK = 1000
+-- Runs shorter than this are claimed task by task: a BITCOUNT first would cost more than it saves.
+local WHOLE_RUN_MIN = 64
+-- Sets bits from..to of `key`: the whole bytes among them with one SETRANGE (bit 0 is the high bit
+-- of byte 0, as BITFIELD and BITCOUNT count), the bits at either end with one BITFIELD.
+local function setBits(key, from, to)
+  local firstByte = math.ceil(from / 8)
+  local lastByte = math.floor((to + 1) / 8) - 1
+  local ops = {}
+  local function setBit(i)
+    ops[#ops + 1] = 'SET'; ops[#ops + 1] = 'u1'; ops[#ops + 1] = i; ops[#ops + 1] = 1
+  end
+  if lastByte < firstByte then
+    for i = from, to do setBit(i) end
+  else
+    for i = from, firstByte * 8 - 1 do setBit(i) end
+    for i = (lastByte + 1) * 8, to do setBit(i) end
+    redis.call('SETRANGE', key, firstByte, string.rep('\255', lastByte - firstByte + 1))
+  end
+  if #ops > 0 then redis.call('BITFIELD', key, unpack(ops)) end
+end
 if ARGV[3] ~= '' then
   -- Exponentially weighted average: recent batches count most, one outlier does not swing it.
   local previous = tonumber(redis.call('HGET', KEYS[6], ARGV[2]) or ARGV[3])
@@ -49,16 +72,16 @@ local function countStored(n)
 end
 local status = redis.call('HGET', KEYS[2], 'status')
 if not status then return { 0, 0, 'missing' } end
-local indices = {}
+-- The batch's index runs as { first, last } pairs, in the order they came.
+local runs = {}
+local count = 0
 for run in string.gmatch(ARGV[12], '[^,]+') do
   local first, last = string.match(run, '^(%d+)-(%d+)$')
-  if first then
-    for i = tonumber(first), tonumber(last) do indices[#indices + 1] = i end
-  else
-    indices[#indices + 1] = run
-  end
+  first = tonumber(first or run)
+  last = tonumber(last or run)
+  runs[#runs + 1] = { first, last }
+  count = count + last - first + 1
 end
-local count = #indices
 if isTerminal(status) then
   redis.call('HINCRBY', KEYS[2], 'dropped', count)
   return { 0, 0, status }
@@ -77,19 +100,33 @@ if ARGV[8] == '1' and status == 'running' and redis.call('HGET', KEYS[2], 'done'
   })
   return { count, 0, 'completed' }
 end
+-- The claim: a run of tasks none of which is stored yet (one BITCOUNT) is claimed at once, its
+-- whole bytes with one SETRANGE (the replica gets one short command instead of a SET per task:
+-- docs/performance.md, "Throughput"); any other run task by task, BITFIELD's old values saying
+-- which tasks another copy stored first. Either way, in this one script, a task whose bit is set
+-- is never stored again.
 local lost = {}
 local first = nil
-local chunk = 1000
-for from = 1, count, chunk do
-  local to = math.min(count, from + chunk - 1)
-  local ops = {}
-  for i = from, to do
-    ops[#ops + 1] = 'SET'; ops[#ops + 1] = 'u1'; ops[#ops + 1] = indices[i]; ops[#ops + 1] = 1
+local position = 0 -- tasks of the batch before the run being claimed
+for _, run in ipairs(runs) do
+  local from, to = run[1], run[2]
+  if to - from + 1 >= WHOLE_RUN_MIN and redis.call('BITCOUNT', KEYS[7], from, to, 'BIT') == 0 then
+    setBits(KEYS[7], from, to)
+    first = first or from
+  else
+    for start = from, to, CLAIM_CHUNK do
+      local stop = math.min(to, start + CLAIM_CHUNK - 1)
+      local ops = {}
+      for i = start, stop do
+        ops[#ops + 1] = 'SET'; ops[#ops + 1] = 'u1'; ops[#ops + 1] = i; ops[#ops + 1] = 1
+      end
+      local old = redis.call('BITFIELD', KEYS[7], unpack(ops))
+      for k = 1, #old do
+        if old[k] == 0 then first = first or start + k - 1 else lost[#lost + 1] = position + start - from + k - 1 end
+      end
+    end
   end
-  local old = redis.call('BITFIELD', KEYS[7], unpack(ops))
-  for k = 1, #old do
-    if old[k] == 0 then first = first or indices[from + k - 1] else lost[#lost + 1] = from + k - 2 end
-  end
+  position = position + to - from + 1
 end
 local stored = count - #lost
 if stored > 0 then
