@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { serializeError } from '../errors.js';
 import type { JobRecord } from '../store/job-record.js';
 import type { JobStore } from '../store/job-store.js';
-import type { TaskBatch } from '../transport/task-batch.js';
+import { upgradeEntry, type TaskBatch } from '../transport/task-batch.js';
 import { IDLE_GRID_MS, idleGrid } from '../timer-grid.js';
 import { IdleBackoff } from './idle-backoff.js';
 import type { Leadership } from './leadership.js';
@@ -332,7 +332,7 @@ export class BacklogSignal {
     let queue = this.#queues.get(node);
     if (queue === undefined) this.#queues.set(node, (queue = this.#deps.store.workers.queue(node)));
     const entries = await queue.getJobs(['waiting', 'active', 'prioritized', 'delayed'], 0, MAX_ENTRIES_READ - 1);
-    return entries.reduce((sum, e) => sum + (e?.data?.taskCount ?? 0), 0);
+    return entries.reduce((sum, e) => sum + (e === undefined ? 0 : (upgradeEntry(e).data?.taskCount ?? 0)), 0);
   }
 
   async #busyThreads(): Promise<number> {

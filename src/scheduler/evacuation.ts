@@ -2,7 +2,7 @@
 import type { JobType, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { JobStore } from '../store/job-store.js';
-import { batchStamp, batchTasks, isStaleBatch, rebatch, type TaskBatch } from '../transport/task-batch.js';
+import { batchStamp, batchTasks, isStaleBatch, rebatch, upgradeEntry, type TaskBatch } from '../transport/task-batch.js';
 import type { HashRing } from '../ring/index.js';
 import { placeTask } from './placement.js';
 import { movedEntry, type QueueEntry } from './queue-entry.js';
@@ -41,7 +41,7 @@ export async function evacuateNode(
   const { node, lapsed, ring, term, store } = args;
   const source = store.workers.queue(node, args.connection);
   try {
-    const entries = await source.getJobs(lapsed ? [...QUEUED, 'active'] : QUEUED, 0, -1);
+    const entries = (await source.getJobs(lapsed ? [...QUEUED, 'active'] : QUEUED, 0, -1)).map(upgradeEntry);
     let movedTasks = 0;
     const targets = new Map<string, QueueEntry[]>();
     for (const entry of entries) {

@@ -1,7 +1,7 @@
 // Work stealing and speculation: entries waiting on a slow or backed-up node move to a node with a free thread; a slow node's last running entries get backup copies.
 import type { Job, Queue } from 'bullmq';
 import type { JobStore } from '../store/job-store.js';
-import { batchStamp, batchTasks, isStaleBatch, rebatch, type TaskBatch } from '../transport/task-batch.js';
+import { batchStamp, batchTasks, isStaleBatch, rebatch, upgradeEntry, type TaskBatch } from '../transport/task-batch.js';
 import type { HashRing } from '../ring/index.js';
 import type { MemberNode } from './membership.js';
 import { movedEntry } from './queue-entry.js';
@@ -95,7 +95,7 @@ export async function stealFromStragglers(args: {
   const backlog = (s: QueueState) => (s.waiting * s.slowness) / Math.max(1, s.node.weight);
   for (const busy of states.filter((s) => s.waiting > 0).sort((a, b) => backlog(b) - backlog(a))) {
     const straggler = busy.slowness >= STRAGGLER_SLOWNESS;
-    const waited = (await queueFor(busy.node.id).getJobs(['waiting', 'prioritized'], 0, LOOK_AT - 1, true)).filter(
+    const waited = (await queueFor(busy.node.id).getJobs(['waiting', 'prioritized'], 0, LOOK_AT - 1, true)).map(upgradeEntry).filter(
       (e) => e.data !== undefined && e.data.copy !== true && (straggler || now - e.timestamp > args.stealAfterMs),
     );
     for (const taker of takers(args.ring, busy, hungry())) {
@@ -137,7 +137,7 @@ async function speculate(
   for (const busy of states.filter((s) => s.active > 0).sort((a, b) => b.slowness - a.slowness)) {
     const straggler = busy.slowness >= STRAGGLER_SLOWNESS;
     if (!straggler) continue;
-    const running = (await args.queueFor(busy.node.id).getJobs(['active'], 0, LOOK_AT - 1, true)).filter(
+    const running = (await args.queueFor(busy.node.id).getJobs(['active'], 0, LOOK_AT - 1, true)).map(upgradeEntry).filter(
       (e) => e.data !== undefined && e.id !== undefined && e.data.copy !== true && !args.speculated.has(`${busy.node.id}/${e.id}`),
     );
     // A copy on a node as slow as the original's would not be expected to win.

@@ -1,7 +1,7 @@
 // Worker nodes in Redis: their registrations (renewed by each node's heartbeat), their BullMQ queues named in one place, drain requests and evacuation reports.
 import { Queue, Worker, type Processor, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { TaskBatch } from '../transport/task-batch.js';
+import { upgradeEntry, type TaskBatch } from '../transport/task-batch.js';
 import type { Keys } from './keys.js';
 
 export class WorkerStore {
@@ -117,9 +117,10 @@ export class WorkerStore {
 
   /**
    * The BullMQ worker that takes a node's queue. Its `connection` must be one of its own (BullMQ
-   * blocks on it) with `maxRetriesPerRequest: null`. The caller closes it.
+   * blocks on it) with `maxRetriesPerRequest: null`. The caller closes it. Entries reach
+   * `processor` in this version's form (upgradeEntry).
    */
   worker(nodeId: string, processor: Processor<TaskBatch>, options: Omit<WorkerOptions, 'prefix'>): Worker<TaskBatch> {
-    return new Worker<TaskBatch>(this.#keys.nodeQueue(nodeId), processor, { ...options, prefix: this.#keys.prefix });
+    return new Worker<TaskBatch>(this.#keys.nodeQueue(nodeId), (entry, token, signal) => processor(upgradeEntry(entry), token, signal), { ...options, prefix: this.#keys.prefix });
   }
 }

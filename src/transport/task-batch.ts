@@ -78,6 +78,21 @@ export function taskFields(tasks: ReadonlyArray<readonly [number, unknown]>): Pi
   return { tasksJson: JSON.stringify(tasks), taskCount: tasks.length, firstTask: first, lastTask: last };
 }
 
+/**
+ * An entry read from a queue, in this version's form: an entry queued by an older scheduler, which
+ * carried its tasks as a `tasks` array of pairs, gets the fields of TaskBatch.tasksJson (its data
+ * replaced in place), so entries queued before an upgrade still run, move and count. An entry with
+ * neither form is left as it is (its reader skips or fails it).
+ */
+export function upgradeEntry<E extends { data: TaskBatch }>(entry: E): E {
+  const legacy = (entry.data as { tasks?: unknown } | undefined)?.tasks;
+  if (entry.data?.tasksJson === undefined && Array.isArray(legacy) && legacy.length > 0) {
+    const { tasks: _tasks, ...rest } = entry.data as TaskBatch & { tasks: unknown };
+    entry.data = { ...rest, ...taskFields(legacy as ReadonlyArray<readonly [number, unknown]>) };
+  }
+  return entry;
+}
+
 /** The batch's tasks as `[index, payload]` pairs, parsed from its JSON. */
 export function batchTasks(batch: Pick<TaskBatch, 'tasksJson'>): Array<readonly [number, unknown]> {
   return JSON.parse(batch.tasksJson) as Array<readonly [number, unknown]>;

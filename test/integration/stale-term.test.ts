@@ -113,4 +113,21 @@ describe('a worker and a batch of a stale term', () => {
     expect(job?.progress.done).toBe(0);
     expect((await store.results.storedIndices(id, [0, 1])).size).toBe(0);
   }, 90_000); // below the batch's own 120 s task limit, which would otherwise end the spin
+
+  it('runs an entry queued by an older scheduler, which carried its tasks as a `tasks` array', async () => {
+    const { store } = node;
+    const id = newJobId();
+    await store.createJob({ id, name: 'ack-probe', input: { tasks: 4 }, options: JOB_OPTION_DEFAULTS, resultType: 'json' });
+    // Above the terms the tests before used (the store keeps the highest seen).
+    const term = 5;
+    expect(await store.startJob(id, term)).toMatchObject({ status: 'running', placed: 0 });
+    const tasks = [0, 1, 2, 3].map((i) => [i, { i, micros: 0 }] as const);
+    // The entry as the version before TaskBatch.tasksJson queued it.
+    const legacy = { jobId: id, job: 'ack-probe', term, tasks, taskTimeoutMs: 10_000, taskMemoryMb: 256 };
+    await queue.add('ack-probe', legacy as unknown as TaskBatch, { jobId: `${id}-0-t${term}`, removeOnComplete: true, removeOnFail: true });
+    expect(await store.recordSplit(id, term, 4, 4)).toBe('running');
+    await drained();
+    const job = await store.getJob(id);
+    expect(job?.progress).toMatchObject({ done: 4, failed: 0, duplicates: 0 });
+  });
 });
