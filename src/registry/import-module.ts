@@ -42,8 +42,12 @@ export function typeScriptRequire(url: string): NodeJS.Require | undefined {
  */
 export async function importModule(path: string): Promise<{ default?: unknown }> {
   if (path.endsWith(BUNDLE_SUFFIX)) return loadBundle(path);
-  // Compiled for the threads (thread-code.ts): plain CommonJS, whatever form ringpool's own code has.
-  if (path.endsWith(COMPILED_SUFFIX)) return createRequire(import.meta.url)(path) as { default?: unknown };
+  // Compiled for the threads (thread-code.ts): plain CommonJS, whatever form ringpool's own code
+  // has, with a source map so a task's error stack names the module's own files (as under tsx).
+  if (path.endsWith(COMPILED_SUFFIX)) {
+    process.setSourceMapsEnabled(true);
+    return createRequire(import.meta.url)(path) as { default?: unknown };
+  }
   const require = typeScriptRequire(import.meta.url);
   if (require !== undefined) {
     prepareJobLoading(require);

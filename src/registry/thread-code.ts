@@ -92,6 +92,10 @@ async function compileJobModule(path: string): Promise<string> {
     write: false,
     logLevel: 'silent',
     legalComments: 'none',
+    // A task's error keeps its stack in the module's own files and lines (import-module.ts enables
+    // source maps in the thread, as tsx did), without their text.
+    sourcemap: 'inline',
+    sourcesContent: false,
     plugins: [packagesFromTheFolder],
   });
   // A warning is code that would run differently here (an `import.meta` left empty, …).

@@ -53,6 +53,18 @@ describe('code compiled for the threads', () => {
     expect(JSON.parse((outcome as { json: string }).json)).toEqual({ typeScriptHook: false, typeScriptFiles: [] });
   });
 
+  it("a compiled module's error keeps its stack in the module's own TypeScript file and line", async () => {
+    pool ??= new TaskPool({ threads: 1 });
+    const modulePath = await threadModule(fixture('throws'));
+    expect(modulePath.endsWith(COMPILED_SUFFIX)).toBe(true);
+    const { outcomes } = await pool.run({ modulePath, jobId: 'thread-code-stack', attempt: 0, tasks: [[0, 7]], timeoutMs: 60_000, memoryMb: 256 });
+    const [outcome] = outcomes;
+    expect(outcome?.ok).toBe(false);
+    const error = (outcome as { error: { message: string; stack?: string } }).error;
+    expect(error.message).toBe('task 7 failed on purpose');
+    expect(error.stack).toMatch(/fixtures[\\/]jobs[\\/]throws\.ts:6:\d+/);
+  });
+
   it('a job module is compiled once per process, into a file named by its content', async () => {
     const first = await threadModule(fixture('thread-loader'));
     expect(await threadModule(fixture('thread-loader'))).toBe(first);
