@@ -2,9 +2,9 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
-import { basename, dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build, buildSync, type Plugin } from 'esbuild';
+import { build, buildSync, type Metafile, type Plugin } from 'esbuild';
 import { OWN_SDK, SERVER_PACKAGES } from './deploy-bundle.js';
 import { BUNDLE_SUFFIX, COMPILED_SUFFIX } from './deployed-loader.js';
 import { moduleFolder, writeOnce } from './deployed-modules.js';
@@ -12,8 +12,10 @@ import { moduleFolder, writeOnce } from './deployed-modules.js';
 const REGISTRY = dirname(fileURLToPath(import.meta.url));
 /** Running the repo's TypeScript: ringpool's own thread code is bundled (threadEntry). */
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
+/** ringpool's package folder. */
+const ROOT = join(REGISTRY, '..', '..');
 /** ringpool's package.json: where `zod` resolves for a job module whose folder has none (own-copies.ts). */
-const OWN_PACKAGE_JSON = join(REGISTRY, '..', '..', 'package.json');
+const OWN_PACKAGE_JSON = join(ROOT, 'package.json');
 
 const ownBundles = new Map<string, string>();
 
@@ -46,17 +48,13 @@ function bundleOwnCode(entry: string): string {
     target: 'node20',
     write: false,
     metafile: true,
+    absWorkingDir: ROOT,
     logLevel: 'silent',
     // One URL for the whole bundle: only this folder's files read `import.meta.url` (checked below).
     define: { 'import.meta.url': JSON.stringify(pathToFileURL(join(REGISTRY, 'import-module.ts')).href) },
   });
-  const root = join(REGISTRY, '..', '..');
-  for (const input of Object.keys(out.metafile.inputs)) {
-    const file = join(root, input);
-    if (dirname(file) !== REGISTRY && readFileSync(file, 'utf8').includes('import.meta')) {
-      throw new Error(`${input} reads import.meta, which the bundle of ${relative(root, entry)} gives only the files of src/registry/`);
-    }
-  }
+  const [reader] = readersOfImportMeta(out.metafile, ROOT, (file) => dirname(file) === REGISTRY);
+  if (reader !== undefined) throw new Error(`${relative(ROOT, reader)} reads import.meta, which the bundle of ${relative(ROOT, entry)} gives only the files of src/registry/`);
   const code = out.outputFiles[0]?.text ?? '';
   return writeOnce(join(moduleFolder(), `${basename(entry, '.cjs')}-${digestOf(code)}.cjs`), code);
 }
@@ -66,9 +64,10 @@ const compiledModules = new Map<string, Promise<string>>();
 /**
  * The file a thread loads for the job module at `path`: a deployed bundle as it is; a folder's
  * module compiled once per process into one CommonJS file (its own files and `ringpool/sdk`
- * bundled, its packages required where its folder resolves them), so the threads need no tsx. A
- * module esbuild cannot turn into CommonJS as it is (top-level await, `import.meta` read, an
- * import that does not resolve) is loaded from `path` as before (import-module.ts). The file is
+ * bundled, its packages required where its folder resolves them), so the threads need no tsx; its
+ * `import.meta.url` is its own file's. A module esbuild cannot turn into CommonJS as it is
+ * (top-level await, `import.meta` read by a file it imports, an import that does not resolve) is
+ * loaded from `path` as before (import-module.ts). The file is
  * named by its content and made from the module as this process first ran it, the version its
  * main thread loaded at start (job-registry.ts).
  */
@@ -90,16 +89,21 @@ async function compileJobModule(path: string): Promise<string> {
     platform: 'node',
     target: 'node20',
     write: false,
+    metafile: true,
+    absWorkingDir: dirname(path),
     logLevel: 'silent',
     legalComments: 'none',
+    // The module's own URL; a file it imports that reads `import.meta` would get the same (checked below).
+    define: { 'import.meta.url': JSON.stringify(pathToFileURL(path).href) },
     // A task's error keeps its stack in the module's own files and lines (import-module.ts enables
     // source maps in the thread, as tsx did), without their text.
     sourcemap: 'inline',
     sourcesContent: false,
+    sourceRoot: `${pathToFileURL(dirname(path)).href}/`, // the map's paths are the folder's, not the compiled file's
     plugins: [packagesFromTheFolder],
   });
-  // A warning is code that would run differently here (an `import.meta` left empty, …).
-  if (out.warnings.length > 0) return path;
+  // A warning is code that would run differently here (another `import.meta` property left empty, …).
+  if (out.warnings.length > 0 || readersOfImportMeta(out.metafile, dirname(path), (file) => file === path).length > 0) return path;
   const code = out.outputFiles[0]?.text ?? '';
   return writeOnce(join(moduleFolder(), `${basename(path).replace(/\.[mc]?[jt]s$/, '')}-${digestOf(code)}${COMPILED_SUFFIX}`), code);
 }
@@ -143,6 +147,13 @@ function isCommonJs(file: string): boolean {
       if (dirname(dir) === dir || basename(dir) === 'node_modules') return true;
     }
   }
+}
+
+/** The files of a build, but those `allowed`, whose text reads `import.meta` (the metafile's paths are relative to `cwd`). */
+function readersOfImportMeta(metafile: Metafile, cwd: string, allowed: (file: string) => boolean): string[] {
+  return Object.keys(metafile.inputs)
+    .map((input) => resolve(cwd, input))
+    .filter((file) => !allowed(file) && readFileSync(file, 'utf8').includes('import.meta'));
 }
 
 function digestOf(code: string): string {

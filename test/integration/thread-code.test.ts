@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { COMPILED_SUFFIX } from '../../src/registry/deployed-loader.js';
 import { loadJobModule } from '../../src/registry/thread-modules.js';
@@ -62,7 +62,7 @@ describe('code compiled for the threads', () => {
     expect(outcome?.ok).toBe(false);
     const error = (outcome as { error: { message: string; stack?: string } }).error;
     expect(error.message).toBe('task 7 failed on purpose');
-    expect(error.stack).toMatch(/fixtures[\\/]jobs[\\/]throws\.ts:6:\d+/);
+    expect(error.stack).toContain(`(${fixture('throws')}:6:`);
   });
 
   it('a job module is compiled once per process, into a file named by its content', async () => {
@@ -82,9 +82,22 @@ describe('code compiled for the threads', () => {
     expect(job.run(5 as never, undefined as never)).toBe(26);
   });
 
-  it('a module esbuild cannot turn into CommonJS as it is (top-level await, import.meta.url) is loaded from its own file, as before', async () => {
+  it('a module esbuild cannot turn into CommonJS as it is (top-level await) is loaded from its own file, as before', async () => {
     const path = fixture('top-level-await');
     expect(await threadModule(path)).toBe(path);
+  });
+
+  it("a module's own import.meta.url is its file's; one whose imported file reads import.meta is loaded from its own file", async () => {
+    const folder = join(dir, 'meta');
+    mkdirSync(folder, { recursive: true });
+    const job = (name: string, run: string) => `import { z } from 'zod';\nimport { defineJob } from 'ringpool/sdk';\n${run}\nexport default defineJob({ name: '${name}', input: z.object({}), *split() { yield 1; }, run: () => here, reduce: (r: string[]) => r });\n`;
+    writeFileSync(join(folder, 'own-url.ts'), job('own-url', 'const here = import.meta.url;'));
+    writeFileSync(join(folder, '_where.ts'), 'export const where = import.meta.url;\n');
+    writeFileSync(join(folder, 'helper-url.ts'), job('helper-url', "import { where as here } from './_where.js';"));
+    const own = await threadModule(join(folder, 'own-url.ts'));
+    expect(own.endsWith(COMPILED_SUFFIX)).toBe(true);
+    expect((await loadJobModule(own)).run(undefined as never, undefined as never)).toBe(pathToFileURL(join(folder, 'own-url.ts')).href);
+    expect(await threadModule(join(folder, 'helper-url.ts'))).toBe(join(folder, 'helper-url.ts'));
   });
 
   it('a deployed bundle is loaded as it is', async () => {
