@@ -24,7 +24,7 @@ const ownBundles = new Map<string, string>();
  * loads). From the package: the entry itself, which requires the compiled JavaScript of dist/. In
  * the repo: the entry and the TypeScript it requires bundled into one CommonJS file, once per
  * process (esbuild, in a few ms), so a thread loads plain JavaScript: no tsx hook nor compile in
- * each thread, ~13 MB less per thread (docs/performance.md, `scale`). Its packages stay
+ * each thread, ~13 MB less per thread (docs/architecture.md §7, "What the threads load"). Its packages stay
  * `require`s, resolved from ringpool's folder, where the bundle is written (moduleFolder).
  */
 export function threadEntry(entry: URL): string {
@@ -67,9 +67,9 @@ const compiledModules = new Map<string, Promise<string>>();
  * bundled, its packages required where its folder resolves them), so the threads need no tsx; its
  * `import.meta.url` is its own file's. A module esbuild cannot turn into CommonJS as it is
  * (top-level await, `import.meta` read by a file it imports, an import that does not resolve) is
- * loaded from `path` as before (import-module.ts). The file is
- * named by its content and made from the module as this process first ran it, the version its
- * main thread loaded at start (job-registry.ts).
+ * loaded from `path` as before (import-module.ts). The file is named by its content and made from
+ * the module as this process first ran it, the version its main thread loaded at start
+ * (job-registry.ts).
  */
 export function threadModule(path: string): Promise<string> {
   if (path.endsWith(BUNDLE_SUFFIX)) return Promise.resolve(path);
