@@ -9,6 +9,6 @@ const fromSource = existsSync(new URL('../src/cli/main.ts', import.meta.url));
 if (fromSource) (await import('tsx/cjs/api')).register();
 const require = createRequire(import.meta.url);
 const [dir, ext] = fromSource ? ['../src', '.ts'] : ['../dist', '.js'];
-require(`${dir}/registry/import-module${ext}`).loadedAsCommonJs();
+require(`${dir}/registry/import-module${ext}`).loadedAsCommonJs(fromSource);
 const { main } = require(`${dir}/cli/main${ext}`);
 process.exitCode = await main(process.argv.slice(2));

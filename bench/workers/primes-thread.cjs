@@ -3,7 +3,7 @@
 // task threads load it (thread-modules.ts, through tsx's CommonJS hook), so the baselines run the
 // same build as ringpool. The default, `primes-thread.mjs`, loads it through tsx's ESM hook.
 require('tsx/cjs/api').register();
-require('../../src/registry/import-module.ts').loadedAsCommonJs();
+require('../../src/registry/import-module.ts').loadedAsCommonJs(true);
 const { loadJobModule } = require('../../src/registry/thread-modules.ts');
 
 const primes = loadJobModule(require.resolve('../../jobs/primes.ts'));

@@ -1,6 +1,4 @@
-// Thread entry for the scheduler's Raft node: loads consensus-thread, compiled JavaScript beside
-// this file in the package (dist/), or in the repo the TypeScript source through tsx's CommonJS
-// hook, compiled in this thread (why CommonJS: src/registry/import-module.ts).
-const fromSource = require('node:fs').existsSync(`${__dirname}/consensus-thread.ts`);
-if (fromSource) require('tsx/cjs/api').register();
-require(`./consensus-thread${fromSource ? '.ts' : '.js'}`);
+// Thread entry for the scheduler's Raft node: loads consensus-thread. In the package it runs as it
+// is, next to the compiled JavaScript of dist/; in the repo the node runs it bundled with the
+// TypeScript it requires (src/registry/thread-code.ts; why CommonJS: src/registry/import-module.ts).
+require('./consensus-thread');

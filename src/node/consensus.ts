@@ -7,6 +7,7 @@ import type { Config } from '../config/config.js';
 import { deserializeError, RingpoolError, type SerializedError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { RaftStatus } from '../raft/driver.js';
+import { threadEntry } from '../registry/thread-code.js';
 import type { Member } from '../raft/types.js';
 import type { ConsensusNode, ConsensusStatus } from '../scheduler/consensus.js';
 import { ControlState, type ControlCommand } from '../scheduler/control-state.js';
@@ -98,7 +99,7 @@ class RaftThread {
     this.#logger = logger;
     this.#metrics = metrics;
     // The Raft thread is small: its young generation need not grow as a scheduler's does.
-    this.#worker = new Worker(CONSENSUS_ENTRY, { workerData: data, execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+    this.#worker = new Worker(threadEntry(CONSENSUS_ENTRY), { workerData: data, execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: 8 } });
     this.started = new Promise<Consensus>((resolveStarted, rejectStarted) => {
       this.#worker.on('message', (m: FromConsensusThread) => {
         if (m.type === 'started') {

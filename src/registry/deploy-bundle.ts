@@ -17,7 +17,7 @@ export const SERVER_PACKAGES: readonly string[] = Object.freeze(['zod', 'zod/v4'
  * small and pure (defineJob's checks), and a bundle that requires nothing of ringpool's loads the
  * same in a task thread, a test process and an installed package, with no loader hook.
  */
-const OWN_SDK = ownSdk();
+export const OWN_SDK = ownSdk();
 
 function ownSdk(): string {
   const ts = fileURLToPath(new URL('../sdk/index.ts', import.meta.url));

@@ -4,5 +4,5 @@
 const fromSource = require('node:fs').existsSync(`${__dirname}/deploy-check-thread.ts`);
 if (fromSource) require('tsx/cjs/api').register();
 const ext = fromSource ? '.ts' : '.js';
-require(`./import-module${ext}`).loadedAsCommonJs();
+require(`./import-module${ext}`).loadedAsCommonJs(fromSource);
 require(`./deploy-check-thread${ext}`).checkInThisThread();

@@ -7,6 +7,8 @@ import * as zod from 'zod';
 
 /** The file suffix of a deployed bundle (deployed-modules.ts writes them; deploy-check too). */
 export const BUNDLE_SUFFIX = '.deployed.cjs';
+/** The file suffix of a folder's job module compiled for the threads (thread-code.ts): plain CommonJS, required as it is. */
+export const COMPILED_SUFFIX = '.compiled.cjs';
 
 /**
  * Runs the CommonJS bundle at `path` and returns its exports. A plain `require` of it would give

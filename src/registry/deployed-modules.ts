@@ -1,6 +1,6 @@
 // Deployed job modules on a node's disk: each version's bundle written once, by digest, where threads load it from.
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RingpoolError } from '../errors.js';
 import { BUNDLE_SUFFIX } from './deployed-loader.js';
@@ -30,7 +30,16 @@ export async function materialize(store: Pick<JobTypeStore, 'code'>, dir: string
   if (existsSync(file)) return file;
   const code = await store.code(name, version.digest);
   if (code === undefined) throw new RingpoolError('NOT_FOUND', `version ${version.version} of job type ${name} is no longer stored`);
-  mkdirSync(dir, { recursive: true });
+  return writeOnce(file, code);
+}
+
+/**
+ * Writes `code` to `file` unless it is there already: to a temporary name, then renamed (another
+ * process of the host may be writing the same file). The file's name says its content (a digest).
+ */
+export function writeOnce(file: string, code: string): string {
+  if (existsSync(file)) return file;
+  mkdirSync(dirname(file), { recursive: true });
   const temp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`;
   writeFileSync(temp, code);
   renameSync(temp, file);

@@ -2,21 +2,25 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { BUNDLE_SUFFIX, loadBundle } from './deployed-loader.js';
+import { BUNDLE_SUFFIX, COMPILED_SUFFIX, loadBundle } from './deployed-loader.js';
 import { fallBackToOwnCopies, registerOwnCopiesHook } from './own-copies.js';
 
 /** Whether ringpool's code in this thread was loaded as CommonJS. */
 let commonJs = false;
+/** Whether this thread's entry registered tsx's CommonJS hook. */
+let tsxRegistered = false;
 
 /**
  * Called by ringpool's own entries (bin/ringpool.mjs, src/worker/thread-entry.cjs,
  * src/scheduler/reduce-entry.cjs) before they load the rest of ringpool's code as CommonJS: in the
- * repo the TypeScript sources through tsx's CommonJS hook, which the entry registers, compiled in
- * the thread that loads them; in the package the compiled JavaScript of dist/ (scripts/build.ts).
- * tsx's ESM hook would give every thread a loader thread of its own under Node 20 (~20 MB each).
+ * package the compiled JavaScript of dist/ (scripts/build.ts); in the repo, for bin/ringpool.mjs,
+ * the TypeScript sources through tsx's CommonJS hook, which it registers (`withTsx`), and for the
+ * threads a bundle of them made once per process (thread-code.ts). tsx's ESM hook would give every
+ * thread a loader thread of its own under Node 20 (~20 MB each).
  */
-export function loadedAsCommonJs(): void {
+export function loadedAsCommonJs(withTsx = false): void {
   commonJs = true;
+  tsxRegistered = withTsx;
 }
 
 /**
@@ -38,6 +42,12 @@ export function typeScriptRequire(url: string): NodeJS.Require | undefined {
  */
 export async function importModule(path: string): Promise<{ default?: unknown }> {
   if (path.endsWith(BUNDLE_SUFFIX)) return loadBundle(path);
+  // Compiled for the threads (thread-code.ts): plain CommonJS, whatever form ringpool's own code
+  // has, with a source map so a task's error stack names the module's own files (as under tsx).
+  if (path.endsWith(COMPILED_SUFFIX)) {
+    process.setSourceMapsEnabled(true);
+    return createRequire(import.meta.url)(path) as { default?: unknown };
+  }
   const require = typeScriptRequire(import.meta.url);
   if (require !== undefined) {
     prepareJobLoading(require);
@@ -58,14 +68,15 @@ export async function importModule(path: string): Promise<{ default?: unknown }>
 let prepared = false;
 
 /**
- * Once per thread, before its first job module. From the package, ringpool's own code is compiled
- * JavaScript and its entries register no tsx: the CommonJS hook is registered here, for the job
- * modules (tsx compiles TypeScript and ESM files only; ringpool's CommonJS goes to Node unchanged).
+ * Once per thread, before its first job module not compiled for the threads (thread-code.ts).
+ * Where the entry registered no tsx (the package; the repo's threads, which run a bundle), the
+ * CommonJS hook is registered here, for the job modules (tsx compiles TypeScript and ESM files
+ * only; ringpool's CommonJS goes to Node unchanged).
  */
 function prepareJobLoading(require: NodeJS.Require): void {
   if (prepared) return;
   prepared = true;
-  if (!import.meta.url.endsWith('.ts')) (require('tsx/cjs/api') as typeof import('tsx/cjs/api')).register();
+  if (!tsxRegistered) (require('tsx/cjs/api') as typeof import('tsx/cjs/api')).register();
   fallBackToOwnCopies();
 }
 
@@ -78,8 +89,8 @@ let esmHook: Promise<void> | undefined;
  * those a thread refuses (V8's, refusedByThreads; the heap sizes, HEAP_SIZE, in every spelling)
  * and those that register tsx (`node --import tsx`, the tsx CLI's
  * `--require …/tsx/dist/preflight.cjs` and `--import …/tsx/dist/loader.mjs`), which a worker
- * thread would otherwise inherit. The threads' entries register tsx's CommonJS hook themselves;
- * an inherited ESM hook gave each thread a loader thread of its own and, measured on the
+ * thread would otherwise inherit. The threads load plain JavaScript (thread-code.ts) and register
+ * tsx's CommonJS hook only for a job module not compiled for them; an inherited ESM hook gave each thread a loader thread of its own and, measured on the
  * `speedup` bench in a process started with `--import tsx`, made the job's code in the threads
  * use 5–9 % more CPU than the same code in raw piscina's threads (ringpool's processes, started
  * by bin/ringpool.mjs, carry no such flag).

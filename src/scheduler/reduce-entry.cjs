@@ -1,8 +1,5 @@
-// Thread entry for the scheduler's reduce pool: loads reduce-runner, compiled JavaScript beside
-// this file in the package (dist/), or in the repo the TypeScript source through tsx's CommonJS
-// hook, compiled in this thread (why CommonJS, and how job modules load: src/registry/import-module.ts).
-const fromSource = require('node:fs').existsSync(`${__dirname}/reduce-runner.ts`);
-if (fromSource) require('tsx/cjs/api').register();
-const ext = fromSource ? '.ts' : '.js';
-require(`../registry/import-module${ext}`).loadedAsCommonJs();
-module.exports = require(`./reduce-runner${ext}`).reduceInThread;
+// Thread entry for the scheduler's reduce pool: loads reduce-runner. In the package it runs as it
+// is, next to the compiled JavaScript of dist/; in the repo the node runs it bundled with the
+// TypeScript it requires (src/registry/thread-code.ts; why CommonJS: src/registry/import-module.ts).
+require('../registry/import-module').loadedAsCommonJs();
+module.exports = require('./reduce-runner').reduceInThread;

@@ -7,6 +7,7 @@ import type { BlobRuntime } from '../blobs/blob-store.js';
 import { blobReader } from '../blobs/open.js';
 import { RingpoolError, isTransientRedisError, serializeError } from '../errors.js';
 import { threadExecArgv } from '../registry/import-module.js';
+import { threadEntry, threadModule } from '../registry/thread-code.js';
 import type { JobResolver, ServedJob } from '../registry/live-registry.js';
 import type { Metrics } from '../observability/metrics.js';
 import { inSpan } from '../observability/tracing.js';
@@ -29,7 +30,7 @@ import { ScheduleRunner } from './schedule-runner.js';
 import type { ReduceOutcome, ReduceRequest } from './reduce-runner.js';
 import { idleGrid } from '../timer-grid.js';
 
-const REDUCE_ENTRY = new URL('./reduce-entry.cjs', import.meta.url).href;
+const REDUCE_ENTRY = new URL('./reduce-entry.cjs', import.meta.url);
 
 export interface SchedulerOptions {
   /** Tasks enqueued but without a result before the split waits (back-pressure, docs/architecture.md §5). @default 50000 */
@@ -114,7 +115,7 @@ export class Scheduler {
   /** Running entries given a backup copy (`node/entry id`): one copy each. */
   readonly #speculated = new Set<string>();
   /** Reduce runs here, off the event loop that drives Raft: one thread, started when first needed. */
-  readonly #reducePool = new Piscina({ filename: REDUCE_ENTRY, minThreads: 0, maxThreads: 1, idleTimeout: 60_000, execArgv: threadExecArgv(), recordTiming: false, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+  readonly #reducePool = new Piscina({ filename: threadEntry(REDUCE_ENTRY), minThreads: 0, maxThreads: 1, idleTimeout: 60_000, execArgv: threadExecArgv(), recordTiming: false, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
   /** Jobs this process is splitting or reducing now: one piece of work per job at a time. */
   readonly #working = new Map<string, Promise<void>>();
   /** Ends the membership loop's nap at once. */
@@ -594,7 +595,7 @@ export class Scheduler {
     const failed = await this.#toleratedFailures(job, total, term);
     if (failed === undefined) return;
     const request: ReduceRequest = {
-      modulePath: loaded.path,
+      modulePath: await threadModule(loaded.path),
       input: job.input,
       total,
       blobs,

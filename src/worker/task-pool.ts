@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { RingpoolError, serializeError } from '../errors.js';
 import { threadExecArgv } from '../registry/import-module.js';
+import { threadEntry } from '../registry/thread-code.js';
 import type { BlobRuntime } from '../blobs/blob-store.js';
 import type { ReduceOutcome, ReduceSpec } from '../registry/reduce-results.js';
 import { REDUCING, callCells, createRunControl } from './run-control.js';
@@ -86,7 +87,7 @@ interface Watched {
   readonly check: (now: number) => void;
 }
 
-const ENTRY = new URL('./thread-entry.cjs', import.meta.url).href;
+const ENTRY = new URL('./thread-entry.cjs', import.meta.url);
 
 /** Extra time before the first task starts: a new thread loads the job module first. */
 const MODULE_LOAD_ALLOWANCE_MS = 5_000;
@@ -124,7 +125,7 @@ export class TaskPool {
     let pool = this.#pools.get(memoryMb);
     if (pool === undefined) {
       pool = new Piscina({
-        filename: ENTRY,
+        filename: threadEntry(ENTRY),
         minThreads: this.threads,
         maxThreads: this.threads,
         // Queue in the pool rather than fail: the BullMQ worker already bounds what is fetched

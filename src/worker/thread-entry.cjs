@@ -1,8 +1,5 @@
-// Worker-thread entry for piscina: loads the task runner, compiled JavaScript beside this file in
-// the package (dist/), or in the repo the TypeScript source through tsx's CommonJS hook, compiled
-// in this thread (why CommonJS, and how job modules load: src/registry/import-module.ts).
-const fromSource = require('node:fs').existsSync(`${__dirname}/task-runner.ts`);
-if (fromSource) require('tsx/cjs/api').register();
-const ext = fromSource ? '.ts' : '.js';
-require(`../registry/import-module${ext}`).loadedAsCommonJs();
-module.exports = require(`./task-runner${ext}`).runTasks;
+// Worker-thread entry for piscina: loads the task runner. In the package it runs as it is, next to
+// the compiled JavaScript of dist/; in the repo the node runs it bundled with the TypeScript it
+// requires (src/registry/thread-code.ts; why CommonJS, and how job modules load: import-module.ts).
+require('../registry/import-module').loadedAsCommonJs();
+module.exports = require('./task-runner').runTasks;

@@ -9,6 +9,7 @@ import { RingpoolError, isTransientRedisError, serializeError } from '../errors.
 import { isNodeId } from '../node-id.js';
 import { IDLE_GRID_MS, idleGrid } from '../timer-grid.js';
 import type { JobResolver, ServedJob } from '../registry/live-registry.js';
+import { threadModule } from '../registry/thread-code.js';
 import type { JobStore, PlacementView } from '../store/job-store.js';
 import type { WorkerStore } from '../store/worker-store.js';
 import { batchStamp, batchTasks, type TaskBatch, type WholeJob } from '../transport/task-batch.js';
@@ -244,9 +245,11 @@ export class WorkerNode {
     if (tasks.count === 0) return;
     // An entry that is its whole job (none of it stored before) is reduced in the same thread call.
     const whole = wholeJobOf(batch, tasks.count);
+    // The file the threads load: compiled once per process (docs/architecture.md §7, "What the threads load").
+    const modulePath = await threadModule(loaded.path);
     const span = batchSpan(entry, this.id);
     try {
-      const ran = await this.#runTraced(span, (traced) => this.#run(entry, tasks, loaded.path, whole, cancel.signal, known === undefined, traced));
+      const ran = await this.#runTraced(span, (traced) => this.#run(entry, tasks, modulePath, whole, cancel.signal, known === undefined, traced));
       if (ran?.cache !== undefined) await this.#countCache(batch.jobId, ran.cache);
       if (ran !== undefined) await inChildSpan(span, 'store results', () => this.#settle(entry, ran, whole, cancel.signal));
     } finally {
