@@ -4,3 +4,5 @@
 const fromSource = require('node:fs').existsSync(`${__dirname}/consensus-thread.ts`);
 if (fromSource) require('tsx/cjs/api').register();
 require(`./consensus-thread${fromSource ? '.ts' : '.js'}`);
+// Started: tsx's compiler, if this start needed it, is stopped (registry/tsx-compiler.ts).
+if (fromSource) require('../registry/tsx-compiler.ts').stopTsxCompiler();

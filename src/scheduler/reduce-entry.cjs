@@ -6,3 +6,5 @@ if (fromSource) require('tsx/cjs/api').register();
 const ext = fromSource ? '.ts' : '.js';
 require(`../registry/import-module${ext}`).loadedAsCommonJs();
 module.exports = require(`./reduce-runner${ext}`).reduceInThread;
+// Started: tsx's compiler, if this start needed it, is stopped (registry/tsx-compiler.ts).
+if (fromSource) require('../registry/tsx-compiler.ts').stopTsxCompiler();
