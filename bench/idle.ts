@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { tcpClientAddresses } from '../test/helpers/processes.js';
-import { descendantsOf } from './cleanup.js';
+import { descendantsOf, stillRunning } from './cleanup.js';
 import { BENCH_JOBS, numberFlag, startTrackedRedis, stringFlag } from './harness.js';
 import { printTable, type BenchSuite } from './report.js';
 
@@ -31,7 +31,7 @@ export function cpuMsOf(pid: number): number {
  */
 function descendantsCpuMs(pid: number): Map<number, number> {
   const cpu = new Map<number, number>();
-  for (const p of descendantsOf(pid)) {
+  for (const p of descendantsOf(pid).filter(stillRunning)) {
     try {
       cpu.set(p.pid, cpuMsOf(p.pid));
     } catch {
