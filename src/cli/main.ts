@@ -7,6 +7,7 @@ import { createClient, RingpoolApiError, RingpoolNetworkError, type JobError, ty
 import { RingpoolError } from '../errors.js';
 import { startNode, type Roles } from '../node/node.js';
 import { typeScriptRequire } from '../registry/import-module.js';
+import { stopTsxCompiler } from '../registry/tsx-compiler.js';
 import { assertRedisServerAvailable } from '../store/local-redis.js';
 import { runClusterCommand } from './cluster.js';
 import { startAutoWorkers } from './cluster/auto-workers.js';
@@ -225,6 +226,8 @@ async function runNode(args: string[], requested: Roles, allowLocalRedis: boolea
     console.log(`ringpool ${what} serving /healthz${roles.scheduler ? ', /raft' : ''} at ${node.url}`);
   }
   const autoscaler = roles.worker === requested.worker ? undefined : startAutoWorkers({ config, redisUrl, minReplicas, apiUrl: node.url, logger, metrics: node.metrics });
+  // Started: tsx's compiler, if this start needed it, is stopped (registry/tsx-compiler.ts).
+  stopTsxCompiler();
   const signal = await stopSignal;
   logger.info({ signal, drainTimeoutMs: config.drainTimeoutMs }, 'shutting down');
   // Shutdown drains (a worker finishes its tasks in flight) but never past the drain limit, and a

@@ -14,7 +14,7 @@ export interface SupervisionOptions {
   readonly probeMs?: number;
   /**
    * A PING unanswered this long replaces the connection, ms. Longer than anything that may queue
-   * ahead of it on a healthy connection: a WAIT (2 s), a blocking pop (1 s). @default 5000
+   * ahead of it on a healthy connection: a WAIT (2 s), a blocking pop (2 s). @default 5000
    */
   readonly probeTimeoutMs?: number;
   /** Told of each repair (for the log and the metrics). */

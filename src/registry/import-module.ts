@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { BUNDLE_SUFFIX, COMPILED_SUFFIX, loadBundle } from './deployed-loader.js';
 import { fallBackToOwnCopies, registerOwnCopiesHook } from './own-copies.js';
+import { stopTsxCompiler } from './tsx-compiler.js';
 
 /** Whether ringpool's code in this thread was loaded as CommonJS. */
 let commonJs = false;
@@ -55,6 +56,9 @@ export async function importModule(path: string): Promise<{ default?: unknown }>
       return require(path) as { default?: unknown };
     } catch (err) {
       if (!ESM_ONLY.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    } finally {
+      // Loaded: tsx's compiler, if this module needed it, is stopped (tsx-compiler.ts).
+      stopTsxCompiler();
     }
     esmHook ??= import('tsx/esm/api').then(({ register }) => {
       register();

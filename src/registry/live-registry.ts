@@ -7,6 +7,7 @@ import { JOB_TYPES_MESSAGE, type JobTypeStore } from '../store/job-type-store.js
 import { materialize, moduleFolder } from './deployed-modules.js';
 import { importModule } from './import-module.js';
 import type { JobRegistry, LoadedJob } from './job-registry.js';
+import { IDLE_GRID_MS, idleGrid } from '../timer-grid.js';
 
 /** A job type as a node serves it: from a folder (version null) or a deployed version. */
 export type ServedJob = LoadedJob & {
@@ -87,7 +88,7 @@ export class LiveRegistry implements JobResolver {
   #active = new Map<string, ServedJob>();
   #list: readonly ServedJob[];
   #revision = -1;
-  #timer: NodeJS.Timeout | undefined;
+  #cancelPoll: (() => void) | undefined;
   #refreshing: Promise<void> | undefined;
 
   constructor(folders: JobRegistry, store: Pick<JobTypeStore, 'active' | 'versions' | 'code' | 'revision'>, options: LiveRegistryOptions = {}) {
@@ -106,8 +107,14 @@ export class LiveRegistry implements JobResolver {
   async start(): Promise<void> {
     await this.refresh().catch((err: unknown) => this.#logger?.warn({ err: serializeError(err) }, 'could not read the deployed job types; will retry'));
     const tick = () => {
-      this.#timer = setTimeout(() => void this.refresh().catch(() => {}).finally(tick), this.#followed ? this.#followedPollMs : this.#pollMs);
-      this.#timer.unref();
+      const ms = this.#followed ? this.#followedPollMs : this.#pollMs;
+      const poll = () => void this.refresh().catch(() => {}).finally(tick);
+      // A poll seconds apart (a followed one) rides the idle grid: no wake-up of its own (docs/performance.md, "Round two").
+      if (ms >= 2 * IDLE_GRID_MS) this.#cancelPoll = idleGrid.after(ms, poll, { ref: false });
+      else {
+        const timer = setTimeout(poll, ms).unref();
+        this.#cancelPoll = () => clearTimeout(timer);
+      }
     };
     tick();
   }
@@ -135,8 +142,8 @@ export class LiveRegistry implements JobResolver {
   }
 
   stop(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#cancelPoll?.();
+    this.#cancelPoll = undefined;
   }
 
   get(name: string): ServedJob | undefined {

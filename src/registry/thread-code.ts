@@ -8,6 +8,7 @@ import { build, buildSync, type Metafile, type Plugin } from 'esbuild';
 import { OWN_SDK, SERVER_PACKAGES } from './deploy-bundle.js';
 import { BUNDLE_SUFFIX, COMPILED_SUFFIX } from './deployed-loader.js';
 import { moduleFolder, writeOnce } from './deployed-modules.js';
+import { compiling, stopTsxCompiler } from './tsx-compiler.js';
 
 const REGISTRY = dirname(fileURLToPath(import.meta.url));
 /** Running the repo's TypeScript: ringpool's own thread code is bundled (threadEntry). */
@@ -53,6 +54,7 @@ function bundleOwnCode(entry: string): string {
     // One URL for the whole bundle: only this folder's files read `import.meta.url` (checked below).
     define: { 'import.meta.url': JSON.stringify(pathToFileURL(join(REGISTRY, 'import-module.ts')).href) },
   });
+  stopTsxCompiler(); // done with esbuild's service for now (tsx-compiler.ts)
   const [reader] = readersOfImportMeta(out.metafile, ROOT, (file) => dirname(file) === REGISTRY);
   if (reader !== undefined) throw new Error(`${relative(ROOT, reader)} reads import.meta, which the bundle of ${relative(ROOT, entry)} gives only the files of src/registry/`);
   const code = out.outputFiles[0]?.text ?? '';
@@ -82,7 +84,7 @@ export function threadModule(path: string): Promise<string> {
 }
 
 async function compileJobModule(path: string): Promise<string> {
-  const out = await build({
+  const out = await compiling(() => build({
     entryPoints: [path],
     bundle: true,
     format: 'cjs',
@@ -101,7 +103,7 @@ async function compileJobModule(path: string): Promise<string> {
     sourcesContent: false,
     sourceRoot: `${pathToFileURL(dirname(path)).href}/`, // the map's paths are the folder's, not the compiled file's
     plugins: [packagesFromTheFolder],
-  });
+  }));
   // A warning is code that would run differently here (another `import.meta` property left empty, …).
   if (out.warnings.length > 0 || readersOfImportMeta(out.metafile, dirname(path), (file) => file === path).length > 0) return path;
   const code = out.outputFiles[0]?.text ?? '';

@@ -64,7 +64,7 @@ export interface SchedulerDeps {
   readonly membership: Membership;
   /** Shared by the per-node BullMQ queues. */
   readonly connection: Redis;
-  /** A connection of its own: it blocks on the wake list. */
+  /** A connection of its own: it blocks on the wake list; close() closes it. */
   readonly blocking: Redis;
   readonly logger: Logger;
   readonly metrics?: Metrics;
@@ -104,6 +104,15 @@ const LOADS_EVERY_MS = 1_000;
 
 /** How often the leader looks for active jobs that nothing is working on. */
 const SWEEP_EVERY_MS = 3_000;
+
+/**
+ * How long one blocking pop of the wake list waits, s. A notice ends it at once and close() ends it
+ * by closing its connection: the timeout only lets the loop look at its leadership again (a deposed
+ * leader hands back what it pops meanwhile). Each empty reply wakes an idle leader: 2 s, not 1
+ * (docs/performance.md, "Round two"), and still within the connection probe's 2.5 s
+ * (`probeMs`, node/supervised-redis.ts), so the blocked connection needs no PING.
+ */
+const WAKE_WAIT_S = 2;
 
 export class Scheduler {
   readonly #deps: SchedulerDeps;
@@ -260,7 +269,7 @@ export class Scheduler {
         continue;
       }
       try {
-        const wake = await store.nextWake(blocking, 1);
+        const wake = await store.nextWake(blocking, WAKE_WAIT_S);
         if (wake === null) continue;
         this.#deps.onWake?.();
         const term = leadership.term;
@@ -640,6 +649,8 @@ export class Scheduler {
     this.#running = false;
     this.#unsubscribe?.();
     this.#wakeMembershipLoop();
+    // Ends a blocking pop now, not at its timeout; a notice it took is picked up by the next leader (#resumeAll).
+    this.#deps.blocking.disconnect();
     // Bounded: with Redis gone, a blocking pop or a write may never answer.
     await Promise.race([Promise.allSettled([this.#loop, this.#watch, this.#schedules.close(), ...this.#working.values()]), sleep(5_000)]);
     await Promise.all([...this.#queues.values()].map((q) => q.close()));

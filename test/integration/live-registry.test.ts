@@ -7,6 +7,7 @@ import { loadJobRegistry } from '../../src/registry/job-registry.js';
 import { LiveRegistry, LOADED_VERSIONS } from '../../src/registry/live-registry.js';
 import { JobStore } from '../../src/store/job-store.js';
 import { createKeys } from '../../src/store/keys.js';
+import { IDLE_GRID_MS, idleGrid } from '../../src/timer-grid.js';
 import { FIXTURE_JOBS } from '../helpers/cluster.js';
 import { uniquePrefix } from '../helpers/prefix.js';
 
@@ -50,5 +51,16 @@ describe('LiveRegistry', () => {
     } finally {
       registry.stop();
     }
+  });
+
+  it('waits for a poll seconds apart on the idle grid (no wake-up of its own), and stops waiting when stopped', async () => {
+    const store = new JobStore(redis, createKeys(uniquePrefix('live')));
+    const registry = new LiveRegistry(await loadJobRegistry([FIXTURE_JOBS]), store.jobTypes, { pollMs: 2 * IDLE_GRID_MS });
+    const waiting = idleGrid.size;
+    await registry.start();
+    // Before, the poll had a timer of its own: the grid held nothing more.
+    expect(idleGrid.size).toBe(waiting + 1);
+    registry.stop();
+    expect(idleGrid.size).toBe(waiting);
   });
 });
