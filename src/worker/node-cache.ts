@@ -1,5 +1,5 @@
 // The per-node cache behind `ctx.cache`: one LRU by bytes in the node's main thread, shared by its threads, single-flight.
-import { MessagePort } from 'node:worker_threads';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { RingpoolError } from '../errors.js';
 
 /**
@@ -18,21 +18,7 @@ export type CacheRequest =
   /** The value the thread told to load has loaded (`bytes`: its size as the thread measured it). */
   | { readonly op: 'put'; readonly key: string; readonly value: unknown; readonly bytes: number }
   /** The load the thread was told to do threw: another waiter loads instead. */
-  | { readonly op: 'fail'; readonly key: string }
-  /** The thread's call that asked ended (after its last message): its loads not done pass to a waiter, its waits end. */
-  | { readonly op: 'release' };
-
-/** What a pool thread sends its main thread as it starts (cache-client.ts `offerCachePort`): its port to the cache. */
-export interface CachePortOffer {
-  readonly nodeCachePort: MessagePort;
-}
-
-/** The port a thread's message offers, if it is a `CachePortOffer`. */
-export function cachePortOf(message: unknown): MessagePort | undefined {
-  if (typeof message !== 'object' || message === null || !('nodeCachePort' in message)) return undefined;
-  const port = (message as CachePortOffer).nodeCachePort;
-  return port instanceof MessagePort ? port : undefined;
-}
+  | { readonly op: 'fail'; readonly key: string };
 
 /** Main thread → thread: the value (`shared`: bytes in shared memory), or "you load it". */
 export type CacheReply = { readonly id: number; readonly hit: true; readonly value: unknown; readonly shared: boolean } | { readonly id: number; readonly hit: false };
@@ -46,6 +32,9 @@ export interface CacheStats {
   readonly bytes: number;
   readonly entries: number;
 }
+
+/** How long a call's port stays open after the call ended, for messages still on their way, ms. */
+const RELEASE_GRACE_MS = 1_000;
 
 interface Entry {
   readonly value: unknown;
@@ -83,19 +72,25 @@ export class NodeCache {
   }
 
   /**
-   * A pool thread's port (its `CachePortOffer`), serving its calls one after another: the thread
-   * says when a call that asked something ended (`release`), and the port closes when the thread
-   * dies; either way the loads that call was doing and never finished pass to a waiter. Unref'd: a
-   * thread's port does not keep the process alive.
+   * A port for one thread call (transfer `port` with the call); `release` once the call ended:
+   * loads it was doing and never finished pass to a waiter.
    */
-  attach(port: MessagePort): void {
-    port.on('message', (request: CacheRequest) => (request.op === 'release' ? this.#released(port) : this.#handle(port, request)));
-    port.once('close', () => this.#released(port));
-    port.unref();
+  connect(): { readonly port: MessagePort; release(): void } {
+    const { port1: mine, port2: theirs } = new MessageChannel();
+    mine.on('message', (request: CacheRequest) => this.#handle(mine, request));
+    // The thread closes its end once its call is done, after its last message (a put may arrive
+    // after the call's result); a thread that died closes it too. `release` is the backstop.
+    mine.once('close', () => this.#disconnected(mine));
+    return {
+      port: theirs,
+      release: () => {
+        setTimeout(() => mine.close(), RELEASE_GRACE_MS).unref();
+      },
+    };
   }
 
-  /** The call on the port ended (or its thread died): it waits for nothing any more, and its unfinished loads pass to a waiter. */
-  #released(port: MessagePort): void {
+  /** A call's port closed: it waits for nothing any more, and its unfinished loads pass to a waiter. */
+  #disconnected(port: MessagePort): void {
     for (const [key, flight] of this.#flights) {
       const others = flight.waiters.filter((w) => w.port !== port);
       flight.waiters.splice(0, flight.waiters.length, ...others);
@@ -103,7 +98,7 @@ export class NodeCache {
     }
   }
 
-  #handle(port: MessagePort, request: Exclude<CacheRequest, { op: 'release' }>): void {
+  #handle(port: MessagePort, request: CacheRequest): void {
     if (request.op === 'get') return this.#get(port, request.id, request.key);
     const flight = this.#flights.get(request.key);
     if (request.op === 'fail') {

@@ -8,7 +8,7 @@ import type { ReduceOutcome, ReduceSpec } from '../registry/reduce-results.js';
 import { REDUCING, callCells, createRunControl } from './run-control.js';
 import { decodeIndices, type PackedResults } from '../store/result-blobs.js';
 import type { BatchOutcome, CallOutcome, FailedOutcome, TaskOutcome, TaskLogLine, ThreadBatch, ThreadCall } from './task-runner.js';
-import { cachePortOf, type NodeCache } from './node-cache.js';
+import type { NodeCache } from './node-cache.js';
 import type { CacheCounts } from './cache-client.js';
 
 export interface TaskPoolOptions {
@@ -18,7 +18,7 @@ export interface TaskPoolOptions {
   readonly stopGraceMs?: number;
   /** Heap limit of the threads started up front (the jobs' default), MB. @default 512 */
   readonly defaultMemoryMb?: number;
-  /** The node's cache, reached by each thread over a port of its own (`ctx.cache`); absent: `ctx.cache` always loads. */
+  /** The node's cache, reached by every call over a port of its own (`ctx.cache`); absent: `ctx.cache` always loads. */
   readonly cache?: NodeCache;
   /** BENCH ONLY (config.ts benchSlowdown): each task is followed by (k − 1)× its time asleep on its thread. @default 1 */
   readonly slowdown?: number;
@@ -134,13 +134,6 @@ export class TaskPool {
         // A small young generation keeps idle threads small; task heaps grow in the old generation.
         resourceLimits: { maxOldGenerationSizeMb: memoryMb, maxYoungGenerationSizeMb: 8 },
       });
-      // Each thread, as it starts (a replacement too), offers its port to the node's cache (thread-entry.cjs).
-      pool.on('message', (message: unknown) => {
-        const port = cachePortOf(message);
-        if (port === undefined) return;
-        if (this.#cache === undefined) port.close();
-        else this.#cache.attach(port);
-      });
       this.#pools.set(memoryMb, pool);
     }
     return pool;
@@ -235,6 +228,7 @@ export class TaskPool {
     const onCancel = () => stop('CANCELLED');
     if (batch.cancel?.aborted) onCancel();
     batch.cancel?.addEventListener('abort', onCancel);
+    const link = this.#cache?.connect();
     const payload: ThreadBatch = {
       modulePath: batch.modulePath,
       jobId: batch.jobId,
@@ -246,19 +240,20 @@ export class TaskPool {
       ...(batch.maxResultBytes === undefined ? {} : { maxResultBytes: batch.maxResultBytes }),
       ...(reduce === undefined ? {} : { reduce }),
       ...(batch.blobs === undefined ? {} : { blobs: batch.blobs }),
-      ...(this.#cache === undefined ? {} : { cache: true as const }),
+      ...(link === undefined ? {} : { cache: link.port }),
       ...(this.#slowdown > 1 ? { slowdown: this.#slowdown } : {}),
       ...(batch.traced === true ? { traced: true } : {}),
     };
     this.#busy++;
     try {
-      const { results, failures, micros, reduced, cache, calls, logs } = (await this.#pool(batch.memoryMb).run(payload, { signal: hard.signal })) as CallOutcome;
+      const { results, failures, micros, reduced, cache, calls, logs } = (await this.#pool(batch.memoryMb).run(payload, { signal: hard.signal, ...(link === undefined ? {} : { transferList: [link.port] }) })) as CallOutcome;
       return { results, failures, micros, stopped, crash: undefined, crashed: false, last: Atomics.load(cells, mine.current), inReduce: false, ...(reduced === undefined ? {} : { reduced }), ...(cache === undefined ? {} : { cache }), ...(calls === undefined ? {} : { calls }), ...(logs === undefined ? {} : { logs }) };
     } catch (crash) {
       const inReduce = Atomics.load(cells, mine.started) === REDUCING;
       return { results: NO_RESULTS, failures: [], micros: 0, stopped, crash, crashed: true, last: Atomics.load(cells, mine.current), inReduce };
     } finally {
       this.#busy--;
+      link?.release();
       this.#unwatch(watch);
       clearTimeout(grace);
       batch.cancel?.removeEventListener('abort', onCancel);

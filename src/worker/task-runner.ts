@@ -8,12 +8,9 @@ import { loadJobModule } from '../registry/thread-modules.js';
 import type { AnyJob, TaskContext } from '../sdk/index.js';
 import { IndexRuns, type PackedResults } from '../store/result-blobs.js';
 import { CLAIM_CURSOR, REDUCING, callCells } from './run-control.js';
-import { callCache, uncached, type CacheCounts, type CacheFn } from './cache-client.js';
+import { cacheClient, uncached, type CacheCounts, type CacheFn } from './cache-client.js';
 import { format } from 'node:util';
-import { threadId } from 'node:worker_threads';
-
-/** For the thread's entry (thread-entry.cjs): the thread's port to the node's cache, offered as it starts. */
-export { offerCachePort } from './cache-client.js';
+import { threadId, type MessagePort } from 'node:worker_threads';
 
 export interface ThreadBatch {
   /** Absolute path of the job module (from the registry, never from user input). */
@@ -47,8 +44,8 @@ export interface ThreadBatch {
   readonly reduce?: ReduceSpec;
   /** The node's blob store (`--blob-store`): `ctx.blobs`, and where results over its threshold go (docs/blobs.md). */
   readonly blobs?: BlobRuntime;
-  /** The node has a cache (node-cache.ts): `ctx.cache` asks it over the thread's port (cache-client.ts); absent: `ctx.cache` always loads. */
-  readonly cache?: true;
+  /** This call's port to the node's cache (node-cache.ts), transferred with the call; absent: `ctx.cache` always loads. */
+  readonly cache?: MessagePort;
   /** BENCH ONLY (config.ts benchSlowdown): after each task this thread sleeps (k − 1)× the task's time. */
   readonly slowdown?: number;
   /** The job is traced: the call reports when this thread ran its tasks (BatchOutcome.calls), for the node's `thread` spans. */
@@ -141,13 +138,13 @@ export interface BatchOutcome extends CallOutcome {
 }
 
 export async function runTasks(batch: ThreadBatch): Promise<CallOutcome> {
-  const client = batch.cache === true ? callCache() : undefined;
+  const client = batch.cache === undefined ? undefined : cacheClient(batch.cache);
   try {
     const outcome = await runClaimed(batch, client?.cache ?? uncached);
     const counts = client?.counts;
     return counts === undefined || counts.hits + counts.misses === 0 ? outcome : { ...outcome, cache: { ...counts } };
   } finally {
-    client?.end();
+    client?.close();
   }
 }
 

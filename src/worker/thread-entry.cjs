@@ -5,7 +5,4 @@ const fromSource = require('node:fs').existsSync(`${__dirname}/task-runner.ts`);
 if (fromSource) require('tsx/cjs/api').register();
 const ext = fromSource ? '.ts' : '.js';
 require(`../registry/import-module${ext}`).loadedAsCommonJs();
-const runner = require(`./task-runner${ext}`);
-// Before piscina says this thread is ready, so before its first call: its one port to the node's cache.
-runner.offerCachePort(require('node:worker_threads').parentPort);
-module.exports = runner.runTasks;
+module.exports = require(`./task-runner${ext}`).runTasks;

@@ -1,12 +1,10 @@
 // ctx.cache is one cache per node, shared by its real threads: a key is loaded once per node, not per thread; counted in /metrics and the job detail.
-import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ShardSearchResult, ShardSearchTask } from '../../jobs/shard-search.js';
 import type { CacheProbeResult, CacheProbeTask } from '../fixtures/jobs/cache-probe.js';
 import { startTestNode } from '../helpers/cluster.js';
-import { NodeCache, type CacheReply, type CacheRequest } from '../../src/worker/node-cache.js';
+import { NodeCache } from '../../src/worker/node-cache.js';
 import { TaskPool, type BatchRun } from '../../src/worker/task-pool.js';
 import type { TaskOutcome } from '../../src/worker/task-runner.js';
 
@@ -74,39 +72,6 @@ describe('the node cache behind ctx.cache', () => {
     expect(cache.stats().entries).toBeLessThan(6);
     const reloaded = results((await run(tasks(1, 1))).outcomes);
     expect(reloaded[0]?.built).toBe(true);
-  });
-});
-
-describe('a thread\'s port to the node cache', () => {
-  it('serves the thread\'s calls one after another: a call that ends passes the load it never finished to a waiter, and the port serves the next call', async () => {
-    // Two threads' ports (real MessagePorts; the thread ends are driven here as cache-client.ts does).
-    const own = new NodeCache(1024);
-    const [one, two] = [new MessageChannel(), new MessageChannel()];
-    own.attach(one.port2);
-    own.attach(two.port2);
-    const ask = async (port: MessagePort, request: CacheRequest): Promise<CacheReply> => {
-      const reply = once(port, 'message');
-      port.postMessage(request);
-      return (await reply)[0] as CacheReply;
-    };
-    try {
-      expect(await ask(one.port1, { op: 'get', id: 0, key: 'k' })).toEqual({ id: 0, hit: false }); // thread one loads k
-      // Thread two asks meanwhile and waits (single-flight); thread one's call ends without putting k.
-      const told = once(two.port1, 'message');
-      two.port1.postMessage({ op: 'get', id: 0, key: 'k' } satisfies CacheRequest);
-      one.port1.postMessage({ op: 'release' } satisfies CacheRequest);
-      expect((await told)[0]).toEqual({ id: 0, hit: false }); // now thread two loads it
-      // Thread one's next call, on the same port.
-      expect(await ask(one.port1, { op: 'get', id: 1, key: 'other' })).toEqual({ id: 1, hit: false });
-      two.port1.postMessage({ op: 'put', key: 'k', value: 'loaded by two', bytes: 13 } satisfies CacheRequest);
-      expect(await ask(one.port1, { op: 'get', id: 2, key: 'k' })).toEqual({ id: 2, hit: true, value: 'loaded by two', shared: false });
-      expect(own.stats()).toMatchObject({ misses: 3, hits: 1, entries: 1 });
-    } finally {
-      for (const channel of [one, two]) {
-        channel.port1.close();
-        channel.port2.close();
-      }
-    }
   });
 });
 
