@@ -20,6 +20,7 @@ import { LiveRegistry } from '../registry/live-registry.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { JobStore, type JobStoreOptions } from '../store/job-store.js';
 import { createKeys, type Keys } from '../store/keys.js';
+import { LocalEnds } from '../store/local-ends.js';
 import { SchedulerStatuses } from '../store/scheduler-statuses.js';
 import { WorkerStore } from '../store/worker-store.js';
 import type { WorkerNode } from '../worker/worker-node.js';
@@ -120,6 +121,8 @@ interface NodeParts {
   readonly readiness: () => Readiness;
   /** Whether the last write that waited for replicas got them (null: none yet). */
   readonly lastWriteAcked: () => boolean | null;
+  /** The ends the worker's writes make, for the API's waiters in this process (local-ends.ts). */
+  readonly localEnds: LocalEnds;
 }
 
 async function openParts(config: Config, roles: Roles, logger: Logger): Promise<NodeParts> {
@@ -151,7 +154,7 @@ async function openParts(config: Config, roles: Roles, logger: Logger): Promise<
   const store = new JobStore(open('durable', 'store'), keys, storeOptions);
   // Deployed job types: their active versions followed, any version a job runs loaded on demand.
   const registry = new LiveRegistry(folders, store.jobTypes, { logger });
-  return { config, roles, logger, target, registry, keys, metrics, connections, supervision, storeOptions, store, open, readiness, lastWriteAcked: () => lastWriteAcked };
+  return { config, roles, logger, target, registry, keys, metrics, connections, supervision, storeOptions, store, open, readiness, lastWriteAcked: () => lastWriteAcked, localEnds: new LocalEnds() };
 }
 
 /**
@@ -257,6 +260,8 @@ async function startWorkerRole(parts: NodeParts, shutdown: Shutdown): Promise<Jo
       logger: logger.child({ role: 'worker' }),
       metrics,
       canWork: () => connections.healthy(WORKER_CONNECTIONS),
+      // Beside an API, which answers a waiter from the worker's acknowledged end (local-ends.ts).
+      ...(roles.api ? { localEnds: parts.localEnds } : {}),
     },
     {
       id: config.workerId,
@@ -376,7 +381,7 @@ async function startApiRole(parts: NodeParts, shutdown: Shutdown): Promise<Fetch
   shutdown.add(cluster.close);
   const eventsConnection = open('blocking', 'api-events');
   registry.follow(eventsConnection, keys.events);
-  const jobEvents = new JobEvents(eventsConnection, keys);
+  const jobEvents = new JobEvents(eventsConnection, keys, parts.roles.worker ? parts.localEnds : undefined);
   await jobEvents.start();
   shutdown.add(() => jobEvents.close());
   const app = createApi(

@@ -11,6 +11,9 @@ import { IDLE_GRID_MS, idleGrid } from '../timer-grid.js';
 import type { JobResolver, ServedJob } from '../registry/live-registry.js';
 import { threadModule } from '../registry/thread-code.js';
 import type { JobStore, PlacementView } from '../store/job-store.js';
+import type { AcknowledgedEnd, LocalEnds } from '../store/local-ends.js';
+import type { StoredFrom, StoredResults } from '../store/result-store.js';
+import type { PackedResults } from '../store/result-blobs.js';
 import type { WorkerStore } from '../store/worker-store.js';
 import { batchStamp, batchTasks, type TaskBatch, type WholeJob } from '../transport/task-batch.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -62,6 +65,8 @@ export interface WorkerNodeDeps {
    * dead node; it registers again once it can. @default always
    */
   readonly canWork?: () => boolean;
+  /** Told of the ends this node's writes make (a whole job's), for an API in the same process: local-ends.ts. */
+  readonly localEnds?: LocalEnds;
 }
 
 /** Read once: os.hostname() is a system call, and the registration is written twice a second. */
@@ -361,7 +366,7 @@ export class WorkerNode {
     if (succeeded > 0) {
       const from = { jobType: batch.job, node: this.id, attempt: entry.attemptsMade, batch: stamp, ...(micros > 0 ? { microsPerTask: micros / succeeded } : {}) };
       const ending = jobEnding(whole, reduced);
-      const { stored, duplicates, status } = await this.#untilReplicated(cancel, () => store.results.storePackedResults(batch.jobId, results, from, ending));
+      const { stored, duplicates, status } = await this.#untilReplicated(cancel, () => this.#storeResults(batch.jobId, results, from, ending));
       if (status === 'stale') return this.#refuse(entry);
       metrics?.tasksCompleted.inc({ job_type: batch.job }, stored);
       if (duplicates > 0) metrics?.duplicateResults.inc(duplicates);
@@ -380,6 +385,25 @@ export class WorkerNode {
       const status = await store.failTask(batch.jobId, failed.index, failed.error, stamp);
       if (status === 'stale') return this.#refuse(entry);
       if (store.isTerminal(status)) return;
+    }
+  }
+
+  /**
+   * One attempt at the results' write. One that ends the job (a whole job's: `ending`) tells
+   * `localEnds` of the end once the replicas confirmed it, so an API here answers from it.
+   */
+  async #storeResults(jobId: string, results: PackedResults, from: StoredFrom, ending: ReturnType<typeof jobEnding>): Promise<StoredResults> {
+    const { store, localEnds } = this.#deps;
+    if (ending === undefined || localEnds === undefined) return await store.results.storePackedResults(jobId, results, from, ending);
+    localEnds.begin(jobId);
+    let end: AcknowledgedEnd | undefined;
+    try {
+      const outcome = await store.results.storePackedResults(jobId, results, from, ending);
+      // 'completed' with results stored: this write ended the job, with this result (store-results.lua).
+      if (outcome.status === 'completed' && outcome.stored > 0) end = { status: 'completed', ...(typeof ending.result === 'string' ? { json: ending.result } : {}) };
+      return outcome;
+    } finally {
+      localEnds.settle(jobId, end);
     }
   }
 

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestNode, type TestNode } from '../helpers/cluster.js';
 
 let node: TestNode;
@@ -61,6 +62,29 @@ describe('POST /v1/jobs?wait=MS', () => {
     expect([png.width, png.height]).toEqual([32, 16]);
     // One task: its worker reduced it, and stored the image bytes with the job's end.
     expect((await node.api(body.links.self)).body.timing.reducedOn).toBe('w-wait');
+  });
+
+  it('a one-task job its own node ran is answered from the worker\'s acknowledged write: the API reads neither the job nor its result back', async () => {
+    // The node runs the API and the worker (`ringpool start`): the results' write that ends the job
+    // is confirmed by the replica (WAIT), and the waiting request answers from it (local-ends.ts).
+    const watcher = new Redis(inject('redisUrl'));
+    const sent: Array<{ command: string; source: string }> = [];
+    try {
+      const monitor = await watcher.monitor();
+      monitor.on('monitor', (_time: string, args: string[], source: string) => sent.push({ command: args.map(String).join(' '), source }));
+      const waited = await node.api('/v1/jobs?wait=20000', { body: { job: 'which-thread', input: { tasks: [{ ms: 0 }] } } });
+      monitor.disconnect();
+      expect(waited.status).toBe(200);
+      expect(waited.body).toMatchObject({ status: 'completed', result: expect.any(Array) });
+      const id = waited.body.id as string;
+      // The end was written by the worker's script (a Lua call); no client read the job or its result after it.
+      expect(sent.some((s) => s.source === 'lua' && s.command.startsWith('SET ') && s.command.includes(`job:${id}:result`))).toBe(true);
+      expect(sent.filter((s) => s.source !== 'lua' && /^(get|hgetall) /i.test(s.command) && s.command.includes(`job:${id}`))).toEqual([]);
+      // A later read finds the same.
+      expect((await node.api(`/v1/jobs/${id}/result`)).body).toEqual({ id, result: waited.body.result });
+    } finally {
+      watcher.disconnect();
+    }
   });
 
   it('a bad wait is refused with what to fix, and creates nothing', async () => {

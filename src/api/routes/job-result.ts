@@ -64,15 +64,21 @@ export function jobResultRoutes(deps: JobResultDeps): OpenAPIHono<BlankEnv> {
     const waiter = wait > 0 && isJobId(id) ? deps.jobEvents?.waitForEnd(id, wait) : undefined;
     let job: JobRecord;
     let result: JobResultBody | undefined;
-    /** Read by readEnded, which confirms an ended job's end on the replicas in the same round trip. */
+    /** Read by readEnded, which confirms an ended job's end on the replicas in the same round trip, or acknowledged here. */
     let confirmed = false;
     try {
       job = await findJob(store, id, principalOf(c));
       if (waiter !== undefined && !TERMINAL_STATUSES.has(job.status)) {
-        await waiter.ended;
-        const ended = await readEnded(store, id, job.resultType);
-        if (ended.job === undefined) throw noSuchJob(id);
-        ({ job, result } = ended);
+        const end = await waiter.ended;
+        if (end?.json !== undefined && job.resultType === 'json') {
+          // Ended by this process's worker, the end confirmed by the replicas (local-ends.ts): nothing to read back.
+          job = { ...job, status: end.status };
+          result = { type: 'json', value: JSON.parse(end.json) as unknown };
+        } else {
+          const ended = await readEnded(store, id, job.resultType);
+          if (ended.job === undefined) throw noSuchJob(id);
+          ({ job, result } = ended);
+        }
         confirmed = true;
       }
     } finally {

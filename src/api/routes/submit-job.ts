@@ -235,7 +235,12 @@ async function createdOrGivenBack(quota: SubmitJobDeps['quota'], who: Admission,
  */
 async function answerAtEnd(c: Context, store: EndedJobReader, submitted: NewJob, waiter: EndWaiter): Promise<Response> {
   const { id } = submitted;
-  await waiter.ended;
+  const end = await waiter.ended;
+  if (end !== undefined) {
+    // Ended by this process's worker, the end confirmed by the replicas: what a read would find (store-results.lua).
+    const result = end.json !== undefined && submitted.resultType === 'json' ? { result: JSON.parse(end.json) as unknown } : {};
+    return c.json({ id, status: end.status, ...result, links: jobLinks(id) });
+  }
   const { job, result } = await readEnded(store, id, submitted.resultType);
   // An ended job's end is on the replicas: readEnded confirmed it in the same round trip.
   if (job === undefined || !TERMINAL_STATUSES.has(job.status)) return c.json({ id, status: job?.status ?? 'queued', links: jobLinks(id) }, 202);
