@@ -387,6 +387,10 @@ export class Scheduler {
     // Fair share applies from the first checkpoint on: a job's opening entries go at once, so a small job never waits for its window.
     this.#fair.join(id, this.#claimOf(job));
     let nextCheckpoint = skip + openingCheckpoint(micros, job.options.batchSize, batches.shape, threads, this.#options.checkpointEvery);
+    // The opening's tasks go in entries fitted to the job's window, as at every checkpoint: one
+    // opening entry larger than the window held the split until all of it had run, so the threads
+    // idled at its end while its results were stored and the next entry came (docs/architecture.md §5).
+    if (job.options.batchSize === 0) batches.reshape(fitToWindow(batches.shape, this.#fair.entryWindow(id, threads, micros), nodes.length));
     let index = 0;
     let tasks: Iterator<unknown> | AsyncIterator<unknown> | undefined;
     let finished = false;
