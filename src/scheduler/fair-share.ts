@@ -165,11 +165,18 @@ export class FairShare {
     return Math.min(this.#options.maxWindow, Math.max(1, Math.round(base + owed)));
   }
 
-  /** The window by the job's share alone, without its deficit. */
+  /**
+   * The window by the job's share alone, without its deficit. Tasks longer than a thread's
+   * window of work still get a task running and one waiting on each thread of the job's share:
+   * counted in work alone, a lone job of 500 ms tasks on 2 threads had a window of one task, so
+   * past its opening it ran one task at a time and left a thread idle.
+   */
   #window(jobId: string, threads: number, micros: number | undefined): number {
+    const share = this.share(jobId, threads);
     const capacity = Math.max(1, threads) * this.#options.windowMicrosPerThread;
-    const tasks = Math.round((this.share(jobId, threads) * capacity) / Math.max(1, micros ?? UNMEASURED_TASK_MICROS));
-    return Math.min(this.#options.maxWindow, Math.max(1, tasks));
+    const tasks = Math.round((share * capacity) / Math.max(1, micros ?? UNMEASURED_TASK_MICROS));
+    const busyThreads = Math.ceil(2 * share * Math.max(1, threads) - 1e-9); // less a rounding error: 2 × ⅓ × 3 is not quite 2
+    return Math.min(this.#options.maxWindow, Math.max(1, busyThreads, tasks));
   }
 
   /**

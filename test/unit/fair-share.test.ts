@@ -16,13 +16,24 @@ describe('FairShare', () => {
     expect(f.window('a', 4, 10_000)).toBe(80);
   });
 
-  it('a window is at least one task, at most maxWindow, and assumes a task time while none is measured', () => {
+  it('a window is at least a task running and one waiting on its thread, at most maxWindow, and assumes a task time while none is measured', () => {
     const f = fair();
     f.join('a', { weight: 1, tenant: 't' });
-    expect(f.window('a', 1, 10_000_000)).toBe(1);
+    expect(f.window('a', 1, 10_000_000)).toBe(2);
     expect(f.window('a', 64, 1)).toBe(50_000);
     expect(f.window('a', 2, undefined)).toBe(Math.floor(400_000 / UNMEASURED_TASK_MICROS));
     expect(f.window('nobody', 2, 1_000)).toBe(1);
+  });
+
+  it("tasks longer than a thread's window of work: a task running and one waiting on each thread of the job's share", () => {
+    const f = fair();
+    f.join('a', { weight: 1, tenant: 't1' });
+    expect(f.window('a', 2, 500_000)).toBe(4); // counted in work alone: 2 × 200 ms / 500 ms, one task
+    f.join('b', { weight: 3, tenant: 't2' });
+    expect(f.window('a', 4, 1_000_000)).toBe(2); // a quarter of 4 threads: one thread
+    expect(f.window('b', 4, 1_000_000)).toBe(6);
+    f.join('c', { weight: 2, tenant: 't3' });
+    expect(f.window('a', 6, 2_000_000)).toBe(2); // 2 × ⅙ × 6, not 3 by a rounding error
   });
 
   it("a tenant's thread cap shrinks its jobs' windows alike; other tenants keep theirs", () => {
