@@ -429,9 +429,10 @@ export class Scheduler {
           this.#stopIfClosing();
           await enqueueAll();
           if (store.isTerminal(await store.recordSplit(id, term, index))) return; // cancelled or failed meanwhile
-          await this.#acknowledgeLoads(id);
-          const [measured, resultBytes] = await store.together(() => Promise.all([store.results.taskMicros(job.name), store.results.resultBytes(job.name)]));
-          const now = await this.#awaitCapacity(id, index, measured, batches.shape);
+          // The record (its results per node, for the loads; its progress, for the window) and the type's measurements: one socket write.
+          const [record, measured, resultBytes] = await store.together(() => Promise.all([store.getJob(id), store.results.taskMicros(job.name), store.results.resultBytes(job.name)]));
+          this.#countLoads(id, record);
+          const now = await this.#awaitCapacity(id, index, measured, batches.shape, record);
           ring = this.#placement.ringFor(now.nodes);
           sole = soleNode(now.nodes);
           const shape = batchShape(measured, this.#options, job.options.batchSize, resultBytes);
@@ -467,11 +468,6 @@ export class Scheduler {
     const node = this.#placement.place(ring, key, this.#options.stealAfterMs > 0 ? this.#loads.weightedLoads : this.#loads.loads) as string;
     this.#loads.placed(jobId, node);
     return node;
-  }
-
-  /** The job's stored results per node lower the in-flight loads; an ended job's stop counting. */
-  async #acknowledgeLoads(jobId: string): Promise<void> {
-    this.#countLoads(jobId, await this.#deps.store.getJob(jobId));
   }
 
   /** The job's record (undefined: expired) lowers its in-flight loads, or stops them counting once it has ended. */
@@ -550,13 +546,14 @@ export class Scheduler {
    * window (fair-share.ts), recomputed on every look as jobs start and end and nodes come and go;
    * its tasks take `micros` µs, in entries of `shape` (how long one runs sets how often it looks:
    * capacityPollMs). Returns the nodes and the windows it last saw (FairShare.entryWindow: what entries fit).
+   * `read`: the job's record, read just now; the first look goes by it.
    */
-  async #awaitCapacity(id: string, placed: number, micros: number | undefined, shape: BatchShape): Promise<{ nodes: readonly MemberNode[]; window: number; entryWindow: number }> {
-    for (;;) {
+  async #awaitCapacity(id: string, placed: number, micros: number | undefined, shape: BatchShape, read: JobRecord | undefined): Promise<{ nodes: readonly MemberNode[]; window: number; entryWindow: number }> {
+    for (let look = 0; ; look++) {
       this.#stopIfClosing();
       const nodes = await this.#deps.membership.waitForNodes();
       const threads = nodes.reduce((sum, n) => sum + n.weight, 0);
-      const job = await this.#deps.store.getJob(id);
+      const job = look === 0 ? read : await this.#deps.store.getJob(id);
       const full = job !== undefined && placed - job.progress.done >= this.#fair.window(id, threads, micros);
       if (job !== undefined) this.#fair.observe(id, job.progress.done, Date.now(), threads, full);
       const window = this.#fair.window(id, threads, micros);
