@@ -385,12 +385,10 @@ export class Scheduler {
     let sole = soleNode(nodes);
     // The first checkpoint comes early, so no thread idles while the rest is split and enqueued.
     const threads = nodes.reduce((sum, n) => sum + n.weight, 0);
-    // Fair share applies from the first checkpoint on: a job's opening entries go at once, so a small job never waits for its window.
+    // Fair share applies from the first checkpoint on: a job's opening entries go at once, so a small job never waits for its window;
+    // they are cut to fit it, as at every checkpoint (one opening entry larger than the window held the split until it had all run: docs/tenants.md).
     this.#fair.join(id, this.#claimOf(job));
     let nextCheckpoint = skip + openingCheckpoint(micros, job.options.batchSize, batches.shape, threads, this.#options.checkpointEvery);
-    // The opening's tasks go in entries fitted to the job's window, as at every checkpoint: one
-    // opening entry larger than the window held the split until all of it had run, so the threads
-    // idled at its end while its results were stored and the next entry came (docs/architecture.md §5).
     if (job.options.batchSize === 0) batches.reshape(fitToWindow(batches.shape, this.#fair.entryWindow(id, threads, micros), nodes.length));
     let index = 0;
     let tasks: Iterator<unknown> | AsyncIterator<unknown> | undefined;
@@ -429,9 +427,7 @@ export class Scheduler {
           this.#stopIfClosing();
           await enqueueAll();
           if (store.isTerminal(await store.recordSplit(id, term, index))) return; // cancelled or failed meanwhile
-          // The record (its results per node, for the loads; its progress, for the window) and the type's measurements: one socket write.
-          const [record, measured, resultBytes] = await store.together(() => Promise.all([store.getJob(id), store.results.taskMicros(job.name), store.results.resultBytes(job.name)]));
-          this.#countLoads(id, record);
+          const { record, measured, resultBytes } = await this.#checkpointReads(id, job.name);
           const now = await this.#awaitCapacity(id, index, measured, batches.shape, record);
           ring = this.#placement.ringFor(now.nodes);
           sole = soleNode(now.nodes);
@@ -468,6 +464,18 @@ export class Scheduler {
     const node = this.#placement.place(ring, key, this.#options.stealAfterMs > 0 ? this.#loads.weightedLoads : this.#loads.loads) as string;
     this.#loads.placed(jobId, node);
     return node;
+  }
+
+  /**
+   * What a checkpoint reads, in one socket write: the job's record (its stored results per node
+   * lower the in-flight loads; its progress is the capacity wait's first look) and its type's
+   * measured task time and result size.
+   */
+  async #checkpointReads(jobId: string, jobType: string): Promise<{ record: JobRecord | undefined; measured: number | undefined; resultBytes: number | undefined }> {
+    const { store } = this.#deps;
+    const [record, measured, resultBytes] = await store.together(() => Promise.all([store.getJob(jobId), store.results.taskMicros(jobType), store.results.resultBytes(jobType)]));
+    this.#countLoads(jobId, record);
+    return { record, measured, resultBytes };
   }
 
   /** The job's record (undefined: expired) lowers its in-flight loads, or stops them counting once it has ended. */
