@@ -165,11 +165,18 @@ export class FairShare {
     return Math.min(this.#options.maxWindow, Math.max(1, Math.round(base + owed)));
   }
 
-  /** The window by the job's share alone, without its deficit. */
+  /**
+   * The window by the job's share alone, without its deficit. Tasks longer than a thread's
+   * window of work still get a task running and one waiting on each thread of the job's share:
+   * counted in work alone, a lone job of 500 ms tasks on 2 threads had a window of one task, so
+   * past its opening it ran one task at a time and left a thread idle.
+   */
   #window(jobId: string, threads: number, micros: number | undefined): number {
+    const share = this.share(jobId, threads);
     const capacity = Math.max(1, threads) * this.#options.windowMicrosPerThread;
-    const tasks = Math.round((this.share(jobId, threads) * capacity) / Math.max(1, micros ?? UNMEASURED_TASK_MICROS));
-    return Math.min(this.#options.maxWindow, Math.max(1, tasks));
+    const tasks = Math.round((share * capacity) / Math.max(1, micros ?? UNMEASURED_TASK_MICROS));
+    const busyThreads = Math.ceil(2 * share * Math.max(1, threads) - 1e-9); // less a rounding error: 2 × ⅓ × 3 is not quite 2
+    return Math.min(this.#options.maxWindow, Math.max(1, busyThreads, tasks));
   }
 
   /**
@@ -195,6 +202,20 @@ export function fitToWindow(shape: BatchShape, window: number, nodes: number): B
   const most = Math.max(1, Math.floor(window / (2 * Math.max(1, nodes))));
   if (shape.batchSize <= most) return shape;
   return { batchSize: most, perCall: Math.min(shape.perCall, most) };
+}
+
+/**
+ * How long a split waiting for room in its window sleeps between looks at its job, ms: a quarter
+ * of the time one of its entries takes on a node's threads, within [`least`, `most`]. Its done
+ * count grows an entry at a time, so a sooner look mostly reads the same count again (each look is
+ * a Redis read on the leader's event loop, which shares the cores with the task threads), and the
+ * window spans two entries per node (fitToWindow), so a look this late still comes while the next
+ * entry runs.
+ */
+export function capacityPollMs(shape: BatchShape, micros: number | undefined, threadsPerNode: number, least: number, most: number): number {
+  const calls = Math.max(1, Math.min(Math.floor(threadsPerNode), Math.ceil(shape.batchSize / Math.max(1, shape.perCall))));
+  const entryMs = (shape.batchSize * (micros ?? UNMEASURED_TASK_MICROS)) / 1000 / calls;
+  return Math.min(most, Math.max(least, Math.round(entryMs / 4)));
 }
 
 /** Tasks split before the next checkpoint: at most half a window, so a job keeps near its window. */

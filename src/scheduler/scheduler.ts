@@ -19,8 +19,8 @@ import type { HashRing } from '../ring/index.js';
 import type { Leadership } from './leadership.js';
 import type { MemberNode, Membership } from './membership.js';
 import { evacuateNode } from './evacuation.js';
-import { FairShare, checkpointWithin, fitToWindow, type ShareClaim } from './fair-share.js';
-import { batchShape, checkpointAfter, openingCheckpoint } from './batch-shape.js';
+import { FairShare, capacityPollMs, checkpointWithin, fitToWindow, type ShareClaim } from './fair-share.js';
+import { batchShape, checkpointAfter, openingCheckpoint, type BatchShape } from './batch-shape.js';
 import { EntryBatcher, markWhole } from './entry-batcher.js';
 import { DEFAULT_LOAD_BOUND, Placement, taskKey } from './placement.js';
 import { NodeLoads } from './node-loads.js';
@@ -97,8 +97,9 @@ const SPLIT_SLICE_MS = 10;
 /** The split looks at the clock every this many tasks (a power of two). */
 const SLICE_CHECK_EVERY = 64;
 
-/** How often a split waiting for room in its window looks at its job's progress again. */
+/** How often a split waiting for room in its window looks at its job's progress again, ms: at least, and at most (capacityPollMs). */
 const CAPACITY_POLL_MS = 10;
+const CAPACITY_POLL_MAX_MS = 50;
 /** How often the leader reads the stored results per node of the jobs it placed (bounded loads). */
 const LOADS_EVERY_MS = 1_000;
 
@@ -394,9 +395,11 @@ export class Scheduler {
     let sole = soleNode(nodes);
     // The first checkpoint comes early, so no thread idles while the rest is split and enqueued.
     const threads = nodes.reduce((sum, n) => sum + n.weight, 0);
-    // Fair share applies from the first checkpoint on: a job's opening entries go at once, so a small job never waits for its window.
+    // Fair share applies from the first checkpoint on: a job's opening entries go at once, so a small job never waits for its window;
+    // they are cut to fit it, as at every checkpoint (one opening entry larger than the window held the split until it had all run: docs/tenants.md).
     this.#fair.join(id, this.#claimOf(job));
     let nextCheckpoint = skip + openingCheckpoint(micros, job.options.batchSize, batches.shape, threads, this.#options.checkpointEvery);
+    if (job.options.batchSize === 0) batches.reshape(fitToWindow(batches.shape, this.#fair.entryWindow(id, threads, micros), nodes.length));
     let index = 0;
     let tasks: Iterator<unknown> | AsyncIterator<unknown> | undefined;
     let finished = false;
@@ -434,9 +437,8 @@ export class Scheduler {
           this.#stopIfClosing();
           await enqueueAll();
           if (store.isTerminal(await store.recordSplit(id, term, index))) return; // cancelled or failed meanwhile
-          await this.#acknowledgeLoads(id);
-          const [measured, resultBytes] = await store.together(() => Promise.all([store.results.taskMicros(job.name), store.results.resultBytes(job.name)]));
-          const now = await this.#awaitCapacity(id, index, measured);
+          const { record, measured, resultBytes } = await this.#checkpointReads(id, job.name);
+          const now = await this.#awaitCapacity(id, index, measured, batches.shape, record);
           ring = this.#placement.ringFor(now.nodes);
           sole = soleNode(now.nodes);
           const shape = batchShape(measured, this.#options, job.options.batchSize, resultBytes);
@@ -474,9 +476,16 @@ export class Scheduler {
     return node;
   }
 
-  /** The job's stored results per node lower the in-flight loads; an ended job's stop counting. */
-  async #acknowledgeLoads(jobId: string): Promise<void> {
-    this.#countLoads(jobId, await this.#deps.store.getJob(jobId));
+  /**
+   * What a checkpoint reads, in one socket write: the job's record (its stored results per node
+   * lower the in-flight loads; its progress is the capacity wait's first look) and its type's
+   * measured task time and result size.
+   */
+  async #checkpointReads(jobId: string, jobType: string): Promise<{ record: JobRecord | undefined; measured: number | undefined; resultBytes: number | undefined }> {
+    const { store } = this.#deps;
+    const [record, measured, resultBytes] = await store.together(() => Promise.all([store.getJob(jobId), store.results.taskMicros(jobType), store.results.resultBytes(jobType)]));
+    this.#countLoads(jobId, record);
+    return { record, measured, resultBytes };
   }
 
   /** The job's record (undefined: expired) lowers its in-flight loads, or stops them counting once it has ended. */
@@ -553,21 +562,23 @@ export class Scheduler {
   /**
    * Back-pressure and fair share: waits while the job's placed tasks without a result fill its
    * window (fair-share.ts), recomputed on every look as jobs start and end and nodes come and go;
-   * its tasks take `micros` µs. Returns the nodes and the windows it last saw (FairShare.entryWindow: what entries fit).
+   * its tasks take `micros` µs, in entries of `shape` (how long one runs sets how often it looks:
+   * capacityPollMs). Returns the nodes and the windows it last saw (FairShare.entryWindow: what entries fit).
+   * `read`: the job's record, read just now; the first look goes by it.
    */
-  async #awaitCapacity(id: string, placed: number, micros: number | undefined): Promise<{ nodes: readonly MemberNode[]; window: number; entryWindow: number }> {
-    for (;;) {
+  async #awaitCapacity(id: string, placed: number, micros: number | undefined, shape: BatchShape, read: JobRecord | undefined): Promise<{ nodes: readonly MemberNode[]; window: number; entryWindow: number }> {
+    for (let look = 0; ; look++) {
       this.#stopIfClosing();
       const nodes = await this.#deps.membership.waitForNodes();
       const threads = nodes.reduce((sum, n) => sum + n.weight, 0);
-      const job = await this.#deps.store.getJob(id);
+      const job = look === 0 ? read : await this.#deps.store.getJob(id);
       const full = job !== undefined && placed - job.progress.done >= this.#fair.window(id, threads, micros);
       if (job !== undefined) this.#fair.observe(id, job.progress.done, Date.now(), threads, full);
       const window = this.#fair.window(id, threads, micros);
       const seen = { nodes, window, entryWindow: this.#fair.entryWindow(id, threads, micros) };
       if (job === undefined || this.#deps.store.isTerminal(job.status)) return seen;
       if (placed - job.progress.done < window) return seen;
-      await sleep(CAPACITY_POLL_MS);
+      await sleep(capacityPollMs(shape, micros, threads / Math.max(1, nodes.length), CAPACITY_POLL_MS, CAPACITY_POLL_MAX_MS));
     }
   }
 

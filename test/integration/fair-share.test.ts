@@ -22,6 +22,18 @@ describe('fair share between jobs', () => {
   const job = async (id: string) => (await node.api(`/v1/jobs/${id}`)).body;
   const cancel = async (id: string) => expect((await node.api(`/v1/jobs/${id}`, { method: 'DELETE' })).status).toBe(200);
 
+  it("a measured job's opening tasks go in entries of at most half its window, so one is queued while another runs", async () => {
+    // Tasks of 50 ms on 2 threads: a window of 8 tasks (2 × 200 ms of work), entries of at most 4
+    // on this one node (fitToWindow); the opening places 10 (an entry's 500 ms of work). In one
+    // entry of 10 they would hold the split until all 10 had run, leaving the threads nothing queued.
+    await node.redis.hset(node.store.keys.taskTimes, 'paced', '50000');
+    const id = await submit({ tasks: 40, ms: 50, sleep: true });
+    let firstDone = 0;
+    await until('the first results', 30_000, async () => (firstDone = (await job(id)).progress.done) > 0, 5);
+    expect(firstDone).toBeLessThanOrEqual(4); // results are stored an entry at a time
+    expect((await node.waitForJob(id, 30_000)).status).toBe('completed');
+  }, 60_000);
+
   it('a small job submitted behind a big one finishes before it', async () => {
     const big = await submit({ tasks: 5_000, ms: 10, sleep: true });
     await until('the big job to have 50 results', 30_000, async () => (await job(big)).progress.done >= 50, 50);

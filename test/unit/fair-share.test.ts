@@ -1,6 +1,6 @@
 // The fair-share arithmetic: windows follow weights and tenant caps, entries fit the lightest window.
 import { describe, expect, it } from 'vitest';
-import { FairShare, checkpointWithin, fitToWindow, UNMEASURED_TASK_MICROS } from '../../src/scheduler/fair-share.js';
+import { FairShare, capacityPollMs, checkpointWithin, fitToWindow, UNMEASURED_TASK_MICROS } from '../../src/scheduler/fair-share.js';
 
 const fair = (tenantMaxThreads?: (t: string) => number | undefined) => new FairShare({ windowMicrosPerThread: 200_000, maxWindow: 50_000, ...(tenantMaxThreads ? { tenantMaxThreads } : {}) });
 
@@ -16,13 +16,24 @@ describe('FairShare', () => {
     expect(f.window('a', 4, 10_000)).toBe(80);
   });
 
-  it('a window is at least one task, at most maxWindow, and assumes a task time while none is measured', () => {
+  it('a window is at least a task running and one waiting on its thread, at most maxWindow, and assumes a task time while none is measured', () => {
     const f = fair();
     f.join('a', { weight: 1, tenant: 't' });
-    expect(f.window('a', 1, 10_000_000)).toBe(1);
+    expect(f.window('a', 1, 10_000_000)).toBe(2);
     expect(f.window('a', 64, 1)).toBe(50_000);
     expect(f.window('a', 2, undefined)).toBe(Math.floor(400_000 / UNMEASURED_TASK_MICROS));
     expect(f.window('nobody', 2, 1_000)).toBe(1);
+  });
+
+  it("tasks longer than a thread's window of work: a task running and one waiting on each thread of the job's share", () => {
+    const f = fair();
+    f.join('a', { weight: 1, tenant: 't1' });
+    expect(f.window('a', 2, 500_000)).toBe(4); // counted in work alone: 2 × 200 ms / 500 ms, one task
+    f.join('b', { weight: 3, tenant: 't2' });
+    expect(f.window('a', 4, 1_000_000)).toBe(2); // a quarter of 4 threads: one thread
+    expect(f.window('b', 4, 1_000_000)).toBe(6);
+    f.join('c', { weight: 2, tenant: 't3' });
+    expect(f.window('a', 6, 2_000_000)).toBe(2); // 2 × ⅙ × 6, not 3 by a rounding error
   });
 
   it("a tenant's thread cap shrinks its jobs' windows alike; other tenants keep theirs", () => {
@@ -49,6 +60,14 @@ describe('fitToWindow and checkpointWithin', () => {
     expect(fitToWindow({ batchSize: 50, perCall: 2 }, 20, 2)).toEqual({ batchSize: 5, perCall: 2 });
     expect(fitToWindow({ batchSize: 50, perCall: 10 }, 4, 4)).toEqual({ batchSize: 1, perCall: 1 });
     expect(fitToWindow({ batchSize: 3, perCall: 1 }, 1000, 1)).toEqual({ batchSize: 3, perCall: 1 });
+  });
+
+  it('a split waiting for room looks again every quarter of the time one of its entries runs on a node, within bounds', () => {
+    expect(capacityPollMs({ batchSize: 4, perCall: 1 }, 50_000, 2, 10, 50)).toBe(25); // 4 × 50 ms on 2 threads: 100 ms
+    expect(capacityPollMs({ batchSize: 10, perCall: 10 }, 10_000, 2, 10, 50)).toBe(25); // one call: one thread
+    expect(capacityPollMs({ batchSize: 25_000, perCall: 25_000 }, 1, 2, 10, 50)).toBe(10); // tiny tasks: as often as before
+    expect(capacityPollMs({ batchSize: 1, perCall: 1 }, 2_000_000, 8, 10, 50)).toBe(50); // long tasks: bounded
+    expect(capacityPollMs({ batchSize: 1, perCall: 1 }, undefined, 2, 10, 50)).toBe(10); // unmeasured: 20 ms assumed
   });
 
   it('checkpoints come every half window, never later than the regular ones', () => {
