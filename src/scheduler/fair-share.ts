@@ -204,20 +204,6 @@ export function fitToWindow(shape: BatchShape, window: number, nodes: number): B
   return { batchSize: most, perCall: Math.min(shape.perCall, most) };
 }
 
-/**
- * How long a split waiting for room in its window sleeps between looks at its job, ms: a quarter
- * of the time one of its entries takes on a node's threads, within [`least`, `most`]. Its done
- * count grows an entry at a time, so a sooner look mostly reads the same count again (each look is
- * a Redis read on the leader's event loop, which shares the cores with the task threads), and the
- * window spans two entries per node (fitToWindow), so a look this late still comes while the next
- * entry runs.
- */
-export function capacityPollMs(shape: BatchShape, micros: number | undefined, threadsPerNode: number, least: number, most: number): number {
-  const calls = Math.max(1, Math.min(Math.floor(threadsPerNode), Math.ceil(shape.batchSize / Math.max(1, shape.perCall))));
-  const entryMs = (shape.batchSize * (micros ?? UNMEASURED_TASK_MICROS)) / 1000 / calls;
-  return Math.min(most, Math.max(least, Math.round(entryMs / 4)));
-}
-
 /** Tasks split before the next checkpoint: at most half a window, so a job keeps near its window. */
 export function checkpointWithin(regular: number, window: number): number {
   return Math.max(1, Math.min(regular, Math.ceil(window / 2)));

@@ -19,8 +19,8 @@ import type { HashRing } from '../ring/index.js';
 import type { Leadership } from './leadership.js';
 import type { MemberNode, Membership } from './membership.js';
 import { evacuateNode } from './evacuation.js';
-import { FairShare, capacityPollMs, checkpointWithin, fitToWindow, type ShareClaim } from './fair-share.js';
-import { batchShape, checkpointAfter, openingCheckpoint, type BatchShape } from './batch-shape.js';
+import { FairShare, checkpointWithin, fitToWindow, type ShareClaim } from './fair-share.js';
+import { batchShape, checkpointAfter, openingCheckpoint } from './batch-shape.js';
 import { EntryBatcher, markWhole } from './entry-batcher.js';
 import { DEFAULT_LOAD_BOUND, Placement, taskKey } from './placement.js';
 import { NodeLoads } from './node-loads.js';
@@ -97,9 +97,8 @@ const SPLIT_SLICE_MS = 10;
 /** The split looks at the clock every this many tasks (a power of two). */
 const SLICE_CHECK_EVERY = 64;
 
-/** How often a split waiting for room in its window looks at its job's progress again, ms: at least, and at most (capacityPollMs). */
+/** How often a split waiting for room in its window looks at its job's progress again. */
 const CAPACITY_POLL_MS = 10;
-const CAPACITY_POLL_MAX_MS = 50;
 /** How often the leader reads the stored results per node of the jobs it placed (bounded loads). */
 const LOADS_EVERY_MS = 1_000;
 
@@ -438,7 +437,7 @@ export class Scheduler {
           await enqueueAll();
           if (store.isTerminal(await store.recordSplit(id, term, index))) return; // cancelled or failed meanwhile
           const { record, measured, resultBytes } = await this.#checkpointReads(id, job.name);
-          const now = await this.#awaitCapacity(id, index, measured, batches.shape, record);
+          const now = await this.#awaitCapacity(id, index, measured, record);
           ring = this.#placement.ringFor(now.nodes);
           sole = soleNode(now.nodes);
           const shape = batchShape(measured, this.#options, job.options.batchSize, resultBytes);
@@ -562,11 +561,10 @@ export class Scheduler {
   /**
    * Back-pressure and fair share: waits while the job's placed tasks without a result fill its
    * window (fair-share.ts), recomputed on every look as jobs start and end and nodes come and go;
-   * its tasks take `micros` µs, in entries of `shape` (how long one runs sets how often it looks:
-   * capacityPollMs). Returns the nodes and the windows it last saw (FairShare.entryWindow: what entries fit).
+   * its tasks take `micros` µs. Returns the nodes and the windows it last saw (FairShare.entryWindow: what entries fit).
    * `read`: the job's record, read just now; the first look goes by it.
    */
-  async #awaitCapacity(id: string, placed: number, micros: number | undefined, shape: BatchShape, read: JobRecord | undefined): Promise<{ nodes: readonly MemberNode[]; window: number; entryWindow: number }> {
+  async #awaitCapacity(id: string, placed: number, micros: number | undefined, read: JobRecord | undefined): Promise<{ nodes: readonly MemberNode[]; window: number; entryWindow: number }> {
     for (let look = 0; ; look++) {
       this.#stopIfClosing();
       const nodes = await this.#deps.membership.waitForNodes();
@@ -578,7 +576,7 @@ export class Scheduler {
       const seen = { nodes, window, entryWindow: this.#fair.entryWindow(id, threads, micros) };
       if (job === undefined || this.#deps.store.isTerminal(job.status)) return seen;
       if (placed - job.progress.done < window) return seen;
-      await sleep(capacityPollMs(shape, micros, threads / Math.max(1, nodes.length), CAPACITY_POLL_MS, CAPACITY_POLL_MAX_MS));
+      await sleep(CAPACITY_POLL_MS);
     }
   }
 

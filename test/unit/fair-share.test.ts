@@ -1,6 +1,6 @@
 // The fair-share arithmetic: windows follow weights and tenant caps, entries fit the lightest window.
 import { describe, expect, it } from 'vitest';
-import { FairShare, capacityPollMs, checkpointWithin, fitToWindow, UNMEASURED_TASK_MICROS } from '../../src/scheduler/fair-share.js';
+import { FairShare, checkpointWithin, fitToWindow, UNMEASURED_TASK_MICROS } from '../../src/scheduler/fair-share.js';
 
 const fair = (tenantMaxThreads?: (t: string) => number | undefined) => new FairShare({ windowMicrosPerThread: 200_000, maxWindow: 50_000, ...(tenantMaxThreads ? { tenantMaxThreads } : {}) });
 
@@ -60,14 +60,6 @@ describe('fitToWindow and checkpointWithin', () => {
     expect(fitToWindow({ batchSize: 50, perCall: 2 }, 20, 2)).toEqual({ batchSize: 5, perCall: 2 });
     expect(fitToWindow({ batchSize: 50, perCall: 10 }, 4, 4)).toEqual({ batchSize: 1, perCall: 1 });
     expect(fitToWindow({ batchSize: 3, perCall: 1 }, 1000, 1)).toEqual({ batchSize: 3, perCall: 1 });
-  });
-
-  it('a split waiting for room looks again every quarter of the time one of its entries runs on a node, within bounds', () => {
-    expect(capacityPollMs({ batchSize: 4, perCall: 1 }, 50_000, 2, 10, 50)).toBe(25); // 4 × 50 ms on 2 threads: 100 ms
-    expect(capacityPollMs({ batchSize: 10, perCall: 10 }, 10_000, 2, 10, 50)).toBe(25); // one call: one thread
-    expect(capacityPollMs({ batchSize: 25_000, perCall: 25_000 }, 1, 2, 10, 50)).toBe(10); // tiny tasks: as often as before
-    expect(capacityPollMs({ batchSize: 1, perCall: 1 }, 2_000_000, 8, 10, 50)).toBe(50); // long tasks: bounded
-    expect(capacityPollMs({ batchSize: 1, perCall: 1 }, undefined, 2, 10, 50)).toBe(10); // unmeasured: 20 ms assumed
   });
 
   it('checkpoints come every half window, never later than the regular ones', () => {
