@@ -6,6 +6,7 @@ import type { BacklogReport } from '../scheduler/backlog.js';
 import { Placement } from '../scheduler/placement.js';
 import type { JobStore } from '../store/job-store.js';
 import type { SchedulerStatuses } from '../store/scheduler-statuses.js';
+import { verifyRegistration } from '../transport/registration-signature.js';
 import type { WorkerRegistration } from '../worker/worker-node.js';
 
 export interface ClusterViewSource {
@@ -16,6 +17,8 @@ export interface ClusterViewSource {
   /** The outcome of the last WAIT of any part of this process (a worker's too). @default the store's own */
   readonly lastWriteAcked?: () => boolean | null;
   readonly metrics?: Metrics;
+  /** The cluster secret, if set: a registration it does not sign is never drawn in the ring (verifyRegistration). */
+  readonly clusterSecret?: string;
 }
 
 export function createClusterView(source: ClusterViewSource): { view: () => Promise<ClusterView>; refreshMetrics: () => Promise<void>; noCapacity: () => Promise<boolean>; close: () => Promise<void> } {
@@ -31,8 +34,13 @@ export function createClusterView(source: ClusterViewSource): { view: () => Prom
     return q;
   };
 
+  /** Nodes whose registration the cluster secret signs (all, without one), as of the last read: the ring before any leader. */
+  let signed = new Set<string>();
+
   async function workers(now: number): Promise<WorkerView[]> {
-    const all = (await store.workers.registrations()).map((r) => JSON.parse(r) as WorkerRegistration);
+    const raw = await store.workers.registrations();
+    const all = raw.map((r) => JSON.parse(r) as WorkerRegistration);
+    signed = new Set(raw.flatMap((r) => verifyRegistration<WorkerRegistration>(r, source.clusterSecret, now)?.id ?? []));
     const counts = await Promise.all(all.map((w) => queue(w.id).getJobCounts('waiting', 'active', 'delayed', 'prioritized')));
     return all
       .map((w, i) => {
@@ -72,8 +80,8 @@ export function createClusterView(source: ClusterViewSource): { view: () => Prom
       tasksPerSec = Math.max(0, ((count - lastSample.count) * 1000) / (now - lastSample.at));
       lastSample = { at: now, count };
     } else if (lastSample === undefined) lastSample = { at: now, count };
-    // The ring the leader places by (committed through Raft); before any leader, the live workers.
-    const members = raft.members ?? ws.filter((w) => w.state === 'alive').map((w) => ({ id: w.id, weight: w.threads }));
+    // The ring the leader places by (committed through Raft); before any leader, the live workers the leader would admit.
+    const members = raft.members ?? ws.filter((w) => w.state === 'alive' && signed.has(w.id)).map((w) => ({ id: w.id, weight: w.threads }));
     const ring = placement.ringFor(members);
     const shares = ring.shares().map(({ id, share }) => ({ id, share }));
     const autoscale = autoscaleView(raft.backlog, ws);

@@ -377,7 +377,7 @@ async function startApiRole(parts: NodeParts, shutdown: Shutdown): Promise<Fetch
   const apiStore = new JobStore(open('api', 'api'), keys, storeOptions);
   const replica = replicaTarget(config, target);
   const listStore = replica === undefined ? undefined : new JobStore(connections.add(openRedis(replica, 'api', 'api-lists', supervision)), keys, storeOptions);
-  const cluster = createClusterView({ store: apiStore, leaseMs: config.leaseMs, metrics, lastWriteAcked });
+  const cluster = createClusterView({ store: apiStore, leaseMs: config.leaseMs, metrics, lastWriteAcked, ...(config.clusterSecret === undefined ? {} : { clusterSecret: config.clusterSecret }) });
   shutdown.add(cluster.close);
   const eventsConnection = open('blocking', 'api-events');
   registry.follow(eventsConnection, keys.events);

@@ -1,5 +1,6 @@
 // With a cluster secret, only signed worker registrations reach the ring; a forged one is refused and counted.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClusterView } from '../../src/node/cluster-view.js';
 import { startTestNode, type TestNode } from '../helpers/cluster.js';
 
 let node: TestNode;
@@ -32,6 +33,21 @@ describe('cluster secret', () => {
       expect(node.consensus?.control.snapshot().members.map((m) => m.id)).toEqual(['w-secret']);
     } finally {
       clearInterval(timer);
+    }
+  });
+  it('draws no forged node in the ring the view shows before any leader publishes one', async () => {
+    const forged = { id: 'intruder', threads: 64, host: 'x', pid: 1, startedAt: Date.now(), heartbeatAt: Date.now(), busy: 0, draining: false };
+    await node.redis.hset(node.store.keys.workers, 'intruder', JSON.stringify(forged));
+    // No leader yet: the ring is drawn from the live registrations, the signed ones only.
+    const noLeader = async () => ({ leaderId: null, term: 0, schedulers: [] });
+    const cluster = createClusterView({ store: node.store, leaseMs: 2000, schedulers: noLeader, clusterSecret: 'test-cluster-secret-0123456789' });
+    try {
+      const view = await cluster.view();
+      expect(view.workers.map((w) => w.id)).toContain('intruder'); // listed as registered, for the operator to see
+      expect(view.ring.shares.map((s) => s.id)).toEqual(['w-secret']);
+    } finally {
+      await cluster.close();
+      await node.redis.hdel(node.store.keys.workers, 'intruder');
     }
   });
 });
