@@ -48,13 +48,35 @@ export class NodeLoads {
     return [...this.#placed.keys()];
   }
 
-  /** One task of `jobId` placed on `node`. */
-  placed(jobId: string, node: string): void {
+  /** `count` tasks of `jobId` placed on `node` (one by default). */
+  placed(jobId: string, node: string, count = 1): void {
     let byNode = this.#placed.get(jobId);
     if (byNode === undefined) this.#placed.set(jobId, (byNode = new Map()));
     const before = byNode.get(node) ?? 0;
-    byNode.set(node, before + 1);
-    if (before + 1 > (this.#stored.get(jobId)?.[node] ?? 0)) this.#add(node, 1);
+    byNode.set(node, before + count);
+    const stored = this.#stored.get(jobId)?.[node];
+    const delta = inFlight(before + count, stored) - inFlight(before, stored);
+    if (delta !== 0) this.#add(node, delta);
+  }
+
+  /**
+   * Tasks of `jobId` placed one by one (`add`), counted in their node's load together (`flush`):
+   * one update for a split's run of tasks to one node instead of one per task. The caller flushes
+   * before anything else may read the loads (before each await).
+   */
+  tally(jobId: string): { add(node: string): void; flush(): void } {
+    let node: string | undefined;
+    let count = 0;
+    const flush = () => {
+      if (node !== undefined && count > 0) this.placed(jobId, node, count);
+      count = 0;
+    };
+    const add = (to: string) => {
+      if (to !== node) flush();
+      node = to;
+      count++;
+    };
+    return { add, flush };
   }
 
   /**

@@ -378,13 +378,7 @@ export class Scheduler {
       if (ready.size === 0) return;
       if (total !== undefined && !enqueued) markWhole(job, ready, total, this.#options.maxJobResultBytes);
       enqueued = true;
-      // One entry goes by `add`: the same script, without the MULTI that addBulk builds around it.
-      await Promise.all(
-        [...ready].map(([node, list]) => {
-          const [only] = list;
-          return list.length === 1 && only !== undefined ? this.#queue(node).add(only.name, only.data, only.opts) : this.#queue(node).addBulk(list as never);
-        }),
-      );
+      await this.#addEntries(ready);
       this.#lastPlacement = { term, at: Date.now() };
     };
 
@@ -402,6 +396,8 @@ export class Scheduler {
     let index = 0;
     let tasks: Iterator<unknown> | AsyncIterator<unknown> | undefined;
     let finished = false;
+    // Tasks placed on the sole node count in its load together: every 64 tasks (SLICE_CHECK_EVERY), at a checkpoint, at the end.
+    const onSole = this.#loads.tally(id);
     try {
       tasks = taskIterator(loaded.module.split(job.input, { blobs: blobReader(this.#deps.blobs) }));
       let sliceStart = performance.now();
@@ -412,6 +408,7 @@ export class Scheduler {
         if (step.done === true) break;
         // As for-await: a promise yielded by a sync split is awaited.
         const task: unknown = isThenable(step.value) ? await step.value : step.value;
+        if ((index & (SLICE_CHECK_EVERY - 1)) === 0) onSole.flush();
         if ((index & (SLICE_CHECK_EVERY - 1)) === 0 && performance.now() - sliceStart > SPLIT_SLICE_MS) {
           // Bounded slices: let timers and I/O (Raft heartbeats) run between pieces of a long split.
           await new Promise((r) => setImmediate(r));
@@ -420,7 +417,7 @@ export class Scheduler {
         if (index >= skip) {
           if (sole !== undefined && keyOf === undefined) {
             // One node: every task goes there (as the ring, bounded or not, would say), no key to hash.
-            this.#loads.placed(id, sole);
+            onSole.add(sole);
             batches.add(sole, [index, task]);
           } else {
             const key = taskKey(keyOf, id, index, task);
@@ -433,6 +430,7 @@ export class Scheduler {
           throw new RingpoolError('TOO_MANY_TASKS', `split yielded more than ${this.#options.maxTasksPerJob} tasks (maxTasksPerJob)`);
         }
         if (index >= nextCheckpoint) {
+          onSole.flush();
           this.#stopIfClosing();
           await enqueueAll();
           if (store.isTerminal(await store.recordSplit(id, term, index))) return; // cancelled or failed meanwhile
@@ -445,6 +443,7 @@ export class Scheduler {
           nextCheckpoint = index + checkpointWithin(checkpointAfter(batches.shape, this.#options.checkpointEvery), now.window);
         }
       }
+      onSole.flush();
       finished = true;
       await enqueueAll(index);
       await store.recordSplit(id, term, index, index);
@@ -459,6 +458,16 @@ export class Scheduler {
       if (!finished) await Promise.resolve(tasks?.return?.()).catch(() => {});
       this.#fair.leave(id);
     }
+  }
+
+  /** Each node's entries in one call; a lone entry by `add` (the same script, without the MULTI that addBulk builds around it). */
+  async #addEntries(ready: ReadonlyMap<string, QueueEntry[]>): Promise<void> {
+    await Promise.all(
+      [...ready].map(([node, list]) => {
+        const [only] = list;
+        return list.length === 1 && only !== undefined ? this.#queue(node).add(only.name, only.data, only.opts) : this.#queue(node).addBulk(list as never);
+      }),
+    );
   }
 
   /** The job's weight in fair share: its tenant's weight times its priority (docs/tenants.md). */

@@ -76,6 +76,25 @@ describe('bounded placement', () => {
     expect(loads.jobs()).toEqual(['j1']);
   });
 
+  it('counts tasks placed together (a tally) exactly as one by one, stored results included', () => {
+    const one = new NodeLoads();
+    const together = new NodeLoads();
+    one.acknowledge('j1', {}); // nothing placed yet: ignored by both
+    for (const loads of [one, together]) loads.placed('j1', 'w1');
+    for (const loads of [one, together]) loads.acknowledge('j1', { w1: 4 }); // stored ahead of what was placed here (a move)
+    for (let i = 0; i < 6; i++) one.placed('j1', 'w1');
+    for (let i = 0; i < 3; i++) one.placed('j1', 'w2');
+    const tally = together.tally('j1');
+    for (let i = 0; i < 6; i++) tally.add('w1');
+    expect(Object.fromEntries(together.loads)).toEqual({}); // counted only once flushed
+    for (let i = 0; i < 3; i++) tally.add('w2'); // another node: w1's run is counted
+    expect(Object.fromEntries(together.loads)).toEqual({ w1: 3 });
+    tally.flush();
+    tally.flush(); // nothing more to count
+    expect(Object.fromEntries(together.loads)).toEqual(Object.fromEntries(one.loads));
+    expect(Object.fromEntries(together.loads)).toEqual({ w1: 3, w2: 3 });
+  });
+
   it('measures each node\'s slowness against the fastest from its run time per task; too few results do not count', () => {
     const slowness = slownessOf({ w1: 10, w2: 10, w3: 5, w4: 1, w5: 10 }, { w1: 400_000, w2: 560_000, w3: 800_000, w4: 9_000_000, w5: 640_000 });
     expect(Object.fromEntries(slowness)).toEqual({ w1: 1, w2: 1, w3: 4, w5: 1.6 }); // w2: within the noise; w4: too few results
