@@ -34,15 +34,13 @@ export function createClusterView(source: ClusterViewSource): { view: () => Prom
     return q;
   };
 
-  /** Nodes whose registration the cluster secret signs (all, without one), as of the last read: the ring before any leader. */
-  let signed = new Set<string>();
-
-  async function workers(now: number): Promise<WorkerView[]> {
+  /** Every registered node as the view lists it, and the ids of those the cluster secret signs (all, without one): the ring before any leader. */
+  async function workers(now: number): Promise<{ views: WorkerView[]; signed: ReadonlySet<string> }> {
     const raw = await store.workers.registrations();
     const all = raw.map((r) => JSON.parse(r) as WorkerRegistration);
-    signed = new Set(raw.flatMap((r) => verifyRegistration<WorkerRegistration>(r, source.clusterSecret, now)?.id ?? []));
+    const signed = new Set(raw.flatMap((r) => verifyRegistration<WorkerRegistration>(r, source.clusterSecret, now)?.id ?? []));
     const counts = await Promise.all(all.map((w) => queue(w.id).getJobCounts('waiting', 'active', 'delayed', 'prioritized')));
-    return all
+    const views = all
       .map((w, i) => {
         const c = counts[i] ?? {};
         const leaseAgeMs = Math.max(0, now - w.heartbeatAt);
@@ -59,6 +57,7 @@ export function createClusterView(source: ClusterViewSource): { view: () => Prom
         };
       })
       .sort((a, b) => (a.id < b.id ? -1 : 1));
+    return { views, signed };
   }
 
   /** The master and its replicas as the master reports them, and how this process's writes were acknowledged. */
@@ -69,7 +68,7 @@ export function createClusterView(source: ClusterViewSource): { view: () => Prom
 
   async function view(): Promise<ClusterView> {
     const now = Date.now();
-    const [ws, redis, raft, count] = await Promise.all([
+    const [{ views: ws, signed }, redis, raft, count] = await Promise.all([
       workers(now),
       redisTopology(),
       source.schedulers?.() ?? schedulerViews(store.schedulerStatuses),

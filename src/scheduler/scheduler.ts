@@ -408,11 +408,13 @@ export class Scheduler {
         if (step.done === true) break;
         // As for-await: a promise yielded by a sync split is awaited.
         const task: unknown = isThenable(step.value) ? await step.value : step.value;
-        if ((index & (SLICE_CHECK_EVERY - 1)) === 0) onSole.flush();
-        if ((index & (SLICE_CHECK_EVERY - 1)) === 0 && performance.now() - sliceStart > SPLIT_SLICE_MS) {
+        if ((index & (SLICE_CHECK_EVERY - 1)) === 0) {
+          onSole.flush();
           // Bounded slices: let timers and I/O (Raft heartbeats) run between pieces of a long split.
-          await new Promise((r) => setImmediate(r));
-          sliceStart = performance.now();
+          if (performance.now() - sliceStart > SPLIT_SLICE_MS) {
+            await new Promise((r) => setImmediate(r));
+            sliceStart = performance.now();
+          }
         }
         if (index >= skip) {
           if (sole !== undefined && keyOf === undefined) {
