@@ -167,6 +167,17 @@ const DASHBOARD_SHELL: readonly RegExp[] = [/^\/$/, /^\/ui\/?$/, /^\/ui\/assets\
 const API_DOCS_SHELL: readonly RegExp[] = [/^\/docs$/, /^\/docs\/assets\/[^/]+$/];
 /** bull-board's page and its own requests cannot send a header: the dashboard sets this cookie for them. */
 const QUEUES_BOARD = /^\/ui\/queues(\/|$)/;
+/**
+ * What shows every tenant's work at once and cannot keep tenants apart: bull-board's queues (their
+ * entries), the cluster view (hosts, queue depths, what waits per node) and the Prometheus metrics
+ * (counts by job type). With tokens of more than one tenant they are an operator's (admin).
+ */
+const CROSS_TENANT_VIEWS: readonly RegExp[] = [QUEUES_BOARD, /^\/v1\/cluster\/?$/, /^\/metrics$/];
+
+/** Whether `path` is one of the views that need `admin` once tokens name more than one tenant (docs/tenants.md). */
+export function isCrossTenantView(path: string): boolean {
+  return CROSS_TENANT_VIEWS.some((re) => re.test(path));
+}
 const TOKEN_COOKIE = /(?:^|;\s*)ringpool_token=([^;]+)/;
 
 /**
@@ -177,11 +188,9 @@ const TOKEN_COOKIE = /(?:^|;\s*)ringpool_token=([^;]+)/;
  */
 export function apiAuth(specs: readonly string[], tenants: TenantPolicies = new TenantPolicies()): MiddlewareHandler {
   const tokens = parseApiTokens(specs, tenants);
-  // bull-board shows every node queue's entries, whoever's jobs they are: with tokens of more than
-  // one tenant it is an operator's page (admin), as it cannot keep tenants apart (docs/tenants.md).
-  const boardNeedsAdmin = new Set(tokens.map((t) => t.tenant)).size > 1;
+  const multiTenant = new Set(tokens.map((t) => t.tenant)).size > 1;
   return async (c, next) => {
-    const access = boardNeedsAdmin && QUEUES_BOARD.test(c.req.path) ? 'admin' : requiredScope(c.req.method, c.req.path);
+    const access = multiTenant && isCrossTenantView(c.req.path) ? 'admin' : requiredScope(c.req.method, c.req.path);
     if (tokens.length === 0) {
       c.set('apiPrincipal', { id: `client-${clientAddress(c)}`, scopes: ALL_SCOPES, tenant: DEFAULT_TENANT });
       return await next();
@@ -215,9 +224,10 @@ export function apiAuth(specs: readonly string[], tenants: TenantPolicies = new 
     const token = findToken(given, tokens);
     if (token === undefined) throw new RingpoolError('UNAUTHORIZED', 'the API token is not valid', { details: { reason: 'invalid_token' } });
     if (!hasScope(token.scopes, access)) {
+      const needs = multiTenant && isCrossTenantView(c.req.path) ? 'it shows every tenant\'s work, which needs the "admin" scope when tokens name more than one tenant' : `that needs the "${access}" scope (or "admin")`;
       throw new RingpoolError(
         'FORBIDDEN',
-        `this token may not ${c.req.method.toUpperCase().slice(0, 10)} ${c.req.path.slice(0, 100)}: that needs the "${access}" scope (or "admin"); the token has ${[...token.scopes].join(', ')}`,
+        `this token may not ${c.req.method.toUpperCase().slice(0, 10)} ${c.req.path.slice(0, 100)}: ${needs}; the token has ${[...token.scopes].join(', ')}`,
         { details: { required: access, scopes: [...token.scopes] } },
       );
     }

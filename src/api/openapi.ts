@@ -12,7 +12,7 @@ import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-ope
 import { z } from 'zod';
 import type { JobRegistry, LoadedJob } from '../registry/job-registry.js';
 import { JobOptionsSchema } from '../sdk/job-options.js';
-import { requiredScope, type Access } from './auth.js';
+import { isCrossTenantView, requiredScope, type Access } from './auth.js';
 import { EndEventSchema, ProgressEventSchema } from './wire.js';
 
 /** Where the POST /v1/jobs body is: a component built from the registry when the document is. */
@@ -106,7 +106,8 @@ function describeAccess(op: Operation, method: string, path: string): void {
     return;
   }
   op.security = [{ bearer: [] }];
-  op.description = joined(op.description, `Needs a token with the \`${access}\` scope (or \`admin\`) on a server with tokens.`);
+  const crossTenant = isCrossTenantView(path) ? ' It shows every tenant\'s work: when the tokens name more than one tenant it needs `admin`.' : '';
+  op.description = joined(op.description, `Needs a token with the \`${access}\` scope (or \`admin\`) on a server with tokens.${crossTenant}`);
   op.responses['401'] = authError('no token, or one that is not valid (UNAUTHORIZED)');
   op.responses['403'] = authError(`the token lacks the \`${access}\` scope (FORBIDDEN)`);
   if (method === 'get' && !(op.parameters ?? []).some((p) => p.name === 'token' && p.in === 'query')) {

@@ -205,9 +205,19 @@ describe('jobs belong to a tenant', () => {
     await expect.poll(async () => (await node.api('/v1/jobs', { body: { job: 'spin', input: { tasks: 1, ms: 0 } }, headers: as('tiny2') })).status, { timeout: 10_000 }).toBe(202);
   });
 
-  it("keeps the queues board (bull-board shows every tenant's entries) to admin tokens when tokens name more than one tenant", async () => {
+  it("keeps the queues board, the cluster view and the metrics (each shows every tenant's work) to admin tokens when tokens name more than one tenant", async () => {
     expect((await node.api('/ui/queues/api/queues', { headers: as('betaReader') })).status).toBe(403);
     expect((await node.api('/ui/queues/api/queues', { headers: as('admin') })).status).toBe(200);
+    for (const path of ['/v1/cluster', '/metrics']) {
+      const refused = await node.api(path, { headers: as('acme') });
+      expect(refused.status, path).toBe(403);
+      expect(refused.body.error.message).toMatch(/every tenant's work, which needs the "admin" scope when tokens name more than one tenant/);
+      expect((await node.api(path, { headers: as('admin') })).status, path).toBe(200);
+    }
+    // The API's own description says so.
+    const doc = (await node.api('/v1/openapi.json', { headers: as('acme') })).body as { paths: Record<string, { get: { description: string } }> };
+    expect(doc.paths['/v1/cluster']?.get.description).toMatch(/more than one tenant it needs `admin`/);
+    expect(doc.paths['/v1/jobs']?.get.description).not.toMatch(/more than one tenant/);
   });
 });
 

@@ -122,6 +122,12 @@ class OverviewPage {
     } catch (err) {
       if (this.#stopped || err.name === 'AbortError') return;
       error.hidden = false;
+      if (err.status === 403) {
+        // A tenant's token on a server shared by tenants: the cluster view is an operator's (docs/tenants.md); asking again will not change that.
+        replace(error, `The cluster overview is not for this token: ${err.message}. Your own jobs are under `, h('a', { href: '#/jobs' }, 'Jobs'), '.');
+        setConnection('ok');
+        return;
+      }
       error.textContent = `Could not load the cluster view: ${err.message}`;
       setConnection('error', err.message);
       if (err.status === 401) return; // the token form is up; it re-renders the page
