@@ -28,6 +28,7 @@ import type { Consensus } from './consensus.js';
 import { openRedis, redisTarget, replicaTarget, type ConnectionUse, type RedisTarget } from './redis-connections.js';
 import { ConnectionSet, type SupervisedRedis, type SupervisionOptions } from './supervised-redis.js';
 import { IDLE_GRID_MS, idleGrid } from '../timer-grid.js';
+import { sweepModuleFolder } from '../registry/deployed-modules.js';
 
 export interface Roles {
   readonly api: boolean;
@@ -89,6 +90,9 @@ async function startRoles(config: Config, roles: Roles, logger: Logger, hooks: N
     shutdown.add(() => server.close());
     await registry.start();
     shutdown.add(async () => registry.stop());
+    // What no process of this host has used for a week (docs/operations.md, "Disk").
+    const swept = sweepModuleFolder();
+    if (swept > 0) logger.info({ swept }, 'removed job modules and thread bundles no process used for a week');
     // Each role's modules load only in a process that runs it: a worker-only process stays small.
     const workerStore = roles.worker ? await startWorkerRole(parts, shutdown) : store;
     const scheduling = roles.scheduler ? await startSchedulerRole(parts, url, server, shutdown) : undefined;

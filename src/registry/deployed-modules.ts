@@ -1,5 +1,5 @@
 // Deployed job modules on a node's disk: each version's bundle written once, by digest, where threads load it from.
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RingpoolError } from '../errors.js';
@@ -27,7 +27,7 @@ export function moduleFile(dir: string, name: string, digest: string): string {
  */
 export async function materialize(store: Pick<JobTypeStore, 'code'>, dir: string, name: string, version: Pick<JobTypeVersion, 'version' | 'digest'>): Promise<string> {
   const file = moduleFile(dir, name, version.digest);
-  if (existsSync(file)) return file;
+  if (inUseIfThere(file)) return file;
   const code = await store.code(name, version.digest);
   if (code === undefined) throw new RingpoolError('NOT_FOUND', `version ${version.version} of job type ${name} is no longer stored`);
   return writeOnce(file, code);
@@ -38,10 +38,86 @@ export async function materialize(store: Pick<JobTypeStore, 'code'>, dir: string
  * process of the host may be writing the same file). The file's name says its content (a digest).
  */
 export function writeOnce(file: string, code: string): string {
-  if (existsSync(file)) return file;
+  if (inUseIfThere(file)) return file;
   mkdirSync(dirname(file), { recursive: true });
   const temp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`;
   writeFileSync(temp, code);
   renameSync(temp, file);
+  return inUse(file);
+}
+
+/**
+ * Files of the folder this process uses, kept fresh: their modification time is "now" when first
+ * used and again every TOUCH_EVERY_MS, so the sweep (sweepModuleFolder) of any process of the host
+ * never takes a file a live process's threads may load again (a thread restarted after a crash, a
+ * timeout or an idle spell reads its entry again).
+ */
+const used = new Set<string>();
+let toucher: NodeJS.Timeout | undefined;
+const TOUCH_EVERY_MS = 60 * 60 * 1000;
+
+/** A file unused for this long is swept; kept far above TOUCH_EVERY_MS so that a busy host's late touch is not a removal. */
+export const SWEEP_AFTER_MS = 7 * 24 * 60 * 60 * 1000;
+
+/**
+ * Whether `file` is there, marked used first: a sweep that reads its time after the touch keeps it
+ * (what is left is a sweep that read the old time just before, microseconds, of a file no process
+ * had used for a week).
+ */
+function inUseIfThere(file: string): boolean {
+  touch(file);
+  if (!existsSync(file)) return false;
+  keepFresh(file);
+  return true;
+}
+
+function inUse(file: string): string {
+  touch(file);
+  keepFresh(file);
   return file;
+}
+
+function keepFresh(file: string): void {
+  used.add(file);
+  // One wake-up an hour, off the idle grid: unref'd, it never keeps a process alive.
+  toucher ??= setInterval(() => used.forEach(touch), TOUCH_EVERY_MS).unref();
+}
+
+function touch(file: string): void {
+  try {
+    const now = new Date();
+    utimesSync(file, now, now);
+  } catch {
+    // Gone (removed by hand): the next writeOnce writes it again.
+  }
+}
+
+/**
+ * Removes what no process of the host has used for SWEEP_AFTER_MS: bundles of versions deployed
+ * and replaced, modules compiled from sources since edited, ringpool's own thread bundles of
+ * earlier releases, and temporary files of writes that died half way. Every file is named by its
+ * content, so a file swept and needed later is written again. Returns how many were removed;
+ * best effort (a file another process removes first is not an error).
+ */
+export function sweepModuleFolder(dir: string = moduleFolder(), now: number = Date.now()): number {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0; // no folder yet
+  }
+  let removed = 0;
+  for (const name of names) {
+    const file = join(dir, name);
+    if (used.has(file)) continue;
+    try {
+      const stat = statSync(file);
+      if (!stat.isFile() || now - stat.mtimeMs < SWEEP_AFTER_MS) continue;
+      unlinkSync(file);
+      removed += 1;
+    } catch {
+      // Removed meanwhile by another process's sweep, or not ours to remove.
+    }
+  }
+  return removed;
 }
