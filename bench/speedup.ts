@@ -35,7 +35,7 @@ const suite: BenchSuite = async (args) => {
   const thread = THREADS[loader as ModuleLoader];
   const cores = availableParallelism();
   const input = calibrate(taskCount, targetMs);
-  const tasks = [...(primes.split(input, { blobs: blobReader(undefined) }) as Iterable<{ from: number; to: number }>)];
+  const tasks = [...(primes.split(input, { blobs: blobReader(undefined), log: () => {} }) as Iterable<{ from: number; to: number }>)];
 
   // Every contender is set up and warmed first (threads started, each has loaded the module), and
   // an untimed round runs them all once; then each round times all four back to back, in a

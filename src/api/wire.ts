@@ -186,20 +186,21 @@ export const RetryAnswerSchema = z.object({ id: z.string(), status: z.literal('q
 export const JobLogsQuerySchema = z
   .object({
     limit: z.coerce.number().int().min(1).max(1000).default(200).describe('the newest this many lines'),
-    task: z.coerce.number().int().min(0).optional().describe("only this task's lines"),
+    task: z.coerce.number().int().min(0).optional().describe("only this task's lines (no split or reduce line)"),
   })
   .strict();
 
-/** `GET /v1/jobs/:id/logs`: what the job's tasks wrote with `ctx.log`, oldest first. */
+/** `GET /v1/jobs/:id/logs`: what the job's split, tasks and reduce wrote with `log`, oldest first. */
 export const JobLogsSchema = z
   .object({
     id: z.string(),
     lines: z.array(
       z.object({
-        at: z.number().describe('epoch ms, by the worker node\'s clock'),
-        task: z.number().int(),
-        attempt: z.number().int().describe('the attempt of the task\'s queue entry, 0 first'),
-        node: z.string().describe('the worker node that ran it'),
+        at: z.number().describe("epoch ms, by the clock of the node that wrote it"),
+        task: z.number().int().nullable().describe('the task that wrote it; null for the split\'s and the reduce\'s lines'),
+        phase: z.enum(['split', 'task', 'reduce']).describe('what wrote it: the split (`ctx.log` in split), a task, or the reduce (`info.log`)'),
+        attempt: z.number().int().describe('the attempt of the task\'s queue entry, 0 first (0 for split and reduce)'),
+        node: z.string().describe('the worker node that ran the task, or the scheduler that split or reduced'),
         message: z.string(),
       }),
     ),

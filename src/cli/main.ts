@@ -35,7 +35,7 @@ usage:
       job options (retries, taskTimeoutMs, taskMemoryMb, batchSize, resultTtlSec) over the module's defaults
   ringpool status <id> [--url URL]
   ringpool jobs [--status S] [--job NAME] [--limit N] [--url URL]
-  ringpool logs <id> [--task N] [--limit N] [--url URL]   what the job's tasks wrote with ctx.log
+  ringpool logs <id> [--task N] [--limit N] [--url URL]   what the job's split, tasks and reduce wrote with log
   ringpool deploy FILE [--url URL]        deploy a job module (its relative imports bundled) as a new version (admin)
   ringpool versions NAME [--url URL]      a deployed job type's versions; * marks the active one
   ringpool activate NAME VERSION [--url URL]   make a version active: a rollback (admin)
@@ -354,7 +354,10 @@ async function jobLogs(args: string[]): Promise<number> {
     return n;
   };
   const { lines } = await client(values).job(positionals[0]).logs({ limit: whole('limit', values.limit, 1, 1000), task: whole('task', values.task, 0, Number.MAX_SAFE_INTEGER) });
-  for (const l of lines) console.log(`${new Date(l.at).toISOString()}  task ${l.task}${l.attempt > 0 ? ` (attempt ${l.attempt + 1})` : ''}  ${l.node}  ${l.message}`);
+  for (const l of lines) {
+    const who = l.task === null ? l.phase : `task ${l.task}${l.attempt > 0 ? ` (attempt ${l.attempt + 1})` : ''}`;
+    console.log(`${new Date(l.at).toISOString()}  ${who}  ${l.node}  ${l.message}`);
+  }
   return 0;
 }
 

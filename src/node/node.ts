@@ -339,6 +339,7 @@ async function startSchedulerRole(parts: NodeParts, url: string, server: NodeSer
       tenantWeight: (tenant) => tenants.tenantPolicy(tenant).weight,
       tenantMaxThreads: (tenant) => tenants.tenantPolicy(tenant).maxThreadsInUse,
       onWake: () => backlog.poke(),
+      schedulerId: config.schedulerId,
     },
     { maxTasksPerJob: config.maxTasksPerJob, maxJobResultBytes: config.maxJobResultBytes, loadBound: config.loadBound, stealAfterMs: config.stealAfterMs },
   );

@@ -3,6 +3,7 @@ import type { BlobRuntime } from '../blobs/blob-store.js';
 import { goesToBlobs, resolveResults, storeResultJson } from '../blobs/result-refs.js';
 import { RingpoolError, serializeError, type SerializedError } from '../errors.js';
 import type { AnyJob, ReduceInfo, ResultType } from '../sdk/index.js';
+import { LogLines } from '../log-lines.js';
 
 /** What a reduce needs besides the results. */
 export interface ReduceSpec {
@@ -23,10 +24,20 @@ export type ReduceOutcome = { readonly json: string } | { readonly bytes: Uint8A
  * Runs `job.reduce`; never throws: its error is the outcome. Used by the scheduler's reduce thread and a worker's task thread.
  * `info`: which task each result is of (ReduceInfo); absent, every task succeeded and `results` are tasks 0 … n-1.
  * `blobs`: task results stored by reference are read back first, and a JSON result over the threshold is stored there (docs/blobs.md).
+ * `lines`: where `info.log` writes (the thread call's lines, or the reduce thread's).
  */
-export async function reduceResults(job: AnyJob, results: unknown[], spec: ReduceSpec, info: ReduceInfo = allSucceeded(results.length), blobs?: BlobRuntime): Promise<ReduceOutcome> {
+export async function reduceResults(
+  job: AnyJob,
+  results: unknown[],
+  spec: ReduceSpec,
+  info: Omit<ReduceInfo, 'log'> = allSucceeded(results.length),
+  blobs?: BlobRuntime,
+  lines: LogLines = new LogLines('reduce'),
+): Promise<ReduceOutcome> {
   try {
-    const value: unknown = await job.reduce(await resolveResults(results, blobs), spec.input, info);
+    // `info.log`: the reduce's lines in the job's log (as a task's ctx.log), no task's.
+    const log = (...args: unknown[]) => lines.write(null, 'reduce', args);
+    const value: unknown = await job.reduce(await resolveResults(results, blobs), spec.input, Object.defineProperty(info, 'log', { value: log, enumerable: true }) as ReduceInfo);
     if (spec.resultType === 'image/png') {
       if (!(value instanceof Uint8Array)) throw new RingpoolError('TASK_FAILED', `reduce of an image/png job must return a Uint8Array, got ${typeof value}`);
       return { bytes: withinLimit(value, value.byteLength, spec.maxResultBytes) };
@@ -51,9 +62,9 @@ function withinLimit<T>(value: T, bytes: number, limit: number): T {
  * reduce first reads it: few do, and for a job of a million tasks it was 8 MB or more of the
  * reduce thread's peak (docs/performance.md, `scale`).
  */
-export function allSucceeded(n: number): ReduceInfo {
+export function allSucceeded(n: number): Omit<ReduceInfo, 'log'> {
   let indexes: number[] | undefined;
-  return Object.defineProperty({ failed: [] } as unknown as ReduceInfo, 'indexes', {
+  return Object.defineProperty({ failed: [] } as unknown as Omit<ReduceInfo, 'log'>, 'indexes', {
     enumerable: true,
     get: () => (indexes ??= Array.from({ length: n }, (_, i) => i)),
   });
@@ -63,7 +74,7 @@ export function allSucceeded(n: number): ReduceInfo {
  * The successful results of a job some of whose tasks failed within its tolerance (docs/tenants.md
  * "Tolerated failures"), with their task indexes; `results` in task order, holes where tasks failed.
  */
-export function withoutFailed(results: unknown[], failed: ReduceInfo['failed']): { results: unknown[]; info: ReduceInfo } {
+export function withoutFailed(results: unknown[], failed: ReduceInfo['failed']): { results: unknown[]; info: Omit<ReduceInfo, 'log'> } {
   // Nothing failed: the results as they are, not a copy (two arrays grown by push were ~50 MB
   // of the reduce thread's peak on a job of a million tasks).
   if (failed.length === 0) {

@@ -4,9 +4,16 @@ import { RingpoolError, serializeError } from '../errors.js';
 import { reduceResults, withoutFailed, type ReduceOutcome, type ReduceSpec } from '../registry/reduce-results.js';
 import type { ReduceInfo } from '../sdk/index.js';
 import { loadJobModule } from '../registry/thread-modules.js';
+import { LogLines, type LogLine } from '../log-lines.js';
 import { assembleResults } from '../store/result-blobs.js';
 
 export type { ReduceOutcome } from '../registry/reduce-results.js';
+
+/** The outcome with the lines the reduce wrote (`info.log`), when any: the scheduler appends them to the job's log. */
+function withLines(outcome: ReduceOutcome, lines: LogLines): ReduceOutcome & { logs?: LogLine[] } {
+  const logs = lines.take();
+  return logs.length === 0 ? outcome : { ...outcome, logs };
+}
 
 export interface ReduceRequest extends ReduceSpec {
   readonly modulePath: string;
@@ -18,7 +25,8 @@ export interface ReduceRequest extends ReduceSpec {
   readonly failed?: ReduceInfo['failed'];
 }
 
-export async function reduceInThread(request: ReduceRequest): Promise<ReduceOutcome> {
+export async function reduceInThread(request: ReduceRequest): Promise<ReduceOutcome & { logs?: LogLine[] }> {
+  const lines = new LogLines('reduce');
   try {
     const job = await loadJobModule(request.modulePath);
     const all = assembleResults(request.blobs, request.total);
@@ -27,8 +35,9 @@ export async function reduceInThread(request: ReduceRequest): Promise<ReduceOutc
       if (!(i in all) && !failed.has(i)) throw new RingpoolError('INTERNAL', `task ${i} has no stored result`);
     }
     const { results, info } = withoutFailed(all, request.failed ?? []);
-    return await reduceResults(job, results, request, info, request.blobStore);
+    const outcome = await reduceResults(job, results, request, info, request.blobStore, lines);
+    return withLines(outcome, lines);
   } catch (err) {
-    return { error: serializeError(err, 'TASK_FAILED') };
+    return withLines({ error: serializeError(err, 'TASK_FAILED') }, lines);
   }
 }

@@ -27,8 +27,9 @@ import { NodeLoads } from './node-loads.js';
 import { stealFromStragglers } from './stealing.js';
 import { unstoredEntry, type QueueEntry } from './queue-entry.js';
 import { ScheduleRunner } from './schedule-runner.js';
-import type { ReduceOutcome, ReduceRequest } from './reduce-runner.js';
+import type { ReduceOutcome, ReduceRequest, reduceInThread } from './reduce-runner.js';
 import { idleGrid } from '../timer-grid.js';
+import { LogLines, type LogLine } from '../log-lines.js';
 
 const REDUCE_ENTRY = new URL('./reduce-entry.cjs', import.meta.url);
 
@@ -76,6 +77,8 @@ export interface SchedulerDeps {
   readonly tenantMaxThreads?: (tenant: string) => number | undefined;
   /** Told of each notice popped from the wake list (a job to split or reduce): the backlog signal samples at once. */
   readonly onWake?: () => void;
+  /** This scheduler's id: the node its splits' and reduces' log lines name. @default 'scheduler' */
+  readonly schedulerId?: string;
 }
 
 export const SCHEDULER_DEFAULTS: Required<SchedulerOptions> = Object.freeze({
@@ -362,7 +365,7 @@ export class Scheduler {
 
   /** The split itself, from task `skip` on; its entries carry `traceparent` (the split's span) when the job is traced. */
   async #splitJob(job: JobRecord, term: number, skip: number, micros: number | undefined, traceparent: string | undefined): Promise<void> {
-    const { store, membership, logger } = this.#deps;
+    const { store, membership } = this.#deps;
     const id = job.id;
     const loaded = await this.#moduleOf(job, term);
     if (loaded === undefined) return;
@@ -371,8 +374,11 @@ export class Scheduler {
     // A re-split (a retry, or a new leader resuming) enqueues only tasks without a stored result.
     const resplit = job.progress.done > 0;
     let enqueued = false;
+    // What the split writes with ctx.log: in the job's log before the tasks placed after it.
+    const lines = new LogLines('split');
     /** `total`: the split has ended with this many tasks. */
     const enqueueAll = async (total?: number) => {
+      await this.#appendLines(id, lines.take());
       const ready = batches.takeReady();
       if (resplit) await this.#dropStored(id, ready);
       if (ready.size === 0) return;
@@ -399,7 +405,7 @@ export class Scheduler {
     // Tasks placed on the sole node count in its load together: every 64 tasks (SLICE_CHECK_EVERY), at a checkpoint, at the end.
     const onSole = this.#loads.tally(id);
     try {
-      tasks = taskIterator(loaded.module.split(job.input, { blobs: blobReader(this.#deps.blobs) }));
+      tasks = taskIterator(loaded.module.split(job.input, { blobs: blobReader(this.#deps.blobs), log: (...args: unknown[]) => lines.write(null, 'split', args) }));
       let sliceStart = performance.now();
       for (;;) {
         const next = tasks.next();
@@ -451,15 +457,28 @@ export class Scheduler {
       await store.recordSplit(id, term, index, index);
       if (index === 0) await this.#reduce(id, term); // nothing to run: reduce the empty list now
     } catch (err) {
-      // Redis trouble is not the job's fault: stop here, the leader's sweep resumes from the last checkpoint.
-      if (isInfrastructureError(err)) throw err;
-      logger.warn({ jobId: id, err: serializeError(err) }, 'split failed');
-      await store.failJob(id, term, prefixMessage(err, 'split failed'));
+      await this.#splitFailed(id, term, err, lines.take());
     } finally {
       // A split left early (cancelled, an error, a closing leader) closes its generator, as for-await would.
       if (!finished) await Promise.resolve(tasks?.return?.()).catch(() => {});
       this.#fair.leave(id);
     }
+  }
+
+  /** A split that threw: the job fails with its error, after the lines it wrote (often why). Redis trouble is not the job's fault: rethrown, the leader's sweep resumes from the last checkpoint. */
+  async #splitFailed(id: string, term: number, err: unknown, lines: readonly LogLine[]): Promise<void> {
+    if (isInfrastructureError(err)) throw err;
+    this.#deps.logger.warn({ jobId: id, err: serializeError(err) }, 'split failed');
+    await this.#appendLines(id, lines);
+    await this.#deps.store.failJob(id, term, prefixMessage(err, 'split failed'));
+  }
+
+  /** Lines a split or a reduce wrote, into the job's log: best effort, as a task's (a failed write is logged, the job goes on). */
+  async #appendLines(jobId: string, lines: readonly LogLine[]): Promise<void> {
+    if (lines.length === 0) return;
+    await this.#deps.store.appendTaskLogs(jobId, lines, this.#deps.schedulerId ?? 'scheduler', 0).catch((err: unknown) => {
+      this.#deps.logger.warn({ jobId, err: serializeError(err) }, 'could not append the log lines of a split or a reduce');
+    });
   }
 
   /** Each node's entries in one call; a lone entry by `add` (the same script, without the MULTI that addBulk builds around it). */
@@ -634,12 +653,14 @@ export class Scheduler {
       jobId: id,
       ...(this.#deps.blobs === undefined ? {} : { blobStore: this.#deps.blobs }),
     };
-    let outcome: ReduceOutcome;
+    let outcome: ReduceOutcome & { logs?: LogLine[] };
     try {
-      outcome = (await this.#reducePool.run(request)) as ReduceOutcome;
+      outcome = (await this.#reducePool.run(request)) as Awaited<ReturnType<typeof reduceInThread>>;
     } catch (err) {
       outcome = { error: serializeError(err, 'TASK_FAILED') }; // the thread itself died
     }
+    // The reduce's lines are in the job's log before its end is: a client that saw the end reads them.
+    if (outcome.logs !== undefined) await this.#appendLines(id, outcome.logs);
     if ('error' in outcome) {
       await store.failJob(id, term, prefixMessage(outcome.error, 'reduce failed'));
       return;

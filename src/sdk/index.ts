@@ -27,13 +27,15 @@ export interface JobOptions {
 }
 
 /**
- * The third argument of `reduce`: which task each result came from. All tasks succeeded unless the
+ * The third argument of `reduce`: which task each result came from, and `log`. All tasks succeeded unless the
  * job tolerates failures (`maxFailedTasks`/`maxFailedRatio`): then `results` holds only the
  * successful ones, `indexes[i]` is the task index of `results[i]`, and `failed` the rest.
  */
 export interface ReduceInfo {
   readonly indexes: readonly number[];
   readonly failed: readonly { readonly index: number; readonly error: { readonly code: string; readonly message: string } }[];
+  /** A line in the job's log, as `ctx.log` in a task (phase `reduce`, no task); the same bounds, 200 lines a reduce. */
+  log(...args: unknown[]): void;
 }
 
 /** The events a job's webhook can be sent for. */
@@ -87,6 +89,11 @@ export interface TaskContext {
 /** Handed to `split` on the scheduler: `blobs.list(prefix)` and `blobs.head(ref)` turn a prefix into one task per object or byte range. */
 export interface SplitContext {
   readonly blobs: BlobReader;
+  /**
+   * A line in the job's log, as `ctx.log` in a task (phase `split`, no task); the same bounds, 200
+   * lines a split. A split resumed by a new leader runs again from its start, and writes its lines again.
+   */
+  log(...args: unknown[]): void;
 }
 
 /** How a job's result is served: JSON, or the bytes of an image. */

@@ -22,6 +22,7 @@ import { WorkerStore } from './worker-store.js';
 import { sweepJobIndexes, type IndexSweepOutcome } from './job-index-sweep.js';
 import { DEFAULT_TENANT } from '../config/tenants.js';
 import { parseAdoptions, type Adoption, type BatchStamp } from '../transport/task-batch.js';
+import type { LogLine, LogPhase } from '../log-lines.js';
 
 /** How the store's writes wait for the replicas (see ReplicatedWrites). */
 export type JobStoreOptions = ReplicatedWritesOptions;
@@ -79,13 +80,17 @@ export interface StartedJob {
 /** Most lines a job's log keeps (the newest). */
 export const MAX_JOB_LOG_LINES = 1_000;
 
-/** A line of a job's log: what a task wrote with `ctx.log`, when, and where it ran. */
+/** A line of a job's log: what a task (or the split, or the reduce) wrote with `log`, when, and where it ran. */
 export interface JobLogLine {
-  /** Epoch ms, by the worker's clock. */
+  /** Epoch ms, by the clock of the node that wrote it. */
   readonly at: number;
-  readonly task: number;
-  /** The queue entry's attempt (0 first). */
+  /** The task that wrote it; null for the split's and the reduce's lines. */
+  readonly task: number | null;
+  /** Lines stored before phases existed are a task's. */
+  readonly phase: LogPhase;
+  /** The queue entry's attempt (0 first); 0 for the split's and the reduce's. */
   readonly attempt: number;
+  /** The worker node that ran the task, or the scheduler that split or reduced. */
   readonly node: string;
   readonly message: string;
 }
@@ -345,10 +350,10 @@ export class JobStore {
     }
   }
 
-  /** Appends the lines a batch's tasks wrote with `ctx.log` (append-logs.lua); not `WAIT`-acknowledged: logs are best effort. */
-  async appendTaskLogs(jobId: string, lines: ReadonlyArray<{ readonly at: number; readonly task: number; readonly message: string }>, node: string, attempt: number): Promise<void> {
+  /** Appends the lines a batch's tasks (or a split, or a reduce) wrote (append-logs.lua); not `WAIT`-acknowledged: logs are best effort. */
+  async appendTaskLogs(jobId: string, lines: readonly LogLine[], node: string, attempt: number): Promise<void> {
     if (lines.length === 0) return;
-    const json = lines.map((l) => JSON.stringify({ at: l.at, task: l.task, attempt, node, message: l.message } satisfies JobLogLine));
+    const json = lines.map((l) => JSON.stringify({ at: l.at, task: l.task, phase: l.phase, attempt, node, message: l.message } satisfies JobLogLine));
     await runScript(this.#redis, 'append-logs', [this.keys.job(jobId), this.keys.jobLogs(jobId)], [MAX_JOB_LOG_LINES, ...json]);
   }
 
@@ -356,7 +361,7 @@ export class JobStore {
   async taskLogs(jobId: string, { limit, task }: { limit: number; task?: number | undefined }): Promise<JobLogLine[]> {
     const key = this.keys.jobLogs(jobId);
     const raw = task === undefined ? await this.#redis.lrange(key, -limit, -1) : await this.#redis.lrange(key, 0, -1);
-    const lines = raw.map((line) => JSON.parse(line) as JobLogLine);
+    const lines = raw.map((line) => ({ phase: 'task', ...(JSON.parse(line) as Omit<JobLogLine, 'phase'>) }) as JobLogLine);
     return task === undefined ? lines : lines.filter((l) => l.task === task).slice(-limit);
   }
 

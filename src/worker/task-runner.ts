@@ -8,8 +8,8 @@ import { loadJobModule } from '../registry/thread-modules.js';
 import type { AnyJob, TaskContext } from '../sdk/index.js';
 import { IndexRuns, type PackedResults } from '../store/result-blobs.js';
 import { CLAIM_CURSOR, REDUCING, callCells } from './run-control.js';
+import { LogLines, type LogLine } from '../log-lines.js';
 import { cacheClient, uncached, type CacheCounts, type CacheFn } from './cache-client.js';
-import { format } from 'node:util';
 import { threadId, type MessagePort } from 'node:worker_threads';
 
 export interface ThreadBatch {
@@ -94,36 +94,18 @@ export interface CallOutcome {
   readonly logs?: TaskLogLine[];
 }
 
-/** One `ctx.log` line as a thread call reports it. */
-export interface TaskLogLine {
-  /** Epoch ms. */
-  readonly at: number;
-  readonly task: number;
-  readonly message: string;
-}
-
-/** Most `ctx.log` lines one thread call keeps; past it, one line says how many were dropped. */
-export const MAX_LOG_LINES_PER_CALL = 200;
-/** Longest `ctx.log` line kept, characters. */
-export const MAX_LOG_LINE_CHARS = 2_000;
+/** One `ctx.log` line as a thread call reports it (a reduce run in the call writes `reduce` lines). */
+export type TaskLogLine = LogLine;
+export { MAX_LOG_LINES_PER_CALL, MAX_LOG_LINE_CHARS } from '../log-lines.js';
 
 /**
  * `ctx.log` for one call: one function per call, not a closure per task. Called as a method it
  * takes the task from its context (`this.taskIndex`, right even for a line written after the task
  * returned); detached, from the task running now.
  */
-function callLog(lines: TaskLogLine[], running: () => number): (this: TaskContext | undefined, ...args: unknown[]) => void {
-  let dropped = 0;
+function callLog(lines: LogLines, running: () => number): (this: TaskContext | undefined, ...args: unknown[]) => void {
   return function log(this: TaskContext | undefined, ...args: unknown[]) {
-    const task = typeof this?.taskIndex === 'number' ? this.taskIndex : running();
-    if (lines.length >= MAX_LOG_LINES_PER_CALL) {
-      dropped++;
-      const note = `(${dropped} more log line${dropped === 1 ? '' : 's'} of this thread call dropped: at most ${MAX_LOG_LINES_PER_CALL} a call)`;
-      lines[MAX_LOG_LINES_PER_CALL] = { at: Date.now(), task, message: note };
-      return;
-    }
-    const message = format(...args);
-    lines.push({ at: Date.now(), task, message: message.length > MAX_LOG_LINE_CHARS ? `${message.slice(0, MAX_LOG_LINE_CHARS)}… (cut at ${MAX_LOG_LINE_CHARS} characters)` : message });
+    lines.write(typeof this?.taskIndex === 'number' ? this.taskIndex : running(), 'task', args);
   };
 }
 
@@ -162,7 +144,7 @@ async function runClaimed(batch: ThreadBatch, cache: CacheFn): Promise<CallOutco
   const count = tasks.length;
   const chunk = Math.max(1, batch.chunk ?? count);
   const started = performance.now();
-  const logs: TaskLogLine[] = [];
+  const logs = new LogLines('thread call');
   let running = -1;
   const log = callLog(logs, () => running);
   let own = 0; // without shared cells this call claims every task itself
@@ -191,12 +173,12 @@ async function runClaimed(batch: ThreadBatch, cache: CacheFn): Promise<CallOutco
   const micros = Math.round((performance.now() - started) * 1000);
   const ran = indices.count + failures.length;
   const timed = batch.traced === true ? { calls: [{ thread: threadId, startMs: performance.timeOrigin + started, endMs: performance.timeOrigin + performance.now(), tasks: ran }] } : {};
-  const outcome = { results: { indices: indices.toString(), count: indices.count, json: jsons.join(',') }, failures, micros, ...timed, ...(logs.length === 0 ? {} : { logs }) };
-  if (batch.reduce === undefined || signal.aborted) return outcome;
-  const results = wholeResults(outcome.results.indices, jsons, failures.length, batch.reduce.total);
-  if (results === undefined) return outcome;
+  const outcome = { results: { indices: indices.toString(), count: indices.count, json: jsons.join(',') }, failures, micros, ...timed };
+  const results = batch.reduce === undefined || signal.aborted ? undefined : wholeResults(outcome.results.indices, jsons, failures.length, batch.reduce.total);
+  if (batch.reduce === undefined || results === undefined) return withLines(outcome, logs);
   if (cells !== undefined) Atomics.store(cells, mine.started, REDUCING);
-  return { ...outcome, reduced: await reduceResults(job, results, { ...batch.reduce, jobId: batch.jobId }, undefined, batch.blobs) };
+  const reduced = await reduceResults(job, results, { ...batch.reduce, jobId: batch.jobId }, undefined, batch.blobs, logs);
+  return withLines({ ...outcome, reduced }, logs);
 }
 
 /**
@@ -225,6 +207,12 @@ const ignoreProgress = (): void => {};
  * value is settled on the spot: no promise or microtask per task, which is most of the cost of a
  * trivial task.
  */
+/** The call's outcome with its log lines, when it wrote any. */
+function withLines<T extends object>(outcome: T, logs: LogLines): T & { logs?: LogLine[] } {
+  const lines = logs.take();
+  return lines.length === 0 ? outcome : { ...outcome, logs: lines };
+}
+
 function runTask(job: AnyJob, batch: ThreadBatch, index: number, payload: unknown, signal: AbortSignal, cache: CacheFn, log: TaskContext['log']): string | FailedOutcome | Promise<string | FailedOutcome> {
   const ctx: TaskContext = { signal, jobId: batch.jobId, taskIndex: index, attempt: batch.attempt, progress: ignoreProgress, log, blobs: blobReader(batch.blobs), cache };
   let value: unknown;

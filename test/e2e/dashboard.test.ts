@@ -194,18 +194,22 @@ describe.skipIf(!HAS_CHROMIUM)('the dashboard in a browser', { timeout: 240_000 
     await expect.poll(() => page.getByTestId('job-status').textContent(), WAIT).toBe('failed');
   });
 
-  it("shows the tasks' log lines on the job page, and one task's when asked", async () => {
-    const created = await node.api('/v1/jobs', { body: { job: 'chatty', input: { tasks: 5, lines: 2 } } });
+  it("shows the split's, the tasks' and the reduce's log lines on the job page, and one task's when asked", async () => {
+    const created = await node.api('/v1/jobs', { body: { job: 'chatty', input: { tasks: 5, lines: 2, splitSays: 'five', reduceSays: 'done' } } });
     expect(created.status).toBe(202);
     const id = created.body.id as string;
     expect((await node.waitForJob(id)).status).toBe('completed');
 
     await page.goto(`${base}/#/jobs/${id}`);
     const rows = page.getByTestId('job-log-lines').locator('tbody tr');
-    await expect.poll(() => rows.count(), WAIT).toBe(10);
+    await expect.poll(() => rows.count(), WAIT).toBe(12);
     const text = await page.getByTestId('job-log-lines').textContent();
     expect(text).toContain('task 3 line 1 { i: 3 }');
     expect(text).toContain('w-dash'); // the worker node that ran them
+    // The split's line first and the reduce's last, each named by its phase where a task has its number.
+    const who = await page.getByTestId('log-line-task').allTextContents();
+    expect([who[0], who.at(-1)]).toEqual(['split', 'reduce']);
+    expect(await rows.first().textContent()).toContain('split: five, 5 tasks');
     await page.screenshot({ path: `${ARTIFACTS}dashboard-job-log.png`, fullPage: true });
 
     await page.getByTestId('job-log-task').fill('3');

@@ -17,7 +17,7 @@ export interface RunJobInlineOptions {
 export async function splitInline<J extends AnyJob>(job: J, input: unknown): Promise<TaskOf<J>[]> {
   const parsed = job.input.parse(input) as InputOf<J>;
   const tasks: TaskOf<J>[] = [];
-  for await (const task of job.split(parsed, { blobs: blobReader(undefined) }) as Iterable<TaskOf<J>> | AsyncIterable<TaskOf<J>>) tasks.push(task);
+  for await (const task of job.split(parsed, { blobs: blobReader(undefined), log: () => {} }) as Iterable<TaskOf<J>> | AsyncIterable<TaskOf<J>>) tasks.push(task);
   return tasks;
 }
 
@@ -52,7 +52,7 @@ export async function runJobInline<J extends AnyJob>(
   const parsed = job.input.parse(input) as InputOf<J>;
   const results: TaskResultOf<J>[] = [];
   let index = 0;
-  for await (const split of job.split(parsed, { blobs: blobReader(undefined) }) as Iterable<TaskOf<J>> | AsyncIterable<TaskOf<J>>) {
+  for await (const split of job.split(parsed, { blobs: blobReader(undefined), log: () => {} }) as Iterable<TaskOf<J>> | AsyncIterable<TaskOf<J>>) {
     const taskIndex = index++;
     const task = roundTrip ? throughJson(split, `job "${job.name}": task ${taskIndex}`) : split;
     const onProgress = options.onProgress;

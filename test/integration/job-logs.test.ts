@@ -1,4 +1,4 @@
-// ctx.log: what a job's tasks write reaches GET /v1/jobs/:id/logs and `ringpool logs`, bounded, and expires with the job.
+// ctx.log: what a job's split, tasks and reduce write reaches GET /v1/jobs/:id/logs and `ringpool logs`, bounded, and expires with the job.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { MAX_LOG_LINES_PER_CALL } from '../../src/worker/task-runner.js';
@@ -12,8 +12,8 @@ afterAll(async () => {
   await node?.close();
 });
 
-async function run(input: Record<string, unknown>): Promise<string> {
-  const res = await node.api('/v1/jobs', { body: { job: 'chatty', input } });
+async function run(input: Record<string, unknown>, options: Record<string, unknown> = {}): Promise<string> {
+  const res = await node.api('/v1/jobs', { body: { job: 'chatty', input, options } });
   expect(res.status, JSON.stringify(res.body)).toBe(202);
   await node.waitForJob(res.body.id);
   return res.body.id as string;
@@ -54,6 +54,33 @@ describe('job logs (ctx.log)', () => {
     expect(lines.at(-1).message).toMatch(/^\(50 more log lines of this thread call dropped/);
   });
 
+  it("keeps the split's and the reduce's lines, no task's, around the tasks' (reduced on the worker or on the scheduler)", async () => {
+    type Line = { task: number | null; phase: string; attempt: number; node: string; message: string };
+    // A one-task job: the worker's thread reduces it in the same call. One task an entry: the scheduler's reduce thread.
+    for (const [tasks, options, reducer] of [[1, {}, 'worker'], [3, { batchSize: 1 }, 'scheduler']] as const) {
+      const id = await run({ tasks, lines: 1, splitSays: 'hello', reduceSays: 'bye' }, options);
+      expect((await node.api(`/v1/jobs/${id}`)).body.status).toBe('completed');
+      const lines = (await node.api(`/v1/jobs/${id}/logs`)).body.lines as Line[];
+      expect(lines.map((l) => l.phase), reducer).toEqual(['split', ...Array(tasks).fill('task'), 'reduce']);
+      expect(lines[0]).toMatchObject({ task: null, attempt: 0, message: `split: hello, ${tasks} tasks` });
+      expect(lines[0]?.node).not.toBe('w-logs'); // the leader split it
+      expect(lines.at(-1)).toMatchObject({ task: null, message: `reduce: bye of ${tasks} results` });
+      if (reducer === 'worker') expect(lines.at(-1)?.node).toBe('w-logs');
+      else expect(lines.at(-1)?.node).toBe(lines[0]?.node);
+      expect(lines.slice(1, -1).map((l) => l.task).sort()).toEqual(Array.from({ length: tasks }, (_, i) => i));
+      // A task's lines are that task's only.
+      expect(((await node.api(`/v1/jobs/${id}/logs?task=0`)).body.lines as Line[]).map((l) => l.phase)).toEqual(['task']);
+    }
+  });
+
+  it('keeps what a failing split wrote before it failed', async () => {
+    const id = await run({ tasks: 3, lines: 1, splitSays: 'about to fail', splitFails: true });
+    const job = (await node.api(`/v1/jobs/${id}`)).body;
+    expect(job.status).toBe('failed');
+    const { lines } = (await node.api(`/v1/jobs/${id}/logs`)).body;
+    expect(lines).toMatchObject([{ phase: 'split', task: null, message: 'split: about to fail, 3 tasks' }]);
+  });
+
   it('refuses a bad query with what to fix, and an unknown job with 404', async () => {
     const id = await run({ tasks: 1, lines: 1 });
     const bad = await node.api(`/v1/jobs/${id}/logs?limit=0`);
@@ -75,5 +102,15 @@ describe('job logs (ctx.log)', () => {
     }
     expect(printed).toHaveLength(1);
     expect(printed[0]).toMatch(/^\d{4}-\d\d-\d\dT\S+Z {2}task 1 {2}w-logs {2}task 1 line 0 \{ i: 1 \}$/);
+    const said = await run({ tasks: 1, lines: 0, splitSays: 'hi' });
+    printed.length = 0;
+    const again = vi.spyOn(console, 'log').mockImplementation((line: string) => void printed.push(line));
+    try {
+      expect(await main(['logs', said, '--url', node.url])).toBe(0);
+    } finally {
+      again.mockRestore();
+    }
+    expect(printed).toHaveLength(1);
+    expect(printed[0]).toMatch(/^\S+Z {2}split {2}\S+ {2}split: hi, 1 tasks$/);
   });
 });

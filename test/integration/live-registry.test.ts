@@ -28,12 +28,12 @@ describe('LiveRegistry', () => {
     expect(registry.get('flaky')).toMatchObject({ source: 'folder', version: null });
     for (let n = 1; n <= count; n++) {
       const served = await registry.resolve('lru', n);
-      expect([...(served.module.split({}, { blobs: blobReader(undefined) }) as Iterable<number>)]).toEqual([n]);
+      expect([...(served.module.split({}, { blobs: blobReader(undefined), log: () => {} }) as Iterable<number>)]).toEqual([n]);
     }
     expect(registry.loadedVersions).toBeLessThanOrEqual(LOADED_VERSIONS);
     // The first ones were let go; asked again, they are loaded again, and the active one stays.
     expect(registry.peek('lru', 1)).toBeUndefined();
-    expect([...((await registry.resolve('lru', 1)).module.split({}, { blobs: blobReader(undefined) }) as Iterable<number>)]).toEqual([1]);
+    expect([...((await registry.resolve('lru', 1)).module.split({}, { blobs: blobReader(undefined), log: () => {} }) as Iterable<number>)]).toEqual([1]);
     expect(registry.peek('lru', count)).toBeDefined();
     await expect(registry.resolve('lru', count + 1)).rejects.toMatchObject({ code: 'UNKNOWN_JOB_TYPE' });
     await expect(registry.resolve('nope', null)).rejects.toMatchObject({ code: 'UNKNOWN_JOB_TYPE' });

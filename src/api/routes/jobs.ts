@@ -91,8 +91,8 @@ const jobLogs = createRoute({
   method: 'get',
   path: '/{id}/logs',
   tags: ['jobs'],
-  summary: "what the job's tasks wrote with ctx.log, oldest first",
-  description: "The newest `limit` lines (the job keeps its newest 1,000, for its resultTtlSec), each with its task, attempt and worker node; `task` keeps one task's. Best effort: lines are not acknowledged by the replicas, and a thread that crashes loses its call's.",
+  summary: "what the job's split, tasks and reduce wrote with ctx.log, oldest first",
+  description: "The newest `limit` lines (the job keeps its newest 1,000, for its resultTtlSec), each with its phase (split, task, reduce), task, attempt and node; `task` keeps one task's. Best effort: lines are not acknowledged by the replicas, a thread that crashes loses its call's, and a split resumed by a new leader writes its lines again.",
   request: { params: JobIdParams, query: JobLogsQuerySchema },
   responses: {
     200: json("the job's log", JobLogsSchema),

@@ -355,7 +355,7 @@ function inputContent(job) {
 }
 
 /**
- * What the job's tasks wrote with ctx.log (GET /v1/jobs/:id/logs): hidden until there is a line;
+ * What the job's split, tasks and reduce wrote with log (GET /v1/jobs/:id/logs): hidden until there is a line;
  * read on each render at most every LOG_EVERY_MS while the job runs, and once more when it ended.
  * A task number narrows it to that task's lines.
  */
@@ -417,7 +417,7 @@ class LogCard {
       void this.#read();
     });
     this.#body = h('div', {});
-    replace(this.#card, h('h2', { id: 'h-log' }, 'Log'), h('p', { class: 'muted small' }, `The newest ${LOG_LINES} lines the tasks wrote with ctx.log, oldest first; only task `, filter), this.#body);
+    replace(this.#card, h('h2', { id: 'h-log' }, 'Log'), h('p', { class: 'muted small' }, `The newest ${LOG_LINES} lines the split, the tasks and the reduce wrote with log, oldest first; only task `, filter), this.#body);
   }
 
   #render(lines, error) {
@@ -427,7 +427,7 @@ class LogCard {
     }
     if (this.#body === null) this.#layout();
     this.#card.hidden = false;
-    const line = (l) => h('tr', {}, h('td', { class: 'mono small' }, timestamp(l.at).slice(11)), h('td', { class: 'num' }, String(l.task)), h('td', { class: 'num' }, String(l.attempt)), h('td', { class: 'mono small' }, l.node), h('td', { class: 'log-message' }, l.message));
+    const line = (l) => h('tr', {}, h('td', { class: 'mono small' }, timestamp(l.at).slice(11)), h('td', { class: 'num', 'data-testid': 'log-line-task' }, l.task === null ? l.phase : String(l.task)), h('td', { class: 'num' }, String(l.attempt)), h('td', { class: 'mono small' }, l.node), h('td', { class: 'log-message' }, l.message));
     replace(
       this.#body,
       error === null ? null : h('p', { class: 'error', role: 'alert' }, `Could not read the log: ${error}`),
