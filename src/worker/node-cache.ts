@@ -1,5 +1,5 @@
 // The per-node cache behind `ctx.cache`: one LRU by bytes in the node's main thread, shared by its threads, single-flight.
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
 import { RingpoolError } from '../errors.js';
 
 /**
@@ -72,19 +72,18 @@ export class NodeCache {
   }
 
   /**
-   * A port for one thread call (transfer `port` with the call); `release` once the call ended:
-   * loads it was doing and never finished pass to a waiter.
+   * Serves a thread call's port (`port`: this side of the channel the call opened at its first
+   * `ctx.cache`, cache-client.ts); `release` once the call ended: loads it was doing and never
+   * finished pass to a waiter.
    */
-  connect(): { readonly port: MessagePort; release(): void } {
-    const { port1: mine, port2: theirs } = new MessageChannel();
-    mine.on('message', (request: CacheRequest) => this.#handle(mine, request));
+  accept(port: MessagePort): { release(): void } {
+    port.on('message', (request: CacheRequest) => this.#handle(port, request));
     // The thread closes its end once its call is done, after its last message (a put may arrive
     // after the call's result); a thread that died closes it too. `release` is the backstop.
-    mine.once('close', () => this.#disconnected(mine));
+    port.once('close', () => this.#disconnected(port));
     return {
-      port: theirs,
       release: () => {
-        setTimeout(() => mine.close(), RELEASE_GRACE_MS).unref();
+        setTimeout(() => port.close(), RELEASE_GRACE_MS).unref();
       },
     };
   }

@@ -10,7 +10,7 @@ import { REDUCING, callCells, createRunControl } from './run-control.js';
 import { decodeIndices, type PackedResults } from '../store/result-blobs.js';
 import type { BatchOutcome, CallOutcome, FailedOutcome, TaskOutcome, TaskLogLine, ThreadBatch, ThreadCall } from './task-runner.js';
 import type { NodeCache } from './node-cache.js';
-import type { CacheCounts } from './cache-client.js';
+import { isCachePortMessage, type CacheCounts, type CachePortMessage } from './cache-client.js';
 
 export interface TaskPoolOptions {
   /** Worker threads. @default os.availableParallelism() */
@@ -104,6 +104,12 @@ export class TaskPool {
   readonly #watched = new Set<Watched>();
   #watchdog: NodeJS.Timeout | undefined;
   #watchdogMs = Infinity;
+  /**
+   * The calls in flight that may use the node cache, by number (ThreadBatch.cacheCall): the port a
+   * call opened, once it came (released when the call ends), or nothing yet.
+   */
+  readonly #cacheCalls = new Map<number, { release: () => void } | undefined>();
+  #nextCacheCall = 0;
 
   constructor(options: TaskPoolOptions = {}) {
     const threads = options.threads ?? availableParallelism();
@@ -140,6 +146,10 @@ export class TaskPool {
         execArgv: threadExecArgv(),
         // A small young generation keeps idle threads small; task heaps grow in the old generation.
         resourceLimits: { maxOldGenerationSizeMb: memoryMb, maxYoungGenerationSizeMb: 8 },
+      });
+      // A call's port to the node cache, opened by the thread at the call's first `ctx.cache` (cache-client.ts).
+      pool.on('message', (message: unknown) => {
+        if (isCachePortMessage(message)) this.#acceptCachePort(message);
       });
       this.#pools.set(memoryMb, pool);
     }
@@ -239,7 +249,8 @@ export class TaskPool {
     const onCancel = () => stop('CANCELLED');
     if (batch.cancel?.aborted) onCancel();
     batch.cancel?.addEventListener('abort', onCancel);
-    const link = this.#cache?.connect();
+    const cacheCall = this.#cache === undefined ? undefined : this.#nextCacheCall++;
+    if (cacheCall !== undefined) this.#cacheCalls.set(cacheCall, undefined);
     const payload: ThreadBatch = {
       modulePath: batch.modulePath,
       jobId: batch.jobId,
@@ -251,24 +262,37 @@ export class TaskPool {
       ...(batch.maxResultBytes === undefined ? {} : { maxResultBytes: batch.maxResultBytes }),
       ...(reduce === undefined ? {} : { reduce }),
       ...(batch.blobs === undefined ? {} : { blobs: batch.blobs }),
-      ...(link === undefined ? {} : { cache: link.port }),
+      ...(cacheCall === undefined ? {} : { cacheCall }),
       ...(this.#slowdown > 1 ? { slowdown: this.#slowdown } : {}),
       ...(batch.traced === true ? { traced: true } : {}),
     };
     this.#busy++;
     try {
-      const { results, failures, micros, reduced, cache, calls, logs } = (await this.#pool(batch.memoryMb).run(payload, { signal: hard.signal, ...(link === undefined ? {} : { transferList: [link.port] }) })) as CallOutcome;
+      const { results, failures, micros, reduced, cache, calls, logs } = (await this.#pool(batch.memoryMb).run(payload, { signal: hard.signal })) as CallOutcome;
       return { results, failures, micros, stopped, crash: undefined, crashed: false, last: Atomics.load(cells, mine.current), inReduce: false, ...(reduced === undefined ? {} : { reduced }), ...(cache === undefined ? {} : { cache }), ...(calls === undefined ? {} : { calls }), ...(logs === undefined ? {} : { logs }) };
     } catch (crash) {
       const inReduce = Atomics.load(cells, mine.started) === REDUCING;
       return { results: NO_RESULTS, failures: [], micros: 0, stopped, crash, crashed: true, last: Atomics.load(cells, mine.current), inReduce };
     } finally {
       this.#busy--;
-      link?.release();
+      if (cacheCall !== undefined) this.#endCacheCall(cacheCall);
       this.#unwatch(watch);
       clearTimeout(grace);
       batch.cancel?.removeEventListener('abort', onCancel);
     }
+  }
+
+  /** A call's port to the node cache came: served until the call ends (at once released if it ended already: the port and the call's result travel apart). */
+  #acceptCachePort({ ringpoolCacheCall: call, port }: CachePortMessage): void {
+    if (this.#cache === undefined) return void port.close();
+    const link = this.#cache.accept(port);
+    if (this.#cacheCalls.has(call)) this.#cacheCalls.set(call, link);
+    else link.release();
+  }
+
+  #endCacheCall(call: number): void {
+    this.#cacheCalls.get(call)?.release();
+    this.#cacheCalls.delete(call);
   }
 
   /**

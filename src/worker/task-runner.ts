@@ -9,8 +9,8 @@ import type { AnyJob, TaskContext } from '../sdk/index.js';
 import { IndexRuns, type PackedResults } from '../store/result-blobs.js';
 import { CLAIM_CURSOR, REDUCING, callCells } from './run-control.js';
 import { LogLines, type LogLine } from '../log-lines.js';
-import { cacheClient, uncached, type CacheCounts, type CacheFn } from './cache-client.js';
-import { threadId, type MessagePort } from 'node:worker_threads';
+import { cacheClient, openCachePort, uncached, type CacheCounts, type CacheFn } from './cache-client.js';
+import { threadId } from 'node:worker_threads';
 
 export interface ThreadBatch {
   /** Absolute path of the job module (from the registry, never from user input). */
@@ -44,8 +44,12 @@ export interface ThreadBatch {
   readonly reduce?: ReduceSpec;
   /** The node's blob store (`--blob-store`): `ctx.blobs`, and where results over its threshold go (docs/blobs.md). */
   readonly blobs?: BlobRuntime;
-  /** This call's port to the node's cache (node-cache.ts), transferred with the call; absent: `ctx.cache` always loads. */
-  readonly cache?: MessagePort;
+  /**
+   * This call's number for the node's cache (node-cache.ts): at its first `ctx.cache` the call
+   * opens a port to it and sends it to the main thread with this number (cache-client.ts
+   * openCachePort). Absent: `ctx.cache` always loads.
+   */
+  readonly cacheCall?: number;
   /** BENCH ONLY (config.ts benchSlowdown): after each task this thread sleeps (k − 1)× the task's time. */
   readonly slowdown?: number;
   /** The job is traced: the call reports when this thread ran its tasks (BatchOutcome.calls), for the node's `thread` spans. */
@@ -120,7 +124,8 @@ export interface BatchOutcome extends CallOutcome {
 }
 
 export async function runTasks(batch: ThreadBatch): Promise<CallOutcome> {
-  const client = batch.cache === undefined ? undefined : cacheClient(batch.cache);
+  const open = batch.cacheCall === undefined ? undefined : openCachePort(batch.cacheCall);
+  const client = open === undefined ? undefined : cacheClient(open);
   try {
     const outcome = await runClaimed(batch, client?.cache ?? uncached);
     const counts = client?.counts;

@@ -10,6 +10,7 @@ import type { TaskOutcome } from '../../src/worker/task-runner.js';
 
 const MODULE = fileURLToPath(new URL('../../jobs/shard-search.ts', import.meta.url));
 const PROBE = fileURLToPath(new URL('../fixtures/jobs/cache-probe.ts', import.meta.url));
+const WHICH_THREAD = fileURLToPath(new URL('../fixtures/jobs/which-thread.ts', import.meta.url));
 const THREADS = 3;
 
 let pool: TaskPool;
@@ -76,6 +77,25 @@ describe('the node cache behind ctx.cache', () => {
     expect(again.filter((r) => r.built)).toHaveLength(0);
     expect(again.map((r) => r.matches)).toEqual(first.map((r) => r.matches));
     expect(cache.stats()).toMatchObject({ misses: 1, hits: 2 * THREADS - 1 });
+  });
+
+  it('costs a thread call that never asks it no port: the call opens one at its first ask', async () => {
+    // This process's open MessagePorts: a port to the cache stays open until the call's release
+    // grace (1 s) has passed, so one opened by these calls would still be counted right after.
+    const openPorts = () => process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length;
+    const runOne = (modulePath: string, list: ReadonlyArray<readonly [number, unknown]>) => pool.run({ modulePath, jobId: 'cache-ports', attempt: 0, tasks: list, timeoutMs: 30_000, memoryMb: 512, chunk: 1 });
+    await runOne(WHICH_THREAD, [[0, { ms: 0 }]]); // every thread up and the module loaded
+    await new Promise((r) => setTimeout(r, 1_500)); // past the grace of any port opened before
+    const before = openPorts();
+    const plain = await runOne(WHICH_THREAD, Array.from({ length: THREADS }, (_, i) => [i, { ms: 1 }] as const));
+    expect(plain.outcomes.every((o) => o.ok)).toBe(true);
+    expect(openPorts()).toBe(before);
+    // A call that asks the cache has its port (until the grace after the call): one per call that
+    // claimed a task (the calls claim the tasks as they go: some may find none left).
+    const asking = await runOne(PROBE, Array.from({ length: THREADS }, (_, i) => [i, { key: 'ports', loadMs: 0, bytes: 16 }] as const));
+    expect(asking.outcomes.every((o) => o.ok)).toBe(true);
+    expect(openPorts()).toBeGreaterThan(before);
+    expect(openPorts()).toBeLessThanOrEqual(before + THREADS);
   });
 
   it('keeps at most its byte budget, dropping the least recently used key first', async () => {
