@@ -4,14 +4,17 @@ import { RingpoolError, serializeError } from '../errors.js';
 import { reduceResults, withoutFailed, type ReduceOutcome, type ReduceSpec } from '../registry/reduce-results.js';
 import type { ReduceInfo } from '../sdk/index.js';
 import { loadJobModule } from '../registry/thread-modules.js';
-import { assembleResults } from '../store/result-blobs.js';
+import { assembleResults, batchTexts, type ResultBatches } from '../store/result-blobs.js';
 
 export type { ReduceOutcome } from '../registry/reduce-results.js';
 
 export interface ReduceRequest extends ReduceSpec {
   readonly modulePath: string;
-  /** The stored result batches, parsed here rather than on the scheduler's event loop. */
-  readonly blobs: readonly string[];
+  /**
+   * The stored result batches, parsed here rather than on the scheduler's event loop; transferred
+   * to the thread, and let go of (set undefined) once the results are assembled from them.
+   */
+  batches: ResultBatches | undefined;
   /** The blob store, when the node has one: results by reference are read back and a large result is stored there. */
   readonly blobStore?: BlobRuntime;
   /** Tasks that failed within the job's tolerance: no result, left out of what reduce gets. */
@@ -21,7 +24,7 @@ export interface ReduceRequest extends ReduceSpec {
 export async function reduceInThread(request: ReduceRequest): Promise<ReduceOutcome> {
   try {
     const job = await loadJobModule(request.modulePath);
-    const all = assembleResults(request.blobs, request.total);
+    const all = assembleResults(batchTexts(takeBatches(request)), request.total);
     const failed = new Set((request.failed ?? []).map((f) => f.index));
     for (let i = 0; i < request.total; i++) {
       if (!(i in all) && !failed.has(i)) throw new RingpoolError('INTERNAL', `task ${i} has no stored result`);
@@ -31,4 +34,15 @@ export async function reduceInThread(request: ReduceRequest): Promise<ReduceOutc
   } catch (err) {
     return { error: serializeError(err, 'TASK_FAILED') };
   }
+}
+
+/**
+ * The request's batches, taken out of it: the request lives as long as the call, and the batches'
+ * bytes need not live through the reduce (nothing holds them once they are assembled).
+ */
+function takeBatches(request: ReduceRequest): ResultBatches {
+  const { batches } = request;
+  if (batches === undefined) throw new RingpoolError('INTERNAL', 'the reduce request carries no result batches');
+  request.batches = undefined;
+  return batches;
 }

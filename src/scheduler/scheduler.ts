@@ -14,6 +14,7 @@ import { inSpan } from '../observability/tracing.js';
 import { failureAllowance, jobPriority } from '../sdk/job-options.js';
 import type { JobStore } from '../store/job-store.js';
 import type { JobRecord } from '../store/job-record.js';
+import type { ResultBatches } from '../store/result-blobs.js';
 import { batchTasks, type TaskBatch } from '../transport/task-batch.js';
 import type { HashRing } from '../ring/index.js';
 import type { Leadership } from './leadership.js';
@@ -609,14 +610,14 @@ export class Scheduler {
   async #reduce(id: string, term: number): Promise<void> {
     const { store } = this.#deps;
     // The results are read with the record (one round trip): a reduce that turns out not to be due is rare.
-    const [job, blobs] = await store.together(() => Promise.all([store.getJob(id), store.results.readResultBlobs(id)]));
+    const [job, batches] = await store.together(() => Promise.all([store.getJob(id), store.results.readResultBatches(id)]));
     const total = job?.progress.total ?? null;
     if (job === undefined || job.status !== 'running' || total === null) return;
-    await inSpan(job.traceparent, 'reduce', () => this.#reduceJob(job, total, blobs, term), { attributes: { 'ringpool.job.id': id, 'ringpool.reduced_on': 'scheduler' } });
+    await inSpan(job.traceparent, 'reduce', () => this.#reduceJob(job, total, batches, term), { attributes: { 'ringpool.job.id': id, 'ringpool.reduced_on': 'scheduler' } });
   }
 
-  /** Reduces the job's results (`blobs`) in the reduce thread and ends the job with the outcome. */
-  async #reduceJob(job: JobRecord, total: number, blobs: ReduceRequest['blobs'], term: number): Promise<void> {
+  /** Reduces the job's results (`batches`) in the reduce thread and ends the job with the outcome. */
+  async #reduceJob(job: JobRecord, total: number, batches: ResultBatches, term: number): Promise<void> {
     const { store } = this.#deps;
     const id = job.id;
     const loaded = await this.#moduleOf(job, term);
@@ -627,7 +628,7 @@ export class Scheduler {
       modulePath: await threadModule(loaded.path),
       input: job.input,
       total,
-      blobs,
+      batches,
       failed,
       resultType: job.resultType,
       maxResultBytes: this.#options.maxJobResultBytes,
@@ -636,7 +637,8 @@ export class Scheduler {
     };
     let outcome: ReduceOutcome;
     try {
-      outcome = (await this.#reducePool.run(request)) as ReduceOutcome;
+      // Transferred, not cloned: this thread keeps none of the job's results while the reduce runs.
+      outcome = (await this.#reducePool.run(request, { transferList: [batches.bytes.buffer] })) as ReduceOutcome;
     } catch (err) {
       outcome = { error: serializeError(err, 'TASK_FAILED') }; // the thread itself died
     }

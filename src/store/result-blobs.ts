@@ -78,7 +78,7 @@ export function packResults(entries: ReadonlyArray<readonly [number, string]>): 
  * stored first: not this batch's; `x` absent when there are none). The older form, `[[index,
  * result], …]`, is read too (batches stored before the packed form, docs/architecture.md §3).
  */
-export function assembleResults(blobs: readonly string[], total: number): unknown[] {
+export function assembleResults(blobs: Iterable<string>, total: number): unknown[] {
   const results = new Array<unknown>(total);
   for (const blob of blobs) {
     const batch = JSON.parse(blob) as StoredBatch | Array<[number, unknown]>;
@@ -99,4 +99,42 @@ interface StoredBatch {
   readonly i: string;
   readonly r: unknown[];
   readonly x?: number[];
+}
+
+/**
+ * A job's stored result batches as the scheduler hands them to its reduce thread: their UTF-8
+ * bytes end to end in one buffer of its own, which the thread call transfers rather than copies,
+ * so the scheduler's main thread keeps none of them while the reduce runs (docs/architecture.md §5).
+ */
+export interface ResultBatches {
+  /** Every batch's bytes, in the order read; never a view of a shared pool (it is transferred). */
+  readonly bytes: Uint8Array<ArrayBuffer>;
+  /** Where each batch ends in `bytes` (batch k is `bytes[ends[k-1] ?? 0, ends[k])`). */
+  readonly ends: readonly number[];
+}
+
+/** Packs batches read as Buffers into a ResultBatches (one copy; the Buffers can go). */
+export function packBatches(parts: readonly Uint8Array[]): ResultBatches {
+  let length = 0;
+  for (const part of parts) length += part.byteLength;
+  // A buffer of its own, not Buffer.concat's: a small one would be a slice of Node's shared pool,
+  // and transferring that would take the pool away from the rest of the process.
+  const bytes = new Uint8Array(length);
+  const ends: number[] = [];
+  let at = 0;
+  for (const part of parts) {
+    bytes.set(part, at);
+    ends.push((at += part.byteLength));
+  }
+  return { bytes, ends };
+}
+
+/** Each batch's JSON text, decoded one at a time as it is asked for: at most one is held as a string. */
+export function* batchTexts(batches: ResultBatches): Generator<string> {
+  const decoder = new TextDecoder();
+  let start = 0;
+  for (const end of batches.ends) {
+    yield decoder.decode(batches.bytes.subarray(start, end));
+    start = end;
+  }
 }
