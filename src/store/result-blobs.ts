@@ -52,15 +52,9 @@ export class IndexRuns {
 /** The indices of PackedResults.indices, in order. */
 export function decodeIndices(text: string): number[] {
   const indices: number[] = [];
-  if (text === '') return indices;
-  for (const run of text.split(',')) {
-    const dash = run.indexOf('-');
-    if (dash < 0) {
-      indices.push(Number(run));
-      continue;
-    }
-    for (let i = Number(run.slice(0, dash)), last = Number(run.slice(dash + 1)); i <= last; i++) indices.push(i);
-  }
+  forEachRun(text, (first, last) => {
+    for (let i = first; i <= last; i++) indices.push(i);
+  });
   return indices;
 }
 
@@ -87,11 +81,25 @@ export function assembleResults(blobs: Iterable<string>, total: number): unknown
       continue;
     }
     const { r: values, x: skipped } = batch;
-    const indices = decodeIndices(batch.i);
     const skip = skipped === undefined || skipped.length === 0 ? undefined : new Set(skipped);
-    for (let k = 0; k < indices.length; k++) if (skip === undefined || !skip.has(k)) results[indices[k] as number] = values[k];
+    // Walked run by run, not decoded into an array: an array of a batch's 25,000 indices is a large
+    // object, garbage that only a full collection frees (docs/performance.md, `scale`).
+    let k = 0;
+    forEachRun(batch.i, (first, last) => {
+      for (let index = first; index <= last; index++, k++) if (skip === undefined || !skip.has(k)) results[index] = values[k];
+    });
   }
   return results;
+}
+
+/** Calls `run` with each run of PackedResults.indices, in order (a single index is a run of one). */
+function forEachRun(text: string, run: (first: number, last: number) => void): void {
+  if (text === '') return;
+  for (const part of text.split(',')) {
+    const dash = part.indexOf('-');
+    if (dash < 0) run(Number(part), Number(part));
+    else run(Number(part.slice(0, dash)), Number(part.slice(dash + 1)));
+  }
 }
 
 /** A stored batch in its packed form (see assembleResults). */
