@@ -9,13 +9,9 @@ import { startNode, type Roles } from '../node/node.js';
 import { typeScriptRequire } from '../registry/import-module.js';
 import { stopTsxCompiler } from '../registry/tsx-compiler.js';
 import { assertRedisServerAvailable } from '../store/local-redis.js';
-import { runClusterCommand } from './cluster.js';
-import { startAutoWorkers } from './cluster/auto-workers.js';
 import { workerRange } from '../autoscale/worker-range.js';
-import { startLocalRedisPair, type LocalRedisPair } from './local-cluster.js';
-import { activateVersion, deployFile, listVersions } from './deploy.js';
+import type { LocalRedisPair } from './local-cluster.js';
 import { inputFromFlag, jobOptionsFromFlags } from './job-option-flags.js';
-import { runScheduleCommand } from './schedule.js';
 import { createLogger } from './logger.js';
 import { ProgressBar } from './progress-bar.js';
 
@@ -83,7 +79,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'scheduler':
         return await runNode(rest, { api: false, scheduler: true, worker: false }, false);
       case 'cluster':
-        return await runClusterCommand(rest);
+        return await (await commandModule<typeof import('./cluster.js')>('./cluster.js')).runClusterCommand(rest);
       case 'config':
         console.log(JSON.stringify(maskedConfig(nodeConfig(rest)), null, 2));
         return 0;
@@ -96,7 +92,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'logs':
         return await jobLogs(rest);
       case 'schedule':
-        return await runScheduleCommand(rest, client);
+        return await (await commandModule<typeof import('./schedule.js')>('./schedule.js')).runScheduleCommand(rest, client);
       case 'deploy':
       case 'versions':
       case 'activate':
@@ -196,7 +192,7 @@ async function runNode(args: string[], requested: Roles, allowLocalRedis: boolea
   if (redisUrl === undefined && config.sentinels.length === 0) {
     if (!allowLocalRedis) throw new RingpoolError('CONFIG', 'give --redis URL or --sentinels host:port,… (or RINGPOOL_REDIS_URL / RINGPOOL_SENTINELS)');
     assertRedisServerAvailable();
-    local = await startLocalRedisPair(redisDataDir(config));
+    local = await (await commandModule<typeof import('./local-cluster.js')>('./local-cluster.js')).startLocalRedisPair(redisDataDir(config));
     redisUrl = local.masterUrl;
     logger.info({ master: local.masterUrl, replica: local.replicaUrl }, 'started local Redis master + replica');
   }
@@ -225,7 +221,7 @@ async function runNode(args: string[], requested: Roles, allowLocalRedis: boolea
     const what = [roles.scheduler ? `scheduler ${config.schedulerId}` : '', roles.worker ? `worker ${config.workerId}` : ''].filter(Boolean).join(' + ');
     console.log(`ringpool ${what} serving /healthz${roles.scheduler ? ', /raft' : ''} at ${node.url}`);
   }
-  const autoscaler = roles.worker === requested.worker ? undefined : startAutoWorkers({ config, redisUrl, minReplicas, apiUrl: node.url, logger, metrics: node.metrics });
+  const autoscaler = roles.worker === requested.worker ? undefined : (await commandModule<typeof import('./cluster/auto-workers.js')>('./cluster/auto-workers.js')).startAutoWorkers({ config, redisUrl, minReplicas, apiUrl: node.url, logger, metrics: node.metrics });
   // Started: tsx's compiler, if this start needed it, is stopped (registry/tsx-compiler.ts).
   stopTsxCompiler();
   const signal = await stopSignal;
@@ -332,6 +328,7 @@ async function followProgress(handle: JobHandle, job: string): Promise<{ status:
 async function deployments(command: 'deploy' | 'versions' | 'activate', args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { url: CLIENT_FLAGS.url, token: CLIENT_FLAGS.token }, strict: true, allowPositionals: true });
   const api = client(values);
+  const { activateVersion, deployFile, listVersions } = await commandModule<typeof import('./deploy.js')>('./deploy.js');
   if (command === 'deploy') return await deployFile(api, positionals[0]);
   if (command === 'versions') return await listVersions(api, positionals[0]);
   return await activateVersion(api, positionals[0], positionals[1]);
@@ -372,4 +369,15 @@ async function listJobs(args: string[]): Promise<number> {
     console.log(`${j.id}  ${j.job.padEnd(12)} ${j.status.padEnd(10)} ${j.progress.done}/${j.progress.total ?? '?'}  ${new Date(j.createdAt).toISOString()}`);
   }
   return 0;
+}
+
+/**
+ * A command's own module, loaded only by the command that uses it: `ringpool api`, `scheduler` and
+ * `worker` do not hold the cluster launcher, the autoscaler or the deploy and schedule commands
+ * (docs/performance.md, `scale`). Required through tsx's CommonJS hook where ringpool's entry
+ * loaded this code so (registry/import-module.ts), imported else.
+ */
+function commandModule<T>(specifier: string): Promise<T> {
+  const require = typeScriptRequire(import.meta.url);
+  return require !== undefined ? Promise.resolve(require(specifier) as T) : (import(specifier) as Promise<T>);
 }

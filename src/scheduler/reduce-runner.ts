@@ -5,7 +5,7 @@ import { reduceResults, withoutFailed, type ReduceOutcome, type ReduceSpec } fro
 import type { ReduceInfo } from '../sdk/index.js';
 import { loadJobModule } from '../registry/thread-modules.js';
 import { LogLines, type LogLine } from '../log-lines.js';
-import { assembleResults } from '../store/result-blobs.js';
+import { assembleResults, batchTexts, type ResultBatches } from '../store/result-blobs.js';
 
 export type { ReduceOutcome } from '../registry/reduce-results.js';
 
@@ -17,8 +17,11 @@ function withLines(outcome: ReduceOutcome, lines: LogLines): ReduceOutcome & { l
 
 export interface ReduceRequest extends ReduceSpec {
   readonly modulePath: string;
-  /** The stored result batches, parsed here rather than on the scheduler's event loop. */
-  readonly blobs: readonly string[];
+  /**
+   * The stored result batches, parsed here rather than on the scheduler's event loop; transferred
+   * to the thread, and let go of (set undefined) once the results are assembled from them.
+   */
+  batches: ResultBatches | undefined;
   /** The blob store, when the node has one: results by reference are read back and a large result is stored there. */
   readonly blobStore?: BlobRuntime;
   /** Tasks that failed within the job's tolerance: no result, left out of what reduce gets. */
@@ -29,7 +32,7 @@ export async function reduceInThread(request: ReduceRequest): Promise<ReduceOutc
   const lines = new LogLines('reduce');
   try {
     const job = await loadJobModule(request.modulePath);
-    const all = assembleResults(request.blobs, request.total);
+    const all = assembleResults(batchTexts(takeBatches(request)), request.total);
     const failed = new Set((request.failed ?? []).map((f) => f.index));
     for (let i = 0; i < request.total; i++) {
       if (!(i in all) && !failed.has(i)) throw new RingpoolError('INTERNAL', `task ${i} has no stored result`);
@@ -40,4 +43,15 @@ export async function reduceInThread(request: ReduceRequest): Promise<ReduceOutc
   } catch (err) {
     return withLines({ error: serializeError(err, 'TASK_FAILED') }, lines);
   }
+}
+
+/**
+ * The request's batches, taken out of it: the request lives as long as the call, and the batches'
+ * bytes need not live through the reduce (nothing holds them once they are assembled).
+ */
+function takeBatches(request: ReduceRequest): ResultBatches {
+  const { batches } = request;
+  if (batches === undefined) throw new RingpoolError('INTERNAL', 'the reduce request carries no result batches');
+  request.batches = undefined;
+  return batches;
 }

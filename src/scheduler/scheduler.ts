@@ -14,6 +14,7 @@ import { inSpan } from '../observability/tracing.js';
 import { failureAllowance, jobPriority } from '../sdk/job-options.js';
 import type { JobStore } from '../store/job-store.js';
 import type { JobRecord } from '../store/job-record.js';
+import type { ResultBatches } from '../store/result-blobs.js';
 import { batchTasks, type TaskBatch } from '../transport/task-batch.js';
 import type { HashRing } from '../ring/index.js';
 import type { Leadership } from './leadership.js';
@@ -127,7 +128,10 @@ export class Scheduler {
   /** Running entries given a backup copy (`node/entry id`): one copy each. */
   readonly #speculated = new Set<string>();
   /** Reduce runs here, off the event loop that drives Raft: one thread, started when first needed. */
-  readonly #reducePool = new Piscina({ filename: threadEntry(REDUCE_ENTRY), minThreads: 0, maxThreads: 1, idleTimeout: 60_000, execArgv: threadExecArgv(), recordTiming: false, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+  // A small young generation (3 MB, one 1-MB semi-space pair): what a reduce keeps, the results, is
+  // old by the time it runs, so scavenges cost little, and it is 4 MB less of the scheduler's RSS
+  // than 8 (docs/performance.md, `scale`).
+  readonly #reducePool = new Piscina({ filename: threadEntry(REDUCE_ENTRY), minThreads: 0, maxThreads: 1, idleTimeout: 60_000, execArgv: threadExecArgv(), recordTiming: false, resourceLimits: { maxYoungGenerationSizeMb: 3 } });
   /** Jobs this process is splitting or reducing now: one piece of work per job at a time. */
   readonly #working = new Map<string, Promise<void>>();
   /** Ends the membership loop's nap at once. */
@@ -628,14 +632,14 @@ export class Scheduler {
   async #reduce(id: string, term: number): Promise<void> {
     const { store } = this.#deps;
     // The results are read with the record (one round trip): a reduce that turns out not to be due is rare.
-    const [job, blobs] = await store.together(() => Promise.all([store.getJob(id), store.results.readResultBlobs(id)]));
+    const [job, batches] = await store.together(() => Promise.all([store.getJob(id), store.results.readResultBatches(id)]));
     const total = job?.progress.total ?? null;
     if (job === undefined || job.status !== 'running' || total === null) return;
-    await inSpan(job.traceparent, 'reduce', () => this.#reduceJob(job, total, blobs, term), { attributes: { 'ringpool.job.id': id, 'ringpool.reduced_on': 'scheduler' } });
+    await inSpan(job.traceparent, 'reduce', () => this.#reduceJob(job, total, batches, term), { attributes: { 'ringpool.job.id': id, 'ringpool.reduced_on': 'scheduler' } });
   }
 
-  /** Reduces the job's results (`blobs`) in the reduce thread and ends the job with the outcome. */
-  async #reduceJob(job: JobRecord, total: number, blobs: ReduceRequest['blobs'], term: number): Promise<void> {
+  /** Reduces the job's results (`batches`) in the reduce thread and ends the job with the outcome. */
+  async #reduceJob(job: JobRecord, total: number, batches: ResultBatches, term: number): Promise<void> {
     const { store } = this.#deps;
     const id = job.id;
     const loaded = await this.#moduleOf(job, term);
@@ -646,7 +650,7 @@ export class Scheduler {
       modulePath: await threadModule(loaded.path),
       input: job.input,
       total,
-      blobs,
+      batches,
       failed,
       resultType: job.resultType,
       maxResultBytes: this.#options.maxJobResultBytes,
@@ -655,7 +659,8 @@ export class Scheduler {
     };
     let outcome: ReduceOutcome & { logs?: LogLine[] };
     try {
-      outcome = (await this.#reducePool.run(request)) as Awaited<ReturnType<typeof reduceInThread>>;
+      // Transferred, not cloned: this thread keeps none of the job's results while the reduce runs.
+      outcome = (await this.#reducePool.run(request, { transferList: [batches.bytes.buffer] })) as Awaited<ReturnType<typeof reduceInThread>>;
     } catch (err) {
       outcome = { error: serializeError(err, 'TASK_FAILED') }; // the thread itself died
     }

@@ -52,15 +52,9 @@ export class IndexRuns {
 /** The indices of PackedResults.indices, in order. */
 export function decodeIndices(text: string): number[] {
   const indices: number[] = [];
-  if (text === '') return indices;
-  for (const run of text.split(',')) {
-    const dash = run.indexOf('-');
-    if (dash < 0) {
-      indices.push(Number(run));
-      continue;
-    }
-    for (let i = Number(run.slice(0, dash)), last = Number(run.slice(dash + 1)); i <= last; i++) indices.push(i);
-  }
+  forEachRun(text, (first, last) => {
+    for (let i = first; i <= last; i++) indices.push(i);
+  });
   return indices;
 }
 
@@ -78,7 +72,7 @@ export function packResults(entries: ReadonlyArray<readonly [number, string]>): 
  * stored first: not this batch's; `x` absent when there are none). The older form, `[[index,
  * result], …]`, is read too (batches stored before the packed form, docs/architecture.md §3).
  */
-export function assembleResults(blobs: readonly string[], total: number): unknown[] {
+export function assembleResults(blobs: Iterable<string>, total: number): unknown[] {
   const results = new Array<unknown>(total);
   for (const blob of blobs) {
     const batch = JSON.parse(blob) as StoredBatch | Array<[number, unknown]>;
@@ -87,11 +81,25 @@ export function assembleResults(blobs: readonly string[], total: number): unknow
       continue;
     }
     const { r: values, x: skipped } = batch;
-    const indices = decodeIndices(batch.i);
     const skip = skipped === undefined || skipped.length === 0 ? undefined : new Set(skipped);
-    for (let k = 0; k < indices.length; k++) if (skip === undefined || !skip.has(k)) results[indices[k] as number] = values[k];
+    // Walked run by run, not decoded into an array: an array of a batch's 25,000 indices is a large
+    // object, garbage that only a full collection frees (docs/performance.md, `scale`).
+    let k = 0;
+    forEachRun(batch.i, (first, last) => {
+      for (let index = first; index <= last; index++, k++) if (skip === undefined || !skip.has(k)) results[index] = values[k];
+    });
   }
   return results;
+}
+
+/** Calls `run` with each run of PackedResults.indices, in order (a single index is a run of one). */
+function forEachRun(text: string, run: (first: number, last: number) => void): void {
+  if (text === '') return;
+  for (const part of text.split(',')) {
+    const dash = part.indexOf('-');
+    if (dash < 0) run(Number(part), Number(part));
+    else run(Number(part.slice(0, dash)), Number(part.slice(dash + 1)));
+  }
 }
 
 /** A stored batch in its packed form (see assembleResults). */
@@ -99,4 +107,42 @@ interface StoredBatch {
   readonly i: string;
   readonly r: unknown[];
   readonly x?: number[];
+}
+
+/**
+ * A job's stored result batches as the scheduler hands them to its reduce thread: their UTF-8
+ * bytes end to end in one buffer of its own, which the thread call transfers rather than copies,
+ * so the scheduler's main thread keeps none of them while the reduce runs (docs/architecture.md §5).
+ */
+export interface ResultBatches {
+  /** Every batch's bytes, in the order read; never a view of a shared pool (it is transferred). */
+  readonly bytes: Uint8Array<ArrayBuffer>;
+  /** Where each batch ends in `bytes` (batch k is `bytes[ends[k-1] ?? 0, ends[k])`). */
+  readonly ends: readonly number[];
+}
+
+/** Packs batches read as Buffers into a ResultBatches (one copy; the Buffers can go). */
+export function packBatches(parts: readonly Uint8Array[]): ResultBatches {
+  let length = 0;
+  for (const part of parts) length += part.byteLength;
+  // A buffer of its own, not Buffer.concat's: a small one would be a slice of Node's shared pool,
+  // and transferring that would take the pool away from the rest of the process.
+  const bytes = new Uint8Array(length);
+  const ends: number[] = [];
+  let at = 0;
+  for (const part of parts) {
+    bytes.set(part, at);
+    ends.push((at += part.byteLength));
+  }
+  return { bytes, ends };
+}
+
+/** Each batch's JSON text, decoded one at a time as it is asked for: at most one is held as a string. */
+export function* batchTexts(batches: ResultBatches): Generator<string> {
+  const decoder = new TextDecoder();
+  let start = 0;
+  for (const end of batches.ends) {
+    yield decoder.decode(batches.bytes.subarray(start, end));
+    start = end;
+  }
 }

@@ -6,7 +6,7 @@ import type { Keys } from './keys.js';
 import type { ReplicatedWrites } from './replicated-writes.js';
 import { defineScripts, sendScript } from './scripts.js';
 import type { BatchStamp } from '../transport/task-batch.js';
-import { packResults, type PackedResults } from './result-blobs.js';
+import { packBatches, packResults, type PackedResults, type ResultBatches } from './result-blobs.js';
 
 export interface StoredResults {
   readonly stored: number;
@@ -102,16 +102,20 @@ export class ResultStore {
     return new Set(indices.filter((_, k) => bits[k] === 1));
   }
 
-  /** The stored result batches as they are in Redis (their form: `assembleResults`). */
-  async readResultBlobs(id: string): Promise<string[]> {
-    const blobs: string[] = [];
+  /**
+   * The stored result batches as they are in Redis (their form: `assembleResults`), read as bytes
+   * into one buffer (ResultBatches): not as strings on this thread's heap, and transferable to the
+   * reduce thread without a copy.
+   */
+  async readResultBatches(id: string): Promise<ResultBatches> {
+    const parts: Buffer[] = [];
     let cursor = '0';
     do {
-      const [next, flat] = await this.#redis.hscan(this.#keys.results(id), cursor, 'COUNT', 100);
-      for (let i = 1; i < flat.length; i += 2) blobs.push(flat[i] as string);
-      cursor = next;
+      const [next, flat] = await this.#redis.hscanBuffer(this.#keys.results(id), cursor, 'COUNT', 100);
+      for (let i = 1; i < flat.length; i += 2) parts.push(flat[i] as Buffer);
+      cursor = next.toString();
     } while (cursor !== '0');
-    return blobs;
+    return packBatches(parts);
   }
 
   /** A completed job's result: JSON, or the bytes of an image; undefined when there is none (or it expired). */

@@ -4,13 +4,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createBullBoard } from '@bull-board/api';
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { HonoAdapter } from '@bull-board/hono';
-import { serveStatic } from '@hono/node-server/serve-static';
 import type { Queue } from 'bullmq';
-import type { Context, Hono, MiddlewareHandler } from 'hono';
+import type { Context, Hono } from 'hono';
 import { RingpoolError } from '../errors.js';
+import { typeScriptRequire } from '../registry/import-module.js';
 import type { WorkerStore } from '../store/worker-store.js';
 
 export interface DashboardDeps {
@@ -109,55 +106,31 @@ export function mountDashboard(app: Hono, deps: DashboardDeps, options: Dashboar
   mountQueuesBoard(app, deps, opts);
 }
 
-/** bull-board over the nodes' BullMQ queues, its list refreshed when it is used and older than `queueRefreshMs`. */
+/**
+ * bull-board over the nodes' BullMQ queues (queues-board.ts), loaded at the board's first request:
+ * bull-board and what it brings (lodash, valibot, its routes) are several MB of an API process's
+ * heap, and an API whose board nobody opens never holds them (docs/performance.md, `scale`).
+ */
 function mountQueuesBoard(app: Hono, deps: DashboardDeps, opts: Required<DashboardOptions>): void {
-  const serverAdapter = new HonoAdapter(serveStatic);
-  serverAdapter.setBasePath(QUEUES_BOARD_PATH);
-  const board = createBullBoard({
-    queues: [],
-    // @bull-board/hono 9.10.1 carries its own @bull-board/api 9.10.1, whose (private) types differ
-    // from our 9.10.2's; the adapter uses only the shared interface, so the cast is sound.
-    serverAdapter: serverAdapter as unknown as Parameters<typeof createBullBoard>[0]['serverAdapter'],
-    options: {
-      uiConfig: {
-        boardTitle: 'ringpool queues',
-        boardLogo: { path: '/ui/assets/logo.svg', width: 28, height: 28 },
-        favIcon: { default: '/ui/assets/logo.svg', alternative: '/ui/assets/logo.svg' },
-        miscLinks: [{ text: 'ringpool dashboard', url: '/ui' }],
-        hideDocsLink: true,
+  let board: Promise<Hono> | undefined;
+  const serve = async (c: Context) => {
+    board ??= loadQueuesBoard().then(
+      ({ createQueuesBoard }) => createQueuesBoard(deps, opts),
+      (err: unknown) => {
+        board = undefined; // tried again at the next request
+        throw err;
       },
-    },
-  });
-  const adapters = new Map<Queue, BullMQAdapter>();
-  let refreshedAt = -Infinity;
-  let refreshing: Promise<void> | undefined;
-  const refresh = async () => {
-    const queues = await deps.queues();
-    const current = queues.map((q) => {
-      let a = adapters.get(q);
-      if (a === undefined) adapters.set(q, (a = new BullMQAdapter(q, { readOnlyMode: opts.queuesReadOnly, description: 'worker node queue' })));
-      return a;
-    });
-    for (const q of adapters.keys()) if (!queues.includes(q)) adapters.delete(q);
-    board.replaceQueues(current);
-    refreshedAt = Date.now();
+    );
+    return (await board).fetch(c.req.raw, c.env);
   };
-  const refreshQueues: MiddlewareHandler = async (_c, next) => {
-    if (Date.now() - refreshedAt >= opts.queueRefreshMs) {
-      // One refresh at a time: the board's page fires several requests at once.
-      refreshing ??= refresh().finally(() => {
-        refreshing = undefined;
-      });
-      await refreshing;
-    }
-    await next();
-  };
-  app.use(QUEUES_BOARD_PATH, refreshQueues);
-  app.use(`${QUEUES_BOARD_PATH}/*`, refreshQueues);
-  // bull-board's entry page is served at its base path with and without the trailing slash.
-  const plugin = serverAdapter.registerPlugin();
-  app.route(QUEUES_BOARD_PATH, plugin);
-  app.get(`${QUEUES_BOARD_PATH}/`, (c) => c.redirect(QUEUES_BOARD_PATH, 302));
+  app.all(QUEUES_BOARD_PATH, serve);
+  app.all(`${QUEUES_BOARD_PATH}/*`, serve);
+}
+
+/** The board's module: required through tsx's CommonJS hook where ringpool's code runs so (registry/import-module.ts), imported else. */
+function loadQueuesBoard(): Promise<typeof import('./queues-board.js')> {
+  const require = typeScriptRequire(import.meta.url);
+  return require !== undefined ? Promise.resolve(require('./queues-board.js') as typeof import('./queues-board.js')) : import('./queues-board.js');
 }
 
 /** Reads our files and uPlot's distribution into memory, keyed by the name they are served under. */

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { JobStatus } from '../../src/store/job-record.js';
 import type { JobStore } from '../../src/store/job-store.js';
 import type { Keys } from '../../src/store/keys.js';
-import { assembleResults } from '../../src/store/result-blobs.js';
+import { assembleResults, batchTexts } from '../../src/store/result-blobs.js';
 import type { JobResultBody, StoredFrom, StoredResults } from '../../src/store/result-store.js';
 
 /** Stores task results given as values, as a worker stores its threads' JSON (`results.storeResultJson`). */
@@ -18,7 +18,7 @@ export async function completeJob(store: JobStore, id: string, term: number, res
 
 /** Every stored task result of a job, in task order (undefined where none is stored). */
 export async function readResults(store: JobStore, id: string, total: number): Promise<unknown[]> {
-  return assembleResults(await store.results.readResultBlobs(id), total);
+  return assembleResults(batchTexts(await store.results.readResultBatches(id)), total);
 }
 
 /** How many jobs were created under the prefix of `keys` (the listing's entries, expired ones too). */

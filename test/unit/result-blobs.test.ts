@@ -1,7 +1,7 @@
 // Stored result batches read back in task order: the packed form store-results.lua writes, its positions lost to another copy, and the older form.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { IndexRuns, assembleResults, decodeIndices, packResults } from '../../src/store/result-blobs.js';
+import { IndexRuns, assembleResults, batchTexts, decodeIndices, packBatches, packResults } from '../../src/store/result-blobs.js';
 
 describe('assembleResults', () => {
   it('places each packed result at its task index, whatever order the batches and their tasks came in', () => {
@@ -18,6 +18,29 @@ describe('assembleResults', () => {
 
   it('reads batches stored in the older form, [[index, result], …], beside packed ones', () => {
     expect(assembleResults(['[[0,"a"],[2,"c"]]', '{"i":"1","r":["b"]}'], 3)).toEqual(['a', 'b', 'c']);
+  });
+});
+
+describe('result batches handed to the reduce thread as one buffer', () => {
+  it('reads back each batch as it was stored, multi-byte characters included', () => {
+    const blobs = ['{"i":"0-1","r":["é",1]}', '{"i":"2","r":["→ 🎉"]}', '[[3,"ß"]]'];
+    const batches = packBatches(blobs.map((b) => Buffer.from(b)));
+    expect([...batchTexts(batches)]).toEqual(blobs);
+    expect(assembleResults(batchTexts(batches), 4)).toEqual(['é', 1, '→ 🎉', 'ß']);
+    expect([...batchTexts(packBatches([]))]).toEqual([]);
+  });
+
+  it('packs small batches into a buffer of its own, so transferring it leaves Node\'s shared Buffer pool alone', () => {
+    // Small Buffers are slices of one shared pool: transferring the pool would empty every other slice of it.
+    const pooled = Buffer.from('{"i":"0","r":[7]}');
+    const neighbour = Buffer.from('kept');
+    expect(pooled.buffer).toBe(neighbour.buffer);
+    const batches = packBatches([pooled]);
+    expect(batches.bytes.buffer.byteLength).toBe(batches.bytes.byteLength);
+    const moved = structuredClone(batches, { transfer: [batches.bytes.buffer] });
+    expect(batches.bytes.byteLength).toBe(0); // transferred, not copied
+    expect(neighbour.toString()).toBe('kept');
+    expect(assembleResults(batchTexts(moved), 1)).toEqual([7]);
   });
 });
 
