@@ -14,6 +14,7 @@ import { inSpan } from '../observability/tracing.js';
 import { failureAllowance, jobPriority } from '../sdk/job-options.js';
 import type { JobStore } from '../store/job-store.js';
 import type { JobRecord } from '../store/job-record.js';
+import type { LocalProgress } from '../store/local-progress.js';
 import { batchTasks, type TaskBatch } from '../transport/task-batch.js';
 import type { HashRing } from '../ring/index.js';
 import type { Leadership } from './leadership.js';
@@ -76,6 +77,8 @@ export interface SchedulerDeps {
   readonly tenantMaxThreads?: (tenant: string) => number | undefined;
   /** Told of each notice popped from the wake list (a job to split or reduce): the backlog signal samples at once. */
   readonly onWake?: () => void;
+  /** The results this process's worker stores (a worker beside the scheduler): the capacity wait wakes on them (local-progress.ts). */
+  readonly localProgress?: LocalProgress;
 }
 
 export const SCHEDULER_DEFAULTS: Required<SchedulerOptions> = Object.freeze({
@@ -99,6 +102,12 @@ const SLICE_CHECK_EVERY = 64;
 
 /** How often a split waiting for room in its window looks at its job's progress again. */
 const CAPACITY_POLL_MS = 10;
+/**
+ * The same, for a job whose every node is this process's worker: each of its results' writes (and
+ * its cancel) wakes the wait (local-progress.ts), so the poll only bounds how late a change it is
+ * not told of (a node joining, another job's share) is seen.
+ */
+const TOLD_POLL_MS = 1_000;
 /** How often the leader reads the stored results per node of the jobs it placed (bounded loads). */
 const LOADS_EVERY_MS = 1_000;
 
@@ -587,8 +596,19 @@ export class Scheduler {
       const seen = { nodes, window, entryWindow: this.#fair.entryWindow(id, threads, micros) };
       if (job === undefined || this.#deps.store.isTerminal(job.status)) return seen;
       if (placed - job.progress.done < window) return seen;
-      await sleep(CAPACITY_POLL_MS);
+      await this.#nextProgress(id, nodes);
     }
+  }
+
+  /**
+   * Until the job may have progressed: its next results' write here, or the next poll. Where every
+   * node is this process's worker, every write is told (local-progress.ts) and the poll is long.
+   */
+  #nextProgress(id: string, nodes: readonly MemberNode[]): Promise<void> {
+    const local = this.#deps.localProgress;
+    if (local === undefined) return sleep(CAPACITY_POLL_MS);
+    const allHere = nodes.length === 1 && nodes[0]?.id === local.workerId;
+    return local.next(id, allHere ? TOLD_POLL_MS : CAPACITY_POLL_MS);
   }
 
   /**
