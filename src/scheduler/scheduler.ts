@@ -444,8 +444,9 @@ export class Scheduler {
           onSole.flush();
           this.#stopIfClosing();
           await enqueueAll();
-          if (store.isTerminal(await store.recordSplit(id, term, index))) return; // cancelled or failed meanwhile
-          const { record, measured, resultBytes } = await this.#checkpointReads(id, job.name);
+          // The checkpoint and the reads the next placements go by leave in one socket write (the reads queue behind its WAIT).
+          const [status, { record, measured, resultBytes }] = await store.together(() => Promise.all([store.recordSplit(id, term, index), this.#checkpointReads(id, job.name)]));
+          if (store.isTerminal(status)) return; // cancelled or failed meanwhile
           const now = await this.#awaitCapacity(id, index, measured, record);
           ring = this.#placement.ringFor(now.nodes);
           sole = soleNode(now.nodes);
