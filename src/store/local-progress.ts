@@ -2,8 +2,8 @@
 /**
  * Why: a split whose job's window is full waits for results (docs/architecture.md §5, back-pressure
  * and fair share). Polling the job's record every 10 ms cost the leader's main thread a read and a
- * parse each time (a fifth of its CPU on the `speedup` bench, docs/performance.md), on the cores the
- * task threads run on. Where the job's tasks all run on this process's worker (`ringpool start`, a
+ * parse each time (about a ninth of the node's main-thread CPU in a profile of the `speedup` bench's
+ * jobs), on the cores the task threads run on. Where the job's tasks all run on this process's worker (`ringpool start`, a
  * sole node), its results' writes are seen here: each one wakes the wait, and the poll is only a
  * safety net. A wait on other nodes' results still polls; writes here wake it sooner.
  *
