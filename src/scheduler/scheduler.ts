@@ -13,7 +13,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { inSpan } from '../observability/tracing.js';
 import { failureAllowance, jobPriority } from '../sdk/job-options.js';
 import type { JobStore } from '../store/job-store.js';
-import type { JobRecord } from '../store/job-record.js';
+import type { JobRecord, JobStatus } from '../store/job-record.js';
 import type { LocalProgress } from '../store/local-progress.js';
 import { batchTasks, type TaskBatch } from '../transport/task-batch.js';
 import type { HashRing } from '../ring/index.js';
@@ -444,8 +444,7 @@ export class Scheduler {
           onSole.flush();
           this.#stopIfClosing();
           await enqueueAll();
-          // The checkpoint and the reads the next placements go by leave in one socket write (the reads queue behind its WAIT).
-          const [status, { record, measured, resultBytes }] = await store.together(() => Promise.all([store.recordSplit(id, term, index), this.#checkpointReads(id, job.name)]));
+          const { status, record, measured, resultBytes } = await this.#checkpoint(id, term, index, job.name);
           if (store.isTerminal(status)) return; // cancelled or failed meanwhile
           const now = await this.#awaitCapacity(id, index, measured, record);
           ring = this.#placement.ringFor(now.nodes);
@@ -497,15 +496,17 @@ export class Scheduler {
   }
 
   /**
-   * What a checkpoint reads, in one socket write: the job's record (its stored results per node
-   * lower the in-flight loads; its progress is the capacity wait's first look) and its type's
+   * A checkpoint (`placed` tasks enqueued, record-split.lua, acknowledged) and what it reads, in
+   * one socket write: the reads queue behind the checkpoint's `WAIT` on the connection, so they see
+   * it, a round trip sooner than sent after it. They are the job's record (its stored results per
+   * node lower the in-flight loads; its progress is the capacity wait's first look) and its type's
    * measured task time and result size.
    */
-  async #checkpointReads(jobId: string, jobType: string): Promise<{ record: JobRecord | undefined; measured: number | undefined; resultBytes: number | undefined }> {
+  async #checkpoint(jobId: string, term: number, placed: number, jobType: string): Promise<{ status: JobStatus | 'missing'; record: JobRecord | undefined; measured: number | undefined; resultBytes: number | undefined }> {
     const { store } = this.#deps;
-    const [record, measured, resultBytes] = await store.together(() => Promise.all([store.getJob(jobId), store.results.taskMicros(jobType), store.results.resultBytes(jobType)]));
+    const [status, record, measured, resultBytes] = await store.together(() => Promise.all([store.recordSplit(jobId, term, placed), store.getJob(jobId), store.results.taskMicros(jobType), store.results.resultBytes(jobType)]));
     this.#countLoads(jobId, record);
-    return { record, measured, resultBytes };
+    return { status, record, measured, resultBytes };
   }
 
   /** The job's record (undefined: expired) lowers its in-flight loads, or stops them counting once it has ended. */
