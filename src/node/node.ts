@@ -21,6 +21,7 @@ import type { Scheduler } from '../scheduler/scheduler.js';
 import { JobStore, type JobStoreOptions } from '../store/job-store.js';
 import { createKeys, type Keys } from '../store/keys.js';
 import { LocalEnds } from '../store/local-ends.js';
+import { LocalProgress } from '../store/local-progress.js';
 import { SchedulerStatuses } from '../store/scheduler-statuses.js';
 import { WorkerStore } from '../store/worker-store.js';
 import type { WorkerNode } from '../worker/worker-node.js';
@@ -127,6 +128,8 @@ interface NodeParts {
   readonly lastWriteAcked: () => boolean | null;
   /** The ends the worker's writes make, for the API's waiters in this process (local-ends.ts). */
   readonly localEnds: LocalEnds;
+  /** The results the worker here stores, for the scheduler here (local-progress.ts); undefined unless the node has both roles. */
+  readonly localProgress: LocalProgress | undefined;
 }
 
 async function openParts(config: Config, roles: Roles, logger: Logger): Promise<NodeParts> {
@@ -158,7 +161,7 @@ async function openParts(config: Config, roles: Roles, logger: Logger): Promise<
   const store = new JobStore(open('durable', 'store'), keys, storeOptions);
   // Deployed job types: their active versions followed, any version a job runs loaded on demand.
   const registry = new LiveRegistry(folders, store.jobTypes, { logger });
-  return { config, roles, logger, target, registry, keys, metrics, connections, supervision, storeOptions, store, open, readiness, lastWriteAcked: () => lastWriteAcked, localEnds: new LocalEnds() };
+  return { config, roles, logger, target, registry, keys, metrics, connections, supervision, storeOptions, store, open, readiness, lastWriteAcked: () => lastWriteAcked, localEnds: new LocalEnds(), localProgress: roles.worker && roles.scheduler ? new LocalProgress(config.workerId) : undefined };
 }
 
 /**
@@ -266,6 +269,7 @@ async function startWorkerRole(parts: NodeParts, shutdown: Shutdown): Promise<Jo
       canWork: () => connections.healthy(WORKER_CONNECTIONS),
       // Beside an API, which answers a waiter from the worker's acknowledged end (local-ends.ts).
       ...(roles.api ? { localEnds: parts.localEnds } : {}),
+      ...(parts.localProgress === undefined ? {} : { localProgress: parts.localProgress }),
     },
     {
       id: config.workerId,
@@ -340,6 +344,7 @@ async function startSchedulerRole(parts: NodeParts, url: string, server: NodeSer
       tenantMaxThreads: (tenant) => tenants.tenantPolicy(tenant).maxThreadsInUse,
       onWake: () => backlog.poke(),
       schedulerId: config.schedulerId,
+      ...(parts.localProgress === undefined ? {} : { localProgress: parts.localProgress }),
     },
     { maxTasksPerJob: config.maxTasksPerJob, maxJobResultBytes: config.maxJobResultBytes, loadBound: config.loadBound, stealAfterMs: config.stealAfterMs },
   );

@@ -13,7 +13,8 @@ import type { Metrics } from '../observability/metrics.js';
 import { inSpan } from '../observability/tracing.js';
 import { failureAllowance, jobPriority } from '../sdk/job-options.js';
 import type { JobStore } from '../store/job-store.js';
-import type { JobRecord } from '../store/job-record.js';
+import type { JobRecord, JobStatus } from '../store/job-record.js';
+import type { LocalProgress } from '../store/local-progress.js';
 import type { ResultBatches } from '../store/result-blobs.js';
 import { batchTasks, type TaskBatch } from '../transport/task-batch.js';
 import type { HashRing } from '../ring/index.js';
@@ -80,6 +81,8 @@ export interface SchedulerDeps {
   readonly onWake?: () => void;
   /** This scheduler's id: the node its splits' and reduces' log lines name. @default 'scheduler' */
   readonly schedulerId?: string;
+  /** The results this process's worker stores (a worker beside the scheduler): the capacity wait wakes on them (local-progress.ts). */
+  readonly localProgress?: LocalProgress;
 }
 
 export const SCHEDULER_DEFAULTS: Required<SchedulerOptions> = Object.freeze({
@@ -103,6 +106,12 @@ const SLICE_CHECK_EVERY = 64;
 
 /** How often a split waiting for room in its window looks at its job's progress again. */
 const CAPACITY_POLL_MS = 10;
+/**
+ * The same, for a job whose every node is this process's worker: each of its results' writes (and
+ * its cancel) wakes the wait (local-progress.ts), so the poll only bounds how late a change it is
+ * not told of (a node joining, another job's share) is seen.
+ */
+const TOLD_POLL_MS = 1_000;
 /** How often the leader reads the stored results per node of the jobs it placed (bounded loads). */
 const LOADS_EVERY_MS = 1_000;
 
@@ -445,8 +454,8 @@ export class Scheduler {
           onSole.flush();
           this.#stopIfClosing();
           await enqueueAll();
-          if (store.isTerminal(await store.recordSplit(id, term, index))) return; // cancelled or failed meanwhile
-          const { record, measured, resultBytes } = await this.#checkpointReads(id, job.name);
+          const { status, record, measured, resultBytes } = await this.#checkpoint(id, term, index, job.name);
+          if (store.isTerminal(status)) return; // cancelled or failed meanwhile
           const now = await this.#awaitCapacity(id, index, measured, record);
           ring = this.#placement.ringFor(now.nodes);
           sole = soleNode(now.nodes);
@@ -510,15 +519,17 @@ export class Scheduler {
   }
 
   /**
-   * What a checkpoint reads, in one socket write: the job's record (its stored results per node
-   * lower the in-flight loads; its progress is the capacity wait's first look) and its type's
+   * A checkpoint (`placed` tasks enqueued, record-split.lua, acknowledged) and what it reads, in
+   * one socket write: the reads queue behind the checkpoint's `WAIT` on the connection, so they see
+   * it, a round trip sooner than sent after it. They are the job's record (its stored results per
+   * node lower the in-flight loads; its progress is the capacity wait's first look) and its type's
    * measured task time and result size.
    */
-  async #checkpointReads(jobId: string, jobType: string): Promise<{ record: JobRecord | undefined; measured: number | undefined; resultBytes: number | undefined }> {
+  async #checkpoint(jobId: string, term: number, placed: number, jobType: string): Promise<{ status: JobStatus | 'missing'; record: JobRecord | undefined; measured: number | undefined; resultBytes: number | undefined }> {
     const { store } = this.#deps;
-    const [record, measured, resultBytes] = await store.together(() => Promise.all([store.getJob(jobId), store.results.taskMicros(jobType), store.results.resultBytes(jobType)]));
+    const [status, record, measured, resultBytes] = await store.together(() => Promise.all([store.recordSplit(jobId, term, placed), store.getJob(jobId), store.results.taskMicros(jobType), store.results.resultBytes(jobType)]));
     this.#countLoads(jobId, record);
-    return { record, measured, resultBytes };
+    return { status, record, measured, resultBytes };
   }
 
   /** The job's record (undefined: expired) lowers its in-flight loads, or stops them counting once it has ended. */
@@ -610,8 +621,19 @@ export class Scheduler {
       const seen = { nodes, window, entryWindow: this.#fair.entryWindow(id, threads, micros) };
       if (job === undefined || this.#deps.store.isTerminal(job.status)) return seen;
       if (placed - job.progress.done < window) return seen;
-      await sleep(CAPACITY_POLL_MS);
+      await this.#nextProgress(id, nodes);
     }
+  }
+
+  /**
+   * Until the job may have progressed: its next results' write here, or the next poll. Where every
+   * node is this process's worker, every write is told (local-progress.ts) and the poll is long.
+   */
+  #nextProgress(id: string, nodes: readonly MemberNode[]): Promise<void> {
+    const local = this.#deps.localProgress;
+    if (local === undefined) return sleep(CAPACITY_POLL_MS);
+    const allHere = nodes.length === 1 && nodes[0]?.id === local.workerId;
+    return local.next(id, allHere ? TOLD_POLL_MS : CAPACITY_POLL_MS);
   }
 
   /**

@@ -12,6 +12,7 @@ import type { JobResolver, ServedJob } from '../registry/live-registry.js';
 import { threadModule } from '../registry/thread-code.js';
 import type { JobStore, PlacementView } from '../store/job-store.js';
 import type { AcknowledgedEnd, LocalEnds } from '../store/local-ends.js';
+import type { LocalProgress } from '../store/local-progress.js';
 import type { StoredFrom, StoredResults } from '../store/result-store.js';
 import type { PackedResults } from '../store/result-blobs.js';
 import type { WorkerStore } from '../store/worker-store.js';
@@ -67,6 +68,8 @@ export interface WorkerNodeDeps {
   readonly canWork?: () => boolean;
   /** Told of the ends this node's writes make (a whole job's), for an API in the same process: local-ends.ts. */
   readonly localEnds?: LocalEnds;
+  /** Told of each entry's results written, for a scheduler in the same process (local-progress.ts). */
+  readonly localProgress?: LocalProgress;
 }
 
 /** Read once: os.hostname() is a system call, and the registration is written twice a second. */
@@ -136,7 +139,10 @@ export class WorkerNode {
 
   async start(): Promise<void> {
     const { store, subscriber, bullConnection } = this.#deps;
-    await store.onCancelled(subscriber, (jobId) => this.#cancelFor(jobId).abort());
+    await store.onCancelled(subscriber, (jobId) => {
+      this.#cancelFor(jobId).abort();
+      this.#deps.localProgress?.changed(jobId); // a split here waiting for room stops now
+    });
     await store.onCopyWon(subscriber, (jobId) => this.#checkRivals(jobId));
     this.#worker = store.workers.worker(this.id, (job) => this.#process(job), {
       connection: bullConnection,
@@ -256,7 +262,11 @@ export class WorkerNode {
     try {
       const ran = await this.#runTraced(span, (traced) => this.#run(entry, tasks, modulePath, whole, cancel.signal, known === undefined, traced));
       if (ran?.cache !== undefined) await this.#countCache(batch.jobId, ran.cache);
-      if (ran !== undefined) await inChildSpan(span, 'store results', () => this.#settle(entry, ran, whole, cancel.signal));
+      if (ran !== undefined) {
+        await inChildSpan(span, 'store results', () => this.#settle(entry, ran, whole, cancel.signal));
+        // A split here waiting for room in the job's window looks again now, not at its next poll.
+        this.#deps.localProgress?.changed(batch.jobId);
+      }
     } finally {
       span?.end();
     }
