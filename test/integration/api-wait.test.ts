@@ -1,13 +1,11 @@
 // Submit and wait (`POST /v1/jobs?wait=MS`): one request, the result in its answer, as a serverless function is invoked.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestNode, type TestNode } from '../helpers/cluster.js';
-import { until } from '../helpers/poll.js';
+import { monitorRedis } from '../helpers/redis-monitor.js';
 
 let node: TestNode;
 beforeAll(async () => {
@@ -69,28 +67,15 @@ describe('POST /v1/jobs?wait=MS', () => {
   it('a one-task job its own node ran is answered from the worker\'s acknowledged write: the API reads neither the job nor its result back', async () => {
     // The node runs the API and the worker (`ringpool start`): the results' write that ends the job
     // is confirmed by the replica (WAIT), and the waiting request answers from it (local-ends.ts).
-    // redis-cli's MONITOR in a process of its own (ioredis's monitor mode can misread a reply
-    // arriving as it starts or stops): each line `<time> [<db> <client|lua>] "<command>" …`.
-    const watcher = spawn('redis-cli', ['-u', inject('redisUrl'), 'monitor'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    const sent: Array<{ command: string; source: string }> = [];
-    let buffered = '';
-    watcher.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      const lines = (buffered + chunk).split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) {
-        const m = /^\S+ \[\d+ ([^\]]+)\] (.*)$/.exec(line);
-        if (m !== null) sent.push({ source: m[1] as string, command: (m[2] as string).replace(/"/g, '') });
-      }
-    });
+    const monitor = await monitorRedis(inject('redisUrl'));
+    const { sent } = monitor;
     try {
-      await once(watcher.stdout, 'data'); // redis-cli's "OK": monitoring
       const waited = await node.api('/v1/jobs?wait=20000', { body: { job: 'which-thread', input: { tasks: [{ ms: 0 }] } } });
       expect(waited.status).toBe(200);
       expect(waited.body).toMatchObject({ status: 'completed', result: expect.any(Array) });
       const id = waited.body.id as string;
-      // A read of the job made now is seen by the monitor: what it saw before is all there is.
-      await node.redis.hget(`${node.prefix}:job:${id}`, 'status');
-      await until('the monitor saw the probe read', 10_000, () => sent.some((s) => s.source !== 'lua' && /^hget /i.test(s.command)));
+      // What the monitor saw before its probe is all there is.
+      await monitor.settle(node.redis);
       // The end was written by the worker's script (a Lua call); no client read the job or its result after it.
       const end = sent.findIndex((s) => s.source === 'lua' && s.command.startsWith('SET ') && s.command.includes(`job:${id}:result`));
       expect(end).toBeGreaterThan(-1);
@@ -99,7 +84,7 @@ describe('POST /v1/jobs?wait=MS', () => {
       // A later read finds the same.
       expect((await node.api(`/v1/jobs/${id}/result`)).body).toEqual({ id, result: waited.body.result });
     } finally {
-      watcher.kill('SIGKILL');
+      monitor.stop();
     }
   });
 

@@ -1,9 +1,7 @@
 // A split waiting for room in its job's window (docs/architecture.md §5) against a real Redis and real threads: woken by its node's results, not by a poll.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestNode, type TestNode } from '../helpers/cluster.js';
-import { until } from '../helpers/poll.js';
+import { monitorRedis } from '../helpers/redis-monitor.js';
 
 let node: TestNode;
 beforeAll(async () => {
@@ -20,26 +18,14 @@ describe("the split's capacity wait", () => {
     const tasks = (n: number) => ({ job: 'which-thread', input: { tasks: Array.from({ length: n }, () => ({ ms: 300 })) } });
     const warm = await node.api('/v1/jobs?wait=30000', { body: tasks(4) });
     expect(warm.body.status).toBe('completed'); // the job type's task time is measured now
-    // redis-cli's MONITOR in a process of its own (as api-wait.test.ts): `<time> [<db> <client|lua>] "<command>" …`.
-    const watcher = spawn('redis-cli', ['-u', inject('redisUrl'), 'monitor'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    const sent: Array<{ command: string; source: string }> = [];
-    let buffered = '';
-    watcher.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      const lines = (buffered + chunk).split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) {
-        const m = /^\S+ \[\d+ ([^\]]+)\] (.*)$/.exec(line);
-        if (m !== null) sent.push({ source: m[1] as string, command: (m[2] as string).replace(/"/g, '') });
-      }
-    });
+    const monitor = await monitorRedis(inject('redisUrl'));
+    const { sent } = monitor;
     try {
-      await once(watcher.stdout, 'data'); // redis-cli's "OK": monitoring
       const done = await node.api('/v1/jobs?wait=30000', { body: tasks(16) });
       expect(done.body.status).toBe('completed');
       expect(done.body.result).toHaveLength(16);
       const key = `${node.prefix}:job:${done.body.id as string}`;
-      await node.redis.hget(key, 'status');
-      await until('the monitor saw the probe read', 10_000, () => sent.some((s) => s.source !== 'lua' && /^hget /i.test(s.command)));
+      await monitor.settle(node.redis);
       // From the first results' write to the last (store-results.lua adds to the job's `done`), the reads of the job by any client.
       let writes = 0;
       let reads = 0;
@@ -55,7 +41,7 @@ describe("the split's capacity wait", () => {
       // and then). Polling every 10 ms, 6 and more (the tasks run 300 ms; two threads write in turn).
       expect(readsBeforeLastWrite / (writes - 1), `${readsBeforeLastWrite} reads of the job between ${writes} results' writes`).toBeLessThanOrEqual(3.5);
     } finally {
-      watcher.kill('SIGKILL');
+      monitor.stop();
     }
   }, 120_000);
 });

@@ -1,7 +1,8 @@
 // Fair share (docs/tenants.md): a small job does not wait behind a big one's backlog; windows of placed, unfinished tasks follow the jobs' weights; priority is checked.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestNode, type TestNode } from '../helpers/cluster.js';
 import { until } from '../helpers/poll.js';
+import { monitorRedis } from '../helpers/redis-monitor.js';
 
 describe('fair share between jobs', () => {
   let node: TestNode;
@@ -27,11 +28,22 @@ describe('fair share between jobs', () => {
     // on this one node (fitToWindow); the opening places 10 (an entry's 500 ms of work). In one
     // entry of 10 they would hold the split until all 10 had run, leaving the threads nothing queued.
     await node.redis.hset(node.store.keys.taskTimes, 'paced', '50000');
-    const id = await submit({ tasks: 40, ms: 50, sleep: true });
-    let firstDone = 0;
-    await until('the first results', 30_000, async () => (firstDone = (await job(id)).progress.done) > 0, 5);
-    expect(firstDone).toBeLessThanOrEqual(4); // results are stored an entry at a time
-    expect((await node.waitForJob(id, 30_000)).status).toBe('completed');
+    // Each entry's results are one write (store-results.lua adds its tasks to the job's `done`):
+    // watched in Redis, not by polling the job, which under load saw two entries' writes at once.
+    const monitor = await monitorRedis(inject('redisUrl'));
+    try {
+      const id = await submit({ tasks: 40, ms: 50, sleep: true });
+      expect((await node.waitForJob(id, 30_000)).status).toBe('completed');
+      await monitor.settle(node.redis);
+      const written = monitor.sent.flatMap((s) => {
+        const m = s.source === 'lua' ? new RegExp(`^HINCRBY ${node.prefix}:job:${id} done (\\d+)$`).exec(s.command) : null;
+        return m === null ? [] : [Number(m[1])];
+      });
+      expect(written.reduce((a, b) => a + b, 0)).toBe(40);
+      expect(Math.max(...written.slice(0, 3)), `tasks per write: ${written.join(' ')}`).toBeLessThanOrEqual(4);
+    } finally {
+      monitor.stop();
+    }
   }, 60_000);
 
   it('a small job submitted behind a big one finishes before it', async () => {
