@@ -98,9 +98,8 @@ class RaftThread {
   constructor(data: ConsensusThreadData, dataDir: string, logger: Logger, metrics: Metrics | undefined) {
     this.#logger = logger;
     this.#metrics = metrics;
-    // The Raft thread is small and allocates little: a young generation of one 1-MB semi-space
-    // pair (3 MB) is enough, 4 MB less of the scheduler's RSS than 8 (docs/performance.md, `scale`).
-    this.#worker = new Worker(threadEntry(CONSENSUS_ENTRY), { workerData: data, execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: 3 } });
+    // The Raft thread is small: its young generation need not grow as a scheduler's does.
+    this.#worker = new Worker(threadEntry(CONSENSUS_ENTRY), { workerData: data, execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: 8 } });
     this.started = new Promise<Consensus>((resolveStarted, rejectStarted) => {
       this.#worker.on('message', (m: FromConsensusThread) => {
         if (m.type === 'started') {
