@@ -41,9 +41,10 @@ describe('a cut replication link', () => {
     const submitted = await node.api('/v1/jobs', { body: { job: 'ack-probe', input: { tasks, micros: 500 }, options: { retries: 6 } } });
     expect(submitted.status).toBe(202);
     const id = submitted.body.id as string;
+    // Cut once 1,000 results are acknowledged (WAIT returned), not merely stored: an entry's
+    // results stored just before the cut may never be (772 of 1,000 stored were, in one run).
     for (;;) {
-      const job = await node.store.getJob(id);
-      if (job !== undefined && job.progress.done >= 1_000) break;
+      if (acks.acked.size >= 1_000) break;
       await new Promise((r) => setTimeout(r, 10));
     }
 
@@ -80,7 +81,7 @@ describe('a cut replication link', () => {
     );
     expect(notReplicated).toBeGreaterThan(0);
     expect(ackedDuringCut).toBe(0);
-    expect(ackedBeforeKill.size).toBeGreaterThanOrEqual(1_000 - 200);
+    expect(ackedBeforeKill.size).toBeGreaterThanOrEqual(1_000); // the no-loss check below covers them
     expect(lost).toEqual([]);
     expect(done).toBe(storedCount); // results and the job's counter replicate together
   }, 180_000);
