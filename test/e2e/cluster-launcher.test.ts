@@ -73,7 +73,12 @@ describe('ringpool cluster', () => {
     }
 
     // The cluster view: three workers alive, Redis master + 2 replicas found through Sentinel.
-    const view = await fetchJson(`${manifest.apiUrl}/v1/cluster`);
+    let view = await fetchJson(`${manifest.apiUrl}/v1/cluster`);
+    // Right after `up` the view may name no leader yet (the schedulers' statuses are published on their grid): ask again, as a client would.
+    for (let i = 0; i < 100 && view.leaderId === null; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      view = await fetchJson(`${manifest.apiUrl}/v1/cluster`);
+    }
     expect(view.workers.filter((w: { state: string }) => w.state === 'alive').map((w: { id: string }) => w.id).sort()).toEqual(['w1', 'w2', 'w3']);
     expect(view.redis.master.address).toBe(`127.0.0.1:${byRole('redis-master')[0]?.port}`);
     expect(view.redis.replicas).toHaveLength(2);
