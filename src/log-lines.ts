@@ -30,12 +30,16 @@ export class LogLines {
   #note: LogLine | undefined;
 
   /** `what` names the call in the line that counts the dropped ones. */
-  constructor(private readonly what: string) {}
+  readonly #what: string;
+
+  constructor(what: string) {
+    this.#what = what;
+  }
 
   write(task: number | null, phase: LogPhase, args: readonly unknown[]): void {
     if (this.#kept >= MAX_LOG_LINES_PER_CALL) {
       const d = ++this.#dropped;
-      const message = `(${d} more log line${d === 1 ? '' : 's'} of this ${this.what} dropped: at most ${MAX_LOG_LINES_PER_CALL} a ${this.what})`;
+      const message = `(${d} more log line${d === 1 ? '' : 's'} of this ${this.#what} dropped: at most ${MAX_LOG_LINES_PER_CALL} a ${this.#what})`;
       this.#note = { at: Date.now(), task, phase, message };
       return;
     }
