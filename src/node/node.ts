@@ -22,6 +22,7 @@ import { JobStore, type JobStoreOptions } from '../store/job-store.js';
 import { createKeys, type Keys } from '../store/keys.js';
 import { LocalEnds } from '../store/local-ends.js';
 import { LocalProgress } from '../store/local-progress.js';
+import { LocalHandoff } from '../transport/local-handoff.js';
 import { SchedulerStatuses } from '../store/scheduler-statuses.js';
 import { WorkerStore } from '../store/worker-store.js';
 import type { WorkerNode } from '../worker/worker-node.js';
@@ -130,6 +131,8 @@ interface NodeParts {
   readonly localEnds: LocalEnds;
   /** The results the worker here stores, for the scheduler here (local-progress.ts); undefined unless the node has both roles. */
   readonly localProgress: LocalProgress | undefined;
+  /** Whole-job entries the scheduler here hands the worker here as it enqueues them (local-handoff.ts); undefined unless the node has both roles. */
+  readonly localHandoff: LocalHandoff | undefined;
 }
 
 async function openParts(config: Config, roles: Roles, logger: Logger): Promise<NodeParts> {
@@ -161,7 +164,7 @@ async function openParts(config: Config, roles: Roles, logger: Logger): Promise<
   const store = new JobStore(open('durable', 'store'), keys, storeOptions);
   // Deployed job types: their active versions followed, any version a job runs loaded on demand.
   const registry = new LiveRegistry(folders, store.jobTypes, { logger });
-  return { config, roles, logger, target, registry, keys, metrics, connections, supervision, storeOptions, store, open, readiness, lastWriteAcked: () => lastWriteAcked, localEnds: new LocalEnds(), localProgress: roles.worker && roles.scheduler ? new LocalProgress(config.workerId) : undefined };
+  return { config, roles, logger, target, registry, keys, metrics, connections, supervision, storeOptions, store, open, readiness, lastWriteAcked: () => lastWriteAcked, localEnds: new LocalEnds(), localProgress: roles.worker && roles.scheduler ? new LocalProgress(config.workerId) : undefined, localHandoff: roles.worker && roles.scheduler ? new LocalHandoff() : undefined };
 }
 
 /**
@@ -270,6 +273,7 @@ async function startWorkerRole(parts: NodeParts, shutdown: Shutdown): Promise<Jo
       // Beside an API, which answers a waiter from the worker's acknowledged end (local-ends.ts).
       ...(roles.api ? { localEnds: parts.localEnds } : {}),
       ...(parts.localProgress === undefined ? {} : { localProgress: parts.localProgress }),
+      ...(parts.localHandoff === undefined ? {} : { localHandoff: parts.localHandoff }),
     },
     {
       id: config.workerId,
@@ -345,6 +349,7 @@ async function startSchedulerRole(parts: NodeParts, url: string, server: NodeSer
       onWake: () => backlog.poke(),
       schedulerId: config.schedulerId,
       ...(parts.localProgress === undefined ? {} : { localProgress: parts.localProgress }),
+      ...(parts.localHandoff === undefined ? {} : { localHandoff: parts.localHandoff }),
     },
     { maxTasksPerJob: config.maxTasksPerJob, maxJobResultBytes: config.maxJobResultBytes, loadBound: config.loadBound, stealAfterMs: config.stealAfterMs },
   );

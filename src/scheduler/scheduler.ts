@@ -15,6 +15,7 @@ import { failureAllowance, jobPriority } from '../sdk/job-options.js';
 import type { JobStore } from '../store/job-store.js';
 import type { JobRecord, JobStatus } from '../store/job-record.js';
 import type { LocalProgress } from '../store/local-progress.js';
+import type { LocalHandoff } from '../transport/local-handoff.js';
 import type { ResultBatches } from '../store/result-blobs.js';
 import { batchTasks, type TaskBatch } from '../transport/task-batch.js';
 import type { HashRing } from '../ring/index.js';
@@ -83,6 +84,8 @@ export interface SchedulerDeps {
   readonly schedulerId?: string;
   /** The results this process's worker stores (a worker beside the scheduler): the capacity wait wakes on them (local-progress.ts). */
   readonly localProgress?: LocalProgress;
+  /** The worker beside the scheduler: a whole job's entry is handed to it as it is enqueued (local-handoff.ts). */
+  readonly localHandoff?: LocalHandoff;
 }
 
 export const SCHEDULER_DEFAULTS: Required<SchedulerOptions> = Object.freeze({
@@ -499,7 +502,11 @@ export class Scheduler {
     await Promise.all(
       [...ready].map(([node, list]) => {
         const [only] = list;
-        return list.length === 1 && only !== undefined ? this.#queue(node).add(only.name, only.data, only.opts) : this.#queue(node).addBulk(list as never);
+        if (list.length !== 1 || only === undefined) return this.#queue(node).addBulk(list as never);
+        const added = this.#queue(node).add(only.name, only.data, only.opts);
+        // The durable copy is on its way; a worker in this process may start it now (a whole job's, on a free thread).
+        this.#deps.localHandoff?.offer(node, only.opts.jobId as string, only.data, only.opts.attempts);
+        return added;
       }),
     );
   }

@@ -13,6 +13,7 @@ import { threadModule } from '../registry/thread-code.js';
 import type { JobStore, PlacementView } from '../store/job-store.js';
 import type { AcknowledgedEnd, LocalEnds } from '../store/local-ends.js';
 import type { LocalProgress } from '../store/local-progress.js';
+import type { HandedEntry, LocalHandoff } from '../transport/local-handoff.js';
 import type { StoredFrom, StoredResults } from '../store/result-store.js';
 import type { PackedResults } from '../store/result-blobs.js';
 import type { WorkerStore } from '../store/worker-store.js';
@@ -70,6 +71,8 @@ export interface WorkerNodeDeps {
   readonly localEnds?: LocalEnds;
   /** Told of each entry's results written, for a scheduler in the same process (local-progress.ts). */
   readonly localProgress?: LocalProgress;
+  /** Whole-job entries a leader in the same process hands over as it enqueues them (local-handoff.ts). */
+  readonly localHandoff?: LocalHandoff;
 }
 
 /** Read once: os.hostname() is a system call, and the registration is written twice a second. */
@@ -144,7 +147,7 @@ export class WorkerNode {
       this.#deps.localProgress?.changed(jobId); // a split here waiting for room stops now
     });
     await store.onCopyWon(subscriber, (jobId) => this.#checkRivals(jobId));
-    this.#worker = store.workers.worker(this.id, (job) => this.#process(job), {
+    this.#worker = store.workers.worker(this.id, (job) => this.#delivered(job), {
       connection: bullConnection,
       concurrency: this.#concurrency,
       // CPU work runs in threads, so this event loop stays free to renew locks (BullMQ #652).
@@ -157,6 +160,15 @@ export class WorkerNode {
     });
     this.#worker.on('error', (err) => this.#deps.logger.warn({ err }, 'worker queue error'));
     await this.#worker.waitUntilReady();
+    // A whole job's entry from a leader here starts on a free thread at once, as its queue entry is added.
+    this.#deps.localHandoff?.serve(
+      this.id,
+      () => !this.#draining && this.#pool.busy < this.#pool.threads,
+      (entry) => {
+        this.#deps.metrics?.handedEntries.inc({ node: this.id });
+        return this.#process(entry);
+      },
+    );
     await this.#register();
     // A new connection has a new client id: registered at once, so the leader does not take the
     // old one's closing for this node's death (scheduler/membership.ts).
@@ -222,7 +234,13 @@ export class WorkerNode {
     return controller;
   }
 
-  async #process(entry: Job<TaskBatch>): Promise<void> {
+  /** An entry the queue delivered: handed over by a leader here and run already, its first attempt (local-handoff.ts); or run now. */
+  async #delivered(entry: Job<TaskBatch>): Promise<void> {
+    const handed = entry.attemptsMade === 0 && entry.id !== undefined ? this.#deps.localHandoff?.claim(entry.id) : undefined;
+    await (handed ?? this.#process(entry));
+  }
+
+  async #process(entry: HandedEntry): Promise<void> {
     const batch = entry.data;
     const { store, registry } = this.#deps;
     const cancel = this.#cancelFor(batch.jobId);
@@ -310,7 +328,7 @@ export class WorkerNode {
    * with one script and one WAIT. Undefined when the job was cancelled or ended meanwhile, or the
    * batch turned out stale (refused): nothing is stored then.
    */
-  async #run(entry: Job<TaskBatch>, tasks: TasksJson, modulePath: string, whole: WholeJob | undefined, cancel: AbortSignal, unseen: boolean, traced: boolean): Promise<BatchOutcome | undefined> {
+  async #run(entry: HandedEntry, tasks: TasksJson, modulePath: string, whole: WholeJob | undefined, cancel: AbortSignal, unseen: boolean, traced: boolean): Promise<BatchOutcome | undefined> {
     const batch = entry.data;
     const halt = new AbortController();
     const onCancel = () => halt.abort(); // the job's cancel stops this entry too
@@ -363,7 +381,7 @@ export class WorkerNode {
    * Stores the results of the tasks that succeeded (and the job's end, for a whole job reduced in
    * the call); a failed task has BullMQ retry the entry while it has attempts left, else fails.
    */
-  async #settle(entry: Job<TaskBatch>, { results, failures, micros, reduced, logs }: BatchOutcome, whole: WholeJob | undefined, cancel: AbortSignal): Promise<void> {
+  async #settle(entry: HandedEntry, { results, failures, micros, reduced, logs }: BatchOutcome, whole: WholeJob | undefined, cancel: AbortSignal): Promise<void> {
     const batch = entry.data;
     const { store, logger, metrics } = this.#deps;
     if (logs !== undefined) {
@@ -428,7 +446,7 @@ export class WorkerNode {
   }
 
   /** A batch stamped with a stale term is refused: its tasks run from the adopting leader's batches. */
-  #refuse(entry: Job<TaskBatch>): undefined {
+  #refuse(entry: HandedEntry): undefined {
     this.#deps.logger.info({ jobId: entry.data.jobId, term: entry.data.term, entry: entry.id }, 'refused a batch stamped with a stale term');
     this.#deps.metrics?.staleBatchesRefused.inc();
     return undefined;
@@ -555,6 +573,7 @@ export class WorkerNode {
    */
   async close(): Promise<void> {
     this.#draining = true;
+    this.#deps.localHandoff?.stop();
     this.#closingSince = Date.now();
     this.#heartbeat?.();
     this.#heartbeat = undefined;
@@ -571,6 +590,8 @@ export class WorkerNode {
       new Promise<false>((r) => setTimeout(() => r(false), QUEUE_CLOSE_PATIENCE_MS).unref()),
     ]);
     if (!closed) this.#deps.logger.warn(`the queue worker did not close within ${QUEUE_CLOSE_PATIENCE_MS} ms; its entries in flight will be taken back`);
+    // Handed runs whose entries the queue had not delivered yet: bounded as the queue's are (they end or are cancelled at the pool's close).
+    await Promise.race([this.#deps.localHandoff?.settled(), new Promise((r) => setTimeout(r, QUEUE_CLOSE_PATIENCE_MS).unref())]);
     closeBullmqConnection(this.#deps.bullConnection);
     this.#closed = true;
     await this.#pool.close();
@@ -605,7 +626,7 @@ const VIEW_AFTER_MS = 20;
  * The span of a traced job's queue entry, continuing the split that placed it (TaskBatch.traceparent):
  * from its enqueueing, with its `queue.wait` until this node picked it up. Undefined: not traced.
  */
-function batchSpan(entry: Job<TaskBatch>, node: string): Span | undefined {
+function batchSpan(entry: HandedEntry, node: string): Span | undefined {
   const batch = entry.data;
   const span = startSpan(batch.traceparent, 'batch', {
     startTime: entry.timestamp,
