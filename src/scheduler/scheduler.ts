@@ -15,7 +15,7 @@ import { failureAllowance, jobPriority } from '../sdk/job-options.js';
 import type { JobStore } from '../store/job-store.js';
 import type { JobRecord, JobStatus } from '../store/job-record.js';
 import type { LocalProgress } from '../store/local-progress.js';
-import type { LocalHandoff } from '../transport/local-handoff.js';
+import { HANDED_MAX_MICROS, type LocalHandoff } from '../transport/local-handoff.js';
 import type { ResultBatches } from '../store/result-blobs.js';
 import { batchTasks, type TaskBatch } from '../transport/task-batch.js';
 import type { HashRing } from '../ring/index.js';
@@ -120,6 +120,8 @@ const LOADS_EVERY_MS = 1_000;
 
 /** How often the leader looks for active jobs that nothing is working on. */
 const SWEEP_EVERY_MS = 3_000;
+/** A handed run that failed is queued due after this, as the queue's first backoff (queue-entry.ts) would have it. */
+const HANDED_RETRY_DELAY_MS = 200;
 
 /**
  * How long one blocking pop of the wake list waits, s. A notice ends it at once and close() ends it
@@ -392,16 +394,19 @@ export class Scheduler {
     let enqueued = false;
     // What the split writes with ctx.log: in the job's log before the tasks placed after it.
     const lines = new LogLines('split');
-    /** `total`: the split has ended with this many tasks. */
-    const enqueueAll = async (total?: number) => {
+    /** `total`: the split has ended with this many tasks. Resolves true if a run here ended the job (#handOver): no split to record. */
+    const enqueueAll = async (total?: number): Promise<boolean> => {
       await this.#appendLines(id, lines.take());
       const ready = batches.takeReady();
       if (resplit) await this.#dropStored(id, ready);
-      if (ready.size === 0) return;
+      if (ready.size === 0) return false;
       if (total !== undefined && !enqueued) markWhole(job, ready, total, this.#options.maxJobResultBytes);
       enqueued = true;
-      await this.#addEntries(ready);
       this.#lastPlacement = { term, at: Date.now() };
+      const handed = total === undefined ? undefined : this.#handOver(ready, micros);
+      if (handed !== undefined) return await handed;
+      await this.#addEntries(ready);
+      return false;
     };
 
     const keyOf = loaded.module.keyOf;
@@ -469,8 +474,7 @@ export class Scheduler {
       }
       onSole.flush();
       finished = true;
-      await enqueueAll(index);
-      await store.recordSplit(id, term, index, index);
+      if (!(await enqueueAll(index))) await store.recordSplit(id, term, index, index);
       if (index === 0) await this.#reduce(id, term); // nothing to run: reduce the empty list now
     } catch (err) {
       await this.#splitFailed(id, term, err, lines.take());
@@ -502,13 +506,27 @@ export class Scheduler {
     await Promise.all(
       [...ready].map(([node, list]) => {
         const [only] = list;
-        if (list.length !== 1 || only === undefined) return this.#queue(node).addBulk(list as never);
-        const added = this.#queue(node).add(only.name, only.data, only.opts);
-        // The durable copy is on its way; a worker in this process may start it now (a whole job's, on a free thread).
-        this.#deps.localHandoff?.offer(node, only.opts.jobId as string, only.data, only.opts.attempts);
-        return added;
+        return list.length === 1 && only !== undefined ? this.#queue(node).add(only.name, only.data, only.opts) : this.#queue(node).addBulk(list as never);
       }),
     );
+  }
+
+  /**
+   * A whole job's only entry, run by the worker in this process instead of queued (local-handoff.ts),
+   * when its type's tasks are measured short and a thread is free there: undefined if not, else
+   * true once that run ended the job. A run that failed is queued then, carrying its attempt, and
+   * the queue retries it (after the first backoff) as often as the job allows.
+   */
+  #handOver(ready: ReadonlyMap<string, QueueEntry[]>, micros: number | undefined): Promise<boolean> | undefined {
+    const [placed, ...others] = ready;
+    if (placed === undefined || others.length > 0 || micros === undefined || micros > HANDED_MAX_MICROS) return undefined;
+    const [node, [entry, ...rest]] = placed;
+    if (entry === undefined || rest.length > 0) return undefined;
+    return this.#deps.localHandoff?.take(node, entry.data, entry.opts.attempts)?.catch(async () => {
+      const data = { ...entry.data, priorAttempts: 1 };
+      await this.#queue(node).add(entry.name, data, { ...entry.opts, attempts: Math.max(1, (entry.opts.attempts ?? 1) - 1), delay: HANDED_RETRY_DELAY_MS });
+      return false;
+    });
   }
 
   /** The job's weight in fair share: its tenant's weight times its priority (docs/tenants.md). */

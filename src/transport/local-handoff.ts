@@ -1,4 +1,4 @@
-// A whole job's only entry, handed by this process's leader to this process's worker as it is enqueued: the task starts without waiting for the queue to deliver it.
+// A short whole job's only entry, handed by this process's leader to this process's worker instead of through the worker's queue.
 import type { TaskBatch } from './task-batch.js';
 
 /** What the worker reads of an entry, handed or delivered by BullMQ (whose `Job` has these fields). */
@@ -12,80 +12,60 @@ export interface HandedEntry {
   readonly processedOn?: number | undefined;
 }
 
-/** Handed runs kept for the queue's delivery at most this long (an entry moved to another node is never delivered here). */
-const KEEP_MS = 60_000;
-/** And at most this many (the oldest go first). */
-const MAX_KEPT = 1_000;
+/** Task time (measured, per job type) up to which a whole job is handed: longer ones gain nothing worth losing the queue's view of them. */
+export const HANDED_MAX_MICROS = 1_000_000;
 
 /**
  * Why: in a process that runs the leader and the worker (`ringpool start`), a one-task job's entry
- * went leader → `Queue.add` → Redis → the worker's blocking pop woken by BullMQ's marker →
- * `moveToActive` → the thread: two round trips and a wake-up between the split and the task's start,
- * about a quarter of a small job's time in the node (docs/performance.md, `latency`).
+ * went leader → `Queue.add` → Redis → the worker's blocking pop, woken by BullMQ's marker →
+ * `moveToActive` → the thread → `moveToFinished`, and the leader recorded the split (a script and a
+ * `WAIT`) beside it: on this kind of machine a socket write costs more than the task, and those were
+ * six of a small job's thirteen, with two round trips in its path (docs/performance.md, `latency`).
  *
- * Now the leader still adds the entry (it is the durable copy: a node that dies before the result
- * is written leaves it queued, and it is moved and run elsewhere as any other), and at the same time
- * hands it here. If the worker is the entry's node and has a thread free, it runs the entry at once,
- * exactly as a delivered one (the same fenced, first-write-wins results write). When the queue then
- * delivers the entry, the handed run stands for the delivery's first attempt: its end is the
- * delivery's, its error the delivery's error (the queue retries as it would have). So nothing the
- * queue guarantees is lost, and a task never runs twice into a result (docs/architecture.md §3, §5).
- *
- * Only whole-job entries (`TaskBatch.whole`) and only onto an idle thread: the queue's own
- * back-pressure (concurrency) still bounds every other entry.
+ * A whole job's only entry (`TaskBatch.whole`) of a type whose tasks are measured short is handed to
+ * the worker here when it has a thread free, and runs at once, exactly as a delivered entry would
+ * (the same fenced, first-write-wins results write, which ends the job). No queue entry and no
+ * split checkpoint are written: the job's record, running with no recorded split, is what makes it
+ * recoverable. If this process dies, the next leader finds the job running and unsplit and splits it
+ * again (docs/architecture.md §5, §6); if this leader is deposed meanwhile, the adopter does the same
+ * and the handed entry's write is refused as stale (§2). The leader waits for the run: a run that
+ * did not end the job (a reduce that failed in the thread, a stale batch) gets its split recorded as
+ * before; one that failed (a task to retry, Redis trouble) becomes a queue entry that carries the
+ * attempt made (`TaskBatch.priorAttempts`), so the queue retries it as often as the job allows, no more.
  */
 export class LocalHandoff {
-  /** The worker of this process; undefined until it serves. */
-  #worker: { readonly nodeId: string; canTake(): boolean; run(entry: HandedEntry): Promise<void> } | undefined;
-  /** Entry id → its run here, and when it started. */
-  readonly #handed = new Map<string, { readonly at: number; readonly run: Promise<void> }>();
+  /** The worker of this process; undefined until it serves and once it stops. */
+  #worker: { readonly nodeId: string; canTake(): boolean; run(entry: HandedEntry): Promise<boolean> } | undefined;
+  readonly #running = new Set<Promise<boolean>>();
 
-  /** The worker `nodeId` runs what it is handed (`run`) while `canTake()`. */
-  serve(nodeId: string, canTake: () => boolean, run: (entry: HandedEntry) => Promise<void>): void {
+  /** The worker `nodeId` runs what it is handed while `canTake()`; `run` resolves true if its write ended the job. */
+  serve(nodeId: string, canTake: () => boolean, run: (entry: HandedEntry) => Promise<boolean>): void {
     this.#worker = { nodeId, canTake, run };
   }
 
-  /** The worker stops taking entries (closing, draining). */
+  /** The worker stops taking entries (closing). */
   stop(): void {
     this.#worker = undefined;
   }
 
   /**
-   * By the leader, for an entry it is adding to `node`'s queue (`id`: the entry's id there): run
-   * here now if this process's worker is that node, the entry is a whole job, and a thread is free.
+   * By the leader, for a whole job's only entry bound for `node` (`attempts`: the job's): its run
+   * here, started now, if this process's worker is that node and has a thread free; else
+   * undefined, and the entry goes through the queue. Resolves true if the run's write ended the job.
    */
-  offer(node: string, id: string, data: TaskBatch, attempts: number | undefined): void {
+  take(node: string, data: TaskBatch, attempts: number | undefined): Promise<boolean> | undefined {
     const worker = this.#worker;
-    if (worker === undefined || worker.nodeId !== node || data.whole === undefined || this.#handed.has(id) || !worker.canTake()) return;
-    this.#forgetStale();
+    if (worker === undefined || worker.nodeId !== node || data.whole === undefined || !worker.canTake()) return undefined;
     const now = Date.now();
-    const run = worker.run({ id, data, attemptsMade: 0, opts: { attempts }, timestamp: now, processedOn: now });
-    run.catch(() => {}); // its outcome is the delivery's (claim)
-    this.#handed.set(id, { at: now, run });
-  }
-
-  /**
-   * By the worker, for an entry its queue delivered: the run started from the leader's hand, if
-   * there was one. Its outcome is the delivery's first attempt: an error (a task to retry, Redis
-   * trouble) is thrown from the delivery, and the queue retries the entry as it would have.
-   */
-  claim(id: string): Promise<void> | undefined {
-    const handed = this.#handed.get(id);
-    if (handed === undefined) return undefined;
-    this.#handed.delete(id);
-    return handed.run;
+    const run = worker.run({ data, attemptsMade: 0, opts: { attempts }, timestamp: now, processedOn: now });
+    this.#running.add(run);
+    const forget = () => void this.#running.delete(run);
+    run.then(forget, forget);
+    return run;
   }
 
   /** Resolves when every handed run has ended (a closing worker waits for them as for its queue's). */
   async settled(): Promise<void> {
-    await Promise.allSettled([...this.#handed.values()].map((h) => h.run));
-  }
-
-  #forgetStale(): void {
-    const before = Date.now() - KEEP_MS;
-    for (const [id, handed] of this.#handed) {
-      if (handed.at >= before && this.#handed.size < MAX_KEPT) break; // insertion order: the rest are younger
-      this.#handed.delete(id);
-    }
+    await Promise.allSettled([...this.#running]);
   }
 }

@@ -41,6 +41,12 @@ export interface TaskBatch {
    * that saw the job end reads its state again for them.
    */
   readonly rerun?: number;
+  /**
+   * Attempts made before the entry was queued (absent: 0): a whole job's entry the leader handed to
+   * the worker in its own process, whose run failed, is queued carrying that attempt
+   * (local-handoff.ts), and counts it in its attempts made and allowed.
+   */
+  readonly priorAttempts?: number;
   /** The deployed version of the job type the job runs (JobRecord.version); absent: a folder's module. */
   readonly version?: number;
   /**

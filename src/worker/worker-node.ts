@@ -234,29 +234,32 @@ export class WorkerNode {
     return controller;
   }
 
-  /** An entry the queue delivered: handed over by a leader here and run already, its first attempt (local-handoff.ts); or run now. */
+  /**
+   * An entry the queue delivered. One added after a handed run failed (local-handoff.ts) counts that
+   * attempt (`priorAttempts`) in its attempts made and allowed, so the job's retries mean the same.
+   */
   async #delivered(entry: Job<TaskBatch>): Promise<void> {
-    const handed = entry.attemptsMade === 0 && entry.id !== undefined ? this.#deps.localHandoff?.claim(entry.id) : undefined;
-    await (handed ?? this.#process(entry));
+    const prior = entry.data.priorAttempts ?? 0;
+    await this.#process(prior === 0 ? entry : { id: entry.id, data: entry.data, attemptsMade: entry.attemptsMade + prior, opts: { attempts: (entry.opts.attempts ?? 1) + prior }, timestamp: entry.timestamp, processedOn: entry.processedOn });
   }
 
-  async #process(entry: HandedEntry): Promise<void> {
+  /** Runs an entry's tasks and stores their results; resolves true if that write ended the job (a whole job's, or a task failed for good). */
+  async #process(entry: HandedEntry): Promise<boolean> {
     const batch = entry.data;
     const { store, registry } = this.#deps;
     const cancel = this.#cancelFor(batch.jobId);
-    if (cancel.signal.aborted) return;
+    if (cancel.signal.aborted) return false;
     // Fencing (docs/architecture.md §2): a later leader re-placed these tasks; the batch's own leader was deposed.
     // Checked here from a view at most 500 ms old, and again, atomically, where results are written.
     const stamp = batchStamp(batch);
     const known = this.#knownView(batch.jobId, batch.rerun ?? 0);
     const before = known === undefined ? undefined : verdictOf(known, stamp);
-    if (before === 'ended') return; // nothing more is stored for an ended job
+    if (before === 'ended') return false; // nothing more is stored for an ended job
     if (before === 'stale') return this.#refuse(entry);
     const loaded = await this.#moduleOf(batch);
     if (loaded === undefined) {
       const status = await store.failTask(batch.jobId, batch.firstTask, { code: 'UNKNOWN_JOB_TYPE', message: `worker ${this.id} has no job module named "${batch.job}"${batch.version === undefined ? '' : ` version ${batch.version}`}` }, stamp);
-      if (status === 'stale') this.#refuse(entry);
-      return;
+      return status === 'stale' ? this.#refuse(entry) : store.isTerminal(status);
     }
     // The entry's tasks go to the threads as the JSON they came in (TaskBatch.tasksJson).
     let tasks: TasksJson = { json: batch.tasksJson, count: batch.taskCount };
@@ -271,7 +274,7 @@ export class WorkerNode {
         await this.#untilReplicated(cancel.signal, () => store.confirmReplicated());
       }
     }
-    if (tasks.count === 0) return;
+    if (tasks.count === 0) return false;
     // An entry that is its whole job (none of it stored before) is reduced in the same thread call.
     const whole = wholeJobOf(batch, tasks.count);
     // The file the threads load: compiled once per process (docs/architecture.md §7, "What the threads load").
@@ -280,11 +283,11 @@ export class WorkerNode {
     try {
       const ran = await this.#runTraced(span, (traced) => this.#run(entry, tasks, modulePath, whole, cancel.signal, known === undefined, traced));
       if (ran?.cache !== undefined) await this.#countCache(batch.jobId, ran.cache);
-      if (ran !== undefined) {
-        await inChildSpan(span, 'store results', () => this.#settle(entry, ran, whole, cancel.signal));
-        // A split here waiting for room in the job's window looks again now, not at its next poll.
-        this.#deps.localProgress?.changed(batch.jobId);
-      }
+      if (ran === undefined) return false;
+      const ended = await inChildSpan(span, 'store results', () => this.#settle(entry, ran, whole, cancel.signal));
+      // A split here waiting for room in the job's window looks again now, not at its next poll.
+      this.#deps.localProgress?.changed(batch.jobId);
+      return ended;
     } finally {
       span?.end();
     }
@@ -372,7 +375,10 @@ export class WorkerNode {
       return undefined;
     }
     const said = verdict === undefined ? 'run' : await verdict.settle();
-    if (said === 'stale') return this.#refuse(entry);
+    if (said === 'stale') {
+      this.#refuse(entry);
+      return undefined;
+    }
     if (said === 'ended' || cancel.aborted) return undefined;
     return outcome;
   }
@@ -380,8 +386,9 @@ export class WorkerNode {
   /**
    * Stores the results of the tasks that succeeded (and the job's end, for a whole job reduced in
    * the call); a failed task has BullMQ retry the entry while it has attempts left, else fails.
+   * Resolves true if its write ended the job.
    */
-  async #settle(entry: HandedEntry, { results, failures, micros, reduced, logs }: BatchOutcome, whole: WholeJob | undefined, cancel: AbortSignal): Promise<void> {
+  async #settle(entry: HandedEntry, { results, failures, micros, reduced, logs }: BatchOutcome, whole: WholeJob | undefined, cancel: AbortSignal): Promise<boolean> {
     const batch = entry.data;
     const { store, logger, metrics } = this.#deps;
     if (logs !== undefined) {
@@ -391,17 +398,20 @@ export class WorkerNode {
     const stamp = batchStamp(batch);
     const [failure] = failures;
     const succeeded = results.count;
+    let ended = false;
     if (succeeded > 0) {
       const from = { jobType: batch.job, node: this.id, attempt: entry.attemptsMade, batch: stamp, ...(micros > 0 ? { microsPerTask: micros / succeeded } : {}) };
       const ending = jobEnding(whole, reduced);
       const { stored, duplicates, status } = await this.#untilReplicated(cancel, () => this.#storeResults(batch.jobId, results, from, ending));
       if (status === 'stale') return this.#refuse(entry);
+      // 'completed' with results stored: this write ended the job (store-results.lua).
+      ended = status === 'completed' && stored > 0;
       metrics?.tasksCompleted.inc({ job_type: batch.job }, stored);
       if (duplicates > 0) metrics?.duplicateResults.inc(duplicates);
       // A backup copy that stored first: the node running the original stops it (#checkRivals there).
       if (batch.copy === true && stored > 0) await store.announceCopyWon(batch.jobId).catch(() => {});
     }
-    if (failure === undefined) return;
+    if (failure === undefined) return ended;
     metrics?.tasksFailed.inc({ job_type: batch.job, code: failure.error.code });
     if (retriesEntry(failure, entry.attemptsMade, entry.opts.attempts)) {
       // BullMQ retries the entry with exponential backoff and jitter; stored results are skipped then.
@@ -412,8 +422,9 @@ export class WorkerNode {
     for (const failed of failures) {
       const status = await store.failTask(batch.jobId, failed.index, failed.error, stamp);
       if (status === 'stale') return this.#refuse(entry);
-      if (store.isTerminal(status)) return;
+      if (store.isTerminal(status)) return true;
     }
+    return false;
   }
 
   /**
@@ -446,10 +457,10 @@ export class WorkerNode {
   }
 
   /** A batch stamped with a stale term is refused: its tasks run from the adopting leader's batches. */
-  #refuse(entry: HandedEntry): undefined {
+  #refuse(entry: HandedEntry): false {
     this.#deps.logger.info({ jobId: entry.data.jobId, term: entry.data.term, entry: entry.id }, 'refused a batch stamped with a stale term');
     this.#deps.metrics?.staleBatchesRefused.inc();
-    return undefined;
+    return false;
   }
 
   /**
