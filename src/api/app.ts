@@ -9,6 +9,7 @@ import { RingpoolError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { JobResolver } from '../registry/live-registry.js';
 import type { JobEvents } from '../store/job-events.js';
+import type { LocalCreations } from '../store/local-creations.js';
 import type { JobStore } from '../store/job-store.js';
 import { apiAuth } from './auth.js';
 import { toHttpError } from './errors.js';
@@ -68,6 +69,8 @@ export interface ApiDeps {
   readonly listStore?: JobStore;
   /** Job-end notifications, for `?wait=MS` on `POST /v1/jobs` and `GET /v1/jobs/:id/result`. */
   readonly jobEvents?: JobEvents;
+  /** A leader in the same process, told of each creation's record (local-creations.ts). */
+  readonly localCreations?: LocalCreations | undefined;
   /** Whether every Redis connection of the process answers. @default a PING on the store's */
   readonly readiness?: () => Readiness;
   /** The blob store (`--blob-store`): results kept there are streamed from it (docs/blobs.md). */
@@ -114,7 +117,7 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Hono {
   app.route('/', healthRoutes(deps));
   app.route('/v1/job-types', jobTypeRoutes(registry));
   app.route('/v1/job-types', deployRoutes({ store, registry, moduleDir: moduleFolder(), maxModuleBytes: opts.maxModuleBytes, logger: deps.logger }));
-  app.route('/v1/jobs', submitJobRoutes({ store, registry, quota, tenants, jobEvents, webhooks, maxJsonDepth: opts.maxJsonDepth, bodyLimitBytes: opts.bodyLimitBytes }));
+  app.route('/v1/jobs', submitJobRoutes({ store, registry, quota, tenants, jobEvents, webhooks, maxJsonDepth: opts.maxJsonDepth, bodyLimitBytes: opts.bodyLimitBytes, localCreations: deps.localCreations }));
   app.route('/v1/jobs', jobRoutes({ store, listStore: deps.listStore ?? store, quota, tenants, noCapacity: deps.noCapacity }));
   app.route('/v1/jobs', jobResultRoutes({ store, jobEvents, blobs: deps.blobs }));
   app.route('/v1/jobs', jobEventRoutes({ store, pollMs: opts.eventsPollMs }));

@@ -23,6 +23,7 @@ import { createKeys, type Keys } from '../store/keys.js';
 import { LocalEnds } from '../store/local-ends.js';
 import { LocalProgress } from '../store/local-progress.js';
 import { LocalHandoff } from '../transport/local-handoff.js';
+import { LocalCreations } from '../store/local-creations.js';
 import { SchedulerStatuses } from '../store/scheduler-statuses.js';
 import { WorkerStore } from '../store/worker-store.js';
 import type { WorkerNode } from '../worker/worker-node.js';
@@ -131,8 +132,10 @@ interface NodeParts {
   readonly localEnds: LocalEnds;
   /** The results the worker here stores, for the scheduler here (local-progress.ts); undefined unless the node has both roles. */
   readonly localProgress: LocalProgress | undefined;
-  /** Whole-job entries the scheduler here hands the worker here as it enqueues them (local-handoff.ts); undefined unless the node has both roles. */
+  /** Short whole jobs the scheduler here hands the worker here instead of queueing them (local-handoff.ts); undefined unless the node has both roles. */
   readonly localHandoff: LocalHandoff | undefined;
+  /** The records of the jobs the API here is creating, for the scheduler here (local-creations.ts); undefined unless the node has both roles. */
+  readonly localCreations: LocalCreations | undefined;
 }
 
 async function openParts(config: Config, roles: Roles, logger: Logger): Promise<NodeParts> {
@@ -164,7 +167,7 @@ async function openParts(config: Config, roles: Roles, logger: Logger): Promise<
   const store = new JobStore(open('durable', 'store'), keys, storeOptions);
   // Deployed job types: their active versions followed, any version a job runs loaded on demand.
   const registry = new LiveRegistry(folders, store.jobTypes, { logger });
-  return { config, roles, logger, target, registry, keys, metrics, connections, supervision, storeOptions, store, open, readiness, lastWriteAcked: () => lastWriteAcked, localEnds: new LocalEnds(), localProgress: roles.worker && roles.scheduler ? new LocalProgress(config.workerId) : undefined, localHandoff: roles.worker && roles.scheduler ? new LocalHandoff() : undefined };
+  return { config, roles, logger, target, registry, keys, metrics, connections, supervision, storeOptions, store, open, readiness, lastWriteAcked: () => lastWriteAcked, localEnds: new LocalEnds(), localProgress: roles.worker && roles.scheduler ? new LocalProgress(config.workerId) : undefined, localHandoff: roles.worker && roles.scheduler ? new LocalHandoff() : undefined, localCreations: roles.api && roles.scheduler ? new LocalCreations() : undefined };
 }
 
 /**
@@ -350,6 +353,7 @@ async function startSchedulerRole(parts: NodeParts, url: string, server: NodeSer
       schedulerId: config.schedulerId,
       ...(parts.localProgress === undefined ? {} : { localProgress: parts.localProgress }),
       ...(parts.localHandoff === undefined ? {} : { localHandoff: parts.localHandoff }),
+      ...(parts.localCreations === undefined ? {} : { localCreations: parts.localCreations }),
     },
     { maxTasksPerJob: config.maxTasksPerJob, maxJobResultBytes: config.maxJobResultBytes, loadBound: config.loadBound, stealAfterMs: config.stealAfterMs },
   );
@@ -409,6 +413,7 @@ async function startApiRole(parts: NodeParts, shutdown: Shutdown): Promise<Fetch
       refreshMetrics: cluster.refreshMetrics,
       noCapacity: cluster.noCapacity,
       jobEvents,
+      localCreations: parts.localCreations,
       readiness,
       blobs: blobRuntime(config),
       ...(listStore === undefined ? {} : { listStore }),

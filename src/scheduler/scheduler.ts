@@ -12,7 +12,8 @@ import type { JobResolver, ServedJob } from '../registry/live-registry.js';
 import type { Metrics } from '../observability/metrics.js';
 import { inSpan } from '../observability/tracing.js';
 import { failureAllowance, jobPriority } from '../sdk/job-options.js';
-import type { JobStore } from '../store/job-store.js';
+import type { JobStore, StartedJob } from '../store/job-store.js';
+import type { LocalCreations } from '../store/local-creations.js';
 import type { JobRecord, JobStatus } from '../store/job-record.js';
 import type { LocalProgress } from '../store/local-progress.js';
 import { HANDED_MAX_MICROS, type LocalHandoff } from '../transport/local-handoff.js';
@@ -84,8 +85,25 @@ export interface SchedulerDeps {
   readonly schedulerId?: string;
   /** The results this process's worker stores (a worker beside the scheduler): the capacity wait wakes on them (local-progress.ts). */
   readonly localProgress?: LocalProgress;
-  /** The worker beside the scheduler: a whole job's entry is handed to it as it is enqueued (local-handoff.ts). */
+  /** The worker beside the scheduler: a short whole job's entry is handed to it instead of queued (local-handoff.ts). */
   readonly localHandoff?: LocalHandoff;
+  /** The API beside the scheduler: the records of the jobs it is creating (local-creations.ts). */
+  readonly localCreations?: LocalCreations;
+}
+
+/** What a split carries from one enqueueing to the next (Scheduler #enqueue). */
+interface SplitState {
+  readonly job: JobRecord;
+  readonly term: number;
+  readonly micros: number | undefined;
+  readonly batches: EntryBatcher;
+  readonly lines: LogLines;
+  /** A re-split: only tasks without a stored result are enqueued. */
+  readonly resplit: boolean;
+  /** Whether an entry has been enqueued (the first is the only one that may be the whole job). */
+  enqueued: boolean;
+  /** start-job.lua's answer, for a split begun before it (#createdHere); undefined once awaited. */
+  started: Promise<StartedJob> | undefined;
 }
 
 export const SCHEDULER_DEFAULTS: Required<SchedulerOptions> = Object.freeze({
@@ -156,6 +174,8 @@ export class Scheduler {
   #endIdleNap: () => void = () => {};
   #running = false;
   #lastPlacement: { readonly term: number; readonly at: number } | undefined;
+  /** Job type → its task time as start-job.lua last read it here, µs (#createdHere). */
+  readonly #measured = new Map<string, number>();
   #loop: Promise<void> | undefined;
   #watch: Promise<void> | undefined;
   #unsubscribe: (() => void) | undefined;
@@ -373,41 +393,47 @@ export class Scheduler {
 
   async #split(id: string, term: number): Promise<void> {
     const { store } = this.#deps;
+    const created = this.#createdHere(id, term);
+    if (created !== undefined) {
+      await inSpan(created.job.traceparent, 'split', (traceparent) => this.#splitJob(created.job, term, 0, created.micros, traceparent, created.started), { attributes: { 'ringpool.job.id': id, 'ringpool.term': term } });
+      return;
+    }
     // One round trip: the job starts (this leader adopts it) and is read, with its type's task time.
     // Resume after the last checkpoint: earlier tasks are enqueued. Read as this leader adopts the
     // job, so a checkpoint a deposed leader wrote just before the fence rose counts too.
     const { status, placed: skip, job, taskMicros: micros } = await store.startJob(id, term);
+    if (micros !== undefined && job !== undefined) this.#measured.set(job.name, micros);
     if (job === undefined || status !== 'running' || job.progress.total !== null) return;
     await inSpan(job.traceparent, 'split', (traceparent) => this.#splitJob(job, term, skip, micros, traceparent), { attributes: { 'ringpool.job.id': id, 'ringpool.term': term } });
   }
 
-  /** The split itself, from task `skip` on; its entries carry `traceparent` (the split's span) when the job is traced. */
-  async #splitJob(job: JobRecord, term: number, skip: number, micros: number | undefined, traceparent: string | undefined): Promise<void> {
+  /**
+   * A job the API in this process is creating (local-creations.ts), of a type whose tasks were
+   * measured short here: split from the record its creation stores while start-job.lua adopts it
+   * (`started`, awaited before the split writes: #enqueue), so that a handed run (local-handoff.ts)
+   * starts a round trip sooner. Undefined for any other job: read back by start-job.lua first.
+   */
+  #createdHere(id: string, term: number): { job: JobRecord; micros: number; started: Promise<StartedJob> } | undefined {
+    const job = this.#deps.localCreations?.recordOf(id);
+    const micros = job === undefined ? undefined : this.#measured.get(job.name);
+    if (job === undefined || micros === undefined || micros > HANDED_MAX_MICROS) return undefined;
+    const started = this.#deps.store.startJob(id, term);
+    started.then((s) => s.taskMicros !== undefined && this.#measured.set(job.name, s.taskMicros), () => {});
+    return { job, micros, started };
+  }
+
+  /** The split itself, from task `skip` on; its entries carry `traceparent` (the split's span) when the job is traced. `started`: see #createdHere. */
+  async #splitJob(job: JobRecord, term: number, skip: number, micros: number | undefined, traceparent: string | undefined, started?: Promise<StartedJob>): Promise<void> {
     const { store, membership } = this.#deps;
     const id = job.id;
     const loaded = await this.#moduleOf(job, term);
     if (loaded === undefined) return;
     // The type's result size is read at the first checkpoint, not here: a small job starts without that round trip.
     const batches = new EntryBatcher(job, term, batchShape(micros, this.#options, job.options.batchSize), traceparent, job.options.batchSize > 0 ? Infinity : this.#options.maxEntryBytes);
-    // A re-split (a retry, or a new leader resuming) enqueues only tasks without a stored result.
-    const resplit = job.progress.done > 0;
-    let enqueued = false;
-    // What the split writes with ctx.log: in the job's log before the tasks placed after it.
-    const lines = new LogLines('split');
-    /** `total`: the split has ended with this many tasks. Resolves true if a run here ended the job (#handOver): no split to record. */
-    const enqueueAll = async (total?: number): Promise<boolean> => {
-      await this.#appendLines(id, lines.take());
-      const ready = batches.takeReady();
-      if (resplit) await this.#dropStored(id, ready);
-      if (ready.size === 0) return false;
-      if (total !== undefined && !enqueued) markWhole(job, ready, total, this.#options.maxJobResultBytes);
-      enqueued = true;
-      this.#lastPlacement = { term, at: Date.now() };
-      const handed = total === undefined ? undefined : this.#handOver(ready, micros);
-      if (handed !== undefined) return await handed;
-      await this.#addEntries(ready);
-      return false;
-    };
+    // A re-split (a retry, or a new leader resuming) enqueues only tasks without a stored result; what the split writes with ctx.log goes in the job's log before the tasks placed after it.
+    const split: SplitState = { job, term, micros, batches, lines: new LogLines('split'), resplit: job.progress.done > 0, enqueued: false, started };
+    const lines = split.lines;
+    const enqueueAll = (total?: number) => this.#enqueue(split, total);
 
     const keyOf = loaded.module.keyOf;
     const nodes = await membership.waitForNodes();
@@ -477,7 +503,7 @@ export class Scheduler {
       if (!(await enqueueAll(index))) await store.recordSplit(id, term, index, index);
       if (index === 0) await this.#reduce(id, term); // nothing to run: reduce the empty list now
     } catch (err) {
-      await this.#splitFailed(id, term, err, lines.take());
+      await this.#splitFailed(split, err);
     } finally {
       // A split left early (cancelled, an error, a closing leader) closes its generator, as for-await would.
       if (!finished) await Promise.resolve(tasks?.return?.()).catch(() => {});
@@ -485,9 +511,48 @@ export class Scheduler {
     }
   }
 
+  /**
+   * The split's sealed entries enqueued (and the lines it wrote logged before them); `total`: the
+   * split has ended with this many tasks. Resolves true if there is no split to record: a run here
+   * ended the job (#handOver), or the job turned out not this leader's to split (`started`).
+   */
+  async #enqueue(split: SplitState, total?: number): Promise<boolean> {
+    const { job, term, batches } = split;
+    const lines = split.lines.take();
+    const ready = batches.takeReady();
+    if (split.resplit) await this.#dropStored(job.id, ready);
+    if (total !== undefined && !split.enqueued) markWhole(job, ready, total, this.#options.maxJobResultBytes);
+    // A run handed over at once, unless the split wrote lines: those reach the job's log first.
+    const early = lines.length === 0 ? this.#handOver(ready, split.micros) : undefined;
+    if (split.started !== undefined) {
+      // Split from the record the API here created (#createdHere): nothing is written before start-job.lua adopted the job.
+      const started = await split.started.catch((err: unknown) => {
+        early?.catch(() => {}); // its write is fenced as any entry's; this split's error is what counts
+        throw err;
+      });
+      split.started = undefined;
+      if (started.status !== 'running' || started.job === undefined || started.job.progress.total !== null || started.placed !== 0) {
+        early?.catch(() => {});
+        return true;
+      }
+    }
+    await this.#appendLines(job.id, lines);
+    if (ready.size === 0) return false;
+    split.enqueued = true;
+    this.#lastPlacement = { term, at: Date.now() };
+    const handed = early ?? (lines.length > 0 ? this.#handOver(ready, split.micros) : undefined);
+    if (handed !== undefined) return await handed;
+    await this.#addEntries(ready);
+    return false;
+  }
+
   /** A split that threw: the job fails with its error, after the lines it wrote (often why). Redis trouble is not the job's fault: rethrown, the leader's sweep resumes from the last checkpoint. */
-  async #splitFailed(id: string, term: number, err: unknown, lines: readonly LogLine[]): Promise<void> {
+  async #splitFailed(split: SplitState, err: unknown): Promise<void> {
+    const { job: { id }, term } = split;
+    const lines = split.lines.take();
     if (isInfrastructureError(err)) throw err;
+    // A split begun before start-job.lua answered (#createdHere) fails the job only if the job is this leader's to split.
+    if (split.started !== undefined && (await split.started).status !== 'running') return;
     this.#deps.logger.warn({ jobId: id, err: serializeError(err) }, 'split failed');
     await this.#appendLines(id, lines);
     await this.#deps.store.failJob(id, term, prefixMessage(err, 'split failed'));

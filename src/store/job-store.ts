@@ -274,22 +274,7 @@ export class JobStore {
     const idem = options.idempotency;
     const idemKey = idem === undefined ? '' : k.idempotency(idem.tenant, createHash('sha256').update(idem.key, 'utf8').digest('hex'));
     const keys = [k.job(job.id), k.jobs, k.active, k.wake, k.jobsById, options.reservedIn ?? '', options.tenantReservedIn ?? '', idemKey, k.jobsOfTenant(job.tenant ?? DEFAULT_TENANT)];
-    const write = () => sendScript<number | [string, string]>(this.#redis, 'create-job', keys, [
-      job.id, now, SEARCH_TTL_SEC, words.length, idem?.digest ?? '', idem?.ttlSec ?? 0, ...words,
-      'id', job.id,
-      'name', job.name,
-      'status', 'queued',
-      'input', JSON.stringify(job.input),
-      'options', JSON.stringify(shownOptions(job.options)),
-      ...callbackField(job.options, job.extraCallbacks),
-      'tenant', job.tenant ?? DEFAULT_TENANT,
-      'resultType', job.resultType,
-      ...(job.version === undefined ? [] : ['version', job.version]),
-      ...(job.schedule === undefined ? [] : ['scheduleId', job.schedule.id, 'scheduledFor', job.schedule.tick]),
-      ...(job.traceparent === undefined ? [] : ['traceparent', job.traceparent]),
-      'createdAt', now,
-      'placed', 0, 'done', 0, 'failed', 0, 'duplicates', 0,
-    ]);
+    const write = () => sendScript<number | [string, string]>(this.#redis, 'create-job', keys, [job.id, now, SEARCH_TTL_SEC, words.length, idem?.digest ?? '', idem?.ttlSec ?? 0, ...words, ...newJobFields(job, now)]);
     // A key naming a job with the same body is confirmed too: its first answer may have been a NOT_REPLICATED.
     const created = await this.#acks.write(write, epoch, (c) => c === 1 || (Array.isArray(c) && c[0] === 'same'));
     if (Array.isArray(created)) return { created: false, existing: created[1], sameBody: created[0] === 'same' };
@@ -523,4 +508,31 @@ export class JobStore {
   isTerminal(status: JobStatus | 'missing' | undefined): boolean {
     return status === undefined || status === 'missing' || TERMINAL_STATUSES.has(status);
   }
+}
+
+/** The fields create-job.lua stores for a new job created at `now`, as field/value pairs. */
+function newJobFields(job: NewJob, now: number): Array<string | number> {
+  return [
+    'id', job.id,
+    'name', job.name,
+    'status', 'queued',
+    'input', JSON.stringify(job.input),
+    'options', JSON.stringify(shownOptions(job.options)),
+    ...callbackField(job.options, job.extraCallbacks),
+    'tenant', job.tenant ?? DEFAULT_TENANT,
+    'resultType', job.resultType,
+    ...(job.version === undefined ? [] : ['version', job.version]),
+    ...(job.schedule === undefined ? [] : ['scheduleId', job.schedule.id, 'scheduledFor', job.schedule.tick]),
+    ...(job.traceparent === undefined ? [] : ['traceparent', job.traceparent]),
+    'createdAt', now,
+    'placed', 0, 'done', 0, 'failed', 0, 'duplicates', 0,
+  ];
+}
+
+/** The record a new job's creation at `now` stores, as reading it back would give it (parseJobHash of the same fields). */
+export function newJobRecord(job: NewJob, now: number): JobRecord {
+  const fields = newJobFields(job, now);
+  const hash: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) hash[fields[i] as string] = String(fields[i + 1]);
+  return parseJobHash(hash) as JobRecord;
 }

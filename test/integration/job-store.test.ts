@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { JOB_OPTION_DEFAULTS } from '../../src/sdk/job-options.js';
-import { JobStore, newJobId } from '../../src/store/job-store.js';
+import { JobStore, newJobId, newJobRecord } from '../../src/store/job-store.js';
 import { createKeys } from '../../src/store/keys.js';
 import { uniquePrefix } from '../helpers/prefix.js';
 import { startRedisTopology } from '../helpers/redis-topology.js';
@@ -44,6 +44,19 @@ describe('JobStore', () => {
     expect(again.job?.progress).toMatchObject({ total: 2, done: 1 });
     expect(await redis.hget(store.keys.job(id), 'adoptions')).toBe(adoptions); // a later term adopts nothing once the split ended
     expect(await store.startJob(newJobId(), 2)).toMatchObject({ status: 'missing', job: undefined });
+  });
+
+  it('newJobRecord is the record a creation stores, as read back (the leader splits from it where the API is in its process)', async () => {
+    const store = new JobStore(redis, createKeys(uniquePrefix('store')));
+    const now = Date.now();
+    const jobs = [
+      { id: newJobId(), name: 'primes', input: { from: 0, to: 10 }, options: JOB_OPTION_DEFAULTS, resultType: 'json' as const },
+      { id: newJobId(), name: 'mandelbrot', input: { width: 8, rows: [1, 2] }, options: { ...JOB_OPTION_DEFAULTS, retries: 3, batchSize: 7, callback: { url: 'https://example.com/hook' } }, resultType: 'image/png' as const, tenant: 'acme', version: 3, traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', schedule: { id: 'nightly', tick: now - 1000 } },
+    ];
+    for (const job of jobs) {
+      await store.createJob(job, { now });
+      expect(newJobRecord(job, now)).toEqual(await store.getJob(job.id));
+    }
   });
 
   it('createJob lists and indexes the job in one script, and with `reservedIn` creates nothing without that reservation', async () => {

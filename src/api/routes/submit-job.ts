@@ -9,7 +9,8 @@ import { resolveJobOptions } from '../../sdk/job-options.js';
 import type { JobEvents } from '../../store/job-events.js';
 import { TERMINAL_STATUSES } from '../../store/job-record.js';
 import { WebhookGuard } from '../../transport/webhook-target.js';
-import { newJobId, type CreateOutcome, type IdempotencyClaim, type JobStore, type NewJob } from '../../store/job-store.js';
+import { newJobId, newJobRecord, type CreateOutcome, type IdempotencyClaim, type JobStore, type NewJob } from '../../store/job-store.js';
+import type { LocalCreations } from '../../store/local-creations.js';
 import type { TenantPolicies, TenantPolicy } from '../../config/tenants.js';
 import { inServerSpan, startJobSpan, traceparentOf } from '../../observability/tracing.js';
 import { principalOf, type Principal } from '../auth.js';
@@ -37,6 +38,8 @@ export interface SubmitJobDeps {
   readonly maxJsonDepth: number;
   /** Largest accepted body, bytes. */
   readonly bodyLimitBytes: number;
+  /** A leader in the same process, told of each creation's record (local-creations.ts). */
+  readonly localCreations?: LocalCreations | undefined;
 }
 
 /**
@@ -191,19 +194,26 @@ interface Admission {
  * reservations back): a client resending at its limit gets its job, not a 429.
  */
 async function reserveAndCreate(deps: SubmitJobDeps, principal: Principal, job: NewJob, claim: IdempotencyClaim | undefined): Promise<CreateOutcome> {
-  const { store, quota } = deps;
+  const { store, quota, localCreations } = deps;
   const who: Admission = { principal, tenantLimit: deps.tenants.tenantPolicy(principal.tenant).maxJobsInFlight };
+  const now = Date.now();
   const create = () =>
     store.createJob(job, {
+      now,
       reservedIn: quota.keyOf(principal.id),
       ...(who.tenantLimit === undefined ? {} : { tenantReservedIn: quota.tenantKeyOf(principal.tenant) }),
       ...(claim === undefined ? {} : { idempotency: claim }),
     });
-  const [admitted, created] = store.together(() => [admit(quota, who, job.id), create()] as const);
-  const [admission, creation] = await Promise.allSettled([admitted, created]);
-  if (creation.status === 'fulfilled' && !creation.value.created) return creation.value;
-  if (admission.status === 'rejected') throw admission.reason;
-  return await createdOrGivenBack(quota, who, job.id, created, create);
+  localCreations?.creating(newJobRecord(job, now));
+  try {
+    const [admitted, created] = store.together(() => [admit(quota, who, job.id), create()] as const);
+    const [admission, creation] = await Promise.allSettled([admitted, created]);
+    if (creation.status === 'fulfilled' && !creation.value.created) return creation.value;
+    if (admission.status === 'rejected') throw admission.reason;
+    return await createdOrGivenBack(quota, who, job.id, created, create);
+  } finally {
+    localCreations?.settled(job.id);
+  }
 }
 
 /** Both admissions, sent before this returns (so that they leave in the creation's write). */
