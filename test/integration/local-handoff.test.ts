@@ -1,6 +1,9 @@
 // A short whole job's entry, handed by the leader to the worker in the same process instead of queued (local-handoff.ts): run once, retried as the queue would, unmeasured and multi-entry jobs queued as before.
 import { Queue } from 'bullmq';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { Counter } from 'prom-client';
 import { startTestNode, type TestNode } from '../helpers/cluster.js';
 
@@ -66,6 +69,26 @@ describe('a whole job\'s entry handed to the worker beside the leader', () => {
     expect(taken).toBe(1);
     expect(job.status).toBe('failed');
     expect(job.error.message).toMatch(/reduce failed: reduce broke on purpose/);
+  });
+
+  it('a handed job cancelled mid-task ends cancelled, with no split recorded after it, and the thread is free for the next', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ringpool-handoff-'));
+    const hold = join(dir, 'hold'); // the task waits while it exists
+    writeFileSync(hold, '');
+    try {
+      const before = await handed();
+      const created = await node.api('/v1/jobs', { body: { job: 'flaky', input: { tasks: 1, holdWhile: hold } } });
+      await vi.waitFor(async () => expect(await handed()).toBe(before + 1), { timeout: 10_000, interval: 20 });
+      expect((await node.api(`/v1/jobs/${created.body.id}`, { method: 'DELETE' })).status).toBe(200);
+      const job = await node.waitForJob(created.body.id);
+      expect(job.status).toBe('cancelled');
+      expect(job.progress).toMatchObject({ done: 0, total: null });
+      // Both threads free again: two jobs at once complete while the hold is still there (their tasks do not hold).
+      const next = await Promise.all([0, 1].map(() => run({ job: 'flaky', input: { tasks: 1 } })));
+      expect(next.map((n) => n.job.status)).toEqual(['completed', 'completed']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('hands nothing of a job of several entries: those go through the queue, bounded by its concurrency', async () => {
