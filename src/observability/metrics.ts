@@ -15,7 +15,7 @@ export class Metrics {
   });
   readonly inFlight = new Gauge({ name: 'ringpool_tasks_in_flight', help: 'Tasks running on this worker node', labelNames: ['node'], registers: [this.registry] });
   readonly queueDepth = new Gauge({ name: 'ringpool_queue_depth', help: 'Queue entries waiting or active per worker node', labelNames: ['node'], registers: [this.registry] });
-  readonly handedEntries = new Counter({ name: 'ringpool_handed_entries_total', help: 'Whole-job queue entries a leader in the same process handed to this worker node as it enqueued them, started before the queue delivered them', labelNames: ['node'], registers: [this.registry] });
+  readonly handedEntries = new Counter({ name: 'ringpool_handed_entries_total', help: 'Short whole jobs a leader in the same process handed to this worker node instead of queueing them', labelNames: ['node'], registers: [this.registry] });
   readonly staleBatchesRefused = new Counter({ name: 'ringpool_stale_batches_refused_total', help: 'Queue entries a worker refused because a later scheduler term re-placed their tasks (fencing)', registers: [this.registry] });
   readonly cacheHits = new Counter({ name: 'ringpool_node_cache_hits_total', help: 'ctx.cache asks answered with a kept (or concurrently loaded) value, per worker node', labelNames: ['node'], registers: [this.registry] });
   readonly cacheMisses = new Counter({ name: 'ringpool_node_cache_misses_total', help: 'ctx.cache asks that loaded the value (one per key and load), per worker node', labelNames: ['node'], registers: [this.registry] });

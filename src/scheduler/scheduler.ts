@@ -418,7 +418,9 @@ export class Scheduler {
     const micros = job === undefined ? undefined : this.#measured.get(job.name);
     if (job === undefined || micros === undefined || micros > HANDED_MAX_MICROS) return undefined;
     const started = this.#deps.store.startJob(id, term);
-    started.then((s) => s.taskMicros !== undefined && this.#measured.set(job.name, s.taskMicros), () => {});
+    started.then((s) => {
+      if (s.taskMicros !== undefined) this.#measured.set(job.name, s.taskMicros);
+    }, () => {});
     return { job, micros, started };
   }
 

@@ -71,7 +71,7 @@ export interface WorkerNodeDeps {
   readonly localEnds?: LocalEnds;
   /** Told of each entry's results written, for a scheduler in the same process (local-progress.ts). */
   readonly localProgress?: LocalProgress;
-  /** Whole-job entries a leader in the same process hands over as it enqueues them (local-handoff.ts). */
+  /** Short whole jobs a leader in the same process hands over instead of queueing them (local-handoff.ts). */
   readonly localHandoff?: LocalHandoff;
 }
 
@@ -160,7 +160,7 @@ export class WorkerNode {
     });
     this.#worker.on('error', (err) => this.#deps.logger.warn({ err }, 'worker queue error'));
     await this.#worker.waitUntilReady();
-    // A whole job's entry from a leader here starts on a free thread at once, as its queue entry is added.
+    // A short whole job from a leader here runs on a free thread at once, with no queue entry.
     this.#deps.localHandoff?.serve(
       this.id,
       () => !this.#draining && this.#pool.busy < this.#pool.threads,
@@ -601,7 +601,7 @@ export class WorkerNode {
       new Promise<false>((r) => setTimeout(() => r(false), QUEUE_CLOSE_PATIENCE_MS).unref()),
     ]);
     if (!closed) this.#deps.logger.warn(`the queue worker did not close within ${QUEUE_CLOSE_PATIENCE_MS} ms; its entries in flight will be taken back`);
-    // Handed runs whose entries the queue had not delivered yet: bounded as the queue's are (they end or are cancelled at the pool's close).
+    // Handed runs (no queue entry, so BullMQ's close did not wait for them): bounded as the queue's are (they end or are cancelled at the pool's close).
     await Promise.race([this.#deps.localHandoff?.settled(), new Promise((r) => setTimeout(r, QUEUE_CLOSE_PATIENCE_MS).unref())]);
     closeBullmqConnection(this.#deps.bullConnection);
     this.#closed = true;
